@@ -1,6 +1,5 @@
 import numpy as np
 import pytest
-
 from hyperion.foundations import GradcheckError, gradcheck, numerical_gradient
 
 

@@ -1,0 +1,147 @@
+"""hyperion.tensor: a strided Tensor with reverse-mode autograd, on numpy (cpu) or CuPy (cuda).
+
+Where to find things:
+  tensor.py       the Tensor class (storage + shape/strides/offset), its methods
+  strides.py      the stride arithmetic behind every view (Tasks 1.1-1.3)
+  autograd.py     Function, no_grad, the topological sort and backward pass (Task 1.8)
+  backend.py      the one dispatch point to numpy / CuPy kernels
+  ops/            one module per op family, each op a Function with forward and backward
+  functional.py   the tensor-level functions that check arguments and apply Functions
+  creation.py     factories (tensor, zeros, randn, ...);  random.py: seeds and generators
+  checkpoint.py   gradient checkpointing
+"""
+
+from hyperion.tensor.autograd import Function, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from hyperion.tensor.backend import Backend, cuda_is_available, get_backend, register_backend
+from hyperion.tensor.checkpoint import checkpoint
+from hyperion.tensor.creation import (
+    arange,
+    empty,
+    empty_like,
+    eye,
+    from_numpy,
+    full,
+    full_like,
+    ones,
+    ones_like,
+    rand,
+    rand_like,
+    randint,
+    randn,
+    randn_like,
+    tensor,
+    zeros,
+    zeros_like,
+)
+from hyperion.tensor.dtypes import bool_, float16, float32, float64, int64
+from hyperion.tensor.errors import AutogradError, DeviceError, DTypeError, ShapeError
+from hyperion.tensor.functional import (
+    abs,
+    amax,
+    amin,
+    argmax,
+    argmin,
+    broadcast_tensors,
+    cat,
+    chunk,
+    clamp,
+    exp,
+    flatten,
+    log,
+    matmul,
+    max,
+    maximum,
+    mean,
+    min,
+    minimum,
+    permute,
+    relu,
+    reshape,
+    sigmoid,
+    split,
+    sqrt,
+    stack,
+    std,
+    sum,
+    tanh,
+    transpose,
+    var,
+    where,
+)
+from hyperion.tensor.random import Generator, manual_seed
+from hyperion.tensor.strides import broadcast_shapes
+from hyperion.tensor.tensor import Tensor
+
+__all__ = [
+    "AutogradError",
+    "Backend",
+    "DTypeError",
+    "DeviceError",
+    "Function",
+    "Generator",
+    "ShapeError",
+    "Tensor",
+    "abs",
+    "amax",
+    "amin",
+    "arange",
+    "argmax",
+    "argmin",
+    "bool_",
+    "broadcast_shapes",
+    "broadcast_tensors",
+    "cat",
+    "checkpoint",
+    "chunk",
+    "clamp",
+    "cuda_is_available",
+    "empty",
+    "empty_like",
+    "enable_grad",
+    "exp",
+    "eye",
+    "flatten",
+    "float16",
+    "float32",
+    "float64",
+    "from_numpy",
+    "full",
+    "full_like",
+    "get_backend",
+    "int64",
+    "is_grad_enabled",
+    "log",
+    "manual_seed",
+    "matmul",
+    "max",
+    "maximum",
+    "mean",
+    "min",
+    "minimum",
+    "no_grad",
+    "ones",
+    "ones_like",
+    "permute",
+    "rand",
+    "rand_like",
+    "randint",
+    "randn",
+    "randn_like",
+    "register_backend",
+    "relu",
+    "reshape",
+    "set_grad_enabled",
+    "sigmoid",
+    "split",
+    "sqrt",
+    "stack",
+    "std",
+    "sum",
+    "tanh",
+    "tensor",
+    "transpose",
+    "var",
+    "where",
+    "zeros",
+    "zeros_like",
+]

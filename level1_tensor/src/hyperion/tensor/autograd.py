@@ -1,0 +1,183 @@
+"""Reverse-mode automatic differentiation: the graph, the Function, and the backward pass.
+
+Every differentiable op is a :class:`Function` with ``forward`` and ``backward`` side by side.
+``Function.apply`` runs ``forward`` on native arrays and, when a gradient may be needed, records
+itself as the ``_ctx`` of its output: the graph *is* the chain of ``_ctx.parents``.
+
+``backward`` visits that graph from the output to the leaves in reverse topological order (a node
+only after every node that uses it), so each node's gradient is complete before it is passed on.
+The walk is iterative: a chain of 100,000 ops must not hit Python's recursion limit.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from hyperion.tensor.backend import Array, Backend, get_backend
+from hyperion.tensor.errors import AutogradError, DeviceError
+
+if TYPE_CHECKING:
+    from hyperion.tensor.tensor import Tensor
+
+
+# ---- grad mode ---------------------------------------------------------------------------------
+class _GradMode(threading.local):
+    enabled = True
+
+
+_grad_mode = _GradMode()
+
+
+def is_grad_enabled() -> bool:
+    """Whether ops currently record the graph."""
+    return _grad_mode.enabled
+
+
+@contextlib.contextmanager
+def set_grad_enabled(mode: bool) -> Iterator[None]:
+    """Record the graph (``True``) or not (``False``) inside the block."""
+    previous, _grad_mode.enabled = _grad_mode.enabled, mode
+    try:
+        yield
+    finally:
+        _grad_mode.enabled = previous
+
+
+def no_grad() -> contextlib.AbstractContextManager[None]:
+    """Inside this block ops record nothing: for evaluation and optimizer updates."""
+    return set_grad_enabled(False)
+
+
+def enable_grad() -> contextlib.AbstractContextManager[None]:
+    """Turn recording back on inside a ``no_grad`` block."""
+    return set_grad_enabled(True)
+
+
+# ---- Function ----------------------------------------------------------------------------------
+class Function:
+    """One differentiable op: ``forward`` on native arrays, and its ``backward``.
+
+    Subclasses implement ``forward(self, *arrays, **options) -> array`` and
+    ``backward(self, grad) -> array | tuple[array | None, ...]`` (one gradient per tensor input,
+    ``None`` where an input needs none). ``forward`` saves on ``self`` what ``backward`` needs.
+    Gradients may come back in the *broadcast* shape of the output: the engine sums them back to
+    each input's shape (:func:`hyperion.tensor.ops.elementwise.unbroadcast`).
+
+    Use ``self.backend`` for math beyond arithmetic operators. A Function can be exercised
+    directly on arrays, without tensors: ``f = Mul(); out = f.forward(a, b); ga, gb = f.backward(g)``.
+    """
+
+    differentiable = True
+
+    def __init__(self, backend: Backend | None = None) -> None:
+        self.backend = backend or get_backend("cpu")
+        self.parents: tuple[Tensor, ...] = ()
+        self.needs_input_grad: tuple[bool, ...] = ()
+        self.released = False
+
+    def forward(self, *arrays: Array, **options: Any) -> Array:
+        raise NotImplementedError(f"{type(self).__name__}.forward")
+
+    def backward(self, grad: Array) -> Array | tuple[Array | None, ...]:
+        raise NotImplementedError(f"{type(self).__name__}.backward")
+
+    @classmethod
+    def apply(cls, *inputs: Tensor, **options: Any) -> Tensor:
+        """Run the op on tensors: forward on their arrays, and record the graph if needed."""
+        from hyperion.tensor.tensor import Tensor
+
+        device = inputs[0].device
+        for other in inputs[1:]:
+            if other.device != device:
+                raise DeviceError(
+                    f"{cls.__name__}: expected all tensors on one device, got {device!r} and {other.device!r}"
+                )
+        ctx = cls(get_backend(device))
+        out = ctx.forward(*[t._array() for t in inputs], **options)
+        requires_grad = cls.differentiable and _grad_mode.enabled and any(t.requires_grad for t in inputs)
+        result = Tensor._from_array(out, device, requires_grad)
+        if requires_grad:
+            ctx.parents = inputs
+            ctx.needs_input_grad = tuple(t.requires_grad for t in inputs)
+            result._ctx = ctx
+        return result
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__}Backward>"
+
+
+# ---- the backward pass -------------------------------------------------------------------------
+def toposort(root: Tensor) -> list[Tensor]:
+    """Task 1.8: every tensor that ``root`` depends on, ``root`` first, each before its parents.
+
+    Parents of a tensor ``t`` are ``t._ctx.parents`` (leaves have ``t._ctx is None``). Return a
+    list in which every tensor comes *before* all tensors it was computed from — the order in which
+    ``backward`` can process them, each one's gradient complete when visited. Visit each tensor
+    once even if it is reached along many paths (compare with ``id`` or ``is``), and do it
+    without recursion: a depth-first search with an explicit stack, appending a node after all its
+    parents are done (post-order), then reversing the list.
+    """
+    # BEGIN SOLUTION
+    order: list[Tensor] = []
+    visited: set[int] = set()
+    stack: list[tuple[Tensor, bool]] = [(root, False)]
+    while stack:
+        node, parents_done = stack.pop()
+        if parents_done:
+            order.append(node)
+            continue
+        if id(node) in visited:
+            continue
+        visited.add(id(node))
+        stack.append((node, True))
+        if node._ctx is not None:
+            for parent in node._ctx.parents:
+                if id(parent) not in visited:
+                    stack.append((parent, False))
+    order.reverse()
+    return order
+    # END SOLUTION
+
+
+def run_backward(root: Tensor, grad: Array, retain_graph: bool = False) -> None:
+    """Propagate ``grad`` (d output / d root) to every leaf that requires grad."""
+    from hyperion.tensor.ops.elementwise import unbroadcast
+    from hyperion.tensor.tensor import Tensor
+
+    grads: dict[int, Array] = {id(root): grad}
+    for node in toposort(root):
+        g = grads.pop(id(node), None)
+        if g is None:
+            continue
+        ctx = node._ctx
+        if ctx is None or node._retains_grad:
+            if node.requires_grad:
+                node._accumulate_grad(g)
+            if ctx is None:
+                continue
+        if ctx.released:
+            raise AutogradError(
+                "backward through a graph whose intermediate values were freed by an earlier "
+                "backward(); call backward(retain_graph=True) the first time to go through it twice"
+            )
+        parent_grads = ctx.backward(g)
+        if not isinstance(parent_grads, tuple):
+            parent_grads = (parent_grads,)
+        for parent, pg in zip(ctx.parents, parent_grads):
+            if pg is None or not parent.requires_grad:
+                continue
+            if pg.shape != parent.shape:
+                pg = unbroadcast(pg, parent.shape)
+            key = id(parent)
+            grads[key] = grads[key] + pg if key in grads else pg
+        if not retain_graph:
+            ctx.released = True
+            ctx.__dict__ = {
+                k: v
+                for k, v in ctx.__dict__.items()
+                if k in ("backend", "parents", "needs_input_grad", "released")
+            }
+    assert isinstance(root, Tensor)

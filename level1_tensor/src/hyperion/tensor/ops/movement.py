@@ -1,0 +1,154 @@
+"""Movement ops: views that only re-describe the same storage, and the copies between them.
+
+A view op computes a new ``(shape, strides, offset)`` with the pure functions of
+:mod:`hyperion.tensor.strides` and shares the input's storage (no bytes move). Its backward moves
+the gradient back the other way: permute by the inverse permutation, reshape to the old shape,
+sum over expanded dimensions (the engine's unbroadcast), scatter a slice into zeros.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from hyperion.tensor.autograd import Function, is_grad_enabled
+from hyperion.tensor.backend import Array, get_backend
+from hyperion.tensor.strides import expand_strides, index_view, permute_strides, view_strides
+
+if TYPE_CHECKING:
+    from hyperion.tensor.tensor import Tensor
+
+
+class ViewFunction(Function):
+    """A Function whose output shares the input's storage.
+
+    Subclasses implement ``view(x, **options) -> (shape, strides, offset)`` instead of
+    ``forward``, and ``backward`` as usual.
+    """
+
+    @classmethod
+    def apply(cls, x: Tensor, **options: Any) -> Tensor:  # type: ignore[override]
+        ctx = cls(get_backend(x.device))
+        shape, strides, offset = ctx.view(x, **options)
+        out = x._view(shape, strides, offset)
+        if x.requires_grad and is_grad_enabled():
+            out.requires_grad, out._ctx = True, ctx
+            ctx.parents, ctx.needs_input_grad = (x,), (True,)
+        return out
+
+    def view(self, x: Tensor, **options: Any) -> tuple[tuple[int, ...], tuple[int, ...], int]:
+        raise NotImplementedError
+
+
+class Permute(ViewFunction):
+    def view(self, x: Tensor, dims: tuple[int, ...]):
+        shape, strides = permute_strides(x.shape, x.strides, dims)
+        self.dims = tuple(d % x.ndim for d in dims)
+        return shape, strides, x.offset
+
+    def backward(self, grad: Array) -> Array:
+        return grad.transpose(np.argsort(self.dims))
+
+
+class Expand(ViewFunction):
+    """Stride-0 view; backward is the sum over expanded dimensions, done by the engine."""
+
+    def view(self, x: Tensor, shape: tuple[int, ...]):
+        strides = expand_strides(x.shape, x.strides, shape)
+        shape = tuple(
+            old if new == -1 else new for new, old in zip(shape, (None,) * (len(shape) - x.ndim) + x.shape)
+        )
+        return shape, strides, x.offset
+
+    def backward(self, grad: Array) -> Array:
+        return grad  # the engine sums it back to the input's shape (unbroadcast)
+
+
+class View(ViewFunction):
+    """Same elements, new shape; only possible when the strides allow it (see ``view_strides``)."""
+
+    def view(self, x: Tensor, shape: tuple[int, ...]):
+        strides = view_strides(x.shape, x.strides, shape)
+        if strides is None:
+            from hyperion.tensor.errors import ShapeError
+
+            raise ShapeError(
+                f"view: shape {shape} is not compatible with the input's shape {x.shape} "
+                f"and strides {x.strides}; use reshape() (which copies) or contiguous()"
+            )
+        self.input_shape = x.shape
+        return shape, strides, x.offset
+
+    def backward(self, grad: Array) -> Array:
+        return grad.reshape(self.input_shape)
+
+
+class BasicIndex(ViewFunction):
+    """``x[key]`` for ints, slices, None and ``...``: a view; backward scatters into zeros."""
+
+    def view(self, x: Tensor, key: tuple):
+        self.input_shape, self.native_key = x.shape, key
+        return index_view(x.shape, x.strides, x.offset, key)
+
+    def backward(self, grad: Array) -> Array:
+        full = self.backend.zeros(self.input_shape, grad.dtype)
+        full[self.native_key] = grad
+        return full
+
+
+class Clone(Function):
+    """A contiguous copy; the gradient passes through unchanged."""
+
+    def forward(self, x: Array) -> Array:
+        return self.backend.copy(x)
+
+    def backward(self, grad: Array) -> Array:
+        return grad
+
+
+class Reshape(Function):
+    """Reshape that needs a copy (the view was impossible)."""
+
+    def forward(self, x: Array, shape: tuple[int, ...]) -> Array:
+        self.input_shape = x.shape
+        return self.backend.contiguous(x).reshape(shape)
+
+    def backward(self, grad: Array) -> Array:
+        return grad.reshape(self.input_shape)
+
+
+class Cat(Function):
+    """Concatenate along ``dim``; backward hands each input its slice of the gradient."""
+
+    def forward(self, *arrays: Array, dim: int = 0) -> Array:
+        self.dim, self.sizes = dim, [a.shape[dim] for a in arrays]
+        return self.backend.concatenate(list(arrays), dim)
+
+    def backward(self, grad: Array) -> tuple[Array, ...]:
+        pieces, start = [], 0
+        for size in self.sizes:
+            index = [slice(None)] * grad.ndim
+            index[self.dim] = slice(start, start + size)
+            pieces.append(grad[tuple(index)])
+            start += size
+        return tuple(pieces)
+
+
+class ToDevice(Function):
+    """Move between devices; the gradient moves back."""
+
+    @classmethod
+    def apply(cls, x: Tensor, device: str) -> Tensor:  # type: ignore[override]
+        from hyperion.tensor.tensor import Tensor
+
+        ctx = cls(get_backend(device))
+        ctx.source = x.device
+        host = get_backend(x.device).to_numpy(x._array())
+        out = Tensor._from_array(get_backend(device).from_host(np.ascontiguousarray(host)), device)
+        if x.requires_grad and is_grad_enabled():
+            out.requires_grad, out._ctx = True, ctx
+            ctx.parents, ctx.needs_input_grad = (x,), (True,)
+        return out
+
+    def backward(self, grad: Array) -> Array:
+        return get_backend(self.source).from_host(self.backend.to_numpy(grad))
