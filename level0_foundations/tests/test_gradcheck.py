@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+
 from hyperion.foundations import GradcheckError, gradcheck, numerical_gradient
 
 

@@ -98,6 +98,7 @@ class Function:
         ctx = cls(get_backend(device))
         out = ctx.forward(*[t._array() for t in inputs], **options)
         requires_grad = cls.differentiable and _grad_mode.enabled and any(t.requires_grad for t in inputs)
+        requires_grad = requires_grad and out.dtype.kind == "f"  # integer results carry no gradient
         result = Tensor._from_array(out, device, requires_grad)
         if requires_grad:
             ctx.parents = inputs

@@ -17,6 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+
 from hyperion.tensor.errors import DeviceError
 
 Array = Any  # a numpy.ndarray or cupy.ndarray

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+
 from hyperion.tensor import dtypes
 from hyperion.tensor.backend import get_backend
 from hyperion.tensor.random import Generator, default_generator

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+
 from hyperion.tensor.errors import DTypeError
 
 float16 = np.dtype("float16")

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+
 from hyperion.tensor import dtypes
 from hyperion.tensor.errors import DTypeError, ShapeError
 from hyperion.tensor.ops import conv as conv_ops
@@ -257,13 +258,31 @@ def max(x: Tensor, dim: int | None = None, keepdim: bool = False) -> Any:
     """``max(x)`` is the largest element; ``max(x, dim)`` returns ``(values, indices)`` as PyTorch."""
     if dim is None:
         return amax(x)
-    return MaxResult(amax(x, dim, keepdim), argmax(x, dim, keepdim))
+    indices = argmax(x, dim, keepdim)
+    return MaxResult(_pick(x, indices, dim, keepdim), indices)
 
 
 def min(x: Tensor, dim: int | None = None, keepdim: bool = False) -> Any:
     if dim is None:
         return amin(x)
-    return MaxResult(amin(x, dim, keepdim), argmin(x, dim, keepdim))
+    indices = argmin(x, dim, keepdim)
+    return MaxResult(_pick(x, indices, dim, keepdim), indices)
+
+
+def _pick(x: Tensor, indices: Tensor, dim: int, keepdim: bool) -> Tensor:
+    """The elements of ``x`` at ``indices`` along ``dim``: like PyTorch, the values of ``max(x, dim)``
+    pass their gradient to the returned index only (``amax`` shares it among ties)."""
+    if x.ndim == 0:
+        return x
+    dim = normalize_dim(dim, x.ndim)
+    index = indices._array() if keepdim else x._backend.xp.expand_dims(indices._array(), dim)
+    grid = [[-1 if e == d else 1 for e in range(x.ndim)] for d in range(x.ndim)]
+    key = tuple(
+        index if d == dim else x._backend.arange(0, n, 1, np.int64).reshape(grid[d])
+        for d, n in enumerate(x.shape)
+    )
+    out = indexing.Gather.apply(x, key=key)
+    return out if keepdim else squeeze(out, dim)
 
 
 def _check_nonempty(x: Tensor, op: str) -> None:
@@ -301,7 +320,10 @@ def var(
 def std(
     x: Tensor, dim: Any = None, correction: int = 1, keepdim: bool = False, unbiased: bool | None = None
 ) -> Tensor:
-    return sqrt(var(x, dim, correction=correction, keepdim=keepdim, unbiased=unbiased))
+    v = var(x, dim, correction=correction, keepdim=keepdim, unbiased=unbiased)
+    # sqrt has an infinite slope at 0: give constant data a zero gradient (as PyTorch), not NaN
+    positive = v > 0
+    return where(positive, sqrt(where(positive, v, 1.0)), 0.0)
 
 
 # ---- movement ----------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+
 from hyperion.tensor import dtypes
 from hyperion.tensor.autograd import is_grad_enabled, run_backward
 from hyperion.tensor.backend import Array, get_backend
@@ -315,7 +316,7 @@ class Tensor:
     @data.setter
     def data(self, value: Tensor) -> None:
         self._storage, self.shape, self._strides = value._storage, value.shape, value._strides
-        self._offset, self._cache = value._offset, value._cache
+        self._offset, self._cache, self.device = value._offset, value._cache, value.device
 
     def clone(self) -> Tensor:
         return F.clone(self)

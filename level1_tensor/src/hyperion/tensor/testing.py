@@ -36,8 +36,10 @@ def gradcheck(
     out = fn(*tensors)
     projection = np.random.default_rng(seed).standard_normal(out.shape)
     (out * Tensor(projection, dtype=np.float64)).sum().backward()
-    analytic = [t.grad.numpy() if f and t.grad is not None else (np.zeros(a.shape) if f else None)
-                for t, a, f in zip(tensors, arrays, floating)]
+    analytic = [
+        t.grad.numpy() if f and t.grad is not None else (np.zeros(a.shape) if f else None)
+        for t, a, f in zip(tensors, arrays, floating)
+    ]
 
     def scalar(*values: np.ndarray) -> float:
         with no_grad():

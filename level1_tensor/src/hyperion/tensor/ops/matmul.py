@@ -41,10 +41,10 @@ class Matmul(Function):
         a, b, backend = self.a, self.b, self.backend
         a2 = a[None, :] if a.ndim == 1 else a
         b2 = b[:, None] if b.ndim == 1 else b
+        if b.ndim == 1:  # first: a 0-d grad (1-D @ 1-D) becomes (1,), then (1, 1)
+            grad = grad[..., None]
         if a.ndim == 1:
             grad = grad[..., None, :]
-        if b.ndim == 1:
-            grad = grad[..., :, None]
         grad_a = backend.matmul(grad, b2.swapaxes(-1, -2))
         grad_b = backend.matmul(a2.swapaxes(-1, -2), grad)
         if a.ndim == 1:

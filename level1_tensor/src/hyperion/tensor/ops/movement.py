@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
 from hyperion.tensor.autograd import Function, is_grad_enabled
 from hyperion.tensor.backend import Array, get_backend
 from hyperion.tensor.strides import expand_strides, index_view, permute_strides, view_strides

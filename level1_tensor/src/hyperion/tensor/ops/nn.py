@@ -108,7 +108,8 @@ class CrossEntropy(Function):
         # BEGIN SOLUTION
         b = self.backend
         classes = logits.shape[1]
-        rows = b.contiguous(logits.swapaxes(1, -1)) if logits.ndim > 2 else logits
+        last = (0, *range(2, logits.ndim), 1)  # (N, C, d1, ...) -> (N, d1, ..., C): rows in target order
+        rows = b.contiguous(logits.transpose(last)) if logits.ndim > 2 else logits
         rows = rows.reshape(-1, classes)
         flat_target = target.reshape(-1)
         keep = flat_target != ignore_index
@@ -148,7 +149,7 @@ class CrossEntropy(Function):
         d = d.astype(self.logp.dtype, copy=False)
         if len(self.logits_shape) > 2:
             moved = (self.logits_shape[0],) + self.logits_shape[2:] + (classes,)
-            return d.reshape(moved).swapaxes(1, -1)
+            return d.reshape(moved).transpose(0, len(moved) - 1, *range(1, len(moved) - 1))
         return d
         # END SOLUTION
 

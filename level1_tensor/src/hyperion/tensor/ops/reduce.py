@@ -8,6 +8,7 @@ dimension must first be re-inserted as size 1).
 from __future__ import annotations
 
 import numpy as np  # np.broadcast_to dispatches to CuPy for CuPy arrays (NEP 18)
+
 from hyperion.tensor.autograd import Function
 from hyperion.tensor.backend import Array
 
