@@ -1,0 +1,1 @@
+"""Reference training runs that learners execute directly (``python -m hyperion.examples.mnist``)."""
