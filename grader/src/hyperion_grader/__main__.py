@@ -1,0 +1,5 @@
+import sys
+
+from hyperion_grader.cli import main
+
+sys.exit(main())

@@ -1,0 +1,141 @@
+"""``python -m hyperion_grader {grade,start,release}``; :func:`main` is also what a noxfile can call."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from rich.console import Console
+
+from hyperion_grader.levels import Registry, find_root
+from hyperion_grader.markers import MarkerError
+
+EXIT_OK, EXIT_GRADER_ERROR, EXIT_BELOW_MIN = 0, 2, 1
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m hyperion_grader", description=__doc__)
+    p.add_argument("--root", type=Path, help="repository root (default: found from the cwd)")
+    sub = p.add_subparsers(dest="command", required=True)
+    g = sub.add_parser("grade", help="grade a level (workspace if present, else the reference)")
+    g.add_argument("--level", type=int, required=True)
+    which = g.add_mutually_exclusive_group()
+    which.add_argument("--submission", type=Path, help="a level folder laid out like the skeleton")
+    which.add_argument("--reference", action="store_true", help="grade the reference solution")
+    g.add_argument(
+        "--use-own-lower-levels",
+        action="store_true",
+        help="import lower levels from the learner's folders beside the submission",
+    )
+    g.add_argument("--json", type=Path, help="Gradescope results.json path (default grades/levelN.json)")
+    g.add_argument("--min-score", type=float, help="exit 1 when the score is below this")
+    g.add_argument("--jobs", type=int, help="tasks graded in parallel (default: CPU count)")
+    g.add_argument("--timeout-scale", type=float, default=1.0, help="multiply every task's timeout")
+    g.add_argument("--task", action="append", help="grade only this task (repeatable), e.g. 1.5")
+    g.add_argument("--no-cache", action="store_true", help="do not reuse cached reference results")
+    s = sub.add_parser("start", help="write the learner's workspace for a level from the generator")
+    s.add_argument("--level", type=int, required=True)
+    s.add_argument("--force", action="store_true", help="overwrite an existing workspace")
+    c = sub.add_parser("selfcheck", help="reference full, skeleton zero, each task alone scores alone")
+    c.add_argument("--level", type=int, required=True)
+    c.add_argument("--task", action="append", help="tasks to check filled alone (default: all)")
+    r = sub.add_parser("release", help="build the student repository")
+    r.add_argument("--out", type=Path, required=True)
+    return p
+
+
+def cmd_grade(args, registry: Registry, console: Console) -> int:
+    from hyperion_grader.judge import GradeConfig, grade
+    from hyperion_grader.report import gradescope, print_table, write_json
+
+    level = registry.get(args.level)
+    if args.reference:
+        submission = level.path
+    elif args.submission:
+        submission = args.submission
+    else:
+        submission = level.workspace if level.workspace.is_dir() else level.path
+    if not (submission / "src").is_dir():
+        console.print(f"[red]{submission} has no src/ folder[/red]")
+        return EXIT_GRADER_ERROR
+    cache = None if args.no_cache else registry.root / "grader" / ".cache" / f"level{level.number}"
+    config = GradeConfig(
+        registry,
+        level.number,
+        submission,
+        args.use_own_lower_levels,
+        timeout_scale=args.timeout_scale,
+        cache_dir=cache,
+        only=args.task,
+    )
+    if args.jobs:
+        config.jobs = args.jobs
+    console.print(f"Grading level {level.number} from {submission}")
+    report = grade(config)
+    print_table(report, console)
+    out = args.json or level.grades_file
+    write_json(out, gradescope(report))
+    console.print(f"Wrote {out}")
+    if not report.results:
+        console.print(f"[yellow]no hidden tests in {level.hidden_dir}[/yellow]")
+    if report.grader_errors:
+        return EXIT_GRADER_ERROR
+    if args.min_score is not None and report.score < args.min_score:
+        console.print(f"[red]score {report.score:g} is below --min-score {args.min_score:g}[/red]")
+        return EXIT_BELOW_MIN
+    return EXIT_OK
+
+
+def cmd_start(args, registry: Registry, console: Console) -> int:
+    from hyperion_grader.skeleton import generate_level
+
+    level = registry.get(args.level)
+    if level.workspace.exists() and not args.force:
+        console.print(f"{level.workspace} already exists: left untouched (use --force to regenerate it)")
+        return EXIT_OK
+    regions = generate_level(level.path, level.workspace)
+    tasks = sorted({r.task for r in regions}, key=lambda t: tuple(map(int, t.split("."))))
+    console.print(f"Wrote {level.workspace}: {len(regions)} stubs in tasks {', '.join(tasks)}")
+    return EXIT_OK
+
+
+def cmd_release(args, registry: Registry, console: Console) -> int:
+    from hyperion_grader.release import build_release
+
+    folders = build_release(registry, args.out.resolve())
+    console.print(f"Wrote student repository {args.out}: {', '.join(folders)}")
+    return EXIT_OK
+
+
+def cmd_selfcheck(args, registry: Registry, console: Console) -> int:
+    from hyperion_grader.selfcheck import self_check
+
+    cache = registry.root / "grader" / ".cache" / f"level{args.level}"
+    problems = self_check(registry, args.level, args.task, log=console.print, cache_dir=cache)
+    for p in problems:
+        console.print(f"[red]FAIL[/red] {p}")
+    console.print("self-check passed" if not problems else f"{len(problems)} self-check problem(s)")
+    return EXIT_GRADER_ERROR if problems else EXIT_OK
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; returns the exit code (0: the command completed, whatever the score)."""
+    args = _parser().parse_args(argv)
+    console = Console()
+    try:
+        registry = Registry.discover(args.root or find_root())
+        command = {
+            "grade": cmd_grade,
+            "start": cmd_start,
+            "release": cmd_release,
+            "selfcheck": cmd_selfcheck,
+        }[args.command]
+        return command(args, registry, console)
+    except (MarkerError, FileNotFoundError, KeyError, ValueError, RuntimeError) as exc:
+        console.print(f"[bold red]error:[/bold red] {exc}")
+        return EXIT_GRADER_ERROR
+
+
+if __name__ == "__main__":
+    sys.exit(main())

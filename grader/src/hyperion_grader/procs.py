@@ -1,0 +1,113 @@
+"""Process hygiene for the judge: be a child subreaper, kill whole process trees, reap strays.
+
+With ``PR_SET_CHILD_SUBREAPER`` every orphan below the judge (a grandchild that called ``setsid`` and
+double-forked) is reparented to the judge instead of init, so the judge can find and kill it.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+
+PR_SET_CHILD_SUBREAPER = 36
+spawn_lock = threading.Lock()  # held while a sandbox child is forked and registered
+live: set[int] = set()  # pids of sandbox children the judge is waiting on
+foreign: set[int] = set()  # children the judge had before grading started: never touched
+stray_tokens: set[str] = set()  # sandbox tokens (from the environment) of every stray killed
+TOKEN_VAR = "HYPERION_SANDBOX_TOKEN"
+
+
+def become_subreaper() -> bool:
+    try:
+        return ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+def _parents() -> dict[int, int]:
+    """pid -> ppid for every process (Linux /proc)."""
+    out = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            out[int(entry.name)] = int(stat[stat.rindex(")") + 2 :].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+    return out
+
+
+def children_of(pid: int) -> list[int]:
+    return [p for p, pp in _parents().items() if pp == pid]
+
+
+def subtree(pid: int) -> list[int]:
+    """``pid`` and all its descendants."""
+    parents = _parents()
+    out, frontier = [pid], [pid]
+    while frontier:
+        frontier = [p for p, pp in parents.items() if pp in frontier and p not in out]
+        out += frontier
+    return out
+
+
+def _signal(pids: list[int], sig: int) -> None:
+    for p in pids:
+        try:
+            os.kill(p, sig)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
+def _token(pid: int) -> str | None:
+    try:
+        env = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+    except OSError:
+        return None
+    prefix = TOKEN_VAR.encode() + b"="
+    return next((e[len(prefix) :].decode() for e in env if e.startswith(prefix)), None)
+
+
+def kill_tree(pid: int) -> None:
+    """Freeze then kill ``pid``, its process group and every descendant."""
+    pids = subtree(pid)
+    _signal(pids, signal.SIGSTOP)
+    pids = subtree(pid)
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    _signal(pids, signal.SIGKILL)
+
+
+def snapshot_foreign() -> None:
+    """Remember the judge's pre-existing children so stray reaping never touches them."""
+    foreign.update(children_of(os.getpid()))
+
+
+def reap_strays(rounds: int = 200) -> int:
+    """Kill and reap every child of the judge that is not a live sandbox child; returns how many."""
+    me, total = os.getpid(), 0
+    for _ in range(rounds):
+        with spawn_lock:
+            strays = [p for p in children_of(me) if p not in live and p not in foreign]
+            for p in strays:
+                for q in subtree(p):
+                    if tok := _token(q):
+                        stray_tokens.add(tok)
+                kill_tree(p)
+        for p in strays:
+            try:
+                os.waitpid(p, 0)
+            except ChildProcessError:
+                pass
+        total += len(strays)
+        if not strays:
+            return total
+        time.sleep(0.01)
+    return total
