@@ -60,10 +60,12 @@ def _grader_session(number: int, command: str) -> None:
     @nox.session(name=f"{command}-level{number}")
     def session_fn(session: nox.Session) -> None:
         session.install("-e", "grader")
-        _install_levels(session, max(number - 1, 0) if command != "start" else 0,
-                        "data" if number > 1 else "")
         if command == "grade":
-            session.install("scipy>=1.11")  # the graded level's third-party needs, not its code
+            # the levels below (reference), and the graded level's third-party needs -- not its code:
+            # the grader keeps the graded level's reference out of the submission's process
+            if number > 0:
+                _install_levels(session, number - 1)
+            session.install("numpy>=1.26", "scipy>=1.11")
         session.run("python", "-m", "hyperion_grader", command, "--level", str(number), *session.posargs)
 
     session_fn.__doc__ = f"{command.capitalize()} level {number} ({folder})."
