@@ -74,6 +74,15 @@ def _binary(fn: type, a: Any, b: Any, op: str) -> Tensor:
         raise
 
 
+def _check_broadcast(op: str, *shapes: tuple[int, ...]) -> None:
+    """A ShapeError naming every shape. Framework code validates with numpy's shape rule, never with
+    the learner's Task 1.3 ``broadcast_shapes``, so that each task is graded on its own."""
+    try:
+        np.broadcast_shapes(*shapes)
+    except ValueError:
+        raise ShapeError(f"{op}: shapes {' and '.join(str(s) for s in shapes)} cannot be broadcast") from None
+
+
 def _float_only(x: Tensor, op: str) -> Tensor:
     if not dtypes.is_floating(x.dtype):
         raise DTypeError(f"{op}: expected a floating-point tensor, got {x.dtype}")
@@ -144,6 +153,7 @@ def where(cond: Tensor, a: Any, b: Any) -> Tensor:
     if like is None:
         raise TypeError("where: at least one of a, b must be a tensor")
     a, b = _pair(a, b, "where")
+    _check_broadcast("where", cond.shape, a.shape, b.shape)
     return ew.Where.apply(cond, a, b)
 
 

@@ -43,7 +43,7 @@ class Tensor:
         "_retains_grad",
         "__weakref__",
     )
-    __array_priority__ = 1000  # numpy defers to our operators: ndarray * Tensor -> Tensor
+    __array_priority__ = 1000  # ndarray * Tensor defers to Tensor.__rmul__, which names the bad operand
 
     def __init__(self, data: Any, dtype: Any = None, device: str = "cpu", requires_grad: bool = False):
         from hyperion.tensor.creation import _host_array

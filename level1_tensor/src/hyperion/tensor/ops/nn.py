@@ -127,7 +127,9 @@ class CrossEntropy(Function):
         if reduction == "none":
             return loss.reshape(target.shape)
         total = b.sum(loss, None, False)
-        return total / max(self.count, 1) if reduction == "mean" else total
+        if reduction == "sum":
+            return total
+        return total / self.count if self.count else total * float("nan")  # all ignored: NaN, as PyTorch
         # END SOLUTION
 
     def backward(self, grad: Array) -> Array:
@@ -174,7 +176,9 @@ class NLLLoss(Function):
         if reduction == "none":
             return loss
         total = b.sum(loss, None, False)
-        return total / max(self.count, 1) if reduction == "mean" else total
+        if reduction == "sum":
+            return total
+        return total / self.count if self.count else total * float("nan")  # all ignored: NaN, as PyTorch
 
     def backward(self, grad: Array) -> Array:
         d = self.backend.zeros(self.shape, grad.dtype)

@@ -1,0 +1,175 @@
+"""The autograd engine: deep graphs, accumulation, no_grad, detach, backward(gradient), retain_graph."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+import numpy as np
+import pytest
+import torch
+
+import hyperion.tensor as ht
+
+
+def test_a_chain_of_100000_ops_backpropagates_without_recursion_error():
+    x = ht.tensor(1.0, dtype=ht.float64, requires_grad=True)
+    y = x
+    start = time.perf_counter()
+    for _ in range(50_000):
+        y = y * 1.0 + 0.0  # two ops per step: 100,000 nodes in one chain
+    assert sys.getrecursionlimit() < 100_000
+    y.backward()
+    elapsed = time.perf_counter() - start
+    assert x.grad.item() == 1.0
+    assert elapsed < 20, f"100,000-op chain took {elapsed:.1f}s"
+
+
+def test_gradients_accumulate_across_backward_calls_and_zero_resets():
+    x = ht.tensor([1.0, 2.0], requires_grad=True)
+    (x * x).sum().backward()
+    (x * 3).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [2 + 3, 4 + 3])
+    x.grad = None
+    (x * 3).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [3, 3])
+
+
+def test_no_grad_records_nothing_and_restores_the_mode():
+    x = ht.ones(2, requires_grad=True)
+    with ht.no_grad():
+        y = x * 2
+        assert not ht.is_grad_enabled()
+        with ht.enable_grad():
+            z = x * 2
+    assert ht.is_grad_enabled()
+    assert not y.requires_grad and y.grad_fn is None and y.is_leaf
+    assert z.requires_grad and z.grad_fn is not None
+    with ht.set_grad_enabled(False):
+        assert not (x + 1).requires_grad
+    with pytest.raises(RuntimeError), ht.no_grad():
+        raise RuntimeError("leaving by an exception")
+    assert ht.is_grad_enabled()
+
+
+def test_detach_shares_storage_and_cuts_the_graph():
+    x = ht.tensor([1.0, 2.0], requires_grad=True)
+    y = x * 3
+    d = y.detach()
+    assert not d.requires_grad and d.is_leaf
+    assert d.untyped_storage_id() == y.untyped_storage_id()
+    (d * y).sum().backward()  # d is a constant here
+    np.testing.assert_array_equal(x.grad.numpy(), [9, 18])
+
+
+def test_backward_with_a_gradient_for_non_scalars_matches_torch():
+    data = np.array([[1.0, -2.0, 3.0], [0.5, 4.0, -1.0]])
+    g = np.array([[1.0, 2.0, 3.0], [-1.0, 0.0, 0.5]])
+    x, tx = ht.tensor(data, requires_grad=True), torch.tensor(data, requires_grad=True)
+    (x * x).backward(ht.tensor(g))
+    (tx * tx).backward(torch.tensor(g))
+    np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy())
+    y = ht.ones(3, requires_grad=True)
+    (y * 2).backward(np.array([1.0, 0.0, 2.0], np.float32))  # array-likes accepted
+    assert y.grad.tolist() == [2.0, 0.0, 4.0]
+    z = ht.ones(1, requires_grad=True)
+    (z * 5).backward()  # one element: no gradient needed
+    assert z.grad.tolist() == [5.0]
+
+
+def test_retain_graph():
+    x = ht.tensor([1.0, 2.0], requires_grad=True)
+    y = (x.exp() * x).sum()
+    y.backward(retain_graph=True)
+    first = x.grad.numpy().copy()
+    y.backward()  # the retained graph can be used again: the gradients double
+    np.testing.assert_allclose(x.grad.numpy(), 2 * first)
+    with pytest.raises(ht.AutogradError, match="freed.*retain_graph=True"):
+        y.backward()
+
+
+def test_second_backward_without_retain_graph_is_a_clear_error():
+    x = ht.tensor([1.0, 2.0], requires_grad=True)
+    y = (x * x).sum()
+    y.backward()
+    with pytest.raises(ht.AutogradError, match="retain_graph=True"):
+        y.backward()
+
+
+def test_diamond_graph_and_a_tensor_used_many_times_match_torch():
+    def f(lib, x):
+        a = x * 2
+        b = lib.exp(a)
+        c = a * b + a / (b + 1)  # a reaches c along three paths
+        d = c * x + x * x * x  # x used four times
+        return (d + a).sum()
+
+    data = np.array([0.3, -0.7, 1.1])
+    x, tx = ht.tensor(data, requires_grad=True), torch.tensor(data, requires_grad=True)
+    f(ht, x).backward()
+    f(torch, tx).backward()
+    np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-12)
+
+
+def test_wide_fan_out_accumulates_every_use():
+    x = ht.tensor(2.0, dtype=ht.float64, requires_grad=True)
+    total = sum((x * i for i in range(1, 1001)), ht.tensor(0.0, dtype=ht.float64))
+    total.backward()
+    assert x.grad.item() == sum(range(1, 1001))
+
+
+def test_requires_grad_propagates():
+    a = ht.ones(2, requires_grad=True)
+    b = ht.ones(2)
+    assert (a + b).requires_grad and (b * a).requires_grad and not (b * 2).requires_grad
+    assert a.is_leaf and not (a + b).is_leaf and (a + b).grad_fn is not None
+    assert a[0].requires_grad and a.T.requires_grad and a.view(2, 1).requires_grad
+    assert ht.cat([b, a]).requires_grad and ht.stack([b, b]).requires_grad is False
+    b.requires_grad_()
+    assert b.requires_grad
+    with pytest.raises(ht.AutogradError, match="leaf"):
+        (a * 2).requires_grad_(False)
+    (a * b).sum().backward()
+    assert a.grad is not None and b.grad is not None
+
+
+def test_gradient_only_reaches_leaves_that_require_it():
+    a, b = ht.ones(2, requires_grad=True), ht.ones(2)
+    (a * b).sum().backward()
+    assert b.grad is None
+    mid = a * 3
+    (mid * 2).sum().backward()
+    assert mid.grad is None  # non-leaf: not kept unless asked
+
+
+def test_retain_grad_keeps_an_intermediate_gradient():
+    a = ht.ones(2, requires_grad=True)
+    mid = a * 3
+    mid.retain_grad()
+    (mid * mid).sum().backward()
+    assert mid.grad.tolist() == [6.0, 6.0] and a.grad.tolist() == [18.0, 18.0]
+
+
+def test_gradients_through_views_of_a_leaf_sum_back_to_it():
+    w = ht.tensor(np.arange(6.0).reshape(2, 3), requires_grad=True)
+    tw = torch.tensor(np.arange(6.0).reshape(2, 3), requires_grad=True)
+    for lib_w, out in ((w, None), (tw, None)):
+        out = (lib_w.T[1:] * lib_w[0, 1:].unsqueeze(1)).sum() + (lib_w.reshape(6)[::2] ** 2).sum()
+        out.backward()
+    np.testing.assert_allclose(w.grad.numpy(), tw.grad.numpy())
+
+
+def test_a_custom_function_plugs_into_the_engine():
+    class Cube(ht.Function):
+        def forward(self, x):
+            self.x = x
+            return x**3
+
+        def backward(self, grad):
+            return 3 * self.x**2 * grad
+
+    x = ht.tensor([1.0, 2.0], requires_grad=True)
+    y = Cube.apply(x)
+    assert repr(y.grad_fn) == "<CubeBackward>"
+    y.sum().backward()
+    assert x.grad.tolist() == [3.0, 12.0]
