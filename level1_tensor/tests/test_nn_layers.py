@@ -176,3 +176,26 @@ def test_dropout_train_and_eval():
     assert set(np.unique(out)) <= {0.0, 2.0} and 0.45 < (out == 0).mean() < 0.55
     layer.eval()
     np.testing.assert_array_equal(layer(x).numpy(), x.numpy())
+
+
+@pytest.mark.parametrize(
+    ("ours", "theirs", "target_kind"),
+    [
+        (lambda: nn.CrossEntropyLoss(label_smoothing=0.1), lambda: torch.nn.CrossEntropyLoss(label_smoothing=0.1),
+         "class"),
+        (lambda: nn.NLLLoss(reduction="sum"), lambda: torch.nn.NLLLoss(reduction="sum"), "class"),
+        (lambda: nn.MSELoss(), lambda: torch.nn.MSELoss(), "value"),
+    ],
+)
+def test_loss_modules_match_torch(ours, theirs, target_kind):
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((6, 5))
+    t = rng.integers(0, 5, 6) if target_kind == "class" else rng.standard_normal((6, 5))
+    hx = tensor(x, dtype="float64", requires_grad=True)
+    tx = torch.tensor(x, requires_grad=True)
+    loss_ours = ours()(hx, tensor(t))
+    loss_theirs = theirs()(tx, torch.tensor(t))
+    loss_ours.backward()
+    loss_theirs.backward()
+    np.testing.assert_allclose(loss_ours.item(), loss_theirs.item(), rtol=1e-12)
+    np.testing.assert_allclose(hx.grad.numpy(), tx.grad.numpy(), rtol=1e-10, atol=1e-12)

@@ -22,16 +22,28 @@ from collections.abc import Callable
 import numpy as np
 
 
-def best_of(fn: Callable[[], object], repeats: int, number: int) -> float:
-    """Best mean seconds per call over ``repeats`` runs of ``number`` calls."""
+def best_of(
+    fn: Callable[[], object], repeats: int, number: int, sync: Callable[[], None] = lambda: None
+) -> float:
+    """Best mean seconds per call over ``repeats`` runs of ``number`` calls (``sync`` waits for a GPU)."""
     fn()
+    sync()
     best = float("inf")
     for _ in range(repeats):
         start = time.perf_counter()
         for _ in range(number):
             fn()
+        sync()
         best = min(best, (time.perf_counter() - start) / number)
     return best
+
+
+def _gpu_sync() -> None:
+    import cupy
+    import torch
+
+    cupy.cuda.runtime.deviceSynchronize()
+    torch.cuda.synchronize()
 
 
 def table(title: str, header: list[str], rows: list[list[str]]) -> str:
@@ -86,7 +98,7 @@ def op_overhead(quick: bool) -> str:
     )
 
 
-def mlp_step(quick: bool) -> str:
+def mlp_step(quick: bool, device: str = "cpu") -> str:
     import torch
 
     import hyperion.tensor as ht
@@ -101,7 +113,11 @@ def mlp_step(quick: bool) -> str:
         optim.SGD(ours.parameters(), lr=0.01),
         torch.optim.SGD(theirs.parameters(), lr=0.01),
     )
-    hx, hy, tx, ty = ht.tensor(x), ht.tensor(y), torch.tensor(x), torch.tensor(y)
+    ours.to(device)
+    theirs.to(device)
+    hx, hy = ht.tensor(x, device=device), ht.tensor(y, device=device)
+    tx, ty = torch.tensor(x, device=device), torch.tensor(y, device=device)
+    sync = _gpu_sync if device == "cuda" else (lambda: None)
     loss_ours, loss_theirs = nn.CrossEntropyLoss(), torch.nn.CrossEntropyLoss()
 
     def step_ours() -> None:
@@ -117,8 +133,8 @@ def mlp_step(quick: bool) -> str:
     number, repeats = (50, 3) if quick else (300, 7)
     t_ours, t_theirs = [], []
     for _ in range(repeats):  # alternate so both see the same machine state
-        t_ours.append(best_of(step_ours, 1, number))
-        t_theirs.append(best_of(step_theirs, 1, number))
+        t_ours.append(best_of(step_ours, 1, number, sync))
+        t_theirs.append(best_of(step_theirs, 1, number, sync))
     a, b = min(t_ours), min(t_theirs)
     return table(
         "MLP 784-256-10, batch 128: forward + backward + SGD step",
@@ -214,11 +230,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--quick", action="store_true", help="few repeats and 60-batch epochs")
     parser.add_argument("--only", choices=["ops", "mlp", "epochs"], action="append")
     parser.add_argument("--out", help="also write the markdown to this file")
+    parser.add_argument("--device", default="cpu", help="device of the MLP-step benchmark (cpu or cuda)")
     args = parser.parse_args(argv)
     import torch
 
     torch.set_num_threads(os.cpu_count() or 1)
-    parts = {"ops": op_overhead, "mlp": mlp_step, "epochs": epoch_times}
+    parts = {"ops": op_overhead, "mlp": lambda quick: mlp_step(quick, args.device), "epochs": epoch_times}
     chosen = args.only or list(parts)
     header = (
         f"Hyperion level 1 benchmarks — numpy {np.__version__}, torch {torch.__version__}, "

@@ -20,6 +20,7 @@ from hyperion.nn.conv import Conv2d
 from hyperion.nn.dropout import Dropout
 from hyperion.nn.flatten import Flatten
 from hyperion.nn.linear import Identity, Linear
+from hyperion.nn.loss import CrossEntropyLoss, MSELoss, NLLLoss
 from hyperion.nn.module import Module
 from hyperion.nn.normalization import LayerNorm
 from hyperion.nn.parameter import Parameter
@@ -28,6 +29,9 @@ from hyperion.nn.serialization import load, save
 from hyperion.nn.sparse import Embedding
 
 __all__ = [
+    "CrossEntropyLoss",
+    "MSELoss",
+    "NLLLoss",
     "AvgPool2d", "Conv2d", "Dropout", "Embedding", "Flatten", "GELU", "Identity", "LayerNorm", "Linear",
     "MaxPool2d", "Module", "ModuleDict", "ModuleList", "Parameter", "ReLU", "Sequential", "Sigmoid",
     "Softmax", "Tanh", "functional", "init", "load", "save", "utils",
