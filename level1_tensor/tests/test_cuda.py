@@ -70,7 +70,7 @@ def test_mixing_devices_names_both():
     ("exp_log_sqrt", lambda a, b: (a.exp() + 1).log() * (b * b + 1).sqrt(), "normal"),
     ("activations", lambda a, b: F.gelu(a) + F.gelu(b, approximate="tanh") + ht.sigmoid(a) * ht.tanh(b), "normal"),
     ("maximum_where", lambda a, b: ht.where(a > b, ht.maximum(a, b), ht.relu(b)), "normal"),
-    ("reductions", lambda a, b: a.sum(0) + b.mean(1, keepdim=True).T.squeeze(0) + a.amax(0) + b.std(0), "normal"),
+    ("reductions", lambda a, b: a.sum(0) + b.mean(0, keepdim=True).T.squeeze(1) + a.amax(0) + b.std(0), "normal"),
     ("max_dim", lambda a, b: a.max(1).values + b.min(1).values, "normal"),
     ("matmul", lambda a, b: a @ b.T, "normal"),
     ("batched_matmul", lambda a, b: a.view(2, 2, 3) @ b.T.reshape(3, 4)[None], "normal"),

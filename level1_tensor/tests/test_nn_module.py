@@ -106,6 +106,8 @@ def test_load_errors_name_missing_unexpected_and_misshaped_keys():
     np.testing.assert_array_equal(model[0].bias.detach().numpy(), np.ones(3))
 
 
+@pytest.mark.skipif(not torch.__version__.startswith("2.13"),
+                    reason=f"repr formats are compared with the pinned oracle torch 2.13, not {torch.__version__}")
 def test_repr_matches_torch():
     def build(lib):
         return lib.Sequential(

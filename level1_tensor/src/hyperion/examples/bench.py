@@ -137,9 +137,9 @@ def mlp_step(quick: bool, device: str = "cpu") -> str:
         t_theirs.append(best_of(step_theirs, 1, number, sync))
     a, b = min(t_ours), min(t_theirs)
     return table(
-        "MLP 784-256-10, batch 128: forward + backward + SGD step",
+        f"MLP 784-256-10, batch 128: forward + backward + SGD step on {device}",
         ["framework", "ms / step", "ratio to PyTorch"],
-        [["hyperion", f"{a * 1e3:.3f}", f"{a / b:.2f}x"], ["PyTorch CPU", f"{b * 1e3:.3f}", "1.00x"]],
+        [["hyperion", f"{a * 1e3:.3f}", f"{a / b:.2f}x"], [f"PyTorch ({device})", f"{b * 1e3:.3f}", "1.00x"]],
     )
 
 

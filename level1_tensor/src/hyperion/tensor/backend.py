@@ -194,11 +194,6 @@ class CupyBackend(Backend):
 
         return sliding_window_view(x, window_shape, axis=axes)
 
-    def index_add(self, target: Array, index: Any, values: Array) -> None:
-        import cupyx
-
-        cupyx.scatter_add(target, index, values)
-
 
 _BACKENDS: dict[str, Backend] = {"cpu": Backend(np)}
 
