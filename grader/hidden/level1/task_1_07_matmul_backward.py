@@ -28,22 +28,6 @@ CASES = [
 ]
 
 
-def _trusted_broadcast_shapes():
-    """Framework code (Matmul.forward) checks batch shapes with Task 1.3's broadcast_shapes: give it
-    numpy's, so that this task is graded on its own (a missing Task 1.3 must not cost points here)."""
-    from hyperion.tensor.errors import ShapeError
-    from hyperion.tensor.ops import matmul
-
-    def broadcast_shapes(*shapes):
-        try:
-            return tuple(int(n) for n in np.broadcast_shapes(*shapes))
-        except ValueError as exc:
-            raise ShapeError(str(exc)) from None
-
-    if hasattr(matmul, "broadcast_shapes"):
-        matmul.broadcast_shapes = broadcast_shapes
-
-
 def _unbroadcast(grad, shape, what):
     """Sum a gradient returned in a broadcast shape back to ``shape`` (or fail saying why)."""
     extra = grad.ndim - len(shape)
@@ -76,7 +60,6 @@ def _expected(a, b, g):
 def cases():
     from hyperion.tensor.ops.matmul import Matmul
 
-    _trusted_broadcast_shapes()
 
     rng = np.random.default_rng(21)
     out = []

@@ -18,22 +18,6 @@ TIMEOUT = 90
 CHAIN = 100_000
 
 
-def _trusted_broadcast_shapes():
-    """Framework code (Matmul.forward) checks batch shapes with Task 1.3's broadcast_shapes: give it
-    numpy's, so that this task is graded on its own (a missing Task 1.3 must not cost points here)."""
-    from hyperion.tensor.errors import ShapeError
-    from hyperion.tensor.ops import matmul
-
-    def broadcast_shapes(*shapes):
-        try:
-            return tuple(int(n) for n in np.broadcast_shapes(*shapes))
-        except ValueError as exc:
-            raise ShapeError(str(exc)) from None
-
-    if hasattr(matmul, "broadcast_shapes"):
-        matmul.broadcast_shapes = broadcast_shapes
-
-
 def _graph(root):
     """Every tensor reachable from ``root`` (own iterative walk, discovery order) and the edges."""
     nodes, index, edges, stack = [], {}, [], [root]
@@ -70,7 +54,6 @@ def small_graphs():
     from hyperion.tensor.autograd import toposort
 
     rng = np.random.default_rng(22)
-    _trusted_broadcast_shapes()
     x = ht.tensor(rng.standard_normal(3), requires_grad=True)
     y = ht.tensor(rng.standard_normal(3), requires_grad=True)
     c = ht.tensor(rng.standard_normal(3))  # an input that needs no gradient

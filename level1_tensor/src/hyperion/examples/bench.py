@@ -161,7 +161,7 @@ def epoch_times(quick: bool) -> str:
             batches = batches[:60]
         ht.manual_seed(0)
         ours = build_model(model_name)
-        theirs = _torch_twin(model_name)
+        theirs = build_model(model_name, lib=torch.nn)
         theirs.load_state_dict({k: torch.tensor(np.asarray(v)) for k, v in ours.state_dict().items()})
         opt_ours = optim.AdamW(ours.parameters(), lr=1e-3)
         opt_theirs = torch.optim.AdamW(theirs.parameters(), lr=1e-3)
@@ -194,35 +194,6 @@ def _timed(fn: Callable[[], None]) -> float:
     start = time.perf_counter()
     fn()
     return time.perf_counter() - start
-
-
-def _torch_twin(name: str):
-    import torch.nn as tnn
-
-    if name == "mlp":
-        return tnn.Sequential(
-            tnn.Linear(784, 512),
-            tnn.ReLU(),
-            tnn.Dropout(0.2),
-            tnn.Linear(512, 256),
-            tnn.ReLU(),
-            tnn.Dropout(0.2),
-            tnn.Linear(256, 10),
-        )
-    return tnn.Sequential(
-        tnn.Conv2d(1, 32, 3, padding=1),
-        tnn.ReLU(),
-        tnn.MaxPool2d(2),
-        tnn.Conv2d(32, 64, 3, padding=1),
-        tnn.ReLU(),
-        tnn.MaxPool2d(2),
-        tnn.Flatten(),
-        tnn.Dropout(0.25),
-        tnn.Linear(64 * 7 * 7, 128),
-        tnn.ReLU(),
-        tnn.Dropout(0.25),
-        tnn.Linear(128, 10),
-    )
 
 
 def main(argv: list[str] | None = None) -> None:

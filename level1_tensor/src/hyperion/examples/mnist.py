@@ -15,6 +15,7 @@ import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -42,32 +43,36 @@ RECIPES = {
 }
 
 
-def build_model(name: str) -> nn.Module:
-    """784-512-256-10 MLP with dropout, or a two-conv-layer CNN (about 420k parameters)."""
+def build_model(name: str, lib: Any = nn) -> Any:
+    """784-512-256-10 MLP with dropout, or a two-conv-layer CNN (about 420k parameters).
+
+    ``lib`` is the layer library: ``hyperion.nn``, or ``torch.nn`` for the benchmark's identical twin
+    (the two share names, arguments and parameter layouts).
+    """
     if name == "mlp":
-        return nn.Sequential(
-            nn.Linear(784, 512),
-            nn.ReLU(),
-            nn.Dropout(0.2),
-            nn.Linear(512, 256),
-            nn.ReLU(),
-            nn.Dropout(0.2),
-            nn.Linear(256, 10),
+        return lib.Sequential(
+            lib.Linear(784, 512),
+            lib.ReLU(),
+            lib.Dropout(0.2),
+            lib.Linear(512, 256),
+            lib.ReLU(),
+            lib.Dropout(0.2),
+            lib.Linear(256, 10),
         )
     if name == "cnn":
-        return nn.Sequential(
-            nn.Conv2d(1, 32, 3, padding=1),
-            nn.ReLU(),
-            nn.MaxPool2d(2),  # 32 x 14 x 14
-            nn.Conv2d(32, 64, 3, padding=1),
-            nn.ReLU(),
-            nn.MaxPool2d(2),  # 64 x 7 x 7
-            nn.Flatten(),
-            nn.Dropout(0.25),
-            nn.Linear(64 * 7 * 7, 128),
-            nn.ReLU(),
-            nn.Dropout(0.25),
-            nn.Linear(128, 10),
+        return lib.Sequential(
+            lib.Conv2d(1, 32, 3, padding=1),
+            lib.ReLU(),
+            lib.MaxPool2d(2),  # 32 x 14 x 14
+            lib.Conv2d(32, 64, 3, padding=1),
+            lib.ReLU(),
+            lib.MaxPool2d(2),  # 64 x 7 x 7
+            lib.Flatten(),
+            lib.Dropout(0.25),
+            lib.Linear(64 * 7 * 7, 128),
+            lib.ReLU(),
+            lib.Dropout(0.25),
+            lib.Linear(128, 10),
         )
     raise ValueError(f"unknown model {name!r}; choose 'mlp' or 'cnn'")
 
