@@ -173,3 +173,31 @@ def test_a_custom_function_plugs_into_the_engine():
     assert repr(y.grad_fn) == "<CubeBackward>"
     y.sum().backward()
     assert x.grad.tolist() == [3.0, 12.0]
+
+
+def test_in_place_change_of_a_saved_tensor_is_caught_in_backward():
+    x = ht.randn(3)
+    w = ht.randn(3, requires_grad=True)
+    y = (x * w).sum()  # Mul saves x for w's gradient
+    with ht.no_grad():
+        x[0] = 5.0  # a write through a view reaches the saved storage too
+    with pytest.raises(ht.AutogradError, match=r"MulBackward.*modified in place"):
+        y.backward()
+
+
+def test_in_place_change_of_a_tensor_no_backward_reads_is_allowed():
+    x = ht.randn(3)
+    w = ht.randn(3, requires_grad=True)
+    y = (x + w).sum()  # Add needs no values for its backward
+    x.add_(1.0)
+    y.backward()
+    np.testing.assert_array_equal(w.grad.numpy(), np.ones(3, dtype=np.float32))
+
+
+def test_optimizer_step_between_forward_and_backward_is_caught():
+    w = ht.randn(3, requires_grad=True)
+    y = (w * w).sum()
+    with ht.no_grad():
+        w.sub_(0.1)
+    with pytest.raises(ht.AutogradError, match="modified in place"):
+        y.backward()

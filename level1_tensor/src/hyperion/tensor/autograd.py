@@ -71,6 +71,7 @@ class Function:
     """
 
     differentiable = True
+    saves_inputs = True  # backward reads the inputs' (or output's) values: guard them against in-place writes
 
     def __init__(self, backend: Backend | None = None) -> None:
         self.backend = backend or get_backend("cpu")
@@ -103,6 +104,8 @@ class Function:
         if requires_grad:
             ctx.parents = inputs
             ctx.needs_input_grad = tuple(t.requires_grad for t in inputs)
+            if cls.saves_inputs:
+                ctx.saved_versions = tuple((t._version, t._version[0]) for t in (*inputs, result))
             result._ctx = ctx
         return result
 
@@ -164,6 +167,13 @@ def run_backward(root: Tensor, grad: Array, retain_graph: bool = False) -> None:
                 "backward through a graph whose intermediate values were freed by an earlier "
                 "backward(); call backward(retain_graph=True) the first time to go through it twice"
             )
+        for version, seen in getattr(ctx, "saved_versions", ()):
+            if version[0] != seen:
+                raise AutogradError(
+                    f"a tensor that {ctx!r} saved for backward was modified in place after the forward "
+                    f"pass (version {version[0]}, saved at {seen}); clone it before changing it, or "
+                    "run backward before the in-place update"
+                )
         parent_grads = ctx.backward(g)
         if not isinstance(parent_grads, tuple):
             parent_grads = (parent_grads,)
@@ -179,6 +189,6 @@ def run_backward(root: Tensor, grad: Array, retain_graph: bool = False) -> None:
             ctx.__dict__ = {
                 k: v
                 for k, v in ctx.__dict__.items()
-                if k in ("backend", "parents", "needs_input_grad", "released")
+                if k in ("backend", "parents", "needs_input_grad", "released", "saved_versions")
             }
     assert isinstance(root, Tensor)

@@ -41,6 +41,7 @@ class Tensor:
         "_ctx",
         "_cache",
         "_retains_grad",
+        "_version",
         "__weakref__",
     )
     __array_priority__ = 1000  # ndarray * Tensor defers to Tensor.__rmul__, which names the bad operand
@@ -63,6 +64,7 @@ class Tensor:
         storage, strides, array = get_backend(device).to_storage(array)
         self._storage, self.shape, self._strides, self._offset = storage, tuple(array.shape), strides, 0
         self.device, self._cache = device, array
+        self._version = [0]  # shared by every view of this storage; bumped by each in-place write
 
     @classmethod
     def _from_array(cls, array: Array, device: str, requires_grad: bool = False) -> Tensor:
@@ -83,6 +85,7 @@ class Tensor:
             self.device,
         )
         t.requires_grad, t.grad, t._ctx, t._cache, t._retains_grad = False, None, None, None, False
+        t._version = self._version
         return t
 
     def _array(self) -> Array:
@@ -317,6 +320,7 @@ class Tensor:
     def data(self, value: Tensor) -> None:
         self._storage, self.shape, self._strides = value._storage, value.shape, value._strides
         self._offset, self._cache, self.device = value._offset, value._cache, value.device
+        self._version = value._version
 
     def clone(self) -> Tensor:
         return F.clone(self)
@@ -336,6 +340,7 @@ class Tensor:
     def _inplace(self, op: str, values: Array) -> Tensor:
         self._check_inplace(op)
         self._array()[...] = values
+        self._version[0] += 1
         return self
 
     def _operand(self, other: Any) -> Array:
@@ -351,6 +356,7 @@ class Tensor:
         self._check_inplace("__setitem__")
         key = F.native_index(self, key)
         self._array()[key] = self._operand(value)
+        self._version[0] += 1
 
     def copy_(self, src: Tensor | Any) -> Tensor:
         return self._inplace("copy_", self._operand(src))

@@ -34,6 +34,8 @@ def unbroadcast(grad: Array, shape: tuple[int, ...]) -> Array:
 
 # ---- arithmetic --------------------------------------------------------------------------------
 class Add(Function):
+    saves_inputs = False
+
     def forward(self, a: Array, b: Array) -> Array:
         return a + b
 
@@ -42,6 +44,8 @@ class Add(Function):
 
 
 class Sub(Function):
+    saves_inputs = False
+
     def forward(self, a: Array, b: Array) -> Array:
         return a - b
 
@@ -50,6 +54,8 @@ class Sub(Function):
 
 
 class Neg(Function):
+    saves_inputs = False
+
     def forward(self, a: Array) -> Array:
         return -a
 
@@ -280,6 +286,8 @@ class GELU(Function):
 # ---- dtype ---------------------------------------------------------------------------------------
 class Cast(Function):
     """Change dtype; the gradient is cast back (and none flows into integer inputs)."""
+
+    saves_inputs = False
 
     def forward(self, x: Array, dtype) -> Array:
         self.source = x.dtype

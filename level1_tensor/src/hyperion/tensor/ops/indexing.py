@@ -14,6 +14,8 @@ from hyperion.tensor.backend import Array
 
 
 class Gather(Function):
+    saves_inputs = False
+
     def forward(self, x: Array, key: Any) -> Array:
         self.input_shape, self.key = x.shape, key
         return self.backend.take(x, key)

@@ -100,6 +100,8 @@ class BasicIndex(ViewFunction):
 class Clone(Function):
     """A contiguous copy; the gradient passes through unchanged."""
 
+    saves_inputs = False
+
     def forward(self, x: Array) -> Array:
         return self.backend.copy(x)
 
@@ -109,6 +111,8 @@ class Clone(Function):
 
 class Reshape(Function):
     """Reshape that needs a copy (the view was impossible)."""
+
+    saves_inputs = False
 
     def forward(self, x: Array, shape: tuple[int, ...]) -> Array:
         self.input_shape = x.shape
@@ -120,6 +124,8 @@ class Reshape(Function):
 
 class Cat(Function):
     """Concatenate along ``dim``; backward hands each input its slice of the gradient."""
+
+    saves_inputs = False
 
     def forward(self, *arrays: Array, dim: int = 0) -> Array:
         self.dim, self.sizes = dim, [a.shape[dim] for a in arrays]

@@ -32,6 +32,8 @@ def expand_reduced(grad: Array, shape: tuple[int, ...], axis: Axes, keepdim: boo
 
 
 class Sum(Function):
+    saves_inputs = False
+
     def forward(self, x: Array, axis: Axes = None, keepdim: bool = False) -> Array:
         self.shape, self.axis, self.keepdim = x.shape, axis, keepdim
         return self.backend.sum(x, axis, keepdim)
@@ -44,6 +46,8 @@ class Sum(Function):
 
 
 class Mean(Function):
+    saves_inputs = False
+
     def forward(self, x: Array, axis: Axes = None, keepdim: bool = False) -> Array:
         self.shape, self.axis, self.keepdim = x.shape, axis, keepdim
         out = self.backend.sum(x, axis, keepdim)
