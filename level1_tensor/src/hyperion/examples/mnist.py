@@ -100,6 +100,19 @@ def loaders(
     )
 
 
+class OnDevice:
+    """A loader whose batches are moved to ``device`` as they are drawn."""
+
+    def __init__(self, loader: DataLoader, device: str) -> None:
+        self.loader, self.device, self.dataset = loader, device, loader.dataset
+
+    def __len__(self) -> int:
+        return len(self.loader)
+
+    def __iter__(self):
+        return ((x.to(self.device), y.to(self.device)) for x, y in self.loader)
+
+
 def save_plots(history: dict[str, list[float]], matrix: np.ndarray, out: Path) -> None:
     import matplotlib
 
@@ -162,7 +175,9 @@ def run(args: argparse.Namespace) -> float:
     train_loader, test_loader = loaders(
         args.model, batch_size, args.seed, args.subset, args.test_subset, args.data_root, args.dataset
     )
-    model = build_model(args.model)
+    model = build_model(args.model).to(args.device)
+    if args.device != "cpu":
+        train_loader, test_loader = OnDevice(train_loader, args.device), OnDevice(test_loader, args.device)
     optimizer = optim.AdamW(model.parameters(), lr=lr, weight_decay=recipe.weight_decay)
     steps = epochs * len(train_loader)
     scheduler = optim.lr_scheduler.LambdaLR(
@@ -170,7 +185,7 @@ def run(args: argparse.Namespace) -> float:
     )
     print(
         f"{args.model}: {sum(p.numel() for p in model.parameters()):,} parameters, {len(train_loader.dataset):,} "
-        f"training images, {epochs} epochs, batch {batch_size}, AdamW lr {lr}"
+        f"training images, {epochs} epochs, batch {batch_size}, AdamW lr {lr}, on {args.device}"
     )
 
     from tqdm import tqdm
@@ -224,6 +239,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--data-root", help="directory with IDX files (default: the bundled MNIST)")
     parser.add_argument("--out", help="output directory (default: runs/mnist-MODEL)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     return parser.parse_args(argv)
 
 
