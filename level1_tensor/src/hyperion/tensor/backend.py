@@ -140,10 +140,6 @@ class Backend:
     def concatenate(self, arrays: list[Array], axis: int) -> Array:
         return self.xp.concatenate(arrays, axis=axis)
 
-    def windows(self, x: Array, window_shape: tuple[int, ...], axes: tuple[int, ...]) -> Array:
-        """Sliding windows over ``axes`` as a strided view (no copy); see numpy's sliding_window_view."""
-        return self.xp.lib.stride_tricks.sliding_window_view(x, window_shape, axis=axes)
-
     def pad(self, x: Array, pad_width: tuple[tuple[int, int], ...], value: float = 0) -> Array:
         return self.xp.pad(x, pad_width, constant_values=value)
 

@@ -1,12 +1,20 @@
 """2-D convolution and pooling, two ways.
 
 ``Conv2dNaive`` is the teaching reference: a loop over output positions, each a dot product of
-one input window with every filter. ``Conv2d`` is the fast version, *im2col*: gather all windows
-into one matrix (a strided view of the padded input, then one copy) so the whole convolution is a
-single matrix product. Both are tested against each other and against PyTorch.
+one input window with every filter. ``Conv2d`` is the fast version, *im2col*: copy every window
+into the columns of one matrix so that the whole convolution is a single matrix product (BLAS
+does the heavy lifting). Both are tested against each other, finite differences and PyTorch.
 
 Shapes: input ``(N, C, H, W)``, weight ``(O, C, KH, KW)``, output ``(N, O, OH, OW)`` with
 ``OH = (H + 2·pad - dil·(KH-1) - 1) // stride + 1``.
+
+The building block is the *tap*: for one kernel offset ``(i, j)``, the input pixels that offset
+touches in every window form a strided grid of the padded input — one slice, no copy::
+
+    tap(i, j) = xp[:, :, i·dil : ... : stride, j·dil : ... : stride]      # (N, C, OH, OW)
+
+im2col stacks the ``KH·KW`` taps; pooling takes their max or mean; backward adds gradients back
+through the same slices.
 """
 
 from __future__ import annotations
@@ -28,39 +36,62 @@ def pad2d(backend: Backend, x: Array, padding: Pair, value: float = 0.0) -> Arra
     return backend.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), value)
 
 
-def windows(backend: Backend, xp: Array, kernel: Pair, stride: Pair, dilation: Pair) -> Array:
-    """All sliding windows of padded ``xp`` as a view ``(N, C, OH, OW, KH, KW)`` — no copy.
-
-    ``sliding_window_view`` gives every (dilated) window at stride 1; slicing with the stride and
-    the dilation then keeps the ones we need. Only strides change, never data.
-    """
-    (kh, kw), (sh, sw), (dh, dw) = kernel, stride, dilation
-    view = backend.windows(xp, (dh * (kh - 1) + 1, dw * (kw - 1) + 1), (2, 3))
-    return view[:, :, ::sh, ::sw, ::dh, ::dw]
-
-
-def col2im(
-    backend: Backend, cols: Array, padded_shape: tuple[int, ...], stride: Pair, dilation: Pair
-) -> Array:
-    """The adjoint of :func:`windows`: add each window's values back where they came from.
-
-    ``cols`` is ``(N, C, OH, OW, KH, KW)``. Kernel offset ``(i, j)`` of every window lands on a
-    strided grid of the padded input; one vectorised add per offset covers all windows at once.
-    """
-    n, c, oh, ow, kh, kw = cols.shape
-    (sh, sw), (dh, dw) = stride, dilation
-    out = backend.zeros(padded_shape, cols.dtype)
-    for i in range(kh):
-        for j in range(kw):
-            out[:, :, i * dh : i * dh + sh * (oh - 1) + 1 : sh, j * dw : j * dw + sw * (ow - 1) + 1 : sw] += (
-                cols[:, :, :, :, i, j]
-            )
-    return out
-
-
 def unpad2d(x: Array, padding: Pair) -> Array:
     ph, pw = padding
     return x[:, :, ph : x.shape[2] - ph, pw : x.shape[3] - pw]
+
+
+def tap(xp: Array, i: int, j: int, out_hw: Pair, stride: Pair, dilation: Pair) -> Array:
+    """The ``(N, C, OH, OW)`` view of padded ``xp`` seen by kernel offset ``(i, j)`` of every window."""
+    (oh, ow), (sh, sw), (dh, dw) = out_hw, stride, dilation
+    return xp[:, :, i * dh : i * dh + sh * (oh - 1) + 1 : sh, j * dw : j * dw + sw * (ow - 1) + 1 : sw]
+
+
+def im2col(backend: Backend, xp: Array, kernel: Pair, out_hw: Pair, stride: Pair, dilation: Pair) -> Array:
+    """Task 1.11: every window of padded ``xp`` as a column: a ``(KH·KW·C, N·OH·OW)`` matrix.
+
+    Allocate ``cols`` of shape ``(KH, KW, C, N, OH, OW)`` and fill ``cols[i, j]`` with
+    :func:`tap` ``(i, j)`` (its axes N and C swapped). Row ``(i, j, c)`` of the result then holds
+    input channel ``c`` at kernel offset ``(i, j)`` for every output pixel: ``KH·KW`` block copies
+    instead of ``N·OH·OW`` small ones. Return it reshaped to two dimensions.
+    """
+    # BEGIN SOLUTION
+    (kh, kw), (oh, ow) = kernel, out_hw
+    n, c = xp.shape[:2]
+    cols = backend.empty((kh, kw, c, n, oh, ow), xp.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            cols[i, j] = tap(xp, i, j, out_hw, stride, dilation).transpose(1, 0, 2, 3)
+    return cols.reshape(kh * kw * c, n * oh * ow)
+    # END SOLUTION
+
+
+def col2im(
+    backend: Backend,
+    cols: Array,
+    padded_shape: tuple[int, ...],
+    kernel: Pair,
+    out_hw: Pair,
+    stride: Pair,
+    dilation: Pair,
+) -> Array:
+    """Task 1.11: the adjoint of :func:`im2col`: add every column entry back where it was copied from.
+
+    ``cols`` is ``(KH·KW·C, N·OH·OW)``. View it as ``(KH, KW, C, N, OH, OW)``; start from zeros of
+    ``padded_shape`` and, for each offset ``(i, j)``, *add* block ``(i, j)`` (axes N and C swapped
+    back) into :func:`tap` ``(i, j)`` of the result — overlapping windows share input pixels, so
+    their contributions must accumulate.
+    """
+    # BEGIN SOLUTION
+    (kh, kw), (oh, ow) = kernel, out_hw
+    n, c = padded_shape[:2]
+    blocks = cols.reshape(kh, kw, c, n, oh, ow)
+    out = backend.zeros(padded_shape, cols.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            tap(out, i, j, out_hw, stride, dilation)[...] += blocks[i, j].transpose(1, 0, 2, 3)
+    return out
+    # END SOLUTION
 
 
 class Conv2d(Function):
@@ -77,44 +108,51 @@ class Conv2d(Function):
     ) -> Array:
         """Task 1.11: im2col forward.
 
-        Pad ``x``; take the windows view ``(N, C, OH, OW, KH, KW)``; move ``C`` next to the kernel
-        axes and copy into a matrix ``cols`` of shape ``(N·OH·OW, C·KH·KW)``; multiply by the
-        weight as a ``(O, C·KH·KW)`` matrix, transposed; reshape to ``(N, OH, OW, O)``, add the
-        bias and move ``O`` to axis 1. Save ``cols`` (and what else backward needs).
+        Pad ``x``, compute the output size, and gather ``cols = im2col(...)`` of shape
+        ``(KH·KW·C, N·OH·OW)``. Lay the weight out to match the rows: ``(O, KH, KW, C)`` flattened
+        to ``(O, KH·KW·C)``. One product gives ``(O, N·OH·OW)``; add the bias as a column, reshape
+        to ``(O, N, OH, OW)`` and move ``O`` behind ``N``. Save what backward needs.
         """
         # BEGIN SOLUTION
         b = self.backend
+        o, c, kh, kw = weight.shape
         xp = pad2d(b, x, padding)
-        win = windows(b, xp, weight.shape[2:], stride, dilation)
-        n, c, oh, ow, kh, kw = win.shape
-        cols = b.contiguous(win.transpose(0, 2, 3, 1, 4, 5)).reshape(n * oh * ow, c * kh * kw)
-        wmat = weight.reshape(weight.shape[0], -1)
-        out = b.matmul(cols, wmat.T).reshape(n, oh, ow, weight.shape[0])
+        out_hw = (
+            output_size(x.shape[2], kh, stride[0], padding[0], dilation[0]),
+            output_size(x.shape[3], kw, stride[1], padding[1], dilation[1]),
+        )
+        cols = im2col(b, xp, (kh, kw), out_hw, stride, dilation)
+        wmat = b.contiguous(weight.transpose(0, 2, 3, 1)).reshape(o, kh * kw * c)
+        out = b.matmul(wmat, cols)
         if bias is not None:
-            out += bias
-        self.cols, self.weight, self.padded_shape, self.has_bias = cols, weight, xp.shape, bias is not None
-        self.stride, self.padding, self.dilation = stride, padding, dilation
-        return out.transpose(0, 3, 1, 2)
+            out += bias.reshape(o, 1)
+        self.cols, self.wmat, self.weight_shape, self.padded_shape = cols, wmat, weight.shape, xp.shape
+        self.out_hw, self.stride, self.padding, self.dilation = out_hw, stride, padding, dilation
+        self.has_bias = bias is not None
+        return out.reshape(o, x.shape[0], *out_hw).transpose(1, 0, 2, 3)
         # END SOLUTION
 
-    def backward(self, grad: Array) -> tuple[Array, ...]:
+    def backward(self, grad: Array) -> tuple[Array | None, ...]:
         """Task 1.11: im2col backward.
 
-        With ``g`` the gradient as a ``(N·OH·OW, O)`` matrix: the weight gradient is ``gᵀ @ cols``
-        reshaped to the weight's shape; the bias gradient sums ``grad`` over ``N, OH, OW``; the
-        gradient of ``cols`` is ``g @ W``, reshaped to ``(N, OH, OW, C, KH, KW)``, which
-        :func:`col2im` adds back into the padded input (then remove the padding).
+        With ``g`` the gradient as a ``(O, N·OH·OW)`` matrix (move ``O`` first): the weight
+        gradient is ``g @ colsᵀ``, reshaped to ``(O, KH, KW, C)`` and permuted back to
+        ``(O, C, KH, KW)``; the bias gradient sums ``g`` over its columns; the input gradient is
+        ``col2im(wmatᵀ @ g)`` with the padding cut off again — skip it (return ``None``) when
+        ``self.needs_input_grad[0]`` is false, as for the first layer of a network.
         """
         # BEGIN SOLUTION
         b = self.backend
-        n, o, oh, ow = grad.shape
-        _, c, kh, kw = self.weight.shape
-        g = b.contiguous(grad.transpose(0, 2, 3, 1)).reshape(-1, o)
-        grad_w = b.matmul(g.T, self.cols).reshape(self.weight.shape)
-        dcols = b.matmul(g, self.weight.reshape(o, -1)).reshape(n, oh, ow, c, kh, kw)
-        dx = col2im(b, dcols.transpose(0, 3, 1, 2, 4, 5), self.padded_shape, self.stride, self.dilation)
-        grads = (unpad2d(dx, self.padding), grad_w)
-        return grads + (b.sum(grad, (0, 2, 3), False),) if self.has_bias else grads
+        o, c, kh, kw = self.weight_shape
+        g = b.contiguous(grad.transpose(1, 0, 2, 3)).reshape(o, -1)
+        grad_w = b.matmul(g, self.cols.T).reshape(o, kh, kw, c).transpose(0, 3, 1, 2)
+        grad_x = None
+        if not self.needs_input_grad or self.needs_input_grad[0]:
+            dcols = b.matmul(self.wmat.T, g)
+            padded = col2im(b, dcols, self.padded_shape, (kh, kw), self.out_hw, self.stride, self.dilation)
+            grad_x = unpad2d(padded, self.padding)
+        grads = (grad_x, grad_w)
+        return grads + (b.sum(g, (1,), False),) if self.has_bias else grads
         # END SOLUTION
 
 
@@ -171,33 +209,41 @@ class Conv2dNaive(Function):
 
 
 class MaxPool2d(Function):
-    """Max over each window; the gradient goes to the (first) largest element of the window."""
+    """Max over each window; the gradient goes to the first largest element of the window (as PyTorch).
+
+    Both directions loop over the ``KH·KW`` taps with whole-tensor operations: a running maximum
+    forward; backward, each tap's elements that equal the maximum — and were not claimed by an
+    earlier tap — receive the gradient.
+    """
 
     def forward(
         self, x: Array, kernel: Pair, stride: Pair, padding: Pair = (0, 0), dilation: Pair = (1, 1)
     ) -> Array:
         b = self.backend
         xp = pad2d(b, x, padding, float("-inf"))
-        win = windows(b, xp, kernel, stride, dilation)
-        n, c, oh, ow, kh, kw = win.shape
-        flat = win.reshape(n, c, oh, ow, kh * kw)
-        self.argmax = b.argmax(flat, 4, True)
-        self.padded_shape, self.kernel, self.stride, self.padding, self.dilation = (
-            xp.shape,
-            kernel,
-            stride,
-            padding,
-            dilation,
+        out_hw = (
+            output_size(x.shape[2], kernel[0], stride[0], padding[0], dilation[0]),
+            output_size(x.shape[3], kernel[1], stride[1], padding[1], dilation[1]),
         )
-        return b.max(flat, (4,), False)
+        out = None
+        for i in range(kernel[0]):
+            for j in range(kernel[1]):
+                t = tap(xp, i, j, out_hw, stride, dilation)
+                out = b.copy(t) if out is None else b.maximum(out, t)
+        self.xp, self.out, self.out_hw = xp, out, out_hw
+        self.kernel, self.stride, self.padding, self.dilation = kernel, stride, padding, dilation
+        return out
 
     def backward(self, grad: Array) -> Array:
         b = self.backend
-        kh, kw = self.kernel
-        hit = b.arange(0, kh * kw, 1, self.argmax.dtype) == self.argmax
-        cols = (hit * grad[..., None]).reshape(grad.shape + (kh, kw))
-        dx = col2im(b, cols, self.padded_shape, self.stride, self.dilation)
-        return unpad2d(dx, self.padding)
+        dxp = b.zeros(self.xp.shape, grad.dtype)
+        unclaimed = b.full(self.out.shape, True, bool)
+        for i in range(self.kernel[0]):
+            for j in range(self.kernel[1]):
+                hit = (tap(self.xp, i, j, self.out_hw, self.stride, self.dilation) == self.out) & unclaimed
+                unclaimed &= ~hit
+                tap(dxp, i, j, self.out_hw, self.stride, self.dilation)[...] += grad * hit
+        return unpad2d(dxp, self.padding)
 
 
 class AvgPool2d(Function):
@@ -206,14 +252,28 @@ class AvgPool2d(Function):
     def forward(self, x: Array, kernel: Pair, stride: Pair, padding: Pair = (0, 0)) -> Array:
         b = self.backend
         xp = pad2d(b, x, padding)
-        win = windows(b, xp, kernel, stride, (1, 1))
-        self.padded_shape, self.kernel, self.stride, self.padding = xp.shape, kernel, stride, padding
-        return b.sum(win, (4, 5), False) / x.dtype.type(kernel[0] * kernel[1])
+        out_hw = (
+            output_size(x.shape[2], kernel[0], stride[0], padding[0], 1),
+            output_size(x.shape[3], kernel[1], stride[1], padding[1], 1),
+        )
+        total = b.zeros((x.shape[0], x.shape[1], *out_hw), x.dtype)
+        for i in range(kernel[0]):
+            for j in range(kernel[1]):
+                total += tap(xp, i, j, out_hw, stride, (1, 1))
+        self.padded_shape, self.out_hw, self.kernel, self.stride, self.padding = (
+            xp.shape,
+            out_hw,
+            kernel,
+            stride,
+            padding,
+        )
+        return total / x.dtype.type(kernel[0] * kernel[1])
 
     def backward(self, grad: Array) -> Array:
         b = self.backend
-        kh, kw = self.kernel
-        share = grad / grad.dtype.type(kh * kw)
-        cols = b.xp.broadcast_to(share[..., None, None], grad.shape + (kh, kw))
-        dx = col2im(b, cols, self.padded_shape, self.stride, (1, 1))
-        return unpad2d(dx, self.padding)
+        share = grad / grad.dtype.type(self.kernel[0] * self.kernel[1])
+        dxp = b.zeros(self.padded_shape, grad.dtype)
+        for i in range(self.kernel[0]):
+            for j in range(self.kernel[1]):
+                tap(dxp, i, j, self.out_hw, self.stride, (1, 1))[...] += share
+        return unpad2d(dxp, self.padding)
