@@ -103,3 +103,33 @@ def test_one_task_filled_scores_exactly_its_points(task, reference, stubbed, cac
         for r in report.results
         if r.task.task in stubbed and r.score != expected[r.task.task]
     )
+
+
+def test_the_skeletons_public_tests_collect_without_running_learner_code(tmp_path):
+    """A learner's fresh workspace must be testable: collecting its public tests may not call a stub."""
+    import subprocess
+    import sys
+
+    target = tmp_path / LEVEL.folder
+    generate_level(LEVEL.path, target)
+    lower = [str(REGISTRY.get(n).path / "src") for n in range(1)]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(target / "src"), *lower])}
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "--collect-only",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            str(target / "tests"),
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    assert "error" not in result.stdout.splitlines()[-1]
