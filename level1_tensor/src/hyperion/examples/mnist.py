@@ -118,6 +118,7 @@ def save_plots(history: dict[str, list[float]], matrix: np.ndarray, out: Path) -
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     epochs = range(1, len(history["train_loss"]) + 1)
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
@@ -125,6 +126,8 @@ def save_plots(history: dict[str, list[float]], matrix: np.ndarray, out: Path) -
     left.set(xlabel="epoch", ylabel="train loss (cross-entropy)", title="Training loss")
     right.plot(epochs, [100 * a for a in history["test_accuracy"]], marker="o", color="tab:green")
     right.set(xlabel="epoch", ylabel="test accuracy (%)", title="Test accuracy")
+    for axis in (left, right):
+        axis.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole numbers
     fig.tight_layout()
     fig.savefig(out / "curves.png", dpi=120)
     plt.close(fig)
