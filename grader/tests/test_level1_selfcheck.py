@@ -133,3 +133,19 @@ def test_the_skeletons_public_tests_collect_without_running_learner_code(tmp_pat
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
     assert "error" not in result.stdout.splitlines()[-1]
+
+
+def test_a_broken_file_is_named_with_its_line_in_the_first_failure(tmp_path, cache):
+    """A learner's syntax error costs the tasks that import it, and the report says where it is."""
+    target = tmp_path / LEVEL.folder
+    generate_level(LEVEL.path, target, keep=frozenset({"1.3"}))
+    conv = target / "src" / "hyperion" / "tensor" / "ops" / "conv.py"
+    lines = conv.read_text().splitlines()
+    conv.write_text("\n".join([*lines, "def broken(:"]) + "\n")
+    report = grade(GradeConfig(REGISTRY, 1, target, cache_dir=cache, only=["1.3"]))
+    (result,) = report.results
+    assert not report.grader_errors and result.score == 0
+    assert (
+        result.first_failure
+        == f"SyntaxError: invalid syntax (at hyperion/tensor/ops/conv.py:{len(lines) + 1})"
+    )

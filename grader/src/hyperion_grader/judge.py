@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import site
 import sys
 import time
@@ -58,8 +59,12 @@ class TaskResult:
 
     @property
     def first_failure(self) -> str:
-        text = self.grader_error or self.message or next((p.message for p in self.probes if not p.passed), "")
-        return text.strip().splitlines()[-1] if text.strip() else ""
+        text = (self.grader_error or self.message).strip()
+        if text:
+            return text.splitlines()[-1]
+        # a probe's message leads with its summary line (then the traceback, if any)
+        probe = next((p.message.strip() for p in self.probes if not p.passed and p.message.strip()), "")
+        return probe.splitlines()[0] if probe else ""
 
 
 @dataclass
@@ -207,7 +212,7 @@ class Judge:
             if rec["kind"] == "not_implemented":
                 msg = last.removeprefix("NotImplementedError: ")
                 return ProbeResult(probe.name, False, f"not implemented: {msg}", rec["seconds"])
-            return ProbeResult(probe.name, False, f"{last}\n{err}", rec["seconds"])
+            return ProbeResult(probe.name, False, f"{last}{_where(err)}\n{err}", rec["seconds"])
         try:
             value = wire.decode(rec["value"])
         except wire.WireError as exc:
@@ -316,3 +321,18 @@ class Judge:
 
 def grade(config: GradeConfig) -> GradeReport:
     return Judge(config).grade()
+
+
+_FRAME = re.compile(r'^\s*File "(?P<path>[^"]+)", line (?P<line>\d+)', re.M)
+_PACKAGE_PATH = re.compile(r"/(?:code/root\d+|src)/(?P<rel>.+)$")  # the sandbox copy, or a source tree
+
+
+def _where(traceback_text: str) -> str:
+    """`` (at hyperion/tensor/ops/conv.py:313)``: the innermost traceback frame in package code (for a
+    SyntaxError, the file that failed to parse), so the one-line message names the file and line at
+    fault; empty when no frame is in package code."""
+    for match in reversed(list(_FRAME.finditer(traceback_text))):
+        inside = _PACKAGE_PATH.search(match["path"])
+        if inside:
+            return f" (at {inside['rel']}:{match['line']})"
+    return ""
