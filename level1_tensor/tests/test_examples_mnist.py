@@ -20,7 +20,7 @@ from hyperion.examples.mnist import parse_args, run  # noqa: E402
 
 @pytest.mark.parametrize(
     ("model", "subset", "bar"),
-    [("mlp", 30000, 0.90), ("cnn", 6000, 0.90)],
+    [("mlp", 30000, 0.90), ("cnn", 12000, 0.90)],
 )
 def test_short_run_learns_and_writes_its_outputs(tmp_path, capsys, model, subset, bar):
     accuracy = run(parse_args(["--model", model, "--epochs", "1", "--subset", str(subset), "--test-subset",
