@@ -182,3 +182,13 @@ def test_dtype_promotion_follows_torch():
     for ours, theirs in cases:
         assert ours.dtype == theirs.numpy().dtype, (ours, theirs)
         np.testing.assert_allclose(ours.numpy(), theirs.numpy())
+
+
+def test_clamp_with_tensor_bounds_gives_ties_to_x_like_torch():
+    x, lo, hi = np.array([0.0, 1.0, 2.0, 3.0]), np.ones(4), np.full(4, 2.0)
+    ours = [ht.tensor(a, requires_grad=True) for a in (x, lo, hi)]
+    theirs = [torch.tensor(a, requires_grad=True) for a in (x, lo, hi)]
+    ours[0].clamp(ours[1], ours[2]).sum().backward()
+    torch.clamp(*theirs).sum().backward()
+    for h, t in zip(ours, theirs):
+        np.testing.assert_array_equal(h.grad.numpy(), t.grad.numpy())

@@ -161,8 +161,9 @@ def clamp(x: Tensor, min: Any = None, max: Any = None) -> Tensor:
     if min is None and max is None:
         raise ValueError("clamp: at least one of min and max must be given")
     if isinstance(min, Tensor) or isinstance(max, Tensor):
-        out = x if min is None else maximum(x, min)
-        return out if max is None else minimum(out, max)
+        # where, not maximum/minimum: at a tie the gradient goes to x, as PyTorch's clamp does
+        out = x if min is None else where(lt(x, min), min, x)
+        return out if max is None else where(gt(out, max), max, out)
     return ew.Clamp.apply(x, low=min, high=max)
 
 
