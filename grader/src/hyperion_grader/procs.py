@@ -42,6 +42,22 @@ def _parents() -> dict[int, int]:
     return out
 
 
+def session_members(leader: int) -> list[int]:
+    """Processes other than ``leader`` in its process group or session: what it left running."""
+    out = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == leader:
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            fields = stat[stat.rindex(")") + 2 :].split()  # state ppid pgrp session ...
+            if fields[0] != "Z" and leader in (int(fields[2]), int(fields[3])):
+                out.append(int(entry.name))
+        except (OSError, ValueError, IndexError):
+            continue
+    return out
+
+
 def children_of(pid: int) -> list[int]:
     return [p for p, pp in _parents().items() if pp == pid]
 

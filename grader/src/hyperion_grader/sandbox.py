@@ -142,6 +142,9 @@ def run_child(job: dict, roots: list[Path], timeout: float, guard: dict) -> Chil
         pass
     timed_out = not _wait_exit(proc.pid, t0 + timeout)
     wall = time.monotonic() - t0
+    # children still in its group or session outlive it too (those that left the session are
+    # reparented to the judge and caught by reap_strays below)
+    left_running = not timed_out and bool(procs.session_members(proc.pid))
     procs.kill_tree(proc.pid)  # still a zombie (not reaped): its pid and group cannot be reused yet
     rc = proc.wait()
     rc = None if timed_out else rc
@@ -152,7 +155,7 @@ def run_child(job: dict, roots: list[Path], timeout: float, guard: dict) -> Chil
     output = _tail(log_path)
     shutil.rmtree(tmp, ignore_errors=True)
     status, message = _verdict(rc, timed_out, timeout, output)
-    if status == "ok" and token in procs.stray_tokens:
+    if status == "ok" and (left_running or token in procs.stray_tokens):
         status, message = "lingering", "left processes running after it finished (they were killed)"
     payload = None
     if status == "ok":
