@@ -19,7 +19,13 @@ ROOT = Path(__file__).parent
 nox.options.sessions = ["lint", "tests", "docs"]
 nox.options.reuse_existing_virtualenvs = True
 
-LEVELS = {0: "level0_foundations", 1: "level1_tensor"}
+# Every level folder that is a package (levelN_name/pyproject.toml), by number: 0, 1, 2, ...
+LEVELS = {
+    int(path.name[5 : path.name.index("_")]): path.name
+    for path in sorted(ROOT.glob("level*_*"))
+    if (path / "pyproject.toml").is_file()
+}
+TOP = max(LEVELS)
 TORCH = "torch==2.13.0"  # the CPU wheel on disk: PyTorch is the test oracle, never a dependency
 
 
@@ -41,7 +47,8 @@ def lint(session: nox.Session) -> None:
 @nox.session
 def tests(session: nox.Session) -> None:
     """CPU tests of every level and of the grader (GPU tests skip here with a reason)."""
-    _install_levels(session, 1, "data,examples,test")
+    _install_levels(session, TOP)
+    session.install("-e", "level1_tensor[data,examples,test]", "-e", f"{LEVELS[TOP]}[test]")
     session.install("-e", "grader", "pytest>=8", "hypothesis>=6", TORCH)
     paths = [f"{folder}/tests" for folder in LEVELS.values()] + ["grader/tests"]
     session.run("pytest", "-q", "-ra", *paths, *session.posargs)
