@@ -1,0 +1,135 @@
+"""LayerNorm forward and backward progressions over the last axis of a 2-D fp32 CuPy array.
+
+Forward: 01_naive (thread per row) -> 02_warp (warp per row, 3 reads) -> 03_register_cached (block per
+row, row in registers: 1 read, 1 write). ``layernorm_forward(x, w, b)`` returns ``(y, mean, rstd)``.
+Backward: 11_bwd_naive (thread per row for dx, thread per column for dw/db) -> 12_bwd_fused (persistent
+blocks, one read of dy and x, per-block partial dw/db then a small reduction).
+``layernorm_backward(dy, x, w, mean, rstd)`` returns ``(dx, dw, db)``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from hyperion.kernels._launch import aligned16, as_device, cdiv, i32, sm_count
+from hyperion.kernels.loader import get_kernel
+
+FORWARD_VERSIONS = ["01_naive", "02_warp", "03_register_cached"]
+BACKWARD_VERSIONS = ["11_bwd_naive", "12_bwd_fused"]
+MAX_CACHE_VEC = 16
+
+
+def cache_vec(C: int, block: int) -> int:
+    need = cdiv(C, 4 * block)
+    if need > MAX_CACHE_VEC:
+        raise ValueError(
+            f"rows of {C} floats exceed the register cache ({4 * block * MAX_CACHE_VEC}) at block {block}"
+        )
+    return max(1, need)
+
+
+def _block_for(C: int, block: int | None) -> int:
+    if block is not None:
+        return block
+    return 256 if C <= 4 * 256 * MAX_CACHE_VEC else 1024
+
+
+def _params(x, w, b):
+    x = as_device(x, np.float32, "x", ndim=2)
+    C = x.shape[1]
+    w = as_device(w, np.float32, "weight", ndim=1)
+    b = as_device(b, np.float32, "bias", ndim=1)
+    if w.shape != (C,) or b.shape != (C,):
+        raise ValueError(f"weight and bias must have shape ({C},), got {w.shape} and {b.shape}")
+    return x, w, b
+
+
+def layernorm_forward(
+    x, w, b, eps: float = 1e-5, version: str = "03_register_cached", block: int | None = None
+):
+    """``(y, mean, rstd)`` of LayerNorm over the last axis (fp32)."""
+    import cupy
+
+    if version not in FORWARD_VERSIONS:
+        raise ValueError(f"unknown layernorm forward version {version!r}; known: {FORWARD_VERSIONS}")
+    x, w, b = _params(x, w, b)
+    rows, C = x.shape
+    y = cupy.empty_like(x)
+    mean = cupy.empty(rows, np.float32)
+    rstd = cupy.empty(rows, np.float32)
+    if rows == 0 or C == 0:
+        return y, mean, rstd
+    args = (x, w, b, y, mean, rstd, i32(rows), i32(C), np.float32(eps))
+    if version == "01_naive":
+        get_kernel("layernorm/01_naive.cu", "layernorm_fwd_naive")((cdiv(rows, 128),), (128,), args)
+    elif version == "02_warp":
+        get_kernel("layernorm/02_warp.cu", "layernorm_fwd_warp")((cdiv(rows, 8),), (256,), args)
+    else:
+        block = _block_for(C, block)
+        vec = int(C % 4 == 0 and aligned16(x, w, b, y))
+        kernel = get_kernel("layernorm/03_register_cached.cu", "layernorm_fwd", CACHE_VEC=cache_vec(C, block))
+        kernel((rows,), (block,), (*args, i32(vec)))
+    return y, mean, rstd
+
+
+REGISTERS_PER_SM = 65536
+
+
+def _bwd_kernel(src: str, C: int, block: int | None):
+    """The backward kernel and its block size: the largest block (more rows in flight per SM; 1024 won the
+    H200 sweep at C = 4096) whose registers fit on an SM. A given ``block`` that cannot launch is refused."""
+    for candidate in (block,) if block else (1024, 512, 256):
+        if C > 4 * candidate * MAX_CACHE_VEC:
+            continue
+        kernel = get_kernel(src, "layernorm_bwd_fused", CACHE_VEC=cache_vec(C, candidate))
+        if kernel.num_regs * candidate <= REGISTERS_PER_SM:
+            return candidate, kernel
+        if block:
+            raise ValueError(
+                f"layernorm_backward: block {block} needs {kernel.num_regs} registers per thread for rows of {C}: "
+                f"more than an SM's {REGISTERS_PER_SM}; use a smaller block"
+            )
+    raise ValueError(f"layernorm_backward: rows of {C} floats exceed the register cache of every block size")
+
+
+def layernorm_backward(
+    dy, x, w, mean, rstd, version: str = "12_bwd_fused", block: int | None = None, parts: int | None = None
+):
+    """``(dx, dw, db)`` of LayerNorm given the forward's saved ``mean`` and ``rstd``."""
+    import cupy
+
+    if version not in BACKWARD_VERSIONS:
+        raise ValueError(f"unknown layernorm backward version {version!r}; known: {BACKWARD_VERSIONS}")
+    x = as_device(x, np.float32, "x", ndim=2)
+    rows, C = x.shape
+    dy = as_device(dy, np.float32, "grad", ndim=2)
+    if dy.shape != x.shape:
+        raise ValueError(f"grad has shape {dy.shape}, x has {x.shape}")
+    w = as_device(w, np.float32, "weight", ndim=1)
+    mean = as_device(mean, np.float32, "mean", ndim=1)
+    rstd = as_device(rstd, np.float32, "rstd", ndim=1)
+    dx = cupy.empty_like(x)
+    dw = cupy.zeros(C, np.float32)
+    db = cupy.zeros(C, np.float32)
+    if rows == 0 or C == 0:
+        return dx, dw, db
+    if version == "11_bwd_naive":
+        src = "layernorm/11_bwd_naive.cu"
+        get_kernel(src, "layernorm_bwd_naive_dx")(
+            (cdiv(rows, 128),), (128,), (dy, x, w, mean, rstd, dx, i32(rows), i32(C))
+        )
+        get_kernel(src, "layernorm_bwd_naive_dwdb")(
+            (cdiv(C, 128),), (128,), (dy, x, mean, rstd, dw, db, i32(rows), i32(C))
+        )
+        return dx, dw, db
+    src = "layernorm/12_bwd_fused.cu"
+    block, kernel = _bwd_kernel(src, C, block)
+    parts = parts or min(rows, sm_count() * max(1, 2048 // block))  # enough blocks to fill every SM
+    dw_part = cupy.empty((parts, C), np.float32)
+    db_part = cupy.empty((parts, C), np.float32)
+    vec = int(C % 4 == 0 and aligned16(dy, x, w, dx, dw_part, db_part))
+    kernel((parts,), (block,), (dy, x, w, mean, rstd, dx, dw_part, db_part, i32(rows), i32(C), i32(vec)))
+    get_kernel(src, "layernorm_bwd_reduce")(
+        (cdiv(C, 256), cdiv(parts, 8)), (256,), (dw_part, db_part, dw, db, i32(parts), i32(C))
+    )
+    return dx, dw, db

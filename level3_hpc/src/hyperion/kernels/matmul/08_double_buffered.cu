@@ -1,0 +1,128 @@
+// Matmul 08 -- double buffering: 07's warp tiling with two shared-memory buffers. While the warps
+// multiply the tile in buffer t % 2, each thread already holds the next tile's global loads in
+// registers (issued before the math, so their latency hides behind it) and stores them into the other
+// buffer afterwards: one __syncthreads per k-tile instead of two, and global latency off the critical path.
+#include "common.cuh"
+
+#ifndef BM
+#define BM 128
+#endif
+#ifndef BN
+#define BN 128
+#endif
+#ifndef BK
+#define BK 16
+#endif
+#ifndef WM
+#define WM 64
+#endif
+#ifndef WN
+#define WN 32
+#endif
+#ifndef WNITER
+#define WNITER 2
+#endif
+#ifndef TM
+#define TM 8
+#endif
+#ifndef TN
+#define TN 4
+#endif
+#ifndef NTHREADS
+#define NTHREADS 256
+#endif
+
+constexpr int WMITER = (WM * WN) / (32 * TM * TN * WNITER);
+constexpr int WSUBM = WM / WMITER;
+constexpr int WSUBN = WN / WNITER;
+constexpr int ROW_STRIDE_A = (NTHREADS * 4) / BK;
+constexpr int ROW_STRIDE_B = NTHREADS / (BN / 4);
+constexpr int A_LOADS = BM / ROW_STRIDE_A, B_LOADS = BK / ROW_STRIDE_B;  // float4s per thread per tile
+static_assert((BM / WM) * (BN / WN) * 32 == NTHREADS, "one warp per warp tile");
+static_assert(WMITER * WSUBM == WM && WNITER * WSUBN == WN, "warp tile splits evenly");
+static_assert((WSUBN / TN) * (WSUBM / TM) == 32, "a sub-tile is 32 threads of TM x TN");
+static_assert(BM % ROW_STRIDE_A == 0 && BK % ROW_STRIDE_B == 0 && TN % 4 == 0, "loads tile evenly");
+
+extern "C" __global__ void __launch_bounds__(NTHREADS)
+    matmul_double_buffered(const float* __restrict__ A, const float* __restrict__ B, float* __restrict__ C, int M,
+                           int N, int K, int vec) {
+    __shared__ __align__(16) float As[2][BK * BM];  // transposed: As[buf][k * BM + m]
+    __shared__ __align__(16) float Bs[2][BK * BN];
+    const int rowBase = blockIdx.y * BM, colBase = blockIdx.x * BN;
+    const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+    const int warpRow = warp / (BN / WN), warpCol = warp % (BN / WN);
+    const int tRow = lane / (WSUBN / TN), tCol = lane % (WSUBN / TN);
+    const int aRow = threadIdx.x / (BK / 4), aCol = threadIdx.x % (BK / 4);
+    const int bRow = threadIdx.x / (BN / 4), bCol = threadIdx.x % (BN / 4);
+
+    float4 pa[A_LOADS], pb[B_LOADS];  // the next tile, in flight in registers
+    auto fetch = [&](int k0) {
+#pragma unroll
+        for (int i = 0; i < A_LOADS; ++i) pa[i] = load4(A, rowBase + aRow + i * ROW_STRIDE_A, k0 + aCol * 4, M, K, vec);
+#pragma unroll
+        for (int i = 0; i < B_LOADS; ++i) pb[i] = load4(B, k0 + bRow + i * ROW_STRIDE_B, colBase + bCol * 4, K, N, vec);
+    };
+    auto stash = [&](int buf) {
+#pragma unroll
+        for (int i = 0; i < A_LOADS; ++i) {
+            const int m = aRow + i * ROW_STRIDE_A;
+            As[buf][(aCol * 4 + 0) * BM + m] = pa[i].x;
+            As[buf][(aCol * 4 + 1) * BM + m] = pa[i].y;
+            As[buf][(aCol * 4 + 2) * BM + m] = pa[i].z;
+            As[buf][(aCol * 4 + 3) * BM + m] = pa[i].w;
+        }
+#pragma unroll
+        for (int i = 0; i < B_LOADS; ++i)
+            *reinterpret_cast<float4*>(&Bs[buf][(bRow + i * ROW_STRIDE_B) * BN + bCol * 4]) = pb[i];
+    };
+
+    float acc[WMITER * TM * WNITER * TN] = {0.f};
+    float regM[WMITER * TM], regN[WNITER * TN];
+    const int tiles = (K + BK - 1) / BK;
+    fetch(0);
+    stash(0);
+    __syncthreads();
+    for (int t = 0; t < tiles; ++t) {
+        const int cur = t % 2;
+        if (t + 1 < tiles) fetch((t + 1) * BK);  // issued now, consumed after the math below
+#pragma unroll
+        for (int dot = 0; dot < BK; ++dot) {
+#pragma unroll
+            for (int wm = 0; wm < WMITER; ++wm)
+#pragma unroll
+                for (int i = 0; i < TM; ++i)
+                    regM[wm * TM + i] = As[cur][dot * BM + warpRow * WM + wm * WSUBM + tRow * TM + i];
+#pragma unroll
+            for (int wn = 0; wn < WNITER; ++wn)
+#pragma unroll
+                for (int i = 0; i < TN; ++i)
+                    regN[wn * TN + i] = Bs[cur][dot * BN + warpCol * WN + wn * WSUBN + tCol * TN + i];
+#pragma unroll
+            for (int wm = 0; wm < WMITER; ++wm)
+#pragma unroll
+                for (int wn = 0; wn < WNITER; ++wn)
+#pragma unroll
+                    for (int m = 0; m < TM; ++m)
+#pragma unroll
+                        for (int n = 0; n < TN; ++n)
+                            acc[(wm * TM + m) * (WNITER * TN) + wn * TN + n] +=
+                                regM[wm * TM + m] * regN[wn * TN + n];
+        }
+        if (t + 1 < tiles) stash(1 - cur);  // buffer 1 - cur was last read before the previous barrier
+        __syncthreads();
+    }
+#pragma unroll
+    for (int wm = 0; wm < WMITER; ++wm)
+#pragma unroll
+        for (int wn = 0; wn < WNITER; ++wn)
+#pragma unroll
+            for (int m = 0; m < TM; ++m) {
+                const int row = rowBase + warpRow * WM + wm * WSUBM + tRow * TM + m;
+#pragma unroll
+                for (int n = 0; n < TN; n += 4) {
+                    const int col = colBase + warpCol * WN + wn * WSUBN + tCol * TN + n;
+                    const float* v = &acc[(wm * TM + m) * (WNITER * TN) + wn * TN + n];
+                    store4(C, row, col, M, N, vec, make_float4(v[0], v[1], v[2], v[3]));
+                }
+            }
+}

@@ -1,0 +1,180 @@
+"""The matmul progression: ``matmul(a, b, version)`` runs one numbered kernel on fp32 CuPy arrays.
+
+``VERSIONS`` lists them in order (01_naive ... 08_double_buffered, fp32) and :func:`matmul_tc` runs
+the tensor-core kernels (09_wmma, 10_mma_sync: bf16 or fp16 in, fp32 out). Every version handles any
+M, N, K (tiles past the matrix edge read zeros and store nothing). Tile sizes of 07 to 10 are
+compile-time defines, so the autotuner in ``hyperion.kernels.bench`` compiles one module per configuration.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from hyperion.kernels._launch import aligned16, as_device, cdiv, i32
+from hyperion.kernels.loader import get_kernel
+
+
+@dataclass(frozen=True)
+class Version:
+    """One kernel of the progression: its source, kernel name, and how it is launched."""
+
+    name: str
+    source: str
+    kernel: str
+    block_m: int  # rows of C per block
+    block_n: int  # columns of C per block
+    threads: tuple[int, ...]
+    rows_on_x: bool = False  # 01_naive puts rows on blockIdx.x
+    takes_vec: bool = False
+
+
+VERSIONS: dict[str, Version] = {
+    v.name: v
+    for v in (
+        Version("01_naive", "matmul/01_naive.cu", "matmul_naive", 32, 32, (32, 32), rows_on_x=True),
+        Version("02_coalesced", "matmul/02_coalesced.cu", "matmul_coalesced", 32, 32, (32, 32)),
+        Version("03_smem_tiling", "matmul/03_smem_tiling.cu", "matmul_smem_tiled", 32, 32, (32, 32)),
+        Version("04_blocktile_1d", "matmul/04_blocktile_1d.cu", "matmul_blocktile_1d", 64, 64, (512,)),
+        Version("05_blocktile_2d", "matmul/05_blocktile_2d.cu", "matmul_blocktile_2d", 128, 128, (256,)),
+        Version(
+            "06_vectorized", "matmul/06_vectorized.cu", "matmul_vectorized", 128, 128, (256,), takes_vec=True
+        ),
+        Version("07_warptile", "matmul/07_warptile.cu", "matmul_warptile", 128, 128, (128,), takes_vec=True),
+        Version(
+            "08_double_buffered",
+            "matmul/08_double_buffered.cu",
+            "matmul_double_buffered",
+            128,
+            128,
+            (256,),
+            takes_vec=True,
+        ),
+    )
+}
+
+TUNED = ("07_warptile", "08_double_buffered")  # versions whose tile sizes are -D defines
+# Candidate tile configurations of 07 and 08 (the autotuner times each and keeps the fastest).
+WARPTILE_CONFIGS: list[dict[str, int]] = [
+    dict(BM=128, BN=128, BK=16, WM=64, WN=64, WNITER=4, TM=8, TN=4, NTHREADS=128),
+    dict(BM=128, BN=128, BK=8, WM=64, WN=64, WNITER=4, TM=8, TN=4, NTHREADS=128),
+    dict(BM=128, BN=128, BK=16, WM=64, WN=32, WNITER=2, TM=8, TN=4, NTHREADS=256),
+    dict(BM=128, BN=256, BK=16, WM=64, WN=64, WNITER=4, TM=8, TN=4, NTHREADS=256),
+    dict(BM=256, BN=128, BK=16, WM=128, WN=32, WNITER=2, TM=8, TN=4, NTHREADS=256),
+    dict(BM=64, BN=128, BK=16, WM=32, WN=64, WNITER=2, TM=4, TN=4, NTHREADS=128),
+    dict(BM=128, BN=128, BK=8, WM=64, WN=32, WNITER=2, TM=8, TN=4, NTHREADS=256),
+    dict(BM=128, BN=128, BK=16, WM=64, WN=32, WNITER=1, TM=8, TN=8, NTHREADS=256),
+]
+DEFAULT_CONFIG = {"07_warptile": WARPTILE_CONFIGS[0], "08_double_buffered": WARPTILE_CONFIGS[2]}
+TC_CONFIGS: list[dict[str, int]] = [
+    dict(TC_BM=128, TC_BN=128, TC_BK=32, TC_WM=64, TC_WN=32, TC_STAGES=3),
+    dict(TC_BM=128, TC_BN=256, TC_BK=32, TC_WM=64, TC_WN=64, TC_STAGES=3),
+    dict(TC_BM=256, TC_BN=128, TC_BK=32, TC_WM=64, TC_WN=64, TC_STAGES=3),
+    dict(TC_BM=128, TC_BN=128, TC_BK=32, TC_WM=64, TC_WN=64, TC_STAGES=4),
+    dict(TC_BM=128, TC_BN=128, TC_BK=64, TC_WM=64, TC_WN=32, TC_STAGES=3),
+    dict(TC_BM=128, TC_BN=256, TC_BK=64, TC_WM=64, TC_WN=64, TC_STAGES=3),
+    dict(TC_BM=256, TC_BN=128, TC_BK=64, TC_WM=64, TC_WN=64, TC_STAGES=3),
+    dict(TC_BM=128, TC_BN=128, TC_BK=32, TC_WM=64, TC_WN=32, TC_STAGES=3, TC_MINB=3),
+]
+
+
+def _check(a, b, dtype, name: str = "matmul"):
+    a = as_device(a, dtype, "a", ndim=2)
+    b = as_device(b, dtype, "b", ndim=2)
+    if a.shape[1] != b.shape[0]:
+        raise ValueError(f"{name}: inner dimensions differ: a is {a.shape}, b is {b.shape}")
+    return a, b
+
+
+def _out(out, shape):
+    import cupy
+
+    if out is None:
+        return cupy.empty(shape, dtype=np.float32)
+    if (
+        not isinstance(out, cupy.ndarray)
+        or out.shape != shape
+        or out.dtype != np.float32
+        or not out.flags.c_contiguous
+    ):
+        raise ValueError(f"out must be a C-contiguous float32 cupy array of shape {shape}")
+    return out
+
+
+def matmul(a, b, version: str = "07_warptile", config: dict[str, int] | None = None, out=None):
+    """``a @ b`` (fp32, 2-D CuPy arrays) with one kernel of the progression (into ``out`` if given)."""
+    if version not in VERSIONS:
+        raise ValueError(f"unknown matmul version {version!r}; known: {list(VERSIONS)}")
+    v = VERSIONS[version]
+    a, b = _check(a, b, np.float32)
+    (M, K), N = a.shape, b.shape[1]
+    c = _out(out, (M, N))
+    if M == 0 or N == 0:
+        return c
+    defines = dict(config or (DEFAULT_CONFIG[version] if version in TUNED else {}))
+    bm, bn, threads = v.block_m, v.block_n, v.threads
+    if version in TUNED:
+        bm, bn, threads = defines["BM"], defines["BN"], (defines["NTHREADS"],)
+    kernel = get_kernel(v.source, v.kernel, **defines)
+    grid = (cdiv(M, bm), cdiv(N, bn)) if v.rows_on_x else (cdiv(N, bn), cdiv(M, bm))
+    args = [a, b, c, i32(M), i32(N), i32(K)]
+    if v.takes_vec:
+        args.append(i32(int(K % 4 == 0 and N % 4 == 0 and aligned16(a, b, c))))
+    kernel(grid, threads, tuple(args))
+    return c
+
+
+TC_VERSIONS = {
+    "09_wmma": ("matmul/09_wmma.cu", "matmul_tc"),
+    "10_mma_sync": ("matmul/10_mma_sync.cu", "matmul_mma"),
+}
+
+
+def tc_shared_bytes(cfg: dict[str, int], version: str = "10_mma_sync") -> int:
+    stage = cfg["TC_BM"] * (cfg["TC_BK"] + 8) + cfg["TC_BK"] * (cfg["TC_BN"] + 8)
+    warps = (cfg["TC_BM"] // cfg["TC_WM"]) * (cfg["TC_BN"] // cfg["TC_WN"])
+    scratch = warps * 256 * 4 if version == "09_wmma" else 0  # 09 stages edge tiles through shared memory
+    return max(cfg["TC_STAGES"] * stage * 2, scratch)
+
+
+def matmul_tc(
+    a, b, dtype: str = "bf16", config: dict[str, int] | None = None, out=None, version: str = "10_mma_sync"
+):
+    """``a @ b`` on tensor cores: ``a``, ``b`` hold 16-bit patterns (uint16 for bf16, float16 for fp16),
+    fp32 accumulation, fp32 result. ``version``: "09_wmma" or "10_mma_sync"."""
+    if dtype not in ("bf16", "f16"):
+        raise ValueError(f"matmul_tc: dtype must be 'bf16' or 'f16', got {dtype!r}")
+    if version not in TC_VERSIONS:
+        raise ValueError(f"unknown tensor-core version {version!r}; known: {list(TC_VERSIONS)}")
+    a, b = _check(a, b, np.uint16 if dtype == "bf16" else np.float16, "matmul_tc")
+    (M, K), N = a.shape, b.shape[1]
+    c = _out(out, (M, N))
+    if M == 0 or N == 0:
+        return c
+    cfg = dict(config or TC_CONFIGS[0])
+    source, prefix = TC_VERSIONS[version]
+    kernel = get_kernel(source, f"{prefix}_{dtype}", **cfg)
+    smem = tc_shared_bytes(cfg, version)
+    if smem > 48 * 1024:
+        kernel.max_dynamic_shared_size_bytes = smem
+    threads = 32 * (cfg["TC_BM"] // cfg["TC_WM"]) * (cfg["TC_BN"] // cfg["TC_WN"])
+    vec = int(K % 8 == 0 and N % 8 == 0 and aligned16(a, b))
+    grid = (cdiv(N, cfg["TC_BN"]), cdiv(M, cfg["TC_BM"]))
+    kernel(grid, (threads,), (a, b, c, i32(M), i32(N), i32(K), i32(vec)), shared_mem=smem)
+    return c
+
+
+def to_bf16_bits(x):
+    """fp32 CuPy array -> uint16 bf16 bit patterns, rounded to nearest even (NaN stays NaN)."""
+    import cupy
+
+    u = cupy.ascontiguousarray(x, dtype=np.float32).view(np.uint32)
+    rounded = (u + np.uint32(0x7FFF) + ((u >> np.uint32(16)) & np.uint32(1))) >> np.uint32(16)
+    nan = (u & np.uint32(0x7FFFFFFF)) > np.uint32(0x7F800000)
+    return cupy.where(nan, np.uint32(0x7FC0), rounded).astype(np.uint16)
+
+
+def from_bf16_bits(bits):
+    """uint16 bf16 patterns -> fp32 values (exact)."""
+    return (bits.astype(np.uint32) << np.uint32(16)).view(np.float32)

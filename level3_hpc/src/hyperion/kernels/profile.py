@@ -1,0 +1,113 @@
+"""Launch every kernel once, for Nsight Compute and compute-sanitizer to watch.
+
+    ncu --clock-control none --metrics ... python -m hyperion.kernels.profile            # medium sizes
+    compute-sanitizer --tool memcheck python -m hyperion.kernels.profile --small         # odd tiny sizes
+
+Each version is launched once (compiled on its first call, which is no launch), so a profiler
+filtered on our kernel names sees one launch per version. ``--small`` uses sizes that are not
+multiples of any tile and turns CuPy's memory pool off, so that every array is its own cudaMalloc
+and memcheck sees an access one element past an array (inside a pool it would not).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+
+import numpy as np
+
+# kernel-name regex for ncu's --kernel-name (everything this package launches, nothing of cuBLAS/CuPy)
+KERNEL_REGEX = (
+    "regex:^("
+    + "|".join(
+        [
+            "matmul_",
+            "softmax_",
+            "layernorm_",
+            "add_bias",
+            "gelu",
+            "bias_gelu",
+            "scale_",
+            "causal_mask",
+            "residual_",
+            "attention_qk",
+            "demo_",
+        ]
+    )
+    + ")"
+)
+
+
+def run(small: bool) -> list[str]:
+    import cupy
+
+    from hyperion.kernels import demo, fused, layernorm, matmul, softmax
+
+    if small:
+        cupy.cuda.set_allocator(None)  # plain cudaMalloc per array: out-of-bounds is visible to memcheck
+    rnd = cupy.random.standard_normal
+    launched = []
+    M, K, N = (67, 45, 33) if small else (2048, 2048, 2048)
+    a, b = rnd((M, K), dtype=np.float32), rnd((K, N), dtype=np.float32)
+    for v in matmul.VERSIONS:
+        matmul.matmul(a, b, v)
+        launched.append(f"matmul {v}")
+    for dtype in ("bf16", "f16"):
+        conv = matmul.to_bf16_bits if dtype == "bf16" else (lambda x: x.astype(np.float16))
+        x, y = conv(a), conv(b)
+        for version in matmul.TC_VERSIONS:
+            matmul.matmul_tc(x, y, dtype, version=version)
+            launched.append(f"matmul {version} {dtype}" + (" (unaligned K)" if small else ""))
+            if small:  # the cp.async path needs K, N multiples of 8
+                x8, y8 = conv(rnd((70, 48), dtype=np.float32)), conv(rnd((48, 40), dtype=np.float32))
+                matmul.matmul_tc(x8, y8, dtype, version=version)
+                launched.append(f"matmul {version} {dtype} (cp.async)")
+    rows, C = (37, 1003) if small else (4096, 4096)
+    x = rnd((rows, C), dtype=np.float32)
+    for v in softmax.VERSIONS:
+        softmax.softmax(x, v)
+        launched.append(f"softmax {v}")
+    w, bias = rnd(C, dtype=np.float32), rnd(C, dtype=np.float32)
+    for v in layernorm.FORWARD_VERSIONS:
+        _, mean, rstd = layernorm.layernorm_forward(x, w, bias, version=v)
+        launched.append(f"layernorm {v}")
+    dy = rnd((rows, C), dtype=np.float32)
+    for v in layernorm.BACKWARD_VERSIONS:
+        layernorm.layernorm_backward(dy, x, w, mean, rstd, version=v)
+        launched.append(f"layernorm {v}")
+    fused.bias_gelu(x, bias), fused.bias_gelu_unfused(x, bias), fused.bias_gelu_backward(dy, x, bias)
+    fused.residual_layernorm(x, dy, w, bias), fused.residual_layernorm_unfused(x, dy, w, bias)
+    BH, T, D = (3, 70, 24) if small else (16, 1024, 64)
+    s = rnd((BH, T, T), dtype=np.float32)
+    fused.scale_mask_softmax(s, 0.125), fused.scale_mask_softmax_unfused(s, 0.125)
+    q, k = rnd((BH, T, D), dtype=np.float32), rnd((BH, T, D), dtype=np.float32)
+    fused.attention_scores(q, k, 1 / math.sqrt(D)), fused.attention_scores_unfused(q, k, 1 / math.sqrt(D))
+    launched.append(
+        "fused: bias_gelu (+unfused, +bwd), residual_layernorm (+unfused), scale_mask_softmax (+unfused), "
+        "attention_qk (+unfused)"
+    )
+    n = 4099 if small else 1 << 24
+    yv = cupy.random.random(n, dtype=np.float32)
+    demo.branch(yv, False, 8), demo.branch(yv, True, 8)
+    xv = cupy.random.random(n, dtype=np.float32)
+    demo.gather(xv, 1), demo.gather(xv, 32)
+    m = cupy.random.random((96, 96) if small else (4096, 4096), dtype=np.float32)
+    demo.transpose(m, False), demo.transpose(m, True)
+    launched.append("demo: divergent/uniform branch, gather stride 1/32, transpose conflicts/padded")
+    cupy.cuda.Device().synchronize()
+    return launched
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m hyperion.kernels.profile", description=__doc__)
+    p.add_argument(
+        "--small", action="store_true", help="tiny odd sizes, no memory pool (for compute-sanitizer)"
+    )
+    args = p.parse_args(argv)
+    for line in run(args.small):
+        print("launched", line)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

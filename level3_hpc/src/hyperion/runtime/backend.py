@@ -1,0 +1,48 @@
+"""The backend switch: Hyperion's ``device="cuda"`` tensors on this level's kernels.
+
+    from hyperion.runtime.backend import use_kernels
+    use_kernels()          # from now on cuda matmuls run matmul/08_double_buffered.cu
+    use_kernels(False)     # back to CuPy's built-ins (cuBLAS)
+
+:class:`KernelBackend` is level 1's ``CupyBackend`` with ``matmul`` replaced: 2-D (and batched-by-
+reshape) fp32 products go to our kernel, anything else (other dtypes, broadcast batch shapes) falls back
+to CuPy, and ``calls`` counts which path each product took, so a test can see the kernels were used.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+
+from hyperion.tensor.backend import CupyBackend, register_backend
+
+
+class KernelBackend(CupyBackend):
+    """CuPy everywhere, except matmul: the level-3 kernel ``version`` for fp32."""
+
+    def __init__(self, matmul_version: str = "08_double_buffered", config: dict | None = None) -> None:
+        super().__init__()
+        self.matmul_version, self.config = matmul_version, config
+        self.calls: Counter[str] = Counter()
+
+    def matmul(self, a, b):
+        from hyperion.kernels.matmul import matmul
+
+        fp32 = a.dtype == np.float32 and b.dtype == np.float32
+        if fp32 and a.ndim == 2 and b.ndim == 2:
+            self.calls["kernel"] += 1
+            return matmul(a, b, self.matmul_version, self.config)
+        if fp32 and a.ndim > 2 and b.ndim == 2:  # (..., K) @ (K, N): one 2-D product over the rows
+            self.calls["kernel"] += 1
+            out = matmul(a.reshape(-1, a.shape[-1]), b, self.matmul_version, self.config)
+            return out.reshape(*a.shape[:-1], b.shape[1])
+        self.calls["cupy"] += 1
+        return super().matmul(a, b)
+
+
+def use_kernels(enable: bool = True, **options) -> CupyBackend:
+    """Register :class:`KernelBackend` (or plain CuPy when ``enable`` is False) for "cuda"; returns it."""
+    backend = KernelBackend(**options) if enable else CupyBackend()
+    register_backend("cuda", backend)
+    return backend

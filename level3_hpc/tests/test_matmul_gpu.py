@@ -1,0 +1,83 @@
+"""Every matmul version against float64 numpy, on sizes that are not multiples of any tile."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from level3_gpu import rel_err, skip_without_gpu
+
+skip_without_gpu()
+import cupy  # noqa: E402
+
+from hyperion.kernels import matmul as mm  # noqa: E402
+
+SHAPES = [(1, 1, 1), (67, 45, 33), (128, 128, 128), (257, 129, 63), (100, 260, 36), (300, 64, 520)]
+
+
+def _inputs(M, K, N, seed):
+    rng = np.random.default_rng(seed)
+    return rng.standard_normal((M, K)).astype(np.float32), rng.standard_normal((K, N)).astype(np.float32)
+
+
+@pytest.mark.parametrize("version", list(mm.VERSIONS))
+@pytest.mark.parametrize("shape", SHAPES)
+def test_fp32_versions(version, shape):
+    a, b = _inputs(*shape, seed=hash((version, shape)) % 2**32)
+    out = cupy.full((shape[0], shape[2]), np.nan, np.float32)  # poisoned: every element must be written
+    c = mm.matmul(cupy.asarray(a), cupy.asarray(b), version, out=out)
+    assert rel_err(c.get(), a.astype(np.float64) @ b) < 1e-5
+
+
+@pytest.mark.parametrize("version", mm.TUNED)
+@pytest.mark.parametrize(
+    "cfg",
+    mm.WARPTILE_CONFIGS,
+    ids=lambda c: f"{c['BM']}x{c['BN']}x{c['BK']}_{c['TM']}x{c['TN']}t{c['NTHREADS']}",
+)
+def test_tuned_configs(version, cfg):
+    for shape in [(257, 129, 63), (300, 64, 520)]:
+        a, b = _inputs(*shape, seed=1)
+        out = cupy.full((shape[0], shape[2]), np.nan, np.float32)
+        c = mm.matmul(cupy.asarray(a), cupy.asarray(b), version, cfg, out=out)
+        assert rel_err(c.get(), a.astype(np.float64) @ b) < 1e-5
+
+
+@pytest.mark.parametrize("version", list(mm.TC_VERSIONS))
+@pytest.mark.parametrize("dtype", ["bf16", "f16"])
+@pytest.mark.parametrize(
+    "cfg",
+    mm.TC_CONFIGS,
+    ids=lambda c: (
+        f"{c['TC_BM']}x{c['TC_BN']}x{c['TC_BK']}w{c['TC_WM']}x{c['TC_WN']}s{c['TC_STAGES']}b{c.get('TC_MINB', 1)}"
+    ),
+)
+@pytest.mark.parametrize("shape", [(67, 45, 33), (256, 128, 64), (300, 136, 520)])
+def test_tensorcore(version, dtype, cfg, shape):
+    a, b = _inputs(*shape, seed=2)
+    if dtype == "bf16":
+        da, db = mm.to_bf16_bits(cupy.asarray(a)), mm.to_bf16_bits(cupy.asarray(b))
+        ra, rb = mm.from_bf16_bits(da).get(), mm.from_bf16_bits(db).get()
+    else:
+        da, db = cupy.asarray(a, dtype=np.float16), cupy.asarray(b, dtype=np.float16)
+        ra, rb = da.get().astype(np.float32), db.get().astype(np.float32)
+    out = cupy.full((shape[0], shape[2]), np.nan, np.float32)
+    c = mm.matmul_tc(da, db, dtype, cfg, out=out, version=version)
+    assert rel_err(c.get(), ra.astype(np.float64) @ rb) < 1e-5
+
+
+def test_bf16_rounding_matches_torch():
+    torch = pytest.importorskip("torch")
+    x = np.random.default_rng(3).standard_normal(1000).astype(np.float32) * 100
+    bits = mm.to_bf16_bits(cupy.asarray(x)).get()
+    expected = torch.from_numpy(x).to(torch.bfloat16).view(torch.int16).numpy().view(np.uint16)
+    np.testing.assert_array_equal(bits, expected)
+
+
+def test_bad_inputs_name_the_problem():
+    a = cupy.ones((4, 5), np.float32)
+    with pytest.raises(ValueError, match="inner dimensions"):
+        mm.matmul(a, cupy.ones((4, 5), np.float32), "03_smem_tiling")
+    with pytest.raises(TypeError, match="float32"):
+        mm.matmul(a.astype(np.float64), cupy.ones((5, 2)), "03_smem_tiling")
+    with pytest.raises(ValueError, match="unknown matmul version"):
+        mm.matmul(a, cupy.ones((5, 2), np.float32), "99_magic")
