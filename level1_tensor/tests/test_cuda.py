@@ -139,3 +139,17 @@ def test_views_on_cuda_share_storage():
     np.testing.assert_array_equal(x.cpu().numpy(), expected)
     assert not x.T.reshape(12).untyped_storage_id() == x.untyped_storage_id()
     np.testing.assert_array_equal(x.T.contiguous().cpu().numpy(), expected.T)
+
+
+def test_dropout_masks_are_drawn_on_the_device_reproducibly():
+    x = ht.ones(256, 512, device="cuda", requires_grad=True)
+    ht.manual_seed(7)
+    a = F.dropout(x, 0.25)
+    ht.manual_seed(7)
+    b = F.dropout(x, 0.25)
+    out = a.detach().cpu().numpy()
+    np.testing.assert_array_equal(out, b.detach().cpu().numpy())  # same seed, same mask on one device
+    assert set(np.unique(out).tolist()) == {0.0, np.float32(1 / 0.75)}
+    assert abs((out == 0).mean() - 0.25) < 0.01
+    a.sum().backward()
+    np.testing.assert_array_equal(x.grad.cpu().numpy(), out)  # the gradient passes through the same mask

@@ -652,8 +652,8 @@ def dropout(x: Tensor, p: float = 0.5, training: bool = True, generator: Any = N
         return x * 0.0
     from hyperion.tensor.random import default_generator
 
-    keep = (generator or default_generator).uniform(x.shape, 0.0, 1.0, np.float64) >= p
-    mask = Tensor._from_array(x._backend.from_host((keep / (1 - p)).astype(x.dtype)), x.device)
+    seed = (generator or default_generator).seed_for_device()
+    mask = Tensor._from_array(x._backend.dropout_mask(x.shape, p, seed, x.dtype), x.device)
     return x * mask
 
 

@@ -1,7 +1,9 @@
 """A seedable source of randomness shared by factories, initialisers and dropout.
 
-Numbers are drawn on the host with numpy's PCG64 and then moved to the device, so a seed gives
-the same tensors on CPU and CUDA.
+Factories and initialisers draw on the host with numpy's PCG64 and move the numbers to the device,
+so a seed gives the same parameters on CPU and CUDA. Dropout masks, as large as the activations, are
+drawn on the device from a seed taken from this stream (``seed_for_device``): reproducible on one
+device, different between CPU and CUDA.
 """
 
 from __future__ import annotations
@@ -28,6 +30,10 @@ class Generator:
 
     def permutation(self, n: int) -> np.ndarray:
         return self.rng.permutation(n)
+
+    def seed_for_device(self) -> int:
+        """A fresh 63-bit seed from this stream, for a generator that draws on the device."""
+        return int(self.rng.integers(0, 2**63 - 1))
 
 
 default_generator = Generator(0)
