@@ -266,7 +266,7 @@ class GELU(Function):
         self.x, self.approximate = x, approximate
         b = self.backend
         if approximate == "tanh":
-            self.t = b.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x**3))
+            self.t = b.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * (x * x * x)))
             return 0.5 * x * (1 + self.t)
         if approximate != "none":
             raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")

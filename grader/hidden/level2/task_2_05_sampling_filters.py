@@ -1,0 +1,94 @@
+"""Task 2.5: top-k and top-p (nucleus) filtering of logits, per row, as used by sample_next.
+Expected values are computed here with numpy from the probe's inputs (random logits have no ties;
+one case checks that ties at the top-k threshold are kept)."""
+
+import numpy as np
+
+from hyperion_grader.hidden import assert_true, probe
+
+TASK = "2.5"
+TITLE = "Top-k and top-p filtering"
+POINTS = 10
+TIMEOUT = 60
+
+TOP_K = [((10,), 3), ((4, 12), 1), ((3, 7), 5), ((2, 6), 6), ((2, 6), 20)]
+TOP_P = [((10,), 0.5), ((4, 12), 0.9), ((3, 7), 0.05), ((2, 6), 1.0), ((5, 30), 0.75)]
+
+
+def _error(fn):
+    try:
+        fn()
+    except Exception as error:  # noqa: BLE001
+        return type(error).__name__
+    return "no error"
+
+
+@probe
+def filters():
+    from hyperion.transformer.sampling import top_k_filter, top_p_filter
+
+    rng = np.random.default_rng(51)
+    out = {"top_k": [], "top_p": []}
+    for shape, k in TOP_K:
+        x = rng.standard_normal(shape) * 2
+        before = x.copy()
+        out["top_k"].append({"x": x, "y": np.asarray(top_k_filter(x, k)), "unchanged": bool(np.array_equal(x, before))})
+    for shape, p in TOP_P:
+        x = rng.standard_normal(shape) * 2
+        before = x.copy()
+        out["top_p"].append({"x": x, "y": np.asarray(top_p_filter(x, p)), "unchanged": bool(np.array_equal(x, before))})
+    out["ties"] = np.asarray(top_k_filter(np.array([1.0, 3.0, 2.0, 3.0, 2.0]), 3))
+    out["errors"] = [_error(lambda: top_k_filter(np.zeros(4), 0)), _error(lambda: top_p_filter(np.zeros(4), 0.0)),
+                     _error(lambda: top_p_filter(np.zeros(4), 1.5))]
+    return out
+
+
+def _want_top_k(x, k):
+    keep = np.zeros(x.shape, bool)
+    for idx in np.ndindex(x.shape[:-1]):
+        row = x[idx]
+        keep[idx] = row >= np.sort(row)[::-1][min(k, len(row)) - 1]
+    return keep
+
+
+def _want_top_p(x, p):
+    keep = np.zeros(x.shape, bool)
+    for idx in np.ndindex(x.shape[:-1]):
+        row = x[idx]
+        prob = np.exp(row - row.max())
+        prob /= prob.sum()
+        order = np.argsort(-row)
+        mass = 0.0
+        for j in order:
+            if mass >= p:
+                break
+            keep[idx + (j,)] = True
+            mass += prob[j]
+    return keep
+
+
+def _check(kind, cases, got_list, ref_list, want_fn):
+    for (shape, arg), got, mine in zip(cases, got_list, ref_list, strict=True):
+        x = mine["x"]
+        assert_true(np.array_equal(got["x"], x), "the probe's input changed")
+        what = f"{kind}_filter(shape {shape}, {arg})"
+        y = got["y"]
+        assert_true(y.shape == x.shape, f"{what}: shape {y.shape}, expected {x.shape}")
+        assert_true(got["unchanged"], f"{what}: the input was modified in place (return a copy)")
+        keep = want_fn(x, arg)
+        kept = np.isfinite(y)
+        bad = np.argwhere(kept != keep)
+        assert_true(bad.size == 0, f"{what}: entry {tuple(bad[0]) if bad.size else ()} should be "
+                    f"{'kept' if bad.size and keep[tuple(bad[0])] else 'set to -inf'}")
+        assert_true(bool(np.all(y[~keep] == -np.inf)), f"{what}: removed entries must be -inf")
+        assert_true(bool(np.array_equal(y[keep], x[keep])), f"{what}: kept logits must keep their values")
+
+
+def check_filters(sub, ref):
+    _check("top_k", TOP_K, sub["top_k"], ref["top_k"], _want_top_k)
+    _check("top_p", TOP_P, sub["top_p"], ref["top_p"], _want_top_p)
+    ties = sub["ties"]
+    assert_true(np.array_equal(np.isfinite(ties), [False, True, True, True, True]),
+                f"top_k_filter([1, 3, 2, 3, 2], 3): ties at the threshold are kept, got {ties}")
+    for got, what in zip(sub["errors"], ("top_k=0", "top_p=0", "top_p=1.5")):
+        assert_true(got == "ValueError", f"{what}: expected ValueError, got {got}")

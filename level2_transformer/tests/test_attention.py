@@ -1,0 +1,165 @@
+"""Naive scaled dot-product attention vs ``torch.nn.functional.scaled_dot_product_attention``:
+forward and backward with no mask, causal, key padding, both, and a KV-cache shape (N_q < N_k);
+finite differences on a tiny case; the mask builder; MultiHeadAttention vs a torch formula."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from hyperion.tensor import Tensor
+from hyperion.tensor.errors import DTypeError, ShapeError
+from hyperion.tensor.testing import gradcheck
+from hyperion.transformer.attention import MultiHeadAttention, attention_mask, scaled_dot_product_attention
+
+CASES = [  # (B, H, N_q, N_k, d, causal, padded)
+    (2, 3, 5, 5, 4, False, False),
+    (2, 3, 5, 5, 4, True, False),
+    (2, 2, 6, 6, 8, False, True),
+    (3, 2, 6, 6, 8, True, True),
+    (2, 2, 1, 7, 4, True, False),  # one new token against a cache
+    (2, 2, 3, 7, 4, True, True),   # a chunk against a cache
+]
+
+
+def _padding(batch: int, n_k: int, rng: np.random.Generator) -> np.ndarray:
+    """Right padding of random lengths (at least one real key per row)."""
+    lengths = rng.integers(1, n_k + 1, batch)
+    lengths[0] = n_k - 2  # at least one row is padded
+    return np.arange(n_k)[None, :] >= lengths[:, None]
+
+
+def _torch_allowed(n_q: int, n_k: int, causal: bool, padding: np.ndarray | None) -> torch.Tensor | None:
+    allowed = None
+    if causal:  # aligned to the end of the keys, written independently of attention_mask
+        allowed = torch.tensor([[j <= i + n_k - n_q for j in range(n_k)] for i in range(n_q)])
+    if padding is not None:
+        keys = ~torch.tensor(padding)[:, None, None, :]
+        allowed = keys if allowed is None else allowed & keys
+    return allowed
+
+
+@pytest.mark.parametrize("dtype,tol", [(np.float64, 1e-10), (np.float32, 2e-5)])
+@pytest.mark.parametrize("case", CASES)
+def test_naive_attention_matches_torch(case, dtype, tol):
+    batch, heads, n_q, n_k, d, causal, padded = case
+    rng = np.random.default_rng(hash(case) % 2**32)
+    q, k, v = (rng.standard_normal((batch, heads, n, d)).astype(dtype) for n in (n_q, n_k, n_k))
+    grad = rng.standard_normal((batch, heads, n_q, d)).astype(dtype)
+    padding = _padding(batch, n_k, rng) if padded else None
+
+    ours = [Tensor(a, dtype=dtype, requires_grad=True) for a in (q, k, v)]
+    out = scaled_dot_product_attention(*ours, causal=causal, key_padding_mask=padding)
+    out.backward(Tensor(grad, dtype=dtype))
+
+    theirs = [torch.tensor(a, requires_grad=True) for a in (q, k, v)]
+    ref = F.scaled_dot_product_attention(*theirs, attn_mask=_torch_allowed(n_q, n_k, causal, padding))
+    ref.backward(torch.tensor(grad))
+
+    assert out.dtype == dtype and out.shape == (batch, heads, n_q, d)
+    np.testing.assert_allclose(out.detach().numpy(), ref.detach().numpy(), rtol=tol, atol=tol)
+    for name, a, b in zip("qkv", ours, theirs):
+        np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), rtol=tol, atol=tol, err_msg=f"d{name}")
+
+
+def test_fully_masked_rows_give_zeros_like_torch():
+    """Left padding with a causal mask: the first query of row 0 may see no key at all."""
+    rng = np.random.default_rng(3)
+    q, k, v = (rng.standard_normal((2, 2, 4, 3)) for _ in range(3))
+    padding = np.array([[True, True, False, False], [False, False, False, False]])
+    ours = [Tensor(a, requires_grad=True) for a in (q, k, v)]
+    out = scaled_dot_product_attention(*ours, causal=True, key_padding_mask=Tensor(padding))
+    out.sum().backward()
+    theirs = [torch.tensor(a, requires_grad=True) for a in (q, k, v)]
+    ref = F.scaled_dot_product_attention(*theirs, attn_mask=_torch_allowed(4, 4, True, padding))
+    ref.sum().backward()
+    assert np.all(out.detach().numpy()[0, :, :2] == 0)
+    np.testing.assert_allclose(out.detach().numpy(), ref.detach().numpy(), atol=1e-12)
+    for a, b in zip(ours, theirs):
+        assert np.all(np.isfinite(a.grad.numpy()))
+        np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), atol=1e-12)
+
+
+@pytest.mark.parametrize("causal,padded", [(False, False), (True, False), (True, True)])
+def test_naive_attention_gradcheck(causal, padded):
+    rng = np.random.default_rng(7)
+    q, k, v = (rng.standard_normal((1, 2, 3, 2)) for _ in range(3))
+    padding = np.array([[False, False, True]]) if padded else None
+    assert gradcheck(lambda a, b, c: scaled_dot_product_attention(a, b, c, causal=causal,
+                                                                  key_padding_mask=padding), q, k, v)
+
+
+def test_attention_mask_shapes_and_values():
+    assert attention_mask(3, 3) is None
+    causal = attention_mask(3, 5, causal=True)
+    assert causal.shape == (1, 1, 3, 5)
+    # query i sits at position 2 + i and sees keys 0 .. 2 + i
+    np.testing.assert_array_equal(causal[0, 0], [[0, 0, 0, 1, 1], [0, 0, 0, 0, 1], [0, 0, 0, 0, 0]])
+    pad = np.array([[False, True, False, False, True]])
+    both = attention_mask(3, 5, causal=True, key_padding_mask=pad)
+    assert both.shape == (1, 1, 3, 5)
+    np.testing.assert_array_equal(both[0, 0], causal[0, 0] | pad)
+    assert attention_mask(3, 5, key_padding_mask=pad).shape == (1, 1, 1, 5)
+
+
+def test_dropout_on_weights_only_in_training():
+    rng = np.random.default_rng(0)
+    q, k, v = (Tensor(rng.standard_normal((1, 1, 6, 4))) for _ in range(3))
+    plain = scaled_dot_product_attention(q, k, v, causal=True)
+    assert np.allclose(scaled_dot_product_attention(q, k, v, causal=True, dropout_p=0.5).numpy(), plain.numpy())
+    dropped = scaled_dot_product_attention(q, k, v, causal=True, dropout_p=0.5, training=True)
+    assert not np.allclose(dropped.detach().numpy(), plain.numpy())
+
+
+def test_bad_inputs_are_named():
+    q = Tensor(np.zeros((1, 2, 3, 4)))
+    with pytest.raises(ShapeError, match="do not agree"):
+        scaled_dot_product_attention(q, Tensor(np.zeros((1, 2, 3, 5))), q)
+    with pytest.raises(ShapeError, match="key_padding_mask"):
+        scaled_dot_product_attention(q, q, q, key_padding_mask=np.zeros((1, 4), bool))
+    with pytest.raises(DTypeError, match="bool"):
+        scaled_dot_product_attention(q, q, q, key_padding_mask=np.zeros((1, 3)))
+    with pytest.raises(ValueError, match="impl"):
+        scaled_dot_product_attention(q, q, q, impl="fast")
+    with pytest.raises(ShapeError, match="B, H, N, d"):
+        scaled_dot_product_attention(Tensor(np.zeros((2, 3, 4))), q, q)
+
+
+def test_multi_head_attention_matches_a_torch_formula():
+    """Fused QKV, 4 heads, causal, padding: against the same weights in torch (float64)."""
+    rng = np.random.default_rng(11)
+    mha = MultiHeadAttention(16, 4, dtype="float64")
+    x = rng.standard_normal((2, 5, 16))
+    padding = np.array([[False] * 5, [False, False, False, True, True]])
+    xt = Tensor(x, requires_grad=True)
+    out = mha(xt, key_padding_mask=padding)
+    out.sum().backward()
+
+    w = {name: torch.tensor(p.detach().numpy(), requires_grad=True) for name, p in mha.named_parameters()}
+    xr = torch.tensor(x, requires_grad=True)
+    q, k, v = F.linear(xr, w["qkv.weight"], w["qkv.bias"]).split(16, dim=-1)
+    q, k, v = (z.reshape(2, 5, 4, 4).transpose(1, 2) for z in (q, k, v))
+    y = F.scaled_dot_product_attention(q, k, v, attn_mask=_torch_allowed(5, 5, True, padding))
+    ref = F.linear(y.transpose(1, 2).reshape(2, 5, 16), w["proj.weight"], w["proj.bias"])
+    ref.sum().backward()
+    np.testing.assert_allclose(out.detach().numpy(), ref.detach().numpy(), atol=1e-12)
+    np.testing.assert_allclose(xt.grad.numpy(), xr.grad.numpy(), atol=1e-12)
+    for name, p in mha.named_parameters():
+        np.testing.assert_allclose(p.grad.numpy(), w[name].grad.numpy(), atol=1e-12, err_msg=name)
+
+
+def test_flash_dispatch_agrees_with_naive():
+    """impl="flash" reaches hyperion.transformer.flash (same numbers); a chunk against a cache is refused
+    (flash aligns its causal mask to the first key)."""
+    rng = np.random.default_rng(5)
+    q, k, v = (Tensor(rng.standard_normal((2, 2, 6, 4))) for _ in range(3))
+    padding = np.array([[False] * 6, [False] * 4 + [True] * 2])
+    for n_q in (6, 1):
+        qq = q[:, :, -n_q:]
+        naive = scaled_dot_product_attention(qq, k, v, causal=True, key_padding_mask=padding)
+        flash = scaled_dot_product_attention(qq, k, v, causal=True, key_padding_mask=padding, impl="flash")
+        np.testing.assert_allclose(flash.numpy(), naive.numpy(), atol=1e-12)
+    with pytest.raises(ValueError, match="naive"):
+        scaled_dot_product_attention(q[:, :, -3:], k, v, causal=True, impl="flash")
