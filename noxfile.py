@@ -5,12 +5,14 @@
     nox -s start-level1       write your workspace (workspace/level1_tensor) from the reference
     nox -s grade-level1       grade your workspace, or the reference if you have none
     nox -s bench-level1       benchmarks, ratios measured side by side, markdown tables
+    nox -s bench-level2       FlashAttention vs naive and PyTorch (time, peak memory, plots)
     nox -s docs               build the course site (site/)
     nox -s release -- DIR     build the student repository
 """
 
 from __future__ import annotations
 
+import tomllib
 from pathlib import Path
 
 import nox
@@ -47,8 +49,7 @@ def lint(session: nox.Session) -> None:
 @nox.session
 def tests(session: nox.Session) -> None:
     """CPU tests of every level and of the grader (GPU tests skip here with a reason)."""
-    _install_levels(session, TOP)
-    session.install("-e", "level1_tensor[data,examples,test]", "-e", f"{LEVELS[TOP]}[test]")
+    session.install(*[arg for folder in LEVELS.values() for arg in ("-e", _with_cpu_extras(folder))])
     session.install("-e", "grader", "pytest>=8", "hypothesis>=6", TORCH)
     paths = [f"{folder}/tests" for folder in LEVELS.values()] + ["grader/tests"]
     session.run("pytest", "-q", "-ra", *paths, *session.posargs)
@@ -59,6 +60,19 @@ def gpu_tests(session: nox.Session) -> None:
     """Only the CUDA tests (run on a machine with an NVIDIA GPU and CuPy)."""
     _install_levels(session, 1, "cuda,test")
     session.run("pytest", "-q", "-ra", "level1_tensor/tests/test_cuda.py", *session.posargs)
+
+
+def _third_party_needs(folder: str) -> list[str]:
+    """The level's own dependencies from its pyproject, less the Hyperion levels (numpy, numba, ...)."""
+    project = tomllib.loads((ROOT / folder / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    return [dep for dep in project.get("dependencies", []) if not dep.startswith("hyperion-")]
+
+
+def _with_cpu_extras(folder: str) -> str:
+    """``folder[every extra but cuda]``: what a level's CPU tests need (test oracles, data, plots)."""
+    project = tomllib.loads((ROOT / folder / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    extras = [name for name in project.get("optional-dependencies", {}) if name != "cuda"]
+    return f"{folder}[{','.join(extras)}]" if extras else folder
 
 
 def _grader_session(number: int, command: str) -> None:
@@ -72,7 +86,7 @@ def _grader_session(number: int, command: str) -> None:
             # the grader keeps the graded level's reference out of the submission's process
             if number > 0:
                 _install_levels(session, number - 1)
-            session.install("numpy>=1.26", "scipy>=1.11")
+            session.install(*_third_party_needs(folder))
         session.run("python", "-m", "hyperion_grader", command, "--level", str(number), *session.posargs)
 
     session_fn.__doc__ = f"{command.capitalize()} level {number} ({folder})."
@@ -99,12 +113,89 @@ def bench_level1(session: nox.Session) -> None:
     session.run("python", "-m", "hyperion.examples.bench", *session.posargs)
 
 
-@nox.session
-def docs(session: nox.Session) -> None:
-    """Build the course site into site/build: task index from the code, every snippet run, no CDN."""
+@nox.session(name="bench-level2")
+def bench_level2(session: nox.Session) -> None:
+    """FlashAttention vs naive attention and PyTorch SDPA: time and peak memory (``-- --device cuda`` on a GPU)."""
+    _install_levels(session, 2, "train")
+    session.install(TORCH)
+    session.run("python", "-m", "hyperion.transformer.flash.bench", *session.posargs)
+
+
+@nox.session(name="gpu-tests-level3")
+def gpu_tests_level3(session: nox.Session) -> None:
+    """Level 3's kernel tests on a GPU machine (they skip with a reason elsewhere)."""
+    _install_levels(session, 3, "cuda,test")
+    session.run("pytest", "-q", "-ra", "level3_hpc/tests", *session.posargs)
+
+
+@nox.session(name="bench-level3")
+def bench_level3(session: nox.Session) -> None:
+    """On a GPU machine: level 3 tests, benchmarks, ncu, compute-sanitizer -> level3_hpc/REPORT.md + plots."""
+    _install_levels(session, 3, "cuda,bench,test")
+    session.install("-e", "grader")
+    session.run("bash", "level3_hpc/gpu_run.sh", *session.posargs, env={"PYTHON": "python"}, external=True)
+
+
+SITE_BUILD = ROOT / "site" / "build"
+# what the built site is made from: a build older than any of these is rebuilt by docs-check / serve
+SITE_SOURCES = ["site/docs", "site/mkdocs.yml", "site/hooks.py", "site/requirements.txt", "level*_*/src"]
+
+
+def _site_install(session: nox.Session) -> None:
+    """The site's tools (pinned) and every level (the notebooks run them, the API reference reads them)."""
     session.install("-r", "site/requirements.txt")
-    _install_levels(session, 1)
-    session.run("python", "site/gen_task_index.py")
+    _install_levels(session, TOP)
+    session.install("-e", "grader")  # gen_task_index reads CUDA tasks with the grader's marker scanner
+
+
+def _site_build(session: nox.Session) -> None:
+    """Task indexes from the code, every page snippet run, notebooks executed, --strict, nothing from a CDN."""
+    import os
+
+    # CI checks that the committed task indexes match the code; locally they are rewritten
+    session.run("python", "site/gen_task_index.py", *(["--check"] if os.environ.get("CI") else []))
     session.run("python", "site/check_snippets.py")
     session.run("mkdocs", "build", "--strict", "-f", "site/mkdocs.yml", env={"NO_MKDOCS_2_WARNING": "1"})
     session.run("python", "site/check_offline.py")
+
+
+def _site_is_stale() -> bool:
+    built = SITE_BUILD / "index.html"
+    if not built.is_file():
+        return True
+    files = (p for pattern in SITE_SOURCES for top in ROOT.glob(pattern)
+             for p in ([top] if top.is_file() else top.rglob("*")))
+    newest = max((p.stat().st_mtime for p in files
+                  if p.is_file() and "__pycache__" not in p.parts and ".egg-info" not in str(p)), default=0.0)
+    return newest > built.stat().st_mtime
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """Build the course site into site/build (mkdocs --strict; notebooks executed; offline-checked)."""
+    _site_install(session)
+    _site_build(session)
+
+
+@nox.session
+def serve(session: nox.Session) -> None:
+    """Serve the built site on http://127.0.0.1:8000 (built first if stale); -- --live: mkdocs serve."""
+    _site_install(session)
+    if "--live" in session.posargs:  # live reload; every notebook re-runs on each change
+        session.run("mkdocs", "serve", "-f", "site/mkdocs.yml", "-a", "127.0.0.1:8000",
+                    env={"NO_MKDOCS_2_WARNING": "1"})
+        return
+    if _site_is_stale():
+        _site_build(session)
+    session.run("python", "-m", "http.server", "--bind", "127.0.0.1", "--directory", str(SITE_BUILD), "8000")
+
+
+@nox.session(name="docs-check")
+def docs_check(session: nox.Session) -> None:
+    """The built site in headless Chromium (/usr/bin/chromium): console, links, math, figures, search."""
+    _site_install(session)
+    session.install("pytest>=8")
+    if _site_is_stale() or "--rebuild" in session.posargs:
+        _site_build(session)
+    session.run("pytest", "-q", "-ra", "site/tests/test_browser.py",
+                *[a for a in session.posargs if a != "--rebuild"])
