@@ -1,0 +1,397 @@
+"""FlashAttention benchmarks: time and peak memory against naive attention and PyTorch, in one run.
+
+    python -m hyperion.transformer.flash.bench [--quick] [--device cpu|cuda] [--out DIR]
+
+Every variant is first checked against naive attention on the benchmark's own inputs, then timed
+interleaved with the others (best of ``--repeat``), so the ratios compare runs made side by side.
+
+CPU (float32, d = 64, B·H given by --batch/--heads): naive numpy vs the numba kernels vs PyTorch CPU
+``scaled_dot_product_attention``. Peak memory is ``tracemalloc``'s peak during one call: numpy
+reports its array allocations to it, and the numba wrapper allocates every buffer (scratch tiles
+included) in Python, so both are measured the same way. PyTorch's allocator is invisible to
+tracemalloc: its memory is not reported. On a shared machine the times are noisy; read the ratios.
+
+GPU (CUDA): the CUDA kernels vs naive attention on CuPy (cuBLAS matmuls, N×N scores in memory) vs
+PyTorch SDPA restricted to its flash kernel. Times by CUDA events, TFLOP/s from ``4·B·H·N²·d``
+(forward; halved when causal). Peak memory: the high-water mark of a fresh CuPy memory pool that serves
+only the measured call, and ``torch.cuda.max_memory_allocated`` minus what was allocated before;
+inputs are not counted, outputs are.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import time
+import tracemalloc
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+
+# ---- CPU ---------------------------------------------------------------------------------------
+def set_threads(n: int) -> list[str]:
+    """Use ``n`` threads in numba, PyTorch and numpy's OpenBLAS (found among the loaded libraries)."""
+    import ctypes
+
+    import numba
+    import torch
+
+    numba.set_num_threads(n)
+    torch.set_num_threads(n)
+    done = [f"numba {n}", f"torch {n}"]
+    import scipy.linalg.cython_blas  # noqa: F401  (numba's np.dot calls scipy's own OpenBLAS: load it first)
+
+    with open("/proc/self/maps") as maps:
+        libs = sorted({line.split()[-1] for line in maps if "openblas" in line.lower() and "/" in line})
+    for path in libs:
+        lib = ctypes.CDLL(path)
+        for name in ("scipy_openblas_set_num_threads64_", "scipy_openblas_set_num_threads", "openblas_set_num_threads"):
+            if hasattr(lib, name):
+                getattr(lib, name)(n)
+                done.append(f"{Path(path).name.split('-')[0]} {n}")
+                break
+    return done
+
+
+def _peak_bytes(fn: Callable[[], object]) -> int:
+    gc.collect()
+    tracemalloc.start()
+    try:
+        fn()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def _interleaved(fns: dict[str, Callable[[], object]], repeat: int) -> dict[str, float]:
+    best = {name: float("inf") for name in fns}
+    for _ in range(repeat):
+        for name, fn in fns.items():
+            t0 = time.perf_counter()
+            fn()
+            best[name] = min(best[name], time.perf_counter() - t0)
+    return best
+
+
+def bench_cpu(sizes, batch, heads, d, repeat, backward_up_to) -> list[dict]:
+    import torch
+
+    from hyperion.transformer.flash.naive import naive_attention_backward, naive_attention_forward
+    from hyperion.transformer.flash.numba_cpu import flash_backward, flash_forward
+
+    rng = np.random.default_rng(0)
+    rows = []
+    for n in sizes:
+        q, k, v, do = (rng.standard_normal((batch, heads, n, d)).astype(np.float32) for _ in range(4))
+        tq, tk, tv = (torch.from_numpy(x) for x in (q, k, v))
+        out, lse = flash_forward(q, k, v)  # also compiles
+        ref, _ = naive_attention_forward(q, k, v)
+        torch_out = torch.nn.functional.scaled_dot_product_attention(tq, tk, tv).numpy()
+        for name, got in (("numba", out), ("torch", torch_out)):
+            err = float(np.abs(got - ref).max())
+            if err > 1e-4:
+                raise AssertionError(f"N={n}: {name} differs from naive by {err:.2e}")
+        fns = {
+            "naive": lambda: naive_attention_forward(q, k, v),
+            "numba": lambda: flash_forward(q, k, v),
+            "torch": lambda: torch.nn.functional.scaled_dot_product_attention(tq, tk, tv),
+        }
+        times = _interleaved(fns, repeat)
+        row = {"N": n, **{f"{name}_s": t for name, t in times.items()}}
+        row["naive_mb"] = _peak_bytes(fns["naive"]) / 2**20
+        row["numba_mb"] = _peak_bytes(fns["numba"]) / 2**20
+        if n <= backward_up_to:
+            def naive_fb():
+                naive_attention_forward(q, k, v)
+                return naive_attention_backward(q, k, v, do)
+
+            fb = {"naive_fb": naive_fb, "numba_fb": lambda: flash_backward(q, k, v, *flash_forward(q, k, v), do)}
+            flash_backward(q, k, v, out, lse, do)  # compile
+            row.update({f"{name}_s": t for name, t in _interleaved(fb, max(1, repeat - 1)).items()})
+            row["naive_fb_mb"] = _peak_bytes(fb["naive_fb"]) / 2**20
+            row["numba_fb_mb"] = _peak_bytes(fb["numba_fb"]) / 2**20
+        rows.append(row)
+        print(_cpu_line(row), flush=True)
+    return rows
+
+
+def _cpu_line(r: dict) -> str:
+    line = (
+        f"| {r['N']} | {r['naive_s'] * 1e3:.1f} | {r['numba_s'] * 1e3:.1f} | {r['torch_s'] * 1e3:.1f} "
+        f"| {r['naive_s'] / r['numba_s']:.2f}x | {r['torch_s'] / r['numba_s']:.2f}x "
+        f"| {r['naive_mb']:.1f} | {r['numba_mb']:.1f} |"
+    )
+    if "naive_fb_s" in r:
+        line += (
+            f" {r['naive_fb_s'] * 1e3:.1f} | {r['numba_fb_s'] * 1e3:.1f} | {r['naive_fb_s'] / r['numba_fb_s']:.2f}x "
+            f"| {r['naive_fb_mb']:.1f} | {r['numba_fb_mb']:.1f} |"
+        )
+    else:
+        line += " – | – | – | – | – |"
+    return line
+
+
+CPU_HEADER = (
+    "| N | naive fwd ms | numba fwd ms | torch SDPA fwd ms | naive/numba | torch/numba | naive peak MB "
+    "| numba peak MB | naive fwd+bwd ms | numba fwd+bwd ms | naive/numba (f+b) | naive f+b MB | numba f+b MB |\n"
+    "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+)
+
+
+# ---- GPU ---------------------------------------------------------------------------------------
+def _cuda_time(fn: Callable[[], object], repeat: int) -> float:
+    import cupy as cp
+
+    fn()
+    cp.cuda.Device().synchronize()
+    best = float("inf")
+    for _ in range(repeat):
+        start, stop = cp.cuda.Event(), cp.cuda.Event()
+        start.record()
+        fn()
+        stop.record()
+        stop.synchronize()
+        best = min(best, cp.cuda.get_elapsed_time(start, stop) / 1e3)
+    return best
+
+
+def _cupy_peak(fn: Callable[[], object]) -> float:
+    """Peak bytes allocated during ``fn()``: a fresh CuPy memory pool serves exactly this call; it keeps
+    every block it obtains from the device, reusing freed ones, so its final size is its high-water mark."""
+    import cupy as cp
+
+    cp.cuda.Device().synchronize()
+    pool = cp.cuda.MemoryPool()
+    with cp.cuda.using_allocator(pool.malloc):
+        result = fn()
+        cp.cuda.Device().synchronize()
+        peak = pool.total_bytes()
+        del result
+    pool.free_all_blocks()
+    return peak / 2**20
+
+
+def _torch_peak(fn: Callable[[], object]) -> float:
+    import torch
+
+    torch.cuda.synchronize()
+    torch.cuda.reset_peak_memory_stats()
+    before = torch.cuda.memory_allocated()
+    result = fn()
+    torch.cuda.synchronize()
+    peak = torch.cuda.max_memory_allocated() - before
+    del result
+    return peak / 2**20
+
+
+def bench_cuda(sizes, batch, heads, d, repeat, configs) -> list[dict]:
+    import cupy as cp
+    import torch
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+
+    from hyperion.transformer.flash.cuda import flash_backward_cuda, flash_forward_cuda
+    from hyperion.transformer.flash.naive import naive_attention_backward, naive_attention_forward
+
+    rows = []
+    for dtype_name, causal, with_backward in configs:
+        dtype = np.float16 if dtype_name == "fp16" else np.float32
+        for n in sizes:
+            rng = cp.random.default_rng(0)
+            q, k, v, do = (rng.standard_normal((batch, heads, n, d), dtype=cp.float32).astype(dtype) for _ in range(4))
+            tq, tk, tv = (torch.as_tensor(x, device="cuda") for x in (q, k, v))
+            out, lse = flash_forward_cuda(q, k, v, causal=causal)
+            ref, _ = naive_attention_forward(q, k, v, causal=causal)
+            err = float(cp.abs(out.astype(cp.float32) - ref.astype(cp.float32)).max())
+            tol = 2e-2 if dtype == np.float16 else 1e-4
+            if err > tol:  # keep going, but the row says so
+                print(f"INVALID: {dtype_name} N={n}: CUDA flash differs from naive by {err:.2e}", flush=True)
+
+            def sdpa():
+                with sdpa_kernel([SDPBackend.FLASH_ATTENTION]):
+                    return torch.nn.functional.scaled_dot_product_attention(tq, tk, tv, is_causal=causal)
+
+            sdpa_ok = dtype == np.float16
+            fns = {
+                "naive": lambda: naive_attention_forward(q, k, v, causal=causal),
+                "flash": lambda: flash_forward_cuda(q, k, v, causal=causal, impl="wmma"),
+            }
+            if sdpa_ok:
+                fns["mma"] = lambda: flash_forward_cuda(q, k, v, causal=causal, impl="mma")
+                fns["sdpa"] = sdpa
+                mma_out, _ = fns["mma"]()
+                mma_err = float(cp.abs(mma_out.astype(cp.float32) - ref.astype(cp.float32)).max())
+                if mma_err > tol:
+                    print(f"INVALID: mma kernel, {dtype_name} N={n}: differs from naive by {mma_err:.2e}", flush=True)
+            times = {name: _cuda_time(fn, repeat) for name, fn in fns.items()}
+            flops = 4 * batch * heads * n * n * d * (0.5 if causal else 1.0)
+            row = {"dtype": dtype_name, "causal": causal, "N": n, "pass": "fwd" if err <= tol else "fwd INVALID"}
+            row.update({f"{name}_s": t for name, t in times.items()})
+            row.update({f"{name}_tflops": flops / t / 1e12 for name, t in times.items()})
+            row["naive_mb"] = _cupy_peak(fns["naive"])
+            row["flash_mb"] = _cupy_peak(fns["flash"])
+            if sdpa_ok:
+                row["mma_mb"] = _cupy_peak(fns["mma"])
+            row["sdpa_mb"] = _torch_peak(sdpa) if sdpa_ok else float("nan")
+            rows.append(row)
+            print(_gpu_line(row), flush=True)
+            if with_backward:
+                tq2, tk2, tv2 = (x.detach().requires_grad_(True) for x in (tq, tk, tv))
+                tdo = torch.as_tensor(do, device="cuda")
+
+                def sdpa_fb():
+                    with sdpa_kernel([SDPBackend.FLASH_ATTENTION]):
+                        o = torch.nn.functional.scaled_dot_product_attention(tq2, tk2, tv2, is_causal=causal)
+                    return torch.autograd.grad(o, (tq2, tk2, tv2), tdo)
+
+                def flash_fb():
+                    o, s = flash_forward_cuda(q, k, v, causal=causal, impl="wmma")
+                    return flash_backward_cuda(q, k, v, o, s, do, causal=causal)
+
+                def mma_fb():
+                    o, s = flash_forward_cuda(q, k, v, causal=causal, impl="mma")
+                    return flash_backward_cuda(q, k, v, o, s, do, causal=causal)
+
+                def naive_fb():
+                    naive_attention_forward(q, k, v, causal=causal)
+                    return naive_attention_backward(q, k, v, do, causal=causal)
+
+                fb = {"naive": naive_fb, "flash": flash_fb}
+                if sdpa_ok:
+                    fb["mma"] = mma_fb
+                    fb["sdpa"] = sdpa_fb
+                times = {name: _cuda_time(fn, repeat) for name, fn in fb.items()}
+                flops_fb = 3.5 * flops  # forward 2 matmuls + backward 5 matmuls
+                row = {"dtype": dtype_name, "causal": causal, "N": n, "pass": "fwd+bwd"}
+                row.update({f"{name}_s": t for name, t in times.items()})
+                row.update({f"{name}_tflops": flops_fb / t / 1e12 for name, t in times.items()})
+                row["naive_mb"] = _cupy_peak(naive_fb)
+                row["flash_mb"] = _cupy_peak(flash_fb)
+                if sdpa_ok:
+                    row["mma_mb"] = _cupy_peak(mma_fb)
+                row["sdpa_mb"] = _torch_peak(sdpa_fb) if sdpa_ok else float("nan")
+                rows.append(row)
+                print(_gpu_line(row), flush=True)
+            cp.get_default_memory_pool().free_all_blocks()
+            torch.cuda.empty_cache()
+    return rows
+
+
+GPU_HEADER = (
+    "| dtype | causal | pass | N | naive ms | flash ms (01 fp32 / 03 WMMA) | flash ms (04 mma) | SDPA flash ms "
+    "| naive TFLOP/s | flash TFLOP/s (01/03) | flash TFLOP/s (04) | SDPA TFLOP/s | best flash / naive speed "
+    "| best flash / SDPA speed | naive MB | flash MB (01/03) | flash MB (04) | SDPA MB |\n"
+    "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+)
+
+
+def _gpu_line(r: dict) -> str:
+    nan = float("nan")
+    best = min(r["flash_s"], r.get("mma_s", nan)) if "mma_s" in r else r["flash_s"]
+    sdpa_s = r.get("sdpa_s", nan)
+    return (
+        f"| {r['dtype']} | {r['causal']} | {r['pass']} | {r['N']} | {r['naive_s'] * 1e3:.2f} "
+        f"| {r['flash_s'] * 1e3:.2f} "
+        f"| {r.get('mma_s', nan) * 1e3:.2f} | {sdpa_s * 1e3:.2f} | {r['naive_tflops']:.1f} | {r['flash_tflops']:.1f} "
+        f"| {r.get('mma_tflops', nan):.1f} | {r.get('sdpa_tflops', nan):.1f} | {r['naive_s'] / best:.2f}x "
+        f"| {sdpa_s / best:.2f}x | {r['naive_mb']:.0f} | {r['flash_mb']:.0f} | {r.get('mma_mb', nan):.0f} "
+        f"| {r['sdpa_mb']:.0f} |"
+    )
+
+
+# ---- plots and report --------------------------------------------------------------------------
+def _plot(rows, series, ylabel, title, path, command, key_suffix):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for name, label in series:
+        pts = [(r["N"], r[f"{name}{key_suffix}"]) for r in rows if f"{name}{key_suffix}" in r]
+        if pts:
+            ax.plot(*zip(*pts), marker="o", label=label)
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
+    ax.set_xlabel("sequence length N")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, fontsize=10)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend()
+    fig.text(0.01, 0.01, command, fontsize=6, family="monospace")
+    fig.tight_layout(rect=(0, 0.04, 1, 1))
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
+    parser.add_argument("--quick", action="store_true", help="fewer sizes and repeats (CI smoke run)")
+    parser.add_argument("--out", type=Path, default=None, help="folder for bench_<device>.md and PNG plots")
+    parser.add_argument("--repeat", type=int, default=None)
+    parser.add_argument(
+        "--threads", type=int, default=1, help="CPU threads for numba, torch and OpenBLAS alike (default 1: "
+        "threaded BLAS on a shared, oversubscribed machine is erratic; 1 makes the ratios per-core)",
+    )
+    args = parser.parse_args(argv)
+    import sys
+
+    command = "python -m hyperion.transformer.flash.bench " + " ".join(sys.argv[1:] if argv is None else argv)
+    lines = [f"`{command}`", ""]
+    if args.device == "cpu":
+        sizes = [256, 512, 1024] if args.quick else [512, 1024, 2048, 4096, 8192]
+        batch, heads, d = 1, 4, 64
+        repeat = args.repeat or (2 if args.quick else 3)
+        import os
+
+        threads = ", ".join(set_threads(args.threads))
+        lines += [
+            f"CPU, float32, B={batch}, H={heads}, d={d}, non-causal, best of {repeat} interleaved; "
+            f"{os.cpu_count()} cores, threads: {threads}. Peak memory: tracemalloc.",
+            "",
+            CPU_HEADER,
+        ]
+        print("\n".join(lines), flush=True)
+        rows = bench_cpu(sizes, batch, heads, d, repeat, backward_up_to=2048 if args.quick else 4096)
+        lines += [_cpu_line(r) for r in rows]
+        series_t = [("naive", "naive (numpy)"), ("numba", "FlashAttention (numba)"), ("torch", "torch SDPA")]
+        series_m = [("naive", "naive (numpy)"), ("numba", "FlashAttention (numba)")]
+        plot_args = ("cpu", rows, series_t, series_m, "CPU float32, B·H=4, d=64, forward")
+    else:
+        import cupy as cp
+
+        sizes = [1024, 4096] if args.quick else [1024, 2048, 4096, 8192]
+        batch, heads, d = 4, 16, 64
+        repeat = args.repeat or (3 if args.quick else 10)
+        name = cp.cuda.runtime.getDeviceProperties(0)["name"].decode()
+        configs = [("fp16", False, True), ("fp16", True, False), ("fp32", False, False)]
+        if args.quick:
+            configs = configs[:1]
+        lines += [
+            f"GPU {name}, B={batch}, H={heads}, d={d}, best of {repeat} (CUDA events). Peak memory: CuPy pool "
+            "high-water mark / torch.cuda.max_memory_allocated, inputs excluded. SDPA: flash backend only (fp16).",
+            "",
+            GPU_HEADER,
+        ]
+        print("\n".join(lines), flush=True)
+        rows = bench_cuda(sizes, batch, heads, d, repeat, configs)
+        lines += [_gpu_line(r) for r in rows]
+        series_t = [("naive", "naive (cuBLAS, CuPy)"), ("flash", "FlashAttention, 03 WMMA"),
+                    ("mma", "FlashAttention, 04 mma.sync"), ("sdpa", "torch SDPA flash")]
+        series_m = series_t
+        main_rows = [r for r in rows if r["dtype"] == "fp16" and not r["causal"] and r["pass"] == "fwd"]
+        plot_args = ("cuda", main_rows, series_t, series_m, f"{name} fp16, B=4, H=16, d=64, forward")
+    if args.out is not None:
+        args.out.mkdir(parents=True, exist_ok=True)
+        device, prows, st, sm, title = plot_args
+        (args.out / f"bench_{device}.md").write_text("\n".join(lines) + "\n")
+        _plot(prows, st, "time per call (s)", title, args.out / f"flash_{device}_time.png", command, "_s")
+        _plot(prows, sm, "peak memory (MB)", title, args.out / f"flash_{device}_memory.png", command, "_mb")
+        print(f"wrote {args.out}/bench_{device}.md and flash_{device}_{{time,memory}}.png")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

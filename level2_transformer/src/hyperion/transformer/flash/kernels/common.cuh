@@ -1,0 +1,30 @@
+// Shared by every FlashAttention kernel: element types, conversions, the mask rule, constants.
+//
+// Layout: q is (B*H, N_q, D), k and v are (B*H, N_k, D), contiguous; key_pad is uint8 (B, N_k),
+// 1 = padding. Query `row` may see key `j` when j < N_k, key_pad[b][j] == 0 and, if causal,
+// j <= row (top-left aligned, as PyTorch's is_causal). Softmax runs in base 2: scores are scaled by
+// scale * log2(e) so that exp2f can be used; lse is written in natural log.
+#pragma once
+#include <cuda_fp16.h>
+#include <cuda_bf16.h>
+
+#ifndef INFINITY  // NVRTC has no <math.h>
+#define INFINITY __int_as_float(0x7f800000)
+#endif
+#define FLASH_LOG2E 1.4426950408889634f
+#define FLASH_LN2 0.6931471805599453f
+
+__device__ __forceinline__ float to_float(float x) { return x; }
+__device__ __forceinline__ float to_float(__half x) { return __half2float(x); }
+__device__ __forceinline__ float to_float(__nv_bfloat16 x) { return __bfloat162float(x); }
+
+template <typename T> __device__ __forceinline__ T from_float(float x);
+template <> __device__ __forceinline__ float from_float<float>(float x) { return x; }
+template <> __device__ __forceinline__ __half from_float<__half>(float x) { return __float2half_rn(x); }
+template <> __device__ __forceinline__ __nv_bfloat16 from_float<__nv_bfloat16>(float x) {
+    return __float2bfloat16_rn(x);
+}
+
+__device__ __forceinline__ bool key_visible(int j, int row, int n_k, const unsigned char* key_pad_row, int causal) {
+    return j < n_k && key_pad_row[j] == 0 && !(causal && j > row);
+}
