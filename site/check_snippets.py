@@ -1,10 +1,15 @@
 """Run every ```python block of the course pages against the installed reference.
 
-    python site/check_snippets.py [PAGE.md ...]     (no argument: every page and every notebook)
+    python site/check_snippets.py [PAGE.md ...]     (no argument: every page under site/docs)
+    python site/check_snippets.py --notebooks       also run each notebook as the script it is
 
 The blocks of one page run in order in one fresh interpreter (like a reader pasting them into a
 session), so a later block may use names from an earlier one. Shell commands and output belong in
 ```bash / ```text blocks, which are not run. Exit status 1 names each page whose code failed.
+
+The notebooks (site/docs/notebooks/*.py) are executed by the site build itself (mkdocs-jupyter,
+``allow_errors: false``), so they are not run here unless asked: ``--notebooks`` runs them as plain
+scripts, a quick check without building the site.
 """
 
 from __future__ import annotations
@@ -24,8 +29,6 @@ def blocks(page: Path) -> list[str]:
     out = []
     for match in BLOCK.finditer(page.read_text(encoding="utf-8")):
         indent = len(match.group("indent"))
-        if match.group("body").lstrip().startswith("--8<--"):
-            continue  # an embedded file (pymdownx.snippets): the notebooks, run on their own
         out.append("\n".join(line[indent:] for line in match.group("body").splitlines()))
     return out
 
@@ -45,10 +48,11 @@ def run_page(page: Path) -> tuple[bool, str]:
 
 
 def main(argv: list[str]) -> int:
-    pages = [Path(p) for p in argv[1:]] or sorted(DOCS.rglob("*.md"))
+    args = [a for a in argv[1:] if a != "--notebooks"]
+    pages = [Path(p) for p in args] or sorted(DOCS.rglob("*.md"))
     failed = 0
-    if len(argv) == 1:  # everything: the notebooks too, each as the script it is
-        for notebook in sorted((DOCS.parent / "notebooks").glob("*.py")):
+    if "--notebooks" in argv:  # each notebook as the script it is
+        for notebook in sorted((DOCS / "notebooks").glob("*.py")):
             with tempfile.TemporaryDirectory() as tmp:
                 done = subprocess.run([sys.executable, str(notebook)], cwd=tmp, capture_output=True,
                                       text=True, timeout=600)

@@ -1,12 +1,18 @@
-"""Generate docs/level1/tasks.md, the task index, from the reference code itself.
+"""Generate docs/levelN/tasks.md, the task index of every level, from the reference code itself.
 
-    python site/gen_task_index.py           write site/docs/level1/tasks.md
-    python site/gen_task_index.py --check   exit 1 if the committed page is out of date
+    python site/gen_task_index.py           write site/docs/levelN/tasks.md for every level
+    python site/gen_task_index.py --check   exit 1 if a committed page is out of date (CI)
 
-A task is found where the grader finds it: a function (or method) whose body holds a
-``# BEGIN SOLUTION`` marker, and whose docstring starts with "Task 1.N". Functions whose docstring
-starts with "Task 1.N" are listed too, with or without markers. The page maps each task number to
-its function(s), file and the course page that teaches it, so the index never drifts from the code.
+A level is a folder ``levelN_name/`` with a ``src/`` tree and a course section ``docs/levelN/``.
+A task is found where the grader finds it: a Python function (or method) whose body holds a
+``# BEGIN SOLUTION`` marker and whose docstring starts with "Task N.M" (functions whose docstring
+starts with "Task N.M" are listed too, with or without markers), or a CUDA/C++ function holding a
+``// BEGIN SOLUTION`` marker under a comment naming its task (read with the grader's own scanner).
+
+Each task links to its code (the file and line, as a path in the repository, and the function's
+entry in the API reference when it has one) and to the page that teaches it: the page of
+``docs/levelN/`` that names "Task N.M" most often (ties go to the page first in the navigation),
+else the level's index page. So the index never drifts from the code or from the pages.
 """
 
 from __future__ import annotations
@@ -17,54 +23,50 @@ import sys
 from collections import defaultdict
 from pathlib import Path
 
+import yaml
+
 SITE = Path(__file__).resolve().parent
 ROOT = SITE.parent
-LEVEL = 1
-SOURCE = ROOT / "level1_tensor" / "src"
-OUT = SITE / "docs" / "level1" / "tasks.md"
+DOCS = SITE / "docs"
 TASK = re.compile(r"^\s*Task\s+(\d+)\.(\d+)\b[^:]*:?\s*(.*)", re.DOTALL)
+TASK_MENTION = r"\bTask\s+{}(?![\d.]*\d)"
 BEGIN = re.compile(r"^\s*#\s*BEGIN SOLUTION\b")
-
-# Task number -> the course page that teaches it (relative to docs/level1/). Tasks not listed
-# fall back by range; add a line here when a task gets its own page.
-PAGES = {
-    "1.1": ("strides.md", "Tensors are strided views"),
-    "1.2": ("strides.md", "Tensors are strided views"),
-    "1.3": ("strides.md", "Tensors are strided views"),
-    "1.4": ("broadcasting.md", "Broadcasting and unbroadcast"),
-    "1.5": ("autograd.md", "Autograd"),
-    "1.6": ("reductions-matmul.md", "Reductions and matmul"),
-    "1.7": ("reductions-matmul.md", "Reductions and matmul"),
-    "1.8": ("autograd.md", "Autograd"),
-    "1.9": ("softmax.md", "Softmax and cross-entropy, stably"),
-    "1.10": ("softmax.md", "Softmax and cross-entropy, stably"),
-    "1.11": ("conv.md", "Convolution by im2col"),
-}
-TRAINING = ("training.md", "Modules, optimizers, data, training")
+CUDA_SUFFIXES = (".cu", ".cuh", ".cpp", ".cc", ".h", ".hpp")
+NOT_TEACHING = {"index.md", "tasks.md"}
 
 
-def page_for(task: str) -> tuple[str, str]:
-    if task in PAGES:
-        return PAGES[task]
-    minor = int(task.split(".")[1])
-    return TRAINING if minor >= 12 else ("index.md", "Level 1")
+def levels() -> dict[int, Path]:
+    """Level number -> its ``src`` folder, for every level folder that has code and a docs section."""
+    found = {}
+    for folder in sorted(ROOT.glob("level*_*")):
+        number = folder.name[len("level"): folder.name.index("_")]
+        if number.isdigit() and (folder / "src").is_dir() and (DOCS / f"level{number}").is_dir():
+            found[int(number)] = folder / "src"
+    return found
 
 
-def find_tasks(source: Path) -> list[dict]:
-    """One record per task function: task, qualified name, file, line, summary, markers."""
+# ---------------------------------------------------------------- finding tasks
+
+def find_tasks(level: int, source: Path) -> list[dict]:
+    """One record per task function of ``level``: task, name, module, file, line, summary, markers."""
     records: list[dict] = []
-    for path in sorted(source.rglob("*.py")):
-        text = path.read_text(encoding="utf-8")
-        markers = [i + 1 for i, line in enumerate(text.splitlines()) if BEGIN.match(line)]
-        _visit(ast.parse(text, filename=str(path)), [], path, markers, records)
-    return records
+    for path in sorted(p for p in source.rglob("*") if p.is_file()):
+        if path.suffix == ".py":
+            text = path.read_text(encoding="utf-8")
+            markers = [i + 1 for i, line in enumerate(text.splitlines()) if BEGIN.match(line)]
+            module = ".".join(path.relative_to(source).with_suffix("").parts).removesuffix(".__init__")
+            _visit(ast.parse(text, filename=str(path)), [], path, module, markers, records)
+        elif path.suffix in CUDA_SUFFIXES:
+            records += _cuda_tasks(path)
+    return [r for r in records if r["task"].split(".")[0] == str(level)]
 
 
-def _visit(node: ast.AST, scope: list[str], path: Path, markers: list[int], records: list[dict]) -> None:
+def _visit(node: ast.AST, scope: list[str], path: Path, module: str, markers: list[int],
+           records: list[dict]) -> None:
     functions = ast.FunctionDef | ast.AsyncFunctionDef
     for child in ast.iter_child_nodes(node):
         if isinstance(child, ast.ClassDef):
-            _visit(child, [*scope, child.name], path, markers, records)
+            _visit(child, [*scope, child.name], path, module, markers, records)
         elif isinstance(child, functions):
             name = ".".join([*scope, child.name])
             doc = ast.get_docstring(child) or ""
@@ -75,81 +77,183 @@ def _visit(node: ast.AST, scope: list[str], path: Path, markers: list[int], reco
             if own and not match:
                 raise SystemExit(f"{path}:{own[0]}: BEGIN SOLUTION in {name} whose docstring "
                                  "names no task (it must start with 'Task N.M')")
-            if match and int(match.group(1)) == LEVEL:
+            if match:
                 records.append({
                     "task": f"{match.group(1)}.{match.group(2)}",
                     "name": name,
+                    "identifier": f"{module}.{name}",
                     "file": path.relative_to(ROOT).as_posix(),
                     "line": child.lineno,
                     "summary": " ".join(match.group(3).split("\n\n")[0].split()),
                     "markers": len(own),
                 })
-            _visit(child, [*scope, child.name], path, markers, records)
+            _visit(child, [*scope, child.name], path, module, markers, records)
 
+
+def _cuda_tasks(path: Path) -> list[dict]:
+    """Tasks of a CUDA/C++ file, found by the grader's scanner (``hyperion_grader.markers_cu``)."""
+    text = path.read_text(encoding="utf-8")
+    if "BEGIN SOLUTION" not in text:
+        return []
+    try:
+        from hyperion_grader.markers_cu import find_regions_cu
+    except ImportError as error:
+        raise SystemExit(f"{path}: has solution markers; reading them needs the grader "
+                         "(pip install -e grader)") from error
+    lines = text.splitlines()
+    by_function: dict[tuple[str, str], dict] = {}
+    for region in find_regions_cu(text, str(path)):
+        key = (region.task, region.function)
+        if key in by_function:
+            by_function[key]["markers"] += 1
+            continue
+        summary = ""
+        for line in reversed(lines[: region.begin]):  # the comment that names the task
+            match = re.search(rf"Task\s+{re.escape(region.task)}\b[^:]*:?\s*(.*)", line)
+            if match:
+                summary = match.group(1).strip().rstrip("*/").strip()
+                summary = summary.removeprefix(f"{region.function}.").strip()  # "Task 3.1: name. What"
+                break
+        by_function[key] = {"task": region.task, "name": region.function, "identifier": None,
+                            "file": path.relative_to(ROOT).as_posix(), "line": region.begin,
+                            "summary": summary, "markers": 1}
+    return list(by_function.values())
+
+
+# ---------------------------------------------------------------- teaching pages
+
+def nav_order() -> list[str]:
+    """Every page of the navigation, in order (paths relative to docs/)."""
+    config = yaml.load((SITE / "mkdocs.yml").read_text(encoding="utf-8"), Loader=_IgnoreTags)
+    pages: list[str] = []
+
+    def walk(entry: object) -> None:
+        if isinstance(entry, str):
+            pages.append(entry)
+        elif isinstance(entry, list):
+            for item in entry:
+                walk(item)
+        elif isinstance(entry, dict):
+            for value in entry.values():
+                walk(value)
+
+    walk(config.get("nav", []))
+    return pages
+
+
+class _IgnoreTags(yaml.SafeLoader):
+    """mkdocs.yml may use !!python/name or !ENV tags; the navigation needs none of them."""
+
+
+_IgnoreTags.add_multi_constructor("", lambda loader, suffix, node: None)
+
+
+def teaching_pages(level: int) -> dict[str, tuple[str, str]]:
+    """Task -> (page relative to docs/levelN/, its title), for every task a page of the level names."""
+    folder = DOCS / f"level{level}"
+    order = [p.removeprefix(f"level{level}/") for p in nav_order() if p.startswith(f"level{level}/")]
+    pages = sorted((p for p in folder.glob("*.md") if p.name not in NOT_TEACHING),
+                   key=lambda p: (order.index(p.name) if p.name in order else len(order), p.name))
+    best: dict[str, tuple[int, str, str]] = {}
+    for page in pages:  # in navigation order: a later page must name the task more often to win
+        text = page.read_text(encoding="utf-8")
+        title = next((line[2:].strip() for line in text.splitlines() if line.startswith("# ")), page.stem)
+        for minor in sorted(set(re.findall(rf"\bTask\s+{level}\.(\d+)", text)), key=int):
+            task = f"{level}.{minor}"
+            count = len(re.findall(TASK_MENTION.format(re.escape(task)), text))
+            if task not in best or count > best[task][0]:
+                best[task] = (count, page.name, title)
+    return {task: (name, title) for task, (_, name, title) in best.items()}
+
+
+# ---------------------------------------------------------------- the page
 
 def escape(text: str) -> str:
-    """Escape table pipes everywhere and emphasis characters outside code spans."""
+    """Sphinx roles as plain code; escape table pipes everywhere, emphasis outside code spans."""
+    text = re.sub(r":(?:py:)?(?:func|class|meth|mod|attr|obj|data):`~?([^`]+)`", r"``\1``", text)
     parts = re.split(r"(`+[^`]*`+)", text.replace("|", "\\|"))
     return "".join(p if p.startswith("`") else re.sub(r"([*_<])", r"\\\1", p) for p in parts)
 
 
-def render(records: list[dict]) -> str:
+def render(level: int, records: list[dict], pages: dict[str, tuple[str, str]]) -> str:
     by_task: dict[str, list[dict]] = defaultdict(list)
     for r in records:
         by_task[r["task"]].append(r)
     order = sorted(by_task, key=lambda t: tuple(int(p) for p in t.split(".")))
+    index_title = f"Level {level}"
     out = [
         "<!-- Generated by site/gen_task_index.py from the reference code. Do not edit by hand: run",
         "     python site/gen_task_index.py  -->",
-        "# Level 1 task index",
+        f"# Level {level} task index",
         "",
-        "Every piece of code you write in level 1, found in the reference by its solution markers and",
-        "its docstring. In your workspace each of these bodies is a `raise NotImplementedError(\"Task",
-        "1.N: ...\")`; the docstring above it tells you what to write. The grader scores one task at a",
-        "time, so you can hand in a level with some tasks still open.",
+    ]
+    if not records:
+        out += [
+            f"Level {level} has no graded tasks yet: no function of its reference code carries a",
+            "`Task N.M` docstring and a solution region. This page fills itself in as tasks are",
+            "written (`python site/gen_task_index.py`).",
+            "",
+        ]
+        return "\n".join(out)
+    out += [
+        f"Every piece of code you write in level {level}, found in the reference by its solution markers",
+        "and its docstring. In your workspace each of these bodies is a `raise NotImplementedError(\"Task",
+        f"{level}.N: ...\")`; the docstring above it tells you what to write. The grader scores one task",
+        "at a time, so you can hand in a level with some tasks still open.",
         "",
         f"{len(order)} tasks, {len(records)} functions, "
         f"{sum(r['markers'] for r in records)} solution regions.",
         "",
-        "| Task | Function | What it does | File | Taught in |",
+        "| Task | Function | What it does | Code | Taught in |",
         "|------|----------|--------------|------|-----------|",
     ]
     for task in order:
-        page, title = page_for(task)
+        page, title = pages.get(task, ("index.md", index_title))
         for i, r in enumerate(by_task[task]):
             summary = escape(r["summary"])
             if len(summary) > 120:
                 summary = summary[:117].rsplit(" ", 1)[0] + " ..."
             first = i == 0
+            name = f"<code>{r['name']}</code>"
+            if r["identifier"]:  # its entry in the API reference, when the reference renders it
+                name = f'<autoref identifier="{r["identifier"]}" optional>{name}</autoref>'
             out.append(
-                f"| {'**' + task + '**' if first else ''} | `{r['name']}` | {summary} "
-                f"| `{r['file'].removeprefix('level1_tensor/src/')}:{r['line']}` "
+                f"| {'**' + task + '**' if first else ''} | {name} | {summary} "
+                f"| `{r['file']}:{r['line']}` "
                 f"| {f'[{title}]({page})' if first else ''} |"
             )
     out += [
         "",
-        "Paths are relative to `level1_tensor/src/`. The page is regenerated by",
-        "`python site/gen_task_index.py`; `python site/gen_task_index.py --check` fails when it is",
-        "out of date.",
+        "A function's name links to its entry in the [API reference](../api/index.md) where it has",
+        "one; the code column is the file and line in the repository (the same path in your workspace,",
+        "under `workspace/`). The page is regenerated by `python site/gen_task_index.py`;",
+        "`python site/gen_task_index.py --check` fails when it is out of date.",
         "",
     ]
     return "\n".join(out)
 
 
+def pages_to_write() -> dict[Path, str]:
+    return {DOCS / f"level{n}" / "tasks.md": render(n, find_tasks(n, src), teaching_pages(n))
+            for n, src in levels().items()}
+
+
 def main(argv: list[str]) -> int:
-    text = render(find_tasks(SOURCE))
-    if "--check" in argv:
-        current = OUT.read_text(encoding="utf-8") if OUT.exists() else ""
-        if current != text:
-            print(f"gen_task_index: {OUT.relative_to(ROOT)} is out of date; "
-                  "run python site/gen_task_index.py")
-            return 1
-        print(f"gen_task_index: {OUT.relative_to(ROOT)} is up to date")
-        return 0
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(text, encoding="utf-8")
-    print(f"gen_task_index: wrote {OUT.relative_to(ROOT)}")
-    return 0
+    stale = 0
+    for path, text in pages_to_write().items():
+        name = path.relative_to(ROOT)
+        current = path.read_text(encoding="utf-8") if path.exists() else ""
+        if "--check" in argv:
+            stale += current != text
+            print(f"gen_task_index: {name} is {'OUT OF DATE' if current != text else 'up to date'}")
+        elif current != text:
+            path.write_text(text, encoding="utf-8")
+            print(f"gen_task_index: wrote {name}")
+        else:
+            print(f"gen_task_index: {name} unchanged")
+    if stale:
+        print("gen_task_index: run python site/gen_task_index.py and commit the pages")
+    return 1 if stale else 0
 
 
 if __name__ == "__main__":

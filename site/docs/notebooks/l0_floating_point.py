@@ -17,7 +17,7 @@
 # Experiment 2 of level 0 (`hyperion.foundations.floating_point`), companion of the page
 # [Floating-point stability](../level0/floating-point.md). Each section calls one function of the
 # module and plots what it returns: the four formats, cancellation, `log1p`/`expm1`, softmax
-# overflow, and summation error against \(n\). Run it as a script:
+# overflow, and summation error against $n$. Run it as a script:
 # `python site/docs/notebooks/l0_floating_point.py`.
 
 # %%
@@ -37,7 +37,7 @@ from hyperion.foundations.floating_point import (
 # ## Four formats
 #
 # `float_formats()` measures each format by arithmetic in it: epsilon by halving until
-# \(1 + \varepsilon/2\) rounds to 1, the largest finite by doubling until overflow, the smallest
+# $1 + \varepsilon/2$ rounds to 1, the largest finite by doubling until overflow, the smallest
 # normal and subnormal by halving. bfloat16 is emulated by rounding float32 to its top 16 bits
 # (`hyperion.foundations.bfloat16.to_bfloat16`).
 
@@ -64,9 +64,9 @@ fig.tight_layout()
 # %% [markdown]
 # ## Catastrophic cancellation
 #
-# `(1 + x) - 1` keeps only the bits of \(x\) that survive rounding \(1 + x\): relative error up to
-# \(u/|x|\). `1 - cos x` loses about \(2\log_2(1/x)\) bits, and everything once \(\cos x\) rounds to 1;
-# the identity \(1 - \cos x = 2\sin^2(x/2)\) has no subtraction at all.
+# `(1 + x) - 1` keeps only the bits of $x$ that survive rounding $1 + x$: relative error up to
+# $u/|x|$. `1 - cos x` loses about $2\log_2(1/x)$ bits, and everything once $\cos x$ rounds to 1;
+# the identity $1 - \cos x = 2\sin^2(x/2)$ has no subtraction at all.
 
 # %%
 xs = np.logspace(-8, 0, 81)
@@ -93,8 +93,8 @@ for x in (1e-3, 1e-4, 1e-6):
 # %% [markdown]
 # ## `log1p` and `expm1`
 #
-# \(\log(1+x)\) computes \(1 + x\) first and inherits the same cancellation; `np.log1p` never forms
-# \(1 + x\). Likewise \(e^x - 1\) against `np.expm1`.
+# $\log(1+x)$ computes $1 + x$ first and inherits the same cancellation; `np.log1p` never forms
+# $1 + x$. Likewise $e^x - 1$ against `np.expm1`.
 
 # %%
 l32 = log1p_expm1(np.logspace(-10, 0, 41), "float32")
@@ -113,9 +113,9 @@ print(f"x = 1e-6: log(1+x) rel. error {l32['log_naive'][i]:.1e}, log1p {l32['log
 # %% [markdown]
 # ## Softmax and logsumexp overflow
 #
-# `softmax_overflow()` bisects for the smallest logit \(s\) at which the naive formulas on
-# \([s, 0, -s]\) stop being finite: it is \(\log(\text{max})\) of the format. The max-shifted versions
-# (task 0.3) are finite up to the search's end (\(10^4\)).
+# `softmax_overflow()` bisects for the smallest logit $s$ at which the naive formulas on
+# $[s, 0, -s]$ stop being finite: it is $\log(\text{max})$ of the format. The max-shifted versions
+# (task 0.3) are finite up to the search's end ($10^4$).
 
 # %%
 over = softmax_overflow()
@@ -131,11 +131,11 @@ print("                        naive logsumexp", at90["logsumexp_naive"], "stabl
 # %% [markdown]
 # ## Summation error against n
 #
-# `summation_error(ns, data=...)` sums \(n\) float32 numbers three ways and compares with the exact
-# sum (`math.fsum`). On uniform data the naive error grows like \(\sqrt{n}\,u\) (rounding errors of
-# random sign); on a constant the rounding errors share their sign and it grows like \(n u\), the
-# shape of the worst-case bound \((n-1)u\). Pairwise stays under \(\lceil\log_2 n\rceil u\), Kahan under
-# \(2u\) for every \(n\).
+# `summation_error(ns, data=...)` sums $n$ float32 numbers three ways and compares with the exact
+# sum (`math.fsum`). On uniform data the naive error grows like $\sqrt{n}\,u$ (rounding errors of
+# random sign); on a constant the rounding errors share their sign and it grows like $n u$, the
+# shape of the worst-case bound $(n-1)u$. Pairwise stays under $\lceil\log_2 n\rceil u$, Kahan under
+# $2u$ for every $n$.
 
 # %%
 ns = np.unique(np.round(np.logspace(1, 18, 35, base=2)).astype(int))

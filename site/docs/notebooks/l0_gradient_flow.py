@@ -17,8 +17,8 @@
 # Experiment 3 of level 0 (`hyperion.foundations.gradient_flow`), companion of the page
 # [Gradient instability](../level0/gradient-flow.md). A plain MLP of square layers written in
 # numpy (forward `mlp_forward`, backward `mlp_backward`, task 0.4), freshly initialised with weights
-# \(\mathcal N(0, \text{gain}^2/\text{width})\), one batch of Gaussian inputs, and the norm of
-# \(\partial L/\partial h_l\) at every layer. Run it as a script:
+# $\mathcal N(0, \text{gain}^2/\text{width})$, one batch of Gaussian inputs, and the norm of
+# $\partial L/\partial h_l$ at every layer. Run it as a script:
 # `python site/docs/notebooks/l0_gradient_flow.py`.
 
 # %%
@@ -34,7 +34,7 @@ DEPTH, WIDTH, BATCH = 50, 128, 32
 # %% [markdown]
 # ## Gradient norm per layer, for four init scales (ReLU)
 #
-# Backward through one ReLU layer multiplies the gradient's norm by about \(\text{gain}/\sqrt 2\).
+# Backward through one ReLU layer multiplies the gradient's norm by about $\text{gain}/\sqrt 2$.
 # Measured (dots) against that prediction (lines), normalised by the gradient arriving at the top:
 
 # %%
@@ -54,7 +54,7 @@ fig.tight_layout()
 # ## Against depth
 #
 # The ratio at the input for networks of depth 2 to 80: a straight line on a log scale, with slope
-# \(\log(\text{gain}/\sqrt2)\) per layer.
+# $\log(\text{gain}/\sqrt2)$ per layer.
 
 # %%
 ds = depth_sweep(depths=(2, 5, 10, 20, 40, 80), gains=(1.0, HE_GAIN, 2.0), width=WIDTH, batch=BATCH)
@@ -72,11 +72,11 @@ fig.tight_layout()
 # %% [markdown]
 # ## The weight gradients are a different story
 #
-# \(\partial L/\partial W_l = \delta_l^\top h_{l-1}\): the backward signal \(\delta_l\) shrinks toward the
-# input, but with small gain the forward activations \(h_{l-1}\) shrink toward the *output* by the
+# $\partial L/\partial W_l = \delta_l^\top h_{l-1}$: the backward signal $\delta_l$ shrinks toward the
+# input, but with small gain the forward activations $h_{l-1}$ shrink toward the *output* by the
 # same factor, and for a ReLU network without biases (positively homogeneous) the two cancel:
-# \(\|\partial L/\partial W_l\|\) is nearly the same at every layer. What vanishes is its size
-# relative to the scale of everything else: the whole network's gradient is \((\text{gain}/\sqrt2)^L\)
+# $\|\partial L/\partial W_l\|$ is nearly the same at every layer. What vanishes is its size
+# relative to the scale of everything else: the whole network's gradient is $(\text{gain}/\sqrt2)^L$
 # times too small (or too large).
 
 # %%
@@ -88,9 +88,9 @@ for gain in (1.0, HE_GAIN, 2.0):
 # %% [markdown]
 # ## What fixes it
 #
-# He init (gain \(\sqrt2\)) for ReLU and Xavier for tanh fix the plain network at initialisation.
-# Residual connections \(h + \alpha\,\varphi(W h)\) fix it only with a scaled branch: with
-# \(\alpha = 1\) each layer multiplies the gradient by \(\sqrt{1 + \text{gain}^2/2}\). Pre-layer-norm
+# He init (gain $\sqrt2$) for ReLU and Xavier for tanh fix the plain network at initialisation.
+# Residual connections $h + \alpha\,\varphi(W h)$ fix it only with a scaled branch: with
+# $\alpha = 1$ each layer multiplies the gradient by $\sqrt{1 + \text{gain}^2/2}$. Pre-layer-norm
 # residual blocks keep it polynomial in depth. Layer norm alone in a plain net does *not* fix it:
 # its backward divides by the standard deviation of the (mean-removed) ReLU output, a gain of
 # about 1.2 per layer.
@@ -115,7 +115,7 @@ print(f"plain ReLU + layer norm: measured backward factor {ln[0] ** (1 / DEPTH):
 
 # %% [markdown]
 # The bare residual block, layer by layer: near the top the backward factor is the predicted
-# \(\sqrt{1 + g^2/2}\); deeper, the gradient has been multiplied by many \(I + W^\top D\) and lines up
+# $\sqrt{1 + g^2/2}$; deeper, the gradient has been multiplied by many $I + W^\top D$ and lines up
 # with the directions those amplify most, so the factor grows.
 
 # %%

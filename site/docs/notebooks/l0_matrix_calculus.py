@@ -64,8 +64,8 @@ fig.tight_layout()
 # %% [markdown]
 # ## What the softmax Jacobian looks like
 #
-# \(J = \operatorname{diag}(s) - s s^\top\): positive on the diagonal, negative off it, symmetric,
-# rows summing to zero. Sharper logits make \(s\) nearly one-hot and \(J\) nearly zero: a saturated
+# $J = \operatorname{diag}(s) - s s^\top$: positive on the diagonal, negative off it, symmetric,
+# rows summing to zero. Sharper logits make $s$ nearly one-hot and $J$ nearly zero: a saturated
 # softmax passes almost no gradient.
 
 # %%
@@ -82,9 +82,9 @@ fig.colorbar(im, ax=axes, shrink=0.8)
 # %% [markdown]
 # ## A JVP is a directional derivative
 #
-# Forward mode carries a tangent beside each value; one pass gives \(Jv\). Two evaluations of
-# \(f\) at \(x \pm \varepsilon v\) estimate the same thing. The error of the estimate falls like
-# \(\varepsilon^2\) until rounding (\(\sim u/\varepsilon\)) takes over:
+# Forward mode carries a tangent beside each value; one pass gives $Jv$. Two evaluations of
+# $f$ at $x \pm \varepsilon v$ estimate the same thing. The error of the estimate falls like
+# $\varepsilon^2$ until rounding ($\sim u/\varepsilon$) takes over:
 
 # %%
 weights = init_chain([8, 16, 16, 4], seed=0)
@@ -110,9 +110,9 @@ fig.tight_layout()
 # %% [markdown]
 # ## Forward mode vs reverse mode
 #
-# The full Jacobian of \(f:\mathbb{R}^{n}\to\mathbb{R}^{m}\) costs \(n\) forward passes (one per
-# column) or one forward and \(m\) backward passes (one per row). With \(n = 128\) inputs, a scalar
-# loss (\(m = 1\)) needs 1 reverse pass against 128 forward ones. Times are CPU wall times of one
+# The full Jacobian of $f:\mathbb{R}^{n}\to\mathbb{R}^{m}$ costs $n$ forward passes (one per
+# column) or one forward and $m$ backward passes (one per row). With $n = 128$ inputs, a scalar
+# loss ($m = 1$) needs 1 reverse pass against 128 forward ones. Times are CPU wall times of one
 # run, best of 3; compare the two columns, not machines.
 
 # %%

@@ -32,7 +32,7 @@ loss = ((x * w).tanh() * x).sum()
 print("loss", loss)
 
 # %% [markdown]
-# ## The graph is the chain of `_ctx.parents`
+# ## The graph is the chain of parents
 #
 # `toposort` lists every tensor the loss depends on, the loss first and each tensor before the
 # tensors it was computed from.

@@ -16,12 +16,16 @@
 #
 # A Hyperion tensor is a flat storage buffer plus `shape`, `strides` (in elements) and `offset`.
 # This notebook takes views of one buffer and checks, element by element, the formula
-# `position = offset + sum(i_k * s_k)`. Companion of the page "Tensors are strided views".
-# Run it as a script (`python site/notebooks/01_strides.py`) or open it as a notebook with jupytext.
+#
+# $$\text{position}(i_0, \dots, i_{n-1}) = \text{offset} + \sum_{k=0}^{n-1} i_k \, s_k .$$
+#
+# Companion of the page "Tensors are strided views". Run it as a script
+# (`python site/docs/notebooks/01_strides.py`) or open it as a notebook with jupytext.
 
 # %%
 import itertools
 
+import matplotlib.pyplot as plt
 import numpy as np
 
 import hyperion.tensor as ht
@@ -32,7 +36,7 @@ print("shape", x.shape, "strides", x.strides, "offset", x.offset)
 print("contiguous strides of (2, 3, 4):", contiguous_strides((2, 3, 4)))
 
 # %% [markdown]
-# ## Every element comes from `offset + i·s`
+# ## Every element comes from offset + i·s
 #
 # `storage(t)` reads the flat buffer that `t` views (the same buffer for all views of `x`).
 
@@ -64,6 +68,29 @@ views = {
 }
 for name, view in views.items():
     check_layout(view, name)
+
+# %% [markdown]
+# ## The same twelve numbers, three ways
+#
+# Each panel is a 2-D view of one 3×4 buffer; a cell shows the storage position $p$ it reads.
+# The transpose swaps the strides, $(4, 1) \to (1, 4)$; the slice `[::2, 1:]` starts at
+# offset 1 and doubles the row stride.
+
+# %%
+grid = ht.arange(12).reshape(3, 4)
+panels = {"grid": grid, "grid.T": grid.T, "grid[::2, 1:]": grid[::2, 1:]}
+fig, axes = plt.subplots(1, 3, figsize=(9, 3.2), layout="constrained")
+for ax, (name, view) in zip(axes, panels.items()):
+    positions = np.array([[view.offset + i * view.strides[0] + j * view.strides[1]
+                           for j in range(view.shape[1])] for i in range(view.shape[0])])
+    assert (storage(view)[positions] == view.numpy()).all(), name
+    ax.imshow(positions, cmap="viridis", vmin=0, vmax=11)
+    for (i, j), p in np.ndenumerate(positions):
+        ax.text(j, i, str(p), ha="center", va="center", color="white" if p < 6 else "black")
+    ax.set_title(f"{name}\nstrides {view.strides}, offset {view.offset}", fontsize=10)
+    ax.set_xticks(range(view.shape[1]))
+    ax.set_yticks(range(view.shape[0]))
+_ = fig.suptitle("storage position read by each element")
 
 # %% [markdown]
 # ## When does a view exist?
