@@ -42,16 +42,19 @@ def test_tuned_configs(version, cfg):
         assert rel_err(c.get(), a.astype(np.float64) @ b) < 1e-5
 
 
-@pytest.mark.parametrize("version", list(mm.TC_VERSIONS))
-@pytest.mark.parametrize("dtype", ["bf16", "f16"])
 @pytest.mark.parametrize(
-    "cfg",
-    mm.TC_CONFIGS,
-    ids=lambda c: (
-        f"{c['TC_BM']}x{c['TC_BN']}x{c['TC_BK']}w{c['TC_WM']}x{c['TC_WN']}s{c['TC_STAGES']}b{c.get('TC_MINB', 1)}"
+    ("version", "cfg"),
+    [(v, c) for v in mm.TC_VERSIONS for c in mm.tc_configs(v)],
+    ids=lambda p: (
+        p
+        if isinstance(p, str)
+        else (
+            f"{p['TC_BM']}x{p['TC_BN']}x{p['TC_BK']}w{p['TC_WM']}x{p['TC_WN']}s{p['TC_STAGES']}b{p.get('TC_MINB', 1)}"
+        )
     ),
 )
-@pytest.mark.parametrize("shape", [(67, 45, 33), (256, 128, 64), (300, 136, 520)])
+@pytest.mark.parametrize("dtype", ["bf16", "f16"])
+@pytest.mark.parametrize("shape", [(67, 45, 33), (256, 128, 64), (300, 136, 520), (130, 264, 200)])
 def test_tensorcore(version, dtype, cfg, shape):
     a, b = _inputs(*shape, seed=2)
     if dtype == "bf16":

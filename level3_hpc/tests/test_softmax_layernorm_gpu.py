@@ -85,6 +85,38 @@ def test_layernorm_backward_against_torch(version, shape):
     assert rel_err(db.get(), tb.grad.numpy()) < 1e-5
 
 
+@pytest.mark.parametrize(
+    ("block", "min_blocks"), [(256, None), (512, None), (512, 2), (1024, None), (1024, 1)]
+)
+@pytest.mark.parametrize("shape", [(300, 4096), (41, 5000), (9, 20000)])
+def test_layernorm_backward_13_configs(block, min_blocks, shape):
+    """13 at every configuration the benchmark sweeps, and at a row wide enough for > 48 KiB of partials."""
+    rng = np.random.default_rng(4)
+    x = (rng.standard_normal(shape) + 1).astype(np.float32)
+    w = rng.standard_normal(shape[1]).astype(np.float32)
+    dy = rng.standard_normal(shape).astype(np.float32)
+    _, mean, rstd = ln.layernorm_forward(cupy.asarray(x), cupy.asarray(w), cupy.asarray(w))
+    if shape[1] > 4 * block * ln.MAX_CACHE_VEC:  # the row does not fit the registers: refused, clearly
+        with pytest.raises(ValueError, match="exceed the register cache at block"):
+            ln.layernorm_backward(cupy.asarray(dy), cupy.asarray(x), cupy.asarray(w), mean, rstd, block=block)
+        return
+    dx, dw, db = ln.layernorm_backward(
+        cupy.asarray(dy),
+        cupy.asarray(x),
+        cupy.asarray(w),
+        mean,
+        rstd,
+        "13_bwd_smem_partials",
+        block=block,
+        min_blocks=min_blocks,
+    )
+    ref = ln.layernorm_backward(
+        cupy.asarray(dy), cupy.asarray(x), cupy.asarray(w), mean, rstd, "11_bwd_naive"
+    )
+    for got, want in zip((dx, dw, db), ref):
+        assert rel_err(got.get(), want.get().astype(np.float64)) < 1e-5
+
+
 def test_layernorm_shape_errors():
     x = cupy.ones((4, 8), np.float32)
     with pytest.raises(ValueError, match=r"shape \(8,\)"):

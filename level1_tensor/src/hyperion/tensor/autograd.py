@@ -96,7 +96,8 @@ class Function:
                 raise DeviceError(
                     f"{cls.__name__}: expected all tensors on one device, got {device!r} and {other.device!r}"
                 )
-        ctx = cls(get_backend(device))
+        backend = get_backend(device)
+        ctx = backend.function(cls)(backend)  # cls itself, or the backend's fused-kernel subclass of it
         out = ctx.forward(*[t._array() for t in inputs], **options)
         requires_grad = cls.differentiable and _grad_mode.enabled and any(t.requires_grad for t in inputs)
         requires_grad = requires_grad and out.dtype.kind == "f"  # integer results carry no gradient

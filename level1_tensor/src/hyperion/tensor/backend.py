@@ -151,6 +151,13 @@ class Backend:
         """Scatter-add ``values`` into ``target[index]`` in place; repeated indices accumulate."""
         self.xp.add.at(target, index, values)
 
+    # ---- fused Functions ---------------------------------------------------------------------
+    def function(self, op: type) -> type:
+        """The Function class that runs ``op`` here: ``op`` itself (its forward/backward composed of
+        the primitives above), or a backend's subclass of it with fused kernels -- level 3 maps
+        ``Softmax``, ``LayerNorm`` and ``GELU`` to its CUDA kernels this way."""
+        return op
+
     # ---- randomness --------------------------------------------------------------------------
     def from_host(self, x: np.ndarray) -> Array:
         """A host array (initialisers and factories draw on the host: the same numbers on every device)."""

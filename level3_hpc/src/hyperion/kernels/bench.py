@@ -141,8 +141,8 @@ def bench_matmul(quick: bool, ceil: dict) -> dict:
     ah, bh = a.astype(np.float16), b.astype(np.float16)
     ref_f16 = cupy.matmul(ah.astype(np.float64), bh.astype(np.float64))
     inputs = {"bf16": (a16, b16, ref_bf16), "f16": (ah, bh, ref_f16)}
-    tc_configs = mm.TC_CONFIGS[::3] if quick else mm.TC_CONFIGS
     for version in mm.TC_VERSIONS:
+        tc_configs = mm.tc_configs(version)[::3] if quick else mm.tc_configs(version)
         for dtype, (x, y, r) in inputs.items():
             best_tc = None
             for cfg in tc_configs:
@@ -337,7 +337,7 @@ def bench_layernorm(quick: bool, ceil: dict) -> dict:
     bwd_sweep = [
         _bw_row(
             "12_bwd_fused",
-            lambda bl=bl: ln.layernorm_backward(dy, x, w, mean32, rstd32, block=bl),
+            lambda bl=bl: ln.layernorm_backward(dy, x, w, mean32, rstd32, version="12_bwd_fused", block=bl),
             ref_dx,
             lambda o: o[0],
             3 * x.nbytes,
@@ -346,14 +346,28 @@ def bench_layernorm(quick: bool, ceil: dict) -> dict:
         )
         for bl in (256, 512, 1024)
     ]
-    best = max((r for r in bwd_sweep if "gbs" in r), key=lambda r: r["gbs"], default=None)
-    if best:
-        bwd[-1] = dict(
-            best,
-            version="12_bwd_fused",
-            dw_rel_err=bwd[-1].get("dw_rel_err"),
-            db_rel_err=bwd[-1].get("db_rel_err"),
+    # 13: block size x blocks per SM the registers are capped for (None: the launcher's rule)
+    bwd_sweep += [
+        _bw_row(
+            "13_bwd_smem_partials",
+            lambda bl=bl, mb=mb: ln.layernorm_backward(
+                dy, x, w, mean32, rstd32, version="13_bwd_smem_partials", block=bl, min_blocks=mb
+            ),
+            ref_dx,
+            lambda o: o[0],
+            3 * x.nbytes,
+            ceil,
+            block=bl if mb is None else f"{bl}, min blocks {mb}",
         )
+        for bl, mb in ((256, None), (512, None), (512, 2), (1024, None), (1024, 1))
+    ]
+    for i, name in enumerate(ln.BACKWARD_VERSIONS):
+        cands = [r for r in bwd_sweep if r["version"] == name and "gbs" in r]
+        best = max(cands, key=lambda r: r["gbs"], default=None)
+        if best:
+            bwd[i] = dict(
+                best, version=name, dw_rel_err=bwd[i].get("dw_rel_err"), db_rel_err=bwd[i].get("db_rel_err")
+            )
     if torch is not None:
         tdy, tmean, trstd = torch.from_dlpack(dy), torch.from_dlpack(mean32), torch.from_dlpack(rstd32)
 

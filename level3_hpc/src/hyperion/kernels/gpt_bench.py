@@ -1,10 +1,11 @@
 """Tokens/s of the level-2 GPT training on the GPU: CuPy built-ins vs level-3 kernels vs a PyTorch twin.
 
 A training step here is forward + cross-entropy + backward (no optimizer: the same for all three), on
-random tokens, fp32, naive attention in all three (explicit QK^T, causal mask, softmax, @V), TF32 off in
-PyTorch. The backend switch serves the model's 2-D products (the Linear layers) with our matmul kernel;
-attention's batched products and the composite ops stay on CuPy, and the report says how many products
-took which path.
+random tokens, fp32, naive attention in all (explicit QK^T, causal mask, softmax, @V), TF32 off in
+PyTorch. The backend switch serves the model's 2-D products (the Linear layers) with our matmul kernel
+and its softmax, LayerNorm and GELU with our kernels (a third variant keeps cuBLAS for the products, to
+separate the two); attention's batched products and the other ops stay on CuPy, and the report says how
+many calls took which path.
 """
 
 from __future__ import annotations
@@ -81,8 +82,13 @@ def bench_gpt(quick: bool, timed) -> dict:
         "step_ms": {},
         "loss": {},
     }
-    for name, enable in (("hyperion on CuPy (cuBLAS)", False), ("hyperion on level-3 kernels", True)):
-        backend = use_kernels(enable)
+    variants = (
+        ("hyperion on CuPy (cuBLAS)", False, {}),
+        ("hyperion on level-3 kernels", True, {}),
+        ("hyperion: level-3 softmax/LN/GELU, cuBLAS matmul", True, {"matmul_version": None}),
+    )
+    for name, enable, options in variants:
+        backend = use_kernels(enable, **options)
         try:
             ht.manual_seed(0)
             model = GPT(GPTConfig(**CONFIG), device="cuda")
@@ -98,7 +104,7 @@ def bench_gpt(quick: bool, timed) -> dict:
             ms = timed(step)["median_ms"]
             out["step_ms"][name], out["tokens_per_s"][name] = ms, B * T / (ms * 1e-3)
             if enable:
-                out["kernel_calls"] = dict(backend.calls)
+                out.setdefault("kernel_calls", {})[name] = dict(backend.calls)
         except Exception as exc:  # noqa: BLE001 - reported, the other variants still run
             out.setdefault("errors", {})[name] = f"{type(exc).__name__}: {exc}"
         finally:

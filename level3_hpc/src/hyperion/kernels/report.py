@@ -240,7 +240,7 @@ def _matmul_md(res: dict) -> list[str]:
         )
     out += [
         "",
-        "Tensor-core sweep (09_wmma, 10_mma_sync); config = BM×BN×BK, warp tile, pipeline stages "
+        "Tensor-core sweep (09_wmma, 10_mma_sync, 11_mma_pipelined); config = BM×BN×BK, warp tile, pipeline stages "
         "(and min. blocks per SM where set):",
         "",
         "| version | dtype | config | TFLOP/s | rel. error |",
@@ -301,6 +301,46 @@ def _shown(path: Path) -> str:
     path = path.resolve()
     root = Path(__file__).resolve().parents[4]
     return str(path.relative_to(root)) if path.is_relative_to(root) else path.name
+
+
+def _backend_md(be: dict, gpt: dict) -> list[str]:
+    """The backend switch: a level-1 MLP step and the level-2 GPT, CuPy built-ins vs our kernels vs PyTorch."""
+    md = ["## Backend switch: levels 1 and 2 on these kernels", ""]
+    if be.get("steps_ms"):
+        shape = " × ".join(str(n) for n in be.get("shape", []))
+        md += [
+            f"Level-1 MLP step (x @ w1 → relu → @ w2 → sum, backward), x and w of {shape} fp32:",
+            "",
+            "| variant | step (ms) | loss |",
+            "|---|---:|---:|",
+        ]
+        losses = be.get("losses", {})
+        for name, ms in be["steps_ms"].items():
+            loss = next((v for k, v in losses.items() if name.startswith(k)), None)
+            md.append(f"| {name} | {ms:.2f} | {_f(loss, '{:.6g}')} |")
+        md += ["", f"Calls that took the kernel path: {be.get('kernel_calls', {})}", ""]
+    if gpt.get("tokens_per_s"):
+        cfg = gpt.get("config", {})
+        md += [
+            "Level-2 GPT, one training step = forward + cross-entropy + backward (no optimizer), fp32, "
+            f"config {cfg}; naive attention in every variant, TF32 off in PyTorch:",
+            "",
+            "| variant | tokens/s | step (ms) | loss |",
+            "|---|---:|---:|---:|",
+        ]
+        for name, tps in gpt["tokens_per_s"].items():
+            md.append(
+                f"| {name} | {tps:,.0f} | {gpt['step_ms'][name]:.1f} | {_f(gpt['loss'].get(name), '{:.4f}')} |"
+            )
+        calls = gpt.get("kernel_calls", {})
+        if calls and not all(isinstance(v, dict) for v in calls.values()):
+            calls = {"hyperion on level-3 kernels": calls}  # runs before the third variant existed
+        md += ["", "Calls, by the path they took (over the timed steps and the first step):", ""]
+        md += [f"- {name}: {dict(sorted(c.items()))}" for name, c in calls.items()]
+        md.append("")
+    for name, err in {**be.get("errors", {}), **gpt.get("errors", {})}.items():
+        md.append(f"- {name} failed: {err}")
+    return md if len(md) > 2 else []
 
 
 def render(run: Path, out: Path, img: Path) -> str:
@@ -371,6 +411,11 @@ def render(run: Path, out: Path, img: Path) -> str:
             "",
             *_bw_table(ln.get("backward", []), c.get("copy_gbs", 0), "torch"),
             "",
+            "Backward sweep of 12 and 13 (threads per block; for 13 also the blocks per SM its registers are "
+            "capped for, where not given the launcher's rule: 3 at 512 threads, 2 at 1024, 4 at 256):",
+            "",
+            *_bw_table(ln.get("backward_block_sweep", []), c.get("copy_gbs", 0), "torch"),
+            "",
         ]
         for r in ln.get("backward", []):
             if "dw_rel_err" in r:
@@ -416,6 +461,7 @@ def render(run: Path, out: Path, img: Path) -> str:
             f"{dm['transpose_padded_ms']:.3f} ms",
             "",
         ]
+    md += _backend_md(res.get("backend", {}), res.get("gpt", {}))
     md += [
         "## Nsight Compute metrics",
         "",

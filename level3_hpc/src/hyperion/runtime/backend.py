@@ -1,12 +1,16 @@
 """The backend switch: Hyperion's ``device="cuda"`` tensors on this level's kernels.
 
     from hyperion.runtime.backend import use_kernels
-    use_kernels()          # from now on cuda matmuls run matmul/08_double_buffered.cu
+    use_kernels()          # from now on cuda matmuls run matmul/08_double_buffered.cu, and softmax,
+                           # LayerNorm and GELU (tanh) run softmax 04, LayerNorm 03 / 13, fused/gelu
     use_kernels(False)     # back to CuPy's built-ins (cuBLAS)
 
-:class:`KernelBackend` is level 1's ``CupyBackend`` with ``matmul`` replaced: 2-D (and batched-by-
-reshape) fp32 products go to our kernel, anything else (other dtypes, broadcast batch shapes) falls back
-to CuPy, and ``calls`` counts which path each product took, so a test can see the kernels were used.
+:class:`KernelBackend` is level 1's ``CupyBackend`` with two things replaced, both through level 1's
+one dispatch point (the backend a Function gets): ``matmul`` -- 2-D (and batched-by-reshape) fp32
+products go to our kernel, anything else (other dtypes, broadcast batch shapes) falls back to CuPy --
+and ``function(op)``, which hands level 1's fused ``Softmax``, ``LayerNorm`` and ``GELU`` Functions
+over to their kernel subclasses in :mod:`hyperion.runtime.functions`. ``calls`` counts which path each
+call took, so a test can see the kernels were used.
 """
 
 from __future__ import annotations
@@ -15,29 +19,40 @@ from collections import Counter
 
 import numpy as np
 
+from hyperion.runtime.functions import FUSED
 from hyperion.tensor.backend import CupyBackend, register_backend
 
 
 class KernelBackend(CupyBackend):
-    """CuPy everywhere, except matmul: the level-3 kernel ``version`` for fp32."""
+    """CuPy everywhere, except matmul (the level-3 kernel ``version`` for fp32; None keeps cuBLAS) and,
+    when ``fused``,
+    the softmax, LayerNorm and GELU Functions (level-3 kernels for the cases they cover)."""
 
-    def __init__(self, matmul_version: str = "08_double_buffered", config: dict | None = None) -> None:
+    def __init__(
+        self,
+        matmul_version: str | None = "08_double_buffered",
+        config: dict | None = None,
+        fused: bool = True,
+    ) -> None:
         super().__init__()
-        self.matmul_version, self.config = matmul_version, config
+        self.matmul_version, self.config, self.fused = matmul_version, config, fused
         self.calls: Counter[str] = Counter()
+
+    def function(self, op: type) -> type:
+        return FUSED.get(op, op) if self.fused else op
 
     def matmul(self, a, b):
         from hyperion.kernels.matmul import matmul
 
-        fp32 = a.dtype == np.float32 and b.dtype == np.float32
+        fp32 = a.dtype == np.float32 and b.dtype == np.float32 and self.matmul_version is not None
         if fp32 and a.ndim == 2 and b.ndim == 2:
-            self.calls["kernel"] += 1
+            self.calls["matmul kernel"] += 1
             return matmul(a, b, self.matmul_version, self.config)
         if fp32 and a.ndim > 2 and b.ndim == 2:  # (..., K) @ (K, N): one 2-D product over the rows
-            self.calls["kernel"] += 1
+            self.calls["matmul kernel"] += 1
             out = matmul(a.reshape(-1, a.shape[-1]), b, self.matmul_version, self.config)
             return out.reshape(*a.shape[:-1], b.shape[1])
-        self.calls["cupy"] += 1
+        self.calls["matmul (CuPy)"] += 1
         return super().matmul(a, b)
 
 

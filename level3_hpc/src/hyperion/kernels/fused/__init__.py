@@ -60,6 +60,35 @@ def bias_gelu_unfused(x, b):
     return y
 
 
+def gelu(x):
+    """GELU (tanh form) of an fp32 array of any shape, one elementwise kernel."""
+    import cupy
+
+    x = as_device(x, np.float32, "x")
+    y = cupy.empty_like(x)
+    if x.size:
+        get_kernel("fused/bias_gelu.cu", "gelu")(
+            _grid(x.size), (ELEMENTWISE_BLOCK,), (x, y, np.int64(x.size))
+        )
+    return y
+
+
+def gelu_backward(dy, x):
+    """``dx`` of ``gelu(x)`` (tanh form), one elementwise kernel."""
+    import cupy
+
+    x = as_device(x, np.float32, "x")
+    dy = as_device(dy, np.float32, "grad")
+    if dy.shape != x.shape:
+        raise ValueError(f"grad has shape {dy.shape}, x has {x.shape}")
+    dx = cupy.empty_like(x)
+    if x.size:
+        get_kernel("fused/bias_gelu.cu", "gelu_bwd")(
+            _grid(x.size), (ELEMENTWISE_BLOCK,), (dy, x, dx, np.int64(x.size))
+        )
+    return dx
+
+
 def bias_gelu_backward(dy, x, b):
     """``(dx, db)`` of ``gelu(x + b)``."""
     import cupy

@@ -34,3 +34,15 @@ extern "C" __global__ void bias_gelu_bwd(const float* dy, const float* x, const 
         dx[i] = dy[i] * (0.5f * (1.f + t) + 0.5f * v * dt);
     }
 }
+
+// Backward of `gelu` alone (the backend's GELU(approximate="tanh")): dx = dy * gelu'(x).
+extern "C" __global__ void gelu_bwd(const float* dy, const float* x, float* dx, long long n) {
+    const float k = 0.7978845608028654f;
+    for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n;
+         i += (long long)gridDim.x * blockDim.x) {
+        const float v = x[i];
+        const float t = tanhf(k * (v + 0.044715f * v * v * v));
+        const float dt = k * (1.f + 3.f * 0.044715f * v * v) * (1.f - t * t);
+        dx[i] = dy[i] * (0.5f * (1.f + t) + 0.5f * v * dt);
+    }
+}

@@ -3,7 +3,8 @@
 Forward: 01_naive (thread per row) -> 02_warp (warp per row, 3 reads) -> 03_register_cached (block per
 row, row in registers: 1 read, 1 write). ``layernorm_forward(x, w, b)`` returns ``(y, mean, rstd)``.
 Backward: 11_bwd_naive (thread per row for dx, thread per column for dw/db) -> 12_bwd_fused (persistent
-blocks, one read of dy and x, per-block partial dw/db then a small reduction).
+blocks, one read of dy and x, per-block partial dw/db then a small reduction) -> 13_bwd_smem_partials (the same
+pass with the dw/db running sums in shared memory and registers capped, so several blocks share an SM).
 ``layernorm_backward(dy, x, w, mean, rstd)`` returns ``(dx, dw, db)``.
 """
 
@@ -15,7 +16,7 @@ from hyperion.kernels._launch import aligned16, as_device, cdiv, i32, sm_count
 from hyperion.kernels.loader import get_kernel
 
 FORWARD_VERSIONS = ["01_naive", "02_warp", "03_register_cached"]
-BACKWARD_VERSIONS = ["11_bwd_naive", "12_bwd_fused"]
+BACKWARD_VERSIONS = ["11_bwd_naive", "12_bwd_fused", "13_bwd_smem_partials"]
 MAX_CACHE_VEC = 16
 
 
@@ -92,8 +93,46 @@ def _bwd_kernel(src: str, C: int, block: int | None):
     raise ValueError(f"layernorm_backward: rows of {C} floats exceed the register cache of every block size")
 
 
+SHARED_PER_SM = 228 * 1024  # Hopper: bytes of shared memory per SM (1 KiB of it reserved per block)
+
+
+def _bwd13_kernel(C: int, block: int | None, min_blocks: int | None):
+    """13's kernel, its block size and how many of its blocks fit on one SM (registers, threads, shared
+    memory). ``min_blocks`` (default: what ~8 registers per cached float4 + 24 allow) caps the registers."""
+    block = block or (512 if C <= 4 * 512 * MAX_CACHE_VEC else 1024)
+    if C > 4 * block * MAX_CACHE_VEC:
+        raise ValueError(f"layernorm_backward: rows of {C} floats exceed the register cache at block {block}")
+    vec = cache_vec(C, block)
+    min_blocks = min_blocks or max(1, min(2048 // block, REGISTERS_PER_SM // (block * (8 * vec + 24))))
+    kernel = get_kernel(
+        "layernorm/13_bwd_smem_partials.cu",
+        "layernorm_bwd_smem",
+        CACHE_VEC=vec,
+        BWD_BLOCK=block,
+        BWD_MINB=min_blocks,
+    )
+    smem = 2 * 4 * cdiv(C, 4) * 4
+    if smem > 48 * 1024:
+        kernel.max_dynamic_shared_size_bytes = smem
+    regs_per_warp = cdiv(kernel.num_regs * 32, 256) * 256
+    per_sm = min(
+        2048 // block,
+        REGISTERS_PER_SM // (regs_per_warp * (block // 32)),
+        SHARED_PER_SM // (smem + 1024 + 256),
+    )
+    return kernel, block, smem, max(1, per_sm)
+
+
 def layernorm_backward(
-    dy, x, w, mean, rstd, version: str = "12_bwd_fused", block: int | None = None, parts: int | None = None
+    dy,
+    x,
+    w,
+    mean,
+    rstd,
+    version: str = "13_bwd_smem_partials",
+    block: int | None = None,
+    parts: int | None = None,
+    min_blocks: int | None = None,
 ):
     """``(dx, dw, db)`` of LayerNorm given the forward's saved ``mean`` and ``rstd``."""
     import cupy
@@ -120,6 +159,22 @@ def layernorm_backward(
         )
         get_kernel(src, "layernorm_bwd_naive_dwdb")(
             (cdiv(C, 128),), (128,), (dy, x, mean, rstd, dw, db, i32(rows), i32(C))
+        )
+        return dx, dw, db
+    if version == "13_bwd_smem_partials":
+        kernel, block, smem, per_sm = _bwd13_kernel(C, block, min_blocks)
+        parts = parts or min(rows, sm_count() * per_sm)  # one wave of resident blocks
+        dw_part = cupy.empty((parts, C), np.float32)
+        db_part = cupy.empty((parts, C), np.float32)
+        vec = int(C % 4 == 0 and aligned16(dy, x, w, dx, dw_part, db_part))
+        kernel(
+            (parts,),
+            (block,),
+            (dy, x, w, mean, rstd, dx, dw_part, db_part, i32(rows), i32(C), i32(vec)),
+            shared_mem=smem,
+        )
+        get_kernel("layernorm/13_bwd_smem_partials.cu", "layernorm_bwd_reduce")(
+            (cdiv(C, 256), cdiv(parts, 8)), (256,), (dw_part, db_part, dw, db, i32(parts), i32(C))
         )
         return dx, dw, db
     src = "layernorm/12_bwd_fused.cu"

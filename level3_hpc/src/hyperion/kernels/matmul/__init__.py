@@ -1,7 +1,7 @@
 """The matmul progression: ``matmul(a, b, version)`` runs one numbered kernel on fp32 CuPy arrays.
 
 ``VERSIONS`` lists them in order (01_naive ... 08_double_buffered, fp32) and :func:`matmul_tc` runs
-the tensor-core kernels (09_wmma, 10_mma_sync: bf16 or fp16 in, fp32 out). Every version handles any
+the tensor-core kernels (09_wmma, 10_mma_sync, 11_mma_pipelined: bf16 or fp16 in, fp32 out). Every version handles any
 M, N, K (tiles past the matrix edge read zeros and store nothing). Tile sizes of 07 to 10 are
 compile-time defines, so the autotuner in ``hyperion.kernels.bench`` compiles one module per configuration.
 """
@@ -77,6 +77,17 @@ TC_CONFIGS: list[dict[str, int]] = [
     dict(TC_BM=256, TC_BN=128, TC_BK=64, TC_WM=64, TC_WN=64, TC_STAGES=3),
     dict(TC_BM=128, TC_BN=128, TC_BK=32, TC_WM=64, TC_WN=32, TC_STAGES=3, TC_MINB=3),
 ]
+# 11_mma_pipelined: swizzled tiles need BK and BN >= 64. The first (the default) won the H200 sweep of
+# 2026-12-01 (REPORT.md): 4 warps of 64x64, two blocks per SM. TC_MINB=2 caps registers at 128 so two
+# blocks of 8 warps share an SM (without it the 64x32 warp tile takes 166 registers: one block per SM).
+TC11_CONFIGS: list[dict[str, int]] = [
+    dict(TC_BM=128, TC_BN=128, TC_BK=64, TC_WM=64, TC_WN=64, TC_STAGES=3),
+    dict(TC_BM=128, TC_BN=128, TC_BK=64, TC_WM=64, TC_WN=32, TC_STAGES=3, TC_MINB=2),
+    dict(TC_BM=128, TC_BN=128, TC_BK=64, TC_WM=64, TC_WN=32, TC_STAGES=4),
+    dict(TC_BM=128, TC_BN=256, TC_BK=64, TC_WM=64, TC_WN=64, TC_STAGES=3),
+    dict(TC_BM=128, TC_BN=256, TC_BK=64, TC_WM=64, TC_WN=64, TC_STAGES=4),
+    dict(TC_BM=256, TC_BN=128, TC_BK=64, TC_WM=64, TC_WN=64, TC_STAGES=3),
+]
 
 
 def _check(a, b, dtype, name: str = "matmul"):
@@ -128,10 +139,18 @@ def matmul(a, b, version: str = "07_warptile", config: dict[str, int] | None = N
 TC_VERSIONS = {
     "09_wmma": ("matmul/09_wmma.cu", "matmul_tc"),
     "10_mma_sync": ("matmul/10_mma_sync.cu", "matmul_mma"),
+    "11_mma_pipelined": ("matmul/11_mma_pipelined.cu", "matmul_mma_pipelined"),
 }
 
 
+def tc_configs(version: str) -> list[dict[str, int]]:
+    """The tile configurations a tensor-core version is swept over (the first is its default)."""
+    return TC11_CONFIGS if version == "11_mma_pipelined" else TC_CONFIGS
+
+
 def tc_shared_bytes(cfg: dict[str, int], version: str = "10_mma_sync") -> int:
+    if version == "11_mma_pipelined":  # swizzled, unpadded tiles
+        return cfg["TC_STAGES"] * (cfg["TC_BM"] * cfg["TC_BK"] + cfg["TC_BK"] * cfg["TC_BN"]) * 2
     stage = cfg["TC_BM"] * (cfg["TC_BK"] + 8) + cfg["TC_BK"] * (cfg["TC_BN"] + 8)
     warps = (cfg["TC_BM"] // cfg["TC_WM"]) * (cfg["TC_BN"] // cfg["TC_WN"])
     scratch = warps * 256 * 4 if version == "09_wmma" else 0  # 09 stages edge tiles through shared memory
@@ -142,7 +161,7 @@ def matmul_tc(
     a, b, dtype: str = "bf16", config: dict[str, int] | None = None, out=None, version: str = "10_mma_sync"
 ):
     """``a @ b`` on tensor cores: ``a``, ``b`` hold 16-bit patterns (uint16 for bf16, float16 for fp16),
-    fp32 accumulation, fp32 result. ``version``: "09_wmma" or "10_mma_sync"."""
+    fp32 accumulation, fp32 result. ``version``: "09_wmma", "10_mma_sync" or "11_mma_pipelined"."""
     if dtype not in ("bf16", "f16"):
         raise ValueError(f"matmul_tc: dtype must be 'bf16' or 'f16', got {dtype!r}")
     if version not in TC_VERSIONS:
@@ -152,7 +171,7 @@ def matmul_tc(
     c = _out(out, (M, N))
     if M == 0 or N == 0:
         return c
-    cfg = dict(config or TC_CONFIGS[0])
+    cfg = dict(config or tc_configs(version)[0])
     source, prefix = TC_VERSIONS[version]
     kernel = get_kernel(source, f"{prefix}_{dtype}", **cfg)
     smem = tc_shared_bytes(cfg, version)

@@ -1,0 +1,95 @@
+"""Level 1's fused Functions with level-3 kernels inside: what :class:`KernelBackend` runs on "cuda".
+
+Each class subclasses the level-1 Function it replaces (same arguments, same saved state where the
+inherited half needs it) and takes the kernel path only for the case the kernels cover -- fp32, the
+last axis, a row that fits the register cache; anything else runs the inherited level-1 code, so
+results never depend on whether the kernels are on, only the speed does. ``backend.calls`` counts
+which path each call took.
+
+- ``KernelSoftmax``: forward = softmax 04 (one read, one write); backward inherited (``s * (g - Σ g s)``).
+- ``KernelLayerNorm``: forward = LayerNorm 03, backward = LayerNorm 13 (dx, dw, db in one pass + a
+  small reduction).
+- ``KernelGELU``: tanh form only; forward and backward one elementwise kernel each.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from hyperion.tensor.ops.elementwise import GELU
+from hyperion.tensor.ops.nn import LayerNorm, Softmax
+
+SOFTMAX_MAX_ROW = 4 * 256 * 16  # softmax 04 at its default block: 16 float4 per thread
+
+
+def _fp32(*arrays) -> bool:
+    return all(a is None or a.dtype == np.float32 for a in arrays)
+
+
+class KernelSoftmax(Softmax):
+    """Softmax over the last axis of fp32 rows with softmax 04; the backward is level 1's."""
+
+    def forward(self, x, dim: int):
+        if not (_fp32(x) and dim == x.ndim - 1 and 0 < x.shape[-1] <= SOFTMAX_MAX_ROW):
+            self.backend.calls["softmax (level 1)"] += 1
+            return super().forward(x, dim)
+        from hyperion.kernels.softmax import softmax
+
+        self.backend.calls["softmax kernel"] += 1
+        self.out = softmax(x.reshape(-1, x.shape[-1])).reshape(x.shape)
+        self.dim = dim
+        return self.out
+
+
+class KernelLayerNorm(LayerNorm):
+    """LayerNorm over the last axis with a weight (fp32): forward 03, backward 13."""
+
+    def forward(self, x, weight=None, bias=None, ndim: int = 1, eps: float = 1e-5):
+        self.kernel = ndim == 1 and weight is not None and _fp32(x, weight, bias) and x.shape[-1] > 0
+        if not self.kernel:
+            self.backend.calls["layer_norm (level 1)"] += 1
+            return super().forward(x, weight, bias, ndim, eps)
+        from hyperion.kernels.layernorm import layernorm_forward
+
+        self.backend.calls["layer_norm kernel"] += 1
+        xp = self.backend.xp
+        self.x2 = x.reshape(-1, x.shape[-1])
+        self.weight, self.has_bias = weight, bias is not None
+        b = bias if bias is not None else xp.zeros_like(weight)
+        y, self.mean, self.rstd = layernorm_forward(self.x2, weight, b, eps)
+        return y.reshape(x.shape)
+
+    def backward(self, grad):
+        if not self.kernel:
+            return super().backward(grad)
+        from hyperion.kernels.layernorm import layernorm_backward
+
+        dx, dw, db = layernorm_backward(
+            grad.reshape(self.x2.shape), self.x2, self.weight, self.mean, self.rstd
+        )
+        return (dx.reshape(grad.shape), dw, db) if self.has_bias else (dx.reshape(grad.shape), dw)
+
+
+class KernelGELU(GELU):
+    """GELU, tanh form, fp32: one elementwise kernel each way (the erf form runs level 1's code)."""
+
+    def forward(self, x, approximate: str = "none"):
+        self.kernel = approximate == "tanh" and _fp32(x)
+        if not self.kernel:
+            self.backend.calls["gelu (level 1)"] += 1
+            return super().forward(x, approximate)
+        from hyperion.kernels.fused import gelu
+
+        self.backend.calls["gelu kernel"] += 1
+        self.x, self.approximate = x, approximate
+        return gelu(x)
+
+    def backward(self, grad):
+        if not self.kernel:
+            return super().backward(grad)
+        from hyperion.kernels.fused import gelu_backward
+
+        return gelu_backward(grad, self.x)
+
+
+FUSED = {Softmax: KernelSoftmax, LayerNorm: KernelLayerNorm, GELU: KernelGELU}
