@@ -151,15 +151,19 @@ def test_multi_head_attention_matches_a_torch_formula():
 
 
 def test_flash_dispatch_agrees_with_naive():
-    """impl="flash" reaches hyperion.transformer.flash (same numbers); a chunk against a cache is refused
-    (flash aligns its causal mask to the first key)."""
+    """impl="flash" reaches hyperion.transformer.flash and gives the same outputs and gradients, also for
+    a chunk of queries against a longer KV cache (both align the causal mask to the end of the keys)."""
     rng = np.random.default_rng(5)
-    q, k, v = (Tensor(rng.standard_normal((2, 2, 6, 4))) for _ in range(3))
+    data = [rng.standard_normal((2, 2, 6, 4)) for _ in range(3)]
     padding = np.array([[False] * 6, [False] * 4 + [True] * 2])
-    for n_q in (6, 1):
-        qq = q[:, :, -n_q:]
-        naive = scaled_dot_product_attention(qq, k, v, causal=True, key_padding_mask=padding)
-        flash = scaled_dot_product_attention(qq, k, v, causal=True, key_padding_mask=padding, impl="flash")
-        np.testing.assert_allclose(flash.numpy(), naive.numpy(), atol=1e-12)
-    with pytest.raises(ValueError, match="naive"):
-        scaled_dot_product_attention(q[:, :, -3:], k, v, causal=True, impl="flash")
+    for n_q in (6, 3, 1):
+        outs, grads = {}, {}
+        for impl in ("naive", "flash"):
+            q, k, v = (Tensor(a, requires_grad=True) for a in data)
+            out = scaled_dot_product_attention(q[:, :, -n_q:], k, v, causal=True, key_padding_mask=padding,
+                                               impl=impl)
+            (out * out).sum().backward()
+            outs[impl], grads[impl] = out.detach().numpy(), [t.grad.numpy() for t in (q, k, v)]
+        np.testing.assert_allclose(outs["flash"], outs["naive"], atol=1e-12, err_msg=f"N_q={n_q}")
+        for name, got, want in zip("qkv", grads["flash"], grads["naive"]):
+            np.testing.assert_allclose(got, want, atol=1e-10, err_msg=f"grad {name}, N_q={n_q}")

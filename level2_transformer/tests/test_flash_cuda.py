@@ -21,6 +21,7 @@ except Exception as error:  # ImportError, or CUDA errors without a driver/GPU
 import hyperion.tensor as ht
 from hyperion.transformer.flash import flash_attention
 from hyperion.transformer.flash.cuda import (
+    HALF_IMPLS,
     flash_backward_cuda,
     flash_forward_cuda,
     from_bf16_bits,
@@ -74,7 +75,7 @@ def test_fp32_forward_backward(shape, causal, padding):
         _close(g, w, f"fp32 d{name}", 1e-5, relative=True)
 
 
-@pytest.mark.parametrize("impl", ["wmma", "mma"])
+@pytest.mark.parametrize("impl", HALF_IMPLS)
 @pytest.mark.parametrize("shape", SHAPES)
 @pytest.mark.parametrize(("causal", "padding"), MASKS)
 def test_fp16_forward_backward(shape, causal, padding, impl):
@@ -94,7 +95,7 @@ def test_fp16_forward_backward(shape, causal, padding, impl):
         _close(g, w, f"fp16 d{name}", 1e-2, relative=True)
 
 
-@pytest.mark.parametrize("impl", ["wmma", "mma"])
+@pytest.mark.parametrize("impl", HALF_IMPLS)
 @pytest.mark.parametrize(("causal", "padding"), MASKS)
 def test_bf16_forward_backward(causal, padding, impl):
     (q, k, v, do), pad = _inputs(SHAPES[0], seed=2)
@@ -108,7 +109,7 @@ def test_bf16_forward_backward(causal, padding, impl):
         _close(g, w, f"bf16 d{name}", 2e-2, relative=True)
 
 
-@pytest.mark.parametrize("impl", ["wmma", "mma"])
+@pytest.mark.parametrize("impl", HALF_IMPLS)
 def test_fully_masked_rows_are_zero_on_gpu(impl):
     (q, k, v, do), pad = _inputs(SHAPES[0])
     q, k, v, do = (x.astype(cp.float16) for x in (q, k, v, do))
@@ -132,3 +133,66 @@ def test_flash_attention_function_on_cuda(dtype):
     _close(out.detach().to("cpu").numpy(), want_out, "flash_attention forward on cuda", tol, relative=True)
     for t, w, name in zip((tq, tk, tv), want_grads, "qkv"):
         _close(t.grad.to("cpu").numpy(), w, f"flash_attention d{name} on cuda", tol, relative=True)
+
+
+@pytest.mark.parametrize("shape", [(2, 2, 37, 150, 64), (1, 3, 150, 37, 32), (2, 2, 333, 1000, 64), (1, 2, 1, 77, 128)])
+@pytest.mark.parametrize("padding", [False, True])
+def test_bottom_right_causal_every_kernel(shape, padding):
+    """``causal="bottom_right"`` (query i sees keys j <= i + N_k - N_q): every forward kernel and the backward."""
+    (q, k, v, do), pad = _inputs(shape, seed=3)
+    mask = pad if padding else None
+    for dtype, impls, tol in ((cp.float32, [None], 1e-5), (cp.float16, HALF_IMPLS, 1e-2)):
+        x = [t.astype(dtype) for t in (q, k, v, do)]
+        want_out, want_lse, want_grads = _reference(*x, "bottom_right", mask)
+        finite = cp.isfinite(want_lse)
+        for impl in impls:
+            what = f"bottom-right {cp.dtype(dtype).name} {impl or '01'} {shape} padding={padding}"
+            out, lse = flash_forward_cuda(*x[:3], causal="bottom_right", key_padding_mask=mask, impl=impl)
+            _close(out, want_out, f"{what}: forward", tol, relative=dtype == cp.float16)
+            assert bool(cp.all(cp.isneginf(lse) == ~finite)), f"{what}: -inf lse rows"
+        grads = flash_backward_cuda(*x[:3], out, lse, x[3], causal="bottom_right", key_padding_mask=mask)
+        for g, w, name in zip(grads, want_grads, "qkv"):
+            _close(g, w, f"bottom-right {cp.dtype(dtype).name} d{name}", tol, relative=True)
+
+
+@pytest.mark.parametrize("causal", [False, True])
+def test_pipelined_kernel_on_long_sequences(causal):
+    """05 over many tiles (both pipeline stages reused many times), N not a multiple of 64 or 128."""
+    (q, k, v, do), pad = _inputs((1, 4, 1100, 1100, 64), seed=4)
+    q, k, v = (x.astype(cp.float16) for x in (q, k, v))
+    want_out, _, _ = _reference(q, k, v, do, causal, None)
+    for impl in ("pipe", "pipe64"):
+        out, _ = flash_forward_cuda(q, k, v, causal=causal, impl=impl)
+        _close(out, want_out, f"05 {impl} causal={causal} N=1100", 1e-2)
+
+
+@pytest.mark.parametrize("shape", SHAPES + [(2, 2, 333, 1000, 64), (1, 2, 150, 37, 32)])
+@pytest.mark.parametrize("causal", [False, True, "bottom_right"])
+@pytest.mark.parametrize("padding", [False, True])
+def test_mma_backward_matches_naive(shape, causal, padding):
+    """06 (tensor-core backward) against float64 naive, fp16 and bf16, every mask and alignment."""
+    (q, k, v, do), pad = _inputs(shape, seed=5)
+    mask = pad if padding else None
+    for name in ("fp16", "bf16"):
+        if name == "fp16":
+            x = [t.astype(cp.float16) for t in (q, k, v, do)]
+            precision = None
+        else:
+            x = [from_bf16_bits(to_bf16_bits(t.astype(cp.float32))) for t in (q, k, v, do)]
+            precision = "bf16"
+        _, _, want_grads = _reference(*x, causal, mask)
+        out, lse = flash_forward_cuda(*x[:3], causal=causal, key_padding_mask=mask, precision=precision)
+        grads = flash_backward_cuda(*x[:3], out, lse, x[3], causal=causal, key_padding_mask=mask,
+                                    precision=precision, impl="mma")
+        for g, w, gname in zip(grads, want_grads, "qkv"):
+            assert g.dtype == x[0].dtype
+            _close(g, w, f"06 mma backward {name} d{gname} {shape} causal={causal} padding={padding}",
+                   1e-2 if name == "fp16" else 2e-2, relative=True)
+
+
+def test_mma_backward_refuses_float32():
+    (q, k, v, do), _ = _inputs(SHAPES[0])
+    q, k, v, do = (x.astype(cp.float32) for x in (q, k, v, do))
+    out, lse = flash_forward_cuda(q, k, v)
+    with pytest.raises(ValueError, match="impl='mma' takes float16 or bfloat16"):
+        flash_backward_cuda(q, k, v, out, lse, do, impl="mma")

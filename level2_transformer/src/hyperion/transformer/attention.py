@@ -128,14 +128,10 @@ def scaled_dot_product_attention(q: Tensor, k: Tensor, v: Tensor, *, causal: boo
     if impl == "flash":
         if training and dropout_p > 0:
             raise ValueError("attention: impl='flash' has no attention dropout; use dropout_p=0 or 'naive'")
-        if causal and n_q != n_k:  # flash aligns its causal mask top-left (query i sees keys j <= i)
-            if n_q > 1:
-                raise ValueError(f"attention: impl='flash' aligns the causal mask to the first key; "
-                                 f"{n_q} queries against {n_k} keys need impl='naive'")
-            causal = False  # one query at the end of the keys sees all of them
         from hyperion.transformer.flash import flash_attention
 
-        return flash_attention(q, k, v, causal=causal, key_padding_mask=mask)
+        # the same alignment as the naive path: query i sees keys j <= i + N_k - N_q (a KV cache)
+        return flash_attention(q, k, v, causal="bottom_right" if causal else False, key_padding_mask=mask)
     raise ValueError(f"attention: impl must be 'naive' or 'flash', got {impl!r}")
 
 

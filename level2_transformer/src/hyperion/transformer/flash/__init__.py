@@ -6,6 +6,7 @@
 ``cuda``         the ``kernels/*.cu`` files, loaded with CuPy RawModule
 ``function``     :func:`flash_attention` on Hyperion Tensors, with autograd
 ``bench``        ``python -m hyperion.transformer.flash.bench``: time and memory against naive and PyTorch
+``bench_gpu``    its GPU half: three naive baselines (ours, CuPy/cuBLAS, PyTorch), SDPA, every kernel
 """
 
 from hyperion.transformer.flash.function import FlashAttention, flash_attention

@@ -11,11 +11,8 @@ reports its array allocations to it, and the numba wrapper allocates every buffe
 included) in Python, so both are measured the same way. PyTorch's allocator is invisible to
 tracemalloc: its memory is not reported. On a shared machine the times are noisy; read the ratios.
 
-GPU (CUDA): the CUDA kernels vs naive attention on CuPy (cuBLAS matmuls, N×N scores in memory) vs
-PyTorch SDPA restricted to its flash kernel. Times by CUDA events, TFLOP/s from ``4·B·H·N²·d``
-(forward; halved when causal). Peak memory: the high-water mark of a fresh CuPy memory pool that serves
-only the measured call, and ``torch.cuda.max_memory_allocated`` minus what was allocated before;
-inputs are not counted, outputs are.
+GPU (CUDA): see :mod:`.bench_gpu` — the CUDA kernels vs three naive baselines (ours, a practitioner's
+cuBLAS one on CuPy, PyTorch's) and PyTorch SDPA's flash kernel.
 """
 
 from __future__ import annotations
@@ -140,164 +137,7 @@ CPU_HEADER = (
 )
 
 
-# ---- GPU ---------------------------------------------------------------------------------------
-def _cuda_time(fn: Callable[[], object], repeat: int) -> float:
-    import cupy as cp
-
-    fn()
-    cp.cuda.Device().synchronize()
-    best = float("inf")
-    for _ in range(repeat):
-        start, stop = cp.cuda.Event(), cp.cuda.Event()
-        start.record()
-        fn()
-        stop.record()
-        stop.synchronize()
-        best = min(best, cp.cuda.get_elapsed_time(start, stop) / 1e3)
-    return best
-
-
-def _cupy_peak(fn: Callable[[], object]) -> float:
-    """Peak bytes allocated during ``fn()``: a fresh CuPy memory pool serves exactly this call; it keeps
-    every block it obtains from the device, reusing freed ones, so its final size is its high-water mark."""
-    import cupy as cp
-
-    cp.cuda.Device().synchronize()
-    pool = cp.cuda.MemoryPool()
-    with cp.cuda.using_allocator(pool.malloc):
-        result = fn()
-        cp.cuda.Device().synchronize()
-        peak = pool.total_bytes()
-        del result
-    pool.free_all_blocks()
-    return peak / 2**20
-
-
-def _torch_peak(fn: Callable[[], object]) -> float:
-    import torch
-
-    torch.cuda.synchronize()
-    torch.cuda.reset_peak_memory_stats()
-    before = torch.cuda.memory_allocated()
-    result = fn()
-    torch.cuda.synchronize()
-    peak = torch.cuda.max_memory_allocated() - before
-    del result
-    return peak / 2**20
-
-
-def bench_cuda(sizes, batch, heads, d, repeat, configs) -> list[dict]:
-    import cupy as cp
-    import torch
-    from torch.nn.attention import SDPBackend, sdpa_kernel
-
-    from hyperion.transformer.flash.cuda import flash_backward_cuda, flash_forward_cuda
-    from hyperion.transformer.flash.naive import naive_attention_backward, naive_attention_forward
-
-    rows = []
-    for dtype_name, causal, with_backward in configs:
-        dtype = np.float16 if dtype_name == "fp16" else np.float32
-        for n in sizes:
-            rng = cp.random.default_rng(0)
-            q, k, v, do = (rng.standard_normal((batch, heads, n, d), dtype=cp.float32).astype(dtype) for _ in range(4))
-            tq, tk, tv = (torch.as_tensor(x, device="cuda") for x in (q, k, v))
-            out, lse = flash_forward_cuda(q, k, v, causal=causal)
-            ref, _ = naive_attention_forward(q, k, v, causal=causal)
-            err = float(cp.abs(out.astype(cp.float32) - ref.astype(cp.float32)).max())
-            tol = 2e-2 if dtype == np.float16 else 1e-4
-            if err > tol:  # keep going, but the row says so
-                print(f"INVALID: {dtype_name} N={n}: CUDA flash differs from naive by {err:.2e}", flush=True)
-
-            def sdpa():
-                with sdpa_kernel([SDPBackend.FLASH_ATTENTION]):
-                    return torch.nn.functional.scaled_dot_product_attention(tq, tk, tv, is_causal=causal)
-
-            sdpa_ok = dtype == np.float16
-            fns = {
-                "naive": lambda: naive_attention_forward(q, k, v, causal=causal),
-                "flash": lambda: flash_forward_cuda(q, k, v, causal=causal, impl="wmma"),
-            }
-            if sdpa_ok:
-                fns["mma"] = lambda: flash_forward_cuda(q, k, v, causal=causal, impl="mma")
-                fns["sdpa"] = sdpa
-                mma_out, _ = fns["mma"]()
-                mma_err = float(cp.abs(mma_out.astype(cp.float32) - ref.astype(cp.float32)).max())
-                if mma_err > tol:
-                    print(f"INVALID: mma kernel, {dtype_name} N={n}: differs from naive by {mma_err:.2e}", flush=True)
-            times = {name: _cuda_time(fn, repeat) for name, fn in fns.items()}
-            flops = 4 * batch * heads * n * n * d * (0.5 if causal else 1.0)
-            row = {"dtype": dtype_name, "causal": causal, "N": n, "pass": "fwd" if err <= tol else "fwd INVALID"}
-            row.update({f"{name}_s": t for name, t in times.items()})
-            row.update({f"{name}_tflops": flops / t / 1e12 for name, t in times.items()})
-            row["naive_mb"] = _cupy_peak(fns["naive"])
-            row["flash_mb"] = _cupy_peak(fns["flash"])
-            if sdpa_ok:
-                row["mma_mb"] = _cupy_peak(fns["mma"])
-            row["sdpa_mb"] = _torch_peak(sdpa) if sdpa_ok else float("nan")
-            rows.append(row)
-            print(_gpu_line(row), flush=True)
-            if with_backward:
-                tq2, tk2, tv2 = (x.detach().requires_grad_(True) for x in (tq, tk, tv))
-                tdo = torch.as_tensor(do, device="cuda")
-
-                def sdpa_fb():
-                    with sdpa_kernel([SDPBackend.FLASH_ATTENTION]):
-                        o = torch.nn.functional.scaled_dot_product_attention(tq2, tk2, tv2, is_causal=causal)
-                    return torch.autograd.grad(o, (tq2, tk2, tv2), tdo)
-
-                def flash_fb():
-                    o, s = flash_forward_cuda(q, k, v, causal=causal, impl="wmma")
-                    return flash_backward_cuda(q, k, v, o, s, do, causal=causal)
-
-                def mma_fb():
-                    o, s = flash_forward_cuda(q, k, v, causal=causal, impl="mma")
-                    return flash_backward_cuda(q, k, v, o, s, do, causal=causal)
-
-                def naive_fb():
-                    naive_attention_forward(q, k, v, causal=causal)
-                    return naive_attention_backward(q, k, v, do, causal=causal)
-
-                fb = {"naive": naive_fb, "flash": flash_fb}
-                if sdpa_ok:
-                    fb["mma"] = mma_fb
-                    fb["sdpa"] = sdpa_fb
-                times = {name: _cuda_time(fn, repeat) for name, fn in fb.items()}
-                flops_fb = 3.5 * flops  # forward 2 matmuls + backward 5 matmuls
-                row = {"dtype": dtype_name, "causal": causal, "N": n, "pass": "fwd+bwd"}
-                row.update({f"{name}_s": t for name, t in times.items()})
-                row.update({f"{name}_tflops": flops_fb / t / 1e12 for name, t in times.items()})
-                row["naive_mb"] = _cupy_peak(naive_fb)
-                row["flash_mb"] = _cupy_peak(flash_fb)
-                if sdpa_ok:
-                    row["mma_mb"] = _cupy_peak(mma_fb)
-                row["sdpa_mb"] = _torch_peak(sdpa_fb) if sdpa_ok else float("nan")
-                rows.append(row)
-                print(_gpu_line(row), flush=True)
-            cp.get_default_memory_pool().free_all_blocks()
-            torch.cuda.empty_cache()
-    return rows
-
-
-GPU_HEADER = (
-    "| dtype | causal | pass | N | naive ms | flash ms (01 fp32 / 03 WMMA) | flash ms (04 mma) | SDPA flash ms "
-    "| naive TFLOP/s | flash TFLOP/s (01/03) | flash TFLOP/s (04) | SDPA TFLOP/s | best flash / naive speed "
-    "| best flash / SDPA speed | naive MB | flash MB (01/03) | flash MB (04) | SDPA MB |\n"
-    "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
-)
-
-
-def _gpu_line(r: dict) -> str:
-    nan = float("nan")
-    best = min(r["flash_s"], r.get("mma_s", nan)) if "mma_s" in r else r["flash_s"]
-    sdpa_s = r.get("sdpa_s", nan)
-    return (
-        f"| {r['dtype']} | {r['causal']} | {r['pass']} | {r['N']} | {r['naive_s'] * 1e3:.2f} "
-        f"| {r['flash_s'] * 1e3:.2f} "
-        f"| {r.get('mma_s', nan) * 1e3:.2f} | {sdpa_s * 1e3:.2f} | {r['naive_tflops']:.1f} | {r['flash_tflops']:.1f} "
-        f"| {r.get('mma_tflops', nan):.1f} | {r.get('sdpa_tflops', nan):.1f} | {r['naive_s'] / best:.2f}x "
-        f"| {sdpa_s / best:.2f}x | {r['naive_mb']:.0f} | {r['flash_mb']:.0f} | {r.get('mma_mb', nan):.0f} "
-        f"| {r['sdpa_mb']:.0f} |"
-    )
+# ---- GPU: bench_gpu.py ------------------------------------------------------------------------
 
 
 # ---- plots and report --------------------------------------------------------------------------
@@ -362,24 +202,31 @@ def main(argv: list[str] | None = None) -> int:
     else:
         import cupy as cp
 
+        from hyperion.transformer.flash import bench_gpu
+
         sizes = [1024, 4096] if args.quick else [1024, 2048, 4096, 8192]
         batch, heads, d = 4, 16, 64
         repeat = args.repeat or (3 if args.quick else 10)
         name = cp.cuda.runtime.getDeviceProperties(0)["name"].decode()
-        configs = [("fp16", False, True), ("fp16", True, False), ("fp32", False, False)]
+        configs = [("fp16", False, True), ("fp16", True, False)]
         if args.quick:
             configs = configs[:1]
         lines += [
             f"GPU {name}, B={batch}, H={heads}, d={d}, best of {repeat} (CUDA events). Peak memory: CuPy pool "
-            "high-water mark / torch.cuda.max_memory_allocated, inputs excluded. SDPA: flash backend only (fp16).",
+            "high-water mark / torch.cuda.max_memory_allocated, inputs excluded. SDPA: flash backend only (fp16). "
+            "fwd+bwd: every flash forward is followed by the 02 (SIMT) backward.",
             "",
-            GPU_HEADER,
+            bench_gpu.GPU_HEADER,
         ]
         print("\n".join(lines), flush=True)
-        rows = bench_cuda(sizes, batch, heads, d, repeat, configs)
-        lines += [_gpu_line(r) for r in rows]
-        series_t = [("naive", "naive (cuBLAS, CuPy)"), ("flash", "FlashAttention, 03 WMMA"),
-                    ("mma", "FlashAttention, 04 mma.sync"), ("sdpa", "torch SDPA flash")]
+        rows = bench_gpu.bench_cuda(sizes, batch, heads, d, repeat, configs)
+        if not args.quick:
+            rows += bench_gpu.bench_cuda(sizes[:3], batch, heads, d, repeat, [("fp32", False, False)])
+        lines += [bench_gpu.gpu_line(r) for r in rows]
+        lines += ["", bench_gpu.breakdown(4096 if not args.quick else 1024, batch, heads, d, repeat)]
+        print(lines[-1], flush=True)
+        series_t = [(key, label) for key, label in bench_gpu.BASELINES.items()] + [
+            (key, f"FlashAttention, {label}") for key, label in bench_gpu.FLASH_IMPLS.items()]
         series_m = series_t
         main_rows = [r for r in rows if r["dtype"] == "fp16" and not r["causal"] and r["pass"] == "fwd"]
         plot_args = ("cuda", main_rows, series_t, series_m, f"{name} fp16, B=4, H=16, d=64, forward")

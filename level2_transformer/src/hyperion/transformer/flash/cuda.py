@@ -7,9 +7,20 @@ file                   what                                         dtypes
 02_flash_bwd_fp32.cu   backward: dK/dV kernel + dQ kernel (SIMT)     float32, float16, bfloat16
 03_flash_fwd_half.cu   forward on tensor cores (WMMA, fp32 accum.)   float16, bfloat16
 04_flash_fwd_mma.cu    forward, mma.sync, S/P/O in registers (FA2)   float16, bfloat16
+05_flash_fwd_pipe...   04 + cp.async double buffering, ldmatrix,      float16, bfloat16
+                       swizzled shared memory, masks only where due
+06_flash_bwd_mma.cu    backward on tensor cores: dQ kernel + dK/dV    float16, bfloat16
+                       kernel, P and dS in registers (02's plan)
 =====================  ===========================================  ==========================
 
-``impl`` picks the half-precision forward: ``"wmma"`` (03) or ``"mma"`` (04).
+``impl`` picks the half-precision forward: ``"wmma"`` (03), ``"mma"`` (04), ``"pipe"`` (05, 128-row
+blocks of 8 warps) or ``"pipe64"`` (05, 64-row blocks of 4 warps).
+
+``flash_backward_cuda(impl=...)`` picks the backward: ``"simt"`` (02, every dtype; the default) or
+``"mma"`` (06, half precision).
+
+``causal``: ``False``, ``True`` / ``"top_left"`` or ``"bottom_right"`` (see ``_inputs``); the kernels
+take it as an int, 0 / 1 / 2.
 
 The loader reads a kernel file, refuses a skeleton stub (a ``NotImplementedError`` assert left by the
 grader's skeleton generator) in Python before anything is compiled, and compiles one module per
@@ -29,7 +40,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from hyperion.transformer.flash._inputs import check_qkv, default_scale
+from hyperion.transformer.flash._inputs import causal_mode, check_qkv, default_scale
 
 KERNEL_DIR = Path(__file__).parent / "kernels"
 HEAD_DIMS = (16, 32, 64, 128)
@@ -80,9 +91,14 @@ _ONE_KERNEL = {
     "02_flash_bwd_fp32.cu": "flash_bwd_dq_f32",
     "03_flash_fwd_half.cu": "flash_fwd_wmma_f16",
     "04_flash_fwd_mma.cu": "flash_fwd_mma_f16",
+    "05_flash_fwd_pipelined.cu": "flash_fwd_pipe_f16_w8",
+    "06_flash_bwd_mma.cu": "flash_bwd_dq_mma_f16",
 }
-HALF_IMPLS = ("wmma", "mma")
-DEFAULT_HALF_IMPL = "mma"  # 04: 2.2x faster than 03 on the H200 (bench_cuda.md); both tested
+BWD_IMPLS = ("simt", "mma")
+DEFAULT_BWD_IMPL = "simt"  # 06 ("mma") is compiled and tested in test_flash_cuda.py; not yet the default
+HALF_IMPLS = ("wmma", "mma", "pipe", "pipe64")
+PIPE_WARPS = {"pipe": 8, "pipe64": 4}
+DEFAULT_HALF_IMPL = "pipe"  # 05, 128 rows: 176 TFLOP/s at N=4096 on the H200, 04: 95, 03: 42 (bench_gpu)
 
 
 def _compile_one(job: tuple[str, int]) -> str:
@@ -152,7 +168,7 @@ def _pad_mask(key_padding_mask: Any, batch: int, n_k: int) -> Any:
     return cp.ascontiguousarray(cp.asarray(key_padding_mask), dtype=cp.uint8)
 
 
-def _launch_forward(kind, q, k, v, pad, heads, causal, scale, impl):
+def _launch_forward(kind, q, k, v, pad, heads, causal, scale, impl, has_pad):
     import numpy as np
 
     cp = _cupy()
@@ -167,6 +183,13 @@ def _launch_forward(kind, q, k, v, pad, heads, causal, scale, impl):
     elif impl == "mma":
         kernel = module("04_flash_fwd_mma.cu", dim).get_function(f"flash_fwd_mma_{kind}")
         kernel(((n_q + 63) // 64, bh), (128,), args)
+    elif impl in PIPE_WARPS:
+        warps = PIPE_WARPS[impl]
+        kernel = module("05_flash_fwd_pipelined.cu", dim).get_function(f"flash_fwd_pipe_{kind}_w{warps}")
+        smem = (16 * warps + 4 * 64) * dim * 2  # Q block + 2 stages of K and V tiles (64 keys each)
+        kernel.max_dynamic_shared_size_bytes = smem
+        rows = 16 * warps
+        kernel(((n_q + rows - 1) // rows, bh), (32 * warps,), (*args, np.int32(has_pad)), shared_mem=smem)
     else:
         kernel = module("03_flash_fwd_half.cu", dim).get_function(f"flash_fwd_wmma_{kind}")
         rows, bc, item = 16 * WMMA_WARPS, 64, 2
@@ -179,9 +202,11 @@ def _launch_forward(kind, q, k, v, pad, heads, causal, scale, impl):
 def flash_forward_cuda(q, k, v, *, causal=False, key_padding_mask=None, scale=None, precision=None, impl=None):
     """``(O, lse)`` on the GPU for CuPy ``q (B, H, N_q, d)``, ``k, v (B, H, N_k, d)``; lse is float32.
 
-    ``impl`` (half precision only): ``"wmma"`` or ``"mma"``; default :data:`DEFAULT_HALF_IMPL`.
+    ``causal``: ``False``, ``True`` / ``"top_left"``, ``"bottom_right"``. ``impl`` (half precision
+    only): one of :data:`HALF_IMPLS`; default :data:`DEFAULT_HALF_IMPL`.
     """
     check_qkv(q, k, v, key_padding_mask, "flash_forward_cuda")
+    mode = causal_mode(causal)
     kind = _kind(q.dtype, precision)
     impl = impl or DEFAULT_HALF_IMPL
     if impl not in HALF_IMPLS:
@@ -193,17 +218,26 @@ def flash_forward_cuda(q, k, v, *, causal=False, key_padding_mask=None, scale=No
     if kind == "bf16":
         q, k, v = (to_bf16_bits(x) for x in (q, k, v))
     pad = _pad_mask(key_padding_mask, batch, k.shape[2])
-    out, lse = _launch_forward(kind, q, k, v, pad, heads, causal, scale, impl)
+    out, lse = _launch_forward(kind, q, k, v, pad, heads, mode, scale, impl, key_padding_mask is not None)
     if kind == "bf16":
         out = from_bf16_bits(out)
     return (out if dim == d else out[..., :d].copy()), lse
 
 
-def flash_backward_cuda(q, k, v, out, lse, dout, *, causal=False, key_padding_mask=None, scale=None, precision=None):
-    """``(dQ, dK, dV)`` on the GPU from the forward's ``out`` and float32 ``lse``; same dtypes as ``q``."""
+def flash_backward_cuda(
+    q, k, v, out, lse, dout, *, causal=False, key_padding_mask=None, scale=None, precision=None, impl=None
+):
+    """``(dQ, dK, dV)`` on the GPU from the forward's ``out`` and float32 ``lse``; same dtypes as ``q``.
+
+    ``impl``: ``"simt"`` (02) or ``"mma"`` (06, float16 / bfloat16 only); default :data:`DEFAULT_BWD_IMPL`.
+    """
     check_qkv(q, k, v, key_padding_mask, "flash_backward_cuda")
+    impl = impl or DEFAULT_BWD_IMPL
+    if impl not in BWD_IMPLS:
+        raise ValueError(f"flash_backward_cuda: impl must be one of {BWD_IMPLS}, got {impl!r}")
     import numpy as np
 
+    mode = causal_mode(causal)
     cp = _cupy()
     kind = _kind(q.dtype, precision)
     batch, heads, n_q, d = q.shape
@@ -217,16 +251,33 @@ def flash_backward_cuda(q, k, v, out, lse, dout, *, causal=False, key_padding_ma
     lse = cp.ascontiguousarray(lse, dtype=cp.float32)
     pad = _pad_mask(key_padding_mask, batch, n_k)
     dq, dk, dv = cp.empty_like(q), cp.empty_like(k), cp.empty_like(v)
-    mod = module("02_flash_bwd_fp32.cu", dim)
-    tail = (np.int32(heads), np.int32(n_q), np.int32(n_k), np.float32(scale), np.int32(causal))
+    tail = (np.int32(heads), np.int32(n_q), np.int32(n_k), np.float32(scale), np.int32(mode))
     bh = batch * heads
+    if impl == "mma":
+        if kind == "f32":
+            raise ValueError("flash_backward_cuda: impl='mma' takes float16 or bfloat16, got float32")
+        mod = module("06_flash_bwd_mma.cu", dim)
+        tail += (np.int32(key_padding_mask is not None),)
+        smem_dq = 6 * 64 * dim * 2  # Q and dO blocks + 2 stages of K and V
+        smem_kv = smem_dq + 4 * 64 * 4  # K and V blocks + 2 stages of Q and dO, of L and delta
+        dkdv = mod.get_function(f"flash_bwd_dkdv_mma_{kind}")
+        dkdv.max_dynamic_shared_size_bytes = smem_kv
+        dkdv(((n_k + 63) // 64, bh), (128,), (q, k, v, dout, lse, delta, pad, dk, dv, *tail), shared_mem=smem_kv)
+        dq_kernel = mod.get_function(f"flash_bwd_dq_mma_{kind}")
+        dq_kernel.max_dynamic_shared_size_bytes = smem_dq
+        dq_kernel(((n_q + 63) // 64, bh), (128,), (q, k, v, dout, lse, delta, pad, dq, *tail), shared_mem=smem_dq)
+        return _finish_grads((dq, dk, dv), kind, dim, d)
+    mod = module("02_flash_bwd_fp32.cu", dim)
     mod.get_function(f"flash_bwd_dkdv_{kind}")(
         ((n_k + BWD_OWN - 1) // BWD_OWN, bh), (BWD_OWN,), (q, k, v, dout, lse, delta, pad, dk, dv, *tail)
     )
     mod.get_function(f"flash_bwd_dq_{kind}")(
         ((n_q + BWD_OWN - 1) // BWD_OWN, bh), (BWD_OWN,), (q, k, v, dout, lse, delta, pad, dq, *tail)
     )
-    grads = (dq, dk, dv)
+    return _finish_grads((dq, dk, dv), kind, dim, d)
+
+
+def _finish_grads(grads, kind, dim, d):
     if kind == "bf16":
         grads = tuple(from_bf16_bits(g) for g in grads)
     return tuple(g if dim == d else g[..., :d].copy() for g in grads)

@@ -14,12 +14,13 @@ import numpy as np
 from hyperion.tensor.autograd import Function
 from hyperion.tensor.backend import Array
 from hyperion.tensor.tensor import Tensor
+from hyperion.transformer.flash._inputs import causal_mode
 
 
 class FlashAttention(Function):
     """softmax(scale · Q Kᵀ + mask) V, fused: forward and backward never build the N×N scores."""
 
-    def forward(self, q: Array, k: Array, v: Array, causal: bool = False, key_padding_mask: Any = None,
+    def forward(self, q: Array, k: Array, v: Array, causal: bool | str = False, key_padding_mask: Any = None,
                 scale: float | None = None) -> Array:
         self.options = {"causal": causal, "key_padding_mask": key_padding_mask, "scale": scale}
         if self.backend.device == "cuda":
@@ -55,13 +56,14 @@ def flash_attention(
     k: Tensor,
     v: Tensor,
     *,
-    causal: bool = False,
+    causal: bool | str = False,
     key_padding_mask: Any = None,
     scale: float | None = None,
 ) -> Tensor:
     """Attention ``softmax(scale · q kᵀ) v`` of ``q (B, H, N_q, d)``, ``k, v (B, H, N_k, d)``, differentiable.
 
-    ``causal``: query ``i`` sees keys ``j <= i`` (top-left aligned, like PyTorch's ``is_causal``).
+    ``causal``: ``True`` or ``"top_left"``: query ``i`` sees keys ``j <= i`` (like PyTorch's ``is_causal``);
+    ``"bottom_right"``: keys ``j <= i + N_k - N_q`` (the last query sees the last key: a KV cache).
     ``key_padding_mask``: bool ``(B, N_k)`` (array or Tensor), ``True`` = padding, masked out.
     ``scale`` defaults to ``1/sqrt(d)``. A query that sees no key at all gets output 0 and zero
     gradients (never NaN). CPU: float16/32/64 (float16 computes in float32); CUDA: float32, float16.
@@ -69,5 +71,6 @@ def flash_attention(
     for name, t in (("q", q), ("k", k), ("v", v)):
         if not isinstance(t, Tensor):
             raise TypeError(f"flash_attention: {name} must be a hyperion Tensor, got {type(t).__name__}")
+    causal_mode(causal)  # a clear ValueError for anything else
     mask = _mask_array(key_padding_mask, q.device)
-    return FlashAttention.apply(q, k, v, causal=bool(causal), key_padding_mask=mask, scale=scale)
+    return FlashAttention.apply(q, k, v, causal=causal, key_padding_mask=mask, scale=scale)

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from hyperion.transformer.flash._inputs import allowed_mask, check_qkv, default_scale
+from hyperion.transformer.flash._inputs import allowed_mask, causal_shift, check_qkv, default_scale
 
 
 def _xp(a: Any) -> Any:
@@ -39,7 +39,8 @@ def attention_probs(q, k, *, causal=False, key_padding_mask=None, scale=None):
     """
     xp = _xp(q)
     s = (q @ k.swapaxes(-1, -2)) * q.dtype.type(default_scale(q.shape[-1], scale))
-    allowed = allowed_mask(xp, q.shape[2], k.shape[2], causal, key_padding_mask)
+    shift = causal_shift(causal, q.shape[2], k.shape[2])
+    allowed = allowed_mask(xp, q.shape[2], k.shape[2], causal, key_padding_mask, shift=shift)
     if allowed is not None:
         s = xp.where(allowed, s, -xp.inf).astype(q.dtype)
     m = s.max(axis=-1, keepdims=True)

@@ -22,7 +22,7 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from hyperion.transformer.flash._inputs import check_qkv, default_scale
+from hyperion.transformer.flash._inputs import causal_shift, check_qkv, default_scale
 
 # rows per query block and per key block: 128 x 128 tiles ran 1.3-1.5x faster than 64 x 64 (BLAS is
 # more efficient on larger products; the tiles, 64 KB in float32, still sit in the 512 KB L2)
@@ -86,7 +86,7 @@ def exp_shifted_row(row, shift, bits, pow2):
 
 
 @njit(cache=True, fastmath=FASTMATH)
-def forward_head(q, k, v, key_ok, causal, scale, out, lse, s, pv, m, l, bits, pow2):
+def forward_head(q, k, v, key_ok, causal, diag, scale, out, lse, s, pv, m, l, bits, pow2):
     """Task 2.11: the FlashAttention-2 forward pass of one head, in numba, without allocating.
 
     ``q (n_qb, Br, d)``, ``k, v (n_kb, Bc, d)`` are zero-padded blocks; ``key_ok (n_kb·Bc)`` is 1 for a
@@ -94,8 +94,9 @@ def forward_head(q, k, v, key_ok, causal, scale, out, lse, s, pv, m, l, bits, po
     and ``lse (n_qb, Br)``; ``s (Br, Bc)``, ``pv (Br, d)``, ``m, l (Br)`` are scratch you may
     overwrite, ``bits, pow2`` the scratch of :func:`exp_shifted_row` (use it for float32 rows,
     ``math.exp`` for float64). For each query block ``i``: reset ``m = -inf, l = 0, acc = 0``; for each key block
-    ``j`` (causal: only up to the one holding key ``i0 + Br - 1``): ``np.dot(q[i], k[j].T, s)``; per
-    row scale, mask (``-inf`` where ``key_ok`` is 0 or, if causal, key > query), then the online
+    ``j`` (causal: only up to the one holding key ``i0 + Br - 1 + diag``): ``np.dot(q[i], k[j].T, s)``;
+    per row scale, mask (``-inf`` where ``key_ok`` is 0 or, if causal, key > query + ``diag``: 0 for
+    top-left alignment, ``N_k - N_q`` for bottom-right, see ``_inputs``), then the online
     softmax update of Task 2.9 written as loops (mask only tiles that need it: testing every
     score is slow); ``np.dot(s, v[j], pv)`` and ``acc += pv``. Finally
     ``acc / l`` and ``lse = m + log l`` (0 and ``-inf`` for a row that saw no key).
@@ -113,18 +114,18 @@ def forward_head(q, k, v, key_ok, causal, scale, out, lse, s, pv, m, l, bits, po
         acc[:] = 0.0
         m[:] = -np.inf
         l[:] = 0.0
-        n_visit = min(n_kb, (i0 + br - 1) // bc + 1) if causal else n_kb
+        n_visit = max(0, min(n_kb, (i0 + br - 1 + diag) // bc + 1)) if causal else n_kb
         for j in range(n_visit):
             j0 = j * bc
             np.dot(q[i], k[j].T, s)
-            masked_tile = key_ok[j0:j0 + bc].min() == 0 or (causal and j0 + bc - 1 > i0)
+            masked_tile = key_ok[j0:j0 + bc].min() == 0 or (causal and j0 + bc - 1 > i0 + diag)
             for r in range(br):
                 row_max = m[r]
                 for c in range(bc):
                     s[r, c] *= scale
                 if masked_tile:
                     for c in range(bc):
-                        if key_ok[j0 + c] == 0 or (causal and j0 + c > i0 + r):
+                        if key_ok[j0 + c] == 0 or (causal and j0 + c > i0 + r + diag):
                             s[r, c] = -np.inf
                 for c in range(bc):
                     row_max = max(row_max, s[r, c])
@@ -157,14 +158,15 @@ def forward_head(q, k, v, key_ok, causal, scale, out, lse, s, pv, m, l, bits, po
 
 
 @njit(parallel=True, cache=True)
-def _forward_all(q, k, v, key_ok, heads, causal, scale, out, lse, s, pv, m, l, bits, pow2):
+def _forward_all(q, k, v, key_ok, heads, causal, diag, scale, out, lse, s, pv, m, l, bits, pow2):
     for bh in prange(q.shape[0]):
-        forward_head(q[bh], k[bh], v[bh], key_ok[bh // heads], causal, scale, out[bh], lse[bh], s[bh], pv[bh],
+        forward_head(q[bh], k[bh], v[bh], key_ok[bh // heads], causal, diag, scale, out[bh], lse[bh], s[bh], pv[bh],
                      m[bh], l[bh], bits[bh], pow2[bh])
 
 
 @njit(cache=True, fastmath=FASTMATH)
-def backward_head(q, k, v, do, lse, delta, key_ok, causal, scale, dq, dk, dv, s, dp, tmp_q, tmp_k, bits, pow2):
+def backward_head(q, k, v, do, lse, delta, key_ok, causal, diag, scale, dq, dk, dv, s, dp, tmp_q, tmp_k, bits,
+                  pow2):
     """One head's backward: key blocks outside, query blocks inside; P recomputed from the saved LSE.
 
     ``dq (n_qb, Br, d)`` must be zero on entry; ``dk, dv (n_kb, Bc, d)`` are written.
@@ -175,12 +177,12 @@ def backward_head(q, k, v, do, lse, delta, key_ok, causal, scale, dq, dk, dv, s,
         j0 = j * bc
         dk[j] = 0.0
         dv[j] = 0.0
-        first_i = j0 // br if causal else 0  # causal: earlier query blocks see none of these keys
+        first_i = max(0, j0 - diag) // br if causal else 0  # causal: earlier query blocks see none of these keys
         for i in range(first_i, n_qb):
             i0 = i * br
             np.dot(q[i], k[j].T, s)
             np.dot(do[i], v[j].T, dp)
-            masked_tile = key_ok[j0:j0 + bc].min() == 0 or (causal and j0 + bc - 1 > i0)
+            masked_tile = key_ok[j0:j0 + bc].min() == 0 or (causal and j0 + bc - 1 > i0 + diag)
             for r in range(br):
                 row_lse = lse[i, r]
                 if row_lse == -np.inf:  # a row that sees no key: P = 0
@@ -190,7 +192,7 @@ def backward_head(q, k, v, do, lse, delta, key_ok, causal, scale, dq, dk, dv, s,
                         s[r, c] *= scale
                     if masked_tile:
                         for c in range(bc):
-                            if key_ok[j0 + c] == 0 or (causal and j0 + c > i0 + r):
+                            if key_ok[j0 + c] == 0 or (causal and j0 + c > i0 + r + diag):
                                 s[r, c] = -np.inf
                     if s.itemsize == 4:  # float32: the vectorised exp
                         exp_shifted_row(s[r], row_lse, bits, pow2)  # P = exp(S - L)
@@ -209,9 +211,10 @@ def backward_head(q, k, v, do, lse, delta, key_ok, causal, scale, dq, dk, dv, s,
 
 
 @njit(parallel=True, cache=True)
-def _backward_all(q, k, v, do, lse, delta, key_ok, heads, causal, scale, dq, dk, dv, s, dp, tmp_q, tmp_k, bits, pow2):
+def _backward_all(q, k, v, do, lse, delta, key_ok, heads, causal, diag, scale, dq, dk, dv, s, dp, tmp_q, tmp_k, bits,
+                  pow2):
     for bh in prange(q.shape[0]):
-        backward_head(q[bh], k[bh], v[bh], do[bh], lse[bh], delta[bh], key_ok[bh // heads], causal, scale,
+        backward_head(q[bh], k[bh], v[bh], do[bh], lse[bh], delta[bh], key_ok[bh // heads], causal, diag, scale,
                       dq[bh], dk[bh], dv[bh], s[bh], dp[bh], tmp_q[bh], tmp_k[bh], bits[bh], pow2[bh])
 
 
@@ -235,7 +238,9 @@ def flash_forward(q, k, v, *, causal=False, key_padding_mask=None, scale=None, b
     scale = dtype.type(default_scale(d, scale))
     key_ok = key_valid(key_padding_mask, batch, k.shape[2], block_k)
     bits = np.zeros((bh, block_k), np.int32)
-    _forward_all(qb, kb, vb, key_ok, heads, bool(causal), scale, out, lse, s, pv, m, l, bits, bits.view(np.float32))
+    diag = causal_shift(causal, n_q, k.shape[2])
+    _forward_all(qb, kb, vb, key_ok, heads, bool(causal), diag, scale, out, lse, s, pv, m, l, bits,
+                 bits.view(np.float32))
     lse = lse.reshape(batch, heads, -1)[:, :, :n_q]
     return from_blocks(out, q.shape).astype(q.dtype, copy=False), lse
 
@@ -260,6 +265,7 @@ def flash_backward(
     scale = dtype.type(default_scale(d, scale))
     key_ok = key_valid(key_padding_mask, batch, k.shape[2], block_k)
     bits = np.zeros((bh, block_k), np.int32)
-    _backward_all(qb, kb, vb, dob, lse_b, delta_b, key_ok, heads, bool(causal), scale, dq, dk, dv, s, dp, tmp_q,
-                  tmp_k, bits, bits.view(np.float32))
+    diag = causal_shift(causal, n_q, k.shape[2])
+    _backward_all(qb, kb, vb, dob, lse_b, delta_b, key_ok, heads, bool(causal), diag, scale, dq, dk, dv, s, dp,
+                  tmp_q, tmp_k, bits, bits.view(np.float32))
     return tuple(from_blocks(g, x.shape).astype(q.dtype, copy=False) for g, x in ((dq, q), (dk, k), (dv, v)))

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from hyperion.transformer.flash._inputs import allowed_mask, check_qkv, default_scale
+from hyperion.transformer.flash._inputs import allowed_mask, causal_shift, check_qkv, default_scale
 
 BLOCK_Q = 64
 BLOCK_K = 64
@@ -58,19 +58,19 @@ def online_softmax_update(
     # END SOLUTION
 
 
-def _tile_scores(q_i, k_j, scale, causal, key_padding_mask, i0, j0):
+def _tile_scores(q_i, k_j, scale, causal, key_padding_mask, i0, j0, shift=0):
     """Scaled scores of one tile, masked entries -inf, and the tile's bool mask (``None``: nothing masked)."""
     s = (q_i @ k_j.swapaxes(-1, -2)) * q_i.dtype.type(scale)
     pad = None if key_padding_mask is None else key_padding_mask[:, j0 : j0 + k_j.shape[2]]
-    allowed = allowed_mask(np, q_i.shape[2], k_j.shape[2], causal, pad, i0, j0)
+    allowed = allowed_mask(np, q_i.shape[2], k_j.shape[2], causal, pad, i0, j0, shift)
     if allowed is not None:
         s = np.where(allowed, s, -np.inf).astype(q_i.dtype)
     return s, allowed
 
 
-def key_blocks(i0: int, n_rows: int, n_k: int, block_k: int, causal: bool) -> range:
-    """Start indices of the key blocks query rows ``i0 .. i0+n_rows-1`` must visit (causal: j <= i)."""
-    stop = min(n_k, i0 + n_rows) if causal else n_k
+def key_blocks(i0: int, n_rows: int, n_k: int, block_k: int, causal: bool | str, shift: int = 0) -> range:
+    """Start indices of the key blocks query rows ``i0 .. i0+n_rows-1`` must visit (causal: j <= i + shift)."""
+    stop = max(0, min(n_k, i0 + n_rows + shift)) if causal else n_k
     return range(0, stop, block_k)
 
 
@@ -83,14 +83,15 @@ def flash_forward_numpy(
     batch, heads, n_q, d = q.shape
     out = np.zeros(q.shape, q.dtype)
     lse = np.full((batch, heads, n_q), -np.inf, q.dtype)
+    shift = causal_shift(causal, n_q, k.shape[2])
     for i0 in range(0, n_q, block_q):
         q_i = q[:, :, i0 : i0 + block_q]
         rows = q_i.shape[2]
         m = np.full((batch, heads, rows), -np.inf, q.dtype)
         l = np.zeros((batch, heads, rows), q.dtype)
         acc = np.zeros((batch, heads, rows, d), q.dtype)
-        for j0 in key_blocks(i0, rows, k.shape[2], block_k, causal):
-            s, _ = _tile_scores(q_i, k[:, :, j0 : j0 + block_k], scale, causal, key_padding_mask, i0, j0)
+        for j0 in key_blocks(i0, rows, k.shape[2], block_k, causal, shift):
+            s, _ = _tile_scores(q_i, k[:, :, j0 : j0 + block_k], scale, causal, key_padding_mask, i0, j0, shift)
             m, l, acc = online_softmax_update(m, l, acc, s, v[:, :, j0 : j0 + block_k])
         seen = l > 0
         out[:, :, i0 : i0 + rows] = acc / np.where(seen, l, 1)[..., None]
@@ -131,12 +132,13 @@ def flash_backward_numpy(
     scale = default_scale(q.shape[-1], scale)
     delta = (dout * out).sum(axis=-1)
     dq, dk, dv = np.zeros_like(q), np.zeros_like(k), np.zeros_like(v)
+    shift = causal_shift(causal, q.shape[2], k.shape[2])
     for i0 in range(0, q.shape[2], block_q):
         q_i, do_i = q[:, :, i0 : i0 + block_q], dout[:, :, i0 : i0 + block_q]
         rows = q_i.shape[2]
-        for j0 in key_blocks(i0, rows, k.shape[2], block_k, causal):
+        for j0 in key_blocks(i0, rows, k.shape[2], block_k, causal, shift):
             k_j, v_j = k[:, :, j0 : j0 + block_k], v[:, :, j0 : j0 + block_k]
-            s, _ = _tile_scores(q_i, k_j, scale, causal, key_padding_mask, i0, j0)
+            s, _ = _tile_scores(q_i, k_j, scale, causal, key_padding_mask, i0, j0, shift)
             lse_i, delta_i = lse[:, :, i0 : i0 + rows], delta[:, :, i0 : i0 + rows]
             dq_i, dk_j, dv_j = backward_tile(q_i, k_j, v_j, do_i, lse_i, delta_i, s, scale)
             dq[:, :, i0 : i0 + rows] += dq_i

@@ -31,7 +31,8 @@ __device__ void flash_fwd_rows(const T* __restrict__ q, const T* __restrict__ k,
         acc[t] = 0.f;
     }
     float m = -INFINITY, l = 0.f;
-    const int kv_end = causal ? min(n_k, (int)(blockIdx.x * BR + BR)) : n_k;
+    const int diag = causal_diag(causal, n_q, n_k);
+    const int kv_end = causal ? min(n_k, max(0, (int)(blockIdx.x * BR + BR) + diag)) : n_k;
 
     for (int j0 = 0; j0 < kv_end; j0 += BC) {
         __syncthreads();  // everyone is done with the previous tile
@@ -49,7 +50,7 @@ __device__ void flash_fwd_rows(const T* __restrict__ q, const T* __restrict__ k,
             float x = 0.f;
 #pragma unroll
             for (int t = 0; t < D; ++t) x += qr[t] * Ks[c][t];
-            s[c] = key_visible(j0 + c, row, n_k, pad_row, causal) ? x : -INFINITY;
+            s[c] = key_visible(j0 + c, row, n_k, pad_row, causal, diag) ? x : -INFINITY;
             tile_max = fmaxf(tile_max, s[c]);
         }
         const float m_new = fmaxf(m, tile_max);

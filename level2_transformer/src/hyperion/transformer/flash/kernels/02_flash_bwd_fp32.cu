@@ -43,7 +43,8 @@ __device__ void flash_bwd_dkdv(const T* __restrict__ q, const T* __restrict__ k,
 #pragma unroll
     for (int t = 0; t < D; ++t) dk_acc[t] = dv_acc[t] = 0.f;
     const float scale_log2 = scale * FLASH_LOG2E;
-    const int i_start = causal ? (j0 / S) * S : 0;
+    const int diag = causal_diag(causal, n_q, n_k);
+    const int i_start = causal ? (max(0, j0 - diag) / S) * S : 0;  // earlier rows see none of these keys
 
     for (int i0 = i_start; i0 < n_q; i0 += S) {
         __syncthreads();
@@ -60,7 +61,7 @@ __device__ void flash_bwd_dkdv(const T* __restrict__ q, const T* __restrict__ k,
         __syncthreads();
         for (int r = 0; r < S; ++r) {
             const int i = i0 + r;
-            if (i >= n_q || Ls[r] == -INFINITY || !key_visible(j, i, n_k, pad_row, causal)) continue;
+            if (i >= n_q || Ls[r] == -INFINITY || !key_visible(j, i, n_k, pad_row, causal, diag)) continue;
             float x = 0.f, dp = 0.f;
 #pragma unroll
             for (int t = 0; t < D; ++t) {
@@ -110,7 +111,8 @@ __device__ void flash_bwd_dq(const T* __restrict__ q, const T* __restrict__ k, c
 #pragma unroll
     for (int t = 0; t < D; ++t) dq_acc[t] = 0.f;
     const float scale_log2 = scale * FLASH_LOG2E;
-    const int kv_end = causal ? min(n_k, i0 + OWN) : n_k;
+    const int diag = causal_diag(causal, n_q, n_k);
+    const int kv_end = causal ? min(n_k, max(0, i0 + OWN + diag)) : n_k;
 
     for (int j0 = 0; j0 < kv_end; j0 += S) {
         __syncthreads();
@@ -122,7 +124,7 @@ __device__ void flash_bwd_dq(const T* __restrict__ q, const T* __restrict__ k, c
         __syncthreads();
         if (i >= n_q || row_lse == -INFINITY) continue;
         for (int cc = 0; cc < S; ++cc) {
-            if (!key_visible(j0 + cc, i, n_k, pad_row, causal)) continue;
+            if (!key_visible(j0 + cc, i, n_k, pad_row, causal, diag)) continue;
             float x = 0.f, dp = 0.f;
 #pragma unroll
             for (int t = 0; t < D; ++t) {

@@ -61,7 +61,8 @@ __device__ void flash_fwd_wmma(const T* __restrict__ q, const T* __restrict__ k,
     for (int t = half * (D / 2); t < (half + 1) * (D / 2); ++t) Ow[r * LDO + t] = 0.f;
     float m = -INFINITY, l = 0.f;
     const float scale_log2 = scale * FLASH_LOG2E;
-    const int kv_end = causal ? min(n_k, q0 + BR) : n_k;
+    const int diag = causal_diag(causal, n_q, n_k);
+    const int kv_end = causal ? min(n_k, max(0, q0 + BR + diag)) : n_k;
 
     for (int j0 = 0; j0 < kv_end; j0 += BC) {
         __syncthreads();  // Q staging / the previous tile's K and V are no longer read
@@ -94,7 +95,7 @@ __device__ void flash_fwd_wmma(const T* __restrict__ q, const T* __restrict__ k,
         float* s_row = Sw + r * LDS;
         float tile_max = -INFINITY;
         for (int c = half * (BC / 2); c < (half + 1) * (BC / 2); ++c) {
-            const float x = key_visible(j0 + c, row, n_k, pad_row, causal) ? s_row[c] * scale_log2 : -INFINITY;
+            const float x = key_visible(j0 + c, row, n_k, pad_row, causal, diag) ? s_row[c] * scale_log2 : -INFINITY;
             s_row[c] = x;
             tile_max = fmaxf(tile_max, x);
         }

@@ -98,7 +98,8 @@ __device__ void flash_fwd_mma(const T* __restrict__ q, const T* __restrict__ k, 
     float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.f, 0.f};  // rows g and g + 8 (l: this lane's part)
     const int rows[2] = {q0 + warp * 16 + g, q0 + warp * 16 + g + 8};
     const float scale_log2 = scale * FLASH_LOG2E;
-    const int kv_end = causal ? min(n_k, q0 + BR) : n_k;
+    const int diag = causal_diag(causal, n_q, n_k);
+    const int kv_end = causal ? min(n_k, max(0, q0 + BR + diag)) : n_k;
 
     for (int j0 = 0; j0 < kv_end; j0 += BC) {
         __syncthreads();  // Q staging / the previous tile are no longer read
@@ -133,7 +134,7 @@ __device__ void flash_fwd_mma(const T* __restrict__ q, const T* __restrict__ k, 
 #pragma unroll
             for (int e = 0; e < 4; ++e) {
                 const int j = j0 + n * 8 + 2 * t + (e & 1);
-                const float x = key_visible(j, rows[e >> 1], n_k, pad_row, causal) ? s[n][e] * scale_log2 : -INFINITY;
+                const float x = key_visible(j, rows[e >> 1], n_k, pad_row, causal, diag) ? s[n][e] * scale_log2 : -INFINITY;
                 s[n][e] = x;
                 tile_max[e >> 1] = fmaxf(tile_max[e >> 1], x);
             }

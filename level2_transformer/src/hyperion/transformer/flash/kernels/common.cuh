@@ -2,8 +2,9 @@
 //
 // Layout: q is (B*H, N_q, D), k and v are (B*H, N_k, D), contiguous; key_pad is uint8 (B, N_k),
 // 1 = padding. Query `row` may see key `j` when j < N_k, key_pad[b][j] == 0 and, if causal,
-// j <= row (top-left aligned, as PyTorch's is_causal). Softmax runs in base 2: scores are scaled by
-// scale * log2(e) so that exp2f can be used; lse is written in natural log.
+// j <= row + diag. `causal` is 0 (none), 1 (top-left: diag 0, as PyTorch's is_causal) or 2
+// (bottom-right: diag N_k - N_q, the last query sees the last key, as with a KV cache).
+// Softmax runs in base 2: scores are scaled by scale * log2(e) so that exp2f can be used; lse is written in natural log.
 #pragma once
 #include <cuda_fp16.h>
 #include <cuda_bf16.h>
@@ -25,6 +26,9 @@ template <> __device__ __forceinline__ __nv_bfloat16 from_float<__nv_bfloat16>(f
     return __float2bfloat16_rn(x);
 }
 
-__device__ __forceinline__ bool key_visible(int j, int row, int n_k, const unsigned char* key_pad_row, int causal) {
-    return j < n_k && key_pad_row[j] == 0 && !(causal && j > row);
+__device__ __forceinline__ int causal_diag(int causal, int n_q, int n_k) { return causal == 2 ? n_k - n_q : 0; }
+
+__device__ __forceinline__ bool key_visible(int j, int row, int n_k, const unsigned char* key_pad_row, int causal,
+                                            int diag) {
+    return j < n_k && key_pad_row[j] == 0 && !(causal && j > row + diag);
 }
