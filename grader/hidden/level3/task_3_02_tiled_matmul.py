@@ -1,5 +1,6 @@
 """Task 3.2: the shared-memory tiled matmul kernel (matmul/03_smem_tiling.cu) on the GPU."""
 
+from hyperion_grader.cuda import allow_cuda_import, assert_ran_on_gpu
 from hyperion_grader.hidden import probe
 
 TASK = "3.2"
@@ -8,33 +9,6 @@ POINTS = 10
 TIMEOUT = 180
 MEMORY_MB = None
 SHAPES = [(1, 1, 1), (31, 33, 65), (128, 96, 160), (257, 129, 63), (64, 1000, 40)]
-NO_GPU = "not run: no CUDA GPU here ({}); level-3 tasks are graded on a machine with an NVIDIA GPU and CuPy"
-
-
-def _find_library_without_spawning():
-    """CuPy's import calls ``ctypes.util.find_library``, which runs ``/sbin/ldconfig -p``; the sandbox
-    refuses to start programs, so look libraries up in the usual folders instead (pure Python)."""
-    import ctypes.util
-    import glob
-    import os
-
-    folders = [d for d in os.environ.get("LD_LIBRARY_PATH", "").split(":") if d]
-    folders += [
-        "/usr/local/cuda/lib64",
-        "/usr/lib/x86_64-linux-gnu",
-        "/lib/x86_64-linux-gnu",
-        "/usr/lib64",
-        "/lib",
-    ]
-
-    def find_library(name):
-        for folder in folders:
-            hits = sorted(glob.glob(os.path.join(folder, f"lib{name}.so*")))
-            if hits:
-                return os.path.basename(hits[0])
-        return None
-
-    ctypes.util.find_library = find_library
 
 
 def _inputs(M, K, N, i):
@@ -49,7 +23,7 @@ def matmul_smem_tiled():
     from hyperion.kernels.loader import read_source
 
     read_source("matmul/03_smem_tiling.cu")  # a skeleton stub raises NotImplementedError here, GPU or not
-    _find_library_without_spawning()
+    allow_cuda_import()
     from hyperion.runtime.device import gpu_available
 
     ok, why = gpu_available()
@@ -73,8 +47,7 @@ def check_matmul_smem_tiled(sub, ref):
 
     from hyperion_grader.hidden import assert_close
 
-    if not sub["gpu"]:
-        raise AssertionError(NO_GPU.format(sub["why"]))
+    assert_ran_on_gpu(sub)
     for i, (M, K, N) in enumerate(SHAPES):
         a, b = _inputs(M, K, N, i)
         assert_close(sub[f"c{i}"], a.astype(np.float64) @ b, rtol=1e-4, atol=1e-4, name=f"C for {M}x{K}x{N}")
