@@ -49,13 +49,16 @@ def test_tuned_configs(version, cfg):
         p
         if isinstance(p, str)
         else (
-            f"{p['TC_BM']}x{p['TC_BN']}x{p['TC_BK']}w{p['TC_WM']}x{p['TC_WN']}s{p['TC_STAGES']}b{p.get('TC_MINB', 1)}"
+            f"{p['TC_BM']}x{p['TC_BN']}x{p.get('TC_BK', 64)}w{p.get('TC_WM', 64)}x{p.get('TC_WN', p['TC_BN'])}"
+            f"s{p['TC_STAGES']}b{p.get('TC_MINB', 1)}g{p.get('TC_GROUP_M', 8)}"
         )
     ),
 )
 @pytest.mark.parametrize("dtype", ["bf16", "f16"])
 @pytest.mark.parametrize("shape", [(67, 45, 33), (256, 128, 64), (300, 136, 520), (130, 264, 200)])
 def test_tensorcore(version, dtype, cfg, shape):
+    if version == "12_wgmma" and cupy.cuda.Device().compute_capability != "90":
+        pytest.skip("12_wgmma needs a Hopper GPU (sm_90a)")
     a, b = _inputs(*shape, seed=2)
     if dtype == "bf16":
         da, db = mm.to_bf16_bits(cupy.asarray(a)), mm.to_bf16_bits(cupy.asarray(b))
@@ -84,3 +87,18 @@ def test_bad_inputs_name_the_problem():
         mm.matmul(a.astype(np.float64), cupy.ones((5, 2)), "03_smem_tiling")
     with pytest.raises(ValueError, match="unknown matmul version"):
         mm.matmul(a, cupy.ones((5, 2), np.float32), "99_magic")
+
+
+@pytest.mark.parametrize("group_m", [1, 8, 16])
+def test_wgmma_rasterisation_covers_every_block(group_m):
+    """12_wgmma maps a 1-D grid onto block tiles in groups of TC_GROUP_M block rows; with 9 block rows
+    and 3 block columns the last group is partial: every element must still be written exactly right."""
+    if cupy.cuda.Device().compute_capability != "90":
+        pytest.skip("12_wgmma needs a Hopper GPU (sm_90a)")
+    a, b = _inputs(1100, 264, 700, seed=4)
+    da, db = mm.to_bf16_bits(cupy.asarray(a)), mm.to_bf16_bits(cupy.asarray(b))
+    ra, rb = mm.from_bf16_bits(da).get(), mm.from_bf16_bits(db).get()
+    out = cupy.full((1100, 700), np.nan, np.float32)
+    cfg = dict(mm.TC12_CONFIGS[0], TC_GROUP_M=group_m)
+    c = mm.matmul_tc(da, db, "bf16", cfg, out=out, version="12_wgmma")
+    assert rel_err(c.get(), ra.astype(np.float64) @ rb) < 1e-5

@@ -132,7 +132,36 @@ def bench_matmul(quick: bool, ceil: dict) -> dict:
         except Exception as exc:  # noqa: BLE001
             row["error"] = f"{type(exc).__name__}: {exc}"
         rows.append(row)
-    # tensor cores: bf16 and fp16 in, fp32 accumulate and out
+    tc_rows, tc_sweep = bench_tensorcore(a, b, list(mm.TC_VERSIONS), quick)
+    naive_ms = rows[0].get("ms")
+    for row in rows + tc_rows:
+        if "ms" in row:
+            row["x_naive"] = naive_ms / row["ms"] if naive_ms else None
+            base = ceil.get(
+                "cublas_fp32_tflops" if row["dtype"] == "fp32" else f"cublas_{row['dtype']}_tflops"
+            )
+            row["pct_cublas"] = 100 * row["tflops"] / base if base else None
+            row["pct_peak"] = 100 * row["tflops"] / PEAK_TFLOPS[row["dtype"]]
+    return {
+        "size": size,
+        "cublas_fp32_rel_err": cublas_err,
+        "versions": rows + tc_rows,
+        "warptile_sweep": sweep,
+        "tuned_best": best,
+        "tc_sweep": tc_sweep,
+    }
+
+
+def bench_tensorcore(a, b, versions: list[str], quick: bool) -> tuple[list[dict], list[dict]]:
+    """Sweep each tensor-core version's configurations (bf16 and fp16 in, fp32 out) on ``a @ b``: every
+    configuration is validated against a float64 product of the rounded inputs before it is timed; the
+    row of a version is its fastest valid configuration."""
+    import cupy
+
+    from hyperion.kernels import matmul as mm
+
+    size = a.shape[0]
+    flops = 2 * size**3
     tc_rows, tc_sweep = [], []
     a16, b16 = mm.to_bf16_bits(a), mm.to_bf16_bits(b)
     ref_bf16 = cupy.matmul(
@@ -141,7 +170,7 @@ def bench_matmul(quick: bool, ceil: dict) -> dict:
     ah, bh = a.astype(np.float16), b.astype(np.float16)
     ref_f16 = cupy.matmul(ah.astype(np.float64), bh.astype(np.float64))
     inputs = {"bf16": (a16, b16, ref_bf16), "f16": (ah, bh, ref_f16)}
-    for version in mm.TC_VERSIONS:
+    for version in versions:
         tc_configs = mm.tc_configs(version)[::3] if quick else mm.tc_configs(version)
         for dtype, (x, y, r) in inputs.items():
             best_tc = None
@@ -160,6 +189,10 @@ def bench_matmul(quick: bool, ceil: dict) -> dict:
                 except Exception as exc:  # noqa: BLE001
                     entry["error"] = f"{type(exc).__name__}: {exc}"
                 tc_sweep.append(entry)
+                print(
+                    f"  tc {version} {dtype} {cfg}: {entry.get('tflops', float('nan')):.1f} TFLOP/s",
+                    flush=True,
+                )
             row = {"version": version, "dtype": dtype}
             if best_tc:
                 row.update(
@@ -172,23 +205,25 @@ def bench_matmul(quick: bool, ceil: dict) -> dict:
             else:
                 row.update(valid=False, error="no configuration validated")
             tc_rows.append(row)
-    naive_ms = rows[0].get("ms")
-    for row in rows + tc_rows:
+    return tc_rows, tc_sweep
+
+
+def bench_matmul_tc(quick: bool, ceil: dict, versions: list[str] | None = None) -> dict:
+    """Only the tensor-core part of :func:`bench_matmul` (``--only matmul_tc``; ``--tc-versions`` picks)."""
+    import cupy
+
+    from hyperion.kernels import matmul as mm
+
+    size = ceil["matmul_size"]
+    a = cupy.random.standard_normal((size, size), dtype=np.float32)
+    b = cupy.random.standard_normal((size, size), dtype=np.float32)
+    rows, sweep = bench_tensorcore(a, b, versions or list(mm.TC_VERSIONS), quick)
+    for row in rows:
         if "ms" in row:
-            row["x_naive"] = naive_ms / row["ms"] if naive_ms else None
-            base = ceil.get(
-                "cublas_fp32_tflops" if row["dtype"] == "fp32" else f"cublas_{row['dtype']}_tflops"
-            )
+            base = ceil.get(f"cublas_{row['dtype']}_tflops")
             row["pct_cublas"] = 100 * row["tflops"] / base if base else None
             row["pct_peak"] = 100 * row["tflops"] / PEAK_TFLOPS[row["dtype"]]
-    return {
-        "size": size,
-        "cublas_fp32_rel_err": cublas_err,
-        "versions": rows + tc_rows,
-        "warptile_sweep": sweep,
-        "tuned_best": best,
-        "tc_sweep": tc_sweep,
-    }
+    return {"size": size, "versions": rows, "tc_sweep": sweep}
 
 
 # ---- memory-bound kernels ------------------------------------------------------------------------
@@ -593,6 +628,7 @@ def bench_gpt(quick: bool, ceil: dict) -> dict:
 
 SECTIONS = {
     "matmul": bench_matmul,
+    "matmul_tc": bench_matmul_tc,
     "softmax": bench_softmax,
     "layernorm": bench_layernorm,
     "fused": bench_fused,
@@ -609,7 +645,7 @@ def _summary(results: dict) -> str:
         f"ceilings: copy {c.get('copy_gbs', 0):.0f} GB/s, cuBLAS fp32 {c.get('cublas_fp32_tflops', 0):.1f} TFLOP/s, "
         f"bf16 {c.get('cublas_bf16_tflops', 0):.0f} TFLOP/s"
     )
-    for name in ("matmul",):
+    for name in ("matmul", "matmul_tc"):
         for r in results.get(name, {}).get("versions", []):
             lines.append(
                 f"  {name} {r['version']:<22} {r['dtype']:<5} {r.get('tflops', float('nan')):8.2f} TFLOP/s "
@@ -639,7 +675,9 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m hyperion.kernels.bench", description=__doc__)
     p.add_argument("--out", type=Path, required=True, help="folder for results.json")
     p.add_argument("--quick", action="store_true", help="smaller sizes and fewer configurations")
-    p.add_argument("--only", default=",".join(SECTIONS), help=f"comma-separated sections of {list(SECTIONS)}")
+    full = ",".join(n for n in SECTIONS if n != "matmul_tc")  # matmul already holds the tensor-core part
+    p.add_argument("--only", default=full, help=f"comma-separated sections of {list(SECTIONS)}")
+    p.add_argument("--tc-versions", default="", help="comma-separated tensor-core versions for matmul_tc")
     args = p.parse_args(argv)
     require_gpu()
     import cupy
@@ -656,7 +694,10 @@ def main(argv: list[str] | None = None) -> int:
     for name in args.only.split(","):
         t = time.perf_counter()
         try:
-            results[name] = SECTIONS[name](args.quick, results["ceilings"])
+            if name == "matmul_tc" and args.tc_versions:
+                results[name] = bench_matmul_tc(args.quick, results["ceilings"], args.tc_versions.split(","))
+            else:
+                results[name] = SECTIONS[name](args.quick, results["ceilings"])
         except Exception as exc:  # noqa: BLE001 - one broken section must not lose the others
             results[name] = {"error": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc()}
         results.setdefault("section_seconds", {})[name] = round(time.perf_counter() - t, 1)

@@ -38,6 +38,8 @@ def _cfg(c: dict | None) -> str:
     """A tile configuration in one short string: 128×128×16 w64×32 t8×4 256thr, or 128×128×32 w64×32 s3."""
     if not c:
         return "—"
+    if "TC_BM" in c and "TC_WM" not in c:  # 12_wgmma: BK is 64, one warpgroup per 64 rows
+        return f"{c['TC_BM']}×{c['TC_BN']}×64 wgmma s{c['TC_STAGES']} g{c.get('TC_GROUP_M', 8)}"
     if "TC_BM" in c:
         text = f"{c['TC_BM']}×{c['TC_BN']}×{c['TC_BK']} w{c['TC_WM']}×{c['TC_WN']} s{c['TC_STAGES']}"
         return text + (f" minb{c['TC_MINB']}" if "TC_MINB" in c else "")
@@ -240,7 +242,8 @@ def _matmul_md(res: dict) -> list[str]:
         )
     out += [
         "",
-        "Tensor-core sweep (09_wmma, 10_mma_sync, 11_mma_pipelined); config = BM×BN×BK, warp tile, pipeline stages "
+        f"Tensor-core sweep ({', '.join(dict.fromkeys(s.get('version', '') for s in mm.get('tc_sweep', [])))}); "
+        "config = BM×BN×BK, warp tile, pipeline stages "
         "(and min. blocks per SM where set):",
         "",
         "| version | dtype | config | TFLOP/s | rel. error |",

@@ -1,7 +1,8 @@
 """The matmul progression: ``matmul(a, b, version)`` runs one numbered kernel on fp32 CuPy arrays.
 
 ``VERSIONS`` lists them in order (01_naive ... 08_double_buffered, fp32) and :func:`matmul_tc` runs
-the tensor-core kernels (09_wmma, 10_mma_sync, 11_mma_pipelined: bf16 or fp16 in, fp32 out). Every version handles any
+the tensor-core kernels (09_wmma, 10_mma_sync, 11_mma_pipelined, 12_wgmma: bf16 or fp16 in, fp32 out;
+12 is Hopper's wgmma, built for sm_90a with nvcc by :mod:`hyperion.kernels.matmul.sm90a`). Every version handles any
 M, N, K (tiles past the matrix edge read zeros and store nothing). Tile sizes of 07 to 10 are
 compile-time defines, so the autotuner in ``hyperion.kernels.bench`` compiles one module per configuration.
 """
@@ -88,6 +89,18 @@ TC11_CONFIGS: list[dict[str, int]] = [
     dict(TC_BM=128, TC_BN=256, TC_BK=64, TC_WM=64, TC_WN=64, TC_STAGES=4),
     dict(TC_BM=256, TC_BN=128, TC_BK=64, TC_WM=64, TC_WN=64, TC_STAGES=3),
 ]
+# 12_wgmma: BK is fixed at 64 (one 128-byte swizzle line), one warpgroup (128 threads) per 64 rows of BM;
+# BN is the wgmma's N (128 or 256). The first (the default) won the H200 sweep of 2026-12-01 08:50 UTC
+# (445 TFLOP/s bf16, 56.5 % of cuBLAS; TC_GROUP_M=16 tied): results/h200-wgmma-2026-12-01/bench.txt.
+TC12_CONFIGS: list[dict[str, int]] = [
+    dict(TC_BM=128, TC_BN=256, TC_STAGES=4),
+    dict(TC_BM=128, TC_BN=256, TC_STAGES=3),
+    dict(TC_BM=128, TC_BN=256, TC_STAGES=4, TC_GROUP_M=16),
+    dict(TC_BM=192, TC_BN=256, TC_STAGES=4),
+    dict(TC_BM=192, TC_BN=128, TC_STAGES=5),
+    dict(TC_BM=128, TC_BN=128, TC_STAGES=5),
+    dict(TC_BM=128, TC_BN=128, TC_STAGES=3),  # 97 KB: two blocks (four warpgroups) per SM
+]
 
 
 def _check(a, b, dtype, name: str = "matmul"):
@@ -140,15 +153,18 @@ TC_VERSIONS = {
     "09_wmma": ("matmul/09_wmma.cu", "matmul_tc"),
     "10_mma_sync": ("matmul/10_mma_sync.cu", "matmul_mma"),
     "11_mma_pipelined": ("matmul/11_mma_pipelined.cu", "matmul_mma_pipelined"),
+    "12_wgmma": ("matmul/12_wgmma.cu", "matmul_wgmma"),
 }
 
 
 def tc_configs(version: str) -> list[dict[str, int]]:
     """The tile configurations a tensor-core version is swept over (the first is its default)."""
-    return TC11_CONFIGS if version == "11_mma_pipelined" else TC_CONFIGS
+    return {"11_mma_pipelined": TC11_CONFIGS, "12_wgmma": TC12_CONFIGS}.get(version, TC_CONFIGS)
 
 
 def tc_shared_bytes(cfg: dict[str, int], version: str = "10_mma_sync") -> int:
+    if version == "12_wgmma":  # swizzled tiles, BK = 64, plus 1 KB to align the ring to 1024 bytes
+        return cfg["TC_STAGES"] * (cfg["TC_BM"] + cfg["TC_BN"]) * 64 * 2 + 1024
     if version == "11_mma_pipelined":  # swizzled, unpadded tiles
         return cfg["TC_STAGES"] * (cfg["TC_BM"] * cfg["TC_BK"] + cfg["TC_BK"] * cfg["TC_BN"]) * 2
     stage = cfg["TC_BM"] * (cfg["TC_BK"] + 8) + cfg["TC_BK"] * (cfg["TC_BN"] + 8)
@@ -161,7 +177,8 @@ def matmul_tc(
     a, b, dtype: str = "bf16", config: dict[str, int] | None = None, out=None, version: str = "10_mma_sync"
 ):
     """``a @ b`` on tensor cores: ``a``, ``b`` hold 16-bit patterns (uint16 for bf16, float16 for fp16),
-    fp32 accumulation, fp32 result. ``version``: "09_wmma", "10_mma_sync" or "11_mma_pipelined"."""
+    fp32 accumulation, fp32 result. ``version``: "09_wmma", "10_mma_sync", "11_mma_pipelined" or
+    "12_wgmma" (Hopper only: sm_90a)."""
     if dtype not in ("bf16", "f16"):
         raise ValueError(f"matmul_tc: dtype must be 'bf16' or 'f16', got {dtype!r}")
     if version not in TC_VERSIONS:
@@ -173,13 +190,20 @@ def matmul_tc(
         return c
     cfg = dict(config or tc_configs(version)[0])
     source, prefix = TC_VERSIONS[version]
-    kernel = get_kernel(source, f"{prefix}_{dtype}", **cfg)
     smem = tc_shared_bytes(cfg, version)
+    if version == "12_wgmma":
+        from hyperion.kernels.matmul.sm90a import get_kernel_sm90a
+
+        kernel = get_kernel_sm90a(source, f"{prefix}_{dtype}", **cfg)
+        threads = 128 * (cfg["TC_BM"] // 64)
+        grid: tuple[int, ...] = (cdiv(N, cfg["TC_BN"]) * cdiv(M, cfg["TC_BM"]),)  # 1-D: rasterised in-kernel
+    else:
+        kernel = get_kernel(source, f"{prefix}_{dtype}", **cfg)
+        threads = 32 * (cfg["TC_BM"] // cfg["TC_WM"]) * (cfg["TC_BN"] // cfg["TC_WN"])
+        grid = (cdiv(N, cfg["TC_BN"]), cdiv(M, cfg["TC_BM"]))
     if smem > 48 * 1024:
         kernel.max_dynamic_shared_size_bytes = smem
-    threads = 32 * (cfg["TC_BM"] // cfg["TC_WM"]) * (cfg["TC_BN"] // cfg["TC_WN"])
     vec = int(K % 8 == 0 and N % 8 == 0 and aligned16(a, b))
-    grid = (cdiv(N, cfg["TC_BN"]), cdiv(M, cfg["TC_BM"]))
     kernel(grid, (threads,), (a, b, c, i32(M), i32(N), i32(K), i32(vec)), shared_mem=smem)
     return c
 
