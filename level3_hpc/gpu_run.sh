@@ -21,7 +21,7 @@ tail -3 "$RUN/pytest.txt"
 step bench "${T_BENCH:-200}" $PY -m hyperion.kernels.bench --out "$RUN" ${QUICK:+--quick} 2>&1 | tee "$RUN/bench.txt"
 step ncu "${T_NCU:-90}" ncu --clock-control none --kernel-name "$REGEX" --metrics "$NCU_METRICS" --csv \
     --log-file "$RUN/ncu.csv" $PY -m hyperion.kernels.profile > "$RUN/ncu_stdout.txt" 2>&1
-step ncu-detail "${T_NCU:-90}" ncu --clock-control none --kernel-name "regex:^matmul_(mma_bf16|mma_pipelined_bf16|double_buffered)" \
+step ncu-detail "${T_NCU:-90}" ncu --clock-control none --kernel-name "regex:^matmul_(mma_bf16|mma_pipelined_bf16|wgmma_bf16|double_buffered)" \
     --section Occupancy --section SchedulerStats --section WarpStateStats --section MemoryWorkloadAnalysis \
     $PY -m hyperion.kernels.profile > "$RUN/ncu_detail.txt" 2>&1
 step memcheck "${T_SAN:-60}" compute-sanitizer --tool memcheck --print-limit 20 $PY -m hyperion.kernels.profile --small > "$RUN/memcheck.txt" 2>&1
@@ -33,8 +33,9 @@ $PY -c "from pathlib import Path; from hyperion_grader.skeleton import generate_
 step grade-skeleton "${T_GRADE:-90}" $PY -m hyperion_grader grade --level 3 --submission /tmp/l3skel/level3_hpc --json "$RUN/grade_skeleton.json" > "$RUN/grade_skeleton.txt" 2>&1
 tail -n 2 "$RUN/grade_skeleton.txt"
 sass() {  # instruction mix of the matmul kernels: are the loads 16 bytes wide, which MMA instructions
-    for f in 07_warptile 08_double_buffered 09_wmma 10_mma_sync 11_mma_pipelined; do
-        ( nvcc -arch=sm_90 -std=c++17 -Ilevel3_hpc/src/hyperion/kernels -cubin -o "/tmp/$f.cubin" "level3_hpc/src/hyperion/kernels/matmul/$f.cu" \
+    for f in 07_warptile 08_double_buffered 09_wmma 10_mma_sync 11_mma_pipelined 12_wgmma; do
+        arch=sm_90; [ "$f" = 12_wgmma ] && arch=sm_90a  # wgmma exists only on the sm_90a target
+        ( nvcc -arch=$arch -std=c++17 -Ilevel3_hpc/src/hyperion/kernels -cubin -o "/tmp/$f.cubin" "level3_hpc/src/hyperion/kernels/matmul/$f.cu" \
           && echo "$f: $(cuobjdump -sass "/tmp/$f.cubin" | grep -oE '(HMMA|HGMMA|FFMA|LDSM|LDS|LDG|LDGSTS|STS|BAR)[.A-Z0-9]*' | sort | uniq -c | tr -s ' ' | tr '\n' ';')" ) &
     done; wait; }
 sass > "$RUN/sass.txt" 2>&1
