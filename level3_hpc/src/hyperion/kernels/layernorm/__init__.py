@@ -2,6 +2,7 @@
 
 Forward: 01_naive (thread per row) -> 02_warp (warp per row, 3 reads) -> 03_register_cached (block per
 row, row in registers: 1 read, 1 write). ``layernorm_forward(x, w, b)`` returns ``(y, mean, rstd)``.
+04_half_fwd: 03 for fp16 / bf16 x and y (fp32 weight, bias, statistics): ``layernorm_half(x, w, b, eps, dtype)``.
 Backward: 11_bwd_naive (thread per row for dx, thread per column for dw/db) -> 12_bwd_fused (persistent
 blocks, one read of dy and x, per-block partial dw/db then a small reduction) -> 13_bwd_smem_partials (the same
 pass with the dw/db running sums in shared memory and registers capped, so several blocks share an SM).
@@ -188,3 +189,52 @@ def layernorm_backward(
         (cdiv(C, 256), cdiv(parts, 8)), (256,), (dw_part, db_part, dw, db, i32(parts), i32(C))
     )
     return dx, dw, db
+
+
+# ---- 04_half_fwd: fp16 / bf16 x and y, fp32 weight, bias and statistics ----------------------------
+HALF_MAX_CACHE_VEC = 8  # chunks of 8 elements per thread in registers (8 floats each)
+
+
+def _half_fwd_kernel(C: int, max_head: int, dtype: str, block: int | None):
+    """04's kernel and block: the smallest block (of 256, 512, 1024) whose threads hold the row (C elements
+    starting up to ``max_head`` elements before a 16-byte boundary) in at most HALF_MAX_CACHE_VEC chunks of 8
+    each. A given ``block`` that cannot is refused."""
+    if block is not None and (block % 32 or not 32 <= block <= 1024):
+        raise ValueError(f"block must be a multiple of 32 in [32, 1024], got {block}")
+    for candidate in (block,) if block else (256, 512, 1024):
+        chunks = cdiv(cdiv(C + max_head, 8), candidate)
+        if chunks <= HALF_MAX_CACHE_VEC:
+            name = f"layernorm_half_fwd_{dtype}"
+            return get_kernel(
+                "layernorm/04_half_fwd.cu", name, CACHE_VEC=chunks, HALF_BLOCK=candidate
+            ), candidate
+    raise ValueError(
+        f"layernorm_half: rows of {C} elements do not fit the register cache at "
+        f"{f'block {block}' if block else 'any block size'} (at most {HALF_MAX_CACHE_VEC} chunks of 8 per thread)"
+    )
+
+
+def layernorm_half(x, w, b, eps: float = 1e-5, dtype: str = "bf16", block: int | None = None, out=None):
+    """``(y, mean, rstd)`` of LayerNorm over the last axis of a 2-D fp16 (``float16``) or bf16 (``uint16``
+    bits) array with fp32 weight and bias: fp32 statistics, y rounded once to ``dtype`` (04_half_fwd)."""
+    import cupy
+
+    from hyperion.kernels.softmax import half_dtype, half_out, max_row_head
+
+    x = as_device(x, half_dtype(dtype), "x", ndim=2)
+    rows, C = x.shape
+    w = as_device(w, np.float32, "weight", ndim=1)
+    b = as_device(b, np.float32, "bias", ndim=1)
+    if w.shape != (C,) or b.shape != (C,):
+        raise ValueError(f"weight and bias must have shape ({C},), got {w.shape} and {b.shape}")
+    y = half_out(out, x)
+    mean = cupy.empty(rows, np.float32)
+    rstd = cupy.empty(rows, np.float32)
+    if rows == 0 or C == 0:
+        return y, mean, rstd
+    vec = int(x.data.ptr % 16 == y.data.ptr % 16)  # a row of x and of y then start equally misaligned
+    kernel, block = _half_fwd_kernel(C, max_row_head(x, vec), dtype, block)
+    wvec = int(aligned16(w, b))
+    args = (x, w, b, y, mean, rstd, i32(rows), i32(C), np.float32(eps), i32(vec), i32(wvec))
+    kernel((rows,), (block,), args)
+    return y, mean, rstd
