@@ -75,6 +75,11 @@ def run(small: bool) -> list[str]:
     for v in layernorm.BACKWARD_VERSIONS:
         layernorm.layernorm_backward(dy, x, w, mean, rstd, version=v)
         launched.append(f"layernorm {v}")
+    for dtype in ("f16", "bf16"):  # 16 bits in memory (05_half, 04_half_fwd); odd C: unaligned rows too
+        xh = x.astype(np.float16) if dtype == "f16" else matmul.to_bf16_bits(x)
+        softmax.softmax_half(xh, dtype)
+        layernorm.layernorm_half(xh, w, bias, dtype=dtype)
+        launched.append(f"softmax 05_half {dtype}, layernorm 04_half_fwd {dtype}")
     fused.bias_gelu(x, bias), fused.bias_gelu_unfused(x, bias), fused.bias_gelu_backward(dy, x, bias)
     fused.residual_layernorm(x, dy, w, bias), fused.residual_layernorm_unfused(x, dy, w, bias)
     BH, T, D = (3, 70, 24) if small else (16, 1024, 64)
