@@ -1,0 +1,1 @@
+"""Paper reproductions on Hyperion, each one command that regenerates its tables and figures."""
