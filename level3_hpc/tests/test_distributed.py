@@ -168,3 +168,15 @@ def test_nccl_world_of_one_on_a_gpu():
         assert model.weight.grad is not None
     finally:
         dist.destroy_process_group()
+
+
+def test_benchmark_runs_on_two_ranks(tmp_path):
+    """The quick benchmark (CI's version): every table is filled; its numbers are not asserted."""
+    out = tmp_path / "bench.json"
+    done = _launch(2, "-m", "hyperion.distributed.bench", "--quick", "--json", str(out))
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "Bucket sweep" in done.stdout
+    result = json.loads(out.read_text())
+    assert [v["variant"] for v in result["variants"]] == ["naive", "flat", "overlap", "bucketed"]
+    assert all(r["ours_ms"] > 0 for r in result["allreduce"]) and result["beta_Bps"] > 0
+    assert len(result["sweep"]) == 3 and all(s["model_overhead_ms"] > 0 for s in result["sweep"])

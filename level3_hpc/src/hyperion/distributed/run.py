@@ -62,17 +62,29 @@ def spawn(n: int, target: list[str], backend: str) -> int:
         return code or next((p.returncode for p in procs if p.returncode), 0)
 
 
+def _split(argv: list[str]) -> tuple[list[str], list[str]]:
+    """The launcher's own options, and the target: from ``script.py`` or ``-m module`` on, untouched."""
+    for i, arg in enumerate(argv):
+        if arg == "-m":
+            return argv[:i], argv[i:]
+        if not arg.startswith("-") and (i == 0 or argv[i - 1] not in ("-n", "--nproc", "--backend")):
+            return argv[:i], argv[i:]
+    return argv, []
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m hyperion.distributed.run", description=__doc__.split("\n")[0])
+    import sys as _sys
+
+    own, target = _split(list(_sys.argv[1:] if argv is None else argv))
+    parser = argparse.ArgumentParser(prog="python -m hyperion.distributed.run",
+                                     usage="%(prog)s -n N [--backend mpi|nccl] (script.py | -m module) [args ...]",
+                                     description=__doc__.split("\n")[0])
     parser.add_argument("-n", "--nproc", type=int, required=True, help="number of ranks")
     parser.add_argument("--backend", choices=("mpi", "nccl"), default="mpi")
-    parser.add_argument("-m", dest="module", help="run this module (as python -m) instead of a script")
-    parser.add_argument("rest", nargs=argparse.REMAINDER, help="script.py and its arguments")
-    args = parser.parse_args(argv)
+    args = parser.parse_args(own)
     if args.nproc < 1:
         parser.error(f"-n must be at least 1, got {args.nproc}")
-    target = ["-m", args.module, *args.rest] if args.module else args.rest
-    if not target:
+    if not target or target == ["-m"]:
         parser.error("give a script (or -m module) to run")
     if args.backend == "nccl":
         return spawn(args.nproc, target, "nccl")
