@@ -42,6 +42,27 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--task", action="append", help="tasks to check filled alone (default: all)")
     r = sub.add_parser("release", help="build the student repository")
     r.add_argument("--out", type=Path, required=True)
+    b = sub.add_parser("batch", help="grade every hand-in in a folder, W at a time (resumable)")
+    b.add_argument("--level", type=int, required=True)
+    b.add_argument("--submissions", type=Path, required=True, help="folder of hand-in folders")
+    b.add_argument("--workers", type=int, default=1)
+    b.add_argument("--out", type=Path, help="results folder (default grades/batch-levelN)")
+    b.add_argument("--allow-practice", action="store_true", help="grade even without the OS sandbox")
+    i = sub.add_parser("grade-index", help="grade the hand-in at $JOB_COMPLETION_INDEX (Kubernetes)")
+    i.add_argument("--level", type=int, required=True)
+    i.add_argument("--submissions", type=Path, required=True)
+    i.add_argument("--out", type=Path, required=True)
+    i.add_argument("--index", type=int, help="default: $JOB_COMPLETION_INDEX")
+    i.add_argument("--allow-practice", action="store_true", help="grade even without the OS sandbox")
+    z = sub.add_parser("gradescope-zip", help="the Gradescope autograder zip of a level (0-2)")
+    z.add_argument("--level", type=int, required=True)
+    z.add_argument("--out", type=Path, help="default grades/autograder-levelN.zip")
+    z.add_argument("--no-wheels", action="store_true", help="setup.sh installs from the index instead")
+    k = sub.add_parser("k8s-manifest", help="a Kubernetes Indexed Job grading COUNT hand-ins (JSON)")
+    k.add_argument("--level", type=int, required=True)
+    k.add_argument("--count", type=int, required=True, help="number of hand-ins (completions)")
+    k.add_argument("--image", required=True, help="container image with the repository and the grader")
+    k.add_argument("--parallelism", type=int, default=10)
     return p
 
 
@@ -119,6 +140,47 @@ def cmd_selfcheck(args, registry: Registry, console: Console) -> int:
     return EXIT_GRADER_ERROR if problems else EXIT_OK
 
 
+def cmd_batch(args, registry: Registry, console: Console) -> int:
+    from hyperion_grader.batch import SEALED, run_batch
+
+    registry.get(args.level)
+    out = args.out or registry.root / "grades" / f"batch-level{args.level}"
+    extra = [] if args.allow_practice else SEALED
+    outcomes = run_batch(registry.root, args.level, args.submissions, out, args.workers, extra, console=console)
+    return EXIT_GRADER_ERROR if any(o.results is None for o in outcomes) else EXIT_OK
+
+
+def cmd_grade_index(args, registry: Registry, console: Console) -> int:
+    import os
+
+    from hyperion_grader.batch import SEALED, grade_index
+
+    index = args.index if args.index is not None else int(os.environ.get("JOB_COMPLETION_INDEX", "-1"))
+    outcome = grade_index(registry.root, args.level, args.submissions, args.out, index,
+                          [] if args.allow_practice else SEALED)
+    console.print(f"{outcome.name}: {(outcome.results or {}).get('score', 'not graded')} {outcome.error}")
+    return EXIT_OK if outcome.results is not None else EXIT_GRADER_ERROR
+
+
+def cmd_gradescope_zip(args, registry: Registry, console: Console) -> int:
+    from hyperion_grader.gradescope import build_zip
+
+    out = args.out or registry.root / "grades" / f"autograder-level{args.level}.zip"
+    build_zip(registry, args.level, out, wheels=not args.no_wheels)
+    console.print(f"Wrote {out}")
+    return EXIT_OK
+
+
+def cmd_k8s_manifest(args, registry: Registry, console: Console) -> int:
+    import json
+
+    from hyperion_grader.k8s import job_manifest
+
+    registry.get(args.level)
+    print(json.dumps(job_manifest(args.level, args.count, args.image, args.parallelism), indent=2))
+    return EXIT_OK
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; returns the exit code (0: the command completed, whatever the score)."""
     args = _parser().parse_args(argv)
@@ -130,6 +192,10 @@ def main(argv: list[str] | None = None) -> int:
             "start": cmd_start,
             "release": cmd_release,
             "selfcheck": cmd_selfcheck,
+            "batch": cmd_batch,
+            "grade-index": cmd_grade_index,
+            "gradescope-zip": cmd_gradescope_zip,
+            "k8s-manifest": cmd_k8s_manifest,
         }[args.command]
         return command(args, registry, console)
     except (MarkerError, FileNotFoundError, KeyError, ValueError, RuntimeError) as exc:

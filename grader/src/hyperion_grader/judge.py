@@ -7,6 +7,8 @@ every child is done; the report is written afterwards by the caller.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import os
 import re
@@ -311,12 +313,31 @@ class Judge:
             tasks = [t for t in tasks if t.task in self.cfg.only]
         findings = self._findings_by_task(tasks)
         shared = [t for t in tasks if not t.exclusive]
-        with ThreadPoolExecutor(max_workers=self.cfg.jobs) as pool:
+        with machine_lock(exclusive=False), ThreadPoolExecutor(max_workers=self.cfg.jobs) as pool:
             results = list(pool.map(lambda t: self.grade_task(t, findings.get(t.task, [])), shared))
-        results += [self.grade_task(t, findings.get(t.task, [])) for t in tasks if t.exclusive]
+        for t in (t for t in tasks if t.exclusive):
+            with machine_lock(exclusive=True):
+                results.append(self.grade_task(t, findings.get(t.task, [])))
         procs.reap_strays()
         results.sort(key=lambda r: r.task.sort_key)
         return GradeReport(self.level, self.submission, results, time.monotonic() - t0)
+
+
+@contextlib.contextmanager
+def machine_lock(exclusive: bool):
+    """Across grader processes that share a machine (``batch`` sets ``HYPERION_GRADER_LOCK``): an
+    EXCLUSIVE task (a timing) holds the lock alone, other tasks share it, so no other submission's
+    work runs while a performance threshold is measured. Without the variable: no lock."""
+    path = os.environ.get("HYPERION_GRADER_LOCK")
+    if not path:
+        yield
+        return
+    with open(path, "a+") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def grade(config: GradeConfig) -> GradeReport:

@@ -114,6 +114,18 @@ class Function:
         return f"<{type(self).__name__}Backward>"
 
 
+# ---- hooks ----------------------------------------------------------------------------------------
+class RemovableHandle:
+    """What registering a hook returns: ``handle.remove()`` unregisters it (again is a no-op)."""
+
+    def __init__(self, hooks: list, hook: Any) -> None:
+        self._hooks, self._hook = hooks, hook
+
+    def remove(self) -> None:
+        if self._hook in self._hooks:
+            self._hooks.remove(self._hook)
+
+
 # ---- the backward pass -------------------------------------------------------------------------
 def toposort(root: Tensor) -> list[Tensor]:
     """Task 1.8: every tensor that ``root`` depends on, ``root`` first, each before its parents.
@@ -161,6 +173,8 @@ def run_backward(root: Tensor, grad: Array, retain_graph: bool = False) -> None:
         if ctx is None or node._retains_grad:
             if node.requires_grad:
                 node._accumulate_grad(g)
+                for hook in tuple(getattr(node, "_grad_hooks", None) or ()):
+                    hook(node)  # this leaf's gradient is complete: e.g. start its all-reduce
             if ctx is None:
                 continue
         if ctx.released:

@@ -15,13 +15,13 @@ user-facing surface, with names and semantics following PyTorch's.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
 from hyperion.tensor import dtypes
-from hyperion.tensor.autograd import is_grad_enabled, run_backward
+from hyperion.tensor.autograd import RemovableHandle, is_grad_enabled, run_backward
 from hyperion.tensor.backend import Array, get_backend
 from hyperion.tensor.errors import AutogradError, DeviceError, ShapeError
 from hyperion.tensor.strides import is_contiguous, normalize_dim
@@ -42,6 +42,7 @@ class Tensor:
         "_cache",
         "_retains_grad",
         "_version",
+        "_grad_hooks",  # set only by register_post_accumulate_grad_hook (read with getattr)
         "__weakref__",
     )
     __array_priority__ = 1000  # ndarray * Tensor defers to Tensor.__rmul__, which names the bad operand
@@ -303,6 +304,22 @@ class Tensor:
             raise AutogradError("requires_grad_() can only be changed on leaf tensors; use detach() first")
         self.requires_grad = requires_grad
         return self
+
+    def register_post_accumulate_grad_hook(self, hook: Callable[[Tensor], None]) -> RemovableHandle:
+        """Call ``hook(self)`` each time backward has finished accumulating this leaf's ``.grad``.
+
+        The "gradient ready" signal of data-parallel training: a leaf's gradient is complete when
+        backward reaches it, so its all-reduce can start while backward goes on with other layers.
+        Returns a handle whose ``remove()`` unregisters the hook (PyTorch's name and behaviour).
+        """
+        if not self.is_leaf:
+            raise AutogradError("post-accumulate-grad hooks can only be registered on leaf tensors")
+        if not self.requires_grad:
+            raise AutogradError("cannot register a gradient hook on a tensor that does not require grad")
+        if getattr(self, "_grad_hooks", None) is None:
+            self._grad_hooks = []
+        self._grad_hooks.append(hook)
+        return RemovableHandle(self._grad_hooks, hook)
 
     def retain_grad(self) -> None:
         """Keep ``.grad`` on this non-leaf tensor after backward."""

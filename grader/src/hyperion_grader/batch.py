@@ -1,0 +1,159 @@
+"""Grade a class: every hand-in in a folder, each in its own grader process, W at a time.
+
+    python -m hyperion_grader batch --level 1 --submissions hand-ins/ --workers 2 [--out DIR]
+
+``hand-ins/<student>/`` is laid out like the skeleton (``src/...``). Each is graded by the same
+``grade`` command a learner runs, in a process of its own (its own sandboxes, its own time
+limits): one hand-in cannot change another's score. Results: ``<out>/<student>/results.json``
+(Gradescope's schema) and ``<out>/grades.csv``; a rerun grades only the hand-ins without a finished
+``results.json`` (resumable). Timed (EXCLUSIVE) tasks take a machine-wide lock, so no other hand-in
+runs while a performance threshold is measured. The first hand-in runs alone: it fills the cache of
+reference results that the others then read.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import Progress
+
+SEALED = ["--require-sealed"]  # class grading refuses to run without the OS sandbox (--allow-practice: opt out)
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+
+
+@dataclass
+class Outcome:
+    name: str
+    results: dict | None
+    seconds: float
+    error: str = ""
+
+
+def hand_ins(folder: Path) -> list[Path]:
+    """The hand-in folders under ``folder`` (sorted); a name that is not a plain file name is refused."""
+    if not folder.is_dir():
+        raise FileNotFoundError(f"--submissions {folder} is not a folder")
+    found = []
+    for path in sorted(folder.iterdir()):
+        if not path.is_dir() or path.name.startswith("."):
+            continue
+        if not _NAME.match(path.name):
+            raise ValueError(f"hand-in folder name {path.name!r}: use letters, digits, '.', '_' and '-' only")
+        found.append(path)
+    return found
+
+
+def finished(results_file: Path) -> dict | None:
+    """The results of an earlier run, if it completed (a valid Gradescope file with a score)."""
+    try:
+        data = json.loads(results_file.read_text())
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) and "score" in data and "tests" in data else None
+
+
+def grade_one(root: Path, level: int, hand_in: Path, out: Path, lock: Path, extra: list[str],
+              timeout: float) -> Outcome:
+    """One hand-in through ``python -m hyperion_grader grade`` in its own process."""
+    results_file = out / hand_in.name / "results.json"
+    command = [sys.executable, "-m", "hyperion_grader", "--root", str(root), "grade", "--level", str(level),
+               "--submission", str(hand_in), "--json", str(results_file), *extra]
+    env = dict(os.environ, HYPERION_GRADER_LOCK=str(lock))
+    start = time.monotonic()
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=env,
+                              stdin=subprocess.DEVNULL)
+        log = done.stdout + done.stderr
+        error = "" if done.returncode in (0, 1) else f"grader exit {done.returncode}: {log.strip()[-500:]}"
+    except subprocess.TimeoutExpired:
+        log, error = "", f"grading took longer than {timeout:.0f} s"
+    (out / hand_in.name).mkdir(parents=True, exist_ok=True)
+    (out / hand_in.name / "grader.log").write_text(log)
+    return Outcome(hand_in.name, finished(results_file), time.monotonic() - start, error)
+
+
+def grade_index(root: Path, level: int, submissions: Path, out: Path, index: int, extra: list[str]) -> Outcome:
+    """The hand-in at ``index`` in sorted order (a Kubernetes Indexed Job's pod grades one)."""
+    found = hand_ins(submissions)
+    if not 0 <= index < len(found):
+        raise ValueError(f"index {index} is out of range: {submissions} holds {len(found)} hand-ins")
+    return grade_one(root, level, found[index], out, out / ".machine.lock", extra, timeout=3600.0)
+
+
+def write_csv(path: Path, outcomes: list[Outcome]) -> None:
+    """One row per hand-in: total, then each task's score (columns in task order)."""
+    tasks: list[str] = []
+    for o in outcomes:
+        for t in (o.results or {}).get("tests", []):
+            if t["number"] not in tasks:
+                tasks.append(t["number"])
+    tasks.sort(key=lambda t: tuple(int(x) for x in t.split(".")))
+    tmp = path.with_suffix(".tmp")
+    with tmp.open("w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["submission", "score", "max_score", *tasks, "error"])
+        for o in sorted(outcomes, key=lambda o: o.name):
+            r = o.results or {}
+            by_task = {t["number"]: t["score"] for t in r.get("tests", [])}
+            writer.writerow([o.name, r.get("score", 0), r.get("max_score", ""),
+                             *[by_task.get(t, "") for t in tasks], o.error])
+    tmp.replace(path)
+
+
+def failures_by_task(outcomes: list[Outcome]) -> Counter:
+    """How many hand-ins lost points on each task."""
+    lost: Counter = Counter()
+    for o in outcomes:
+        for t in (o.results or {}).get("tests", []):
+            if t["score"] < t["max_score"]:
+                lost[f"{t['number']} {t['name']}"] += 1
+    return lost
+
+
+def run_batch(root: Path, level: int, submissions: Path, out: Path, workers: int, extra: list[str],
+              timeout: float = 3600.0, console: Console | None = None) -> list[Outcome]:
+    console = console or Console()
+    if workers < 1:
+        raise ValueError(f"--workers must be at least 1, got {workers}")
+    out.mkdir(parents=True, exist_ok=True)
+    lock = out / ".machine.lock"
+    todo, outcomes = [], []
+    for hand_in in hand_ins(submissions):
+        earlier = finished(out / hand_in.name / "results.json")
+        if earlier is not None:
+            outcomes.append(Outcome(hand_in.name, earlier, 0.0))
+        else:
+            todo.append(hand_in)
+    console.print(f"{len(outcomes)} already graded, {len(todo)} to grade with {workers} workers")
+    with Progress(console=console, transient=False) as progress:
+        bar = progress.add_task(f"level {level}", total=len(todo))
+
+        def one(hand_in: Path) -> Outcome:
+            return grade_one(root, level, hand_in, out, lock, extra, timeout)
+
+        if todo:  # the first alone: it fills the reference cache the others read
+            outcomes.append(one(todo[0]))
+            progress.advance(bar)
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            for future in as_completed([pool.submit(one, h) for h in todo[1:]]):
+                outcomes.append(future.result())
+                progress.advance(bar)
+    write_csv(out / "grades.csv", outcomes)
+    errors = [o for o in outcomes if o.error or o.results is None]
+    console.print(f"Wrote {out / 'grades.csv'} ({len(outcomes)} hand-ins)")
+    for task, count in failures_by_task(outcomes).most_common():
+        console.print(f"  {count:4d} lost points on {task}")
+    for o in errors:
+        console.print(f"[red]not graded[/red] {o.name}: {o.error or 'no results.json'}")
+    return outcomes

@@ -1,0 +1,125 @@
+"""Class-scale grading: ``batch`` (W hand-ins at a time, resumable), Gradescope's zip, the k8s Job."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import make_submission
+
+from hyperion_grader.batch import run_batch
+from hyperion_grader.gradescope import build_zip, unpack
+from hyperion_grader.k8s import job_manifest
+
+TASKS = ["--task", "99.1", "--task", "99.2", "--task", "99.3"]
+HAND_INS = {
+    "full": {},
+    "skeleton": {t: "raise NotImplementedError" for t in ("99.1", "99.2", "99.3")},
+    "partial": {"99.2": "return as_array(a) * (k + 1)"},
+    "loops": {"99.2": "while True:\n    pass"},
+    "exits": {"99.1": "import os\nos._exit(0)"},
+    "writes_next_door": {"99.3": "import pathlib\nfor p in pathlib.Path('..').glob('*/src'):\n"
+                                 "    (p / 'x.txt').write_text('x')\nreturn 0.0"},
+}
+
+
+def _class(toy) -> Path:
+    for name, bodies in HAND_INS.items():
+        make_submission(toy, name, bodies)
+    return toy.root.parent / "subs"
+
+
+def _single(toy, hand_in: Path, out: Path) -> dict:
+    subprocess.run([sys.executable, "-m", "hyperion_grader", "--root", str(toy.root), "grade", "--level", "99",
+                    "--submission", str(hand_in), "--json", str(out), *TASKS],
+                   check=False, capture_output=True, timeout=600)
+    return json.loads(out.read_text())
+
+
+def _scores(results: dict) -> dict[str, float]:
+    return {t["number"]: t["score"] for t in results["tests"]}
+
+
+def test_batch_scores_equal_single_runs_and_a_rerun_grades_nothing(toy, tmp_path):
+    subs = _class(toy)
+    out = tmp_path / "batch"
+    outcomes = run_batch(toy.root, 99, subs, out, workers=2, extra=TASKS)
+    assert sorted(o.name for o in outcomes) == sorted(HAND_INS)
+    for o in outcomes:
+        single = _single(toy, subs / o.name, tmp_path / f"{o.name}.json")
+        assert _scores(o.results) == _scores(single), o.name
+    assert _scores(next(o for o in outcomes if o.name == "full").results) == {"99.1": 3, "99.2": 5, "99.3": 2}
+    assert _scores(next(o for o in outcomes if o.name == "skeleton").results) == {"99.1": 0, "99.2": 0, "99.3": 0}
+    rows = (out / "grades.csv").read_text().splitlines()
+    assert rows[0].startswith("submission,score,max_score,99.1,99.2,99.3") and len(rows) == 1 + len(HAND_INS)
+    before = {p: p.stat().st_mtime_ns for p in out.glob("*/results.json")}
+    again = run_batch(toy.root, 99, subs, out, workers=2, extra=TASKS)
+    assert all(o.seconds == 0.0 for o in again)  # nothing regraded
+    assert {p: p.stat().st_mtime_ns for p in out.glob("*/results.json")} == before
+
+
+def test_batch_refuses_bad_names_and_workers(toy, tmp_path):
+    subs = tmp_path / "subs"
+    (subs / "bad name").mkdir(parents=True)
+    with pytest.raises(ValueError, match="hand-in folder name"):
+        run_batch(toy.root, 99, subs, tmp_path / "out", workers=1, extra=[])
+    with pytest.raises(ValueError, match="workers"):
+        run_batch(toy.root, 99, tmp_path, tmp_path / "out", workers=0, extra=[])
+
+
+def _valid_results(data: dict) -> None:
+    """Gradescope's results.json schema: the fields and types the autograder spec names."""
+    assert isinstance(data["score"], int | float) and isinstance(data.get("execution_time", 0), int | float)
+    assert isinstance(data.get("output", ""), str)
+    for test in data["tests"]:
+        assert isinstance(test["score"], int | float) and isinstance(test["max_score"], int | float)
+        assert isinstance(test["name"], str) and test.get("visibility", "visible") in (
+            "hidden", "after_due_date", "after_published", "visible")
+        assert test.get("status", "passed") in ("passed", "failed")
+
+
+@pytest.mark.parametrize("nested", [False, True])
+def test_run_autograder_in_a_fake_autograder_tree(toy, tmp_path, nested):
+    zip_path = build_zip(toy, 99, tmp_path / "autograder.zip", wheels=False, grade_flags=" ".join(TASKS))
+    ag = tmp_path / "autograder"
+    unpack(zip_path, ag / "source")
+    assert os.access(ag / "source" / "run_autograder", os.X_OK) and (ag / "source" / "setup.sh").is_file()
+    hand_in = make_submission(toy, "partial", HAND_INS["partial"])
+    target = ag / "submission" / ("level99_toy" if nested else "")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    os.rename(hand_in, target) if nested else os.rename(hand_in, ag / "submission")
+    env = dict(os.environ, AUTOGRADER=str(ag), PYTHON=sys.executable)
+    subprocess.run(["bash", str(ag / "source" / "run_autograder")], env=env, check=True, timeout=600,
+                   capture_output=True)
+    data = json.loads((ag / "results" / "results.json").read_text())
+    _valid_results(data)
+    assert _scores(data) == {"99.1": 3, "99.2": 0, "99.3": 2}
+
+
+def test_run_autograder_without_src_writes_a_zero_with_the_reason(toy, tmp_path):
+    ag = tmp_path / "autograder"
+    unpack(build_zip(toy, 99, tmp_path / "a.zip", wheels=False, grade_flags=""), ag / "source")
+    (ag / "submission").mkdir()
+    (ag / "submission" / "notes.txt").write_text("hello")
+    env = dict(os.environ, AUTOGRADER=str(ag), PYTHON=sys.executable)
+    subprocess.run(["bash", str(ag / "source" / "run_autograder")], env=env, check=True, timeout=60)
+    data = json.loads((ag / "results" / "results.json").read_text())
+    _valid_results(data)
+    assert data["score"] == 0 and "No src/ folder" in data["output"]
+
+
+def test_k8s_manifest_round_trips_through_the_kubernetes_model():
+    client = pytest.importorskip("kubernetes.client", reason="the kubernetes client is not installed")
+    manifest = job_manifest(level=3, count=120, image="hyperion-grader:test")
+    api = client.ApiClient()
+    job = api.deserialize(json.dumps(manifest), "V1Job", "application/json")
+    assert job.spec.completion_mode == "Indexed" and job.spec.completions == 120
+    container = job.spec.template.spec.containers[0]
+    assert container.resources.limits["nvidia.com/gpu"] == "1" and "grade-index" in container.command
+    assert api.sanitize_for_serialization(job) == manifest
+    assert "nvidia.com/gpu" not in job_manifest(1, 5, "img")["spec"]["template"]["spec"]["containers"][0][
+        "resources"]["limits"]
