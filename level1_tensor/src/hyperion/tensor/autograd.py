@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from hyperion.tensor.backend import Array, Backend, get_backend
 from hyperion.tensor.errors import AutogradError, DeviceError
+from hyperion.tensor.strides import unbroadcast
 
 if TYPE_CHECKING:
     from hyperion.tensor.tensor import Tensor
@@ -64,7 +65,7 @@ class Function:
     ``backward(self, grad) -> array | tuple[array | None, ...]`` (one gradient per tensor input,
     ``None`` where an input needs none). ``forward`` saves on ``self`` what ``backward`` needs.
     Gradients may come back in the *broadcast* shape of the output: the engine sums them back to
-    each input's shape (:func:`hyperion.tensor.ops.elementwise.unbroadcast`).
+    each input's shape (:func:`hyperion.tensor.strides.unbroadcast`).
 
     Use ``self.backend`` for math beyond arithmetic operators. A Function can be exercised
     directly on arrays, without tensors: ``f = Mul(); out = f.forward(a, b); ga, gb = f.backward(g)``.
@@ -88,8 +89,6 @@ class Function:
     @classmethod
     def apply(cls, *inputs: Tensor, **options: Any) -> Tensor:
         """Run the op on tensors: forward on their arrays, and record the graph if needed."""
-        from hyperion.tensor.tensor import Tensor
-
         device = inputs[0].device
         for other in inputs[1:]:
             if other.device != device:
@@ -101,7 +100,7 @@ class Function:
         out = ctx.forward(*[t._array() for t in inputs], **options)
         requires_grad = cls.differentiable and _grad_mode.enabled and any(t.requires_grad for t in inputs)
         requires_grad = requires_grad and out.dtype.kind == "f"  # integer results carry no gradient
-        result = Tensor._from_array(out, device, requires_grad)
+        result = type(inputs[0])._from_array(out, device, requires_grad)  # a Tensor: no import of it here
         if requires_grad:
             ctx.parents = inputs
             ctx.needs_input_grad = tuple(t.requires_grad for t in inputs)
@@ -149,9 +148,6 @@ def toposort(root: Tensor) -> list[Tensor]:
 
 def run_backward(root: Tensor, grad: Array, retain_graph: bool = False) -> None:
     """Propagate ``grad`` (d output / d root) to every leaf that requires grad."""
-    from hyperion.tensor.ops.elementwise import unbroadcast
-    from hyperion.tensor.tensor import Tensor
-
     grads: dict[int, Array] = {id(root): grad}
     for node in toposort(root):
         g = grads.pop(id(node), None)
@@ -192,4 +188,3 @@ def run_backward(root: Tensor, grad: Array, retain_graph: bool = False) -> None:
                 for k, v in ctx.__dict__.items()
                 if k in ("backend", "parents", "needs_input_grad", "released", "saved_versions")
             }
-    assert isinstance(root, Tensor)
