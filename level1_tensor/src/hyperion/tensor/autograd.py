@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from hyperion.tensor.backend import Array, Backend, get_backend
@@ -57,6 +57,21 @@ def enable_grad() -> contextlib.AbstractContextManager[None]:
     return set_grad_enabled(True)
 
 
+# ---- the op hook (a profiler's way in) ----------------------------------------------------------
+OpHook = Callable[["Function", str, list, dict], Any]
+_op_hook: OpHook | None = None
+
+
+def set_op_hook(hook: OpHook | None) -> OpHook | None:
+    """Route every ``forward`` and ``backward`` through ``hook(ctx, phase, arrays, options)``, which
+    must run the call itself (``ctx.forward(*arrays, **options)`` or ``ctx.backward(*arrays)``) and
+    return its result; ``None`` removes it. Returns the previous hook. Level 3's profiler is the
+    user: with no hook, each op pays one ``is None`` test."""
+    global _op_hook
+    previous, _op_hook = _op_hook, hook
+    return previous
+
+
 # ---- Function ----------------------------------------------------------------------------------
 class Function:
     """One differentiable op: ``forward`` on native arrays, and its ``backward``.
@@ -97,7 +112,8 @@ class Function:
                 )
         backend = get_backend(device)
         ctx = backend.function(cls)(backend)  # cls itself, or the backend's fused-kernel subclass of it
-        out = ctx.forward(*[t._array() for t in inputs], **options)
+        arrays = [t._array() for t in inputs]
+        out = ctx.forward(*arrays, **options) if _op_hook is None else _op_hook(ctx, "forward", arrays, options)
         requires_grad = cls.differentiable and _grad_mode.enabled and any(t.requires_grad for t in inputs)
         requires_grad = requires_grad and out.dtype.kind == "f"  # integer results carry no gradient
         result = type(inputs[0])._from_array(out, device, requires_grad)  # a Tensor: no import of it here
@@ -171,7 +187,7 @@ def run_backward(root: Tensor, grad: Array, retain_graph: bool = False) -> None:
                     f"pass (version {version[0]}, saved at {seen}); clone it before changing it, or "
                     "run backward before the in-place update"
                 )
-        parent_grads = ctx.backward(g)
+        parent_grads = ctx.backward(g) if _op_hook is None else _op_hook(ctx, "backward", [g], {})
         if not isinstance(parent_grads, tuple):
             parent_grads = (parent_grads,)
         for parent, pg in zip(ctx.parents, parent_grads):
