@@ -1,6 +1,6 @@
-"""Run-time support between an op and a kernel: the GPU and its facts, CUDA-event timing, the backend
-switch, the per-op profiler (``profile``) and the caching allocator (``memory_stats``, ``memory_snapshot``, ``empty_cache``, named as
-PyTorch names them)."""
+"""Run-time support between an op and a kernel: the GPU and its facts, CUDA-event timing, the
+backend switch, the per-op profiler (``profile``) and the caching allocator (``memory_stats``,
+``memory_snapshot``, ``empty_cache``, named as PyTorch names them)."""
 
 from hyperion.runtime.device import gpu_available, gpu_info, require_gpu
 from hyperion.runtime.memory import empty_cache, memory_snapshot, memory_stats, use_caching_allocator
