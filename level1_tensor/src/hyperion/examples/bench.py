@@ -38,14 +38,6 @@ def best_of(
     return best
 
 
-def _gpu_sync() -> None:
-    import cupy
-    import torch
-
-    cupy.cuda.runtime.deviceSynchronize()
-    torch.cuda.synchronize()
-
-
 def table(title: str, header: list[str], rows: list[list[str]]) -> str:
     lines = [f"### {title}", "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
@@ -117,7 +109,11 @@ def mlp_step(quick: bool, device: str = "cpu") -> str:
     theirs.to(device)
     hx, hy = ht.tensor(x, device=device), ht.tensor(y, device=device)
     tx, ty = torch.tensor(x, device=device), torch.tensor(y, device=device)
-    sync = _gpu_sync if device == "cuda" else (lambda: None)
+    def sync() -> None:  # the backend knows how to wait for its device; torch for its own
+        ht.get_backend(device).synchronize()
+        if tx.is_cuda:
+            torch.cuda.synchronize()
+
     loss_ours, loss_theirs = nn.CrossEntropyLoss(), torch.nn.CrossEntropyLoss()
 
     def step_ours() -> None:

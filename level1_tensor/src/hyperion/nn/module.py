@@ -365,7 +365,7 @@ def _indent(text: str, spaces: int) -> str:
 def _host_values(value: Any) -> np.ndarray:
     """A state-dict value as a host numpy array (Tensor on any device, numpy, torch CPU tensor...)."""
     if isinstance(value, Tensor):
-        return value.detach().numpy() if value.device == "cpu" else np.asarray(value)
+        return value.detach().numpy()
     if hasattr(value, "detach") and hasattr(value, "cpu"):  # a torch tensor: no torch import needed
         value = value.detach().cpu().numpy()
     return np.asarray(value)

@@ -12,7 +12,13 @@ Where to find things:
 """
 
 from hyperion.tensor.autograd import Function, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
-from hyperion.tensor.backend import Backend, cuda_is_available, get_backend, register_backend
+from hyperion.tensor.backend import (
+    Backend,
+    cuda_is_available,
+    get_backend,
+    register_backend,
+    register_function,
+)
 from hyperion.tensor.checkpoint import checkpoint
 from hyperion.tensor.creation import (
     arange,
@@ -133,6 +139,7 @@ __all__ = [
     "randn",
     "randn_like",
     "register_backend",
+    "register_function",
     "relu",
     "reshape",
     "set_grad_enabled",

@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from hyperion.tensor.backend import Array, Backend, get_backend
 from hyperion.tensor.errors import AutogradError, DeviceError
+from hyperion.tensor.strides import unbroadcast
 
 if TYPE_CHECKING:
     from hyperion.tensor.tensor import Tensor
@@ -56,6 +57,21 @@ def enable_grad() -> contextlib.AbstractContextManager[None]:
     return set_grad_enabled(True)
 
 
+# ---- the op hook (a profiler's way in) ----------------------------------------------------------
+OpHook = Callable[["Function", str, list, dict], Any]
+_op_hook: OpHook | None = None
+
+
+def set_op_hook(hook: OpHook | None) -> OpHook | None:
+    """Route every ``forward`` and ``backward`` through ``hook(ctx, phase, arrays, options)``, which
+    must run the call itself (``ctx.forward(*arrays, **options)`` or ``ctx.backward(*arrays)``) and
+    return its result; ``None`` removes it. Returns the previous hook. Level 3's profiler is the
+    user: with no hook, each op pays one ``is None`` test."""
+    global _op_hook
+    previous, _op_hook = _op_hook, hook
+    return previous
+
+
 # ---- Function ----------------------------------------------------------------------------------
 class Function:
     """One differentiable op: ``forward`` on native arrays, and its ``backward``.
@@ -64,7 +80,7 @@ class Function:
     ``backward(self, grad) -> array | tuple[array | None, ...]`` (one gradient per tensor input,
     ``None`` where an input needs none). ``forward`` saves on ``self`` what ``backward`` needs.
     Gradients may come back in the *broadcast* shape of the output: the engine sums them back to
-    each input's shape (:func:`hyperion.tensor.ops.elementwise.unbroadcast`).
+    each input's shape (:func:`hyperion.tensor.strides.unbroadcast`).
 
     Use ``self.backend`` for math beyond arithmetic operators. A Function can be exercised
     directly on arrays, without tensors: ``f = Mul(); out = f.forward(a, b); ga, gb = f.backward(g)``.
@@ -88,8 +104,6 @@ class Function:
     @classmethod
     def apply(cls, *inputs: Tensor, **options: Any) -> Tensor:
         """Run the op on tensors: forward on their arrays, and record the graph if needed."""
-        from hyperion.tensor.tensor import Tensor
-
         device = inputs[0].device
         for other in inputs[1:]:
             if other.device != device:
@@ -98,10 +112,11 @@ class Function:
                 )
         backend = get_backend(device)
         ctx = backend.function(cls)(backend)  # cls itself, or the backend's fused-kernel subclass of it
-        out = ctx.forward(*[t._array() for t in inputs], **options)
+        arrays = [t._array() for t in inputs]
+        out = ctx.forward(*arrays, **options) if _op_hook is None else _op_hook(ctx, "forward", arrays, options)
         requires_grad = cls.differentiable and _grad_mode.enabled and any(t.requires_grad for t in inputs)
         requires_grad = requires_grad and out.dtype.kind == "f"  # integer results carry no gradient
-        result = Tensor._from_array(out, device, requires_grad)
+        result = type(inputs[0])._from_array(out, device, requires_grad)  # a Tensor: no import of it here
         if requires_grad:
             ctx.parents = inputs
             ctx.needs_input_grad = tuple(t.requires_grad for t in inputs)
@@ -161,9 +176,6 @@ def toposort(root: Tensor) -> list[Tensor]:
 
 def run_backward(root: Tensor, grad: Array, retain_graph: bool = False) -> None:
     """Propagate ``grad`` (d output / d root) to every leaf that requires grad."""
-    from hyperion.tensor.ops.elementwise import unbroadcast
-    from hyperion.tensor.tensor import Tensor
-
     grads: dict[int, Array] = {id(root): grad}
     for node in toposort(root):
         g = grads.pop(id(node), None)
@@ -189,7 +201,7 @@ def run_backward(root: Tensor, grad: Array, retain_graph: bool = False) -> None:
                     f"pass (version {version[0]}, saved at {seen}); clone it before changing it, or "
                     "run backward before the in-place update"
                 )
-        parent_grads = ctx.backward(g)
+        parent_grads = ctx.backward(g) if _op_hook is None else _op_hook(ctx, "backward", [g], {})
         if not isinstance(parent_grads, tuple):
             parent_grads = (parent_grads,)
         for parent, pg in zip(ctx.parents, parent_grads):
@@ -206,4 +218,3 @@ def run_backward(root: Tensor, grad: Array, retain_graph: bool = False) -> None:
                 for k, v in ctx.__dict__.items()
                 if k in ("backend", "parents", "needs_input_grad", "released", "saved_versions")
             }
-    assert isinstance(root, Tensor)

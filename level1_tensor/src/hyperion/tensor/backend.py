@@ -8,6 +8,13 @@ can swap in hand-written kernels by registering another backend for a device::
 
     register_backend("cuda", MyKernels())     # level 3 does exactly this
 
+and a whole op can be replaced on one device by registering a subclass of its ``Function``::
+
+    register_function("cuda", Softmax, KernelSoftmax)   # Backend.function reads this table
+
+That table (one per device) is the only place a device picks a different *Function*; no op
+anywhere else asks ``if device == "cuda"``.
+
 The numpy backend serves ``"cpu"``; :class:`CupyBackend` serves ``"cuda"`` with the same code,
 since CuPy mirrors numpy's API. Only the few places where the two differ are overridden.
 """
@@ -153,10 +160,13 @@ class Backend:
 
     # ---- fused Functions ---------------------------------------------------------------------
     def function(self, op: type) -> type:
-        """The Function class that runs ``op`` here: ``op`` itself (its forward/backward composed of
-        the primitives above), or a backend's subclass of it with fused kernels -- level 3 maps
-        ``Softmax``, ``LayerNorm`` and ``GELU`` to its CUDA kernels this way."""
-        return op
+        """The Function class that runs ``op`` here: the override registered for this device with
+        :func:`register_function` (level 3's fused Softmax/LayerNorm/GELU, level 2's CUDA flash
+        attention), else ``op`` itself (its forward/backward composed of the primitives above)."""
+        return _FUNCTIONS.get(self.device, {}).get(op, op)
+
+    def synchronize(self) -> None:
+        """Wait until every kernel queued on this device has finished (nothing to wait for on cpu)."""
 
     # ---- randomness --------------------------------------------------------------------------
     def from_host(self, x: np.ndarray) -> Array:
@@ -198,6 +208,9 @@ class CupyBackend(Backend):
     def to_numpy(self, x: Array) -> np.ndarray:
         return self.xp.asnumpy(x)
 
+    def synchronize(self) -> None:
+        self.xp.cuda.get_current_stream().synchronize()
+
     def erf(self, x: Array) -> Array:
         from cupyx.scipy.special import erf
 
@@ -214,6 +227,23 @@ class CupyBackend(Backend):
 
 
 _BACKENDS: dict[str, Backend] = {"cpu": Backend(np)}
+_FUNCTIONS: dict[str, dict[type, type]] = {}  # device -> {Function: its override on that device}
+
+
+def register_function(device: str, op: type, impl: type | None) -> None:
+    """Run ``impl`` (a subclass of the Function ``op``) wherever ``op`` is applied on ``device``;
+    ``impl=None`` removes the override. The one per-device table :meth:`Backend.function` reads."""
+    if impl is None:
+        _FUNCTIONS.get(device, {}).pop(op, None)
+        return
+    if not (isinstance(op, type) and isinstance(impl, type) and issubclass(impl, op)):
+        raise TypeError(f"register_function: {impl!r} must be a subclass of the Function {op!r}")
+    _FUNCTIONS.setdefault(device, {})[op] = impl
+
+
+def registered_functions(device: str) -> dict[type, type]:
+    """A copy of ``device``'s override table (for tests and for the profiler's report)."""
+    return dict(_FUNCTIONS.get(device, {}))
 
 
 def register_backend(device: str, backend: Backend) -> None:

@@ -12,24 +12,6 @@ from hyperion.tensor.random import Generator, default_generator
 from hyperion.tensor.tensor import Tensor
 
 
-def _host_array(data: Any, dtype: Any = None) -> np.ndarray:
-    """Data as a numpy array of a supported dtype: Python floats become float32, numpy keeps its own."""
-    if isinstance(data, Tensor):
-        data = data._backend.to_numpy(data._array())
-    if isinstance(data, np.ndarray) or np.isscalar(data) and isinstance(data, np.generic):
-        array = np.asarray(data)
-        target = dtypes.as_dtype(dtype) if dtype is not None else dtypes.infer_dtype(array)
-    else:
-        array = np.asarray(data)
-        if dtype is not None:
-            target = dtypes.as_dtype(dtype)
-        elif array.dtype.kind == "f":
-            target = dtypes.default_float
-        else:
-            target = dtypes.infer_dtype(array)
-    return np.array(array, dtype=target, copy=True, order="C")
-
-
 def _shape(size: tuple) -> tuple[int, ...]:
     if len(size) == 1 and isinstance(size[0], (tuple, list)):
         size = tuple(size[0])

@@ -52,3 +52,20 @@ def infer_dtype(array: np.ndarray) -> np.dtype:
     if kind == "b":
         return bool_
     raise DTypeError(f"cannot make a tensor from data of dtype {array.dtype}")
+
+
+def host_array(data: Any, dtype: Any = None) -> np.ndarray:
+    """Data (lists, numbers, numpy arrays) as a new C-ordered numpy array of a supported dtype:
+    Python floats become float32, numpy keeps its own (a Tensor is converted by ``Tensor`` first)."""
+    if isinstance(data, np.ndarray) or np.isscalar(data) and isinstance(data, np.generic):
+        array = np.asarray(data)
+        target = as_dtype(dtype) if dtype is not None else infer_dtype(array)
+    else:
+        array = np.asarray(data)
+        if dtype is not None:
+            target = as_dtype(dtype)
+        elif array.dtype.kind == "f":
+            target = default_float
+        else:
+            target = infer_dtype(array)
+    return np.array(array, dtype=target, copy=True, order="C")

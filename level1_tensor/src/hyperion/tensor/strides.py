@@ -6,11 +6,17 @@ storage. Every view op (transpose, permute, expand, slicing, reshape) is nothing
 are pure functions of tuples, so you can test them with pencil and paper.
 
 Strides are counted in elements, not bytes (numpy counts bytes; we divide by the item size).
+Beside ``broadcast_shapes`` sits its adjoint, ``unbroadcast``: a gradient of a broadcast result
+summed back to the shape that was broadcast.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from hyperion.tensor.errors import ShapeError
+
+Array = Any  # a numpy or CuPy array (as in backend.py): ``unbroadcast`` works on either
 
 Shape = tuple[int, ...]
 Strides = tuple[int, ...]
@@ -97,6 +103,25 @@ def broadcast_shapes(*shapes: Shape) -> Shape:
     return tuple(result)
     # END SOLUTION
 
+
+
+def unbroadcast(grad: Array, shape: tuple[int, ...]) -> Array:
+    """Task 1.4: sum ``grad`` (shaped like a broadcast result) back down to ``shape``.
+
+    Broadcasting copies an input along new leading dimensions and along dimensions of size 1, so
+    the input's gradient is the *sum* of the gradients of all its copies: sum over the extra leading
+    dimensions, then over every dimension where ``shape`` has size 1 but ``grad`` does not
+    (keeping that dimension). Return an array of exactly ``shape``.
+    """
+    # BEGIN SOLUTION
+    extra = grad.ndim - len(shape)
+    if extra > 0:
+        grad = grad.sum(axis=tuple(range(extra)))
+    axes = tuple(i for i, size in enumerate(shape) if size == 1 and grad.shape[i] != 1)
+    if axes:
+        grad = grad.sum(axis=axes, keepdims=True)
+    return grad.reshape(shape)
+    # END SOLUTION
 
 def expand_strides(shape: Shape, strides: Strides, new_shape: Shape) -> Strides:
     """Task 1.2: strides that show a ``shape`` tensor as ``new_shape`` without copying.

@@ -48,11 +48,10 @@ class Tensor:
     __array_priority__ = 1000  # ndarray * Tensor defers to Tensor.__rmul__, which names the bad operand
 
     def __init__(self, data: Any, dtype: Any = None, device: str = "cpu", requires_grad: bool = False):
-        from hyperion.tensor.creation import _host_array
-
-        host = _host_array(data, dtype)
-        backend = get_backend(device)
-        self._set_array(backend.from_host(host) if device != "cpu" else host, device)
+        if isinstance(data, Tensor):
+            data = data._backend.to_numpy(data._array())
+        host = dtypes.host_array(data, dtype)
+        self._set_array(get_backend(device).from_host(host), device)
         self.requires_grad = bool(requires_grad)
         if self.requires_grad and not dtypes.is_floating(self.dtype):
             raise AutogradError(f"only floating-point tensors can require gradients, got {self.dtype}")

@@ -5,12 +5,12 @@
                            # LayerNorm and GELU (tanh) run softmax 04, LayerNorm 03 / 13, fused/gelu
     use_kernels(False)     # back to CuPy's built-ins (cuBLAS)
 
-:class:`KernelBackend` is level 1's ``CupyBackend`` with two things replaced, both through level 1's
-one dispatch point (the backend a Function gets): ``matmul`` -- 2-D (and batched-by-reshape) fp32
-products go to our kernel, anything else (other dtypes, broadcast batch shapes) falls back to CuPy --
-and ``function(op)``, which hands level 1's fused ``Softmax``, ``LayerNorm`` and ``GELU`` Functions
-over to their kernel subclasses in :mod:`hyperion.runtime.functions`. ``calls`` counts which path each
-call took, so a test can see the kernels were used.
+:class:`KernelBackend` is level 1's ``CupyBackend`` with ``matmul`` replaced -- 2-D (and
+batched-by-reshape) fp32 products go to our kernel, anything else (other dtypes, broadcast batch
+shapes) falls back to CuPy. The fused ``Softmax``, ``LayerNorm`` and ``GELU`` Functions are handed
+to their kernel subclasses in :mod:`hyperion.runtime.functions` through level 1's one per-device
+table (``register_function("cuda", op, impl)``), which ``use_kernels`` fills and empties.
+``calls`` counts which path each call took, so a test can see the kernels were used.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from collections import Counter
 import numpy as np
 
 from hyperion.runtime.functions import FUSED
-from hyperion.tensor.backend import CupyBackend, register_backend
+from hyperion.tensor.backend import CupyBackend, register_backend, register_function
 
 
 class KernelBackend(CupyBackend):
@@ -37,9 +37,6 @@ class KernelBackend(CupyBackend):
         super().__init__()
         self.matmul_version, self.config, self.fused = matmul_version, config, fused
         self.calls: Counter[str] = Counter()
-
-    def function(self, op: type) -> type:
-        return FUSED.get(op, op) if self.fused else op
 
     def matmul(self, a, b):
         from hyperion.kernels.matmul import matmul
@@ -60,4 +57,7 @@ def use_kernels(enable: bool = True, **options) -> CupyBackend:
     """Register :class:`KernelBackend` (or plain CuPy when ``enable`` is False) for "cuda"; returns it."""
     backend = KernelBackend(**options) if enable else CupyBackend()
     register_backend("cuda", backend)
+    fused = enable and backend.fused
+    for op, impl in FUSED.items():
+        register_function("cuda", op, impl if fused else None)
     return backend

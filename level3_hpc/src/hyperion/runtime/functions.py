@@ -1,4 +1,4 @@
-"""Level 1's fused Functions with level-3 kernels inside: what :class:`KernelBackend` runs on "cuda".
+"""Level 1's fused Functions with level-3 kernels inside: registered for "cuda" by ``use_kernels``.
 
 Each class subclasses the level-1 Function it replaces (same arguments, same saved state where the
 inherited half needs it) and takes the kernel path only for the case the kernels cover -- fp32, the
@@ -22,6 +22,13 @@ from hyperion.tensor.ops.nn import LayerNorm, Softmax
 SOFTMAX_MAX_ROW = 4 * 256 * 16  # softmax 04 at its default block: 16 float4 per thread
 
 
+def _count(backend, path: str) -> None:
+    """Count the path taken on backends that keep a tally (``KernelBackend.calls``)."""
+    calls = getattr(backend, "calls", None)
+    if calls is not None:
+        calls[path] += 1
+
+
 def _fp32(*arrays) -> bool:
     return all(a is None or a.dtype == np.float32 for a in arrays)
 
@@ -31,11 +38,11 @@ class KernelSoftmax(Softmax):
 
     def forward(self, x, dim: int):
         if not (_fp32(x) and dim == x.ndim - 1 and 0 < x.shape[-1] <= SOFTMAX_MAX_ROW):
-            self.backend.calls["softmax (level 1)"] += 1
+            _count(self.backend, "softmax (level 1)")
             return super().forward(x, dim)
         from hyperion.kernels.softmax import softmax
 
-        self.backend.calls["softmax kernel"] += 1
+        _count(self.backend, "softmax kernel")
         self.out = softmax(x.reshape(-1, x.shape[-1])).reshape(x.shape)
         self.dim = dim
         return self.out
@@ -47,11 +54,11 @@ class KernelLayerNorm(LayerNorm):
     def forward(self, x, weight=None, bias=None, ndim: int = 1, eps: float = 1e-5):
         self.kernel = ndim == 1 and weight is not None and _fp32(x, weight, bias) and x.shape[-1] > 0
         if not self.kernel:
-            self.backend.calls["layer_norm (level 1)"] += 1
+            _count(self.backend, "layer_norm (level 1)")
             return super().forward(x, weight, bias, ndim, eps)
         from hyperion.kernels.layernorm import layernorm_forward
 
-        self.backend.calls["layer_norm kernel"] += 1
+        _count(self.backend, "layer_norm kernel")
         xp = self.backend.xp
         self.x2 = x.reshape(-1, x.shape[-1])
         self.weight, self.has_bias = weight, bias is not None
@@ -76,11 +83,11 @@ class KernelGELU(GELU):
     def forward(self, x, approximate: str = "none"):
         self.kernel = approximate == "tanh" and _fp32(x)
         if not self.kernel:
-            self.backend.calls["gelu (level 1)"] += 1
+            _count(self.backend, "gelu (level 1)")
             return super().forward(x, approximate)
         from hyperion.kernels.fused import gelu
 
-        self.backend.calls["gelu kernel"] += 1
+        _count(self.backend, "gelu kernel")
         self.x, self.approximate = x, approximate
         return gelu(x)
 

@@ -2,7 +2,8 @@
 
 So each backward is the local derivative times the incoming gradient, elementwise (the chain
 rule with a diagonal Jacobian). Inputs may broadcast: ``backward`` returns gradients in the
-output's shape and the engine sums them back to each input's shape with :func:`unbroadcast`.
+output's shape and the engine sums them back to each input's shape with
+:func:`hyperion.tensor.strides.unbroadcast`.
 """
 
 from __future__ import annotations
@@ -11,25 +12,6 @@ import math
 
 from hyperion.tensor.autograd import Function
 from hyperion.tensor.backend import Array
-
-
-def unbroadcast(grad: Array, shape: tuple[int, ...]) -> Array:
-    """Task 1.4: sum ``grad`` (shaped like a broadcast result) back down to ``shape``.
-
-    Broadcasting copies an input along new leading dimensions and along dimensions of size 1, so
-    the input's gradient is the *sum* of the gradients of all its copies: sum over the extra leading
-    dimensions, then over every dimension where ``shape`` has size 1 but ``grad`` does not
-    (keeping that dimension). Return an array of exactly ``shape``.
-    """
-    # BEGIN SOLUTION
-    extra = grad.ndim - len(shape)
-    if extra > 0:
-        grad = grad.sum(axis=tuple(range(extra)))
-    axes = tuple(i for i, size in enumerate(shape) if size == 1 and grad.shape[i] != 1)
-    if axes:
-        grad = grad.sum(axis=axes, keepdims=True)
-    return grad.reshape(shape)
-    # END SOLUTION
 
 
 # ---- arithmetic --------------------------------------------------------------------------------

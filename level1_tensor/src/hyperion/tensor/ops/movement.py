@@ -146,12 +146,10 @@ class ToDevice(Function):
 
     @classmethod
     def apply(cls, x: Tensor, device: str) -> Tensor:  # type: ignore[override]
-        from hyperion.tensor.tensor import Tensor
-
         ctx = cls(get_backend(device))
         ctx.source = x.device
         host = get_backend(x.device).to_numpy(x._array())
-        out = Tensor._from_array(get_backend(device).from_host(np.ascontiguousarray(host)), device)
+        out = type(x)._from_array(get_backend(device).from_host(np.ascontiguousarray(host)), device)
         if x.requires_grad and is_grad_enabled():
             out.requires_grad, out._ctx = True, ctx
             ctx.parents, ctx.needs_input_grad = (x,), (True,)

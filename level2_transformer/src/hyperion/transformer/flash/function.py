@@ -1,6 +1,8 @@
-"""``flash_attention`` on Hyperion Tensors: one autograd ``Function``, dispatching on the device.
+"""``flash_attention`` on Hyperion Tensors: one autograd ``Function`` per device.
 
-``cpu`` runs the numba kernels (:mod:`.numba_cpu`), ``cuda`` the CUDA kernels (:mod:`.cuda`). The
+:class:`FlashAttention` runs the numba kernels (:mod:`.numba_cpu`); its subclass
+:class:`FlashAttentionCUDA` runs the CUDA kernels (:mod:`.cuda`) and is registered for ``"cuda"`` in
+level 1's per-device table of Function overrides -- the one dispatch point, no device test here. The
 forward saves only ``q, k, v``, the output and the row log-sum-exp (``O(N·d)``); the backward
 recomputes each tile of probabilities from them.
 """
@@ -12,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from hyperion.tensor.autograd import Function
-from hyperion.tensor.backend import Array
+from hyperion.tensor.backend import Array, get_backend, register_function
 from hyperion.tensor.tensor import Tensor
 from hyperion.transformer.flash._inputs import causal_mode
 
@@ -23,32 +25,43 @@ class FlashAttention(Function):
     def forward(self, q: Array, k: Array, v: Array, causal: bool | str = False, key_padding_mask: Any = None,
                 scale: float | None = None) -> Array:
         self.options = {"causal": causal, "key_padding_mask": key_padding_mask, "scale": scale}
-        if self.backend.device == "cuda":
-            from hyperion.transformer.flash.cuda import flash_forward_cuda as forward
-        else:
-            from hyperion.transformer.flash.numba_cpu import flash_forward as forward
-        out, lse = forward(q, k, v, **self.options)
+        out, lse = self.kernels()[0](q, k, v, **self.options)
         self.q, self.k, self.v, self.out, self.lse = q, k, v, out, lse
         return out
 
     def backward(self, grad: Array) -> tuple[Array, Array, Array]:
-        if self.backend.device == "cuda":
-            from hyperion.transformer.flash.cuda import flash_backward_cuda as backward
-        else:
-            from hyperion.transformer.flash.numba_cpu import flash_backward as backward
+        backward = self.kernels()[1]
         return backward(self.q, self.k, self.v, self.out, self.lse, grad, **self.options)
+
+    @staticmethod
+    def kernels():
+        """(forward, backward) of this device: numba on the CPU."""
+        from hyperion.transformer.flash.numba_cpu import flash_backward, flash_forward
+
+        return flash_forward, flash_backward
+
+
+class FlashAttentionCUDA(FlashAttention):
+    """The same Function on the CUDA kernels of :mod:`.cuda` (registered for ``"cuda"`` below)."""
+
+    @staticmethod
+    def kernels():
+        from hyperion.transformer.flash.cuda import flash_backward_cuda, flash_forward_cuda
+
+        return flash_forward_cuda, flash_backward_cuda
+
+
+register_function("cuda", FlashAttention, FlashAttentionCUDA)
 
 
 def _mask_array(mask: Any, device: str) -> Any:
+    """The padding mask as an array on ``device`` (it may come as a Tensor, numpy or CuPy array)."""
     if mask is None:
         return None
     if isinstance(mask, Tensor):
-        mask = mask._array()
-    if device == "cuda":
-        import cupy
-
-        return cupy.asarray(mask)
-    return np.asarray(mask.get() if hasattr(mask, "get") else mask)
+        mask = mask._backend.to_numpy(mask._array())
+    host = np.asarray(mask.get() if hasattr(mask, "get") else mask)  # .get(): a CuPy array
+    return get_backend(device).from_host(host)
 
 
 def flash_attention(

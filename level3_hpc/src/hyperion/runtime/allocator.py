@@ -1,0 +1,350 @@
+"""A caching allocator: device memory is requested in segments and handed out, split and merged, in blocks.
+
+The design is PyTorch's ``CUDACachingAllocator`` (c10/cuda/CUDACachingAllocator.cpp; "CUDA semantics:
+memory management" in the PyTorch docs), reduced to what one Python file can show:
+
+- **Rounding.** Requests round up to a multiple of 512 bytes (``round_size``).
+- **Two pools.** Blocks of at most 1 MiB come from the *small* pool, carved out of 2 MiB segments;
+  larger ones from the *large* pool, whose segments are 20 MiB for requests under 10 MiB and the
+  request rounded up to 2 MiB otherwise (``segment_size``). Small and large never share a segment,
+  so long-lived small tensors cannot pin a big segment.
+- **Best fit.** Each pool keeps its free blocks sorted by ``(stream, size, address)``; a request takes
+  the smallest free block of its stream that fits (the lowest address among equals).
+- **Split and merge.** A block larger than the request is split when the remainder is worth keeping
+  (more than 512 bytes in the small pool, more than 1 MiB in the large one); a freed block merges with
+  free neighbours *inside its segment* (blocks of different segments are never adjacent).
+- **Streams.** Every block belongs to the stream it was allocated on and is reused only there, with
+  no synchronisation (kernels on one stream run in order). A block also used on another stream
+  (``record_stream``) is not reusable when freed: an event is recorded on each such stream and the
+  block enters the free list when all have completed (``process_events`` at the next allocation).
+- **Out of memory.** When the raw allocation fails, wait for pending events, release every cached
+  segment (``empty_cache``) and retry once; then raise :class:`OutOfMemoryError` naming the requested,
+  reserved and allocated bytes.
+
+The raw memory below is pluggable (``raw_alloc(size) -> address``, ``raw_free(address)``), and so are
+the events, so the same code runs over ``cudaMalloc`` on the GPU and over a numpy arena on the CPU
+(:mod:`hyperion.runtime.memory`), where the tests exercise every line.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+KiB, MiB = 1024, 1024 * 1024
+MIN_BLOCK = 512  # every size is a multiple of this
+SMALL_SIZE = 1 * MiB  # largest request served by the small pool
+SMALL_SEGMENT = 2 * MiB  # the small pool's segment size
+MIN_LARGE_ALLOC = 10 * MiB  # large requests below this share a LARGE_SEGMENT
+LARGE_SEGMENT = 20 * MiB
+ROUND_LARGE = 2 * MiB  # larger requests get a segment of their size rounded up to this
+
+
+class OutOfMemoryError(MemoryError):
+    """The raw allocator refused a segment even after the cache was emptied."""
+
+
+def round_size(size: int) -> int:
+    """The request rounded up to a multiple of ``MIN_BLOCK`` (at least one)."""
+    if size < 0:
+        raise ValueError(f"cannot allocate a negative number of bytes ({size})")
+    return max(MIN_BLOCK, -(-size // MIN_BLOCK) * MIN_BLOCK)
+
+
+def segment_size(size: int) -> int:
+    """How many bytes to ask the raw allocator for when no cached block fits a ``size`` request."""
+    if size <= SMALL_SIZE:
+        return SMALL_SEGMENT
+    if size < MIN_LARGE_ALLOC:
+        return LARGE_SEGMENT
+    return -(-size // ROUND_LARGE) * ROUND_LARGE
+
+
+@dataclass(eq=False)
+class Block:
+    """A contiguous range ``[address, address + size)`` of one segment, allocated or free."""
+
+    address: int
+    size: int
+    stream: Any
+    small: bool
+    segment: int  # the segment's base address
+    allocated: bool = False
+    requested: int = 0  # bytes asked for (≤ size), for the "allocated" statistics
+    prev: Block | None = None  # neighbours inside the segment, in address order
+    next: Block | None = None
+    uses: set = field(default_factory=set)  # other streams that used it (record_stream)
+    pending: int = 0  # events still outstanding before it may be reused
+
+    def key(self) -> tuple:
+        return (_stream_key(self.stream), self.size, self.address)
+
+
+def _stream_key(stream: Any) -> tuple:
+    return (type(stream).__name__, stream if isinstance(stream, int | str) else id(stream))
+
+
+class HostEvents:
+    """Events for a device with no asynchrony (the CPU arena): complete as soon as recorded."""
+
+    def record(self, stream: Any) -> Any:
+        return None
+
+    def query(self, event: Any) -> bool:
+        return True
+
+    def synchronize(self) -> None:
+        pass
+
+
+class CachingAllocator:
+    """The allocator over ``raw_alloc``/``raw_free``; ``events`` records and queries stream events."""
+
+    def __init__(
+        self,
+        raw_alloc: Callable[[int], int],
+        raw_free: Callable[[int], None],
+        events: Any = None,
+        name: str = "device",
+    ) -> None:
+        self.raw_alloc, self.raw_free, self.name = raw_alloc, raw_free, name
+        self.events = events if events is not None else HostEvents()
+        self.pools: dict[bool, list[tuple]] = {True: [], False: []}  # small? -> sorted free keys
+        self.free_blocks: dict[tuple, Block] = {}
+        self.active: dict[int, Block] = {}  # address -> allocated block
+        self.segments: dict[int, Block] = {}  # base address -> first block
+        self.pending_events: list[tuple[Any, Block]] = []
+        self.stats = _Stats()
+
+    # ---- public API ------------------------------------------------------------------------------
+    def malloc(self, size: int, stream: Any = 0) -> int:
+        """The address of ``size`` bytes usable on ``stream``."""
+        self.process_events()
+        rounded = round_size(size)
+        small = rounded <= SMALL_SIZE
+        block = self._best_fit(rounded, stream, small)
+        if block is None:
+            block = self._new_segment(rounded, stream, small, size)
+        else:
+            self._unlist(block)
+        block = self._split(block, rounded)
+        block.allocated, block.requested = True, size
+        self.active[block.address] = block
+        self.stats.on_alloc(block)
+        return block.address
+
+    def free(self, address: int) -> None:
+        """Give a block back to the cache (the memory stays reserved; see :meth:`empty_cache`)."""
+        block = self.active.pop(address, None)
+        if block is None:
+            raise ValueError(f"free({address:#x}): not an address this allocator handed out")
+        self.stats.on_free(block)
+        block.allocated = False
+        if block.uses:
+            for stream in block.uses:
+                self.pending_events.append((self.events.record(stream), block))
+            block.pending, block.uses = len(block.uses), set()
+            return
+        self._release(block)
+
+    def record_stream(self, address: int, stream: Any) -> None:
+        """Mark the block at ``address`` as used on ``stream`` too: it is reused only after ``stream``
+        has finished the work queued when it is freed."""
+        block = self.active.get(address)
+        if block is None:
+            raise ValueError(f"record_stream({address:#x}): not an allocated block")
+        if _stream_key(stream) != _stream_key(block.stream):
+            block.uses.add(stream)
+
+    def process_events(self) -> None:
+        """Move blocks whose cross-stream events have all completed into the free lists."""
+        still = []
+        for event, block in self.pending_events:
+            if self.events.query(event):
+                block.pending -= 1
+                if block.pending == 0:
+                    self._release(block)
+            else:
+                still.append((event, block))
+        self.pending_events = still
+
+    def empty_cache(self) -> None:
+        """Return every segment that is entirely free to the raw allocator."""
+        for base, first in list(self.segments.items()):
+            if first.next is None and not first.allocated and first.pending == 0:
+                self._unlist(first)
+                del self.segments[base]
+                self.raw_free(base)
+                self.stats.on_segment_free(first)
+
+    def memory_stats(self) -> dict[str, int]:
+        """Counters named as ``torch.cuda.memory_stats()`` names them (the ``all`` pool)."""
+        return self.stats.as_dict()
+
+    def memory_snapshot(self) -> list[dict]:
+        """One dict per segment with its blocks, in the shape of ``torch.cuda.memory_snapshot()``."""
+        out = []
+        for base in sorted(self.segments):
+            blocks, block = [], self.segments[base]
+            while block is not None:
+                state = "active_allocated" if block.allocated else "inactive"
+                if block.pending:
+                    state = "active_pending_free"
+                blocks.append({"address": block.address, "size": block.size, "state": state,
+                               "requested_size": block.requested if block.allocated else 0})
+                block = block.next
+            total = sum(b["size"] for b in blocks)
+            used = sum(b["size"] for b in blocks if b["state"] == "active_allocated")
+            first = self.segments[base]
+            out.append({"device": self.name, "address": base, "total_size": total,
+                        "allocated_size": used, "active_size": used,
+                        "stream": first.stream, "segment_type": "small" if first.small else "large",
+                        "blocks": blocks})
+        return out
+
+    # ---- the parts -----------------------------------------------------------------------------
+    def _best_fit(self, size: int, stream: Any, small: bool) -> Block | None:
+        """The free block of ``stream`` in the pool with the smallest ``(size, address)`` ≥ ``size``."""
+        pool = self.pools[small]
+        stream_key = _stream_key(stream)
+        i = bisect.bisect_left(pool, (stream_key, size, -1))
+        if i < len(pool) and pool[i][0] == stream_key:
+            return self.free_blocks[pool[i]]
+        return None
+
+    def _new_segment(self, rounded: int, stream: Any, small: bool, requested: int) -> Block:
+        want = segment_size(rounded)
+        try:
+            base = self.raw_alloc(want)
+        except MemoryError:
+            self.stats.counters["num_alloc_retries"] += 1
+            self.events.synchronize()
+            self.process_events()
+            self.empty_cache()
+            try:
+                base = self.raw_alloc(want)
+            except MemoryError:
+                self.stats.counters["num_ooms"] += 1
+                s = self.stats.counters
+                raise OutOfMemoryError(
+                    f"{self.name}: out of memory allocating {requested} bytes (a {want}-byte segment); "
+                    f"reserved {s['reserved_bytes.all.current']} bytes, allocated "
+                    f"{s['allocated_bytes.all.current']} bytes (free cached segments were released first)"
+                ) from None
+        block = Block(base, want, stream, small, base)
+        self.segments[base] = block
+        self.stats.on_segment_alloc(block)
+        return block
+
+    def _split(self, block: Block, size: int) -> Block:
+        """Task 3.5: cut ``block`` to ``size`` bytes when the remainder is worth keeping.
+
+        The remainder (``block.size - size`` bytes, starting at ``block.address + size``) becomes a
+        new free :class:`Block` of the same stream, pool and segment, linked between ``block`` and
+        its old ``next`` neighbour, and goes into the free lists (``self._list``). Keep it when it is
+        more than ``MIN_BLOCK`` bytes in the small pool, more than ``SMALL_SIZE`` in the large pool
+        (PyTorch's rule: a sliver of a large segment is not worth a block). Returns ``block``.
+        """
+        # BEGIN SOLUTION
+        remaining = block.size - size
+        if remaining > (MIN_BLOCK if block.small else SMALL_SIZE):
+            rest = Block(block.address + size, remaining, block.stream, block.small, block.segment,
+                         prev=block, next=block.next)
+            if block.next is not None:
+                block.next.prev = rest
+            block.next, block.size = rest, size
+            self._list(rest)
+        return block
+        # END SOLUTION
+
+    def _release(self, block: Block) -> None:
+        """A block nobody uses any more: merge it with free neighbours and list it."""
+        block = self._merge(block)
+        self._list(block)
+
+    def _merge(self, block: Block) -> Block:
+        """Task 3.5: absorb ``block``'s free neighbours (same segment) and return the merged block.
+
+        A neighbour (``block.prev`` or ``block.next``) can be absorbed when it is neither allocated
+        nor waiting for events (``pending == 0``). Take it out of the free lists (``self._unlist``),
+        grow the surviving block to cover both ranges (the lower address survives) and relink the
+        neighbours so that no two adjacent blocks of a segment are both free afterwards.
+        """
+        # BEGIN SOLUTION
+        nxt = block.next
+        if nxt is not None and not nxt.allocated and nxt.pending == 0:
+            self._unlist(nxt)
+            block.size += nxt.size
+            block.next = nxt.next
+            if nxt.next is not None:
+                nxt.next.prev = block
+        prev = block.prev
+        if prev is not None and not prev.allocated and prev.pending == 0:
+            self._unlist(prev)
+            prev.size += block.size
+            prev.next = block.next
+            if block.next is not None:
+                block.next.prev = prev
+            block = prev
+        return block
+        # END SOLUTION
+
+    def _list(self, block: Block) -> None:
+        key = block.key()
+        bisect.insort(self.pools[block.small], key)
+        self.free_blocks[key] = block
+
+    def _unlist(self, block: Block) -> None:
+        key = block.key()
+        pool = self.pools[block.small]
+        i = bisect.bisect_left(pool, key)
+        if i < len(pool) and pool[i] == key:
+            pool.pop(i)
+            del self.free_blocks[key]
+
+
+class _Stats:
+    """PyTorch's counter names: current/peak bytes allocated (as rounded blocks) and reserved."""
+
+    def __init__(self) -> None:
+        names = ("allocated_bytes", "reserved_bytes", "requested_bytes", "active_bytes",
+                 "allocation", "segment")
+        self.counters: dict[str, int] = {}
+        for n in names:
+            self.counters[f"{n}.all.current"] = self.counters[f"{n}.all.peak"] = 0
+            self.counters[f"{n}.all.allocated"] = self.counters[f"{n}.all.freed"] = 0
+        for n in ("num_alloc_retries", "num_ooms", "num_device_alloc", "num_device_free"):
+            self.counters[n] = 0
+
+    def _add(self, name: str, amount: int) -> None:
+        c = self.counters
+        c[f"{name}.all.current"] += amount
+        c[f"{name}.all.peak"] = max(c[f"{name}.all.peak"], c[f"{name}.all.current"])
+        c[f"{name}.all.allocated" if amount > 0 else f"{name}.all.freed"] += abs(amount)
+
+    def on_alloc(self, block: Block) -> None:
+        self._add("allocated_bytes", block.size)
+        self._add("active_bytes", block.size)
+        self._add("requested_bytes", block.requested)
+        self._add("allocation", 1)
+
+    def on_free(self, block: Block) -> None:
+        self._add("allocated_bytes", -block.size)
+        self._add("active_bytes", -block.size)
+        self._add("requested_bytes", -block.requested)
+        self._add("allocation", -1)
+
+    def on_segment_alloc(self, block: Block) -> None:
+        self._add("reserved_bytes", block.size)
+        self._add("segment", 1)
+        self.counters["num_device_alloc"] += 1
+
+    def on_segment_free(self, block: Block) -> None:
+        self._add("reserved_bytes", -block.size)
+        self._add("segment", -1)
+        self.counters["num_device_free"] += 1
+
+    def as_dict(self) -> dict[str, int]:
+        return dict(sorted(self.counters.items()))
