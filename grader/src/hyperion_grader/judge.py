@@ -88,7 +88,10 @@ class GradeReport:
 
 
 def _site_dirs() -> list[str]:
-    dirs = [*site.getsitepackages(), site.getusersitepackages()]
+    """The judge's site-packages folders, including those a ``.pth`` file chains in (a venv built on
+    another venv's packages): the child runs ``python -I -S`` and gets them on ``sys.path`` explicitly."""
+    chained = [p for p in sys.path if os.path.basename(p) in ("site-packages", "dist-packages")]
+    dirs = [*site.getsitepackages(), site.getusersitepackages(), *chained]
     return [d for d in dict.fromkeys(dirs) if os.path.isdir(d)]
 
 
