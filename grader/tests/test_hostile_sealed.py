@@ -31,8 +31,6 @@ ALIVE = [  # attacks that leave the judge running when they work
 KILLERS = ["97.11", "97.12", "97.13"]  # kill or stop the judge
 PTH = "zz_hyperion_hostile_97_5.pth"
 SHARED_TMP_FILE = Path("/tmp/hyperion-hostile-97-6")
-# Today's grader loses to every attack: these tests must fail (strict) until the walls are built.
-BEFORE_THE_FIX = pytest.mark.xfail(strict=True, reason="issue 12: the OS walls are not built yet")
 
 
 def _site_dirs() -> list[str]:
@@ -110,13 +108,11 @@ def test_honest_controls_keep_their_points(hostile, task):
     assert _scores(hostile["alive"])[task] == CONTROLS[task], _why(hostile["alive"], task)
 
 
-@BEFORE_THE_FIX
 @pytest.mark.parametrize("task", ALIVE)
 def test_attack_scores_zero(hostile, task):
     assert _scores(hostile["alive"])[task] == 0.0, _why(hostile["alive"], task)
 
 
-@BEFORE_THE_FIX
 def test_attack_run_is_exact_and_leaves_nothing(hostile):
     run = hostile["alive"]
     assert _scores(run) == {**CONTROLS, **{t: 0.0 for t in ALIVE}}
@@ -124,19 +120,16 @@ def test_attack_run_is_exact_and_leaves_nothing(hostile):
     assert run["leftovers"] == [], "the judge left files in the shared temp dir"
 
 
-@BEFORE_THE_FIX
 def test_nothing_written_outside_the_sandbox(hostile):
     assert hostile["leaks"] == {"pth": [], "shared_tmp": False, "hidden": []}
 
 
-@BEFORE_THE_FIX
 @pytest.mark.parametrize("task", KILLERS)
 def test_killing_or_stopping_the_judge_fails(hostile, task):
     run = hostile["killers"]
     assert _scores(run)[task] == 0.0, _why(run, task)
 
 
-@BEFORE_THE_FIX
 def test_judge_survives_and_writes_exact_grades_without_leftovers(hostile):
     run = hostile["killers"]
     assert run["rc"] == 0, run["output"]
