@@ -141,11 +141,11 @@ def _alive(pid: int) -> bool:
 
 
 def _sandboxed_processes() -> list[int]:
-    """Processes of the sandbox's uid that carry a sandbox token in their environment (a sealed box's)."""
+    """Processes of a box's uid that carry a sandbox token in their environment (a sealed box's)."""
     out = []
     for p in Path("/proc").iterdir():
         try:
-            if p.name.isdigit() and p.stat().st_uid == box.SANDBOX_UID and procs._token(int(p.name)):
+            if p.name.isdigit() and box.is_box_uid(p.stat().st_uid) and procs._token(int(p.name)):
                 out.append(int(p.name))
         except OSError:
             continue
@@ -202,3 +202,23 @@ def test_static_scan_flags_reference_path(toy, cache_dir):
     report = run_grade(toy, sub, cache_dir)
     assert scores(report) == EXPECTED
     assert report.results[1].first_failure.startswith("integrity:")
+
+
+SEALED_LIMITS = {
+    "fork_bomb": "import os\nfor _ in range(10**6):\n    os.fork()\nreturn as_array(a) * k",
+    "fill_tmp": (
+        "with open('/tmp/fill', 'wb') as f:\n    for _ in range(1024):\n        f.write(b'x' * 2**20)\n"
+        "return as_array(a) * k"
+    ),
+}
+
+
+@pytest.mark.skipif(box.mode() != "sealed", reason="the process limit and the small /tmp are the sealed box's")
+@pytest.mark.parametrize("name", sorted(SEALED_LIMITS))
+def test_sealed_box_limits(name, toy, cache_dir):
+    """A fork bomb stops at RLIMIT_NPROC (256 for the box's own uid: other boxes keep working); filling
+    /tmp stops at its 256 MB."""
+    sub = make_submission(toy, name, {"99.2": SEALED_LIMITS[name]})
+    report = run_grade(toy, sub, cache_dir, timeout_scale=FAST)
+    assert scores(report) == EXPECTED, report.results[1].first_failure
+    assert not _sandboxed_processes(), "stray processes remain"

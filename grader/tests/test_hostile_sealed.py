@@ -20,7 +20,11 @@ from pathlib import Path
 import pytest
 from hostile_handin import HOSTILE_SOURCE
 
+from hyperion_grader import box
 from hyperion_grader.levels import Registry
+
+# practice mode keeps only in-process guards, which these attacks get past by design
+pytestmark = pytest.mark.skipif(box.mode() != "sealed", reason="needs the OS sandbox (bubblewrap)")
 
 FIXTURE = Path(__file__).parent / "fixtures" / "hostilerepo"
 CONTROLS = {"97.1": 1.0, "97.20": 1.0}

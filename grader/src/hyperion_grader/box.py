@@ -1,14 +1,16 @@
 """The OS sandbox a probe child runs in (bubblewrap), and the grading mode it gives: sealed or practice.
 
-Sealed: every child runs under ``bwrap`` in new PID, mount, IPC, network and UTS namespaces, as uid 65534
-(``nobody``), and sees only: ``/usr`` (and the ``/lib``, ``/bin`` links into it), a few ``/etc`` files
-the dynamic loader reads, the Python runtime, the judge's site-packages folders, its code roots
-(``/box/code/rootN``) and, for CUDA tasks, the ``/dev/nvidia*`` nodes, all read-only, plus a private
-``/tmp`` (tmpfs, 256 MB) and its own ``/proc`` and minimal ``/dev``. When the judge runs as root,
-``bwrap`` builds the box as root and ``setpriv`` drops to uid/gid 65534 with no capabilities before
-Python starts (no user namespace needed); otherwise ``bwrap`` makes an unprivileged user namespace and
-maps the child to 65534 inside it. The box dies with the judge (``--die-with-parent``); when its first
-process ends, the kernel kills every other process of its PID namespace.
+Sealed: every child runs under ``bwrap`` in new PID, mount, IPC, network and UTS namespaces, as an
+unprivileged uid that is not the judge's, and sees only: ``/usr`` (and the ``/lib``, ``/bin`` links
+into it), a few ``/etc`` files the dynamic loader reads, the Python runtime, the judge's site-packages
+folders, its code roots (``/box/code/rootN``) and, for CUDA tasks, the ``/dev/nvidia*`` nodes, all
+read-only, plus a private ``/tmp`` (tmpfs, 256 MB) and its own ``/proc`` and minimal ``/dev``. When
+the judge runs as root, ``bwrap`` builds the box as root and ``setpriv`` drops to a uid/gid of the
+box's own (from an unused range, so that the per-user process limit of one box never starves another)
+with no capabilities before Python starts; otherwise ``bwrap`` makes an unprivileged user namespace
+and maps the child to uid 65534 inside it (the judge's uid outside, but in its own PID namespace).
+The box dies with the judge (``--die-with-parent``); when its first process ends, the kernel kills
+every other process of its PID namespace.
 
 Practice: no working sandbox here (no ``bwrap``, or user namespaces refused); children run as plain
 processes with the in-process guard (:mod:`hyperion_grader.guard`), which code in the same interpreter
@@ -23,10 +25,14 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-SANDBOX_UID = 65534
+SANDBOX_UID = 65534  # the uid inside a user namespace (unprivileged judge)
+BOX_UID_BASE = 1_990_000_000  # root judge: box k runs as BOX_UID_BASE + k on the host
+_free_uids = list(range(BOX_UID_BASE, BOX_UID_BASE + 4096))
+_uid_lock = threading.Lock()
 TMP_BYTES = 256 * 2**20
 CODE = "/box/code"
 _ETC = ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/localtime")
@@ -44,6 +50,25 @@ class View:
     @property
     def code_roots(self) -> list[str]:
         return [f"{CODE}/root{i}" for i in range(len(self.code))]
+
+
+def take_uid() -> int:
+    """A uid for one box (root judge: distinct per live box; otherwise the in-namespace 65534)."""
+    if os.geteuid() != 0:
+        return SANDBOX_UID
+    with _uid_lock:
+        return _free_uids.pop(0)
+
+
+def give_uid(uid: int) -> None:
+    if uid != SANDBOX_UID:
+        with _uid_lock:
+            _free_uids.append(uid)
+
+
+def is_box_uid(uid: int) -> bool:
+    """Whether a host process owned by ``uid`` is a box's (root judge)."""
+    return BOX_UID_BASE <= uid < BOX_UID_BASE + 4096
 
 
 def python() -> str:
@@ -71,8 +96,8 @@ def _under_usr(path: str) -> bool:
     return path == "/usr" or path.startswith("/usr/")
 
 
-def bwrap_argv(view: View, inside: list[str]) -> list[str]:
-    """The ``bwrap`` command line that runs ``inside`` (argv) in a box showing ``view``."""
+def bwrap_argv(view: View, inside: list[str], uid: int = SANDBOX_UID) -> list[str]:
+    """The ``bwrap`` command line that runs ``inside`` (argv) as ``uid`` in a box showing ``view``."""
     root = os.geteuid() == 0
     argv = ["bwrap", "--die-with-parent", "--new-session", "--hostname", "sandbox", "--clearenv"]
     if root:  # root builds the box without a user namespace; setpriv drops to nobody below
@@ -105,7 +130,7 @@ def bwrap_argv(view: View, inside: list[str]) -> list[str]:
     argv += ["--chdir", "/tmp"]
     if root:
         setpriv = shutil.which("setpriv") or "/usr/bin/setpriv"
-        inside = [setpriv, f"--reuid={SANDBOX_UID}", f"--regid={SANDBOX_UID}", "--clear-groups",
+        inside = [setpriv, f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
                   "--inh-caps=-all", "--", *inside]
     return [*argv, "--", *inside]
 
@@ -119,17 +144,19 @@ def sandbox_env(env: dict[str, str]) -> list[str]:
 
 
 def _probe() -> str:
-    """'' when a sandbox starts and runs Python as uid 65534, else why not."""
+    """'' when a sandbox starts and runs Python as an unprivileged uid, else why not."""
     if not shutil.which("bwrap"):
         return "bubblewrap (bwrap) is not installed"
     view = View(code=[], site=[])
     code = "import os; print(os.getuid(), len(os.listdir('/proc')) < 80)"
-    argv = bwrap_argv(view, [python(), "-I", "-S", "-c", code])
+    uid = take_uid()
+    argv = bwrap_argv(view, [python(), "-I", "-S", "-c", code], uid)
+    give_uid(uid)
     try:
         out = subprocess.run(argv, capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL)
     except (OSError, subprocess.TimeoutExpired) as exc:
         return f"bwrap could not start: {exc}"
-    if out.returncode != 0 or out.stdout.split() != [str(SANDBOX_UID), "True"]:
+    if out.returncode != 0 or out.stdout.split() != [str(uid), "True"]:
         why = (out.stderr.strip().splitlines() or [f"exit {out.returncode}"])[-1]
         return f"bwrap could not make a sandbox here: {why}"
     return ""

@@ -116,6 +116,7 @@ class _Spawned:
     def __init__(self, job: dict, roots: list[Path], guard: dict, private: Path | None, devices: list[str],
                  fds: tuple[int, ...]) -> None:
         self.sealed = box.mode() == "sealed"
+        self.uid: int | None = None
         self.tmp = _private_tmp(private)
         self.log_path = self.tmp / "output.log"
         env = {k: os.environ[k] for k in _ENV_PASS if k in os.environ}
@@ -127,7 +128,8 @@ class _Spawned:
             self.code_roots = view.code_roots
             env.update(HOME="/tmp", TMPDIR="/tmp")
             job = dict(job, roots=self.code_roots, guard=None)
-            argv = box.bwrap_argv(view, [box.python(), "-I", "-S", "-c", _STUB])
+            self.uid = box.take_uid()
+            argv = box.bwrap_argv(view, [box.python(), "-I", "-S", "-c", _STUB], self.uid)
             argv[1:1] = box.sandbox_env(env)
             cwd, child_env = self.tmp, {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
         else:  # practice: copies in a private temp dir, the in-process guard
@@ -171,6 +173,9 @@ class _Spawned:
         procs.reap_strays()
         output = _tail(self.log_path)
         shutil.rmtree(self.tmp, ignore_errors=True)
+        if self.uid is not None:  # every process of the box is gone with its PID namespace
+            box.give_uid(self.uid)
+            self.uid = None
         lingered = lingered or self.token in procs.stray_tokens
         return (None if timed_out else rc), timed_out, lingered, output, wall
 
