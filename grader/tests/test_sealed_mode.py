@@ -63,9 +63,9 @@ def test_require_sealed_grades_when_sealed(toy, tmp_path):
 def test_time_limit_and_sigterm_still_write_grades(toy, cache_dir, tmp_path):
     sub = make_submission(toy, "sleepy", {"99.2": "import time\ntime.sleep(10**6)"})
     base = ["--submission", str(sub), "--task", "99.2", "--task", "99.3", "--jobs", "2"]
-    # the overall time limit: the sleeping task is stopped at 12 s and scores 0 with the reason
+    # the overall time limit: the sleeping task is stopped at 8 s and scores 0 with the reason
     out = tmp_path / "limit.json"
-    proc = _cli(toy, *base, "--time-limit", "12", "--json", str(out), tmp=tmp_path / "t1")
+    proc = _cli(toy, *base, "--time-limit", "8", "--json", str(out), tmp=tmp_path / "t1")
     text, _ = proc.communicate(timeout=120)
     assert proc.returncode == 0, text
     tests = {t["number"]: t for t in json.loads(out.read_text())["tests"]}
@@ -75,7 +75,7 @@ def test_time_limit_and_sigterm_still_write_grades(toy, cache_dir, tmp_path):
     # SIGTERM: grading ends at once, the grades are written, nothing is left behind
     out = tmp_path / "term.json"
     proc = _cli(toy, *base, "--json", str(out), tmp=tmp_path / "t2")
-    time.sleep(8)
+    time.sleep(5)
     proc.send_signal(signal.SIGTERM)
     text, _ = proc.communicate(timeout=60)
     tests = {t["number"]: t for t in json.loads(out.read_text())["tests"]}

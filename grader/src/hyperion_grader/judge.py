@@ -164,7 +164,7 @@ class Judge:
             "hidden_name": f"hidden_{task.path.stem}",
             "probes": probes,
             "memory_mb": task.memory_mb,
-            "nproc": 256 if box.mode() == "sealed" else None,  # processes + threads of the sandbox uid
+            "nproc": 256 if box.mode() == "sealed" else None,  # processes + threads of the box's uid
         }
 
     def _devices(self, task: Task) -> list[str]:
