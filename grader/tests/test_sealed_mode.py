@@ -82,3 +82,13 @@ def test_time_limit_and_sigterm_still_write_grades(toy, cache_dir, tmp_path):
     assert tests["99.2"]["score"] == 0.0 and "stopped (SIGTERM)" in tests["99.2"]["output"], text
     assert list((tmp_path / "t2").iterdir()) == []
 
+
+
+def test_box_mounts_only_read_only_views_and_the_given_devices():
+    view = box.View(code=["/x/level/src"], site=["/y/site-packages"], devices=["/dev/nvidia0"])
+    argv = box.bwrap_argv(view, ["python3"])
+    mounts = [tuple(argv[i : i + 3]) for i, a in enumerate(argv) if a in ("--bind", "--dev-bind", "--ro-bind")]
+    assert not [m for m in mounts if m[0] == "--bind"]  # nothing of the host is writable
+    assert [m for m in mounts if m[0] == "--dev-bind"] == [("--dev-bind", "/dev/nvidia0", "/dev/nvidia0")]
+    assert ("--ro-bind", "/x/level/src", "/box/code/root0") in mounts
+    assert "--die-with-parent" in argv and "--tmpfs" in argv and "--clearenv" in argv
