@@ -92,3 +92,41 @@ def test_box_mounts_only_read_only_views_and_the_given_devices():
     assert [m for m in mounts if m[0] == "--dev-bind"] == [("--dev-bind", "/dev/nvidia0", "/dev/nvidia0")]
     assert ("--ro-bind", "/x/level/src", "/box/code/root0") in mounts
     assert "--die-with-parent" in argv and "--tmpfs" in argv and "--clearenv" in argv
+
+
+def _states(pids: list[int]) -> set[str]:
+    out = set()
+    for pid in pids:
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            continue
+        out.add(stat[stat.rindex(")") + 2])
+    return out
+
+
+def test_race_server_answers_and_can_be_paused(toy, tmp_path):
+    """A race's server: timed calls from the judge; pause() stops every process of its box (so that it
+    cannot burn CPU while the other side is timed), resume() lets it answer again."""
+    import numpy as np
+
+    from hyperion_grader import procs, wire
+    from hyperion_grader.judge import GradeConfig, Judge
+    from hyperion_grader.tasks import load_tasks
+
+    judge = Judge(GradeConfig(toy, 99))
+    judge.private = tmp_path
+    task = next(t for t in load_tasks(toy.get(99).hidden_dir) if t.task == "99.4")
+    server = judge._server(task, "speed", judge.sub_roots)
+    try:
+        x = np.arange(10.0)
+        seconds, _, reply = server.call(wire.encode({"x": x}))
+        assert reply["ok"] and wire.decode(reply["value"]) == 45.0 and seconds > 0
+        server.pause()
+        pids = procs.subtree(server.child.proc.pid)
+        assert len(pids) >= 2 and _states(pids) == {"T"}
+        server.resume()
+        assert "T" not in _states(pids)
+        assert wire.decode(server.call(wire.encode({"x": x}))[2]["value"]) == 45.0
+    finally:
+        server.close()

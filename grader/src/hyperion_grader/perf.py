@@ -5,10 +5,11 @@ servers (:class:`hyperion_grader.sandbox.Server`): the submission's, which runs 
 trusted one on the reference's code (no submission in it), which runs the baseline. For ``warmup +
 repeat`` rounds it draws fresh random inputs in the judge (a generator seeded from ``os.urandom``),
 sends the same inputs to both servers in turn and times each round trip (request written, answer read)
-with its own clock; it reads each call's peak memory growth from /proc. Every answer, warmup included,
-must match the baseline's (``assert_match`` with the race's tolerances) or the race fails: an answer
-cached from an earlier call or skipped for the benchmark's shape cannot pass. Nothing the child reports
-about time or memory is used.
+with its own clock, while every process of the other box is stopped (SIGSTOP), so that CPU burnt in the
+background by one side cannot slow the other; it reads each call's peak memory growth from /proc.
+Every answer, warmup included, must match the baseline's (``assert_match`` with the race's tolerances)
+or the race fails: an answer cached from an earlier call or skipped for the benchmark's shape cannot
+pass. Nothing the child reports about time or memory is used.
 """
 
 from __future__ import annotations
@@ -27,11 +28,17 @@ class RaceError(RuntimeError):
     """A race that could not be run to the end (a crash, a wrong answer, a timeout)."""
 
 
-def _answer(server: Server, frame: bytes, who: str, round_: int) -> tuple[float, int | None, object]:
+def _answer(
+    server: Server, idle: Server, frame: bytes, who: str, round_: int
+) -> tuple[float, int | None, object]:
+    """One timed call of ``server`` while every process of ``idle`` (the other box) is stopped."""
+    idle.pause()
     try:
         seconds, peak, reply = server.call(frame)
     except ServerError as exc:
         raise RaceError(f"{who}, round {round_}: {exc}") from exc
+    finally:
+        idle.resume()
     if not reply["ok"]:
         err = reply["error"].strip() if type(reply["error"]) is str else ""
         last = err.splitlines()[-1] if err else "failed"
@@ -54,8 +61,8 @@ def run_race(options, start_fast: Callable[[], Server], start_slow: Callable[[],
         for round_ in range(options.warmup + options.repeat):
             inputs = options.inputs(rng)
             frame = wire.encode(inputs)
-            tf, pf, got = _answer(fast, frame, "your code", round_)
-            ts, ps, want = _answer(slow, frame, "the baseline", round_)
+            tf, pf, got = _answer(fast, slow, frame, "your code", round_)
+            ts, ps, want = _answer(slow, fast, frame, "the baseline", round_)
             try:
                 assert_match(got, want, options.rtol, options.atol, name=f"answer of round {round_}")
             except AssertionError as exc:

@@ -102,6 +102,32 @@ def subtree(pid: int) -> list[int]:
     return out
 
 
+def signal_all(pids: list[int], sig: int) -> None:
+    """Send ``sig`` to each of ``pids`` (gone ones ignored)."""
+    _signal(pids, sig)
+
+
+def tree(pid: int) -> list[int]:
+    """``pid`` and its descendants, read from each thread's ``children`` list (no scan of /proc; falls
+    back to :func:`subtree` where the kernel does not provide the lists)."""
+    if not os.path.exists(f"/proc/self/task/{os.getpid()}/children"):
+        return subtree(pid)
+    out, frontier = [], [pid]
+    while frontier:
+        p = frontier.pop()
+        out.append(p)
+        try:
+            tids = os.listdir(f"/proc/{p}/task")
+        except OSError:
+            continue
+        for tid in tids:
+            try:
+                frontier += [int(c) for c in Path(f"/proc/{p}/task/{tid}/children").read_text().split()]
+            except (OSError, ValueError):  # the thread ended meanwhile
+                continue
+    return out
+
+
 def _signal(pids: list[int], sig: int) -> None:
     for p in pids:
         try:
