@@ -15,7 +15,9 @@ stable: on a loaded 2-core machine the reference measured 1.92x-1.98x here (thre
 1.25x: at d = 32 the naive softmax passes over the N×N scores weigh more against the matmuls, while
 FlashAttention's tiles stay in cache. It must also use at most a tenth of naive's peak memory,
 measured by the judge from outside: the growth of the sandbox's peak resident memory during each call
-(VmHWM after a reset, from /proc), which sees numba's allocations as well as numpy's.
+(VmHWM after a reset, from /proc), which sees numba's allocations as well as numpy's. Timed this way
+in sealed boxes on the loaded 2-core machine (load average ~20-25, two runs): 2.24x and 1.72x, peak
+memory growth 8.6-8.8 MB against 391.6 MB.
 """
 
 import numpy as np
