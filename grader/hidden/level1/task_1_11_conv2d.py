@@ -6,7 +6,8 @@ stride/padding/dilation, backward, speed). The speed probe is a race timed by th
 (``hyperion_grader.perf``): im2col forward+backward in the submission's sandbox against the reference's
 unmarked ``Conv2dNaive`` (a Python loop over output positions) in a sandbox without the submission,
 alternately, on fresh random inputs every round, every answer checked; it wants 10x (7x with the
-tolerance; the reference measured 90x and 255x in two runs on a 2-core machine at load average ~20). The timed shapes keep every matmul below OpenBLAS's threading threshold: threaded BLAS on
+tolerance; the reference measured 90x and 255x in two runs on a 2-core machine at load average ~20).
+The timed shapes keep every matmul below OpenBLAS's threading threshold: threaded BLAS on
 an oversubscribed machine made the fast side 300x slower at random.
 """
 
