@@ -1,5 +1,8 @@
 """One hostile submission per threat: the affected task (99.2, 5 points) scores 0, the others full.
 
+These run in whichever mode the machine gives (sealed where bubblewrap works, as in CI; practice
+otherwise); where the two modes differ in what a harmless attack earns, the test says so.
+
 Paths a cheat would use are written reversed (``'...'[::-1]``) so that they get past the static scan and
 exercise the runtime defences; ``test_static_scan`` covers the plain spelling.
 """
@@ -12,6 +15,8 @@ from pathlib import Path
 
 import pytest
 from conftest import FULL, make_submission, run_grade, scores
+
+from hyperion_grader import box, procs
 
 EXPECTED = {**FULL, "99.2": 0.0}
 FAST = 0.15  # timeouts of 20 s become 3 s
@@ -105,7 +110,9 @@ def test_hostile_writes_and_deletes_grades(toy, cache_dir):
     )
     sub = make_submission(toy, "grades", {"99.2": forge + "return as_array(a) * k"})
     report = run_grade(toy, sub, cache_dir, timeout_scale=FAST)
-    assert scores(report) == EXPECTED
+    # practice: the guard ends the child (0); sealed: the grades folder is not in the box, the writes
+    # land in the box's own /tmp and vanish with it, and the right answer keeps its points
+    assert scores(report) == (FULL if box.mode() == "sealed" else EXPECTED)
     assert (grades / "level98.json").read_text() == "{}"
     assert not (grades / "level99.json").exists()
 
@@ -133,6 +140,18 @@ def _alive(pid: int) -> bool:
     return Path(f"/proc/{pid}").exists()
 
 
+def _sandboxed_processes() -> list[int]:
+    """Processes of a box's uid that carry a sandbox token in their environment (a sealed box's)."""
+    out = []
+    for p in Path("/proc").iterdir():
+        try:
+            if p.name.isdigit() and box.is_box_uid(p.stat().st_uid) and procs._token(int(p.name)):
+                out.append(int(p.name))
+        except OSError:
+            continue
+    return out
+
+
 @pytest.mark.parametrize("returns", ["right", "wrong"])
 def test_forked_children_that_outlive_the_task_are_killed(returns, toy, cache_dir, tmp_path):
     pids = tmp_path / "pids.txt"
@@ -140,8 +159,11 @@ def test_forked_children_that_outlive_the_task_are_killed(returns, toy, cache_di
         import os, time
         log = {rev(pids)}
         def note():
-            with open(log, "a") as f:
-                f.write(f"{{os.getpid()}}\\n")
+            try:  # a sealed box cannot reach the log: carry on regardless
+                with open(log, "a") as f:
+                    f.write(f"{{os.getpid()}}\\n")
+            except OSError:
+                pass
         if os.fork() == 0:          # a daemon: setsid + double fork, then sleep forever
             os.setsid()
             if os.fork() > 0:
@@ -156,12 +178,16 @@ def test_forked_children_that_outlive_the_task_are_killed(returns, toy, cache_di
         def logged():
             return len(open(log).read().split()) if os.path.exists(log) else 0
         deadline = time.time() + 2.5  # let both children log (a fixed sleep raced on a busy CI)
-        while logged() < 2 and time.time() < deadline:
+        while logged() < 2 and time.time() < deadline and os.path.isdir(os.path.dirname(log)):
             time.sleep(0.05)
         return as_array(a) * k{" + 1" if returns == "wrong" else ""}
     """
     sub = make_submission(toy, "fork", {"99.2": code})
     report = run_grade(toy, sub, cache_dir, timeout_scale=FAST)
+    if box.mode() == "sealed":  # the box's children cannot write the log; none survives the box
+        assert scores(report) == (FULL if returns == "right" else EXPECTED), report.results[1].first_failure
+        assert not _sandboxed_processes(), "stray processes remain"
+        return
     assert scores(report) == EXPECTED
     if returns == "right":
         assert "left processes running" in report.results[1].first_failure
@@ -176,3 +202,23 @@ def test_static_scan_flags_reference_path(toy, cache_dir):
     report = run_grade(toy, sub, cache_dir)
     assert scores(report) == EXPECTED
     assert report.results[1].first_failure.startswith("integrity:")
+
+
+SEALED_LIMITS = {
+    "fork_bomb": "import os\nfor _ in range(10**6):\n    os.fork()\nreturn as_array(a) * k",
+    "fill_tmp": (
+        "with open('/tmp/fill', 'wb') as f:\n    for _ in range(1024):\n        f.write(b'x' * 2**20)\n"
+        "return as_array(a) * k"
+    ),
+}
+
+
+@pytest.mark.skipif(box.mode() != "sealed", reason="the process limit and the small /tmp are the sealed box's")
+@pytest.mark.parametrize("name", sorted(SEALED_LIMITS))
+def test_sealed_box_limits(name, toy, cache_dir):
+    """A fork bomb stops at RLIMIT_NPROC (256 for the box's own uid: other boxes keep working); filling
+    /tmp stops at its 256 MB."""
+    sub = make_submission(toy, name, {"99.2": SEALED_LIMITS[name]})
+    report = run_grade(toy, sub, cache_dir, timeout_scale=FAST)
+    assert scores(report) == EXPECTED, report.results[1].first_failure
+    assert not _sandboxed_processes(), "stray processes remain"

@@ -2,16 +2,18 @@
 
 Expected outputs and gradients come from an independent per-kernel-offset convolution computed here
 in the judge. Partial credit: each probe is a quarter of the points (forward plain, forward with
-stride/padding/dilation, backward, speed). The speed probe times im2col forward+backward against the
-unmarked ``Conv2dNaive`` (a Python loop over output positions) in one child, interleaved, and wants
-10x (7x with the tolerance; the reference measures 80-160x even on a loaded 2-core machine). The
-timed shapes keep every matmul below OpenBLAS's threading threshold: threaded BLAS on an oversubscribed
-machine made the fast side 300x slower at random.
+stride/padding/dilation, backward, speed). The speed probe is a race timed by the judge from outside
+(``hyperion_grader.perf``): im2col forward+backward in the submission's sandbox against the reference's
+unmarked ``Conv2dNaive`` (a Python loop over output positions) in a sandbox without the submission,
+alternately, on fresh random inputs every round, every answer checked; it wants 10x (7x with the
+tolerance; the reference measured 90x and 255x in two runs on a 2-core machine at load average ~20).
+The timed shapes keep every matmul below OpenBLAS's threading threshold: threaded BLAS on
+an oversubscribed machine made the fast side 300x slower at random.
 """
 
 import numpy as np
 
-from hyperion_grader.hidden import assert_close, assert_speedup, assert_true, compare_speed, probe
+from hyperion_grader.hidden import assert_close, assert_speedup, assert_true, probe, race
 
 TASK = "1.11"
 TITLE = "Conv2d (im2col): forward, backward, speed"
@@ -191,45 +193,45 @@ def check_backward(sub, ref):
             )
 
 
-def _speed_inputs():
-    rng = np.random.default_rng(30)
-    x = rng.standard_normal(SPEED_X).astype(np.float32)
-    w = rng.standard_normal(SPEED_W).astype(np.float32)
-    b = rng.standard_normal(SPEED_W[0]).astype(np.float32)
-    g = rng.standard_normal((SPEED_X[0], SPEED_W[0], SPEED_X[2], SPEED_X[3])).astype(np.float32)
-    return x, w, b, g
+def _speed_inputs(rng):
+    """Judge side: fresh inputs for every timed round."""
+    return {
+        "x": rng.standard_normal(SPEED_X).astype(np.float32),
+        "w": rng.standard_normal(SPEED_W).astype(np.float32),
+        "b": rng.standard_normal(SPEED_W[0]).astype(np.float32),
+        "g": rng.standard_normal((SPEED_X[0], SPEED_W[0], SPEED_X[2], SPEED_X[3])).astype(np.float32),
+    }
 
 
-@probe(reference=False)
-def speed():
-    from hyperion.tensor.ops.conv import Conv2d, Conv2dNaive
+def _forward_backward(cls, x, w, b, g):
+    f = cls()
+    y = f.forward(x, w, b, stride=(1, 1), padding=(1, 1), dilation=(1, 1))
+    grads = f.backward(g)
+    return {"out": np.asarray(y), "dx": np.asarray(grads[0]), "dw": np.asarray(grads[1])}
 
-    x, w, b, g = _speed_inputs()
-    opts = {"stride": (1, 1), "padding": (1, 1), "dilation": (1, 1)}
 
-    def run(cls):
-        f = cls()
-        y = f.forward(x, w, b, **opts)
-        return y, f.backward(g)
+def naive(x, w, b, g):
+    """The baseline: the reference's unmarked Conv2dNaive, in a sandbox without the submission."""
+    from hyperion.tensor.ops.conv import Conv2dNaive
 
-    y, grads = run(Conv2d)
-    timing = compare_speed(lambda: run(Conv2d), lambda: run(Conv2dNaive), repeat=7)
-    return {"out": np.asarray(y), "dx": np.asarray(grads[0]), "dw": np.asarray(grads[1]), "timing": timing}
+    return _forward_backward(Conv2dNaive, x, w, b, g)
+
+
+@race(baseline=naive, inputs=_speed_inputs, repeat=7, rtol=1e-3, atol=1e-2)
+def speed(x, w, b, g):
+    from hyperion.tensor.ops.conv import Conv2d
+
+    return _forward_backward(Conv2d, x, w, b, g)
 
 
 def check_speed(sub, ref):
-    x, w, b, g = (a.astype(np.float64) for a in _speed_inputs())
     what = f"conv2d x{SPEED_X} w{SPEED_W} padding 1 (the timed case)"
-    y = _conv(x, w, b, (1, 1), (1, 1), (1, 1))
-    dx, dw, _ = _conv_backward(x, w, True, (1, 1), (1, 1), (1, 1), g)
-    for name, val, want in (
-        ("forward", sub["out"], y),
-        ("input gradient", sub["dx"], dx),
-        ("weight gradient", sub["dw"], dw),
-    ):
-        assert_close(
-            val.astype(np.float64), want, rtol=1e-3, atol=1e-4 * np.abs(want).max(), name=f"{what} {name}"
-        )
-    assert_speedup(
-        sub["timing"], at_least=10.0, tolerance=0.3, name="im2col forward+backward vs the naive loop"
-    )
+    for inputs, got in zip(sub["inputs"], sub["outputs"], strict=True):
+        x, w, b, g = (inputs[k].astype(np.float64) for k in ("x", "w", "b", "g"))
+        y = _conv(x, w, b, (1, 1), (1, 1), (1, 1))
+        dx, dw, _ = _conv_backward(x, w, True, (1, 1), (1, 1), (1, 1), g)
+        for name, key, want in (("forward", "out", y), ("input gradient", "dx", dx), ("weight gradient", "dw", dw)):
+            assert_close(
+                got[key].astype(np.float64), want, rtol=1e-3, atol=1e-4 * np.abs(want).max(), name=f"{what} {name}"
+            )
+    assert_speedup(sub, at_least=10.0, tolerance=0.3, name="im2col forward+backward vs the naive loop")

@@ -4,24 +4,25 @@
 against attention computed here in the judge, causal/padding/both, sizes that are not multiples of
 the 128-row block, N_q != N_k, fully masked rows.
 
-``beats_naive`` (the threshold): in one child, interleaved, best of 9, the submission's flash forward
-against a naive attention written *in this probe* (numpy, the N×N scores materialised; the
-submission cannot slow it down), both single-threaded (numba and OpenBLAS set to 1 thread, so
+``beats_naive`` (the threshold): a race timed by the judge from outside (``hyperion_grader.perf``),
+best of 9 rounds on fresh random inputs, the submission's flash forward in its sandbox against a naive
+attention written *in this file* (numpy, the N×N scores materialised) run in a sandbox without the
+submission, every answer checked against the naive one, both single-threaded (numba and OpenBLAS set to 1 thread, so
 that a loaded machine does not turn threading into noise), at B·H = 2, N = 4096, d = 32, float32.
 It must be faster (1.25x asked, 1.0x with the tolerance). The size is where the gap is wide and
 stable: on a loaded 2-core machine the reference measured 1.92x-1.98x here (three runs), against
 1.47x-1.59x at d = 64 (N = 2048, 4096, 8192), where an earlier version of this probe saw as little as
 1.25x: at d = 32 the naive softmax passes over the N×N scores weigh more against the matmuls, while
-FlashAttention's tiles stay in cache. It must also use at most a tenth of naive's peak memory
-(4 MB against 385 MB measured; tracemalloc inside the probe:
-numpy reports its arrays to it; the kernel is handed every buffer by the unmarked wrapper and must
-allocate nothing itself — an allocation inside numba would not be seen, so the time check stands
-guard there as well).
+FlashAttention's tiles stay in cache. It must also use at most a tenth of naive's peak memory,
+measured by the judge from outside: the growth of the sandbox's peak resident memory during each call
+(VmHWM after a reset, from /proc), which sees numba's allocations as well as numpy's. Timed this way
+in sealed boxes on the loaded 2-core machine (load average ~20-25, two runs): 2.24x and 1.72x, peak
+memory growth 8.6-8.8 MB against 391.6 MB.
 """
 
 import numpy as np
 
-from hyperion_grader.hidden import assert_close, assert_speedup, assert_true, compare_speed, probe
+from hyperion_grader.hidden import assert_close, assert_speedup, assert_true, probe, race
 
 TASK = "2.11"
 TITLE = "FlashAttention (numba) must beat naive attention in time and memory"
@@ -90,7 +91,13 @@ def check_correctness(sub, ref):
         assert_close(got["lse"][finite].astype(np.float64), lse[finite], rtol=tol, atol=tol, name=f"{what}: lse")
 
 
+_THREADS_SET: list[bool] = []
+
+
 def _single_threaded() -> None:
+    if _THREADS_SET:
+        return
+    _THREADS_SET.append(True)
     import ctypes
 
     import numba
@@ -117,33 +124,32 @@ def _naive(q, k, v):
     return e / e.sum(-1, keepdims=True) @ v
 
 
-@probe(reference=False)
-def beats_naive():
-    import tracemalloc
+def _speed_inputs(rng):
+    """Judge side: fresh q, k, v for every timed round."""
+    b, h, n, d = SPEED
+    return {name: rng.standard_normal((b, h, n, d)).astype(np.float32) for name in ("q", "k", "v")}
 
+
+def naive_attention(q, k, v):
+    """The baseline, in a sandbox without the submission."""
+    _single_threaded()
+    return _naive(q, k, v)
+
+
+@race(baseline=naive_attention, inputs=_speed_inputs, repeat=9, rtol=1e-4, atol=1e-4)
+def beats_naive(q, k, v):
     from hyperion.transformer.flash.numba_cpu import flash_forward
 
     _single_threaded()
-    rng = np.random.default_rng(111)
-    b, h, n, d = SPEED
-    q, k, v = (rng.standard_normal((b, h, n, d)).astype(np.float32) for _ in range(3))
-    out, _ = flash_forward(q, k, v)  # compiles
-    want = _naive(q, k, v)
-    error = float(np.abs(out - want).max())
-    timing = compare_speed(lambda: flash_forward(q, k, v), lambda: _naive(q, k, v), repeat=9)
-    peaks = {}
-    for name, fn in (("flash", lambda: flash_forward(q, k, v)), ("naive", lambda: _naive(q, k, v))):
-        tracemalloc.start()
-        fn()
-        peaks[name] = tracemalloc.get_traced_memory()[1]
-        tracemalloc.stop()
-    return {"error": error, "timing": timing, "flash_bytes": peaks["flash"], "naive_bytes": peaks["naive"]}
+    out, _ = flash_forward(q, k, v)  # the warmup round compiles
+    return np.asarray(out)
 
 
 def check_beats_naive(sub, ref):
     what = f"flash forward vs naive attention at B·H={SPEED[0] * SPEED[1]}, N={SPEED[2]}, d={SPEED[3]} (float32)"
-    assert_true(sub["error"] <= 1e-4, f"{what}: the flash output differs from naive attention by {sub['error']:.2e}")
-    flash_mb, naive_mb = sub["flash_bytes"] / 2**20, sub["naive_bytes"] / 2**20
+    flash, naive = sub["fast_peak_bytes"], sub["slow_peak_bytes"]
+    assert_true(flash is not None and naive is not None, f"{what}: peak memory could not be measured here")
+    flash_mb, naive_mb = flash / 2**20, naive / 2**20
     assert_true(naive_mb > 0 and flash_mb * 10 <= naive_mb,
                 f"{what}: peak memory {flash_mb:.1f} MB, need at most a tenth of naive's {naive_mb:.1f} MB")
-    assert_speedup(sub["timing"], at_least=1.25, tolerance=0.2, name=what)
+    assert_speedup(sub, at_least=1.25, tolerance=0.2, name=what)

@@ -1,7 +1,9 @@
-"""The first code a sandboxed child runs (passed to ``python -I -S -c``; it is never imported from disk).
+"""The first code a sandboxed child runs (one JSON line on its stdin, run by a one-line ``python -I -S -c``
+stub; it is never imported from disk).
 
-It reads the job from stdin, limits itself, serves ``hyperion_grader`` modules from memory (so the child
-never learns where the grader lives) and hands over to :mod:`hyperion_grader.childside`.
+It reads the job from stdin, limits itself (memory, file size, processes, open files, no core dumps)
+before any submission code runs, serves ``hyperion_grader`` modules from memory (so the child never
+learns where the grader lives) and hands over to :mod:`hyperion_grader.childside`.
 """
 
 import ctypes
@@ -39,6 +41,11 @@ def _limit(job):
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     fsize = int(job.get("fsize_mb", 512)) * 2**20
     resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, fsize))
+    for which, value in ((resource.RLIMIT_NPROC, job.get("nproc")), (resource.RLIMIT_NOFILE, 1024)):
+        if value:
+            soft, hard = resource.getrlimit(which)
+            value = value if hard == resource.RLIM_INFINITY else min(value, hard)
+            resource.setrlimit(which, (value, value))
     try:  # die with the judge
         ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL))  # PR_SET_PDEATHSIG
     except (OSError, AttributeError):

@@ -34,6 +34,12 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--timeout-scale", type=float, default=1.0, help="multiply every task's timeout")
     g.add_argument("--task", action="append", help="grade only this task (repeatable), e.g. 1.5")
     g.add_argument("--no-cache", action="store_true", help="do not reuse cached reference results")
+    g.add_argument(
+        "--require-sealed",
+        action="store_true",
+        help="refuse to grade unless every child runs in the OS sandbox (batch and Gradescope grading)",
+    )
+    g.add_argument("--time-limit", type=float, default=3600.0, help="seconds for the whole grading")
     s = sub.add_parser("start", help="write the learner's workspace for a level from the generator")
     s.add_argument("--level", type=int, required=True)
     s.add_argument("--force", action="store_true", help="overwrite an existing workspace")
@@ -68,7 +74,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def cmd_grade(args, registry: Registry, console: Console) -> int:
     from hyperion_grader.judge import GradeConfig, grade
-    from hyperion_grader.report import gradescope, print_table, write_json
+    from hyperion_grader.report import gradescope, print_table, unfinished, write_json
 
     level = registry.get(args.level)
     if args.reference:
@@ -80,6 +86,11 @@ def cmd_grade(args, registry: Registry, console: Console) -> int:
     if not (submission / "src").is_dir():
         console.print(f"[red]{submission} has no src/ folder[/red]")
         return EXIT_GRADER_ERROR
+    from hyperion_grader import box
+
+    if args.require_sealed and box.mode() != "sealed":
+        console.print(f"[bold red]error:[/bold red] --require-sealed: no OS sandbox here ({box.why_practice()})")
+        return EXIT_GRADER_ERROR
     cache = None if args.no_cache else registry.root / "grader" / ".cache" / f"level{level.number}"
     config = GradeConfig(
         registry,
@@ -89,13 +100,15 @@ def cmd_grade(args, registry: Registry, console: Console) -> int:
         timeout_scale=args.timeout_scale,
         cache_dir=cache,
         only=args.task,
+        time_limit=args.time_limit,
     )
     if args.jobs:
         config.jobs = args.jobs
     console.print(f"Grading level {level.number} from {submission}")
+    out = args.json or level.grades_file
+    write_json(out, unfinished(level.number))  # replaced below; stays if the judge itself is killed
     report = grade(config)
     print_table(report, console)
-    out = args.json or level.grades_file
     write_json(out, gradescope(report))
     console.print(f"Wrote {out}")
     if not report.results:

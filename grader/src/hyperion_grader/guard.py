@@ -1,9 +1,10 @@
 """The child's audit hook (PEP 578): file access outside the sandbox, spawning programs and signalling
 other sessions end the child at once.
 
-Audit hooks cannot be removed once added, and the hook calls ``os._exit``, so a submission cannot catch
-the refusal and carry on. It is defence in depth beside what the judge checks; it does not stop native
-code (ctypes) that makes system calls directly, so run untrusted hand-ins in a container as well.
+Installed in practice mode only (no OS sandbox here, :mod:`hyperion_grader.box`), as a courtesy: code in
+the same interpreter can rebind the names the hook uses, open files through directory fds, or make
+system calls through ctypes, and ``tests/test_hostile_sealed.py`` does all three. In sealed mode the
+walls are the kernel's and this hook is not installed.
 """
 
 from __future__ import annotations

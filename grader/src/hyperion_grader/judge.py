@@ -12,16 +12,21 @@ import fcntl
 import hashlib
 import os
 import re
+import shutil
+import signal
 import site
 import sys
+import tempfile
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from hyperion_grader import procs, wire
+from hyperion_grader import box, procs, wire
 from hyperion_grader.levels import Level, Registry
-from hyperion_grader.sandbox import ChildOutcome, grader_sources, run_child
+from hyperion_grader.perf import RaceError, run_race
+from hyperion_grader.sandbox import ChildOutcome, Server, grader_sources, run_child
 from hyperion_grader.scan import Finding, scan_tree
 from hyperion_grader.skeleton import level_regions
 from hyperion_grader.tasks import Task, load_tasks
@@ -39,6 +44,7 @@ class GradeConfig:
     timeout_scale: float = 1.0
     cache_dir: Path | None = None
     only: list[str] | None = None  # task numbers to grade (all when None)
+    time_limit: float = 3600.0  # seconds for the whole grading; tasks not finished by then score 0
 
 
 @dataclass
@@ -75,6 +81,8 @@ class GradeReport:
     submission: Path
     results: list[TaskResult]
     seconds: float
+    mode: str = "practice"  # "sealed": every child in an OS sandbox (box.py); "practice": not tamper-proof
+    why_practice: str = ""
 
     @property
     def score(self) -> float:
@@ -90,7 +98,10 @@ class GradeReport:
 
 
 def _site_dirs() -> list[str]:
-    dirs = [*site.getsitepackages(), site.getusersitepackages()]
+    """The judge's site-packages folders, including those a ``.pth`` file chains in (a venv built on
+    another venv's packages): the child runs ``python -I -S`` and gets them on ``sys.path`` explicitly."""
+    chained = [p for p in sys.path if os.path.basename(p) in ("site-packages", "dist-packages")]
+    dirs = [*site.getsitepackages(), site.getusersitepackages(), *chained]
     return [d for d in dict.fromkeys(dirs) if os.path.isdir(d)]
 
 
@@ -118,6 +129,7 @@ class Judge:
         self.sources = grader_sources()
         self.site = _site_dirs()
         self._ref_cache: dict[str, dict] = {}
+        self.private: Path | None = None  # the judge's own temp folder (0700), removed when grading ends
         self._ref_digest = _tree_digest(self.ref_roots)
         self._grader_digest = hashlib.sha256(repr(sorted(self.sources.items())).encode()).hexdigest()
 
@@ -154,7 +166,20 @@ class Judge:
             "hidden_name": f"hidden_{task.path.stem}",
             "probes": probes,
             "memory_mb": task.memory_mb,
+            "nproc": 256 if box.mode() == "sealed" else None,  # processes + threads of the box's uid
         }
+
+    def _devices(self, task: Task) -> list[str]:
+        """CUDA tasks (their hidden file uses ``hyperion_grader.cuda``) get the GPU's device nodes."""
+        return box.cuda_devices() if "hyperion_grader.cuda" in task.source else []
+
+    def _run(self, task: Task, probes: list[str], roots: list[Path]) -> ChildOutcome:
+        timeout = task.timeout * self.cfg.timeout_scale
+        return run_child(self._job(task, probes), roots, timeout, self._guard(), self.private, self._devices(task))
+
+    def _server(self, task: Task, name: str, roots: list[Path]) -> Server:
+        timeout = task.timeout * self.cfg.timeout_scale
+        return Server(self._job(task, []), name, roots, timeout, self._guard(), self.private, self._devices(task))
 
     # -- reference data ---------------------------------------------------------------------------
     def _ref_key(self, task: Task) -> str:
@@ -178,9 +203,7 @@ class Judge:
                 return payload, ""
             except wire.WireError:
                 pass
-        out = run_child(
-            self._job(task, names), self.ref_roots, task.timeout * self.cfg.timeout_scale, self._guard()
-        )
+        out = self._run(task, names, self.ref_roots)
         if out.status != "ok":
             return None, f"reference run failed: {out.message}\n{out.output[-2000:]}"
         bad = [p for p in out.payload["probes"] if not p["ok"]]
@@ -189,6 +212,7 @@ class Judge:
         self._ref_cache[key] = out.payload
         if cached:
             cached.parent.mkdir(parents=True, exist_ok=True)
+            os.chmod(cached.parent, 0o700)  # reference results: the judge's only
             cached.write_bytes(wire.encode(out.payload))
         return out.payload, ""
 
@@ -236,36 +260,70 @@ class Judge:
             return ProbeResult(probe.name, False, f"check raised {type(exc).__name__}: {exc}", rec["seconds"])
         return ProbeResult(probe.name, True, "", rec["seconds"])
 
+    def _race(self, task: Task, probe) -> ProbeResult:
+        """A performance threshold, timed by the judge (perf.py): submission vs baseline on the reference."""
+        t0 = time.monotonic()
+        options = probe.options.race
+        try:
+            value = run_race(
+                options,
+                lambda: self._server(task, probe.name, self.sub_roots),
+                lambda: self._server(task, options.baseline, self.ref_roots),
+            )
+        except RaceError as exc:
+            return ProbeResult(probe.name, False, str(exc), time.monotonic() - t0)
+        try:
+            probe.check(value, None)
+        except AssertionError as exc:
+            return ProbeResult(probe.name, False, str(exc) or "check failed", time.monotonic() - t0)
+        except Exception as exc:  # noqa: BLE001
+            return ProbeResult(probe.name, False, f"check raised {type(exc).__name__}: {exc}", time.monotonic() - t0)
+        return ProbeResult(probe.name, True, "", time.monotonic() - t0)
+
     def grade_task(self, task: Task, findings: list[Finding]) -> TaskResult:
+        """One task's score; never raises (a task the judge could not finish scores 0 with the reason)."""
+        t0 = time.monotonic()
+        if why := procs.stop_reason():
+            return TaskResult(task, 0.0, 0.0, message=f"not graded: {why}")
+        try:
+            return self._grade_task(task, findings)
+        except Exception as exc:  # noqa: BLE001 - a grader bug costs this task, not the whole report
+            return TaskResult(task, 0.0, time.monotonic() - t0, grader_error=f"{type(exc).__name__}: {exc}")
+
+    def _grade_task(self, task: Task, findings: list[Finding]) -> TaskResult:
         t0 = time.monotonic()
         ref_payload, ref_error = self._reference(task)
         if ref_payload is None:
+            if why := procs.stop_reason():
+                return TaskResult(task, 0.0, time.monotonic() - t0, message=f"not graded: {why}")
             return TaskResult(task, 0.0, time.monotonic() - t0, grader_error=ref_error)
         ref = {p["name"]: p for p in ref_payload["probes"]}
         if findings:
             f = findings[0]
             msg = f"integrity: {f.path}:{f.line} mentions {f.pattern!r} (reference, grader or grades paths)"
             return TaskResult(task, 0.0, time.monotonic() - t0, message=msg)
-        out = run_child(
-            self._job(task, [p.name for p in task.probes]),
-            self.sub_roots,
-            task.timeout * self.cfg.timeout_scale,
-            self._guard(),
-        )
-        result = TaskResult(task, 0.0, out.wall_s, output=out.output)
-        if out.status != "ok":
-            result.message = out.message
-            return result
-        if why := self._provenance(out):
-            result.message = f"integrity: {why}"
-            return result
-        records = {p["name"]: p for p in out.payload["probes"]}
+        plain = [p for p in task.probes if p.options.race is None]
+        result = TaskResult(task, 0.0, 0.0)
+        if plain:
+            out = self._run(task, [p.name for p in plain], self.sub_roots)
+            result.seconds, result.output = out.wall_s, out.output
+            if out.status != "ok":
+                result.message = out.message
+                return result
+            if why := self._provenance(out):
+                result.message = f"integrity: {why}"
+                return result
+            records = {p["name"]: p for p in out.payload["probes"]}
+            for probe in plain:
+                rec = records.get(probe.name)
+                if rec is None:
+                    result.probes.append(ProbeResult(probe.name, False, "probe did not report", 0.0))
+                else:
+                    result.probes.append(self._check_probe(task, probe, rec, ref, out.wall_s))
         for probe in task.probes:
-            rec = records.get(probe.name)
-            if rec is None:
-                result.probes.append(ProbeResult(probe.name, False, "probe did not report", 0.0))
-            else:
-                result.probes.append(self._check_probe(task, probe, rec, ref, out.wall_s))
+            if probe.options.race is not None:
+                result.probes.append(self._race(task, probe))
+        result.seconds = time.monotonic() - t0
         passed = sum(p.passed for p in result.probes)
         if passed == len(task.probes):
             result.score = task.points
@@ -304,23 +362,51 @@ class Judge:
         return by_task
 
     def grade(self) -> GradeReport:
-        """Grade every task (parallel, then EXCLUSIVE ones alone); children are all gone on return."""
+        """Grade every task (parallel, then EXCLUSIVE ones alone); children are all gone on return.
+
+        Always returns a report with every selected task: on SIGTERM/SIGINT/SIGHUP or when the overall
+        time limit runs out, running children are killed and unfinished tasks score 0 with the reason.
+        The judge's temp folder is removed whatever happens."""
         t0 = time.monotonic()
+        procs.reset()
+        procs.set_deadline(t0 + self.cfg.time_limit)
         procs.become_subreaper()
         procs.snapshot_foreign()
+        mode = box.mode()
         tasks = load_tasks(self.level.hidden_dir)
         if self.cfg.only:
             tasks = [t for t in tasks if t.task in self.cfg.only]
         findings = self._findings_by_task(tasks)
         shared = [t for t in tasks if not t.exclusive]
-        with machine_lock(exclusive=False), ThreadPoolExecutor(max_workers=self.cfg.jobs) as pool:
-            results = list(pool.map(lambda t: self.grade_task(t, findings.get(t.task, [])), shared))
-        for t in (t for t in tasks if t.exclusive):
-            with machine_lock(exclusive=True):
-                results.append(self.grade_task(t, findings.get(t.task, [])))
-        procs.reap_strays()
+        previous = _catch_stop_signals()
+        self.private = Path(tempfile.mkdtemp(prefix="hyperion-judge-"))  # 0700
+        try:
+            with machine_lock(exclusive=False), ThreadPoolExecutor(max_workers=self.cfg.jobs) as pool:
+                results = list(pool.map(lambda t: self.grade_task(t, findings.get(t.task, [])), shared))
+            for t in (t for t in tasks if t.exclusive):
+                with machine_lock(exclusive=True):
+                    results.append(self.grade_task(t, findings.get(t.task, [])))
+        finally:
+            procs.reap_strays()
+            shutil.rmtree(self.private, ignore_errors=True)
+            _restore_signals(previous)
         results.sort(key=lambda r: r.task.sort_key)
-        return GradeReport(self.level, self.submission, results, time.monotonic() - t0)
+        return GradeReport(self.level, self.submission, results, time.monotonic() - t0, mode, box.why_practice())
+
+
+def _catch_stop_signals() -> dict:
+    """SIGTERM, SIGINT and SIGHUP end grading cleanly (children killed, report written)."""
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    previous = {}
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        previous[sig] = signal.signal(sig, lambda n, _f: procs.stop(f"grading was stopped ({signal.Signals(n).name})"))
+    return previous
+
+
+def _restore_signals(previous: dict) -> None:
+    for sig, handler in previous.items():
+        signal.signal(sig, handler)
 
 
 @contextlib.contextmanager

@@ -19,6 +19,36 @@ live: set[int] = set()  # pids of sandbox children the judge is waiting on
 foreign: set[int] = set()  # children the judge had before grading started: never touched
 stray_tokens: set[str] = set()  # sandbox tokens (from the environment) of every stray killed
 TOKEN_VAR = "HYPERION_SANDBOX_TOKEN"
+stopping = threading.Event()  # set when grading must end now (a signal): every wait returns at once
+_limits = {"deadline": float("inf"), "reason": ""}
+
+
+def set_deadline(at: float) -> None:
+    """The judge's overall time limit (``time.monotonic()`` value): no child runs past it."""
+    _limits["deadline"] = at
+
+
+def deadline() -> float:
+    return _limits["deadline"]
+
+
+def stop(reason: str) -> None:
+    """End grading now: children are killed, unfinished tasks score 0 with ``reason``."""
+    _limits["reason"] = _limits["reason"] or reason
+    stopping.set()
+
+
+def stop_reason() -> str:
+    """Why grading is ending early ('' while it is not)."""
+    if not _limits["reason"] and time.monotonic() >= _limits["deadline"]:
+        return "the judge's overall time limit ran out"
+    return _limits["reason"]
+
+
+def reset() -> None:
+    """Forget a previous grading's deadline and stop (one judge can grade several times in a process)."""
+    stopping.clear()
+    _limits.update(deadline=float("inf"), reason="")
 
 
 def become_subreaper() -> bool:
@@ -69,6 +99,32 @@ def subtree(pid: int) -> list[int]:
     while frontier:
         frontier = [p for p, pp in parents.items() if pp in frontier and p not in out]
         out += frontier
+    return out
+
+
+def signal_all(pids: list[int], sig: int) -> None:
+    """Send ``sig`` to each of ``pids`` (gone ones ignored)."""
+    _signal(pids, sig)
+
+
+def tree(pid: int) -> list[int]:
+    """``pid`` and its descendants, read from each thread's ``children`` list (no scan of /proc; falls
+    back to :func:`subtree` where the kernel does not provide the lists)."""
+    if not os.path.exists(f"/proc/self/task/{os.getpid()}/children"):
+        return subtree(pid)
+    out, frontier = [], [pid]
+    while frontier:
+        p = frontier.pop()
+        out.append(p)
+        try:
+            tids = os.listdir(f"/proc/{p}/task")
+        except OSError:
+            continue
+        for tid in tids:
+            try:
+                frontier += [int(c) for c in Path(f"/proc/{p}/task/{tid}/children").read_text().split()]
+            except (OSError, ValueError):  # the thread ended meanwhile
+                continue
     return out
 
 
@@ -126,4 +182,44 @@ def reap_strays(rounds: int = 200) -> int:
         if not strays:
             return total
         time.sleep(0.01)
+    return total
+
+
+def _status_kb(pid: int, key: str) -> int | None:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+def reset_peaks(pids: list[int]) -> dict[int, int] | None:
+    """Reset the peak resident size of ``pids`` (``clear_refs``) and return their current sizes (bytes);
+    None when a peak cannot be reset from here (then no peak is reported)."""
+    sizes = {}
+    for pid in pids:
+        try:
+            Path(f"/proc/{pid}/clear_refs").write_text("5")
+        except OSError:
+            if Path(f"/proc/{pid}").exists():
+                return None
+            continue
+        rss = _status_kb(pid, "VmRSS")
+        if rss is not None:
+            sizes[pid] = rss * 1024
+    return sizes
+
+
+def peak_growth(before: dict[int, int] | None, pids: list[int]) -> int | None:
+    """How far the resident memory of ``pids`` rose above ``before`` at its peak (bytes), summed over the
+    processes; a process that started and ended between the two readings is not seen."""
+    if before is None:
+        return None
+    total = 0
+    for pid in pids:
+        hwm = _status_kb(pid, "VmHWM")
+        if hwm is not None:
+            total += max(0, hwm * 1024 - before.get(pid, 0))
     return total

@@ -30,13 +30,31 @@ def _output(r: TaskResult) -> str:
     return "\n".join(lines)
 
 
+PRACTICE_BANNER = (
+    "PRACTICE MODE: no OS sandbox here ({why}); your code ran as you, guarded only in-process. "
+    "This result is not tamper-proof."
+)
+
+
+def mode_line(report: GradeReport) -> str:
+    if report.mode == "sealed":
+        return "Mode: sealed (every child ran in an OS sandbox)"
+    return PRACTICE_BANNER.format(why=report.why_practice or "unknown")
+
+
+def unfinished(level: int) -> dict:
+    """The grades file written before grading starts: what stays if the judge itself is killed."""
+    return {"score": 0.0, "max_score": 0.0, "output": f"Level {level}: grading did not finish", "tests": []}
+
+
 def gradescope(report: GradeReport) -> dict:
     """The report as Gradescope ``results.json``."""
     return {
         "score": round(report.score, 4),
         "max_score": report.max_score,
         "execution_time": round(report.seconds, 2),
-        "output": f"Level {report.level.number}: {report.score:g}/{report.max_score:g}",
+        "mode": report.mode,
+        "output": f"Level {report.level.number}: {report.score:g}/{report.max_score:g}\n{mode_line(report)}",
         "tests": [
             {
                 "name": r.task.name,
@@ -87,5 +105,7 @@ def print_table(report: GradeReport, console: Console | None = None) -> None:
         )
     console.print(table)
     console.print(f"[bold]Total: {report.score:g}/{report.max_score:g}[/bold] in {report.seconds:.1f}s")
+    style = "green" if report.mode == "sealed" else "bold yellow"
+    console.print(f"[{style}]{mode_line(report)}[/{style}]")
     for err in report.grader_errors:
         console.print(f"[bold red]grader error[/bold red] {err}")
