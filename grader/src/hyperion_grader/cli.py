@@ -49,8 +49,11 @@ def _parser() -> argparse.ArgumentParser:
     c = sub.add_parser("selfcheck", help="reference full, skeleton zero, each task alone scores alone")
     c.add_argument("--level", type=int, required=True)
     c.add_argument("--task", action="append", help="tasks to check filled alone (default: all)")
-    r = sub.add_parser("release", help="build the student repository")
+    r = sub.add_parser("release", help="build the student repository of one level")
     r.add_argument("--out", type=Path, required=True)
+    r.add_argument("--level", type=int, required=True,
+                   help="the level it grades (a skeleton); the levels below ship as reference wheels")
+    r.add_argument("--site", type=Path, help="the built course site to ship (nox -s docs writes site/build)")
     return p
 
 
@@ -114,8 +117,9 @@ def cmd_start(args, registry: Registry, console: Console) -> int:
 def cmd_release(args, registry: Registry, console: Console) -> int:
     from hyperion_grader.release import build_release
 
-    folders = build_release(registry, args.out.resolve())
-    console.print(f"Wrote student repository {args.out}: {', '.join(folders)}")
+    site = args.site.resolve() if args.site else None
+    folders = build_release(registry, args.out.resolve(), args.level, site)
+    console.print(f"Wrote the level-{args.level} student repository {args.out}: {', '.join(folders)}")
     return EXIT_OK
 
 
