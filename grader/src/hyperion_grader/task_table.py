@@ -2,9 +2,11 @@
 
 Each test is attributed to the tasks whose functions it called (a trace hook that looks only at
 Python function calls and stops at the first line of each), so a stub that raises still counts as
-reached. At the end it prints one row per task (public tests passed / reached, the first failure)
-and writes a Gradescope-style ``results.json``: a task's score is its points times the share of its
-public tests that passed. The hidden tests an instructor grades with check much more.
+reached; a test stopped by another task's stub (``NotImplementedError: Task X.Y``) is left out of a
+task's count and listed as blocked. At the end it prints one row per task (public tests passed /
+counted, the first failure) and writes a Gradescope-style ``results.json``: a task's score is its
+points times the share of its counted public tests that passed. The hidden tests an instructor
+grades with check much more.
 
     pytest workspace/level1_tensor/tests -p task_table --task-table tasks.json --grades grades/level1.json
 
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -89,16 +92,21 @@ class TaskTable:
         rows, tests, total, most = [], [], 0.0, 0.0
         for task in sorted(self.tasks, key=lambda t: tuple(int(p) for p in t.split("."))):
             info = self.tasks[task]
-            mine = [(nodeid, o, m) for nodeid, (o, ts, m) in self.outcomes.items() if task in ts and o != "skipped"]
+            reached = [(nodeid, o, m) for nodeid, (o, ts, m) in self.outcomes.items() if task in ts and o != "skipped"]
+            # a test that stopped at another task's stub says nothing about this one: left out of its count
+            blocked = [(n, _stub(m)) for n, o, m in reached if o == "failed" and _stub(m) not in (None, task)]
+            mine = [(n, o, m) for n, o, m in reached if not (o == "failed" and _stub(m) not in (None, task))]
             passed = sum(o == "passed" for _, o, _ in mine)
             score = info["points"] * passed / len(mine) if mine else 0.0
             first = next((f"{nodeid.split('::')[-1]}: {m}" for nodeid, o, m in mine if o == "failed"), "")
             if not mine:
-                first = "no public test reached this task"
+                first = f"its {len(blocked)} public test(s) stop at other tasks' stubs" if blocked else \
+                    "no public test reached this task"
             rows.append((task, info["title"], f"{passed}/{len(mine)}", f"{score:g}/{info['points']:g}", first))
             total, most = total + score, most + info["points"]
             lines = [f"[{'PASS' if o == 'passed' else 'FAIL'}] {n.split('::')[-1]}{': ' + m if m else ''}"
                      for n, o, m in mine]
+            lines += [f"[BLOCKED] {n.split('::')[-1]}: stops at the stub of task {stub}" for n, stub in blocked]
             tests.append({"name": f"Task {task}: {info['title']}", "number": task, "score": round(score, 4),
                           "max_score": info["points"], "output": "\n".join(lines) or first,
                           "visibility": "visible"})
@@ -118,6 +126,12 @@ class TaskTable:
                     "output": f"Level {self.level} (public tests): {total:g}/{most:g}", "tests": tests}
             out.write_text(json.dumps(data, indent=2), encoding="utf-8")
             write(f"Wrote {out}")
+
+
+def _stub(message: str) -> str | None:
+    """The task whose stub stopped a test (``NotImplementedError: Task 1.8: toposort``), if one did."""
+    match = re.search(r"NotImplementedError: Task (\d+\.\d+)", message)
+    return match.group(1) if match else None
 
 
 def _first_line(report: pytest.TestReport) -> str:
