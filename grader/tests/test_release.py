@@ -115,3 +115,9 @@ def test_the_release_starts_and_grades_alone_from_a_clean_venv(toy, tmp_path, si
     assert by_task["99.2"]["score"] == 0 and "NotImplementedError: Task 99.2: scale" in by_task["99.2"]["output"]
     assert by_task["99.4"]["output"] == "no public test reached this task"
     assert grades["score"] == 3
+
+
+def test_the_release_command_does_not_need_pytest():
+    """release.py ships task_table.py as a file; importing it (and so pytest) would break `nox -s release`."""
+    code = "import sys; sys.modules['pytest'] = None; import hyperion_grader.release"
+    assert subprocess.run([sys.executable, "-c", code]).returncode == 0

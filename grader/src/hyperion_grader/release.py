@@ -21,7 +21,6 @@ import tomllib
 import zipfile
 from pathlib import Path
 
-from hyperion_grader import task_table
 from hyperion_grader.levels import Level, Registry
 from hyperion_grader.markers import BEGIN, END
 from hyperion_grader.skeleton import PY_SUFFIXES, SKIP_NAMES, generate_level, level_regions
@@ -171,7 +170,7 @@ def build_release(registry: Registry, out: Path, level: int, site: Path | None) 
         _wheel(below, out / "wheels")
     tools = out / "tools"
     tools.mkdir()
-    shutil.copyfile(task_table.__file__, tools / "task_table.py")
+    shutil.copyfile(Path(__file__).with_name("task_table.py"), tools / "task_table.py")  # a file, not imported
     (tools / f"tasks-level{level}.json").write_text(json.dumps(task_spec(graded), indent=1), encoding="utf-8")
     if site is not None:
         shutil.copytree(site, out / "site", ignore=shutil.ignore_patterns("screenshots", *SKIP_NAMES))
