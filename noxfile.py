@@ -7,11 +7,13 @@
     nox -s bench-level1       benchmarks, ratios measured side by side, markdown tables
     nox -s bench-level2       FlashAttention vs naive and PyTorch (time, peak memory, plots)
     nox -s docs               build the course site (site/)
-    nox -s release -- DIR     build the student repository
+    nox -s release -- DIR N   the student repository of level N (site built first if stale)
+    nox -s lock               re-resolve constraints.txt (every third-party pin of every session)
 """
 
 from __future__ import annotations
 
+import os
 import tomllib
 from pathlib import Path
 
@@ -20,6 +22,11 @@ import nox
 ROOT = Path(__file__).parent
 nox.options.sessions = ["lint", "tests", "docs"]
 nox.options.reuse_existing_virtualenvs = True
+
+# One lock for every session: each pip install below (and the build environments of the levels) is
+# constrained to constraints.txt, so a new release upstream cannot change what CI installs.
+CONSTRAINTS = ROOT / "constraints.txt"
+os.environ["PIP_CONSTRAINT"] = str(CONSTRAINTS)
 
 # Every level folder that is a package (levelN_name/pyproject.toml), by number: 0, 1, 2, ...
 LEVELS = {
@@ -51,7 +58,7 @@ def tests(session: nox.Session) -> None:
     """CPU tests of every level and of the grader (GPU tests skip here with a reason)."""
     session.install(*[arg for folder in LEVELS.values() for arg in ("-e", _with_cpu_extras(folder))])
     session.install("-e", "grader", "pytest>=8", "hypothesis>=6", TORCH)
-    paths = [f"{folder}/tests" for folder in LEVELS.values()] + ["grader/tests"]
+    paths = [f"{folder}/tests" for folder in LEVELS.values() if (ROOT / folder / "tests").is_dir()] + ["grader/tests"]
     session.run("pytest", "-q", "-ra", *paths, *session.posargs)
 
 
@@ -99,10 +106,16 @@ for _number in LEVELS:
 
 @nox.session
 def release(session: nox.Session) -> None:
-    """Build the student repository (skeletons, public tests, site; no solutions, no hidden tests)."""
-    session.install("-e", "grader")
-    out = session.posargs[0] if session.posargs else "release"
-    session.run("python", "-m", "hyperion_grader", "release", "--out", out)
+    """``-- DIR N``: the student repository of level N (its skeleton, the reference below as wheels, the
+    site prebuilt; no solution of level N or above, no hidden test). Builds the site first if stale."""
+    if len(session.posargs) != 2:
+        session.error("usage: nox -s release -- DIR LEVEL   (e.g. nox -s release -- release/level1 1)")
+    out, level = session.posargs
+    _site_install(session)
+    if _site_is_stale():
+        _site_build(session)
+    session.run("python", "-m", "hyperion_grader", "release", "--out", out, "--level", level,
+                "--site", str(SITE_BUILD))
 
 
 @nox.session(name="bench-level1")
@@ -199,3 +212,39 @@ def docs_check(session: nox.Session) -> None:
         _site_build(session)
     session.run("pytest", "-q", "-ra", "site/tests/test_browser.py",
                 *[a for a in session.posargs if a != "--rebuild"])
+
+
+# what `nox -s lock` resolves besides the levels' and the grader's own dependencies: the sessions' tools
+LOCK_TOOLS = ["nox>=2024.4", "ruff>=0.6", "pytest>=8", "hypothesis>=6", "hatchling>=1.21", TORCH]
+
+
+def _lock_requirements() -> list[str]:
+    """Every third-party requirement of every session: each package's dependencies and extras, the site's."""
+    reqs = list(LOCK_TOOLS)
+    for folder in [*LEVELS.values(), "grader"]:
+        project = tomllib.loads((ROOT / folder / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+        for dep in [*project.get("dependencies", []), *sum(project.get("optional-dependencies", {}).values(), [])]:
+            if not dep.startswith("hyperion-"):
+                reqs.append(dep)
+    site = (ROOT / "site" / "requirements.txt").read_text(encoding="utf-8").splitlines()
+    reqs += [line.split("#")[0].strip() for line in site if line.split("#")[0].strip()]
+    return sorted(set(reqs))
+
+
+@nox.session
+def lock(session: nox.Session) -> None:
+    """Resolve every session's third-party requirements together (Python 3.11) into constraints.txt."""
+    import json
+
+    report = Path(session.create_tmp()) / "resolution.json"
+    # the old lock must not constrain the new one; --ignore-installed: resolve everything, install nothing
+    session.run("python", "-m", "pip", "install", "--quiet", "--dry-run", "--ignore-installed",
+                "--report", str(report), *_lock_requirements(), env={"PIP_CONSTRAINT": ""})
+    pins = sorted(
+        (item["metadata"]["name"].lower(), item["metadata"]["version"].split("+")[0])  # 2.13.0+cpu: 2.13.0
+        for item in json.loads(report.read_text())["install"]
+    )
+    header = ("# Every third-party package of every nox session, resolved together on Python 3.11.\n"
+              "# Do not edit: `nox -s lock` rewrites it from the pyprojects and site/requirements.txt.\n")
+    CONSTRAINTS.write_text(header + "".join(f"{name}=={version}\n" for name, version in pins), encoding="utf-8")
+    session.log(f"{CONSTRAINTS.name}: {len(pins)} pins")

@@ -1,5 +1,6 @@
 import json
 
+import pytest
 from conftest import FULL, make_submission, run_grade, scores
 
 from hyperion_grader.cli import main
@@ -83,6 +84,11 @@ def test_cli_grade_start_json_and_exit_codes(toy, capsys):
         )
         == 0
     )
+    reference = [*root, "grade", "--level", "99", "--task", "99.1", "--reference", "--json", str(out)]
+    assert main([*reference, "--min-score", "100"]) == 0  # a percentage: full marks pass 100 (points: 5 < 100)
+    with pytest.raises(SystemExit) as refused:
+        main([*reference, "--min-score", "150"])
+    assert refused.value.code == 2
     assert main([*root, "start", "--level", "99", "--force"]) == 0
     assert not ops.read_text().endswith("# my work\n")
     assert main([*root, "grade", "--level", "7"]) == 2  # the grader itself cannot run

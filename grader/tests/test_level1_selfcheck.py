@@ -149,3 +149,17 @@ def test_a_broken_file_is_named_with_its_line_in_the_first_failure(tmp_path, cac
         result.first_failure
         == f"SyntaxError: invalid syntax (at hyperion/tensor/ops/conv.py:{len(lines) + 1})"
     )
+
+
+def test_task_1_2_gives_partial_credit_per_function(tmp_path, cache):
+    """Permute, expand, view and index are independent: each right one earns its share of 1.2's points."""
+    target = tmp_path / LEVEL.folder
+    generate_level(LEVEL.path, target, keep=frozenset({"1.2"}))
+    strides = target / "src" / "hyperion" / "tensor" / "strides.py"
+    strides.write_text(strides.read_text() + '\n\ndef view_strides(shape, strides, new_shape):\n'
+                       '    raise NotImplementedError("Task 1.2: view_strides")\n')
+    report = grade(GradeConfig(REGISTRY, 1, target, cache_dir=cache, only=["1.2"]))
+    (result,) = report.results
+    assert not report.grader_errors
+    assert result.score == result.task.points * 3 / 4, _failures(report)
+    assert [p.name for p in result.probes if not p.passed] == ["view_cases"]

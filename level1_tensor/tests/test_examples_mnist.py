@@ -53,3 +53,25 @@ def test_same_seed_same_run(tmp_path):
     a = np.load(tmp_path / "a" / "checkpoint.npz")["model/0.weight"]
     b = np.load(tmp_path / "b" / "checkpoint.npz")["model/0.weight"]
     np.testing.assert_array_equal(a, b)
+
+
+def test_an_option_given_is_honoured_even_zero(tmp_path, capsys):
+    from hyperion.examples.mnist import RECIPES, build_model, loaders
+    from hyperion.tensor import manual_seed
+
+    run(parse_args(["--model", "mlp", "--epochs", "1", "--subset", "500", "--test-subset", "100", "--lr", "0",
+                    "--out", str(tmp_path), "--quiet"]))
+    assert "AdamW lr 0.0," in capsys.readouterr().out  # not the recipe's rate
+    manual_seed(0)  # what run does before the first step: same seed, same loaders, same initial weights
+    loaders("mlp", RECIPES["mlp"].batch_size, 0, 500, 100, None, "mnist")
+    initial = build_model("mlp").state_dict()
+    with np.load(tmp_path / "checkpoint.npz", allow_pickle=False) as checkpoint:
+        for name, value in initial.items():  # lr 0 (and AdamW's decay lr * wd = 0): nothing moved
+            np.testing.assert_array_equal(checkpoint[f"model/{name}"], np.asarray(value), err_msg=name)
+
+
+@pytest.mark.parametrize("option", [["--epochs", "0"], ["--batch-size", "0"], ["--lr", "-0.1"], ["--subset", "0"]])
+def test_an_option_out_of_range_is_refused(option, capsys):
+    with pytest.raises(SystemExit):
+        parse_args(option)
+    assert f"argument {option[0]}: must be at least" in capsys.readouterr().err

@@ -76,6 +76,7 @@ def check_grads(sub, ref):
         d = rng.standard_normal(x.shape)  # the reference itself, against a directional finite difference
         assert_close(float(np.sum(mine["dh"][0] * d)), _fd_directional(loss_x, x, d), rtol=1e-5, atol=1e-7,
                      name="reference check")
-        for name, got_list, want_list in (("weight", got["dW"], mine["dW"]), ("activation", got["dh"], mine["dh"])):
-            for i, (val, want) in enumerate(zip(got_list, want_list)):
-                assert_close(val, want, rtol=1e-8, atol=1e-10, name=f"{what}: {name} gradient {i}")
+        # named as in the docstring: weights W_1 ... W_L, activations h_0 = x ... h_L
+        for symbol, first, got_list, want_list in (("W", 1, got["dW"], mine["dW"]), ("h", 0, got["dh"], mine["dh"])):
+            for i, (val, want) in enumerate(zip(got_list, want_list), start=first):
+                assert_close(val, want, rtol=1e-8, atol=1e-10, name=f"{what}: gradient with respect to {symbol}_{i}")

@@ -6,6 +6,7 @@ TASK = "1.1"
 TITLE = "Contiguous strides and is_contiguous"
 POINTS = 5
 TIMEOUT = 60
+PARTIAL = True  # two independent functions, one probe each: half the points for each that is right
 
 # (shape) -> expected strides, computed here in the judge (never trusted from the child)
 SHAPES = [(), (5,), (2, 3), (2, 3, 4), (1, 1), (4, 1, 3), (1, 7), (7, 1), (2, 3, 4, 5, 6), (1,)]

@@ -140,8 +140,9 @@ def _check(sub, ref):
             len(got["grads"]) == len(want),
             f"{what}: returned {len(got['grads'])} gradient(s), expected {len(want)}",
         )
-        for k, (gk, wk) in enumerate(zip(got["grads"], want, strict=True)):
-            name = f"{what} gradient {k}"
+        args = ("a", "b") if len(want) == 2 else ("x",)  # the names of forward's inputs
+        for arg, gk, wk in zip(args, got["grads"], want, strict=True):
+            name = f"{what}: gradient with respect to {arg}"
             assert_true(gk.shape == shape, f"{name}: shape {gk.shape}, expected {shape}")
             assert_true(
                 gk.dtype == dtype, f"{name}: dtype {gk.dtype}, expected {dtype} (keep the input's dtype)"

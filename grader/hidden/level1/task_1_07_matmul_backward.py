@@ -82,9 +82,10 @@ def check_cases(sub, ref):
         what = f"Matmul.backward for {sa} @ {sb}"
         assert_true(got["n"] == 2, f"{what}: returned {got['n']} gradients, expected 2")
         want = _expected(a.astype(np.float64), b.astype(np.float64), g.astype(np.float64))
-        for name, gk, wk, shape in zip("ab", got["grads"], want, (sa, sb), strict=True):
-            assert_true(gk.dtype == a.dtype, f"{what}: grad_{name} dtype {gk.dtype}, expected {a.dtype}")
+        for arg, gk, wk, shape in zip("ab", got["grads"], want, (sa, sb), strict=True):
+            name = f"{what}: gradient with respect to {arg}"
+            assert_true(gk.dtype == a.dtype, f"{name}: dtype {gk.dtype}, expected {a.dtype}")
             if gk.shape != shape:  # a 1-D operand's gradient must lose its promoted dim again
-                gk = _unbroadcast(gk, shape, f"{what}: grad_{name}")
+                gk = _unbroadcast(gk, shape, name)
             tol = (1e-4, 1e-5) if a.dtype == np.float32 else (1e-10, 1e-12)
-            assert_close(gk.astype(np.float64), wk, rtol=tol[0], atol=tol[1], name=f"{what}: grad_{name}")
+            assert_close(gk.astype(np.float64), wk, rtol=tol[0], atol=tol[1], name=name)

@@ -94,7 +94,8 @@ def check_cases(sub, ref):
             logits.astype(np.float64), mine["target"], mine["grad"].astype(np.float64), options
         )
         rtol, atol = (1e-4, 1e-5) if logits.dtype == np.float32 else (1e-9, 1e-12)
-        for name, val, want in (("loss", got["loss"], value), ("backward", got["dlogits"], dlogits)):
+        parts = (("loss", got["loss"], value), ("gradient with respect to the logits", got["dlogits"], dlogits))
+        for name, val, want in parts:
             assert_true(
                 val.dtype == logits.dtype, f"{what} {name}: dtype {val.dtype}, expected {logits.dtype}"
             )

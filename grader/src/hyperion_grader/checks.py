@@ -6,6 +6,19 @@ from __future__ import annotations
 import numpy as np
 
 
+def plain(value, limit: int = 200) -> str:
+    """A value as a learner reads it: ``0.5``, not ``np.float64(0.5)``; long texts cut in the middle."""
+    return shorten(str(value) if isinstance(value, np.generic) else repr(value), limit)
+
+
+def shorten(text: str, limit: int) -> str:
+    """``text`` in at most ``limit`` characters, the middle replaced by `` … `` (the end often holds a count)."""
+    if len(text) <= limit:
+        return text
+    head = (limit - 3) * 2 // 3
+    return text[:head] + " … " + text[len(text) - (limit - 3 - head):]
+
+
 def assert_true(cond: bool, message: str) -> None:
     if cond is not True:
         raise AssertionError(message)
@@ -32,9 +45,10 @@ def assert_close(actual, expected, rtol: float = 1e-5, atol: float = 1e-8, name:
     if not bool(np.all(ok)):
         bad = np.argwhere(~np.asarray(ok))[0] if a.ndim else ()
         idx = tuple(int(i) for i in bad)
+        differ = int(np.size(ok) - np.count_nonzero(ok))
         raise AssertionError(
-            f"{name}: mismatch at {idx}: got {a[idx]!r}, expected {e[idx]!r} "
-            f"({int(np.size(ok) - np.count_nonzero(ok))} of {np.size(ok)} elements differ)"
+            f"{name}: mismatch at {idx}: got {plain(a[idx])}, expected {plain(e[idx])} "
+            f"({differ} of {np.size(ok)} elements differ)"
         )
 
 
@@ -57,7 +71,7 @@ def assert_match(actual, expected, rtol: float = 1e-5, atol: float = 1e-8, name:
         for i, (a, e) in enumerate(zip(actual, expected, strict=True)):
             assert_match(a, e, rtol, atol, f"{name}[{i}]")
     elif actual != expected:
-        raise AssertionError(f"{name}: got {actual!r:.200}, expected {expected!r:.200}")
+        raise AssertionError(f"{name}: got {plain(actual)}, expected {plain(expected)}")
 
 
 def assert_speedup(result: dict, at_least: float, tolerance: float = 0.3, name: str = "speedup") -> None:

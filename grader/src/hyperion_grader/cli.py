@@ -14,6 +14,14 @@ from hyperion_grader.markers import MarkerError
 EXIT_OK, EXIT_GRADER_ERROR, EXIT_BELOW_MIN = 0, 2, 1
 
 
+def _percent(text: str) -> float:
+    """``--min-score``: a percentage of the level's points, 0 to 100."""
+    value = float(text)
+    if not 0 <= value <= 100:
+        raise argparse.ArgumentTypeError(f"--min-score is a percentage from 0 to 100, got {text}")
+    return value
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m hyperion_grader", description=__doc__)
     p.add_argument("--root", type=Path, help="repository root (default: found from the cwd)")
@@ -29,7 +37,8 @@ def _parser() -> argparse.ArgumentParser:
         help="import lower levels from the learner's folders beside the submission",
     )
     g.add_argument("--json", type=Path, help="Gradescope results.json path (default grades/levelN.json)")
-    g.add_argument("--min-score", type=float, help="exit 1 when the score is below this")
+    g.add_argument("--min-score", type=_percent, metavar="PERCENT",
+                   help="a percentage, 0-100: exit 1 when the score is below this share of the level's points")
     g.add_argument("--jobs", type=int, help="tasks graded in parallel (default: CPU count)")
     g.add_argument("--timeout-scale", type=float, default=1.0, help="multiply every task's timeout")
     g.add_argument("--task", action="append", help="grade only this task (repeatable), e.g. 1.5")
@@ -46,8 +55,11 @@ def _parser() -> argparse.ArgumentParser:
     c = sub.add_parser("selfcheck", help="reference full, skeleton zero, each task alone scores alone")
     c.add_argument("--level", type=int, required=True)
     c.add_argument("--task", action="append", help="tasks to check filled alone (default: all)")
-    r = sub.add_parser("release", help="build the student repository")
+    r = sub.add_parser("release", help="build the student repository of one level")
     r.add_argument("--out", type=Path, required=True)
+    r.add_argument("--level", type=int, required=True,
+                   help="the level it grades (a skeleton); the levels below ship as reference wheels")
+    r.add_argument("--site", type=Path, help="the built course site to ship (nox -s docs writes site/build)")
     b = sub.add_parser("batch", help="grade every hand-in in a folder, W at a time (resumable)")
     b.add_argument("--level", type=int, required=True)
     b.add_argument("--submissions", type=Path, required=True, help="folder of hand-in folders")
@@ -115,8 +127,10 @@ def cmd_grade(args, registry: Registry, console: Console) -> int:
         console.print(f"[yellow]no hidden tests in {level.hidden_dir}[/yellow]")
     if report.grader_errors:
         return EXIT_GRADER_ERROR
-    if args.min_score is not None and report.score < args.min_score:
-        console.print(f"[red]score {report.score:g} is below --min-score {args.min_score:g}[/red]")
+    percent = 100 * report.score / report.max_score if report.max_score else 100.0
+    if args.min_score is not None and percent < args.min_score:
+        console.print(f"[red]score {report.score:g}/{report.max_score:g} = {percent:.1f}% is below "
+                      f"--min-score {args.min_score:g}%[/red]")
         return EXIT_BELOW_MIN
     return EXIT_OK
 
@@ -137,8 +151,9 @@ def cmd_start(args, registry: Registry, console: Console) -> int:
 def cmd_release(args, registry: Registry, console: Console) -> int:
     from hyperion_grader.release import build_release
 
-    folders = build_release(registry, args.out.resolve())
-    console.print(f"Wrote student repository {args.out}: {', '.join(folders)}")
+    site = args.site.resolve() if args.site else None
+    folders = build_release(registry, args.out.resolve(), args.level, site)
+    console.print(f"Wrote the level-{args.level} student repository {args.out}: {', '.join(folders)}")
     return EXIT_OK
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from hyperion_grader.checks import shorten
 from hyperion_grader.judge import GradeReport, TaskResult
 
 
@@ -101,7 +102,7 @@ def print_table(report: GradeReport, console: Console | None = None) -> None:
             r.task.title,
             f"[{style}]{r.score:g}/{r.task.points:g}[/{style}]",
             f"{r.seconds:.1f}s",
-            (r.first_failure or "")[:160],
+            shorten(r.first_failure or "", 160),  # the middle goes: the end says how many elements differ
         )
     console.print(table)
     console.print(f"[bold]Total: {report.score:g}/{report.max_score:g}[/bold] in {report.seconds:.1f}s")

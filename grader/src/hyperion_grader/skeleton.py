@@ -16,6 +16,7 @@ from pathlib import Path
 
 from hyperion_grader.markers import MarkerError, Region, find_regions
 from hyperion_grader.markers_cu import find_regions_cu
+from hyperion_grader.workspace_conftest import TEMPLATE as WORKSPACE_CONFTEST
 
 PY_SUFFIXES = {".py"}
 CU_SUFFIXES = {".cu", ".cuh"}
@@ -122,11 +123,14 @@ def generate_level(level_dir: Path, target: Path, keep: frozenset[str] = frozens
             outputs.append((rel, skeleton_source(text, str(path), keep).encode("utf-8")))
         else:
             outputs.append((rel, path.read_bytes()))
+    if (level_dir / "tests").is_dir() and not (level_dir / "conftest.py").exists():
+        outputs.append((Path("conftest.py"), WORKSPACE_CONFTEST.encode("utf-8")))  # tests import this src
     if target.exists():
         shutil.rmtree(target)
     for rel, data in outputs:
         out = target / rel
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_bytes(data)
-        shutil.copymode(level_dir / rel, out)
+        if (level_dir / rel).exists():
+            shutil.copymode(level_dir / rel, out)
     return regions

@@ -1,64 +1,58 @@
-"""Template of the noxfile shipped in the student repository (``LEVELS`` is filled in at release)."""
+"""Template of the noxfile shipped in the student release of one level (filled in by ``render``)."""
 
-TEMPLATE = '''"""Hyperion, student edition.
+TEMPLATE = '''"""Hyperion, level {level}, student edition: the commands the course site describes.
 
-`nox -s grade-level1` runs level 1's public tests and reports them per test file.
-
-The hidden tests your instructor grades with are not here; passing every public test is the way to start.
+    nox -s start-level{level}   copy the skeleton {folder}/ to workspace/{folder}/ (-- --force: start over)
+    nox -s grade-level{level}   the levels below from wheels/ (the reference), your workspace, its public
+                          tests: one row per task and grades/level{level}.json
 """
 
-import collections
-import xml.etree.ElementTree as ET
+import os
+import shutil
 from pathlib import Path
 
 import nox
 
-LEVELS = {levels!r}
+ROOT = Path(__file__).parent
+LEVEL, FOLDER = {level!r}, {folder!r}
+WORKSPACE = ROOT / "workspace" / FOLDER
 nox.options.sessions = []
+if (ROOT / "constraints.txt").is_file():  # the versions the course was tested with
+    os.environ["PIP_CONSTRAINT"] = str(ROOT / "constraints.txt")
 
 
-def _install(session: nox.Session, number: int) -> None:
-    args = []
-    for n in sorted(LEVELS):
-        if n <= number:
-            args += ["-e", f"./{{LEVELS[n]}}[test]" if n == number else f"./{{LEVELS[n]}}"]
-    session.install(*args)
+@nox.session(name=f"start-level{{LEVEL}}", python=False)
+def start(session: nox.Session) -> None:
+    """Write your workspace from the skeleton (an existing one is left untouched without -- --force)."""
+    if WORKSPACE.exists() and "--force" not in session.posargs:
+        session.log(f"{{WORKSPACE}} already exists: left untouched (use -- --force to start over)")
+        return
+    if WORKSPACE.exists():
+        shutil.rmtree(WORKSPACE)
+    shutil.copytree(ROOT / FOLDER, WORKSPACE)
+    session.log(f"Wrote {{WORKSPACE}}")
 
 
-def _report(session: nox.Session, junit: Path) -> None:
-    counts = collections.defaultdict(lambda: [0, 0])
-    for case in ET.parse(junit).getroot().iter("testcase"):
-        name = (case.get("file") or case.get("classname", "?").replace(".", "/") + ".py").split("/")[-1]
-        failed = any(child.tag in ("failure", "error") for child in case)
-        skipped = any(child.tag == "skipped" for child in case)
-        counts[name][0] += not failed and not skipped
-        counts[name][1] += 1
-    width = max((len(n) for n in counts), default=10)
-    total = [0, 0]
-    for name in sorted(counts):
-        ok, n = counts[name]
-        total[0] += ok
-        total[1] += n
-        session.log(f"{{name:<{{width}}}}  {{ok:>4}}/{{n:<4}} {{'PASS' if ok == n else 'FAIL'}}")
-    session.log(f"{{'total':<{{width}}}}  {{total[0]:>4}}/{{total[1]:<4}}")
+@nox.session(name=f"grade-level{{LEVEL}}")
+def grade(session: nox.Session) -> None:
+    """Your workspace's public tests, per task; writes grades/level{{LEVEL}}.json."""
+    if not WORKSPACE.is_dir():
+        session.error(f"no workspace: run `nox -s start-level{{LEVEL}}` first")
+    import tomllib
 
-
-def _grade_session(number: int, folder: str):
-    @nox.session(name=f"grade-level{{number}}")
-    def grade(session: nox.Session) -> None:
-        _install(session, number)
-        junit = Path(session.create_tmp()) / "junit.xml"
-        session.run("pytest", f"{{folder}}/tests", "-q", "-o", "junit_family=xunit1",
-                    f"--junitxml={{junit}}", *session.posargs, success_codes=[0, 1, 5])
-        _report(session, junit)
-
-    return grade
-
-
-for _n, _folder in LEVELS.items():
-    globals()[f"grade_level{{_n}}"] = _grade_session(_n, _folder)
+    # the workspace is not installed: its conftest.py puts its src/ first; what it needs is installed
+    project = tomllib.loads((WORKSPACE / "pyproject.toml").read_text())["project"]
+    extras = [dep for name, deps in project.get("optional-dependencies", {{}}).items() if name != "cuda"
+              for dep in deps]
+    needs = [dep for dep in project.get("dependencies", []) + extras if not dep.startswith("hyperion-")]
+    wheels = sorted(str(p) for p in (ROOT / "wheels").glob("*.whl"))  # the reference of the levels below
+    session.install(*wheels, *needs, "pytest")
+    session.run("pytest", str(WORKSPACE / "tests"), "-q", "-p", "task_table",
+                "--task-table", str(ROOT / "tools" / f"tasks-level{{LEVEL}}.json"),
+                "--grades", str(ROOT / "grades" / f"level{{LEVEL}}.json"), *session.posargs,
+                env={{"PYTHONPATH": str(ROOT / "tools")}}, success_codes=[0, 1, 5])
 '''
 
 
-def render(levels: dict[int, str]) -> str:
-    return TEMPLATE.format(levels=levels)
+def render(level: int, folder: str) -> str:
+    return TEMPLATE.format(level=level, folder=folder)

@@ -90,9 +90,9 @@ def loaders(
     transform = T.Compose([T.ToFloat(), T.Normalize(MNIST_MEAN, MNIST_STD), shape])
     train = MNIST("train", root=root, kind=kind, transform=transform)
     test = MNIST("test", root=root, kind=kind, transform=transform)
-    if subset:
+    if subset is not None:
         train = Subset(train, np.random.default_rng(seed).permutation(len(train))[:subset])
-    if test_subset:
+    if test_subset is not None:
         test = Subset(test, np.arange(test_subset))
     return (
         DataLoader(train, batch_size=batch_size, shuffle=True, seed=seed),
@@ -167,10 +167,11 @@ def save_checkpoint(path: Path, model: nn.Module, optimizer: optim.Optimizer, ep
 
 def run(args: argparse.Namespace) -> float:
     recipe = RECIPES[args.model]
-    epochs = args.epochs or recipe.epochs
-    batch_size = args.batch_size or recipe.batch_size
-    lr = args.lr or recipe.lr
-    out = Path(args.out or f"runs/mnist-{args.model}")
+    # an option given on the command line wins, even 0 (``or`` would turn --lr 0 into the recipe's rate)
+    epochs = recipe.epochs if args.epochs is None else args.epochs
+    batch_size = recipe.batch_size if args.batch_size is None else args.batch_size
+    lr = recipe.lr if args.lr is None else args.lr
+    out = Path(f"runs/mnist-{args.model}" if args.out is None else args.out)
     out.mkdir(parents=True, exist_ok=True)
 
     start = time.perf_counter()
@@ -229,15 +230,30 @@ def run(args: argparse.Namespace) -> float:
     return accuracy
 
 
+def _at_least(low: float, kind: type):
+    """An argparse type: ``kind(text)``, refused with a clear message below ``low``."""
+
+    def parse(text: str):
+        value = kind(text)
+        if not value >= low:
+            raise argparse.ArgumentTypeError(f"must be at least {low}, got {text}")
+        return value
+
+    parse.__name__ = kind.__name__  # argparse names the type in its "invalid int value" message
+    return parse
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """Every option given is used as given (``--lr 0`` trains with rate 0) or refused; omitted: the recipe's."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--model", choices=sorted(RECIPES), default="mlp")
-    parser.add_argument("--epochs", type=int, help="default: the model's recipe")
-    parser.add_argument("--batch-size", type=int)
-    parser.add_argument("--lr", type=float)
+    parser.add_argument("--epochs", type=_at_least(1, int), help="default: the model's recipe")
+    parser.add_argument("--batch-size", type=_at_least(1, int), help="default: the model's recipe")
+    parser.add_argument("--lr", type=_at_least(0.0, float), help="peak learning rate (default: the recipe's)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--subset", type=int, help="train on the first N of a seeded shuffle (quick runs)")
-    parser.add_argument("--test-subset", type=int, help="evaluate on the first N test images")
+    parser.add_argument("--subset", type=_at_least(1, int),
+                        help="train on the first N of a seeded shuffle (quick runs)")
+    parser.add_argument("--test-subset", type=_at_least(1, int), help="evaluate on the first N test images")
     parser.add_argument("--dataset", default="mnist", choices=["mnist", "fashion-mnist", "idx"])
     parser.add_argument("--data-root", help="directory with IDX files (default: the bundled MNIST)")
     parser.add_argument("--out", help="output directory (default: runs/mnist-MODEL)")

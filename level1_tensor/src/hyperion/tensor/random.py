@@ -8,6 +8,10 @@ device, different between CPU and CUDA.
 
 from __future__ import annotations
 
+import contextlib
+import weakref
+from collections.abc import Iterator
+
 import numpy as np
 
 
@@ -16,6 +20,7 @@ class Generator:
 
     def __init__(self, seed: int = 0) -> None:
         self.manual_seed(seed)
+        _LIVE.add(self)
 
     def manual_seed(self, seed: int) -> Generator:
         self.seed = int(seed)
@@ -36,7 +41,36 @@ class Generator:
         return int(self.rng.integers(0, 2**63 - 1))
 
 
+_LIVE: weakref.WeakSet[Generator] = weakref.WeakSet()  # every generator, so that one snapshot covers all
 default_generator = Generator(0)
+
+
+def get_rng_state() -> dict[Generator, tuple[int, dict]]:
+    """The position of every live generator (the default one and any given to dropout or a factory)."""
+    return {g: (g.seed, g.rng.bit_generator.state) for g in list(_LIVE)}
+
+
+def set_rng_state(states: dict[Generator, tuple[int, dict]]) -> None:
+    """Put each generator in ``states`` back where :func:`get_rng_state` found it."""
+    for g, (seed, state) in states.items():
+        g.seed = seed
+        g.rng.bit_generator.state = state
+
+
+@contextlib.contextmanager
+def replay_rng(states: dict[Generator, tuple[int, dict]]) -> Iterator[None]:
+    """Run the body from ``states`` (the same draws again), then resume every stream where it was.
+
+    Gradient checkpointing recomputes a forward in backward: dropout inside it must draw the masks
+    of the first run (as ``torch.utils.checkpoint``'s ``preserve_rng_state``), and the draws the
+    program makes afterwards must not change because a recomputation happened.
+    """
+    now = get_rng_state()
+    set_rng_state(states)
+    try:
+        yield
+    finally:
+        set_rng_state(now)
 
 
 def manual_seed(seed: int) -> Generator:

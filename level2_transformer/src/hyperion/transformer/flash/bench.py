@@ -170,12 +170,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     parser.add_argument("--quick", action="store_true", help="fewer sizes and repeats (CI smoke run)")
     parser.add_argument("--out", type=Path, default=None, help="folder for bench_<device>.md and PNG plots")
-    parser.add_argument("--repeat", type=int, default=None)
+    parser.add_argument("--repeat", type=int, default=None, help="best of N (default: 2-3 on the CPU, 3-10 on the GPU)")
     parser.add_argument(
         "--threads", type=int, default=1, help="CPU threads for numba, torch and OpenBLAS alike (default 1: "
         "threaded BLAS on a shared, oversubscribed machine is erratic; 1 makes the ratios per-core)",
     )
     args = parser.parse_args(argv)
+    if args.repeat is not None and args.repeat < 1:  # given explicitly: honoured or refused, never replaced
+        parser.error(f"argument --repeat: must be at least 1, got {args.repeat}")
     import sys
 
     command = "python -m hyperion.transformer.flash.bench " + " ".join(sys.argv[1:] if argv is None else argv)
@@ -183,7 +185,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.device == "cpu":
         sizes = [256, 512, 1024] if args.quick else [512, 1024, 2048, 4096, 8192]
         batch, heads, d = 1, 4, 64
-        repeat = args.repeat or (2 if args.quick else 3)
+        repeat = (2 if args.quick else 3) if args.repeat is None else args.repeat
         import os
 
         threads = ", ".join(set_threads(args.threads))
@@ -206,7 +208,7 @@ def main(argv: list[str] | None = None) -> int:
 
         sizes = [1024, 4096] if args.quick else [1024, 2048, 4096, 8192]
         batch, heads, d = 4, 16, 64
-        repeat = args.repeat or (3 if args.quick else 10)
+        repeat = (3 if args.quick else 10) if args.repeat is None else args.repeat
         name = cp.cuda.runtime.getDeviceProperties(0)["name"].decode()
         configs = [("fp16", False, True), ("fp16", True, False)]
         if args.quick:
