@@ -12,7 +12,6 @@ mismatch. The fundamental mode is the eigenvector with the largest β̃².
 from __future__ import annotations
 
 import numpy as np
-import scipy.linalg
 
 
 def yee_omega(omega: float, dt: float) -> float:
@@ -27,6 +26,8 @@ def slab_mode(eps_line: np.ndarray, omega: float, dx: float = 1.0, dt: float = 0
     n = eps_line.size
     if n < 3 or order < 1 or order > n:
         raise ValueError(f"need >= 3 points and 1 <= order <= {n}; got {n} points, order {order}")
+    import scipy.linalg  # here, not at import time: the GPU machine's python has no scipy
+
     w = yee_omega(omega, dt)
     main = -2.0 / dx**2 + w**2 * eps_line
     off = np.full(n - 1, 1.0 / dx**2)
