@@ -105,13 +105,18 @@ def _ez_in_reverse(problem: TMzProblem, cb: np.ndarray, kept: dict, method: str)
         raise ValueError(f"unknown gradient method {method!r}: use 'store', 'checkpoint' or 'reverse'")
 
 
-def gradient(problem: TMzProblem, eps: np.ndarray, g: np.ndarray, method: str = "checkpoint") -> np.ndarray:
-    """∂L/∂ε for ``g = ∂L/∂Re Ẽ + i ∂L/∂Im Ẽ`` (shape: frequencies × monitors), by ``method``."""
+def gradient(problem: TMzProblem, eps: np.ndarray, g: np.ndarray, method: str = "checkpoint",
+             kept: dict | None = None) -> np.ndarray:
+    """∂L/∂ε for ``g = ∂L/∂Re Ẽ + i ∂L/∂Im Ẽ`` (shape: frequencies × monitors), by ``method``.
+
+    ``kept``: what ``run_forward(problem, eps, keep=method)`` kept, if the forward run was already made.
+    """
     if method not in ("store", "checkpoint", "reverse"):
         raise ValueError(f"unknown gradient method {method!r}: use 'store', 'checkpoint' or 'reverse'")
     grid = problem.grid
     cb = grid.dt / eps
-    _, kept = run_forward(problem, eps, keep=method)
+    if kept is None:
+        _, kept = run_forward(problem, eps, keep=method)
     bar = tmz.zero_state(grid)
     grad_cb = np.zeros(grid.shape)
     later: np.ndarray | None = None
@@ -167,11 +172,11 @@ class TMzFDTD(Function):
         if np.any(eps <= 0):
             raise ValueError("permittivity must be positive everywhere")
         self.problem, self.method, self.eps = problem, method, np.asarray(eps, np.float64)
-        dft, _ = run_forward(problem, self.eps)
+        dft, self.kept = run_forward(problem, self.eps, keep=method)
         return np.stack([dft.real, dft.imag])
 
     def backward(self, grad: np.ndarray) -> np.ndarray:
-        return gradient(self.problem, self.eps, grad[0] + 1j * grad[1], self.method)
+        return gradient(self.problem, self.eps, grad[0] + 1j * grad[1], self.method, self.kept)
 
 
 def fdtd_dft(eps: Tensor, problem: TMzProblem, method: str = "checkpoint") -> Tensor:
