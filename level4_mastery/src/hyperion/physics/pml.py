@@ -49,6 +49,28 @@ def depth_into_layer(position: np.ndarray, n: int, thickness: int) -> np.ndarray
     return np.clip(np.maximum(left, right), 0.0, 1.0)
 
 
+def cpml_coefficients(sigma: np.ndarray, kappa: np.ndarray, alpha: np.ndarray,
+                      dt: float) -> tuple[np.ndarray, np.ndarray]:
+    """Task 4.2: the CPML recursion coefficients ``(b, c)`` for ψ ← b ψ + c ∂F/∂a.
+
+    The CPML stretches each derivative by 1/s(ω), s = κ + σ/(α - iω) (units ε0 = 1). In time, 1/s is
+    1/κ times a delta minus a decaying exponential; convolving with it on the leapfrog's grid and
+    updating the convolution recursively gives ``ψ^{n} = b ψ^{n-1} + c (∂F/∂a)^{n}`` with
+
+        b = exp(-(σ/κ + α) Δt),      c = σ / (σ κ + κ² α) · (b - 1).
+
+    Return arrays of the broadcast shape. Where σ = 0 (outside the layer) c must be exactly 0 (and
+    b = exp(-α Δt)); never divide by zero there: the denominator σκ + κ²α vanishes when σ = α = 0.
+    """
+    # BEGIN SOLUTION
+    b = np.exp(-(sigma / kappa + alpha) * dt)
+    denominator = sigma * kappa + kappa**2 * alpha
+    safe = np.where(denominator > 0, denominator, 1.0)
+    c = np.where(denominator > 0, sigma / safe * (b - 1.0), 0.0)
+    return b, c
+    # END SOLUTION
+
+
 def axis_profile(n: int, dx: float, dt: float, settings: CPMLSettings, eps_background: float = 1.0) -> AxisProfile:
     """The CPML coefficients along an axis of ``n`` cells (walls at 0 and n, units c = ε0 = μ0 = 1)."""
     if settings.thickness < 1 or 2 * settings.thickness >= n:
@@ -61,9 +83,7 @@ def axis_profile(n: int, dx: float, dt: float, settings: CPMLSettings, eps_backg
         sigma = sigma_max * d**settings.order
         kappa = 1.0 + (settings.kappa_max - 1.0) * d**settings.order
         alpha = np.where(d > 0, settings.alpha_max * (1.0 - d) ** settings.alpha_order, 0.0)
-        b = np.exp(-(sigma / kappa + alpha) * dt)
-        denominator = sigma * kappa + kappa**2 * alpha
-        c = np.where(denominator > 0, sigma / np.where(denominator > 0, denominator, 1.0) * (b - 1.0), 0.0)
+        b, c = cpml_coefficients(sigma, kappa, alpha, dt)
         return b, c, kappa
 
     b_e, c_e, k_e = coefficients(np.arange(n, dtype=np.float64))

@@ -87,7 +87,16 @@ def zero_state(grid: TMzGrid) -> State:
 
 
 def step(grid: TMzGrid, cb: np.ndarray, state: State, current: np.ndarray | float) -> State:
-    """One leapfrog step; returns the new state (inputs are not modified)."""
+    """Task 4.1: one TMz leapfrog step with the CPML; returns the new state (inputs are not modified).
+
+    Follow the module docstring line by line: first H from E (forward differences ``dplus``; each
+    derivative d becomes d/κ + ψ after ψ ← b ψ + c d, with the H-point profiles
+    ``grid.profile("hx_y")`` and ``grid.profile("hy_x")``), then Ez from the new H (backward
+    differences ``dminus``, profiles "ez_x" and "ez_y") and the source ``current``, and finally zero Ez
+    on the PEC walls at index 0 of both axes. The order matters: Ez^{n+1} must see H^{n+½}.
+    Return ``[ez, hx, hy, psi_hx_y, psi_hy_x, psi_ez_x, psi_ez_y]``.
+    """
+    # BEGIN SOLUTION
     ez, hx, hy, p_hxy, p_hyx, p_ezx, p_ezy = state
     dt = grid.dt
     b, c, k = grid.profile("hx_y")
@@ -107,10 +116,19 @@ def step(grid: TMzGrid, cb: np.ndarray, state: State, current: np.ndarray | floa
     ez[0, :] = 0.0  # tangential E on the PEC walls at index 0
     ez[:, 0] = 0.0
     return [ez, hx, hy, p_hxy, p_hyx, p_ezx, p_ezy]
+    # END SOLUTION
 
 
 def adjoint_step(grid: TMzGrid, cb: np.ndarray, bar: State) -> State:
-    """The transpose of ``step`` (without the source): state-bar at n+1 → state-bar at n."""
+    """Task 4.3: the adjoint step -- the transpose of ``step`` (without the source): bar^{n+1} → bar^n.
+
+    ``step`` is linear in the state, s^{n+1} = A s^n + (source); this returns Aᵀ bar. Walk ``step``
+    backwards: undo the PEC zeroing first (zero the Ez adjoint on the walls), then the Ez line, then the
+    Hy line, then the Hx line. For every line ``y = f(x)`` accumulate ``x̄ += (∂f/∂x)ᵀ ȳ``: a ψ update
+    ψ' = b ψ + c d sends ψ̄' to ψ̄ = b ψ̄' and d̄ += c ψ̄'; the transpose of ``dminus`` is ``-dplus`` and
+    of ``dplus`` is ``-dminus``. A correct Aᵀ satisfies ⟨A u, v⟩ = ⟨u, Aᵀ v⟩ for any u, v.
+    """
+    # BEGIN SOLUTION
     g_ez, g_hx, g_hy, g_hxy, g_hyx, g_ezx, g_ezy = (x.copy() for x in bar)
     dt = grid.dt
     g_ez[0, :] = 0.0
@@ -139,6 +157,7 @@ def adjoint_step(grid: TMzGrid, cb: np.ndarray, bar: State) -> State:
     g_hxy = b * g_hxy
     g_ez = g_ez - dminus(g_d, 1)
     return [g_ez, g_hx, g_hy, g_hxy, g_hyx, g_ezx, g_ezy]
+    # END SOLUTION
 
 
 def inverse_step(grid: TMzGrid, cb: np.ndarray, state: State, current: np.ndarray | float) -> State:
