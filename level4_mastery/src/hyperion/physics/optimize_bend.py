@@ -72,17 +72,23 @@ class BendDesign:
         return t11, t21
 
 
-def optimize(iterations: int = 60, lr: float = 0.08, seed: int = 0, log=print) -> dict:
+def beta_schedule(it: int, ramp: int = 20) -> float:
+    """The projection's sharpness: 2 → 32 geometrically over ``ramp`` iterations, then 64 (binarise)."""
+    return 2.0 * 16.0 ** (it / ramp) if it < ramp else 64.0
+
+
+def optimize(iterations: int = 30, lr: float = 0.08, seed: int = 0, log=print,
+             spec: bend.BendSpec | None = None) -> dict:
     """Run the optimisation; returns the history, the final binary design and its metrics."""
     start = time.perf_counter()
-    simulator = bend.BendSimulator()
+    simulator = bend.BendSimulator(spec or bend.BendSpec())
     design = BendDesign(simulator)
     rng = np.random.default_rng(seed)
     theta = tensor(0.5 + 0.02 * rng.standard_normal(simulator.spec.design_shape), requires_grad=True)
     optimizer = Adam([theta], lr=lr)
     history = []
     for it in range(iterations):
-        beta = 2.0 * (16.0 / 2.0) ** (it / max(1, iterations - 1))  # 2 → 16, geometric
+        beta = beta_schedule(it)
         optimizer.zero_grad()
         t11, t21 = design.transmissions(design.permittivity(design.density(theta, beta)))
         loss = (1.0 - t21).mean() + t11.mean() * 4.0
@@ -90,14 +96,16 @@ def optimize(iterations: int = 60, lr: float = 0.08, seed: int = 0, log=print) -
         optimizer.step()
         with no_grad():
             theta.clamp_(0.0, 1.0)
-        row = {"iteration": it, "beta": beta, "loss": float(loss.item()),
+        with no_grad():
+            snapshot = design.density(theta.detach(), beta).numpy()
+        row = {"iteration": it, "beta": beta, "loss": float(loss.item()), "density": np.round(snapshot, 3).tolist(),
                "t21": t21.detach().numpy().tolist(), "t11": t11.detach().numpy().tolist(),
                "seconds": time.perf_counter() - start}
         history.append(row)
         log(f"{it:3d} β={beta:5.2f} loss={row['loss']:.4f} |S21|²={np.round(row['t21'], 4)} "
             f"|S11|²={np.round(row['t11'], 4)} t={row['seconds']:.0f}s")
     with no_grad():
-        final = design.density(theta.detach(), 16.0).numpy()
+        final = design.density(theta.detach(), 64.0).numpy()
     binary = (final > 0.5).astype(np.float64)
     s11, s21 = simulator.simulate(binary)
     result = {"history": history, "design": binary.tolist(), "seconds": time.perf_counter() - start,
@@ -110,7 +118,7 @@ def optimize(iterations: int = 60, lr: float = 0.08, seed: int = 0, log=print) -
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--iterations", type=int, default=60)
+    parser.add_argument("--iterations", type=int, default=30)
     parser.add_argument("--lr", type=float, default=0.08)
     parser.add_argument("--no-referee", action="store_true", help="skip ceviche's re-simulation")
     parser.add_argument("--json")
