@@ -67,6 +67,40 @@ def cupy_slicing(n: int, steps: int) -> float:
     return n**3 * steps / (time.perf_counter() - start) / 1e6
 
 
+def gradient_costs() -> list[tuple[str, float, float]]:
+    """2D TMz on the lightweight bend (108², 2000 steps): seconds and peak numpy memory per gradient method.
+
+    Measured one after the other in this process (tracemalloc counts numpy's allocations); the
+    ratio to the forward run is the figure to read.
+    """
+    import tracemalloc
+
+    from hyperion.physics import adjoint, bend
+
+    simulator = bend.BendSimulator()
+    problem = simulator.problem
+    eps = bend.permittivity(simulator.spec, np.full(simulator.spec.design_shape, 0.5))
+    dft, _ = adjoint.run_forward(problem, eps)
+    g = 2 * dft
+    runs = {
+        "forward": lambda: adjoint.run_forward(problem, eps),
+        "store (every Ez^n)": lambda: adjoint.gradient(problem, eps, g, "store"),
+        "checkpoint (every ~sqrt(T))": lambda: adjoint.gradient(problem, eps, g, "checkpoint"),
+        "time reversal (CPML band recorded)": lambda: adjoint.gradient(problem, eps, g, "reverse"),
+        "frequency-domain adjoint (2 runs)": lambda: adjoint.gradient_frequency_domain(problem, eps, g, 2000, 800),
+    }
+    rows = []
+    for name, run in runs.items():
+        tracemalloc.start()
+        start = time.perf_counter()
+        run()
+        seconds = time.perf_counter() - start
+        peak = tracemalloc.get_traced_memory()[1] / 2**20
+        tracemalloc.stop()
+        rows.append((name, seconds, peak))
+    return rows
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--gpu", action="store_true", help="also the CUDA backend (256^3, 384^3)")
@@ -74,6 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, default=20, help="CPU steps per measurement")
     parser.add_argument("--gpu-steps", type=int, default=1000)
     parser.add_argument("--skip-cpu", action="store_true", help="leave out the CPU backends")
+    parser.add_argument("--gradients", action="store_true", help="also the 2D gradient methods' cost vs forward")
     parser.add_argument("--json")
     args = parser.parse_args(argv)
     rows: list[tuple[str, str, float]] = []
@@ -94,9 +129,16 @@ def main(argv: list[str] | None = None) -> int:
     print("\nThe issue's anchors (their measurements, not run here):\n| system | Mcells/s |\n|---|---|")
     for name, rate in ISSUE_ANCHORS.items():
         print(f"| {name} | {rate:,.1f} |")
+    grads = gradient_costs() if args.gradients else []
+    if grads:
+        forward = grads[0][1]
+        print("\n2D TMz gradients on the lightweight bend (108², 2000 steps), one process:")
+        print("| method | seconds | × forward | peak numpy memory (MiB) |\n|---|---|---|---|")
+        for name, seconds, peak in grads:
+            print(f"| {name} | {seconds:.2f} | {seconds / forward:.2f} | {peak:.1f} |")
     if args.json:
         with open(args.json, "w", encoding="utf-8") as handle:
-            json.dump({"rows": rows, "issue_anchors": ISSUE_ANCHORS}, handle, indent=2)
+            json.dump({"rows": rows, "gradients": grads, "issue_anchors": ISSUE_ANCHORS}, handle, indent=2)
     return 0
 
 
