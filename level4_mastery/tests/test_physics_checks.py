@@ -39,6 +39,15 @@ def test_pec_cavity_resonances():
     assert all(c.passed for c in found), [c for c in found if not c.passed]
 
 
+@pytest.mark.parametrize("shape, mode, modes", [
+    ((30, 22), "tez", [(1, 0), (0, 1), (1, 1), (2, 0)]),
+    ((14, 12, 10), "3d", [(1, 1, 0), (1, 0, 1), (0, 1, 1), (1, 1, 1)]),
+])
+def test_tez_and_3d_cavity_modes_are_the_yee_modes(shape, mode, modes):
+    found = checks.pec_cavity_modes(shape, mode, modes)
+    assert all(c.passed for c in found), [c for c in found if not c.passed]
+
+
 def test_line_source_matches_hankel():
     found = checks.line_source_green(radii_wavelengths=(1.0, 1.5))
     assert all(c.passed for c in found), found

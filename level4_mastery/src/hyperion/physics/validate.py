@@ -24,6 +24,9 @@ def all_checks(with_ceviche: bool = True) -> list[tuple[str, Callable[[], list[C
         ("cpml 45°", lambda: [checks.cpml_reflection(45)]),
         ("hankel", checks.line_source_green),
         ("cavity", checks.pec_cavity),
+        ("cavity TEz", lambda: checks.pec_cavity_modes((30, 22), "tez", [(1, 0), (0, 1), (1, 1), (2, 0)])),
+        ("cavity 3D",
+         lambda: checks.pec_cavity_modes((14, 12, 10), "3d", [(1, 1, 0), (1, 0, 1), (0, 1, 1), (1, 1, 1)])),
     ]
     if with_ceviche:
         from hyperion.physics import crosscheck
