@@ -1,5 +1,8 @@
 """The 3D backends run the same update: numba and CUDA against the numpy teaching solver."""
 
+import shutil
+import subprocess
+
 import numpy as np
 import pytest
 
@@ -41,3 +44,15 @@ def test_dispatch_table_and_errors():
         make_solver("tpu", SHAPE)
     with pytest.raises(CourantError, match="1/sqrt\\(3\\)"):
         make_solver("numpy", SHAPE, courant=0.6)
+
+
+@pytest.mark.skipif(shutil.which("nvcc") is None, reason="nvcc is not on PATH: the CUDA source cannot be compiled here")
+def test_cuda_source_compiles_with_nvcc(tmp_path):
+    from hyperion.physics.backends import KERNELS
+
+    sources = sorted(KERNELS.glob("*.cu"))
+    assert [s.name for s in sources] == ["yee3d.cu"]
+    for source in sources:
+        out = subprocess.run(["nvcc", "-arch=sm_90", "-std=c++17", "-c", str(source), "-o", str(tmp_path / "k.o")],
+                             capture_output=True, text=True, timeout=600)
+        assert out.returncode == 0, out.stderr[-3000:]
