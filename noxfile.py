@@ -126,6 +126,15 @@ def bench_level1(session: nox.Session) -> None:
     session.run("python", "-m", "hyperion.examples.bench", *session.posargs)
 
 
+@nox.session(name="bench-level4")
+def bench_level4(session: nox.Session) -> None:
+    """FDTD: Mcells/s of numpy and numba side by side (``-- --gpu`` adds CUDA), the physics checks, figures."""
+    _install_levels(session, 4, "validate,plots")
+    session.run("python", "-m", "hyperion.physics.bench", *session.posargs)
+    session.run("python", "-m", "hyperion.physics.validate")
+    session.run("python", "-m", "hyperion.physics.plots", "--out", "site/docs/level4/img")
+
+
 @nox.session(name="bench-level2")
 def bench_level2(session: nox.Session) -> None:
     """FlashAttention vs naive attention and PyTorch SDPA: time and peak memory (``-- --device cuda`` on a GPU)."""
