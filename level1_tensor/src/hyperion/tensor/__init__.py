@@ -11,6 +11,7 @@ Where to find things:
   checkpoint.py   gradient checkpointing
 """
 
+from hyperion.tensor import fft  # noqa: E402  (torch.fft's real transforms: hyperion.tensor.fft.rfft, ...)
 from hyperion.tensor.autograd import Function, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from hyperion.tensor.backend import Backend, cuda_is_available, get_backend, register_backend
 from hyperion.tensor.checkpoint import checkpoint
@@ -100,6 +101,7 @@ __all__ = [
     "empty_like",
     "enable_grad",
     "exp",
+    "fft",
     "eye",
     "flatten",
     "float16",
