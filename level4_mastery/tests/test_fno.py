@@ -96,14 +96,15 @@ def test_bad_grid_is_named():
 def test_fno_learns_burgers_in_ci():
     """100 training samples at s = 128 (solved at 512, dt = 1/200), 20 epochs: test relative L2 < 0.2.
 
-    An untrained model scores about 1.0 (measured: 1.08 after the first epoch); the paper's full
-    protocol reaches 0.016 at s = 1024 with 10x the data and 25x the epochs.
+    Zero-mean initial conditions (the authors' generator). The learning rate is halved every 4 epochs:
+    the paper's five halvings over 500 epochs, compressed into 20. Measured: 1.40 after the first
+    epoch, 0.091 after the last (0.036 with seed 1); at a constant rate it swings between 0.06 and 0.7.
     """
     a, u = burgers.generate(150, s_solve=512, subsample=4, seed=0, dt=1 / 200)
     x, y = ht.tensor(a), ht.tensor(u)
     ht.manual_seed(0)
     model = FNO1d()
-    history = train(model, x[:100], y[:100], x[100:], y[100:], epochs=20)
+    history = train(model, x[:100], y[:100], x[100:], y[100:], epochs=20, step_size=4)
     error = evaluate(model, x[100:], y[100:])
     assert error == history.test[-1]
     assert error < 0.2, f"test relative L2 {error:.3f} after 20 epochs (train {history.train[-1]:.3f})"
