@@ -238,8 +238,9 @@ def main(argv: list[str] | None = None) -> int:
     a_train, u_train = a_full[:, ::stride], u_full[:, ::stride]
 
     # 3. speed: our FNO epoch vs the PyTorch twin ----------------------------------------------------
-    stage("burgers speed", lambda: speed(lambda d: FNO1d(device=d), a_train[: args.train], u_train[: args.train],
-                                         device, args.speed_epochs), "burgers_speed")
+    if args.speed_epochs > 0:
+        stage("burgers speed", lambda: speed(lambda d: FNO1d(device=d), a_train[: args.train], u_train[: args.train],
+                                             device, args.speed_epochs), "burgers_speed")
 
     # 4. training --------------------------------------------------------------------------------------
     def burgers_training() -> Any:
