@@ -280,7 +280,7 @@ def main(argv: list[str] | None = None) -> int:
     def zero_shot() -> dict[str, float]:
         errors, samples = {}, {}
         test_a, test_u = a_full[args.train :], u_full[args.train :]
-        for s in RESOLUTIONS:
+        for s in sorted({*RESOLUTIONS, args.s_train}):
             if s > args.s_solve:
                 continue
             r = args.s_solve // s
