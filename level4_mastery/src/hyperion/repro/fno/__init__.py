@@ -5,5 +5,9 @@
     model.py     FNO1d / FNO2d on hyperion.tensor (spectral convolutions through hyperion.tensor.fft)
     train.py     relative-L2 loss, Adam + step decay, evaluation at any resolution
     twin.py      the same models in PyTorch: the correctness oracle and the speed baseline
-    run.py       the full protocol: data, training, zero-shot evaluation, report and figures
+    spectral.py  SpectralMix: the per-mode complex channel mixing, as one Function
+    run.py       the full protocol: data, speed vs the twin, training, zero-shot evaluation (results.json)
+    report.py    REPORT.md ("paper / ours / holds?", targets) and the figures from a run's results
+
+Results of the runs made so far: level4_mastery/results/ and site/docs/level4/fno.md.
 """
