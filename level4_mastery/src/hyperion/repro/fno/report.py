@@ -52,7 +52,7 @@ def table(results: dict[str, Any]) -> str:
             holds = "not comparable: mean mode in u0 (see above)"
         lines.append(f"| Burgers | {s} | {paper:.4f} | {_fmt(ours)} | {holds} | {how} |")
     for s, paper in PAPER_DARCY.items():
-        lines.append(f"| Darcy | {s} | {paper:.4f} | — | not run | no Darcy training fitted this run's GPU budget |")
+        lines.append(f"| Darcy | {s} | {paper:.4f} | — | not run | no Darcy training in this run |")
     return "\n".join(lines)
 
 
@@ -78,7 +78,8 @@ def targets(results: dict[str, Any]) -> str:
     base = zero_shot.get(str(training.get("s_train", 1024)))
     if zero_shot and base:
         spread = max(abs(v - base) / base for v in zero_shot.values())
-        rows.append(f"| zero-shot 256 … 8192 within 30 % of s = 1024 | largest deviation {100 * spread:.1f} % | "
+        rows.append(f"| zero-shot at {', '.join(sorted(zero_shot, key=int))} within 30 % of s = "
+                    f"{training.get('s_train')} | largest deviation {100 * spread:.1f} % | "
                     f"{'yes' if spread <= 0.3 else 'NO'} |")
     rows.append("| Darcy s = 85 ≤ 0.0162 (must), ≤ 0.0108 (goal) | not trained | NO (not run) |")
     for name, speed in (("Burgers s = 1024", speed_b), ("Darcy s = 85", speed_d)):
