@@ -6,6 +6,7 @@
     nox -s grade-level1       grade your workspace, or the reference if you have none
     nox -s bench-level1       benchmarks, ratios measured side by side, markdown tables
     nox -s bench-level2       FlashAttention vs naive and PyTorch (time, peak memory, plots)
+    nox -s repro-fno          Level 4: the FNO paper reproduction (GPU), REPORT.md and figures
     nox -s docs               build the course site (site/)
     nox -s release -- DIR N   the student repository of level N (site built first if stale)
     nox -s lock               re-resolve constraints.txt (every third-party pin of every session)
@@ -141,6 +142,23 @@ def bench_level2(session: nox.Session) -> None:
     _install_levels(session, 2, "train")
     session.install(TORCH)
     session.run("python", "-m", "hyperion.transformer.flash.bench", *session.posargs)
+
+
+@nox.session(name="repro-fno")
+def repro_fno(session: nox.Session) -> None:
+    """Level 4: reproduce the FNO paper (data, speed vs PyTorch, training, zero-shot, REPORT.md + figures).
+
+    ``nox -s repro-fno -- OUT [run.py options]``; the full protocol wants a GPU with CuPy and a CUDA
+    PyTorch (set HYPERION_TORCH to its requirement; the default is the CPU wheel).
+    """
+    import os
+
+    _install_levels(session, TOP, "repro")
+    session.install(os.environ.get("HYPERION_TORCH", TORCH))
+    out = session.posargs[0] if session.posargs else "level4_mastery/results/fno_latest"
+    commit = session.run("git", "rev-parse", "--short", "HEAD", silent=True, external=True).strip()
+    session.run("python", "-m", "hyperion.repro.fno.run", "--out", out, "--commit", commit, *session.posargs[1:])
+    session.run("python", "-m", "hyperion.repro.fno.report", out)
 
 
 @nox.session(name="gpu-tests-level3")

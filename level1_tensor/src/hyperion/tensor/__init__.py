@@ -11,6 +11,7 @@ Where to find things:
   checkpoint.py   gradient checkpointing
 """
 
+from hyperion.tensor import fft  # noqa: E402  (torch.fft's real transforms: hyperion.tensor.fft.rfft, ...)
 from hyperion.tensor.autograd import Function, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from hyperion.tensor.backend import (
     Backend,
@@ -106,6 +107,7 @@ __all__ = [
     "empty_like",
     "enable_grad",
     "exp",
+    "fft",
     "eye",
     "flatten",
     "float16",

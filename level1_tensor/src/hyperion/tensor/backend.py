@@ -158,6 +158,31 @@ class Backend:
         """Scatter-add ``values`` into ``target[index]`` in place; repeated indices accumulate."""
         self.xp.add.at(target, index, values)
 
+    # ---- Fourier transforms (complex arrays live only inside ops/fft.py) -----------------------
+    def rfft(self, x: Array, n: int, axis: int, norm: str) -> Array:
+        """Real-to-complex FFT along ``axis``, input cropped or zero-padded to ``n``."""
+        return self.xp.fft.rfft(x, n=n, axis=axis, norm=norm)
+
+    def irfft(self, z: Array, n: int, axis: int, norm: str) -> Array:
+        """Complex-to-real inverse FFT along ``axis`` giving ``n`` real values."""
+        return self.xp.fft.irfft(z, n=n, axis=axis, norm=norm)
+
+    def fft(self, z: Array, n: int, axis: int, norm: str) -> Array:
+        return self.xp.fft.fft(z, n=n, axis=axis, norm=norm)
+
+    def ifft(self, z: Array, n: int, axis: int, norm: str) -> Array:
+        return self.xp.fft.ifft(z, n=n, axis=axis, norm=norm)
+
+    def complex_to_pairs(self, z: Array) -> Array:
+        """A complex array as real (re, im) pairs in a new last axis of size 2 (no copy if contiguous)."""
+        z = self.xp.ascontiguousarray(z)
+        return z.view(z.real.dtype).reshape(*z.shape, 2)
+
+    def pairs_to_complex(self, x: Array) -> Array:
+        """The inverse of :meth:`complex_to_pairs`: float32 pairs become complex64, float64 complex128."""
+        x = self.xp.ascontiguousarray(x)
+        return x.view(self.xp.result_type(x.dtype, self.xp.complex64))[..., 0]
+
     # ---- fused Functions ---------------------------------------------------------------------
     def function(self, op: type) -> type:
         """The Function class that runs ``op`` here: the override registered for this device with

@@ -16,4 +16,6 @@ nn           softmax log_softmax logsumexp cross_entropy nll layer_norm
                                                   test_ops_nn.py, test_ops_stability.py  softmax.md
 conv         conv2d (naive and im2col), max_pool2d avg_pool2d
                                                   test_ops_conv.py         conv.md
+fft          rfftn irfftn (complex values as real pairs; hyperion.tensor.fft: rfft irfft rfft2 irfft2)
+                                                  test_ops_fft.py          level4/fno.md
 """

@@ -1,0 +1,13 @@
+"""Li et al. (2021), "Fourier Neural Operator for Parametric PDEs", reproduced on Hyperion.
+
+    burgers.py   Burgers data: GRF initial conditions, pseudo-spectral ETDRK4 solver (numpy / CuPy)
+    darcy.py     Darcy data: thresholded cosine-series GRF coefficients, 5-point FD + sparse direct solve
+    model.py     FNO1d / FNO2d on hyperion.tensor (spectral convolutions through hyperion.tensor.fft)
+    train.py     relative-L2 loss, Adam + step decay, evaluation at any resolution
+    twin.py      the same models in PyTorch: the correctness oracle and the speed baseline
+    spectral.py  SpectralMix: the per-mode complex channel mixing, as one Function
+    run.py       the full protocol: data, speed vs the twin, training, zero-shot evaluation (results.json)
+    report.py    REPORT.md ("paper / ours / holds?", targets) and the figures from a run's results
+
+Results of the runs made so far: level4_mastery/results/ and site/docs/level4/fno.md.
+"""
