@@ -197,5 +197,5 @@ def docs_check(session: nox.Session) -> None:
     session.install("pytest>=8")
     if _site_is_stale() or "--rebuild" in session.posargs:
         _site_build(session)
-    session.run("pytest", "-q", "-ra", "site/tests/test_browser.py",
+    session.run("pytest", "-q", "-ra", "site/tests/test_hooks.py", "site/tests/test_browser.py",
                 *[a for a in session.posargs if a != "--rebuild"])
