@@ -137,8 +137,9 @@ def bench_level3(session: nox.Session) -> None:
 
 
 SITE_BUILD = ROOT / "site" / "build"
-# what the built site is made from: a build older than any of these is rebuilt by docs-check / serve
-SITE_SOURCES = ["site/docs", "site/mkdocs.yml", "site/hooks.py", "site/requirements.txt", "level*_*/src"]
+# what the built site is made from (site/*.py: hooks, diagrams, figure data, slides): a build older
+# than any of these is rebuilt by docs-check / serve
+SITE_SOURCES = ["site/docs", "site/mkdocs.yml", "site/*.py", "site/requirements.txt", "level*_*/src"]
 
 
 def _site_install(session: nox.Session) -> None:

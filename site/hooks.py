@@ -15,7 +15,8 @@ mkdocs does for markdown pages but mkdocs-jupyter does not; a link to no page is
 
 Generated assets: every diagram of ``diagrams.py`` is drawn at build time and served at
 ``assets/diagrams/NAME.svg``, and ``figure_data.py`` writes the JSON the interactive figures read
-(``assets/data/NAME.json``); none of them is committed, so none can drift from the code.
+(``assets/data/NAME.json``), and ``slides.py`` builds each level's lecture slides from its pages
+(``slides/levelN.html``); none of them is committed, so none can drift from the code.
 
 A notebook cell that runs longer than ``HYPERION_NOTEBOOK_TIMEOUT`` seconds (default 300) fails
 the build instead of hanging it (nbclient's ``ExecutePreprocessor.timeout``, which mkdocs-jupyter
@@ -167,9 +168,12 @@ def on_files(files, config, **_: object):
         sys.path.insert(0, site)
     import diagrams
     import figure_data
+    import slides
 
     for name, text in diagrams.render_all().items():
         files.append(File.generated(config, f"assets/diagrams/{name}.svg", content=text))
     for name, text in figure_data.render_all().items():
         files.append(File.generated(config, f"assets/data/{name}.json", content=text))
+    for path, text in slides.render_all(config["nav"]).items():
+        files.append(File.generated(config, path, content=text))
     return files

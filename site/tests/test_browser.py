@@ -386,3 +386,49 @@ def test_no_raw_tex_in_navigation_or_contents() -> None:
         if hits:
             found.append(f"{page.relative_to(BUILD)}: {sorted(set(hits))[:3]}")
     assert not found, "raw TeX in the navigation / table of contents:\n" + "\n".join(found[:20])
+
+
+def test_teaching_pages_have_objectives_and_exercises() -> None:
+    """The built teaching pages (the ones hooks.check_teaching_page covers) show both parts."""
+    import sys
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    import hooks
+
+    missing = []
+    def source(page: Path) -> str:
+        return f"{page.parent.parent.name}/{page.parent.name}.md"
+
+    pages = [p for p in sorted(BUILD.glob("level*/*/index.html"))
+             if source(p).startswith(hooks.TEACHING_LEVELS) and not source(p).endswith(hooks.NOT_TEACHING)]
+    for page in pages:
+        text = page.read_text(encoding="utf-8", errors="replace")
+        ids = parse(page).ids
+        if 'class="admonition abstract"' not in text or "Objectives, prerequisites, time" not in text:
+            missing.append(f"{page.relative_to(BUILD)}: no objectives box")
+        if "exercises" not in ids or "<details" not in text.split('id="exercises"', 1)[-1]:
+            missing.append(f"{page.relative_to(BUILD)}: no exercises with a folded answer")
+    assert len(pages) >= 28, f"only {len(pages)} teaching pages in the build"
+    assert not missing, "\n".join(missing)
+
+
+def test_slides_navigate_and_typeset(context, base_url: str) -> None:
+    page, problems = open_page(context, base_url, "slides/level1.html")
+    try:
+        total = page.locator("section").count()
+        assert total >= 20, f"only {total} slides for level 1"
+        assert page.locator("#counter").inner_text() == f"1 / {total}"
+        page.keyboard.press("ArrowRight")
+        page.keyboard.press("ArrowRight")
+        assert page.locator("#counter").inner_text() == f"3 / {total}"
+        assert page.locator("section .katex").count() > 0, "no math typeset on the slides"
+        assert page.locator(".katex-error").count() == 0
+        images = page.locator("section img")
+        assert images.count() >= 3, "the level-1 diagrams are not on the slides"
+        for i in range(images.count()):
+            assert images.nth(i).evaluate("img => img.complete && img.naturalWidth > 0"), \
+                f"slide image {images.nth(i).get_attribute('src')} did not decode"
+        SCREENSHOTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / "slides-level1.png"))
+        assert not problems, "\n".join(problems)
+    finally:
+        page.close()
