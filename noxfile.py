@@ -177,8 +177,9 @@ def bench_level3(session: nox.Session) -> None:
 
 
 SITE_BUILD = ROOT / "site" / "build"
-# what the built site is made from: a build older than any of these is rebuilt by docs-check / serve
-SITE_SOURCES = ["site/docs", "site/mkdocs.yml", "site/hooks.py", "site/requirements.txt", "level*_*/src"]
+# what the built site is made from (site/*.py: hooks, diagrams, figure data, slides): a build older
+# than any of these is rebuilt by docs-check / serve
+SITE_SOURCES = ["site/docs", "site/mkdocs.yml", "site/*.py", "site/requirements.txt", "level*_*/src"]
 
 
 def _site_install(session: nox.Session) -> None:
@@ -237,7 +238,7 @@ def docs_check(session: nox.Session) -> None:
     session.install("pytest>=8")
     if _site_is_stale() or "--rebuild" in session.posargs:
         _site_build(session)
-    session.run("pytest", "-q", "-ra", "site/tests/test_browser.py",
+    session.run("pytest", "-q", "-ra", "site/tests/test_hooks.py", "site/tests/test_browser.py",
                 *[a for a in session.posargs if a != "--rebuild"])
 
 

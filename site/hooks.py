@@ -12,16 +12,28 @@ mkdocs-jupyter builds the contents from a markdown rendering that slugs a headin
 ``#anchors`` in the side bar. Their links to other pages, written as in any page
 (``[Floating point](../level0/floating-point.md)``), are rewritten to the built pages' URLs, as
 mkdocs does for markdown pages but mkdocs-jupyter does not; a link to no page is a build warning.
+
+Generated assets: every diagram of ``diagrams.py`` is drawn at build time and served at
+``assets/diagrams/NAME.svg``, and ``figure_data.py`` writes the JSON the interactive figures read
+(``assets/data/NAME.json``), and ``slides.py`` builds each level's lecture slides from its pages
+(``slides/levelN.html``); none of them is committed, so none can drift from the code.
+
+A notebook cell that runs longer than ``HYPERION_NOTEBOOK_TIMEOUT`` seconds (default 300) fails
+the build instead of hanging it (nbclient's ``ExecutePreprocessor.timeout``, which mkdocs-jupyter
+does not expose).
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import posixpath
 import re
+import sys
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from mkdocs.structure.files import File
 from mkdocs.structure.toc import AnchorLink
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -59,7 +71,39 @@ def expand(match: re.Match) -> str:
     return "\n".join(blocks) if blocks else f"*{match.group(1)} has no public modules yet.*\n"
 
 
-def on_page_markdown(markdown: str, **_: object) -> str:
+# Teaching pages open with their objectives, prerequisites and time, and end with 3-6 exercises, at
+# least one with a folded worked answer (pymdownx.details). Checked for every page of levels 0-2 and the
+# level-3 pages listed (pages added to level 3 and level 4 join the list once they have theirs).
+TEACHING_LEVELS = ("level0/", "level1/", "level2/", "level3/matmul.md", "level3/softmax-layernorm.md",
+                   "level3/profiling.md")
+NOT_TEACHING = ("index.md", "tasks.md")
+OBJECTIVES = '!!! abstract "Objectives, prerequisites, time"'
+EXERCISE = re.compile(r"^\d+\. ", re.MULTILINE)
+
+
+def check_teaching_page(src_uri: str, markdown: str) -> None:
+    """Raise ValueError naming what a teaching page lacks."""
+    if not src_uri.startswith(TEACHING_LEVELS) or src_uri.endswith(NOT_TEACHING):
+        return
+    problems = []
+    head = markdown.split("\n## ", 1)[0]
+    if OBJECTIVES not in head or "**Time:**" not in head or "**Before this page:**" not in head:
+        problems.append(f"no `{OBJECTIVES}` box with **Before this page:** and **Time:** before the first section")
+    if "\n## Exercises\n" not in markdown:
+        problems.append("no `## Exercises` section")
+    else:
+        exercises = markdown.split("\n## Exercises\n", 1)[1].split("\n## ", 1)[0]
+        count = len(EXERCISE.findall(exercises))
+        if not 3 <= count <= 6:
+            problems.append(f"{count} exercises (3-6 wanted)")
+        if "??? " not in exercises:
+            problems.append("no folded worked answer (`??? note \"Answer\"`) among the exercises")
+    if problems:
+        raise ValueError(f"teaching page {src_uri}: " + "; ".join(problems))
+
+
+def on_page_markdown(markdown: str, page, **_: object) -> str:
+    check_teaching_page(page.file.src_uri, markdown)
     return MARKER.sub(expand, markdown)
 
 
@@ -94,3 +138,42 @@ def on_page_content(html: str, page, files, **_: object) -> str:
     for link, heading_id in zip(links, ids):
         link.id = heading_id
     return HREF.sub(lambda m: _rewrite_link(m, page, files), html)
+
+
+# ---------------------------------------------------------------- generated assets, notebook timeout
+
+NOTEBOOK_TIMEOUT = int(os.environ.get("HYPERION_NOTEBOOK_TIMEOUT", "300"))
+
+
+def _with_cell_timeout(make_app):
+    def make(*args, **kwargs):
+        app = make_app(*args, **kwargs)
+        app.config["ExecutePreprocessor"]["timeout"] = NOTEBOOK_TIMEOUT  # a plain dict after update()
+        return app
+    make.hyperion_timeout = True
+    return make
+
+
+def on_config(config, **_: object):
+    from mkdocs_jupyter import nbconvert2
+
+    if not getattr(nbconvert2.get_nbconvert_app, "hyperion_timeout", False):
+        nbconvert2.get_nbconvert_app = _with_cell_timeout(nbconvert2.get_nbconvert_app)
+    return config
+
+
+def on_files(files, config, **_: object):
+    site = str(Path(__file__).resolve().parent)
+    if site not in sys.path:
+        sys.path.insert(0, site)
+    import diagrams
+    import figure_data
+    import slides
+
+    for name, text in diagrams.render_all().items():
+        files.append(File.generated(config, f"assets/diagrams/{name}.svg", content=text))
+    for name, text in figure_data.render_all().items():
+        files.append(File.generated(config, f"assets/data/{name}.json", content=text))
+    for path, text in slides.render_all(config["nav"]).items():
+        files.append(File.generated(config, path, content=text))
+    return files

@@ -8,7 +8,9 @@ main pages and asserts: no console error, no page error, no failed or 4xx/5xx re
 every built page resolves to a file of the build and, when it has a #fragment, to an id on that page;
 KaTeX typeset the math (``.katex`` elements, no raw ``\\(`` left); notebook figures are images that
 decoded (naturalWidth > 0); search answers; the palette toggle switches to the dark scheme.
-Screenshots: site/build/screenshots/home.png and notebook.png.
+The interactive figures (figures.js) each load, draw, and answer an input with a new reading; the
+generated diagrams decode; no page's table of contents or navigation holds raw TeX.
+Screenshots: site/build/screenshots/home.png, notebook.png and figure-NAME.png for each figure.
 
 Skips (with the reason) only when /usr/bin/chromium or the playwright package is missing; a missing
 build is a failure, not a skip.
@@ -19,6 +21,7 @@ from __future__ import annotations
 import functools
 import http.server
 import os
+import re
 import threading
 from collections.abc import Iterator
 from html.parser import HTMLParser
@@ -293,3 +296,139 @@ def test_dark_scheme_toggle(context, base_url: str) -> None:
         page.evaluate("localStorage.clear()")
         page.close()
 
+
+
+# ---------------------------------------------------------------- figures, diagrams, contents
+
+FIGURES_PAGE = "figures/"
+# figure -> (control to change, value to set): the readout must change when it does
+FIGURE_INPUTS = {
+    "strides": ("select[name=view]", "x.T"),
+    "attention": ("input[name=temperature]", "0.3"),
+    "tiling": ("select[name=tm]", "4"),
+    "dynamics": ("input[name=lr]", "0.3"),
+}
+
+
+def test_interactive_figures_respond(context, base_url: str) -> None:
+    page, problems = open_page(context, base_url, FIGURES_PAGE)
+    try:
+        figures = page.locator(".hyp-figure")
+        names = figures.evaluate_all("els => els.map(e => e.dataset.figure)")
+        assert sorted(names) == sorted(FIGURE_INPUTS), f"figures on {FIGURES_PAGE}: {names}"
+        SCREENSHOTS.mkdir(exist_ok=True)
+        for name, (selector, value) in FIGURE_INPUTS.items():
+            figure = page.locator(f".hyp-figure[data-figure={name}]")
+            readout = figure.locator(".hyp-readout")
+            figure.locator(selector).wait_for(timeout=15_000)  # the attention figure fetches its JSON first
+            before = readout.inner_text()
+            assert before and "could not" not in before and "loading" not in before, f"{name}: {before!r}"
+            figure.scroll_into_view_if_needed()
+            control = figure.locator(selector)
+            if control.evaluate("e => e.tagName") == "SELECT":
+                control.select_option(value)
+            else:
+                control.fill(value)
+            page.wait_for_function("([el, old]) => el.textContent !== old",
+                                   arg=[readout.element_handle(), before], timeout=5_000)
+            after = readout.inner_text()
+            assert after != before, f"{name}: the readout did not change"
+            painted = figure.locator("canvas").evaluate(
+                "c => { const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;"
+                " let n = 0; for (let i = 3; i < d.length; i += 4) n += d[i] > 0; return n; }")
+            assert painted > 500, f"{name}: the canvas is (almost) empty ({painted} painted pixels)"
+            figure.screenshot(path=str(SCREENSHOTS / f"figure-{name}.png"))
+        assert "diverged" in page.locator(".hyp-figure[data-figure=dynamics] .hyp-readout").inner_text(), \
+            "peak lr 0.3 with momentum 0.9 on curvature 25 must diverge"
+        images = page.locator("article img[src*='assets/diagrams/']")
+        assert images.count() >= 10, f"{images.count()} diagrams on {FIGURES_PAGE}"
+        for i in range(images.count()):
+            images.nth(i).scroll_into_view_if_needed()
+            assert images.nth(i).evaluate("img => img.complete && img.naturalWidth > 0"), \
+                f"diagram {images.nth(i).get_attribute('src')} did not decode"
+        page.locator("article img[src*='matmul_tiling']").screenshot(path=str(SCREENSHOTS / "diagram-matmul.png"))
+        assert not problems, "\n".join(problems)
+    finally:
+        page.close()
+
+
+class _NavText(HTMLParser):
+    """The text inside <nav> elements (the site navigation and each page's table of contents)."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.depth = 0
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.depth += tag == "nav"
+
+    def handle_endtag(self, tag: str) -> None:
+        self.depth -= tag == "nav" and self.depth > 0
+
+    def handle_data(self, data: str) -> None:
+        if self.depth:
+            self.text.append(data)
+
+
+RAW_TEX_IN_TEXT = re.compile(r"\\[(\[]|\\[A-Za-z]{2,}|\$[^$\s][^$]*\$")
+
+
+def test_no_raw_tex_in_navigation_or_contents() -> None:
+    """Headings become table-of-contents entries as plain text: math in a heading shows up raw there."""
+    found = []
+    for page in sorted(BUILD.rglob("*.html")):
+        if "screenshots" in page.parts:
+            continue
+        parser = _NavText()
+        parser.feed(page.read_text(encoding="utf-8", errors="replace"))
+        hits = RAW_TEX_IN_TEXT.findall(" ".join(parser.text))
+        if hits:
+            found.append(f"{page.relative_to(BUILD)}: {sorted(set(hits))[:3]}")
+    assert not found, "raw TeX in the navigation / table of contents:\n" + "\n".join(found[:20])
+
+
+def test_teaching_pages_have_objectives_and_exercises() -> None:
+    """The built teaching pages (the ones hooks.check_teaching_page covers) show both parts."""
+    import sys
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    import hooks
+
+    missing = []
+    def source(page: Path) -> str:
+        return f"{page.parent.parent.name}/{page.parent.name}.md"
+
+    pages = [p for p in sorted(BUILD.glob("level*/*/index.html"))
+             if source(p).startswith(hooks.TEACHING_LEVELS) and not source(p).endswith(hooks.NOT_TEACHING)]
+    for page in pages:
+        text = page.read_text(encoding="utf-8", errors="replace")
+        ids = parse(page).ids
+        if 'class="admonition abstract"' not in text or "Objectives, prerequisites, time" not in text:
+            missing.append(f"{page.relative_to(BUILD)}: no objectives box")
+        if "exercises" not in ids or "<details" not in text.split('id="exercises"', 1)[-1]:
+            missing.append(f"{page.relative_to(BUILD)}: no exercises with a folded answer")
+    assert len(pages) >= 28, f"only {len(pages)} teaching pages in the build"
+    assert not missing, "\n".join(missing)
+
+
+def test_slides_navigate_and_typeset(context, base_url: str) -> None:
+    page, problems = open_page(context, base_url, "slides/level1.html")
+    try:
+        total = page.locator("section").count()
+        assert total >= 20, f"only {total} slides for level 1"
+        assert page.locator("#counter").inner_text() == f"1 / {total}"
+        page.keyboard.press("ArrowRight")
+        page.keyboard.press("ArrowRight")
+        assert page.locator("#counter").inner_text() == f"3 / {total}"
+        assert page.locator("section .katex").count() > 0, "no math typeset on the slides"
+        assert page.locator(".katex-error").count() == 0
+        images = page.locator("section img")
+        assert images.count() >= 3, "the level-1 diagrams are not on the slides"
+        for i in range(images.count()):
+            assert images.nth(i).evaluate("img => img.complete && img.naturalWidth > 0"), \
+                f"slide image {images.nth(i).get_attribute('src')} did not decode"
+        SCREENSHOTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / "slides-level1.png"))
+        assert not problems, "\n".join(problems)
+    finally:
+        page.close()

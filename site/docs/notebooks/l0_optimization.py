@@ -54,7 +54,7 @@ ax.set(xlabel="iteration k", ylabel="relative error", title="GD on quadratics (d
 _ = ax.legend(fontsize=8)
 
 # %% [markdown]
-# ## Past $2/L$ it diverges
+# ## Past 2/L it diverges
 #
 # With step $c \cdot 2/L$ the factor along the top eigenvector is $|1 - 2c|$, above 1 as soon as $c > 1$.
 
@@ -70,7 +70,7 @@ ax.set(xlabel="iteration k", ylabel="relative error", title="step size around 2/
 _ = ax.legend(fontsize=8, ncol=2)
 
 # %% [markdown]
-# ## Momentum: iterations grow like $\sqrt\kappa$
+# ## Momentum: iterations grow like √κ
 #
 # Iterations to shrink the error $10^6$-fold, and the slope of $\log(\text{iterations})$ against
 # $\log\kappa$: 1 for GD, ½ for heavy ball (Polyak's parameters) and Nesterov.
