@@ -107,9 +107,9 @@ def allocators(B: int, T: int) -> dict:
             row["used_bytes_after"] = pool.used_bytes()
         if ours is not None:
             s = ours.memory_stats()
-            row.update(peak_reserved_bytes=s["reserved_bytes.all.peak"], peak_allocated_bytes=s["allocated_bytes.all.peak"],
-                       reserved_at_allocated_peak=s["reserved_bytes_at_allocated_peak"],
-                       fragmentation_at_peak=1 - s["allocated_bytes.all.peak"] / s["reserved_bytes_at_allocated_peak"],
+            peak, at_peak = s["allocated_bytes.all.peak"], s["reserved_bytes_at_allocated_peak"]
+            row.update(peak_reserved_bytes=s["reserved_bytes.all.peak"], peak_allocated_bytes=peak,
+                       reserved_at_allocated_peak=at_peak, fragmentation_at_peak=1 - peak / at_peak,
                        segments=s["segment.all.current"], stats=s)
         out[mode] = row
         del model, step
