@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 KiB, MiB = 1024, 1024 * 1024
@@ -62,7 +62,7 @@ def segment_size(size: int) -> int:
     return -(-size // ROUND_LARGE) * ROUND_LARGE
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Block:
     """A contiguous range ``[address, address + size)`` of one segment, allocated or free."""
 
@@ -75,7 +75,7 @@ class Block:
     requested: int = 0  # bytes asked for (≤ size), for the "allocated" statistics
     prev: Block | None = None  # neighbours inside the segment, in address order
     next: Block | None = None
-    uses: set = field(default_factory=set)  # other streams that used it (record_stream)
+    uses: set | None = None  # other streams that used it (record_stream)
     pending: int = 0  # events still outstanding before it may be reused
 
     def key(self) -> tuple[int, int, int]:
@@ -121,11 +121,9 @@ class CachingAllocator:
             self.process_events()
         rounded = round_size(size)
         small = rounded <= SMALL_SIZE
-        block = self._best_fit(rounded, stream, small)
+        block = self._take_best_fit(rounded, stream, small)
         if block is None:
             block = self._new_segment(rounded, stream, small, size)
-        else:
-            self._unlist(block)
         block = self._split(block, rounded)
         block.allocated, block.requested = True, size
         self.active[block.address] = block
@@ -142,7 +140,7 @@ class CachingAllocator:
         if block.uses:
             for stream in block.uses:
                 self.pending_events.append((self.events.record(stream), block))
-            block.pending, block.uses = len(block.uses), set()
+            block.pending, block.uses = len(block.uses), None
             return
         self._release(block)
 
@@ -153,7 +151,7 @@ class CachingAllocator:
         if block is None:
             raise ValueError(f"record_stream({address:#x}): not an allocated block")
         if stream != block.stream:
-            block.uses.add(stream)
+            block.uses = (block.uses or set()) | {stream}
 
     def process_events(self) -> None:
         """Move blocks whose cross-stream events have all completed into the free lists."""
@@ -202,12 +200,13 @@ class CachingAllocator:
         return out
 
     # ---- the parts -----------------------------------------------------------------------------
-    def _best_fit(self, size: int, stream: int, small: bool) -> Block | None:
-        """The free block of ``stream`` in the pool with the smallest ``(size, address)`` ≥ ``size``."""
+    def _take_best_fit(self, size: int, stream: int, small: bool) -> Block | None:
+        """Take the free block of ``stream`` in the pool with the smallest ``(size, address)`` ≥ ``size``
+        out of the free lists (None when there is none)."""
         pool = self.pools[small]
         i = bisect.bisect_left(pool, (stream, size, -1))
         if i < len(pool) and pool[i][0] == stream:
-            return self.free_blocks[pool[i]]
+            return self.free_blocks.pop(pool.pop(i))
         return None
 
     def _new_segment(self, rounded: int, stream: int, small: bool, requested: int) -> Block:
