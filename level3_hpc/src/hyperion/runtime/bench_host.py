@@ -5,43 +5,39 @@
 Each run is a fresh process (the malloc state is per process) that trains the level-1 MNIST MLP
 (784-512-256-10, dropout, AdamW, batch 128) on synthetic batches for a few epochs and reports each
 epoch's seconds and minor page faults (``ru_minflt``). Variants, interleaved run by run: Hyperion
-with glibc's defaults; Hyperion with ``mallopt(M_MMAP_THRESHOLD, 32 MiB)`` and
-``mallopt(M_TRIM_THRESHOLD, 256 MiB)`` (what ``MALLOC_MMAP_THRESHOLD_``/``MALLOC_TRIM_THRESHOLD_`` set);
-the PyTorch twin with defaults. Thousands of page faults per epoch after the first would mean the
-allocator is returning memory to the kernel and faulting it back (mmap/munmap or heap trimming);
-tens mean it is not.
+as it ships (``hyperion.tensor.backend.steady_host_malloc`` fixes glibc's mmap and trim thresholds
+at import); Hyperion with glibc's defaults (``HYPERION_MALLOC=default``); the PyTorch twin with
+glibc's defaults (``HYPERION_MALLOC=default`` too, since its process imports this module). Thousands
+of page faults per epoch after the first mean the allocator returns memory to the kernel and faults
+it back (mmap/munmap or heap trimming); tens mean it does not.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 
-VARIANTS = (("hyperion", "default"), ("hyperion", "mallopt"), ("torch", "default"))
+VARIANTS = (("hyperion", "steady"), ("hyperion", "glibc defaults"), ("torch", "glibc defaults"))
 
 
 def one_run(lib: str, mode: str, epochs: int, batches: int) -> dict:
-    import ctypes
     import resource
     import time
 
     import numpy as np
 
-    if mode == "mallopt":
-        libc = ctypes.CDLL("libc.so.6")
-        libc.mallopt(-3, 32 * 2**20)  # M_MMAP_THRESHOLD
-        libc.mallopt(-1, 256 * 2**20)  # M_TRIM_THRESHOLD
     rng = np.random.default_rng(0)
     data = [(rng.standard_normal((128, 784), dtype=np.float32), rng.integers(0, 10, 128)) for _ in range(batches)]
     if lib == "torch":
         import torch
 
-        from hyperion.examples.mnist import build_model
-
+        nn = torch.nn
         torch.manual_seed(0)
-        model = build_model("mlp", lib=torch.nn)
+        model = nn.Sequential(nn.Linear(784, 512), nn.ReLU(), nn.Dropout(0.2), nn.Linear(512, 256), nn.ReLU(),
+                              nn.Dropout(0.2), nn.Linear(256, 10))  # build_model("mlp"), without importing it
         opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
         data = [(torch.tensor(x), torch.tensor(y)) for x, y in data]
         loss_fn = torch.nn.functional.cross_entropy
@@ -49,6 +45,9 @@ def one_run(lib: str, mode: str, epochs: int, batches: int) -> dict:
         import hyperion.tensor as ht
         from hyperion import nn, optim
         from hyperion.examples.mnist import build_model
+        from hyperion.tensor.backend import STEADY_HOST_MALLOC
+
+        assert STEADY_HOST_MALLOC == (mode == "steady"), "the variant did not get the malloc it names"
 
         ht.manual_seed(0)
         model = build_model("mlp")
@@ -84,7 +83,8 @@ def main(argv: list[str] | None = None) -> None:
         for lib, mode in VARIANTS:
             cmd = [sys.executable, "-m", "hyperion.runtime.bench_host", "--child", lib, mode,
                    "--epochs", str(args.epochs), "--batches", str(args.batches)]
-            r = json.loads(subprocess.run(cmd, capture_output=True, text=True, check=True).stdout)
+            env = dict(os.environ, HYPERION_MALLOC="steady" if mode == "steady" else "default")
+            r = json.loads(subprocess.run(cmd, capture_output=True, text=True, check=True, env=env).stdout)
             secs = ", ".join(f"{s:.2f}" for s in r["seconds"])
             print(f"| {run} | {lib} ({mode}) | {secs} | {', '.join(map(str, r['faults']))} |", flush=True)
 
