@@ -90,3 +90,11 @@ def test_topological_order():
     assert order == [1, 2, 3, 0]
     with pytest.raises(ValueError, match="cycle"):
         topological_order([[1], [0], []])
+
+
+def test_a_tree_of_producers_fuses_into_one_loop():
+    a, b, c, d = t(10, 7), t(10, 7), t(10, 7), t(10, 7)
+    f = lambda a, b, c, d: (a * b + c * d).relu()  # noqa: E731
+    g = capture(f, a, b, c, d)
+    assert (g.eager_kernels, g.kernels) == (4, 1)
+    np.testing.assert_array_equal(g(a, b, c, d).numpy(), f(a, b, c, d).numpy())

@@ -175,12 +175,13 @@ class Graph:
         for i in self.order:
             if i in absorbed:
                 continue
-            chain = [i]
-            while True:  # walk back through producers folded into the chain's first op
-                feeders = [k for k, j in into.items() if j == chain[0]]
-                if not feeders:
-                    break
-                chain.insert(0, feeders[0])
+            group, frontier = {i}, [i]
+            while frontier:  # every producer folded (directly or through others) into node i
+                consumer = frontier.pop()
+                feeders = [k for k, j in into.items() if j == consumer]
+                group.update(feeders)
+                frontier += feeders
+            chain = sorted(group)  # capture order is a topological order of the group
             if len(chain) == 1:  # nothing to fuse: the op's own Function runs
                 kernels.append(Kernel([i]))
             else:
