@@ -38,3 +38,17 @@ def test_an_override_must_subclass_the_op():
 
     with pytest.raises(TypeError, match="subclass"):
         register_function("cpu", Exp, NotExp)
+
+
+def test_steady_host_malloc_is_on_here_and_respects_the_environment(monkeypatch):
+    import platform
+
+    from hyperion.tensor import backend
+
+    if platform.system() == "Linux" and "glibc" in " ".join(platform.libc_ver()):
+        assert backend.STEADY_HOST_MALLOC is True
+    monkeypatch.setenv("HYPERION_MALLOC", "default")
+    assert backend.steady_host_malloc() is False
+    monkeypatch.delenv("HYPERION_MALLOC")
+    monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "1000000")
+    assert backend.steady_host_malloc() is False

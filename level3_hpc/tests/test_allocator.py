@@ -96,6 +96,7 @@ def test_fragmentation_the_reverse_order_reuses_by_splitting_128_mib():
     stats = alloc.memory_stats()
     assert stats["reserved_bytes.all.current"] == 128 * MiB
     assert stats["num_device_alloc"] == 4
+    assert stats["reserved_bytes_at_allocated_peak"] == stats["allocated_bytes.all.peak"] == 128 * MiB
 
 
 def test_small_blocks_split_one_segment_and_merge_back():

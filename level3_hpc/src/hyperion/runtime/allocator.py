@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 KiB, MiB = 1024, 1024 * 1024
@@ -62,28 +62,24 @@ def segment_size(size: int) -> int:
     return -(-size // ROUND_LARGE) * ROUND_LARGE
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Block:
     """A contiguous range ``[address, address + size)`` of one segment, allocated or free."""
 
     address: int
     size: int
-    stream: Any
+    stream: int  # a CUDA stream pointer (0: the default stream), or any int on the CPU
     small: bool
     segment: int  # the segment's base address
     allocated: bool = False
     requested: int = 0  # bytes asked for (≤ size), for the "allocated" statistics
     prev: Block | None = None  # neighbours inside the segment, in address order
     next: Block | None = None
-    uses: set = field(default_factory=set)  # other streams that used it (record_stream)
+    uses: set | None = None  # other streams that used it (record_stream)
     pending: int = 0  # events still outstanding before it may be reused
 
-    def key(self) -> tuple:
-        return (_stream_key(self.stream), self.size, self.address)
-
-
-def _stream_key(stream: Any) -> tuple:
-    return (type(stream).__name__, stream if isinstance(stream, int | str) else id(stream))
+    def key(self) -> tuple[int, int, int]:
+        return (self.stream, self.size, self.address)
 
 
 class HostEvents:
@@ -119,16 +115,15 @@ class CachingAllocator:
         self.stats = _Stats()
 
     # ---- public API ------------------------------------------------------------------------------
-    def malloc(self, size: int, stream: Any = 0) -> int:
+    def malloc(self, size: int, stream: int = 0) -> int:
         """The address of ``size`` bytes usable on ``stream``."""
-        self.process_events()
+        if self.pending_events:
+            self.process_events()
         rounded = round_size(size)
         small = rounded <= SMALL_SIZE
-        block = self._best_fit(rounded, stream, small)
+        block = self._take_best_fit(rounded, stream, small)
         if block is None:
             block = self._new_segment(rounded, stream, small, size)
-        else:
-            self._unlist(block)
         block = self._split(block, rounded)
         block.allocated, block.requested = True, size
         self.active[block.address] = block
@@ -145,18 +140,18 @@ class CachingAllocator:
         if block.uses:
             for stream in block.uses:
                 self.pending_events.append((self.events.record(stream), block))
-            block.pending, block.uses = len(block.uses), set()
+            block.pending, block.uses = len(block.uses), None
             return
         self._release(block)
 
-    def record_stream(self, address: int, stream: Any) -> None:
+    def record_stream(self, address: int, stream: int) -> None:
         """Mark the block at ``address`` as used on ``stream`` too: it is reused only after ``stream``
         has finished the work queued when it is freed."""
         block = self.active.get(address)
         if block is None:
             raise ValueError(f"record_stream({address:#x}): not an allocated block")
-        if _stream_key(stream) != _stream_key(block.stream):
-            block.uses.add(stream)
+        if stream != block.stream:
+            block.uses = (block.uses or set()) | {stream}
 
     def process_events(self) -> None:
         """Move blocks whose cross-stream events have all completed into the free lists."""
@@ -205,16 +200,16 @@ class CachingAllocator:
         return out
 
     # ---- the parts -----------------------------------------------------------------------------
-    def _best_fit(self, size: int, stream: Any, small: bool) -> Block | None:
-        """The free block of ``stream`` in the pool with the smallest ``(size, address)`` ≥ ``size``."""
+    def _take_best_fit(self, size: int, stream: int, small: bool) -> Block | None:
+        """Take the free block of ``stream`` in the pool with the smallest ``(size, address)`` ≥ ``size``
+        out of the free lists (None when there is none)."""
         pool = self.pools[small]
-        stream_key = _stream_key(stream)
-        i = bisect.bisect_left(pool, (stream_key, size, -1))
-        if i < len(pool) and pool[i][0] == stream_key:
-            return self.free_blocks[pool[i]]
+        i = bisect.bisect_left(pool, (stream, size, -1))
+        if i < len(pool) and pool[i][0] == stream:
+            return self.free_blocks.pop(pool.pop(i))
         return None
 
-    def _new_segment(self, rounded: int, stream: Any, small: bool, requested: int) -> Block:
+    def _new_segment(self, rounded: int, stream: int, small: bool, requested: int) -> Block:
         want = segment_size(rounded)
         try:
             base = self.raw_alloc(want)
@@ -227,11 +222,10 @@ class CachingAllocator:
                 base = self.raw_alloc(want)
             except MemoryError:
                 self.stats.counters["num_ooms"] += 1
-                s = self.stats.counters
                 raise OutOfMemoryError(
                     f"{self.name}: out of memory allocating {requested} bytes (a {want}-byte segment); "
-                    f"reserved {s['reserved_bytes.all.current']} bytes, allocated "
-                    f"{s['allocated_bytes.all.current']} bytes (free cached segments were released first)"
+                    f"reserved {self.stats.reserved} bytes, allocated {self.stats.allocated} bytes "
+                    "(free cached segments were released first)"
                 ) from None
         block = Block(base, want, stream, small, base)
         self.segments[base] = block
@@ -306,45 +300,58 @@ class CachingAllocator:
 
 
 class _Stats:
-    """PyTorch's counter names: current/peak bytes allocated (as rounded blocks) and reserved."""
+    """Plain counters on the hot path; :meth:`as_dict` names them as ``torch.cuda.memory_stats()`` does
+    (the ``all`` pool; ``active`` = ``allocated`` here: a block is active exactly while allocated)."""
 
     def __init__(self) -> None:
-        names = ("allocated_bytes", "reserved_bytes", "requested_bytes", "active_bytes",
-                 "allocation", "segment")
-        self.counters: dict[str, int] = {}
-        for n in names:
-            self.counters[f"{n}.all.current"] = self.counters[f"{n}.all.peak"] = 0
-            self.counters[f"{n}.all.allocated"] = self.counters[f"{n}.all.freed"] = 0
-        for n in ("num_alloc_retries", "num_ooms", "num_device_alloc", "num_device_free"):
-            self.counters[n] = 0
-
-    def _add(self, name: str, amount: int) -> None:
-        c = self.counters
-        c[f"{name}.all.current"] += amount
-        c[f"{name}.all.peak"] = max(c[f"{name}.all.peak"], c[f"{name}.all.current"])
-        c[f"{name}.all.allocated" if amount > 0 else f"{name}.all.freed"] += abs(amount)
+        self.allocated = self.allocated_peak = self.allocated_total = self.freed_total = 0
+        self.requested = self.requested_peak = 0
+        self.allocations = self.allocations_peak = self.allocations_total = 0
+        self.reserved = self.reserved_peak = self.segments = self.segments_peak = 0
+        self.reserved_at_allocated_peak = 0  # ours, not PyTorch's: fragmentation at the peak
+        self.counters = {"num_alloc_retries": 0, "num_ooms": 0, "num_device_alloc": 0, "num_device_free": 0}
 
     def on_alloc(self, block: Block) -> None:
-        self._add("allocated_bytes", block.size)
-        self._add("active_bytes", block.size)
-        self._add("requested_bytes", block.requested)
-        self._add("allocation", 1)
+        self.allocated += block.size
+        self.allocated_total += block.size
+        self.requested += block.requested
+        self.allocations += 1
+        self.allocations_total += 1
+        if self.allocated >= self.allocated_peak:
+            self.allocated_peak = self.allocated
+            self.reserved_at_allocated_peak = self.reserved
+        self.requested_peak = max(self.requested_peak, self.requested)
+        self.allocations_peak = max(self.allocations_peak, self.allocations)
 
     def on_free(self, block: Block) -> None:
-        self._add("allocated_bytes", -block.size)
-        self._add("active_bytes", -block.size)
-        self._add("requested_bytes", -block.requested)
-        self._add("allocation", -1)
+        self.allocated -= block.size
+        self.freed_total += block.size
+        self.requested -= block.requested
+        self.allocations -= 1
 
     def on_segment_alloc(self, block: Block) -> None:
-        self._add("reserved_bytes", block.size)
-        self._add("segment", 1)
+        self.reserved += block.size
+        self.segments += 1
+        self.reserved_peak = max(self.reserved_peak, self.reserved)
+        self.segments_peak = max(self.segments_peak, self.segments)
         self.counters["num_device_alloc"] += 1
 
     def on_segment_free(self, block: Block) -> None:
-        self._add("reserved_bytes", -block.size)
-        self._add("segment", -1)
+        self.reserved -= block.size
+        self.segments -= 1
         self.counters["num_device_free"] += 1
 
     def as_dict(self) -> dict[str, int]:
-        return dict(sorted(self.counters.items()))
+        out = dict(self.counters)
+        for name in ("allocated_bytes", "active_bytes"):
+            out.update({f"{name}.all.current": self.allocated, f"{name}.all.peak": self.allocated_peak,
+                        f"{name}.all.allocated": self.allocated_total, f"{name}.all.freed": self.freed_total})
+        out.update({
+            "requested_bytes.all.current": self.requested, "requested_bytes.all.peak": self.requested_peak,
+            "allocation.all.current": self.allocations, "allocation.all.peak": self.allocations_peak,
+            "allocation.all.allocated": self.allocations_total,
+            "reserved_bytes.all.current": self.reserved, "reserved_bytes.all.peak": self.reserved_peak,
+            "segment.all.current": self.segments, "segment.all.peak": self.segments_peak,
+            "reserved_bytes_at_allocated_peak": self.reserved_at_allocated_peak,
+        })
+        return dict(sorted(out.items()))

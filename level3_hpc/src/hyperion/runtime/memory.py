@@ -128,6 +128,7 @@ class DeviceAllocator(CachingAllocator):
         import cupy
 
         self.cupy = cupy
+        self._current_stream = cupy.cuda.get_current_stream
         super().__init__(self._cuda_malloc, cupy.cuda.runtime.free, CudaEvents(), name="cuda")
 
     def _cuda_malloc(self, size: int) -> int:
@@ -140,7 +141,7 @@ class DeviceAllocator(CachingAllocator):
             raise
 
     def _malloc(self, size: int, device_id: int) -> int:
-        return self.malloc(size, self.cupy.cuda.get_current_stream().ptr)
+        return self.malloc(size, self._current_stream().ptr)
 
     def _free(self, address: int, device_id: int) -> None:
         self.free(address)

@@ -1,0 +1,93 @@
+"""Is the level-1 MLP epoch on the CPU steady, and is glibc's malloc to blame when it is not?
+
+    python -m hyperion.runtime.bench_host --runs 4 --batches 20      # interleaved fresh processes
+
+Each run is a fresh process (the malloc state is per process) that trains the level-1 MNIST MLP
+(784-512-256-10, dropout, AdamW, batch 128) on synthetic batches for a few epochs and reports each
+epoch's seconds and minor page faults (``ru_minflt``). Variants, interleaved run by run: Hyperion
+as it ships (``hyperion.tensor.backend.steady_host_malloc`` fixes glibc's mmap and trim thresholds
+at import); Hyperion with glibc's defaults (``HYPERION_MALLOC=default``); the PyTorch twin with
+glibc's defaults (``HYPERION_MALLOC=default`` too, since its process imports this module). Thousands
+of page faults per epoch after the first mean the allocator returns memory to the kernel and faults
+it back (mmap/munmap or heap trimming); tens mean it does not.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+
+VARIANTS = (("hyperion", "steady"), ("hyperion", "glibc defaults"), ("torch", "glibc defaults"))
+
+
+def one_run(lib: str, mode: str, epochs: int, batches: int) -> dict:
+    import resource
+    import time
+
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    data = [(rng.standard_normal((128, 784), dtype=np.float32), rng.integers(0, 10, 128)) for _ in range(batches)]
+    if lib == "torch":
+        import torch
+
+        nn = torch.nn
+        torch.manual_seed(0)
+        model = nn.Sequential(nn.Linear(784, 512), nn.ReLU(), nn.Dropout(0.2), nn.Linear(512, 256), nn.ReLU(),
+                              nn.Dropout(0.2), nn.Linear(256, 10))  # build_model("mlp"), without importing it
+        opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
+        data = [(torch.tensor(x), torch.tensor(y)) for x, y in data]
+        loss_fn = torch.nn.functional.cross_entropy
+    else:
+        import hyperion.tensor as ht
+        from hyperion import nn, optim
+        from hyperion.examples.mnist import build_model
+        from hyperion.tensor.backend import STEADY_HOST_MALLOC
+
+        assert STEADY_HOST_MALLOC == (mode == "steady"), "the variant did not get the malloc it names"
+
+        ht.manual_seed(0)
+        model = build_model("mlp")
+        opt = optim.AdamW(model.parameters(), lr=1e-3)
+        data = [(ht.tensor(x), ht.tensor(y)) for x, y in data]
+        loss_fn = nn.functional.cross_entropy
+    seconds, faults = [], []
+    for _ in range(epochs):
+        f0 = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+        t0 = time.perf_counter()
+        model.train()
+        for x, y in data:
+            opt.zero_grad()
+            loss_fn(model(x), y).backward()
+            opt.step()
+        seconds.append(time.perf_counter() - t0)
+        faults.append(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - f0)
+    return {"lib": lib, "mode": mode, "seconds": seconds, "faults": faults}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=4)
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--batches", type=int, default=20)
+    parser.add_argument("--child", nargs=2, metavar=("LIB", "MODE"))
+    args = parser.parse_args(argv)
+    if args.child:
+        print(json.dumps(one_run(*args.child, args.epochs, args.batches)))
+        return
+    print("| run | variant | epoch seconds | minor page faults per epoch |\n|---|---|---|---|")
+    for run in range(args.runs):
+        for lib, mode in VARIANTS:
+            cmd = [sys.executable, "-m", "hyperion.runtime.bench_host", "--child", lib, mode,
+                   "--epochs", str(args.epochs), "--batches", str(args.batches)]
+            env = dict(os.environ, HYPERION_MALLOC="steady" if mode == "steady" else "default")
+            r = json.loads(subprocess.run(cmd, capture_output=True, text=True, check=True, env=env).stdout)
+            secs = ", ".join(f"{s:.2f}" for s in r["seconds"])
+            print(f"| {run} | {lib} ({mode}) | {secs} | {', '.join(map(str, r['faults']))} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
