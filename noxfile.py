@@ -58,7 +58,7 @@ def lint(session: nox.Session) -> None:
 def tests(session: nox.Session) -> None:
     """CPU tests of every level and of the grader (GPU tests skip here with a reason)."""
     session.install(*[arg for folder in LEVELS.values() for arg in ("-e", _with_cpu_extras(folder))])
-    session.install("-e", "grader", "pytest>=8", "hypothesis>=6", TORCH)
+    session.install("-e", "grader[test]", "pytest>=8", "hypothesis>=6", TORCH)
     paths = [f"{folder}/tests" for folder in LEVELS.values() if (ROOT / folder / "tests").is_dir()] + ["grader/tests"]
     session.run("pytest", "-q", "-ra", *paths, *session.posargs)
 

@@ -233,7 +233,7 @@ class CachingAllocator:
         return block
 
     def _split(self, block: Block, size: int) -> Block:
-        """Task 3.5: cut ``block`` to ``size`` bytes when the remainder is worth keeping.
+        """Task 3.9: cut ``block`` to ``size`` bytes when the remainder is worth keeping.
 
         The remainder (``block.size - size`` bytes, starting at ``block.address + size``) becomes a
         new free :class:`Block` of the same stream, pool and segment, linked between ``block`` and
@@ -259,7 +259,7 @@ class CachingAllocator:
         self._list(block)
 
     def _merge(self, block: Block) -> Block:
-        """Task 3.5: absorb ``block``'s free neighbours (same segment) and return the merged block.
+        """Task 3.9: absorb ``block``'s free neighbours (same segment) and return the merged block.
 
         A neighbour (``block.prev`` or ``block.next``) can be absorbed when it is neither allocated
         nor waiting for events (``pending == 0``). Take it out of the free lists (``self._unlist``),

@@ -12,7 +12,7 @@ execution, and a replay runs forward only (no autograd). What it shows is the sc
 1. **Capture.** Each op's inputs are linked to the op that produced their memory (a view of an
    earlier output is a stride view of it, replayed with ``as_strided``); anything else is a leaf:
    one of the declared inputs, or a constant taken by reference (parameters, scalars).
-2. **Schedule** (:func:`topological_order`, Task 3.6): an order in which every op follows its inputs.
+2. **Schedule** (:func:`topological_order`, Task 3.10): an order in which every op follows its inputs.
 3. **Fuse.** An elementwise op whose output is used once, by the next elementwise op in a chain (or
    by a full ``Sum``, as its epilogue), at the same shape, is folded into that consumer; each chain
    becomes one generated numba loop, compiled once per distinct source (``compiles`` counts them).
@@ -95,7 +95,7 @@ class Kernel:
 
 
 def topological_order(deps: list[list[int]]) -> list[int]:
-    """Task 3.6: an order of the nodes ``0..n-1`` in which each node comes after all of its ``deps``.
+    """Task 3.10: an order of the nodes ``0..n-1`` in which each node comes after all of its ``deps``.
 
     ``deps[i]`` lists the nodes whose outputs node ``i`` reads (possibly repeated). Use Kahn's
     algorithm: count each node's unmet dependencies, start from the nodes with none, and each time a

@@ -1,8 +1,8 @@
-"""Task 3.6: the graph scheduler's topological order (Kahn's algorithm, lowest index first; CPU)."""
+"""Task 3.10: the graph scheduler's topological order (Kahn's algorithm, lowest index first; CPU)."""
 
 from hyperion_grader.hidden import assert_true, probe
 
-TASK = "3.6"
+TASK = "3.10"
 TITLE = "Graph mode: topological schedule"
 POINTS = 10
 TIMEOUT = 60

@@ -1,8 +1,8 @@
-"""Task 3.5: the caching allocator's split and merge (CPU: fake raw memory, no GPU needed)."""
+"""Task 3.9: the caching allocator's split and merge (CPU: fake raw memory, no GPU needed)."""
 
 from hyperion_grader.hidden import assert_true, probe
 
-TASK = "3.5"
+TASK = "3.9"
 TITLE = "Caching allocator: split and merge"
 POINTS = 10
 TIMEOUT = 60
