@@ -29,7 +29,7 @@ DEFAULT_PACKAGES: dict[str, list[str]] = {
         "hyperion.examples",
     ],
     "level2_transformer": ["hyperion.transformer"],
-    "level3_hpc": ["hyperion.kernels", "hyperion.runtime"],
+    "level3_hpc": ["hyperion.kernels", "hyperion.runtime", "hyperion.distributed"],
     "level4_mastery": ["hyperion.physics", "hyperion.repro"],
 }
 _FOLDER = re.compile(r"^level(\d+)_\w+$")
