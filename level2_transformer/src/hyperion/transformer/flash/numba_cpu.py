@@ -2,8 +2,12 @@
 
 The algorithm is :mod:`hyperion.transformer.flash.tiled_numpy`'s, compiled. The design choices:
 
-* **Parallelism**: ``prange`` over the ``B·H`` heads; each head is one thread's, so its output rows,
-  ``dQ``, ``dK`` and ``dV`` are written by one thread only (no atomics, no locks).
+* **Parallelism**: forward, ``prange`` over (head, query block) pairs, so one head still fills every
+  core; backward, over the ``B·H`` heads: each head is one thread's, so its ``dQ``, ``dK`` and ``dV``
+  are written by one thread only (no atomics, no locks).
+* **One BLAS thread per numba thread**: the tile products run inside numba's parallel region, so the
+  wrapper runs it under :func:`~.blas_threads.blas_single_threaded` (a threaded OpenBLAS nested in
+  numba's OpenMP threads oversubscribed the cores and flooded stderr with warnings).
 * **Blocked layout**: the wrapper copies ``q, k, v`` (``O(N·d)``) into zero-padded blocks
   ``(B·H, n_blocks, block, d)``, so every tile is a full, C-contiguous ``block × d`` matrix and
   sizes that are not multiples of the block need no special case: the padded keys are masked.
@@ -20,9 +24,10 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit, prange
+from numba import config, get_thread_id, njit, prange
 
 from hyperion.transformer.flash._inputs import causal_shift, check_qkv, default_scale
+from hyperion.transformer.flash.blas_threads import blas_single_threaded
 
 # rows per query block and per key block: 128 x 128 tiles ran 1.3-1.5x faster than 64 x 64 (BLAS is
 # more efficient on larger products; the tiles, 64 KB in float32, still sit in the 512 KB L2)
@@ -159,9 +164,21 @@ def forward_head(q, k, v, key_ok, causal, diag, scale, out, lse, s, pv, m, l, bi
 
 @njit(parallel=True, cache=True)
 def _forward_all(q, k, v, key_ok, heads, causal, diag, scale, out, lse, s, pv, m, l, bits, pow2):
-    for bh in prange(q.shape[0]):
-        forward_head(q[bh], k[bh], v[bh], key_ok[bh // heads], causal, diag, scale, out[bh], lse[bh], s[bh], pv[bh],
-                     m[bh], l[bh], bits[bh], pow2[bh])
+    """Every (head, query block) pair is one work item: B·H = 1 still fills every core.
+
+    Scratch is per thread (``numba.get_thread_id``). The query blocks are visited in the order
+    0, n-1, 1, n-2, ... so that each thread's contiguous share mixes short causal rows with long ones.
+    """
+    bh_count, n_qb = q.shape[0], q.shape[1]
+    br = q.shape[2]
+    for item in prange(bh_count * n_qb):
+        bh = item % bh_count
+        rank = item // bh_count
+        i = rank // 2 if rank % 2 == 0 else n_qb - 1 - rank // 2
+        t = get_thread_id()
+        # one query block is a head of its own whose diagonal is shifted by the block's first row
+        forward_head(q[bh, i:i + 1], k[bh], v[bh], key_ok[bh // heads], causal, diag + i * br, scale,
+                     out[bh, i:i + 1], lse[bh, i:i + 1], s[t], pv[t], m[t], l[t], bits[t], pow2[t])
 
 
 @njit(cache=True, fastmath=FASTMATH)
@@ -232,15 +249,17 @@ def flash_forward(q, k, v, *, causal=False, key_padding_mask=None, scale=None, b
     bh, n_qb = qb.shape[:2]
     out = np.empty_like(qb)
     lse = np.empty((bh, n_qb, block_q), dtype)
-    s = np.empty((bh, block_q, block_k), dtype)
-    pv = np.empty((bh, block_q, d), dtype)
-    m, l = np.empty((bh, block_q), dtype), np.empty((bh, block_q), dtype)
+    threads = config.NUMBA_NUM_THREADS  # scratch per thread, indexed by numba.get_thread_id()
+    s = np.empty((threads, block_q, block_k), dtype)
+    pv = np.empty((threads, block_q, d), dtype)
+    m, l = np.empty((threads, block_q), dtype), np.empty((threads, block_q), dtype)
     scale = dtype.type(default_scale(d, scale))
     key_ok = key_valid(key_padding_mask, batch, k.shape[2], block_k)
-    bits = np.zeros((bh, block_k), np.int32)
+    bits = np.zeros((threads, block_k), np.int32)
     diag = causal_shift(causal, n_q, k.shape[2])
-    _forward_all(qb, kb, vb, key_ok, heads, bool(causal), diag, scale, out, lse, s, pv, m, l, bits,
-                 bits.view(np.float32))
+    with blas_single_threaded():
+        _forward_all(qb, kb, vb, key_ok, heads, bool(causal), diag, scale, out, lse, s, pv, m, l, bits,
+                     bits.view(np.float32))
     lse = lse.reshape(batch, heads, -1)[:, :, :n_q]
     return from_blocks(out, q.shape).astype(q.dtype, copy=False), lse
 
@@ -266,6 +285,7 @@ def flash_backward(
     key_ok = key_valid(key_padding_mask, batch, k.shape[2], block_k)
     bits = np.zeros((bh, block_k), np.int32)
     diag = causal_shift(causal, n_q, k.shape[2])
-    _backward_all(qb, kb, vb, dob, lse_b, delta_b, key_ok, heads, bool(causal), diag, scale, dq, dk, dv, s, dp,
-                  tmp_q, tmp_k, bits, bits.view(np.float32))
+    with blas_single_threaded():
+        _backward_all(qb, kb, vb, dob, lse_b, delta_b, key_ok, heads, bool(causal), diag, scale, dq, dk, dv, s, dp,
+                      tmp_q, tmp_k, bits, bits.view(np.float32))
     return tuple(from_blocks(g, x.shape).astype(q.dtype, copy=False) for g, x in ((dq, q), (dk, k), (dv, v)))
