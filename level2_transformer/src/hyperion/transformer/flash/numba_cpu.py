@@ -68,7 +68,7 @@ _EXP_POLY = (_F(1.9875691500e-4), _F(1.3981999507e-3), _F(8.3334519073e-3), _F(4
 
 @njit(cache=True, fastmath=FASTMATH)
 def exp_shifted_row(row, shift, bits, pow2):
-    """``row[c] = exp(row[c] - shift)`` in place, in float32, in loops LLVM vectorises (8 lanes on AVX2).
+    """``row[c] = exp(row[c] - shift)`` in place, in float32, in loops LLVM vectorises; returns the row's sum.
 
     numba's ``math.exp`` is a scalar libm call (~4 ns); numpy's is vectorised — that alone made
     naive attention faster. Here: ``x = k·ln2 + f`` with ``k = round(x / ln2)`` and ``|f| <= ln2/2``,
@@ -86,8 +86,12 @@ def exp_shifted_row(row, shift, bits, pow2):
         poly = ((((p0 * f + p1) * f + p2) * f + p3) * f + p4) * f + p5
         bits[c] = (np.int32(k) + np.int32(127)) << np.int32(23)
         row[c] = poly * f * f + f + _F(1.0) if keep else _F(0.0)
+    total = _F(0.0)
     for c in range(row.shape[0]):
-        row[c] *= pow2[c]
+        x = row[c] * pow2[c]
+        row[c] = x
+        total += x
+    return total
 
 
 @njit(cache=True, fastmath=FASTMATH)
@@ -103,7 +107,8 @@ def forward_head(q, k, v, key_ok, causal, diag, scale, out, lse, s, pv, m, l, bi
     per row scale, mask (``-inf`` where ``key_ok`` is 0 or, if causal, key > query + ``diag``: 0 for
     top-left alignment, ``N_k - N_q`` for bottom-right, see ``_inputs``), then the online
     softmax update of Task 2.9 written as loops (mask only tiles that need it: testing every
-    score is slow); ``np.dot(s, v[j], pv)`` and ``acc += pv``. Finally
+    score is slow; fuse the passes over a row); ``np.dot(s, v[j], pv)`` and ``acc = α·acc + pv``
+    (keep each row's ``α`` in ``lse[i]`` until the end). Finally
     ``acc / l`` and ``lse = m + log l`` (0 and ``-inf`` for a row that saw no key).
 
     Why: this is the version that must beat naive attention — same FLOPs, but every tile stays in
@@ -126,30 +131,35 @@ def forward_head(q, k, v, key_ok, causal, diag, scale, out, lse, s, pv, m, l, bi
             masked_tile = key_ok[j0:j0 + bc].min() == 0 or (causal and j0 + bc - 1 > i0 + diag)
             for r in range(br):
                 row_max = m[r]
-                for c in range(bc):
-                    s[r, c] *= scale
-                if masked_tile:
+                if masked_tile:  # scale, mask and row maximum in one pass
                     for c in range(bc):
+                        x = s[r, c] * scale
                         if key_ok[j0 + c] == 0 or (causal and j0 + c > i0 + r + diag):
-                            s[r, c] = -np.inf
-                for c in range(bc):
-                    row_max = max(row_max, s[r, c])
+                            x = -np.inf
+                        s[r, c] = x
+                        row_max = max(row_max, x)
+                else:
+                    for c in range(bc):
+                        x = s[r, c] * scale
+                        s[r, c] = x
+                        row_max = max(row_max, x)
                 shift = 0.0 if row_max == -np.inf else row_max
                 alpha = math.exp(m[r] - shift)
                 if s.itemsize == 4:  # float32: the vectorised exp
-                    exp_shifted_row(s[r], shift, bits, pow2)
+                    total = exp_shifted_row(s[r], shift, bits, pow2)
                 else:
+                    total = 0.0
                     for c in range(bc):
                         s[r, c] = math.exp(s[r, c] - shift)
-                total = 0.0
-                for c in range(bc):
-                    total += s[r, c]
+                        total += s[r, c]
                 l[r] = alpha * l[r] + total
                 m[r] = row_max
-                for t in range(d):
-                    acc[r, t] *= alpha
+                lse[i, r] = alpha  # lse[i] holds each row's rescale factor until the end
             np.dot(s, v[j], pv)
-            acc += pv
+            for r in range(br):  # acc = alpha * acc + P V, one pass
+                alpha = lse[i, r]
+                for t in range(d):
+                    acc[r, t] = acc[r, t] * alpha + pv[r, t]
         for r in range(br):
             if l[r] > 0.0:
                 inv = 1.0 / l[r]
