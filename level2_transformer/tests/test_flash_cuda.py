@@ -30,7 +30,8 @@ from hyperion.transformer.flash.cuda import (
 from hyperion.transformer.flash.naive import naive_attention_backward, naive_attention_forward
 
 MASKS = [(False, False), (True, False), (False, True), (True, True)]
-SHAPES = [(2, 3, 130, 77, 40), (1, 2, 200, 200, 64), (2, 2, 33, 90, 16), (1, 2, 70, 45, 128)]
+SHAPES = [(2, 3, 130, 77, 40), (1, 2, 200, 200, 64), (2, 2, 33, 90, 16), (1, 2, 70, 45, 128), (1, 2, 150, 131, 80),
+          (2, 1, 97, 160, 96)]  # 80 and 96 run natively (no padding to 128)
 
 
 def _inputs(shape, seed=0):
@@ -196,3 +197,9 @@ def test_mma_backward_refuses_float32():
     out, lse = flash_forward_cuda(q, k, v)
     with pytest.raises(ValueError, match="impl='mma' takes float16 or bfloat16"):
         flash_backward_cuda(q, k, v, out, lse, do, impl="mma")
+
+
+def test_head_dims_80_and_96_are_not_padded():
+    from hyperion.transformer.flash.cuda import _padded_dim
+
+    assert [_padded_dim(d) for d in (80, 96, 72, 100)] == [80, 96, 80, 128]

@@ -97,7 +97,8 @@ __device__ void flash_bwd_dq_mma(const T* __restrict__ q, const T* __restrict__ 
     T* Ks = dOs + BR * D;
     T* Vs = Ks + 2 * BC * D;
     const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane / 4, t = lane % 4, mi = lane / 8, mr = lane % 8;
-    const int bh = blockIdx.y, q0 = blockIdx.x * BR;
+    // causal: the last query blocks see the most keys; launch them first so the short ones fill the tail
+    const int bh = blockIdx.y, q0 = (causal ? gridDim.x - 1 - blockIdx.x : blockIdx.x) * BR;
     const unsigned char* pad_row = key_pad + (size_t)(bh / heads) * n_k;
     q += (size_t)bh * n_q * D;
     dout += (size_t)bh * n_q * D;
@@ -274,7 +275,7 @@ __device__ void flash_bwd_dkdv_mma(const T* __restrict__ q, const T* __restrict_
 }
 
 #ifndef FLASH_D
-#define FLASH_D 64  // the head dimension; the loader compiles one module per D (16, 32, 64 or 128)
+#define FLASH_D 64  // the head dimension, a multiple of 16; the loader compiles one module per D (16 ... 128)
 #endif
 
 // Dynamic shared memory: dQ kernel 6 * 64 * FLASH_D * 2 bytes; dK/dV kernel that + 4 * 64 * 4 bytes.
