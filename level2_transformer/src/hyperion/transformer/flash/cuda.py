@@ -89,7 +89,13 @@ HALF_IMPLS = ("wmma", "mma", "pipe", "pipe64")
 PIPE_WARPS = {"pipe": 8, "pipe64": 4}
 # 05's compile-time tile per head dimension: FLASH_BC (keys per K/V tile) and FLASH_SM_WARPS (the warps per
 # SM its __launch_bounds__ asks for, which caps registers); a head dimension not listed takes 05's defaults.
-PIPE_TILES: dict[int, tuple[tuple[str, int], ...]] = {}
+# H200 sweep of 2026-12-04 (python -m hyperion.kernels.suite --sweep, level3_hpc/REPORT.md): 128-key tiles won
+# at every suite shape, by 2-11 % over 64 (d = 64 also needs the 128-register cap lifted: it spilled).
+PIPE_TILES: dict[int, tuple[tuple[str, int], ...]] = {
+    64: (("FLASH_BC", 128), ("FLASH_SM_WARPS", 8)),
+    80: (("FLASH_BC", 128),),
+    128: (("FLASH_BC", 128),),
+}
 DEFAULT_HALF_IMPL = "pipe"  # 05, 128 rows: 176 TFLOP/s at N=4096 on the H200, 04: 95, 03: 42 (bench_gpu)
 
 
@@ -144,8 +150,14 @@ def _kind(dtype: Any, precision: str | None) -> str:
 def _pad_mask(key_padding_mask: Any, batch: int, n_k: int) -> Any:
     cp = _cupy()
     if key_padding_mask is None:
-        return cp.zeros((batch, n_k), cp.uint8)
+        return _no_padding(batch, n_k, cp.cuda.get_device_id())
     return cp.ascontiguousarray(cp.asarray(key_padding_mask), dtype=cp.uint8)
+
+
+@functools.lru_cache(maxsize=64)
+def _no_padding(batch: int, n_k: int, device: int) -> Any:
+    """All-zero uint8 (batch, n_k) mask, made once per shape (the kernels only read it)."""
+    return _cupy().zeros((batch, n_k), _cupy().uint8)
 
 
 @functools.cache

@@ -164,8 +164,23 @@ def _fp32_kernel(version: str, defines: tuple[tuple[str, int], ...]):
 # A tile of 128x128 leaves most of the 132 SMs idle at 1000^3 (64 blocks): below a wave of big tiles the
 # choice moves to smaller tiles. FP32_TABLE / TC_TABLE hold the H200 sweep's winners for the suite's
 # shapes (``python -m hyperion.kernels.suite --sweep``, REPORT.md); other shapes use the rule.
-FP32_TABLE: dict[tuple[int, int, int], tuple[str, int]] = {}  # (M, N, K) -> (version, WARPTILE_CONFIGS index)
-TC_TABLE: dict[tuple[int, int, int], tuple[str, int]] = {}  # (M, N, K) -> (version, tc_configs(version) index)
+# Winners of the H200 sweep of 2026-12-04 (suite --sweep, kernel-only medians; REPORT.md has the table).
+FP32_TABLE: dict[tuple[int, int, int], tuple[str, int]] = {  # (M, N, K) -> (version, WARPTILE_CONFIGS index)
+    (4096, 4096, 4096): ("08_double_buffered", 5),
+    (8192, 8192, 8192): ("08_double_buffered", 5),
+    (3072, 2048, 5120): ("08_double_buffered", 5),
+    (2048, 2048, 2048): ("08_double_buffered", 1),
+    (1000, 1000, 1000): ("08_double_buffered", 5),
+    (1001, 1003, 999): ("08_double_buffered", 5),
+}
+TC_TABLE: dict[tuple[int, int, int], tuple[str, int]] = {  # (M, N, K) -> (version, tc_configs(version) index)
+    (4096, 4096, 4096): ("12_wgmma", 0),
+    (8192, 8192, 8192): ("12_wgmma", 3),
+    (3072, 2048, 5120): ("12_wgmma", 3),
+    (2048, 2048, 2048): ("12_wgmma", 0),
+    (1000, 1000, 1000): ("12_wgmma", 6),
+    (1001, 1003, 999): ("12_wgmma", 5),
+}
 SM_COUNT_H200 = 132
 
 
