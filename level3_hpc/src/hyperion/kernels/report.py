@@ -501,6 +501,9 @@ def render(run: Path, out: Path, img: Path) -> str:
             "```",
             "",
         ]
+    if (run / "suite.md").is_file():  # the shape suite (python -m hyperion.kernels.suite, issue 14)
+        md += ["## Shape suite: every kernel on every suite shape, ratios to the vendor in one run", "",
+               (run / "suite.md").read_text().strip(), ""]
     text = "\n".join(md) + "\n"
     out.write_text(text)
     return text
