@@ -158,11 +158,11 @@ def test_bottom_right_causal_every_kernel(shape, padding):
 
 @pytest.mark.parametrize("causal", [False, True])
 def test_pipelined_kernel_on_long_sequences(causal):
-    """05 over many tiles (both pipeline stages reused many times), N not a multiple of 64 or 128."""
+    """05 and 07 over many tiles (both pipeline stages reused many times), N not a multiple of 64 or 128."""
     (q, k, v, do), pad = _inputs((1, 4, 1100, 1100, 64), seed=4)
     q, k, v = (x.astype(cp.float16) for x in (q, k, v))
     want_out, _, _ = _reference(q, k, v, do, causal, None)
-    for impl in ("pipe", "pipe64"):
+    for impl in ("pipe", "pipe64", "two"):
         out, _ = flash_forward_cuda(q, k, v, causal=causal, impl=impl)
         _close(out, want_out, f"05 {impl} causal={causal} N=1100", 1e-2)
 

@@ -97,6 +97,9 @@ PIPE_SWEEP: dict[int, list[tuple[tuple[str, int], ...]]] = {
 }
 
 
+TWO_SWEEP: list[tuple[tuple[str, int], ...]] = [(("FLASH_BC", 64),), (("FLASH_BC", 32),)]
+
+
 def bench_flash(quick: bool, sweep: bool) -> list[dict]:
     import torch
     from torch.nn.attention import SDPBackend, sdpa_kernel
@@ -145,10 +148,10 @@ def bench_flash(quick: bool, sweep: bool) -> list[dict]:
                 row["ours_fwd_tflops"] = flops / row["ours_fwd_ms"] / 1e9
                 row["sdpa_fwd_tflops"] = flops / row["sdpa_fwd_ms"] / 1e9
                 if sweep and d in PIPE_SWEEP:
-                    saved = dict(fc.PIPE_TILES)
-                    for impl in ("pipe", "pipe64"):
-                        for tile in PIPE_SWEEP[d]:
-                            fc.PIPE_TILES[d] = tile
+                    saved, saved_two = dict(fc.PIPE_TILES), dict(fc.TWO_TILES)
+                    for impl in ("pipe", "pipe64", "two"):
+                        for tile in PIPE_SWEEP[d] if impl != "two" else TWO_SWEEP:
+                            (fc.TWO_TILES if impl == "two" else fc.PIPE_TILES)[d] = tile
                             name = impl + "".join(f",{k[6:]}={v}" for k, v in tile)
                             try:
                                 fn = (lambda impl=impl: fc.flash_forward_cuda(qc, kc, vc, causal=causal, impl=impl))
@@ -158,6 +161,8 @@ def bench_flash(quick: bool, sweep: bool) -> list[dict]:
                                 row[f"sweep[{name}]"] = f"failed: {str(error).splitlines()[0][:80]}"
                     fc.PIPE_TILES.clear()
                     fc.PIPE_TILES.update(saved)
+                    fc.TWO_TILES.clear()
+                    fc.TWO_TILES.update(saved_two)
                 rows.append(row)
                 print(json.dumps(row), flush=True)
     return rows
@@ -418,6 +423,7 @@ def precompile(jobs: int = 16) -> list[str]:
             work += [("flash", ("05_flash_fwd_pipelined.cu", "flash_fwd_pipe_f16_w8", d, tile))]
     for d in ATTN_DIMS:
         work += [("flash", ("06_flash_bwd_mma.cu", "flash_bwd_dq_mma_f16", d, ()))]
+        work += [("flash", ("07_flash_fwd_two_tiles.cu", "flash_fwd_two_f16", d, tile)) for tile in TWO_SWEEP]
     work += [("fp32", (v, cfg)) for v in ("07_warptile", "08_double_buffered") for cfg in mm.WARPTILE_CONFIGS]
     work += [("tc", (v, cfg)) for v in ("11_mma_pipelined", "12_wgmma") for cfg in mm.tc_configs(v)]
     with ProcessPoolExecutor(jobs, mp_context=get_context("spawn")) as pool:

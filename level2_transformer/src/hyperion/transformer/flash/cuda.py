@@ -11,10 +11,14 @@ file                   what                                         dtypes
                        swizzled shared memory, masks only where due
 06_flash_bwd_mma.cu    backward on tensor cores: dQ kernel + dK/dV    float16, bfloat16
                        kernel, P and dS in registers (02's plan)
+07_flash_fwd_two_...   05 with two 16-row tiles per warp: every K/V    float16, bfloat16
+                       fragment feeds two mmas (FlashAttention-2's
+                       128-row, 4-warp block)
 =====================  ===========================================  ==========================
 
 ``impl`` picks the half-precision forward: ``"wmma"`` (03), ``"mma"`` (04), ``"pipe"`` (05, 128-row
-blocks of 8 warps) or ``"pipe64"`` (05, 64-row blocks of 4 warps).
+blocks of 8 warps), ``"pipe64"`` (05, 64-row blocks of 4 warps) or ``"two"`` (07, 128-row blocks of
+4 warps, 32 rows each).
 
 ``flash_backward_cuda(impl=...)`` picks the backward: ``"mma"`` (06, tensor cores; the default for
 float16/bfloat16) or ``"simt"`` (02, every dtype; the only one for float32).
@@ -82,10 +86,11 @@ _ONE_KERNEL = {
     "04_flash_fwd_mma.cu": "flash_fwd_mma_f16",
     "05_flash_fwd_pipelined.cu": "flash_fwd_pipe_f16_w8",
     "06_flash_bwd_mma.cu": "flash_bwd_dq_mma_f16",
+    "07_flash_fwd_two_tiles.cu": "flash_fwd_two_f16",
 }
 BWD_IMPLS = ("simt", "mma")
 DEFAULT_BWD_IMPL = "mma"  # 06 on tensor cores for float16/bfloat16 (float32 always takes 02, "simt")
-HALF_IMPLS = ("wmma", "mma", "pipe", "pipe64")
+HALF_IMPLS = ("wmma", "mma", "pipe", "pipe64", "two")
 PIPE_WARPS = {"pipe": 8, "pipe64": 4}
 # 05's compile-time tile per head dimension: FLASH_BC (keys per K/V tile) and FLASH_SM_WARPS (the warps per
 # SM its __launch_bounds__ asks for, which caps registers); a head dimension not listed takes 05's defaults.
@@ -96,6 +101,8 @@ PIPE_TILES: dict[int, tuple[tuple[str, int], ...]] = {
     80: (("FLASH_BC", 128),),
     128: (("FLASH_BC", 128),),
 }
+# 07's keys per K/V tile per head dimension (its registers hold two row tiles: 128-key tiles spill)
+TWO_TILES: dict[int, tuple[tuple[str, int], ...]] = {96: (("FLASH_BC", 32),), 128: (("FLASH_BC", 32),)}
 DEFAULT_HALF_IMPL = "pipe"  # 05, 128 rows: 176 TFLOP/s at N=4096 on the H200, 04: 95, 03: 42 (bench_gpu)
 
 
@@ -192,6 +199,12 @@ def _launch_forward(kind, q, k, v, pad, heads, causal, scale, impl, has_pad):
         fn = _sized("05_flash_fwd_pipelined.cu", f"flash_fwd_pipe_{kind}_w{warps}", dim, smem, tile)
         rows = 16 * warps
         fn(((n_q + rows - 1) // rows, bh), (32 * warps,), (*args, np.int32(has_pad)), shared_mem=smem)
+    elif impl == "two":
+        tile = TWO_TILES.get(dim, ())
+        keys = dict(tile).get("FLASH_BC", 64)
+        smem = (128 + 4 * keys) * dim * 2  # Q block (128 rows) + 2 stages of K and V tiles
+        fn = _sized("07_flash_fwd_two_tiles.cu", f"flash_fwd_two_{kind}", dim, smem, tile)
+        fn(((n_q + 127) // 128, bh), (128,), (*args, np.int32(has_pad)), shared_mem=smem)
     else:
         rows, bc, item = 16 * WMMA_WARPS, 64, 2
         smem = 2 * bc * (dim + 8) * item + WMMA_WARPS * 16 * ((bc + 4) * 4 + (bc + 8) * item + (dim + 4) * 4)
@@ -245,7 +258,14 @@ def flash_backward_cuda(
     n_k = k.shape[2]
     dim = _padded_dim(d)
     scale = default_scale(d, scale)
-    delta = (dout.astype(cp.float32) * out.astype(cp.float32)).sum(axis=-1)  # rowsum(dO ∘ O)
+    if impl == "mma" and kind != "f32" and dout.dtype == out.dtype:  # rowsum(dO ∘ O), one launch
+        dout, out = cp.ascontiguousarray(dout), cp.ascontiguousarray(out)
+        delta = cp.empty(q.shape[:3], cp.float32)
+        rows = batch * heads * n_q
+        fn = kernel("06_flash_bwd_mma.cu", "flash_bwd_delta_f16" if kind == "f16" else "flash_bwd_delta_f32", dim)
+        fn(((rows + 7) // 8,), (256,), (dout, out, delta, np.int32(rows), np.int32(d)))
+    else:
+        delta = (dout.astype(cp.float32) * out.astype(cp.float32)).sum(axis=-1)  # rowsum(dO ∘ O)
     q, k, v, dout = (_prepare(x, dim) for x in (q, k, v, dout))
     if kind == "bf16":
         q, k, v, dout = (to_bf16_bits(x) for x in (q, k, v, dout))

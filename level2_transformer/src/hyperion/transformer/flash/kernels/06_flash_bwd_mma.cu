@@ -297,3 +297,23 @@ __device__ void flash_bwd_dkdv_mma(const T* __restrict__ q, const T* __restrict_
 
 FLASH_BWD_MMA(f16, __half)
 FLASH_BWD_MMA(bf16, __nv_bfloat16)
+
+// delta[r] = sum_c dO[r][c] * O[r][c] in fp32 (the row term of dS), one warp per row of `cols` elements:
+// one launch instead of the four array operations (cast, cast, multiply, reduce) it replaces.
+template <typename T>
+__device__ void flash_bwd_delta(const T* __restrict__ dout, const T* __restrict__ out, float* __restrict__ delta,
+                                int rows, int cols) {
+    const int row = blockIdx.x * (blockDim.x / 32) + threadIdx.x / 32, lane = threadIdx.x % 32;
+    if (row >= rows) return;
+    float sum = 0.f;
+    for (int c = lane; c < cols; c += 32) sum += to_float(dout[(size_t)row * cols + c]) * to_float(out[(size_t)row * cols + c]);
+#pragma unroll
+    for (int off = 16; off > 0; off >>= 1) sum += __shfl_xor_sync(0xffffffffu, sum, off);
+    if (lane == 0) delta[row] = sum;
+}
+extern "C" __global__ void flash_bwd_delta_f16(const __half* dout, const __half* out, float* delta, int rows, int cols) {
+    flash_bwd_delta(dout, out, delta, rows, cols);
+}
+extern "C" __global__ void flash_bwd_delta_f32(const float* dout, const float* out, float* delta, int rows, int cols) {
+    flash_bwd_delta(dout, out, delta, rows, cols);  // the bf16 path: float32 arrays rounded to bf16 later
+}
