@@ -3,7 +3,8 @@
     python -m hyperion.transformer.flash.repro [--quick] [--out DIR] [--no-ncu]
 
 1. Speed vs sequence length (128 ... 16384), forward and forward+backward: standard attention (PyTorch,
-   the N×N scores materialised, fp16), PyTorch SDPA (flash backend) and ours (05 forward, 06 backward).
+   the N×N scores materialised, fp16), PyTorch SDPA (flash backend) and ours (the default forward and 06
+   backward; 07's forward beside it).
 2. Peak memory of the same three, inputs excluded: PyTorch's ``max_memory_allocated`` for the first two;
    for ours, the bytes CuPy's pool holds after one call from an emptied pool (it keeps every block it
    handed out, so that is the peak); savings ratio standard / ours at 2K and 4K.
@@ -77,6 +78,7 @@ def speed_and_memory(ns, causal=False) -> list[dict]:
             "standard_fwd": lambda: _standard(q, k, v, causal),
             "sdpa_fwd": lambda: _sdpa(q, k, v, causal),
             "ours_fwd": lambda: flash_forward_cuda(qc, kc, vc, causal=causal),
+            "ours07_fwd": lambda: flash_forward_cuda(qc, kc, vc, causal=causal, impl="two"),
             "standard_fb": grads_of["standard"],
             "sdpa_fb": grads_of["sdpa"],
             "ours_fb": lambda: flash_backward_cuda(qc, kc, vc, *flash_forward_cuda(qc, kc, vc, causal=causal), doc,
@@ -199,9 +201,9 @@ def markdown(res: dict) -> str:
         if not rows:
             continue
         out += [f"#### Speed and memory, {'causal' if causal else 'not causal'}", "",
-                "| N | standard fwd ms | SDPA fwd ms | ours fwd ms | standard f+b ms | SDPA f+b ms | ours f+b ms "
-                "| ours f+b TFLOP/s | standard fwd MB | SDPA fwd MB | ours fwd MB | standard/ours memory |",
-                "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+                "| N | standard fwd ms | SDPA fwd ms | ours fwd ms | ours 07 fwd ms | standard f+b ms | SDPA f+b ms "
+                "| ours f+b ms | ours f+b TFLOP/s | standard fwd MB | SDPA fwd MB | ours fwd MB | standard/ours memory |",
+                "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
         for r in rows:
             def f(key, r=r):
                 v = r.get(key)
@@ -209,6 +211,7 @@ def markdown(res: dict) -> str:
 
             mem = r.get("standard_fwd_mb", float("nan")) / max(r.get("ours_fwd_mb", float("nan")), 1e-9)
             out.append(f"| {r['N']} | {f('standard_fwd_ms')} | {f('sdpa_fwd_ms')} | {f('ours_fwd_ms')} "
+                       f"| {f('ours07_fwd_ms')} "
                        f"| {f('standard_fb_ms')} | {f('sdpa_fb_ms')} | {f('ours_fb_ms')} | {f('ours_fb_tflops')} "
                        f"| {f('standard_fwd_mb')} | {f('sdpa_fwd_mb')} | {f('ours_fwd_mb')} | {mem:.1f}x |")
         out.append("")
