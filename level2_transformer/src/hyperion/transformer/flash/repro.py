@@ -202,7 +202,7 @@ def markdown(res: dict) -> str:
             continue
         out += [f"#### Speed and memory, {'causal' if causal else 'not causal'}", "",
                 "| N | standard fwd ms | SDPA fwd ms | ours fwd ms | ours 07 fwd ms | standard f+b ms | SDPA f+b ms "
-                "| ours f+b ms | ours f+b TFLOP/s | standard fwd MB | SDPA fwd MB | ours fwd MB | standard/ours memory |",
+                "| ours f+b ms | ours f+b TFLOP/s | standard fwd MB | SDPA fwd MB | ours fwd MB | standard/ours |",
                 "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
         for r in rows:
             def f(key, r=r):
