@@ -95,7 +95,7 @@ def test_tiled_numpy_matches_naive(causal, padding, dtype):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize(("causal", "padding"), MASKS)
 def test_numba_matches_naive(causal, padding, dtype, blocks):
-    q, k, v, do, pad = _inputs(n_q=130, n_k=77, d=24, dtype=dtype)  # 3 x 3 tiles of (64, 32); one tile of the default 256
+    q, k, v, do, pad = _inputs(n_q=130, n_k=77, d=24, dtype=dtype)  # 3 x 3 tiles of (64, 32); 1 of 256
     mask = pad if padding else None
     bq, bk = blocks
     want_out, want_lse, want_grads = _reference(q, k, v, do, causal, mask)
