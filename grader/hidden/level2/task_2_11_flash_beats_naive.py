@@ -2,7 +2,7 @@
 
 ``correctness``: ``numba_cpu.flash_forward`` (whose per-head kernel ``forward_head`` is the task)
 against attention computed here in the judge, causal/padding/both, sizes that are not multiples of
-the default block (256 rows), N_q != N_k, fully masked rows.
+the 128-row block, N_q != N_k, fully masked rows.
 
 ``beats_naive`` (the threshold): in one child, interleaved, best of 9, the submission's flash forward
 against a naive attention written *in this probe* (numpy, the N×N scores materialised; the
