@@ -121,6 +121,13 @@ def bench_level2(session: nox.Session) -> None:
     session.run("python", "-m", "hyperion.transformer.flash.bench", *session.posargs)
 
 
+@nox.session(name="gpu-tests-level3")
+def gpu_tests_level3(session: nox.Session) -> None:
+    """Level 3's kernel tests on a GPU machine (they skip with a reason elsewhere)."""
+    _install_levels(session, 3, "cuda,test")
+    session.run("pytest", "-q", "-ra", "level3_hpc/tests", *session.posargs)
+
+
 @nox.session(name="repro-flash", venv_backend="none")
 def repro_flash(session: nox.Session) -> None:
     """On a GPU machine, with its own CUDA PyTorch and CuPy: FlashAttention's claims re-measured
@@ -128,13 +135,6 @@ def repro_flash(session: nox.Session) -> None:
     path = ":".join(str(ROOT / LEVELS[n] / "src") for n in range(4))
     session.run("python3", "-m", "hyperion.transformer.flash.repro", *session.posargs, env={"PYTHONPATH": path},
                 external=True)
-
-
-@nox.session(name="gpu-tests-level3")
-def gpu_tests_level3(session: nox.Session) -> None:
-    """Level 3's kernel tests on a GPU machine (they skip with a reason elsewhere)."""
-    _install_levels(session, 3, "cuda,test")
-    session.run("pytest", "-q", "-ra", "level3_hpc/tests", *session.posargs)
 
 
 @nox.session(name="bench-level3")
