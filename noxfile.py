@@ -168,6 +168,15 @@ def gpu_tests_level3(session: nox.Session) -> None:
     session.run("pytest", "-q", "-ra", "level3_hpc/tests", *session.posargs)
 
 
+@nox.session(name="repro-flash", venv_backend="none")
+def repro_flash(session: nox.Session) -> None:
+    """On a GPU machine, with its own CUDA PyTorch and CuPy: FlashAttention's claims re-measured
+    (speed vs N, peak memory, ncu DRAM bytes vs block size, exactness). ``-- --out DIR`` keeps the tables."""
+    path = ":".join(str(ROOT / LEVELS[n] / "src") for n in range(4))
+    session.run("python3", "-m", "hyperion.transformer.flash.repro", *session.posargs, env={"PYTHONPATH": path},
+                external=True)
+
+
 @nox.session(name="bench-level3")
 def bench_level3(session: nox.Session) -> None:
     """On a GPU machine: level 3 tests, benchmarks, ncu, compute-sanitizer -> level3_hpc/REPORT.md + plots."""

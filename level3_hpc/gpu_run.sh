@@ -27,6 +27,7 @@ step ncu-detail "${T_NCU:-90}" ncu --clock-control none --kernel-name "regex:^ma
 step memcheck "${T_SAN:-60}" compute-sanitizer --tool memcheck --print-limit 20 $PY -m hyperion.kernels.profile --small > "$RUN/memcheck.txt" 2>&1
 step racecheck "${T_SAN:-60}" compute-sanitizer --tool racecheck --print-limit 20 $PY -m hyperion.kernels.profile --small > "$RUN/racecheck.txt" 2>&1
 tail -n 2 "$RUN/memcheck.txt" "$RUN/racecheck.txt"
+step suite "${T_SUITE:-300}" $PY -m hyperion.kernels.suite --out "$RUN" ${QUICK:+--quick} > "$RUN/suite_log.txt" 2>&1
 step grade "${T_GRADE:-90}" $PY -m hyperion_grader grade --level 3 --reference --no-cache --json "$RUN/grade.json" > "$RUN/grade.txt" 2>&1
 tail -n 4 "$RUN/grade.txt"
 $PY -c "from pathlib import Path; from hyperion_grader.skeleton import generate_level; generate_level(Path('level3_hpc'), Path('/tmp/l3skel/level3_hpc'))"

@@ -111,3 +111,15 @@ def test_max_pool2d_with_ties_routes_the_gradient_like_torch():
     p.h_leaf.data.copy_(ht.tensor(data))
     p.t_leaf.data.copy_(torch.tensor(data))
     check_against_torch(lambda x: F.max_pool2d(x, 2, 1), lambda x: TF.max_pool2d(x, 2, 1), [p])
+
+
+@pytest.mark.parametrize(("size", "kernel", "padding"), [(4, 2, 0), (5, 2, 1), (7, 3, 1), (6, (2, 3), 0)])
+def test_max_pool2d_tiled_windows_with_ties_route_like_torch(size, kernel, padding):
+    """stride = kernel takes the one-argmax backward: ties (relu zeros) and a border the windows miss."""
+    rng = np.random.default_rng(size)
+    data = np.maximum(rng.standard_normal((2, 3, size, size)), 0).astype(np.float32)  # many equal zeros
+    p = make_pair(rng, data.shape, np.float32)
+    p.h_leaf.data.copy_(ht.tensor(data))
+    p.t_leaf.data.copy_(torch.tensor(data))
+    check_against_torch(lambda x: F.max_pool2d(x, kernel, kernel, padding),
+                        lambda x: TF.max_pool2d(x, kernel, kernel, padding), [p])

@@ -95,7 +95,7 @@ def test_tiled_numpy_matches_naive(causal, padding, dtype):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize(("causal", "padding"), MASKS)
 def test_numba_matches_naive(causal, padding, dtype, blocks):
-    q, k, v, do, pad = _inputs(n_q=130, n_k=77, d=24, dtype=dtype)  # 3 x 3 tiles of (64, 32); 2 x 1 of 128
+    q, k, v, do, pad = _inputs(n_q=130, n_k=77, d=24, dtype=dtype)  # 3 x 3 tiles of (64, 32); 1 of 256
     mask = pad if padding else None
     bq, bk = blocks
     want_out, want_lse, want_grads = _reference(q, k, v, do, causal, mask)
@@ -175,3 +175,34 @@ def test_numba_memory_is_linear_in_n():
     assert peaks["numba", 512] / peaks["numba", 256] < 2.5
     assert peaks["naive", 512] / peaks["naive", 256] > 3.0
     assert peaks["numba", 512] < peaks["naive", 512] / 4
+
+
+def test_blas_is_single_threaded_inside_the_kernels_and_restored_after():
+    from hyperion.transformer.flash.blas_threads import _openblas_controls, blas_single_threaded
+
+    controls = _openblas_controls()
+    if not controls:
+        pytest.skip("no OpenBLAS with a thread-count API is loaded in this process")
+    for _, put in controls:
+        put(2)
+    with blas_single_threaded():
+        assert [get() for get, _ in controls] == [1] * len(controls)
+    assert [get() for get, _ in controls] == [2] * len(controls)
+
+
+def test_default_process_prints_no_nested_openmp_warnings():
+    """A fresh process with no thread setup: numba's prange must not call a threaded OpenBLAS (issue 14).
+
+    torch is imported first, as in the benchmark: its libgomp lets OpenBLAS detect the OpenMP region
+    (without it the nesting is silent: 2 x 2 threads on 2 cores). Before the fix this printed 252 warnings.
+    """
+    import subprocess
+    import sys
+
+    code = ("import torch; import numpy as np; "
+            "from hyperion.transformer.flash.numba_cpu import flash_forward, flash_backward; "
+            "x = np.random.default_rng(0).standard_normal((1, 4, 300, 32)).astype(np.float32); "
+            "o, l = flash_forward(x, x, x); flash_backward(x, x, x, o, l, x)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "OpenBLAS Warning" not in done.stderr, done.stderr[:500]

@@ -30,7 +30,8 @@ from hyperion.transformer.flash.cuda import (
 from hyperion.transformer.flash.naive import naive_attention_backward, naive_attention_forward
 
 MASKS = [(False, False), (True, False), (False, True), (True, True)]
-SHAPES = [(2, 3, 130, 77, 40), (1, 2, 200, 200, 64), (2, 2, 33, 90, 16), (1, 2, 70, 45, 128)]
+SHAPES = [(2, 3, 130, 77, 40), (1, 2, 200, 200, 64), (2, 2, 33, 90, 16), (1, 2, 70, 45, 128), (1, 2, 150, 131, 80),
+          (2, 1, 97, 160, 96)]  # 80 and 96 run natively (no padding to 128)
 
 
 def _inputs(shape, seed=0):
@@ -157,11 +158,11 @@ def test_bottom_right_causal_every_kernel(shape, padding):
 
 @pytest.mark.parametrize("causal", [False, True])
 def test_pipelined_kernel_on_long_sequences(causal):
-    """05 over many tiles (both pipeline stages reused many times), N not a multiple of 64 or 128."""
+    """05 and 07 over many tiles (both pipeline stages reused many times), N not a multiple of 64 or 128."""
     (q, k, v, do), pad = _inputs((1, 4, 1100, 1100, 64), seed=4)
     q, k, v = (x.astype(cp.float16) for x in (q, k, v))
     want_out, _, _ = _reference(q, k, v, do, causal, None)
-    for impl in ("pipe", "pipe64"):
+    for impl in ("pipe", "pipe64", "two"):
         out, _ = flash_forward_cuda(q, k, v, causal=causal, impl=impl)
         _close(out, want_out, f"05 {impl} causal={causal} N=1100", 1e-2)
 
@@ -196,3 +197,9 @@ def test_mma_backward_refuses_float32():
     out, lse = flash_forward_cuda(q, k, v)
     with pytest.raises(ValueError, match="impl='mma' takes float16 or bfloat16"):
         flash_backward_cuda(q, k, v, out, lse, do, impl="mma")
+
+
+def test_head_dims_80_and_96_are_not_padded():
+    from hyperion.transformer.flash.cuda import _padded_dim
+
+    assert [_padded_dim(d) for d in (80, 96, 72, 100)] == [80, 96, 80, 128]

@@ -15,7 +15,7 @@ KERNELS = sorted(cuda.KERNEL_DIR.glob("*.cu"))
 def test_every_kernel_file_is_listed():
     assert [p.name for p in KERNELS] == [
         "01_flash_fwd_fp32.cu", "02_flash_bwd_fp32.cu", "03_flash_fwd_half.cu", "04_flash_fwd_mma.cu",
-        "05_flash_fwd_pipelined.cu", "06_flash_bwd_mma.cu",
+        "05_flash_fwd_pipelined.cu", "06_flash_bwd_mma.cu", "07_flash_fwd_two_tiles.cu",
     ]
 
 

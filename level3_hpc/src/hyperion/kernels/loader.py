@@ -1,31 +1,25 @@
-"""Compile a ``.cu`` file of this package with CuPy's RawModule (NVRTC) and cache the module.
+"""Compile a ``.cu`` file of this package with CuPy's RawModule (NVRTC) and cache the kernel.
 
-A learner's skeleton replaces each solution region with
-``assert(false && "NotImplementedError: Task 3.2: name");`` -- :func:`read_source` finds those stubs and
+A thin layer over :mod:`hyperion.tensor.cuda_build` (the plumbing shared with level 2's FlashAttention),
+rooted at this package's folder. A learner's skeleton replaces each solution region with
+``assert(false && "NotImplementedError: Task 3.2: name");`` -- the first call finds those stubs and
 raises :class:`NotImplementedError` in Python, before anything is compiled or launched, so a stub never
 reaches a GPU. Compile-time constants (tile sizes) are passed as ``-D`` defines; every distinct set of
-defines is its own cached module.
+defines is its own cached module. After the first call a kernel costs one dictionary look-up.
 """
 
 from __future__ import annotations
 
 import functools
-import os
-import re
 from pathlib import Path
 from typing import Any
 
+from hyperion.tensor import cuda_build
+from hyperion.tensor.cuda_build import CUDA_STUB, cuda_include_dir, stubs_in
+
+__all__ = ["CUDA_STUB", "KERNEL_ROOT", "compile_options", "cuda_include_dir", "get_kernel", "load_module",
+           "read_source", "source_path", "stubs_in"]
 KERNEL_ROOT = Path(__file__).resolve().parent
-# the pattern the skeleton generator writes for a stubbed region (kept identical; a test checks it)
-CUDA_STUB = re.compile(r'assert\(false && "NotImplementedError: (Task \d+\.\d+: [^"]*)"\);')
-
-
-def cuda_include_dir() -> str:
-    """The CUDA toolkit's include folder (``<mma.h>``, ``<cuda_bf16.h>``): NVRTC does not add it itself."""
-    for var in ("CUDA_PATH", "CUDA_HOME"):
-        if os.environ.get(var) and Path(os.environ[var], "include").is_dir():
-            return str(Path(os.environ[var], "include"))
-    return "/usr/local/cuda/include"
 
 
 def source_path(relative: str) -> Path:
@@ -42,61 +36,39 @@ def _source_path(relative: str, root: Path) -> Path:
     return path
 
 
-def stubs_in(source: str) -> list[str]:
-    """``["Task 3.2: matmul_tiled", ...]``: the unimplemented skeleton stubs left in a CUDA source."""
-    return CUDA_STUB.findall(source)
-
-
 def read_source(relative: str) -> str:
-    """The text of a kernel source; raises NotImplementedError if it (or a header it includes) is a stub.
-
-    Cached by the file's modification time, so a launch costs one ``stat``, not a read and a scan.
-    """
-    path = source_path(relative)
-    return _read_checked(relative, path, path.stat().st_mtime_ns, KERNEL_ROOT)
-
-
-@functools.cache
-def _read_checked(relative: str, path: Path, mtime_ns: int, root: Path) -> str:
-    text = path.read_text(encoding="utf-8")
-    found = stubs_in(text)
-    for header in re.findall(r'^\s*#\s*include\s+"([^"]+)"', text, re.M):
-        head = path.parent / header
-        if not head.is_file():
-            head = root / header
-        if head.is_file():
-            found += stubs_in(head.read_text(encoding="utf-8"))
-    if found:
-        raise NotImplementedError(f"{found[0]} (in {relative}: fill in the // NotImplementedError stub)")
-    return text
+    """The text of a kernel source; raises NotImplementedError if it (or a header it includes) is a stub."""
+    try:
+        return cuda_build.read_checked(source_path(relative), KERNEL_ROOT)
+    except NotImplementedError as error:
+        raise NotImplementedError(f"{error} [{relative}]") from None
 
 
 def compile_options(defines: tuple[tuple[str, Any], ...] = ()) -> tuple[str, ...]:
     """NVRTC options: C++17, the CUDA and package include folders, and ``-DNAME=value`` per define."""
-    opts = ["-std=c++17", f"-I{cuda_include_dir()}", f"-I{KERNEL_ROOT}"]
-    opts += [f"-D{name}={value}" for name, value in defines]
-    return tuple(opts)
+    return cuda_build.compile_options(KERNEL_ROOT, defines)
 
 
-@functools.cache
-def _module(relative: str, source: str, defines: tuple[tuple[str, Any], ...]):
-    import cupy
-
-    return cupy.RawModule(code=source, options=compile_options(defines), backend="nvrtc")
+def _module(relative: str, defines: tuple[tuple[str, Any], ...]):
+    return cuda_build.module(KERNEL_ROOT, relative, defines)
 
 
 def load_module(relative: str, **defines: Any):
-    """The compiled ``cupy.RawModule`` of one source (cached by source text and defines)."""
-    source = read_source(relative)
-    return _module(relative, source, tuple(sorted(defines.items())))
+    """The compiled ``cupy.RawModule`` of one source (cached by source and defines)."""
+    return _loaded(KERNEL_ROOT, relative, tuple(sorted(defines.items())))
 
 
 def get_kernel(relative: str, name: str, **defines: Any):
-    """One ``extern "C"`` kernel of a source, compiled with ``defines`` (cached)."""
-    source = read_source(relative)
-    return _kernel(relative, source, tuple(sorted(defines.items())), name)
+    """One ``extern "C"`` kernel of a source, compiled with ``defines`` (cached: later calls are a look-up)."""
+    return _kernel(KERNEL_ROOT, relative, name, tuple(sorted(defines.items())))
 
 
 @functools.cache
-def _kernel(relative: str, source: str, defines: tuple[tuple[str, Any], ...], name: str):
-    return _module(relative, source, defines).get_function(name)
+def _loaded(root: Path, relative: str, defines: tuple[tuple[str, Any], ...]):
+    read_source(relative)  # a stub is refused here, before the compiler
+    return _module(relative, defines)
+
+
+@functools.cache
+def _kernel(root: Path, relative: str, name: str, defines: tuple[tuple[str, Any], ...]):
+    return _loaded(root, relative, defines).get_function(name)

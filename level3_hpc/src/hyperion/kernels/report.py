@@ -346,6 +346,21 @@ def _backend_md(be: dict, gpt: dict) -> list[str]:
     return md if len(md) > 2 else []
 
 
+def _suite_md(run: Path) -> list[str]:
+    """The shape suite (``python -m hyperion.kernels.suite``, issue 14): this run's ``suite.md`` if it has one,
+    else the newest ``results/*suite*/`` folder beside it (its ``targets.md`` first), tables one level down."""
+    folders = [run] if (run / "suite.md").is_file() else sorted(run.parent.glob("*suite*/"))[-1:]
+    md: list[str] = []
+    for folder in folders:
+        if (folder / "targets.md").is_file():
+            md += [(folder / "targets.md").read_text(encoding="utf-8").strip(), ""]
+        else:
+            md += ["## Shape suite: every kernel on every suite shape, ratios to the vendor in one run", ""]
+        if (folder / "suite.md").is_file():
+            md += [(folder / "suite.md").read_text(encoding="utf-8").strip().replace("### ", "#### "), ""]
+    return md
+
+
 def render(run: Path, out: Path, img: Path) -> str:
     res = json.loads((run / "results.json").read_text())
     made = plots(res, img)
@@ -501,6 +516,7 @@ def render(run: Path, out: Path, img: Path) -> str:
             "```",
             "",
         ]
+    md += _suite_md(run)
     text = "\n".join(md) + "\n"
     out.write_text(text)
     return text

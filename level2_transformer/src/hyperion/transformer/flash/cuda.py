@@ -11,21 +11,27 @@ file                   what                                         dtypes
                        swizzled shared memory, masks only where due
 06_flash_bwd_mma.cu    backward on tensor cores: dQ kernel + dK/dV    float16, bfloat16
                        kernel, P and dS in registers (02's plan)
+07_flash_fwd_two_...   05 with two 16-row tiles per warp: every K/V    float16, bfloat16
+                       fragment feeds two mmas (FlashAttention-2's
+                       128-row, 4-warp block)
 =====================  ===========================================  ==========================
 
 ``impl`` picks the half-precision forward: ``"wmma"`` (03), ``"mma"`` (04), ``"pipe"`` (05, 128-row
-blocks of 8 warps) or ``"pipe64"`` (05, 64-row blocks of 4 warps).
+blocks of 8 warps), ``"pipe64"`` (05, 64-row blocks of 4 warps) or ``"two"`` (07, 128-row blocks of
+4 warps, 32 rows each).
 
-``flash_backward_cuda(impl=...)`` picks the backward: ``"simt"`` (02, every dtype; the default) or
-``"mma"`` (06, half precision).
+``flash_backward_cuda(impl=...)`` picks the backward: ``"mma"`` (06, tensor cores; the default for
+float16/bfloat16) or ``"simt"`` (02, every dtype; the only one for float32).
 
 ``causal``: ``False``, ``True`` / ``"top_left"`` or ``"bottom_right"`` (see ``_inputs``); the kernels
 take it as an int, 0 / 1 / 2.
 
-The loader reads a kernel file, refuses a skeleton stub (a ``NotImplementedError`` assert left by the
-grader's skeleton generator) in Python before anything is compiled, and compiles one module per
-(file, head dimension ``D``) with ``-DFLASH_D=D``, cached. Kernels support ``D`` in 16, 32, 64, 128:
-other head dimensions are zero-padded up to the next one (padding ``q``/``k`` with zero columns
+Compiling goes through :mod:`hyperion.tensor.cuda_build`: it refuses a skeleton stub (a
+``NotImplementedError`` assert left by the grader's skeleton generator) in Python before anything is
+compiled, compiles one module per (file, head dimension ``D``) with ``-DFLASH_D=D`` and caches each
+kernel, so a launch costs a dictionary look-up. Kernels are built for ``D`` in 16, 32, 64, 80, 96, 128
+(every multiple of 16 works: 80 and 96 need no padding to 128); other head dimensions are
+zero-padded up to the next one (padding ``q``/``k`` with zero columns
 does not change a score; padding ``v`` adds zero output columns, dropped afterwards).
 
 bfloat16: numpy and CuPy have no bfloat16 dtype, so ``precision="bf16"`` takes float32 arrays,
@@ -35,16 +41,16 @@ rounds them to bfloat16 (stored as ``uint16`` bit patterns), runs the bf16 kerne
 from __future__ import annotations
 
 import functools
-import os
-import re
 from pathlib import Path
 from typing import Any
 
+from hyperion.tensor import cuda_build
+from hyperion.tensor.cuda_build import from_bf16_bits, to_bf16_bits
 from hyperion.transformer.flash._inputs import causal_mode, check_qkv, default_scale
 
+__all__ = ["flash_backward_cuda", "flash_forward_cuda", "from_bf16_bits", "precompile", "to_bf16_bits"]
 KERNEL_DIR = Path(__file__).parent / "kernels"
-HEAD_DIMS = (16, 32, 64, 128)
-_STUB = re.compile(r'assert\(false && "NotImplementedError: (Task \d+\.\d+: [^"]*)"\);')
+HEAD_DIMS = (16, 32, 64, 80, 96, 128)  # compiled natively: 80 and 96 are no longer padded to 128
 WMMA_WARPS = 4  # must match FLASH_WARPS in 03_flash_fwd_half.cu
 FWD_ROWS = 64  # query rows per block in 01 (its __launch_bounds__)
 BWD_OWN = 32  # rows owned per block in 02 (OWN)
@@ -59,31 +65,18 @@ def _cupy():
 
 
 def kernel_source(name: str) -> str:
-    """The text of ``kernels/<name>``; ``NotImplementedError`` if it (or common.cuh) holds a skeleton stub."""
-    for file in (name, "common.cuh"):
-        stubs = _STUB.findall((KERNEL_DIR / file).read_text(encoding="utf-8"))
-        if stubs:
-            raise NotImplementedError(f"{file} is a skeleton: {', '.join(stubs)} not implemented yet")
-    return (KERNEL_DIR / name).read_text(encoding="utf-8")
+    """The text of ``kernels/<name>``; ``NotImplementedError`` if it (or a header it includes) holds a stub."""
+    return cuda_build.read_checked(KERNEL_DIR / name, KERNEL_DIR)
 
 
-def cuda_include_dir() -> str:
-    """NVRTC cannot find ``<mma.h>``'s ``crt/mma.h`` on its own: point it at the toolkit's headers."""
-    for root in (os.environ.get("CUDA_PATH"), os.environ.get("CUDA_HOME"), "/usr/local/cuda"):
-        if root and (Path(root) / "include" / "mma.h").exists():
-            return str(Path(root) / "include")
-    try:
-        return str(Path(_cupy().cuda.get_cuda_path()) / "include")
-    except Exception:  # pragma: no cover
-        return "/usr/local/cuda/include"
+def kernel(name: str, function: str, head_dim: int, **defines: int) -> Any:
+    """``function`` of ``kernels/<name>`` compiled for head dimension ``head_dim`` (cached: a look-up)."""
+    return cuda_build.kernel(KERNEL_DIR, name, function, tuple(sorted({"FLASH_D": head_dim, **defines}.items())))
 
 
-@functools.cache
 def module(name: str, head_dim: int) -> Any:
     """The compiled RawModule of ``kernels/<name>`` for head dimension ``head_dim`` (cached)."""
-    source = kernel_source(name)
-    options = ("-std=c++17", f"-DFLASH_D={head_dim}", f"-I{KERNEL_DIR}", f"-I{cuda_include_dir()}")
-    return _cupy().RawModule(code=source, options=options)
+    return cuda_build.module(KERNEL_DIR, name, (("FLASH_D", head_dim),))
 
 
 _ONE_KERNEL = {
@@ -93,16 +86,28 @@ _ONE_KERNEL = {
     "04_flash_fwd_mma.cu": "flash_fwd_mma_f16",
     "05_flash_fwd_pipelined.cu": "flash_fwd_pipe_f16_w8",
     "06_flash_bwd_mma.cu": "flash_bwd_dq_mma_f16",
+    "07_flash_fwd_two_tiles.cu": "flash_fwd_two_f16",
 }
 BWD_IMPLS = ("simt", "mma")
-DEFAULT_BWD_IMPL = "simt"  # 06 ("mma") is compiled and tested in test_flash_cuda.py; not yet the default
-HALF_IMPLS = ("wmma", "mma", "pipe", "pipe64")
+DEFAULT_BWD_IMPL = "mma"  # 06 on tensor cores for float16/bfloat16 (float32 always takes 02, "simt")
+HALF_IMPLS = ("wmma", "mma", "pipe", "pipe64", "two")
 PIPE_WARPS = {"pipe": 8, "pipe64": 4}
+# 05's compile-time tile per head dimension: FLASH_BC (keys per K/V tile) and FLASH_SM_WARPS (the warps per
+# SM its __launch_bounds__ asks for, which caps registers); a head dimension not listed takes 05's defaults.
+# H200 sweep of 2026-12-04 (python -m hyperion.kernels.suite --sweep, level3_hpc/REPORT.md): 128-key tiles won
+# at every suite shape, by 2-11 % over 64 (d = 64 also needs the 128-register cap lifted: it spilled).
+PIPE_TILES: dict[int, tuple[tuple[str, int], ...]] = {
+    64: (("FLASH_BC", 128), ("FLASH_SM_WARPS", 8)),
+    80: (("FLASH_BC", 128),),
+    128: (("FLASH_BC", 128),),
+}
+# 07's keys per K/V tile per head dimension (its registers hold two row tiles: 128-key tiles spill)
+TWO_TILES: dict[int, tuple[tuple[str, int], ...]] = {96: (("FLASH_BC", 32),), 128: (("FLASH_BC", 32),)}
 DEFAULT_HALF_IMPL = "pipe"  # 05, 128 rows: 176 TFLOP/s at N=4096 on the H200, 04: 95, 03: 42 (bench_gpu)
 
 
 def _compile_one(job: tuple[str, int]) -> str:
-    module(*job).get_function(_ONE_KERNEL[job[0]])
+    kernel(job[0], _ONE_KERNEL[job[0]], job[1])
     return f"{job[0]} D={job[1]}"
 
 
@@ -133,18 +138,6 @@ def _prepare(x: Any, head_dim: int) -> Any:
     return out
 
 
-def to_bf16_bits(x: Any) -> Any:
-    """float32 → bfloat16 (round to nearest even), as uint16 bit patterns."""
-    cp = _cupy()
-    u = cp.ascontiguousarray(x, dtype=cp.float32).view(cp.uint32)
-    return ((u + 0x7FFF + ((u >> 16) & 1)) >> 16).astype(cp.uint16)
-
-
-def from_bf16_bits(x: Any) -> Any:
-    cp = _cupy()
-    return (x.astype(cp.uint32) << 16).view(cp.float32)
-
-
 def _kind(dtype: Any, precision: str | None) -> str:
     import numpy as np
 
@@ -164,8 +157,23 @@ def _kind(dtype: Any, precision: str | None) -> str:
 def _pad_mask(key_padding_mask: Any, batch: int, n_k: int) -> Any:
     cp = _cupy()
     if key_padding_mask is None:
-        return cp.zeros((batch, n_k), cp.uint8)
+        return _no_padding(batch, n_k, cp.cuda.get_device_id())
     return cp.ascontiguousarray(cp.asarray(key_padding_mask), dtype=cp.uint8)
+
+
+@functools.lru_cache(maxsize=64)
+def _no_padding(batch: int, n_k: int, device: int) -> Any:
+    """All-zero uint8 (batch, n_k) mask, made once per shape (the kernels only read it)."""
+    return _cupy().zeros((batch, n_k), _cupy().uint8)
+
+
+@functools.cache
+def _sized(name: str, function: str, head_dim: int, smem: int, defines: tuple[tuple[str, int], ...] = ()) -> Any:
+    """A kernel whose dynamic shared-memory limit is raised to ``smem`` bytes (once, not per launch)."""
+    fn = kernel(name, function, head_dim, **dict(defines))
+    if smem > 48 * 1024:
+        fn.max_dynamic_shared_size_bytes = smem
+    return fn
 
 
 def _launch_forward(kind, q, k, v, pad, heads, causal, scale, impl, has_pad):
@@ -178,24 +186,30 @@ def _launch_forward(kind, q, k, v, pad, heads, causal, scale, impl, has_pad):
     lse = cp.empty(q.shape[:3], cp.float32)
     args = (q, k, v, pad, out, lse, np.int32(heads), np.int32(n_q), np.int32(n_k), np.float32(scale), np.int32(causal))
     if kind == "f32":
-        kernel = module("01_flash_fwd_fp32.cu", dim).get_function("flash_fwd_rows_f32")
-        kernel(((n_q + FWD_ROWS - 1) // FWD_ROWS, bh), (FWD_ROWS,), args)
+        fn = kernel("01_flash_fwd_fp32.cu", "flash_fwd_rows_f32", dim)
+        fn(((n_q + FWD_ROWS - 1) // FWD_ROWS, bh), (FWD_ROWS,), args)
     elif impl == "mma":
-        kernel = module("04_flash_fwd_mma.cu", dim).get_function(f"flash_fwd_mma_{kind}")
-        kernel(((n_q + 63) // 64, bh), (128,), args)
+        fn = kernel("04_flash_fwd_mma.cu", f"flash_fwd_mma_{kind}", dim)
+        fn(((n_q + 63) // 64, bh), (128,), args)
     elif impl in PIPE_WARPS:
         warps = PIPE_WARPS[impl]
-        kernel = module("05_flash_fwd_pipelined.cu", dim).get_function(f"flash_fwd_pipe_{kind}_w{warps}")
-        smem = (16 * warps + 4 * 64) * dim * 2  # Q block + 2 stages of K and V tiles (64 keys each)
-        kernel.max_dynamic_shared_size_bytes = smem
+        tile = PIPE_TILES.get(dim, ())
+        keys = dict(tile).get("FLASH_BC", 64)
+        smem = (16 * warps + 4 * keys) * dim * 2  # Q block + 2 stages of K and V tiles
+        fn = _sized("05_flash_fwd_pipelined.cu", f"flash_fwd_pipe_{kind}_w{warps}", dim, smem, tile)
         rows = 16 * warps
-        kernel(((n_q + rows - 1) // rows, bh), (32 * warps,), (*args, np.int32(has_pad)), shared_mem=smem)
+        fn(((n_q + rows - 1) // rows, bh), (32 * warps,), (*args, np.int32(has_pad)), shared_mem=smem)
+    elif impl == "two":
+        tile = TWO_TILES.get(dim, ())
+        keys = dict(tile).get("FLASH_BC", 64)
+        smem = (128 + 4 * keys) * dim * 2  # Q block (128 rows) + 2 stages of K and V tiles
+        fn = _sized("07_flash_fwd_two_tiles.cu", f"flash_fwd_two_{kind}", dim, smem, tile)
+        fn(((n_q + 127) // 128, bh), (128,), (*args, np.int32(has_pad)), shared_mem=smem)
     else:
-        kernel = module("03_flash_fwd_half.cu", dim).get_function(f"flash_fwd_wmma_{kind}")
         rows, bc, item = 16 * WMMA_WARPS, 64, 2
         smem = 2 * bc * (dim + 8) * item + WMMA_WARPS * 16 * ((bc + 4) * 4 + (bc + 8) * item + (dim + 4) * 4)
-        kernel.max_dynamic_shared_size_bytes = smem
-        kernel(((n_q + rows - 1) // rows, bh), (32 * WMMA_WARPS,), args, shared_mem=smem)
+        fn = _sized("03_flash_fwd_half.cu", f"flash_fwd_wmma_{kind}", dim, smem)
+        fn(((n_q + rows - 1) // rows, bh), (32 * WMMA_WARPS,), args, shared_mem=smem)
     return out, lse
 
 
@@ -232,19 +246,26 @@ def flash_backward_cuda(
     ``impl``: ``"simt"`` (02) or ``"mma"`` (06, float16 / bfloat16 only); default :data:`DEFAULT_BWD_IMPL`.
     """
     check_qkv(q, k, v, key_padding_mask, "flash_backward_cuda")
-    impl = impl or DEFAULT_BWD_IMPL
-    if impl not in BWD_IMPLS:
-        raise ValueError(f"flash_backward_cuda: impl must be one of {BWD_IMPLS}, got {impl!r}")
     import numpy as np
 
     mode = causal_mode(causal)
     cp = _cupy()
     kind = _kind(q.dtype, precision)
+    impl = impl or (DEFAULT_BWD_IMPL if kind != "f32" else "simt")
+    if impl not in BWD_IMPLS:
+        raise ValueError(f"flash_backward_cuda: impl must be one of {BWD_IMPLS}, got {impl!r}")
     batch, heads, n_q, d = q.shape
     n_k = k.shape[2]
     dim = _padded_dim(d)
     scale = default_scale(d, scale)
-    delta = (dout.astype(cp.float32) * out.astype(cp.float32)).sum(axis=-1)  # rowsum(dO ∘ O)
+    if impl == "mma" and kind != "f32" and dout.dtype == out.dtype:  # rowsum(dO ∘ O), one launch
+        dout, out = cp.ascontiguousarray(dout), cp.ascontiguousarray(out)
+        delta = cp.empty(q.shape[:3], cp.float32)
+        rows = batch * heads * n_q
+        fn = kernel("06_flash_bwd_mma.cu", "flash_bwd_delta_f16" if kind == "f16" else "flash_bwd_delta_f32", dim)
+        fn(((rows + 7) // 8,), (256,), (dout, out, delta, np.int32(rows), np.int32(d)))
+    else:
+        delta = (dout.astype(cp.float32) * out.astype(cp.float32)).sum(axis=-1)  # rowsum(dO ∘ O)
     q, k, v, dout = (_prepare(x, dim) for x in (q, k, v, dout))
     if kind == "bf16":
         q, k, v, dout = (to_bf16_bits(x) for x in (q, k, v, dout))
@@ -256,22 +277,18 @@ def flash_backward_cuda(
     if impl == "mma":
         if kind == "f32":
             raise ValueError("flash_backward_cuda: impl='mma' takes float16 or bfloat16, got float32")
-        mod = module("06_flash_bwd_mma.cu", dim)
         tail += (np.int32(key_padding_mask is not None),)
         smem_dq = 6 * 64 * dim * 2  # Q and dO blocks + 2 stages of K and V
         smem_kv = smem_dq + 4 * 64 * 4  # K and V blocks + 2 stages of Q and dO, of L and delta
-        dkdv = mod.get_function(f"flash_bwd_dkdv_mma_{kind}")
-        dkdv.max_dynamic_shared_size_bytes = smem_kv
+        dkdv = _sized("06_flash_bwd_mma.cu", f"flash_bwd_dkdv_mma_{kind}", dim, smem_kv)
         dkdv(((n_k + 63) // 64, bh), (128,), (q, k, v, dout, lse, delta, pad, dk, dv, *tail), shared_mem=smem_kv)
-        dq_kernel = mod.get_function(f"flash_bwd_dq_mma_{kind}")
-        dq_kernel.max_dynamic_shared_size_bytes = smem_dq
+        dq_kernel = _sized("06_flash_bwd_mma.cu", f"flash_bwd_dq_mma_{kind}", dim, smem_dq)
         dq_kernel(((n_q + 63) // 64, bh), (128,), (q, k, v, dout, lse, delta, pad, dq, *tail), shared_mem=smem_dq)
         return _finish_grads((dq, dk, dv), kind, dim, d)
-    mod = module("02_flash_bwd_fp32.cu", dim)
-    mod.get_function(f"flash_bwd_dkdv_{kind}")(
+    kernel("02_flash_bwd_fp32.cu", f"flash_bwd_dkdv_{kind}", dim)(
         ((n_k + BWD_OWN - 1) // BWD_OWN, bh), (BWD_OWN,), (q, k, v, dout, lse, delta, pad, dk, dv, *tail)
     )
-    mod.get_function(f"flash_bwd_dq_{kind}")(
+    kernel("02_flash_bwd_fp32.cu", f"flash_bwd_dq_{kind}", dim)(
         ((n_q + BWD_OWN - 1) // BWD_OWN, bh), (BWD_OWN,), (q, k, v, dout, lse, delta, pad, dq, *tail)
     )
     return _finish_grads((dq, dk, dv), kind, dim, d)

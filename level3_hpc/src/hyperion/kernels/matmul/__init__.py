@@ -9,12 +9,17 @@ compile-time defines, so the autotuner in ``hyperion.kernels.bench`` compiles on
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
 
 from hyperion.kernels._launch import aligned16, as_device, cdiv, i32
 from hyperion.kernels.loader import get_kernel
+from hyperion.tensor.cuda_build import from_bf16_bits, to_bf16_bits
+
+__all__ = ["VERSIONS", "choose_fp32", "choose_tc", "from_bf16_bits", "matmul", "matmul_auto", "matmul_tc",
+           "matmul_tc_auto", "tc_configs", "to_bf16_bits"]
 
 
 @dataclass(frozen=True)
@@ -136,17 +141,83 @@ def matmul(a, b, version: str = "07_warptile", config: dict[str, int] | None = N
     c = _out(out, (M, N))
     if M == 0 or N == 0:
         return c
-    defines = dict(config or (DEFAULT_CONFIG[version] if version in TUNED else {}))
+    defines = config or (DEFAULT_CONFIG[version] if version in TUNED else {})
     bm, bn, threads = v.block_m, v.block_n, v.threads
     if version in TUNED:
         bm, bn, threads = defines["BM"], defines["BN"], (defines["NTHREADS"],)
-    kernel = get_kernel(v.source, v.kernel, **defines)
+    kernel = _fp32_kernel(version, tuple(defines.items()))
     grid = (cdiv(M, bm), cdiv(N, bn)) if v.rows_on_x else (cdiv(N, bn), cdiv(M, bm))
     args = [a, b, c, i32(M), i32(N), i32(K)]
     if v.takes_vec:
         args.append(i32(int(K % 4 == 0 and N % 4 == 0 and aligned16(a, b, c))))
     kernel(grid, threads, tuple(args))
     return c
+
+
+@functools.cache
+def _fp32_kernel(version: str, defines: tuple[tuple[str, int], ...]):
+    v = VERSIONS[version]
+    return get_kernel(v.source, v.kernel, **dict(defines))
+
+
+# ---- per-shape choice ------------------------------------------------------------------------------
+# A tile of 128x128 leaves most of the 132 SMs idle at 1000^3 (64 blocks): below a wave of big tiles the
+# choice moves to smaller tiles. FP32_TABLE / TC_TABLE hold the H200 sweep's winners for the suite's
+# shapes (``python -m hyperion.kernels.suite --sweep``, REPORT.md); other shapes use the rule.
+# Winners of the H200 sweep of 2026-12-04 (suite --sweep, kernel-only medians; REPORT.md has the table).
+FP32_TABLE: dict[tuple[int, int, int], tuple[str, int]] = {  # (M, N, K) -> (version, WARPTILE_CONFIGS index)
+    (4096, 4096, 4096): ("08_double_buffered", 5),
+    (8192, 8192, 8192): ("08_double_buffered", 5),
+    (3072, 2048, 5120): ("08_double_buffered", 5),
+    (2048, 2048, 2048): ("08_double_buffered", 1),
+    (1000, 1000, 1000): ("08_double_buffered", 5),
+    (1001, 1003, 999): ("08_double_buffered", 5),
+}
+TC_TABLE: dict[tuple[int, int, int], tuple[str, int]] = {  # (M, N, K) -> (version, tc_configs(version) index)
+    (4096, 4096, 4096): ("12_wgmma", 0),
+    (8192, 8192, 8192): ("12_wgmma", 3),
+    (3072, 2048, 5120): ("12_wgmma", 3),
+    (2048, 2048, 2048): ("12_wgmma", 0),
+    (1000, 1000, 1000): ("12_wgmma", 6),
+    (1001, 1003, 999): ("12_wgmma", 5),
+}
+SM_COUNT_H200 = 132
+
+
+def _waves(m: int, n: int, bm: int, bn: int, sms: int = SM_COUNT_H200) -> float:
+    return cdiv(m, bm) * cdiv(n, bn) / sms
+
+
+@functools.cache
+def choose_fp32(m: int, n: int, k: int) -> tuple[str, int]:
+    """``(version, config index)`` of the fp32 kernel for an ``m x k @ k x n`` product."""
+    if (m, n, k) in FP32_TABLE:
+        return FP32_TABLE[(m, n, k)]
+    if _waves(m, n, 128, 128) < 2:  # fewer than two waves of 128x128 tiles: 64x128 tiles, twice the blocks
+        return ("08_double_buffered", 5)
+    return ("08_double_buffered", 2)
+
+
+@functools.cache
+def choose_tc(m: int, n: int, k: int) -> tuple[str, int]:
+    """``(version, config index)`` of the tensor-core kernel for an ``m x k @ k x n`` product."""
+    if (m, n, k) in TC_TABLE:
+        return TC_TABLE[(m, n, k)]
+    if _waves(m, n, 128, 256) < 2:  # small: 128x128 tiles (more blocks), 3 stages, two blocks per SM
+        return ("12_wgmma", 6)
+    return ("12_wgmma", 0)
+
+
+def matmul_auto(a, b, out=None):
+    """``a @ b`` (fp32) with the kernel and tiles :func:`choose_fp32` picks for this shape."""
+    version, index = choose_fp32(a.shape[0], b.shape[1], a.shape[1])
+    return matmul(a, b, version, config=WARPTILE_CONFIGS[index], out=out)
+
+
+def matmul_tc_auto(a, b, dtype: str = "bf16", out=None):
+    """``a @ b`` on tensor cores with the kernel and tiles :func:`choose_tc` picks for this shape."""
+    version, index = choose_tc(a.shape[0], b.shape[1], a.shape[1])
+    return matmul_tc(a, b, dtype, config=tc_configs(version)[index], out=out, version=version)
 
 
 TC_VERSIONS = {
@@ -188,7 +259,21 @@ def matmul_tc(
     c = _out(out, (M, N))
     if M == 0 or N == 0:
         return c
-    cfg = dict(config or tc_configs(version)[0])
+    cfg = config or tc_configs(version)[0]
+    kernel, smem, threads = _tc_kernel(version, dtype, tuple(cfg.items()))
+    if version == "12_wgmma":
+        grid: tuple[int, ...] = (cdiv(N, cfg["TC_BN"]) * cdiv(M, cfg["TC_BM"]),)  # 1-D: rasterised in-kernel
+    else:
+        grid = (cdiv(N, cfg["TC_BN"]), cdiv(M, cfg["TC_BM"]))
+    vec = int(K % 8 == 0 and N % 8 == 0 and aligned16(a, b))
+    kernel(grid, (threads,), (a, b, c, i32(M), i32(N), i32(K), i32(vec)), shared_mem=smem)
+    return c
+
+
+@functools.cache
+def _tc_kernel(version: str, dtype: str, items: tuple[tuple[str, int], ...]):
+    """(kernel, shared bytes, threads) of one tensor-core configuration; the smem limit is raised once."""
+    cfg = dict(items)
     source, prefix = TC_VERSIONS[version]
     smem = tc_shared_bytes(cfg, version)
     if version == "12_wgmma":
@@ -196,28 +281,9 @@ def matmul_tc(
 
         kernel = get_kernel_sm90a(source, f"{prefix}_{dtype}", **cfg)
         threads = 128 * (cfg["TC_BM"] // 64)
-        grid: tuple[int, ...] = (cdiv(N, cfg["TC_BN"]) * cdiv(M, cfg["TC_BM"]),)  # 1-D: rasterised in-kernel
     else:
         kernel = get_kernel(source, f"{prefix}_{dtype}", **cfg)
         threads = 32 * (cfg["TC_BM"] // cfg["TC_WM"]) * (cfg["TC_BN"] // cfg["TC_WN"])
-        grid = (cdiv(N, cfg["TC_BN"]), cdiv(M, cfg["TC_BM"]))
     if smem > 48 * 1024:
         kernel.max_dynamic_shared_size_bytes = smem
-    vec = int(K % 8 == 0 and N % 8 == 0 and aligned16(a, b))
-    kernel(grid, (threads,), (a, b, c, i32(M), i32(N), i32(K), i32(vec)), shared_mem=smem)
-    return c
-
-
-def to_bf16_bits(x):
-    """fp32 CuPy array -> uint16 bf16 bit patterns, rounded to nearest even (NaN stays NaN)."""
-    import cupy
-
-    u = cupy.ascontiguousarray(x, dtype=np.float32).view(np.uint32)
-    rounded = (u + np.uint32(0x7FFF) + ((u >> np.uint32(16)) & np.uint32(1))) >> np.uint32(16)
-    nan = (u & np.uint32(0x7FFFFFFF)) > np.uint32(0x7F800000)
-    return cupy.where(nan, np.uint32(0x7FC0), rounded).astype(np.uint16)
-
-
-def from_bf16_bits(bits):
-    """uint16 bf16 patterns -> fp32 values (exact)."""
-    return (bits.astype(np.uint32) << np.uint32(16)).view(np.float32)
+    return kernel, smem, threads

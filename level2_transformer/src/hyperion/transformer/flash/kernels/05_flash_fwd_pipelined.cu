@@ -21,8 +21,16 @@
 // reduced across the 4 lanes of a row group only at the end. Block: WARPS warps x 16 query rows; the
 // loader instantiates WARPS = 4 (64-row blocks, more blocks per SM) and WARPS = 8 (128-row blocks,
 // each K/V tile shared by twice the rows), and the benchmark measures both.
-// Causal: `causal` = 1 top-left, 2 bottom-right (see common.cuh); tiles past the diagonal are skipped.
+// Causal: `causal` = 1 top-left, 2 bottom-right (see common.cuh); tiles past the diagonal are skipped, and
+// the query blocks run longest-first (block x takes query block gridDim.x - 1 - x), so short blocks fill the tail.
 #include "common.cuh"
+
+#ifndef FLASH_D
+#define FLASH_D 64  // the head dimension, a multiple of 16; the loader compiles one module per D (16 ... 128)
+#endif
+#ifndef FLASH_BC
+#define FLASH_BC 64  // keys per K/V tile (a multiple of 16); the block-size sweep of repro-flash varies it
+#endif
 
 namespace pipe {
 
@@ -104,14 +112,15 @@ __device__ void flash_fwd_pipe(const T* __restrict__ q, const T* __restrict__ k,
                                float* __restrict__ lse, int heads, int n_q, int n_k, float scale, int causal,
                                int has_pad) {
     using namespace pipe;
-    constexpr int BR = 16 * WARPS, BC = 64, THREADS = 32 * WARPS;
+    constexpr int BR = 16 * WARPS, BC = FLASH_BC, THREADS = 32 * WARPS;
     extern __shared__ __align__(128) unsigned char smem[];
     T* Qs = reinterpret_cast<T*>(smem);  // [BR][D], then K stages [2][BC][D], V stages [2][BC][D]
     T* Ks = Qs + BR * D;
     T* Vs = Ks + 2 * BC * D;
 
     const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane / 4, t = lane % 4;
-    const int bh = blockIdx.y, q0 = blockIdx.x * BR;
+    // causal: the last query blocks see the most keys; launch them first so the short ones fill the tail
+    const int bh = blockIdx.y, q0 = (causal ? gridDim.x - 1 - blockIdx.x : blockIdx.x) * BR;
     const unsigned char* pad_row = key_pad + (size_t)(bh / heads) * n_k;
     q += (size_t)bh * n_q * D;
     k += (size_t)bh * n_k * D;
@@ -260,14 +269,13 @@ __device__ void flash_fwd_pipe(const T* __restrict__ q, const T* __restrict__ k,
     }
 }
 
-#ifndef FLASH_D
-#define FLASH_D 64  // the head dimension; the loader compiles one module per D (16, 32, 64 or 128)
-#endif
 
-// Dynamic shared memory: (16 * WARPS + 4 * 64) * FLASH_D * 2 bytes (Q block, 2 K and 2 V stages).
+// Dynamic shared memory: (16 * WARPS + 4 * FLASH_BC) * FLASH_D * 2 bytes (Q block, 2 K and 2 V stages).
 // __launch_bounds__ asks for 16 warps per SM for D <= 64 (at most 128 registers a thread: latency hiding
 // needs the warps) and 8 for D = 128 (whose O and Q fragments alone take 96 registers: 128 would spill).
+#ifndef FLASH_SM_WARPS
 #define FLASH_SM_WARPS (FLASH_D <= 64 ? 16 : 8)
+#endif
 #define FLASH_FWD_PIPE(NAME, T, WARPS)                                                                       \
     extern "C" __global__ void __launch_bounds__(32 * WARPS, FLASH_SM_WARPS / WARPS)                         \
         NAME(const T* q, const T* k, const T* v, const unsigned char* key_pad, T* out, float* lse, int heads, \

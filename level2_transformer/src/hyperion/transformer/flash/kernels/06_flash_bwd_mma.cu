@@ -97,7 +97,8 @@ __device__ void flash_bwd_dq_mma(const T* __restrict__ q, const T* __restrict__ 
     T* Ks = dOs + BR * D;
     T* Vs = Ks + 2 * BC * D;
     const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane / 4, t = lane % 4, mi = lane / 8, mr = lane % 8;
-    const int bh = blockIdx.y, q0 = blockIdx.x * BR;
+    // causal: the last query blocks see the most keys; launch them first so the short ones fill the tail
+    const int bh = blockIdx.y, q0 = (causal ? gridDim.x - 1 - blockIdx.x : blockIdx.x) * BR;
     const unsigned char* pad_row = key_pad + (size_t)(bh / heads) * n_k;
     q += (size_t)bh * n_q * D;
     dout += (size_t)bh * n_q * D;
@@ -274,7 +275,7 @@ __device__ void flash_bwd_dkdv_mma(const T* __restrict__ q, const T* __restrict_
 }
 
 #ifndef FLASH_D
-#define FLASH_D 64  // the head dimension; the loader compiles one module per D (16, 32, 64 or 128)
+#define FLASH_D 64  // the head dimension, a multiple of 16; the loader compiles one module per D (16 ... 128)
 #endif
 
 // Dynamic shared memory: dQ kernel 6 * 64 * FLASH_D * 2 bytes; dK/dV kernel that + 4 * 64 * 4 bytes.
@@ -296,3 +297,23 @@ __device__ void flash_bwd_dkdv_mma(const T* __restrict__ q, const T* __restrict_
 
 FLASH_BWD_MMA(f16, __half)
 FLASH_BWD_MMA(bf16, __nv_bfloat16)
+
+// delta[r] = sum_c dO[r][c] * O[r][c] in fp32 (the row term of dS), one warp per row of `cols` elements:
+// one launch instead of the four array operations (cast, cast, multiply, reduce) it replaces.
+template <typename T>
+__device__ void flash_bwd_delta(const T* __restrict__ dout, const T* __restrict__ out, float* __restrict__ delta,
+                                int rows, int cols) {
+    const int row = blockIdx.x * (blockDim.x / 32) + threadIdx.x / 32, lane = threadIdx.x % 32;
+    if (row >= rows) return;
+    float sum = 0.f;
+    for (int c = lane; c < cols; c += 32) sum += to_float(dout[(size_t)row * cols + c]) * to_float(out[(size_t)row * cols + c]);
+#pragma unroll
+    for (int off = 16; off > 0; off >>= 1) sum += __shfl_xor_sync(0xffffffffu, sum, off);
+    if (lane == 0) delta[row] = sum;
+}
+extern "C" __global__ void flash_bwd_delta_f16(const __half* dout, const __half* out, float* delta, int rows, int cols) {
+    flash_bwd_delta(dout, out, delta, rows, cols);
+}
+extern "C" __global__ void flash_bwd_delta_f32(const float* dout, const float* out, float* delta, int rows, int cols) {
+    flash_bwd_delta(dout, out, delta, rows, cols);  // the bf16 path: float32 arrays rounded to bf16 later
+}

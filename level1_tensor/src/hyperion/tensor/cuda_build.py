@@ -1,0 +1,185 @@
+"""CUDA plumbing written once: compile a ``.cu`` file, cache the kernel, refuse skeleton stubs, time it.
+
+Used by level 2's FlashAttention kernels and level 3's kernel families (imports point down: both sit
+above this level). What it holds:
+
+* :func:`kernel` — one ``extern "C"`` kernel of a source file, compiled with ``-D`` defines. The first
+  call reads the source (and the headers it includes), refuses a skeleton stub, compiles (CuPy's
+  NVRTC, or ``nvcc`` for ``arch="sm_90a"``: ``wgmma`` exists only there) and caches the kernel under
+  the call's arguments. Every later call is one dictionary look-up: no file is stat'ed, read or
+  hashed again (``12_wgmma`` used to re-hash its sources on every call: ~0.25 ms of Python).
+  :func:`clear_cache` forgets every kernel (after editing a source in a running session).
+* :data:`CUDA_STUB` / :func:`stubs_in` — the pattern the grader's skeleton generator writes in place
+  of a solution region; a stub raises ``NotImplementedError`` in Python, before any compiler runs.
+* :func:`cuda_include_dir`, :func:`nvcc_path` — where the toolkit is.
+* :func:`to_bf16_bits`, :func:`from_bf16_bits` — bfloat16 as ``uint16`` patterns (numpy and CuPy
+  have no bfloat16 dtype).
+* :func:`time_gpu` — CUDA-event timing: warm-up, repeated samples, the median.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import tempfile
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+# the pattern the skeleton generator writes for a stubbed region (kept identical; a test checks it)
+CUDA_STUB = re.compile(r'assert\(false && "NotImplementedError: (Task \d+\.\d+: [^"]*)"\);')
+SM90A = "-gencode=arch=compute_90a,code=sm_90a"
+Defines = tuple[tuple[str, Any], ...]
+
+
+def stubs_in(source: str) -> list[str]:
+    """``["Task 3.2: matmul_tiled", ...]``: the unimplemented skeleton stubs left in a CUDA source."""
+    return CUDA_STUB.findall(source)
+
+
+def cuda_include_dir() -> str:
+    """The CUDA toolkit's include folder (``<mma.h>``, ``<cuda_bf16.h>``): NVRTC does not add it itself."""
+    for var in ("CUDA_PATH", "CUDA_HOME"):
+        if os.environ.get(var) and Path(os.environ[var], "include").is_dir():
+            return str(Path(os.environ[var], "include"))
+    return "/usr/local/cuda/include"
+
+
+def nvcc_path() -> str:
+    """The ``nvcc`` to build with: ``$CUDA_PATH/bin``, ``$CUDA_HOME/bin``, PATH, /usr/local/cuda/bin."""
+    for var in ("CUDA_PATH", "CUDA_HOME"):
+        if os.environ.get(var) and Path(os.environ[var], "bin", "nvcc").is_file():
+            return str(Path(os.environ[var], "bin", "nvcc"))
+    found = shutil.which("nvcc") or ("/usr/local/cuda/bin/nvcc" if Path("/usr/local/cuda/bin/nvcc").is_file() else None)
+    if found is None:
+        raise RuntimeError("sm_90a kernels (wgmma) are built with nvcc, and no nvcc was found (CUDA_PATH, PATH)")
+    return found
+
+
+def included_headers(path: Path, root: Path) -> list[Path]:
+    """The ``#include "..."`` files of a source that exist next to it or under ``root``."""
+    found = []
+    for name in re.findall(r'^\s*#\s*include\s+"([^"]+)"', path.read_text(encoding="utf-8"), re.M):
+        for head in (path.parent / name, root / name):
+            if head.is_file():
+                found.append(head)
+                break
+    return found
+
+
+def read_checked(path: Path, root: Path) -> str:
+    """The text of ``path``; ``NotImplementedError`` if it, or a header it includes, holds a skeleton stub."""
+    text = path.read_text(encoding="utf-8")
+    found = stubs_in(text)
+    for head in included_headers(path, root):
+        found += stubs_in(head.read_text(encoding="utf-8"))
+    if found:
+        raise NotImplementedError(f"{found[0]} (in {path.name}: fill in the // NotImplementedError stub)")
+    return text
+
+
+def compile_options(root: Path, defines: Defines = ()) -> tuple[str, ...]:
+    """NVRTC/nvcc options: C++17, the CUDA and kernel include folders, ``-DNAME=value`` per define."""
+    return ("-std=c++17", f"-I{cuda_include_dir()}", f"-I{root}", *(f"-D{name}={value}" for name, value in defines))
+
+
+def _cubin_cache_dir() -> Path:
+    path = Path(os.environ.get("HYPERION_CUBIN_CACHE", Path(tempfile.gettempdir()) / "hyperion_cubins"))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def build_cubin(path: Path, root: Path, defines: Defines = (), arch: str = SM90A) -> Path:
+    """Compile ``path`` with ``nvcc`` into a cubin, cached on disk by source, headers, defines and nvcc."""
+    source = read_checked(path, root)
+    headers = [head.read_text(encoding="utf-8") for head in sorted(path.parent.glob("*.cuh"))]
+    key = hashlib.sha256(repr((path.name, source, headers, defines, arch, nvcc_path())).encode()).hexdigest()[:24]
+    cubin = _cubin_cache_dir() / f"{path.stem}_{key}.cubin"
+    if not cubin.is_file():
+        tmp = cubin.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
+        command = [nvcc_path(), arch, "-cubin", *compile_options(root, defines), "-o", str(tmp), str(path)]
+        done = subprocess.run(command, capture_output=True, text=True)
+        if done.returncode != 0:
+            raise RuntimeError(f"nvcc failed on {path.name} with {dict(defines)}:\n{done.stderr[-3000:]}")
+        tmp.replace(cubin)
+    return cubin
+
+
+@functools.cache
+def module(root: Path, relative: str, defines: Defines = (), arch: str | None = None) -> Any:
+    """The compiled ``cupy.RawModule`` of ``root / relative`` (cached by these arguments)."""
+    import cupy
+
+    path = root / relative
+    if arch is None:
+        return cupy.RawModule(code=read_checked(path, root), options=compile_options(root, defines), backend="nvrtc")
+    return cupy.RawModule(path=str(build_cubin(path, root, defines, arch)))
+
+
+@functools.cache
+def kernel(root: Path, relative: str, name: str, defines: Defines = (), arch: str | None = None) -> Any:
+    """One ``extern "C"`` kernel, compiled on the first call; later calls are a dictionary look-up.
+
+    ``defines`` is a tuple of ``(name, value)`` pairs (sort them: another order is another entry);
+    ``arch`` ``None`` compiles with NVRTC, ``SM90A`` with ``nvcc`` for Hopper's sm_90a.
+    """
+    return module(root, relative, defines, arch).get_function(name)
+
+
+def clear_cache() -> None:
+    """Forget every compiled module and kernel (the next call reads and compiles the source again)."""
+    kernel.cache_clear()
+    module.cache_clear()
+
+
+def to_bf16_bits(x: Any) -> Any:
+    """float32 CuPy array → bfloat16 ``uint16`` patterns, rounded to nearest even; NaN stays NaN."""
+    import cupy
+    import numpy as np
+
+    u = cupy.ascontiguousarray(x, dtype=np.float32).view(np.uint32)
+    rounded = (u + np.uint32(0x7FFF) + ((u >> np.uint32(16)) & np.uint32(1))) >> np.uint32(16)
+    nan = (u & np.uint32(0x7FFFFFFF)) > np.uint32(0x7F800000)
+    return cupy.where(nan, np.uint32(0x7FC0), rounded).astype(np.uint16)
+
+
+def from_bf16_bits(bits: Any) -> Any:
+    """``uint16`` bfloat16 patterns → float32 values (exact)."""
+    import numpy as np
+
+    return (bits.astype(np.uint32) << np.uint32(16)).view(np.float32)
+
+
+def time_gpu(fn: Callable[[], object], warmup: int = 3, repeat: int = 20, sample_ms: float = 2.0) -> dict:
+    """Median/min milliseconds per call of ``fn()``, from ``repeat`` CUDA-event-timed samples.
+
+    Each sample times ``inner`` back-to-back calls between two events and divides, ``inner`` chosen so
+    that one sample covers at least ``sample_ms`` of GPU time (a short kernel timed alone would count
+    the host's launch gap as well).
+    """
+    import cupy
+
+    for _ in range(warmup):
+        fn()
+    start, stop = cupy.cuda.Event(), cupy.cuda.Event()
+    start.record()
+    fn()
+    stop.record()
+    stop.synchronize()
+    once = cupy.cuda.get_elapsed_time(start, stop)
+    inner = max(1, min(200, int(sample_ms / max(once, 1e-3))))
+    times: list[float] = []
+    for _ in range(repeat):
+        start.record()
+        for _ in range(inner):
+            fn()
+        stop.record()
+        stop.synchronize()
+        times.append(cupy.cuda.get_elapsed_time(start, stop) / inner)
+    return {"median_ms": statistics.median(times), "min_ms": min(times), "runs": repeat, "inner": inner}

@@ -1,0 +1,469 @@
+"""The shape-suite benchmark (issue 14): every kernel on every suite shape, ratios to the vendor side by side.
+
+    python -m hyperion.kernels.suite [--quick] [--sweep] [--only flash,matmul,tc,rows,python] [--out DIR]
+
+For each kernel and shape, in one process, on one GPU: the kernel-only time (CUDA events, median of
+samples, :func:`hyperion.tensor.cuda_build.time_gpu`), the call-to-call time (wall clock per call over
+back-to-back calls through the Python API, synchronised at the end) and the same for the baseline:
+cuBLAS (CuPy's fp32 ``matmul``; PyTorch's bf16 ``matmul``), PyTorch's softmax and LayerNorm, PyTorch SDPA
+restricted to its flash backend. Ratios are baseline time / our time (> 1: we are faster).
+``--sweep`` also times every tile configuration that a kernel's table chooses from (the tuning data).
+Every output is checked against the baseline before it is timed; a wrong kernel is reported, not timed.
+
+Suites (issue 14): matmul 4096³, 8192³, 3072×5120×2048, 2048³, 1000³, 1001×999×1003; rows 16384×4096,
+4096×1000, 65536×1000, 16384×4097, 4096×16384; attention fp16 B=4 H=16, d ∈ {64, 80, 128},
+N ∈ {1024, 4096, 8192}, causal and not.
+"""
+
+# ruff: noqa: B023, E731  (each closure is timed inside the iteration that made it)
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import time
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from hyperion.tensor.cuda_build import time_gpu
+
+MATMUL_SHAPES = [(4096, 4096, 4096), (8192, 8192, 8192), (3072, 5120, 2048), (2048, 2048, 2048), (1000, 1000, 1000),
+                 (1001, 999, 1003)]
+ROW_SHAPES = [(16384, 4096), (4096, 1000), (65536, 1000), (16384, 4097), (4096, 16384)]
+ATTN_DIMS, ATTN_NS, ATTN_BH = (64, 80, 128), (1024, 4096, 8192), (4, 16)
+
+
+def kernel_ms(fn: Callable[[], object]) -> float:
+    return time_gpu(fn, warmup=2, repeat=10, sample_ms=3.0)["median_ms"]
+
+
+def call_ms(fn: Callable[[], object], budget_ms: float = 100.0) -> float:
+    """Wall-clock milliseconds per call over back-to-back calls (what a Python caller sees)."""
+    import cupy
+    import torch
+
+    fn()
+    cupy.cuda.runtime.deviceSynchronize()
+    t0 = time.perf_counter()
+    fn()
+    cupy.cuda.runtime.deviceSynchronize()
+    once = (time.perf_counter() - t0) * 1e3
+    n = max(3, min(500, int(budget_ms / max(once, 1e-3))))
+    t0 = time.perf_counter()
+    for _ in range(n):
+        fn()
+    cupy.cuda.runtime.deviceSynchronize()
+    torch.cuda.synchronize()
+    return (time.perf_counter() - t0) * 1e3 / n
+
+
+def host_us(fn: Callable[[], object], calls: int = 200) -> float:
+    """Host (Python + launch) microseconds per call: the calls are timed before the GPU is waited for."""
+    import cupy
+
+    for _ in range(5):
+        fn()
+    cupy.cuda.runtime.deviceSynchronize()
+    t0 = time.perf_counter()
+    for _ in range(calls):
+        fn()
+    host = time.perf_counter() - t0
+    cupy.cuda.runtime.deviceSynchronize()
+    return host * 1e6 / calls
+
+
+def rel_err(got, want) -> float:
+    import cupy
+
+    got, want = cupy.asarray(got, dtype=cupy.float64), cupy.asarray(want, dtype=cupy.float64)
+    return float(cupy.linalg.norm(got - want) / max(float(cupy.linalg.norm(want)), 1e-30))
+
+
+def _cp(t):
+    import cupy
+
+    return cupy.from_dlpack(t.detach())
+
+
+# ---- attention ----------------------------------------------------------------------------------
+PIPE_SWEEP: dict[int, list[tuple[tuple[str, int], ...]]] = {
+    64: [(), (("FLASH_SM_WARPS", 8),), (("FLASH_BC", 128), ("FLASH_SM_WARPS", 8)),
+         (("FLASH_BC", 32), ("FLASH_SM_WARPS", 8))],
+    80: [(), (("FLASH_BC", 32),), (("FLASH_BC", 128),)],
+    128: [(), (("FLASH_BC", 32),), (("FLASH_BC", 128),)],
+}
+
+
+TWO_SWEEP: list[tuple[tuple[str, int], ...]] = [(("FLASH_BC", 64),), (("FLASH_BC", 32),)]
+
+
+def bench_flash(quick: bool, sweep: bool) -> list[dict]:
+    import torch
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+
+    from hyperion.transformer.flash import cuda as fc
+
+    rows = []
+    b, h = ATTN_BH
+    dims, ns = (ATTN_DIMS, ATTN_NS) if not quick else ((64, 80), (1024, 4096))
+    for d in dims:
+        for n in ns:
+            for causal in (False, True):
+                gen = torch.Generator(device="cuda").manual_seed(n + d)
+                q, k, v, do = (torch.randn(b, h, n, d, device="cuda", dtype=torch.float16, generator=gen)
+                               for _ in range(4))
+                qc, kc, vc, doc = (_cp(t) for t in (q, k, v, do))
+                flops = 4 * b * h * n * n * d / (2 if causal else 1)
+
+                def sdpa(q=q, k=k, v=v, causal=causal):
+                    with sdpa_kernel(SDPBackend.FLASH_ATTENTION):
+                        return torch.nn.functional.scaled_dot_product_attention(q, k, v, is_causal=causal)
+
+                qg, kg, vg = (t.clone().requires_grad_() for t in (q, k, v))
+
+                def sdpa_fb(qg=qg, kg=kg, vg=vg, do=do, causal=causal):
+                    with sdpa_kernel(SDPBackend.FLASH_ATTENTION):
+                        out = torch.nn.functional.scaled_dot_product_attention(qg, kg, vg, is_causal=causal)
+                    return torch.autograd.grad(out, (qg, kg, vg), do)
+
+                def ours(qc=qc, kc=kc, vc=vc, causal=causal):
+                    return fc.flash_forward_cuda(qc, kc, vc, causal=causal)
+
+                def ours_fb(qc=qc, kc=kc, vc=vc, doc=doc, causal=causal):
+                    out, lse = fc.flash_forward_cuda(qc, kc, vc, causal=causal)
+                    return fc.flash_backward_cuda(qc, kc, vc, out, lse, doc, causal=causal)
+
+                ref = sdpa()
+                ref_grads = sdpa_fb()
+                err = rel_err(ours()[0], _cp(ref))
+                grad_err = max(rel_err(g, _cp(r)) for g, r in zip(ours_fb(), ref_grads, strict=True))
+                row = {"d": d, "N": n, "causal": causal, "fwd_err": err, "grad_err": grad_err}
+                row["sdpa_fwd_ms"], row["ours_fwd_ms"] = kernel_ms(sdpa), kernel_ms(ours)
+                row["sdpa_fb_ms"], row["ours_fb_ms"] = kernel_ms(sdpa_fb), kernel_ms(ours_fb)
+                row["fwd_ratio"] = row["sdpa_fwd_ms"] / row["ours_fwd_ms"]
+                row["fb_ratio"] = row["sdpa_fb_ms"] / row["ours_fb_ms"]
+                row["ours_fwd_tflops"] = flops / row["ours_fwd_ms"] / 1e9
+                row["sdpa_fwd_tflops"] = flops / row["sdpa_fwd_ms"] / 1e9
+                if sweep and d in PIPE_SWEEP:
+                    saved, saved_two = dict(fc.PIPE_TILES), dict(fc.TWO_TILES)
+                    for impl in ("pipe", "pipe64", "two"):
+                        for tile in PIPE_SWEEP[d] if impl != "two" else TWO_SWEEP:
+                            (fc.TWO_TILES if impl == "two" else fc.PIPE_TILES)[d] = tile
+                            name = impl + "".join(f",{k[6:]}={v}" for k, v in tile)
+                            try:
+                                fn = (lambda impl=impl: fc.flash_forward_cuda(qc, kc, vc, causal=causal, impl=impl))
+                                e = rel_err(fn()[0], _cp(ref))
+                                row[f"sweep[{name}]"] = kernel_ms(fn) if e < 1e-2 else f"wrong {e:.1e}"
+                            except Exception as error:  # a tile that does not compile or launch
+                                row[f"sweep[{name}]"] = f"failed: {str(error).splitlines()[0][:80]}"
+                    fc.PIPE_TILES.clear()
+                    fc.PIPE_TILES.update(saved)
+                    fc.TWO_TILES.clear()
+                    fc.TWO_TILES.update(saved_two)
+                rows.append(row)
+                print(json.dumps(row), flush=True)
+    return rows
+
+
+# ---- matmul -------------------------------------------------------------------------------------
+def bench_matmul(quick: bool, sweep: bool) -> list[dict]:
+    import cupy
+
+    from hyperion.kernels import matmul as mm
+
+    rows = []
+    for m, k, n in MATMUL_SHAPES[:3] if quick else MATMUL_SHAPES:
+        rng = cupy.random.default_rng(m + n)
+        a = rng.standard_normal((m, k), dtype=np.float32)
+        b = rng.standard_normal((k, n), dtype=np.float32)
+        want = cupy.matmul(a, b)
+        row = {"shape": f"{m}x{k}x{n}", "cublas_ms": kernel_ms(lambda a=a, b=b: cupy.matmul(a, b))}
+        row["cublas_call_ms"] = call_ms(lambda a=a, b=b: cupy.matmul(a, b))
+        row["ours_ms"] = kernel_ms(lambda a=a, b=b: mm.matmul_auto(a, b))
+        row["ours_call_ms"] = call_ms(lambda a=a, b=b: mm.matmul_auto(a, b))
+        row["ours_choice"] = mm.choose_fp32(m, n, k)
+        row["err"] = rel_err(mm.matmul_auto(a, b), want)
+        row["ratio"] = row["cublas_ms"] / row["ours_ms"]
+        row["call_ratio"] = row["cublas_call_ms"] / row["ours_call_ms"]
+        if sweep:
+            for version in ("07_warptile", "08_double_buffered"):
+                for i, cfg in enumerate(mm.WARPTILE_CONFIGS):
+                    fn = (lambda a=a, b=b, v=version, c=cfg: mm.matmul(a, b, v, config=c))
+                    try:
+                        e = rel_err(fn(), want)
+                        row[f"sweep[{version[:2]},{i}]"] = kernel_ms(fn) if e < 1e-4 else f"wrong {e:.1e}"
+                    except Exception as error:
+                        row[f"sweep[{version[:2]},{i}]"] = f"failed: {str(error).splitlines()[0][:80]}"
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+    return rows
+
+
+def bench_tc(quick: bool, sweep: bool) -> list[dict]:
+    import cupy
+    import torch
+
+    from hyperion.kernels import matmul as mm
+
+    rows = []
+    for m, k, n in MATMUL_SHAPES[:3] if quick else MATMUL_SHAPES:
+        gen = torch.Generator(device="cuda").manual_seed(m + n)
+        ta = torch.randn(m, k, device="cuda", dtype=torch.bfloat16, generator=gen)
+        tb = torch.randn(k, n, device="cuda", dtype=torch.bfloat16, generator=gen)
+        a, b = _cp(ta.view(torch.int16)).view(cupy.uint16), _cp(tb.view(torch.int16)).view(cupy.uint16)
+        a, b = cupy.ascontiguousarray(a), cupy.ascontiguousarray(b)
+        want = _cp(ta.float() @ tb.float())
+        row = {"shape": f"{m}x{k}x{n}", "cublas_bf16_ms": kernel_ms(lambda: ta @ tb)}
+        row["cublas_call_ms"] = call_ms(lambda: ta @ tb)
+        row["ours_ms"] = kernel_ms(lambda: mm.matmul_tc_auto(a, b))
+        row["ours_call_ms"] = call_ms(lambda: mm.matmul_tc_auto(a, b))
+        row["ours_choice"] = str(mm.choose_tc(m, n, k))
+        row["err"] = rel_err(mm.matmul_tc_auto(a, b), want)
+        row["ratio"] = row["cublas_bf16_ms"] / row["ours_ms"]
+        row["call_ratio"] = row["cublas_call_ms"] / row["ours_call_ms"]
+        if sweep:
+            for version in ("11_mma_pipelined", "12_wgmma"):
+                for i, cfg in enumerate(mm.tc_configs(version)):
+                    fn = (lambda v=version, c=cfg: mm.matmul_tc(a, b, "bf16", config=c, version=v))
+                    try:
+                        e = rel_err(fn(), want)
+                        row[f"sweep[{version[:2]},{i}]"] = kernel_ms(fn) if e < 1e-2 else f"wrong {e:.1e}"
+                    except Exception as error:
+                        row[f"sweep[{version[:2]},{i}]"] = f"failed: {str(error).splitlines()[0][:80]}"
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+    return rows
+
+
+# ---- row kernels ---------------------------------------------------------------------------------
+def bench_rows(quick: bool, sweep: bool) -> list[dict]:
+    import cupy
+    import torch
+
+    from hyperion.kernels import layernorm as ln
+    from hyperion.kernels import softmax as sm
+
+    rows = []
+    for r, c in ROW_SHAPES[:2] if quick else ROW_SHAPES:
+        gen = torch.Generator(device="cuda").manual_seed(r + c)
+        tx = torch.randn(r, c, device="cuda", generator=gen)
+        tw, tb = torch.randn(c, device="cuda", generator=gen), torch.randn(c, device="cuda", generator=gen)
+        tdy = torch.randn(r, c, device="cuda", generator=gen)
+        x, w, b, dy = (_cp(t) for t in (tx, tw, tb, tdy))
+        th = tx.half()
+        xh = _cp(th)
+        row = {"shape": f"{r}x{c}"}
+        cases = {
+            "softmax_f32": (lambda: torch.softmax(tx, -1), lambda: sm.softmax(x)),
+            "softmax_f16": (lambda: torch.softmax(th, -1), lambda: sm.softmax_half(xh, "f16")),
+            "ln_fwd_f32": (lambda: torch.nn.functional.layer_norm(tx, (c,), tw, tb),
+                           lambda: ln.layernorm_forward(x, w, b)[0]),
+            "ln_fwd_f16": (lambda: torch.nn.functional.layer_norm(th, (c,), tw.half(), tb.half()),
+                           lambda: ln.layernorm_half(xh, w, b, dtype="f16")[0]),
+        }
+        _, mean, rstd = ln.layernorm_forward(x, w, b)
+        tmean, trstd = torch.from_dlpack(mean).view(r, 1), torch.from_dlpack(rstd).view(r, 1)
+        cases["ln_bwd_f32"] = (
+            lambda: torch.ops.aten.native_layer_norm_backward(tdy, tx, (c,), tmean, trstd, tw, tb, [True, True, True]),
+            lambda: ln.layernorm_backward(dy, x, w, mean, rstd)[0])
+        for name, (theirs, mine) in cases.items():
+            try:
+                got, want = mine(), theirs()
+                want = want[0] if isinstance(want, tuple) else want
+                e = rel_err(got if name != "softmax_f16" and name != "ln_fwd_f16" else got.astype(cupy.float32),
+                            _cp(want.float()))
+                t_theirs, t_mine = kernel_ms(theirs), kernel_ms(mine)
+                row[name] = {"torch_ms": t_theirs, "ours_ms": t_mine, "ratio": t_theirs / t_mine, "err": e,
+                             "torch_call_ms": call_ms(theirs), "ours_call_ms": call_ms(mine)}
+            except Exception as error:
+                row[name] = f"failed: {str(error).splitlines()[0][:100]}"
+        if sweep:
+            for block in (32, 64, 128, 256, 512, 1024):
+                try:
+                    row[f"sweep[softmax04,{block}]"] = kernel_ms(lambda block=block: sm.softmax(x, block=block))
+                    row[f"sweep[softmax03,{block}]"] = kernel_ms(
+                        lambda block=block: sm.softmax(x, "03_online_warp", block=block))
+                except Exception as error:
+                    row[f"sweep[softmax,{block}]"] = f"failed: {str(error).splitlines()[0][:80]}"
+                for version in ("12_bwd_fused", "13_bwd_smem_partials"):
+                    try:
+                        row[f"sweep[ln_bwd{version[:2]},{block}]"] = kernel_ms(
+                            lambda block=block, v=version: ln.layernorm_backward(dy, x, w, mean, rstd, v, block=block))
+                    except Exception as error:
+                        row[f"sweep[ln_bwd{version[:2]},{block}]"] = f"failed: {str(error).splitlines()[0][:60]}"
+                try:
+                    row[f"sweep[ln_fwd03,{block}]"] = kernel_ms(
+                        lambda block=block: ln.layernorm_forward(x, w, b, block=block))
+                except Exception as error:
+                    row[f"sweep[ln_fwd03,{block}]"] = f"failed: {str(error).splitlines()[0][:60]}"
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+    return rows
+
+
+# ---- Python time per call --------------------------------------------------------------------------
+def bench_python(quick: bool, sweep: bool) -> list[dict]:
+    """Host microseconds per call at small shapes (the GPU is never the bottleneck there)."""
+    import cupy
+
+    from hyperion.kernels import layernorm as ln
+    from hyperion.kernels import matmul as mm
+    from hyperion.kernels import softmax as sm
+    from hyperion.transformer.flash import cuda as fc
+
+    rng = cupy.random.default_rng(0)
+    a = rng.standard_normal((256, 256), dtype=np.float32)
+    ab = cupy.zeros((256, 256), np.uint16) + np.uint16(0x3F80)
+    x = rng.standard_normal((64, 1024), dtype=np.float32)
+    w, b = cupy.ones(1024, np.float32), cupy.zeros(1024, np.float32)
+    q = rng.standard_normal((1, 2, 128, 64), dtype=np.float32).astype(cupy.float16)
+    out, lse = fc.flash_forward_cuda(q, q, q)
+    cases = {
+        "matmul fp32 (08)": lambda: mm.matmul(a, a, "08_double_buffered"),
+        "matmul bf16 (12_wgmma)": lambda: mm.matmul_tc(ab, ab, "bf16", version="12_wgmma"),
+        "softmax fp32 (04)": lambda: sm.softmax(x),
+        "layernorm fwd fp32 (03)": lambda: ln.layernorm_forward(x, w, b),
+        "flash fwd fp16 (05)": lambda: fc.flash_forward_cuda(q, q, q),
+        "flash bwd fp16 (06)": lambda: fc.flash_backward_cuda(q, q, q, out, lse, q),
+        "cupy.matmul (cuBLAS)": lambda: cupy.matmul(a, a),
+    }
+    rows = []
+    for name, fn in cases.items():
+        try:
+            rows.append({"call": name, "host_us": host_us(fn)})
+        except Exception as error:
+            rows.append({"call": name, "host_us": f"failed: {error}"})
+        print(json.dumps(rows[-1]), flush=True)
+    return rows
+
+
+# ---- report ---------------------------------------------------------------------------------------
+def _g(values: list[float]) -> float:
+    return math.exp(sum(math.log(v) for v in values) / len(values)) if values else float("nan")
+
+
+def markdown(results: dict) -> str:
+    out = []
+    if results.get("flash"):
+        out += ["### FlashAttention fp16, B=4, H=16 (ours: 05 forward, 06 backward; SDPA: its flash backend)", "",
+                "| d | N | causal | SDPA fwd ms | ours fwd ms | fwd ratio | SDPA f+b ms | ours f+b ms | f+b ratio "
+                "| ours fwd TFLOP/s | rel err fwd / grads |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+        for r in results["flash"]:
+            out.append(f"| {r['d']} | {r['N']} | {r['causal']} | {r['sdpa_fwd_ms']:.3f} | {r['ours_fwd_ms']:.3f} "
+                       f"| {r['fwd_ratio']:.2f} | {r['sdpa_fb_ms']:.3f} | {r['ours_fb_ms']:.3f} | {r['fb_ratio']:.2f} "
+                       f"| {r['ours_fwd_tflops']:.0f} | {r['fwd_err']:.1e} / {r['grad_err']:.1e} |")
+        out += ["", f"Worst forward ratio {min(r['fwd_ratio'] for r in results['flash']):.2f}, worst fwd+bwd ratio "
+                f"{min(r['fb_ratio'] for r in results['flash']):.2f}.", ""]
+    for key, title, base in (("matmul", "fp32 matmul vs cuBLAS (CuPy)", "cublas_ms"),
+                             ("tc", "bf16 tensor-core matmul vs cuBLAS (PyTorch)", "cublas_bf16_ms")):
+        if results.get(key):
+            out += [f"### {title}", "", "| shape | cuBLAS ms | ours ms | ratio | call-to-call: cuBLAS ms | ours ms "
+                    "| ratio | kernel chosen | rel err |", "|---|---|---|---|---|---|---|---|---|"]
+            for r in results[key]:
+                out.append(f"| {r['shape']} | {r[base]:.3f} | {r['ours_ms']:.3f} | {r['ratio']:.2f} "
+                           f"| {r['cublas_call_ms']:.3f} | {r['ours_call_ms']:.3f} | {r['call_ratio']:.2f} "
+                           f"| {r['ours_choice']} | {r['err']:.1e} |")
+            out += ["", f"Geometric mean of the ratios {_g([r['ratio'] for r in results[key]]):.2f}; worst "
+                    f"{min(r['ratio'] for r in results[key]):.2f}.", ""]
+    if results.get("rows"):
+        names = ("softmax_f32", "softmax_f16", "ln_fwd_f32", "ln_fwd_f16", "ln_bwd_f32")
+        out += ["### Row kernels vs PyTorch (ratio = torch ms / ours ms, kernel-only; call-to-call in brackets)", "",
+                "| shape | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
+        for r in results["rows"]:
+            cells = []
+            for name in names:
+                v = r.get(name)
+                cells.append(f"{v['ratio']:.2f} ({v['torch_call_ms'] / v['ours_call_ms']:.2f})"
+                             if isinstance(v, dict) else str(v))
+            out.append(f"| {r['shape']} | " + " | ".join(cells) + " |")
+        out.append("")
+    if results.get("python"):
+        out += ["### Host time per call (Python + launch), small shapes", "", "| call | µs |", "|---|---|"]
+        out += [f"| {r['call']} | {r['host_us']:.1f} |" if isinstance(r["host_us"], float) else
+                f"| {r['call']} | {r['host_us']} |" for r in results["python"]]
+        out.append("")
+    return "\n".join(out)
+
+
+def _compile_job(job: tuple) -> str:
+    """Compile one module the suite will launch (CuPy and the cubin folder cache it on disk)."""
+    kind, args = job
+    try:
+        if kind == "flash":
+            from hyperion.transformer.flash import cuda as fc
+
+            name, function, d, tile = args
+            fc.kernel(name, function, d, **dict(tile))
+        elif kind == "fp32":
+            from hyperion.kernels import matmul as mm
+
+            mm._fp32_kernel(args[0], tuple(args[1].items()))
+        elif kind == "tc":
+            from hyperion.kernels import matmul as mm
+
+            mm._tc_kernel(args[0], "bf16", tuple(args[1].items()))
+        return f"ok {job}"
+    except Exception as error:  # reported, and the suite itself will say which kernel failed
+        return f"failed {job}: {str(error).splitlines()[0][:200]}"
+
+
+def precompile(jobs: int = 16) -> list[str]:
+    """Build every module of the suite (and its sweep) in parallel processes, before anything is timed."""
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
+    from hyperion.kernels import matmul as mm
+
+    work: list[tuple] = []
+    for d, tiles in PIPE_SWEEP.items():
+        for tile in tiles:
+            work += [("flash", ("05_flash_fwd_pipelined.cu", "flash_fwd_pipe_f16_w8", d, tile))]
+    for d in ATTN_DIMS:
+        work += [("flash", ("06_flash_bwd_mma.cu", "flash_bwd_dq_mma_f16", d, ()))]
+        work += [("flash", ("07_flash_fwd_two_tiles.cu", "flash_fwd_two_f16", d, tile)) for tile in TWO_SWEEP]
+    work += [("fp32", (v, cfg)) for v in ("07_warptile", "08_double_buffered") for cfg in mm.WARPTILE_CONFIGS]
+    work += [("tc", (v, cfg)) for v in ("11_mma_pipelined", "12_wgmma") for cfg in mm.tc_configs(v)]
+    with ProcessPoolExecutor(jobs, mp_context=get_context("spawn")) as pool:
+        return list(pool.map(_compile_job, work))
+
+
+SECTIONS = {"python": bench_python, "flash": bench_flash, "matmul": bench_matmul, "tc": bench_tc, "rows": bench_rows}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--sweep", action="store_true", help="also time every candidate tile configuration")
+    parser.add_argument("--only", default=",".join(SECTIONS))
+    parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--precompile", action="store_true", help="only build every module, in parallel")
+    args = parser.parse_args(argv)
+    if args.precompile:
+        print("\n".join(precompile()), flush=True)
+        return 0
+    import cupy
+    import torch
+
+    props = cupy.cuda.runtime.getDeviceProperties(0)
+    results: dict = {"gpu": props["name"].decode(), "driver": cupy.cuda.runtime.driverGetVersion(),
+                     "torch": torch.__version__, "cupy": cupy.__version__}
+    print(json.dumps(results), flush=True)
+    for name in args.only.split(","):
+        try:
+            results[name] = SECTIONS[name](args.quick, args.sweep)
+        except Exception:
+            traceback.print_exc()
+    text = markdown(results)
+    print(text, flush=True)
+    if args.out:
+        args.out.mkdir(parents=True, exist_ok=True)
+        (args.out / "suite.json").write_text(json.dumps(results, indent=1, default=str))
+        (args.out / "suite.md").write_text(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
