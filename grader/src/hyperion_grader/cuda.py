@@ -7,7 +7,8 @@ scores 0 with a message saying it was not run, never points for kernels that did
 
 from __future__ import annotations
 
-NO_GPU = "not run: no CUDA GPU here ({}); level-3 tasks are graded on a machine with an NVIDIA GPU and CuPy"
+NOT_RUN = "not run: no CUDA GPU"
+NO_GPU = NOT_RUN + " here ({}); CUDA tasks are graded on a machine with an NVIDIA GPU and CuPy"
 
 
 def allow_cuda_import() -> None:
@@ -18,7 +19,13 @@ def allow_cuda_import() -> None:
     import os
 
     folders = [d for d in os.environ.get("LD_LIBRARY_PATH", "").split(":") if d]
-    folders += ["/usr/local/cuda/lib64", "/usr/lib/x86_64-linux-gnu", "/lib/x86_64-linux-gnu", "/usr/lib64", "/lib"]
+    folders += [
+        "/usr/local/cuda/lib64",
+        "/usr/lib/x86_64-linux-gnu",
+        "/lib/x86_64-linux-gnu",
+        "/usr/lib64",
+        "/lib",
+    ]
 
     def find_library(name: str) -> str | None:
         for folder in folders:
@@ -34,3 +41,11 @@ def assert_ran_on_gpu(sub: dict) -> None:
     """In a check: fail with "not run: ..." when the probe found no GPU."""
     if not sub["gpu"]:
         raise AssertionError(NO_GPU.format(sub["why"]))
+
+
+def not_run(report) -> set[str]:
+    """Tasks of a grade report that did not run here (CUDA tasks on a machine without a GPU): self-checks
+    expect 0 points for them, not full marks, and say so."""
+    return {
+        r.task.task for r in report.results if r.score == 0 and (r.first_failure or "").startswith(NOT_RUN)
+    }
