@@ -19,9 +19,9 @@ from pathlib import Path
 
 import pytest
 
-from hyperion_grader.cuda import not_run
 from hyperion_grader.judge import GradeConfig, GradeReport, grade
 from hyperion_grader.levels import Registry, find_root
+from hyperion_grader.selfcheck import not_run
 from hyperion_grader.skeleton import generate_level, level_regions
 
 ROOT = find_root(Path(__file__).resolve().parent)

@@ -7,8 +7,7 @@ scores 0 with a message saying it was not run, never points for kernels that did
 
 from __future__ import annotations
 
-NOT_RUN = "not run: no CUDA GPU"
-NO_GPU = NOT_RUN + " here ({}); CUDA tasks are graded on a machine with an NVIDIA GPU and CuPy"
+NO_GPU = "not run: no CUDA GPU here ({}); CUDA tasks are graded on a machine with an NVIDIA GPU and CuPy"
 
 
 def allow_cuda_import() -> None:
@@ -41,11 +40,3 @@ def assert_ran_on_gpu(sub: dict) -> None:
     """In a check: fail with "not run: ..." when the probe found no GPU."""
     if not sub["gpu"]:
         raise AssertionError(NO_GPU.format(sub["why"]))
-
-
-def not_run(report) -> set[str]:
-    """Tasks of a grade report that did not run here (CUDA tasks on a machine without a GPU): self-checks
-    expect 0 points for them, not full marks, and say so."""
-    return {
-        r.task.task for r in report.results if r.score == 0 and (r.first_failure or "").startswith(NOT_RUN)
-    }

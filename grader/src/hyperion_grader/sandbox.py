@@ -112,6 +112,8 @@ def run_child(job: dict, roots: list[Path], timeout: float, guard: dict) -> Chil
     token = uuid.uuid4().hex
     env[procs.TOKEN_VAR] = token
     env.update(HOME=str(box), TMPDIR=str(box), PYTHONHASHSEED="0", PYTHONDONTWRITEBYTECODE="1")
+    # where the level-2 corpus archive lives (the child's HOME is the box, so name the judge's default)
+    env["HYPERION_DATA"] = os.environ.get("HYPERION_DATA") or str(Path.home() / ".cache" / "hyperion")
     guard = dict(guard, allow=[*guard["allow"], str(tmp)])
     r, w = os.pipe()
     full = dict(job, roots=code_roots, result_fd=w, guard=guard)
