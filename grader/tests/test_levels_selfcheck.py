@@ -23,11 +23,16 @@ from hyperion_grader.judge import GradeConfig, GradeReport, grade
 from hyperion_grader.levels import Registry, find_root
 from hyperion_grader.selfcheck import not_run
 from hyperion_grader.skeleton import generate_level, level_regions
+from hyperion_grader.tasks import load_tasks
 
 ROOT = find_root(Path(__file__).resolve().parent)
 REGISTRY = Registry.discover(ROOT)
 # one task per kind of probe: arrays in/out, an iterative method, a whole module, numba, speed + memory
 REPRESENTATIVE = {0: ["0.2", "0.5", "0.8"], 2: ["2.1", "2.6", "2.7", "2.9"]}
+# End-to-end tasks too long for CI's budget, graded here only with HYPERION_SELFCHECK_ALL=1 (and by
+# `python -m hyperion_grader selfcheck --level 2`, `nox -s grade-level2`): Task 2.16 trains a GPT for 200
+# steps, 407 s of wall time on the loaded 2-core build machine (level2_transformer/README.md).
+SLOW = {2: {"2.16"}}
 LEVELS = [n for n in REPRESENTATIVE if any(lvl.number == n for lvl in REGISTRY.levels)]
 
 
@@ -40,7 +45,10 @@ def _stubbed(number: int) -> set[str]:
 
 
 def _grade(number: int, submission: Path, cache: Path) -> GradeReport:
-    return grade(GradeConfig(REGISTRY, number, submission, cache_dir=cache))
+    only = None
+    if SLOW.get(number) and not os.environ.get("HYPERION_SELFCHECK_ALL"):
+        only = [t.task for t in load_tasks(REGISTRY.get(number).hidden_dir) if t.task not in SLOW[number]]
+    return grade(GradeConfig(REGISTRY, number, submission, cache_dir=cache, only=only))
 
 
 def _failures(report: GradeReport, only: set[str] | None = None) -> str:

