@@ -22,7 +22,7 @@ from hyperion_grader.hidden import assert_true, probe
 TASK = "2.16"
 TITLE = "End to end: GPT on Shakespeare, val loss"
 POINTS = 10
-TIMEOUT = 900  # seconds: the stated budget, on a loaded 2-core machine
+TIMEOUT = 1800  # seconds, the stated budget: the reference took 853 s at load average ~20 on 2 cores
 MEMORY_MB = 6144
 EXCLUSIVE = True
 STEPS = 200
