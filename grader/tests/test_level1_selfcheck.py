@@ -18,6 +18,7 @@ from hyperion_grader.judge import GradeConfig, GradeReport, grade
 from hyperion_grader.levels import Registry, find_root
 from hyperion_grader.selfcheck import not_run
 from hyperion_grader.skeleton import generate_level, level_regions
+from hyperion_grader.tasks import load_tasks
 
 ROOT = find_root(Path(__file__).resolve().parent)
 REGISTRY = Registry.discover(ROOT)
@@ -26,12 +27,20 @@ TIME_BUDGET_S = 300
 # one per kind of probe: pure tuples, Function backward on arrays, the graph walk, partial credit + speed
 # (EXCLUSIVE), optimizer state, data loading, mocks
 REPRESENTATIVE = ["1.2", "1.5", "1.8", "1.11", "1.15", "1.16", "1.17"]
+# End-to-end tasks too long for CI's budget, graded here only with HYPERION_SELFCHECK_ALL=1 (and by
+# `python -m hyperion_grader selfcheck --level 1`, `nox -s grade-level1`): Task 1.25 trains the MNIST MLP
+# for 3 epochs, 97 s in the grader at load average ~2 on the 2-core build machine (level1_tensor/README.md).
+# CI's short version of that run is tests/test_examples_mnist.py (a subset, one epoch).
+SLOW = {"1.25"}
 
 pytestmark = pytest.mark.skipif(not any(LEVEL.hidden_dir.glob("task_*.py")), reason="no level-1 hidden tests")
 
 
 def _grade(submission: Path, cache: Path) -> GradeReport:
-    return grade(GradeConfig(REGISTRY, 1, submission, cache_dir=cache))
+    only = None
+    if not os.environ.get("HYPERION_SELFCHECK_ALL"):
+        only = [t.task for t in load_tasks(LEVEL.hidden_dir) if t.task not in SLOW]
+    return grade(GradeConfig(REGISTRY, 1, submission, cache_dir=cache, only=only))
 
 
 def _scores(report: GradeReport) -> dict[str, float]:
