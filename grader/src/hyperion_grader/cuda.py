@@ -18,13 +18,7 @@ def allow_cuda_import() -> None:
     import os
 
     folders = [d for d in os.environ.get("LD_LIBRARY_PATH", "").split(":") if d]
-    folders += [
-        "/usr/local/cuda/lib64",
-        "/usr/lib/x86_64-linux-gnu",
-        "/lib/x86_64-linux-gnu",
-        "/usr/lib64",
-        "/lib",
-    ]
+    folders += ["/usr/local/cuda/lib64", "/usr/lib/x86_64-linux-gnu", "/lib/x86_64-linux-gnu", "/usr/lib64", "/lib"]
 
     def find_library(name: str) -> str | None:
         for folder in folders:
