@@ -45,19 +45,6 @@ def levels() -> dict[int, Path]:
     return found
 
 
-def task_points(level: int) -> dict[str, float]:
-    """Task number -> its points, read from the hidden tests' ``TASK = "N.M"`` / ``POINTS = n``
-    lines (``grader/hidden/levelN/task_*.py``); empty where the hidden tests are absent (a release)."""
-    points = {}
-    for path in sorted((ROOT / "grader" / "hidden" / f"level{level}").glob("task_*.py")):
-        text = path.read_text(encoding="utf-8")
-        task = re.search(r'^TASK\s*=\s*["\']([\d.]+)["\']', text, re.MULTILINE)
-        value = re.search(r"^POINTS\s*=\s*([\d.]+)", text, re.MULTILINE)
-        if task and value:
-            points[task.group(1)] = float(value.group(1))
-    return points
-
-
 # ---------------------------------------------------------------- finding tasks
 
 def find_tasks(level: int, source: Path) -> list[dict]:
@@ -133,6 +120,26 @@ def _cuda_tasks(path: Path) -> list[dict]:
     return list(by_function.values())
 
 
+def hidden_tests() -> dict[str, dict]:
+    """Task -> {title, points, file} of every hidden test (``grader/hidden/levelN/task_*.py``), read with
+    ``ast``: nothing is imported. Tasks graded end to end have a hidden test and no function of their own."""
+    found = {}
+    for path in sorted((ROOT / "grader" / "hidden").glob("level*/task_*.py")):
+        values = {}
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+                try:
+                    values[node.targets[0].id] = ast.literal_eval(node.value)
+                except ValueError:
+                    continue
+        if "TASK" in values:
+            summary = " ".join((ast.get_docstring(ast.parse(path.read_text(encoding="utf-8"))) or "").split())
+            found[str(values["TASK"])] = {"title": str(values.get("TITLE", path.stem)),
+                                          "points": values.get("POINTS", 1), "summary": summary,
+                                          "file": path.relative_to(ROOT).as_posix()}
+    return found
+
+
 # ---------------------------------------------------------------- teaching pages
 
 def nav_order() -> list[str]:
@@ -189,11 +196,16 @@ def escape(text: str) -> str:
 
 
 def render(level: int, records: list[dict], pages: dict[str, tuple[str, str]],
-           points: dict[str, float] | None = None) -> str:
-    points = points or {}
+           hidden: dict[str, dict] | None = None) -> str:
+    hidden = {t: h for t, h in (hidden or {}).items() if t.split(".")[0] == str(level)}
     by_task: dict[str, list[dict]] = defaultdict(list)
     for r in records:
         by_task[r["task"]].append(r)
+    for task, h in hidden.items():  # graded end to end: a hidden test and no function of its own
+        if task not in by_task:
+            text = h["summary"].split(":", 1)[-1].strip()
+            by_task[task].append({"task": task, "name": None, "identifier": None, "file": h["file"], "line": 1,
+                                  "summary": text.split(". ")[0].rstrip(".") + ".", "markers": 0})
     order = sorted(by_task, key=lambda t: tuple(int(p) for p in t.split(".")))
     index_title = f"Level {level}"
     out = [
@@ -217,11 +229,11 @@ def render(level: int, records: list[dict], pages: dict[str, tuple[str, str]],
         "at a time, so you can hand in a level with some tasks still open.",
         "",
         f"{len(order)} tasks, {len(records)} functions, "
-        f"{sum(r['markers'] for r in records)} solution regions"
-        + (f", {sum(points.get(task, 0) for task in order):g} points." if points else "."),
+        f"{sum(r['markers'] for r in records)} solution regions, "
+        f"{sum(h['points'] for h in hidden.values()):g} points.",
         "",
         "| Task | Points | Function | What it does | Code | Taught in |",
-        "|------|-------:|----------|--------------|------|-----------|",
+        "|------|--------|----------|--------------|------|-----------|",
     ]
     for task in order:
         page, title = pages.get(task, ("index.md", index_title))
@@ -230,18 +242,19 @@ def render(level: int, records: list[dict], pages: dict[str, tuple[str, str]],
             if len(summary) > 120:
                 summary = summary[:117].rsplit(" ", 1)[0] + " ..."
             first = i == 0
-            name = f"<code>{r['name']}</code>"
+            name = f"<code>{r['name']}</code>" if r["name"] else "(end to end: no code of its own)"
             if r["identifier"]:  # its entry in the API reference, when the reference renders it
                 name = f'<autoref identifier="{r["identifier"]}" optional>{name}</autoref>'
+            points = f"{hidden[task]['points']:g}" if first and task in hidden else ("--" if first else "")
             out.append(
-                f"| {'**' + task + '**' if first else ''} "
-                f"| {(f'{points[task]:g}' if task in points else '–') if first else ''} | {name} | {summary} "
+                f"| {'**' + task + '**' if first else ''} | {points} | {name} | {summary} "
                 f"| `{r['file']}:{r['line']}` "
                 f"| {f'[{title}]({page})' if first else ''} |"
             )
     out += [
         "",
-        "Points are what the grader awards for the task (from its hidden test). "
+        "Points are those of the task's hidden test (`grader/hidden/`); a task marked \"end to end\" has no",
+        "code of its own and passes when the tasks it depends on work together.",
         "A function's name links to its entry in the [API reference](../api/index.md) where it has",
         "one; the code column is the file and line in the repository (the same path in your workspace,",
         "under `workspace/`). The page is regenerated by `python site/gen_task_index.py`;",
@@ -252,12 +265,15 @@ def render(level: int, records: list[dict], pages: dict[str, tuple[str, str]],
 
 
 def pages_to_write() -> dict[Path, str]:
-    return {DOCS / f"level{n}" / "tasks.md": render(n, find_tasks(n, src), teaching_pages(n), task_points(n))
+    hidden = hidden_tests()
+    return {DOCS / f"level{n}" / "tasks.md": render(n, find_tasks(n, src), teaching_pages(n), hidden)
             for n, src in levels().items()}
 
 
 def main(argv: list[str]) -> int:
-    stale = 0
+    import gen_coverage  # the roadmap coverage page is checked and written with the task indexes
+
+    stale = gen_coverage.main(argv)
     for path, text in pages_to_write().items():
         name = path.relative_to(ROOT)
         current = path.read_text(encoding="utf-8") if path.exists() else ""

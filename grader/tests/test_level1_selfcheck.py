@@ -16,7 +16,9 @@ import pytest
 
 from hyperion_grader.judge import GradeConfig, GradeReport, grade
 from hyperion_grader.levels import Registry, find_root
+from hyperion_grader.selfcheck import not_run
 from hyperion_grader.skeleton import generate_level, level_regions
+from hyperion_grader.tasks import load_tasks
 
 ROOT = find_root(Path(__file__).resolve().parent)
 REGISTRY = Registry.discover(ROOT)
@@ -25,12 +27,20 @@ TIME_BUDGET_S = 300
 # one per kind of probe: pure tuples, Function backward on arrays, the graph walk, partial credit + speed
 # (EXCLUSIVE), optimizer state, data loading, mocks
 REPRESENTATIVE = ["1.2", "1.5", "1.8", "1.11", "1.15", "1.16", "1.17"]
+# End-to-end tasks too long for CI's budget, graded here only with HYPERION_SELFCHECK_ALL=1 (and by
+# `python -m hyperion_grader selfcheck --level 1`, `nox -s grade-level1`): Task 1.25 trains the MNIST MLP
+# for 3 epochs, 97 s in the grader at load average ~2 on the 2-core build machine (level1_tensor/README.md).
+# CI's short version of that run is tests/test_examples_mnist.py (a subset, one epoch).
+SLOW = {"1.25"}
 
 pytestmark = pytest.mark.skipif(not any(LEVEL.hidden_dir.glob("task_*.py")), reason="no level-1 hidden tests")
 
 
 def _grade(submission: Path, cache: Path) -> GradeReport:
-    return grade(GradeConfig(REGISTRY, 1, submission, cache_dir=cache))
+    only = None
+    if not os.environ.get("HYPERION_SELFCHECK_ALL"):
+        only = [t.task for t in load_tasks(LEVEL.hidden_dir) if t.task not in SLOW]
+    return grade(GradeConfig(REGISTRY, 1, submission, cache_dir=cache, only=only))
 
 
 def _scores(report: GradeReport) -> dict[str, float]:
@@ -65,7 +75,9 @@ def stubbed() -> set[str]:
 def test_reference_full_marks_in_time(reference):
     report, seconds = reference
     assert not report.grader_errors, report.grader_errors
-    assert report.score == report.max_score, "reference lost points:\n" + _failures(report)
+    skipped = not_run(report)  # Task 1.24 (CUDA) scores 0 "not run" on a machine without a GPU
+    lost = {r.task.task for r in report.results if r.score != r.task.points} - skipped
+    assert not lost, "reference lost points:\n" + _failures(report)
     assert seconds < TIME_BUDGET_S, f"grading the reference took {seconds:.0f}s (budget {TIME_BUDGET_S}s)"
 
 
@@ -97,7 +109,8 @@ def test_one_task_filled_scores_exactly_its_points(task, reference, stubbed, cac
     report = _grade(sub, cache)
     assert not report.grader_errors, report.grader_errors
     got = {t: s for t, s in _scores(report).items() if t in stubbed}
-    expected = {t: (points[t] if t == task else 0.0) for t in got}
+    skipped = not_run(reference[0])
+    expected = {t: (points[t] if t == task and t not in skipped else 0.0) for t in got}
     assert got == expected, f"only task {task} filled:\n" + "\n".join(
         f"  {r.task.task}: {r.score:g}/{r.task.points:g} {r.first_failure}"
         for r in report.results

@@ -21,12 +21,18 @@ import pytest
 
 from hyperion_grader.judge import GradeConfig, GradeReport, grade
 from hyperion_grader.levels import Registry, find_root
+from hyperion_grader.selfcheck import not_run
 from hyperion_grader.skeleton import generate_level, level_regions
+from hyperion_grader.tasks import load_tasks
 
 ROOT = find_root(Path(__file__).resolve().parent)
 REGISTRY = Registry.discover(ROOT)
 # one task per kind of probe: arrays in/out, an iterative method, a whole module, numba, speed + memory
 REPRESENTATIVE = {0: ["0.2", "0.5", "0.8"], 2: ["2.1", "2.6", "2.7", "2.9"]}
+# End-to-end tasks too long for CI's budget, graded here only with HYPERION_SELFCHECK_ALL=1 (and by
+# `python -m hyperion_grader selfcheck --level 2`, `nox -s grade-level2`): Task 2.16 trains a GPT for 200
+# steps: 853 s in the grader on the 2-core build machine at load average ~20 (level2_transformer/README.md).
+SLOW = {2: {"2.16"}}
 LEVELS = [n for n in REPRESENTATIVE if any(lvl.number == n for lvl in REGISTRY.levels)]
 
 
@@ -39,7 +45,10 @@ def _stubbed(number: int) -> set[str]:
 
 
 def _grade(number: int, submission: Path, cache: Path) -> GradeReport:
-    return grade(GradeConfig(REGISTRY, number, submission, cache_dir=cache))
+    only = None
+    if SLOW.get(number) and not os.environ.get("HYPERION_SELFCHECK_ALL"):
+        only = [t.task for t in load_tasks(REGISTRY.get(number).hidden_dir) if t.task not in SLOW[number]]
+    return grade(GradeConfig(REGISTRY, number, submission, cache_dir=cache, only=only))
 
 
 def _failures(report: GradeReport, only: set[str] | None = None) -> str:
@@ -64,7 +73,8 @@ def references(cache) -> dict[int, GradeReport]:
 def test_reference_full_marks_and_every_marked_task_graded(number, references):
     report = references[number]
     assert not report.grader_errors, report.grader_errors
-    assert report.score == report.max_score, f"level {number} reference lost points:\n" + _failures(report)
+    lost = {r.task.task for r in report.results if r.score != r.task.points} - not_run(report)
+    assert not lost, f"level {number} reference lost points:\n" + _failures(report)
     graded = {r.task.task for r in report.results}
     missing = _stubbed(number) - graded
     assert not missing, f"level {number}: marked tasks without hidden tests: {sorted(missing)}"
@@ -101,7 +111,8 @@ def test_one_task_filled_scores_exactly_its_points(number, task, references, cac
     assert not report.grader_errors, report.grader_errors
     stubbed = _stubbed(number)
     got = {r.task.task: r.score for r in report.results if r.task.task in stubbed}
-    expected = {t: (points[t] if t == task else 0.0) for t in got}
+    skipped = not_run(references[number])
+    expected = {t: (points[t] if t == task and t not in skipped else 0.0) for t in got}
     wrong = {t for t in got if got[t] != expected[t]}
     assert not wrong, f"level {number}, only task {task} filled:\n" + _failures(report, wrong)
 

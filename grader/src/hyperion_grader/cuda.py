@@ -7,7 +7,7 @@ scores 0 with a message saying it was not run, never points for kernels that did
 
 from __future__ import annotations
 
-NO_GPU = "not run: no CUDA GPU here ({}); level-3 tasks are graded on a machine with an NVIDIA GPU and CuPy"
+NO_GPU = "not run: no CUDA GPU here ({}); CUDA tasks are graded on a machine with an NVIDIA GPU and CuPy"
 
 
 def allow_cuda_import() -> None:

@@ -123,8 +123,12 @@ class _Spawned:
         self.token = uuid.uuid4().hex
         env[procs.TOKEN_VAR] = self.token
         env.update(PYTHONHASHSEED="0", PYTHONDONTWRITEBYTECODE="1")
+        # where the level-2 corpus archive lives (read-only in the box; the child's HOME is not the judge's)
+        data = os.environ.get("HYPERION_DATA") or str(Path.home() / ".cache" / "hyperion")
+        env["HYPERION_DATA"] = data
         if self.sealed:  # the code is mounted read-only in the box: nothing to copy, nothing left behind
-            view = box.View(code=[str(Path(r).resolve()) for r in roots], site=job["site"], devices=devices)
+            readable = [*job["site"], *([data] if os.path.isdir(data) else [])]  # mounted at their own paths
+            view = box.View(code=[str(Path(r).resolve()) for r in roots], site=readable, devices=devices)
             self.code_roots = view.code_roots
             env.update(HOME="/tmp", TMPDIR="/tmp")
             job = dict(job, roots=self.code_roots, guard=None)

@@ -124,12 +124,21 @@ class CosineWarmupLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
+        """Task 1.22: the rate of every group at step ``self.last_epoch``, from ``self.base_lrs``.
+
+        Warm-up (``step < warmup_steps``): ``base·step/warmup_steps`` (0 at step 0). Then, with
+        ``progress = min(1, (step - warmup_steps) / max(1, total_steps - warmup_steps))``:
+        ``min_lr + (base - min_lr)·(1 + cos(π·progress))/2`` -- ``base`` right after warm-up,
+        ``min_lr`` from ``total_steps`` on. The schedule GPT training uses.
+        """
+        # BEGIN SOLUTION
         step = self.last_epoch
         if step < self.warmup_steps:
             return [base * step / self.warmup_steps for base in self.base_lrs]
         progress = min(1.0, (step - self.warmup_steps) / max(1, self.total_steps - self.warmup_steps))
         cos = 0.5 * (1 + math.cos(math.pi * progress))
         return [self.min_lr + (base - self.min_lr) * cos for base in self.base_lrs]
+        # END SOLUTION
 
 
 LinearWarmupCosineDecay = CosineWarmupLR

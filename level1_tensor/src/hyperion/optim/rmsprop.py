@@ -27,7 +27,19 @@ class RMSprop(Optimizer):
                                       momentum=momentum, centered=centered, maximize=maximize))
 
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
+        """Task 1.21: one RMSprop step on every parameter with a gradient, in place, as PyTorch.
+
+        Per parameter (state created on its first step: ``step`` 0, ``square_avg`` zeros, and
+        ``momentum_buffer`` / ``grad_avg`` zeros when ``momentum > 0`` / ``centered``):
+        ``g = -grad if maximize else grad``; ``g += weight_decay·param``;
+        ``square_avg = α·square_avg + (1-α)·g²``; ``avg = √square_avg + eps`` (centered:
+        ``grad_avg += (1-α)(g - grad_avg)`` and ``avg = √(square_avg - grad_avg²) + eps``); then
+        ``buf = momentum·buf + g/avg; param -= lr·buf`` with momentum, else ``param -= lr·g/avg``.
+        Dividing by a running RMS gives every weight its own step size: large for rarely-moving
+        weights, small for noisy ones. Never modify ``param.grad``.
+        """
         loss = self._evaluate(closure)
+        # BEGIN SOLUTION
         with no_grad():
             for group in self.param_groups:
                 lr, alpha, eps, momentum = group["lr"], group["alpha"], group["eps"], group["momentum"]
@@ -62,4 +74,5 @@ class RMSprop(Optimizer):
                         param.add_(buf, alpha=-lr)
                     else:
                         param.add_(-lr * g / avg)
+        # END SOLUTION
         return loss

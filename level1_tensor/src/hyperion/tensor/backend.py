@@ -201,14 +201,14 @@ class Backend:
         return self.xp.asarray(x)
 
     def dropout_mask(self, shape: tuple[int, ...], p: float, seed: int, dtype: Any) -> Array:
-        """``keep / (1 - p)`` with ``keep ~ Bernoulli(1 - p)``, drawn where the data lives from ``seed``.
+        """The 0/1 mask ``keep ~ Bernoulli(1 - p)`` in ``dtype``, drawn where the data lives from ``seed``.
 
         Masks are as large as the activations, so they are drawn on the device (a host draw and copy
         of an attention mask cost more than the whole GPU step); a seed therefore gives the same
         masks on every run of one device, not the same masks on CPU and CUDA (as in PyTorch).
         """
         keep = np.random.Generator(np.random.PCG64(seed)).random(shape, dtype=np.float32) >= p
-        return (keep / (1 - p)).astype(dtype)
+        return keep.astype(dtype)
 
 
 class CupyBackend(Backend):
@@ -245,7 +245,7 @@ class CupyBackend(Backend):
 
     def dropout_mask(self, shape: tuple[int, ...], p: float, seed: int, dtype: Any) -> Array:
         keep = self.xp.random.default_rng(seed).random(shape, dtype=np.float32) >= p
-        return (keep / (1 - p)).astype(dtype)
+        return keep.astype(dtype)
 
     def windows(self, x: Array, window_shape: tuple[int, ...], axes: tuple[int, ...]) -> Array:
         from cupy.lib.stride_tricks import sliding_window_view

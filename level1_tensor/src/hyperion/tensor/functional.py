@@ -643,9 +643,19 @@ def layer_norm(
 
 
 def dropout(x: Tensor, p: float = 0.5, training: bool = True, generator: Any = None) -> Tensor:
-    """Zero each element with probability ``p`` and scale the rest by ``1/(1-p)`` (train only)."""
+    """Task 1.20: inverted dropout: zero each element with probability ``p`` and scale the survivors
+    by ``1/(1-p)`` in training; the identity in evaluation (``training=False``) or for ``p == 0``.
+
+    Draw the mask with ``mask = Tensor._from_array(x._backend.dropout_mask(x.shape, p, seed,
+    x.dtype), x.device)`` (0/1 values, ``keep ~ Bernoulli(1-p)``), where ``seed =
+    (generator or default_generator).seed_for_device()`` (``hyperion.tensor.random``), and return
+    ``x * mask * (1/(1-p))`` as Tensor ops so the gradient flows through the same mask. ``p == 1``
+    drops everything (``x * 0.0``: no division by zero). Scaling at training time keeps the
+    expected activation unchanged, so the network needs no rescaling at test time.
+    """
     if not 0 <= p <= 1:
         raise ValueError(f"dropout: p must be in [0, 1], got {p}")
+    # BEGIN SOLUTION
     if not training or p == 0:
         return x
     if p == 1:
@@ -654,7 +664,8 @@ def dropout(x: Tensor, p: float = 0.5, training: bool = True, generator: Any = N
 
     seed = (generator or default_generator).seed_for_device()
     mask = Tensor._from_array(x._backend.dropout_mask(x.shape, p, seed, x.dtype), x.device)
-    return x * mask
+    return x * mask * (1 / (1 - p))
+    # END SOLUTION
 
 
 def embedding(indices: Tensor, weight: Tensor) -> Tensor:

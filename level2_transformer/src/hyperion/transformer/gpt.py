@@ -86,7 +86,21 @@ class GPT(Module):
         self.lm_head = Linear(c.n_embd, c.vocab_size, bias=False, device=device, dtype=dtype)
         self._init_weights(generator)
         if c.tie_weights:
-            self.lm_head.weight = self.wte.weight  # one Parameter, used twice
+            self.tie_weights()
+
+    def tie_weights(self) -> None:
+        """Task 2.13: weight tying: make the LM head use the token embedding's Parameter itself.
+
+        ``lm_head.weight`` (V, C) and ``wte.weight`` (V, C) have the same shape: row ``v`` of the head
+        scores a hidden state against token ``v``, row ``v`` of the embedding *is* token ``v``. Tying
+        shares one Parameter between the two uses (assign it: ``lm_head.weight is wte.weight``), so
+        ``parameters()`` lists it once, the optimizer updates it once, and backward adds the gradients
+        of both uses into its ``.grad``. It saves V·C parameters (most of a small model's) and
+        usually helps a small model's loss (Press & Wolf, 2017).
+        """
+        # BEGIN SOLUTION
+        self.lm_head.weight = self.wte.weight  # one Parameter, used twice
+        # END SOLUTION
 
     def _init_weights(self, generator: Generator | None) -> None:
         residual_std = 0.02 / math.sqrt(2 * self.config.n_layer)
@@ -125,6 +139,26 @@ class GPT(Module):
             raise DTypeError(f"GPT: {name} must hold integer token ids, got {array.dtype}")
         return Tensor(array.astype(np.int64), device=self.device)
 
+    def embed(self, idx: Tensor, start: int = 0) -> Tensor:
+        """Task 2.12: the input of the first block: token embeddings plus position embeddings.
+
+        ``idx`` is an int64 ``(B, T)`` Tensor on the model's device holding positions ``start ..
+        start+T-1`` (``start`` > 0 when a KV cache holds the earlier ones). Return
+        ``drop(wte(idx) + wpe(positions))`` of shape ``(B, T, C)``, with ``positions`` the int64 Tensor
+        ``arange(start, start + T)`` on ``self.device``, broadcast over the batch; with RoPE
+        (``self.wpe is None``) just ``drop(wte(idx))``: the position then enters through the rotation
+        of q and k. Attention itself is blind to order (a permutation of the tokens permutes its
+        output): the position embedding is the only place the model learns where a token stands.
+        """
+        # BEGIN SOLUTION
+        x = self.wte(idx)
+        if self.wpe is not None:
+            length = idx.shape[1]
+            positions = Tensor(np.arange(start, start + length, dtype=np.int64), device=self.device)
+            x = x + self.wpe(positions)
+        return self.drop(x)
+        # END SOLUTION
+
     def forward(self, idx: Any, targets: Any = None, *, key_padding_mask: Any = None,
                 caches: list[KVCache] | None = None) -> tuple[Tensor, Tensor | None]:
         """Logits ``(B, T, V)`` for token ids ``idx`` ``(B, T)``, and the mean cross-entropy against
@@ -142,11 +176,7 @@ class GPT(Module):
         length = idx.shape[1]
         if start + length > c.context_length:
             raise ShapeError(f"GPT: {start + length} positions exceed context_length={c.context_length}")
-        x = self.wte(idx)
-        if self.wpe is not None:
-            positions = Tensor(np.arange(start, start + length, dtype=np.int64), device=self.device)
-            x = x + self.wpe(positions)
-        x = self.drop(x)
+        x = self.embed(idx, start)
         for i, block in enumerate(self.blocks):
             x = block(x, key_padding_mask=key_padding_mask, cache=None if caches is None else caches[i])
         logits = self.lm_head(self.ln_f(x))

@@ -245,17 +245,33 @@ class GELU(Function):
     """
 
     def forward(self, x: Array, approximate: str = "none") -> Array:
+        """Task 1.19: GELU forward, ``x·Φ(x)``: exact with ``erf``, or the tanh approximation.
+
+        ``"none"``: ``Φ(x) = (1 + erf(x/√2))/2``; save it as ``self.cdf``. ``"tanh"``:
+        ``t = tanh(√(2/π)(x + 0.044715x³))``, out ``0.5·x·(1 + t)``; save ``self.t``. Save ``self.x``
+        and ``self.approximate`` too. GELU is ReLU's smooth cousin used by GPT and BERT: it weighs an
+        input by how likely it is to be positive instead of gating it hard at 0.
+        """
+        if approximate not in ("none", "tanh"):
+            raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+        # BEGIN SOLUTION
         self.x, self.approximate = x, approximate
         b = self.backend
         if approximate == "tanh":
             self.t = b.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * (x * x * x)))
             return 0.5 * x * (1 + self.t)
-        if approximate != "none":
-            raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
         self.cdf = 0.5 * (1 + b.erf(x * (1 / math.sqrt(2))))
         return x * self.cdf
+        # END SOLUTION
 
     def backward(self, grad: Array) -> Array:
+        """Task 1.19: GELU backward.
+
+        Exact: ``d/dx x·Φ(x) = Φ(x) + x·φ(x)`` with ``φ(x) = exp(-x²/2)/√(2π)``. Tanh: with
+        ``k = √(2/π)``, ``dt/dx = (1 - t²)·k·(1 + 3·0.044715x²)`` and the derivative is
+        ``0.5(1 + t) + 0.5·x·dt/dx``. Multiply by ``grad``.
+        """
+        # BEGIN SOLUTION
         x = self.x
         if self.approximate == "tanh":
             k = math.sqrt(2 / math.pi)
@@ -263,6 +279,7 @@ class GELU(Function):
             return grad * (0.5 * (1 + self.t) + 0.5 * x * dt)
         pdf = self.backend.exp(-0.5 * x * x) * (1 / math.sqrt(2 * math.pi))
         return grad * (self.cdf + x * pdf)
+        # END SOLUTION
 
 
 # ---- dtype ---------------------------------------------------------------------------------------

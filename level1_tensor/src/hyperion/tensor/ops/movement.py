@@ -146,6 +146,16 @@ class ToDevice(Function):
 
     @classmethod
     def apply(cls, x: Tensor, device: str) -> Tensor:  # type: ignore[override]
+        """Task 1.24: move ``x`` to ``device`` through the two backends: a differentiable copy.
+
+        Bring ``x``'s array to the host with its backend's ``to_numpy``, make it C-contiguous, hand it
+        to the target backend's ``from_host`` and wrap it (``type(x)._from_array(array, device)``).
+        When ``x`` requires grad (and grad is enabled) the copy is a graph node: ``ctx =
+        cls(get_backend(device))``, ``ctx.source = x.device``, ``parents``/``needs_input_grad`` set,
+        ``out.requires_grad``/``out._ctx`` set. Every device speaks through its backend only, which
+        is how level 3 can swap in its own kernels without touching this code.
+        """
+        # BEGIN SOLUTION
         ctx = cls(get_backend(device))
         ctx.source = x.device
         host = get_backend(x.device).to_numpy(x._array())
@@ -154,6 +164,10 @@ class ToDevice(Function):
             out.requires_grad, out._ctx = True, ctx
             ctx.parents, ctx.needs_input_grad = (x,), (True,)
         return out
+        # END SOLUTION
 
     def backward(self, grad: Array) -> Array:
+        """Task 1.24: the gradient goes back to the source device (``self.source``) the same way."""
+        # BEGIN SOLUTION
         return get_backend(self.source).from_host(self.backend.to_numpy(grad))
+        # END SOLUTION

@@ -203,6 +203,14 @@ class LayerNorm(Function):
         ndim: int = 1,
         eps: float = 1e-5,
     ) -> Array:
+        """Task 1.18: LayerNorm forward over the last ``ndim`` dimensions (biased variance, as PyTorch).
+
+        Save for backward: ``self.xhat`` (the normalised input), ``self.rstd = 1/sqrt(var + eps)``
+        (keepdim shape), ``self.weight``, ``self.axes`` (the normalised axes) and ``self.has_bias``.
+        Then ``out = xhat * weight + bias`` (either may be ``None``). Normalising each token on its
+        own makes a layer's scale independent of the batch: what the transformer blocks rely on.
+        """
+        # BEGIN SOLUTION
         b = self.backend
         axes = tuple(range(x.ndim - ndim, x.ndim))
         mean = b.sum(x, axes, True) / x.dtype.type(_size(x.shape[-ndim:]))
@@ -213,8 +221,15 @@ class LayerNorm(Function):
         self.has_bias = bias is not None
         out = self.xhat if weight is None else self.xhat * weight
         return out if bias is None else out + bias
+        # END SOLUTION
 
     def backward(self, grad: Array) -> tuple[Array | None, ...]:
+        """Task 1.18: LayerNorm backward: ``(dx, dweight, dbias)``, leaving out the absent ones.
+
+        ``dx̂ = grad·weight``; ``dx = (n·dx̂ - Σdx̂ - x̂·Σ(dx̂·x̂)) · rstd / n`` with the sums over the
+        normalised axes (keepdim); ``dweight = Σ grad·x̂`` and ``dbias = Σ grad`` over the batch axes.
+        """
+        # BEGIN SOLUTION
         b, axes, xhat = self.backend, self.axes, self.xhat
         n = xhat.dtype.type(_size(xhat.shape[axes[0] :]))
         dxhat = grad if self.weight is None else grad * self.weight
@@ -226,6 +241,7 @@ class LayerNorm(Function):
         if self.has_bias:
             grads.append(b.sum(grad, batch, False))
         return tuple(grads)
+        # END SOLUTION
 
 
 def _size(shape: tuple[int, ...]) -> int:

@@ -20,9 +20,16 @@ extern "C" __global__ void causal_mask(const float* x, float* y, long long n, in
     }
 }
 
+// Task 3.6: scale_mask_softmax. One block per row of S (blockIdx.x = row of BH*T; its query position is
+// i = blockIdx.x % T): p = softmax(scale * s) over the columns j < valid, where valid = i + 1 when causal
+// (later keys are masked: p = 0 there) and T otherwise. Read each unmasked score once into the register
+// cache (CACHE per thread, column k*blockDim.x + threadIdx.x; masked/outside: -INFINITY), take the row max
+// with block_max, exponentiate and sum (block_sum), and write every column j < T. One read of half of S
+// and one write replace three kernels that each read and write all of S.
 extern "C" __global__ void scale_mask_softmax(const float* __restrict__ s, float* __restrict__ p, int T, float scale,
                                               int causal) {
     __shared__ float scratch[32];
+    // BEGIN SOLUTION
     const int i = blockIdx.x % T;  // query position of this row
     const float* sr = s + (size_t)blockIdx.x * T;
     float* pr = p + (size_t)blockIdx.x * T;
@@ -48,4 +55,5 @@ extern "C" __global__ void scale_mask_softmax(const float* __restrict__ s, float
         const int j = k * blockDim.x + threadIdx.x;
         if (j < T) pr[j] = cache[k] * inv;
     }
+    // END SOLUTION
 }

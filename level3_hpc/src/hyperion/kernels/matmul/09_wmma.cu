@@ -109,6 +109,12 @@ __device__ __forceinline__ void tc_gemm(const unsigned short* A, const unsigned 
         const T* bs = reinterpret_cast<const T*>(Bs + (t % TC_STAGES) * B_STAGE);
 #pragma unroll
         for (int kk = 0; kk < TC_BK; kk += 16) {
+            // Task 3.5: tc_gemm. One 16-deep step of the warp's WM x WN tile on tensor cores: load the FM
+            // A fragments (rows warpRow*WM + i*16 of stage `as`, columns kk.., leading dimension A_LD) and
+            // the FN B fragments (rows kk.., columns warpCol*WN + j*16 of `bs`, leading dimension B_LD)
+            // with wmma::load_matrix_sync, then acc[i][j] += a[i] * b[j] with wmma::mma_sync for every
+            // (i, j). Each fragment is reused FN (or FM) times: that reuse is what the warp tile buys.
+            // BEGIN SOLUTION
             wmma::fragment<wmma::matrix_a, 16, 16, 16, T, wmma::row_major> a[FM];
             wmma::fragment<wmma::matrix_b, 16, 16, 16, T, wmma::row_major> b[FN];
 #pragma unroll
@@ -119,6 +125,7 @@ __device__ __forceinline__ void tc_gemm(const unsigned short* A, const unsigned 
             for (int i = 0; i < FM; ++i)
 #pragma unroll
                 for (int j = 0; j < FN; ++j) wmma::mma_sync(acc[i][j], a[i], b[j], acc[i][j]);
+            // END SOLUTION
         }
     }
     cp_async_wait<0>();
