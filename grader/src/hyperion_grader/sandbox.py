@@ -184,6 +184,15 @@ class _Spawned:
         return (None if timed_out else rc), timed_out, lingered, output, wall
 
 
+def _state(pid: int) -> str:
+    """The one-letter state of ``pid`` from /proc ("X" when it is gone)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return "X"
+    return stat[stat.rindex(")") + 2]
+
+
 def run_child(job: dict, roots: list[Path], timeout: float, guard: dict, private: Path | None = None,
               devices: list[str] | None = None) -> ChildOutcome:
     """Run the job in a fresh sandbox that sees ``roots`` (read-only) and return its outcome."""
@@ -311,6 +320,10 @@ class Server:
         burns in the background then cannot slow the other side down."""
         for _ in range(3):  # again, for processes started while the first pass ran
             procs.signal_all(procs.tree(self.child.proc.pid), signal.SIGSTOP)
+        # SIGSTOP lands asynchronously: wait (up to 1 s) until every process has actually stopped
+        deadline = time.monotonic() + 1.0
+        while time.monotonic() < deadline and any(_state(pid) not in "TtZX" for pid in procs.tree(self.child.proc.pid)):
+            time.sleep(0.001)
 
     def resume(self) -> None:
         procs.signal_all(procs.tree(self.child.proc.pid), signal.SIGCONT)
