@@ -180,3 +180,21 @@ def test_benchmark_runs_on_two_ranks(tmp_path):
     assert [v["variant"] for v in result["variants"]] == ["naive", "flat", "overlap", "bucketed"]
     assert all(r["ours_ms"] > 0 for r in result["allreduce"]) and result["beta_Bps"] > 0
     assert len(result["sweep"]) == 3 and all(s["model_overhead_ms"] > 0 for s in result["sweep"])
+
+
+def test_spawn_launcher_stops_the_others_when_one_rank_fails(tmp_path):
+    """The nccl launcher (no MPI): rank 1 fails at once, rank 0 would wait a minute for it."""
+    import time
+
+    script = tmp_path / "fail.py"
+    script.write_text("import os, sys, time\nif os.environ['HYPERION_RANK'] == '1':\n    sys.exit(3)\ntime.sleep(60)\n")
+    start = time.monotonic()
+    done = _launch(2, "--backend", "nccl", str(script), timeout=120)
+    assert done.returncode == 3 and time.monotonic() - start < 30
+
+
+@pytest.mark.parametrize("uid", [bytes(range(128)), tuple(range(-64, 64))])
+def test_nccl_unique_id_survives_the_rendezvous_file(uid):
+    from hyperion.distributed.backends import _uid_from_json, _uid_to_json
+
+    assert _uid_from_json(json.loads(json.dumps(_uid_to_json(uid)))) == uid

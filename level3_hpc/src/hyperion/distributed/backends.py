@@ -13,6 +13,7 @@ asynchronous collective lets data-parallel training overlap communication with b
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from enum import Enum
@@ -208,7 +209,7 @@ class NCCLGroup(ProcessGroup):
         self.stream.wait_event(self.cupy.cuda.get_current_stream().record())  # inputs are ready
         run(self.stream.ptr)
         done = self.stream.record()
-        work = Work(lambda: self.cupy.cuda.get_current_stream().wait_event(done), done.done, finish)
+        work = Work(lambda: self.cupy.cuda.get_current_stream().wait_event(done), lambda: done.done, finish)
         return work if async_op else work._complete()
 
     def _average(self, array: Any, op: ReduceOp) -> Any:
@@ -241,6 +242,17 @@ class NCCLGroup(ProcessGroup):
         self.comm.destroy()
 
 
+def _uid_to_json(uid: Any) -> dict:
+    """NCCL's unique id as JSON: CuPy gives ``bytes`` (recent versions) or a tuple of ints (older)."""
+    if isinstance(uid, bytes | bytearray):
+        return {"bytes": bytes(uid).hex()}
+    return {"ints": [int(v) for v in uid]}
+
+
+def _uid_from_json(data: dict) -> Any:
+    return bytes.fromhex(data["bytes"]) if "bytes" in data else tuple(data["ints"])
+
+
 def _exchange_unique_id(uid: Any, rank: int, world_size: int, timeout: float = 120.0) -> Any:
     """Rank 0's NCCL unique id, on every rank: through MPI when under mpirun, else a rendezvous file."""
     if world_size == 1:
@@ -256,7 +268,7 @@ def _exchange_unique_id(uid: Any, rank: int, world_size: int, timeout: float = 1
     path = Path(folder) / "nccl_unique_id"
     if rank == 0:
         tmp = path.with_suffix(".tmp")
-        tmp.write_bytes(bytes(bytearray(np.asarray(uid, dtype=np.int8).view(np.uint8))))
+        tmp.write_text(json.dumps(_uid_to_json(uid)))
         tmp.replace(path)  # atomic: readers never see half a file
         return uid
     deadline = time.monotonic() + timeout
@@ -264,4 +276,8 @@ def _exchange_unique_id(uid: Any, rank: int, world_size: int, timeout: float = 1
         if time.monotonic() > deadline:
             raise TimeoutError(f"rank {rank}: no NCCL unique id from rank 0 in {path} after {timeout:.0f} s")
         time.sleep(0.01)
-    return tuple(np.frombuffer(path.read_bytes(), dtype=np.int8).tolist())
+    while True:  # the file appears atomically, but read again if a reader raced the rename
+        try:
+            return _uid_from_json(json.loads(path.read_text()))
+        except ValueError:
+            time.sleep(0.01)

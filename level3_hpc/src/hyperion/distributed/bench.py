@@ -61,13 +61,19 @@ def allreduce_table(sizes_mb: list[float], repeat: int) -> list[dict[str, float]
     return rows
 
 
-def fit_latency_bandwidth(rows: list[dict[str, float]]) -> tuple[float, float]:
-    """``t(s) ≈ α + s/β``: β from the largest message (bandwidth-bound), α the smallest residual
-    ``t - s/β`` over the sizes (latency-bound), so one noisy size cannot make either negative."""
-    largest = max(rows, key=lambda r: r["MB"])
-    beta = largest["MB"] * 2**20 / (largest["ours_ms"] / 1e3)
-    alpha = min(r["ours_ms"] / 1e3 - r["MB"] * 2**20 / beta for r in rows)
-    return max(alpha, 0.0), beta
+def fit_latency_bandwidth(rows: list[dict[str, float]], up_to_mb: float) -> tuple[float, float]:
+    """Least squares ``t(s) = α + s/β`` over the measured sizes up to ``up_to_mb`` (the messages the
+    buckets send; larger ones fall out of cache and run slower), at least the two smallest sizes.
+    α is clipped at 0; β falls back to the largest message's rate if the slope comes out ≤ 0."""
+    used = [r for r in rows if r["MB"] <= up_to_mb] or rows[:2]
+    used = used if len(used) >= 2 else rows[:2]
+    s = np.array([r["MB"] * 2**20 for r in used])
+    t = np.array([r["ours_ms"] / 1e3 for r in used])
+    slope, alpha = np.polyfit(s, t, 1)
+    if slope <= 0:
+        largest = max(rows, key=lambda r: r["MB"])
+        slope = (largest["ours_ms"] / 1e3) / (largest["MB"] * 2**20)
+    return max(float(alpha), 0.0), 1.0 / float(slope)
 
 
 def _gpt(n_layer: int, n_embd: int) -> Any:
@@ -103,18 +109,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--quick", action="store_true", help="small sizes and few repeats (CI)")
     parser.add_argument("--max-mb", type=float, default=1024.0)
     parser.add_argument("--json", help="write every number here (rank 0)")
+    parser.add_argument("--steps", type=int, default=20, help="timed training steps per configuration")
     args = parser.parse_args(argv)
     dist.init_process_group()
     rank, world = dist.get_rank(), dist.get_world_size()
     quick = args.quick
     sizes = [1, 4, 16] if quick else [s for s in (1, 4, 16, 64, 256, 1024) if s <= args.max_mb]
     ar = allreduce_table(sizes, repeat=3 if quick else 10)
-    alpha, beta = fit_latency_bandwidth(ar)
-
     size = (2, 64) if quick else (4, 256)
-    steps, batch = (3, 4) if quick else (8, 8)
-    base = ddp_step_time(None, 25, steps, batch, size)
+    steps, batch = (3, 4) if quick else (args.steps, 8)
     model_mb = sum(p.numel() * p.element_size() for p in _gpt(*size).parameters()) / 2**20
+    alpha, beta = fit_latency_bandwidth(ar, up_to_mb=max(model_mb, 1.0))
+    base = ddp_step_time(None, 25, steps, batch, size)
     variants = []
     for variant in ("naive", "flat", "overlap", "bucketed"):
         t = ddp_step_time(variant, 25, steps, batch, size)
@@ -132,7 +138,8 @@ def main(argv: list[str] | None = None) -> None:
         for r in ar:
             print(f"| {r['MB']:g} | {r['ours_ms']:.3f} | {r['engine_ms']:.3f} | {r['ours_vs_engine']:.2f} "
                   f"| {r['algbw_GBps']:.2f} | {r['busbw_GBps']:.2f} |")
-        print(f"\nfit: latency α = {alpha * 1e6:.1f} µs, bandwidth β = {beta / 1e9:.2f} GB/s\n")
+        print(f"\nfit up to {max(model_mb, 1.0):.1f} MB: latency α = {alpha * 1e6:.1f} µs, "
+              f"bandwidth β = {beta / 1e9:.2f} GB/s\n")
         print(f"## DDP on the GPT ({model_mb:.1f} MB of fp32 parameters), batch {batch}/rank, "
               f"no-communication step {base * 1e3:.1f} ms\n")
         print("| variant | step ms | share of the step communicating |\n|---|---|---|")

@@ -51,7 +51,7 @@ def spawn(n: int, target: list[str], backend: str) -> int:
                        HYPERION_RENDEZVOUS=folder, PYTHONUNBUFFERED="1")
             procs.append(subprocess.Popen([sys.executable, *target], env=env))
         code = 0
-        while any(p.poll() is None for p in procs):
+        while any([p.poll() is None for p in procs]):  # a list: poll every rank, not up to the first alive
             failed = [p.returncode for p in procs if p.returncode not in (None, 0)]
             if failed:
                 code = failed[0]
