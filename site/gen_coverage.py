@@ -83,7 +83,7 @@ def render(roadmap: dict, hidden: dict[str, dict]) -> str:
         out += [
             f"## Level {n}",
             "",
-            f"Built by issue {level['issue']}. Graded tasks: [task index](level{n}/tasks.md), "
+            f"Graded tasks: [task index](level{n}/tasks.md), "
             f"{sum(1 for t in hidden if t.split('.')[0] == str(n))} tasks, {points:g} points.",
             "",
             "| Roadmap item | Taught in | Graded by | Not graded because |",

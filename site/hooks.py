@@ -76,7 +76,7 @@ def expand(match: re.Match) -> str:
 # level-3 pages listed (pages added to level 3 and level 4 join the list once they have theirs).
 TEACHING_LEVELS = ("level0/", "level1/", "level2/", "level3/matmul.md", "level3/softmax-layernorm.md",
                    "level3/profiling.md")
-NOT_TEACHING = ("index.md", "tasks.md")
+NOT_TEACHING = ("index.md", "tasks.md", "problems.md")  # problems.md: a problem set, exercises throughout
 OBJECTIVES = '!!! abstract "Objectives, prerequisites, time"'
 EXERCISE = re.compile(r"^\d+\. ", re.MULTILINE)
 
