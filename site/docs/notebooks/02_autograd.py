@@ -22,7 +22,7 @@ import numpy as np
 
 import hyperion.tensor as ht
 from hyperion.tensor.autograd import toposort
-from hyperion.tensor.ops.elementwise import unbroadcast
+from hyperion.tensor.strides import unbroadcast
 from hyperion.tensor.testing import gradcheck
 
 ht.manual_seed(0)
