@@ -4,7 +4,9 @@
 
 ``hand-ins/<student>/`` is laid out like the skeleton (``src/...``). Each is graded by the same
 ``grade`` command a learner runs, in a process of its own (its own sandboxes, its own time
-limits): one hand-in cannot change another's score. Results: ``<out>/<student>/results.json``
+limits): one hand-in cannot change another's score. The processes are forked from one server that
+imported the grader once (``multiprocessing``'s forkserver), so a class does not pay the grader's
+start-up (about a third of a small grading) once per hand-in. Results: ``<out>/<student>/results.json``
 (Gradescope's schema) and ``<out>/grades.csv``; a rerun grades only the hand-ins without a finished
 ``results.json`` (resumable). Timed (EXCLUSIVE) tasks take a machine-wide lock, so no other hand-in
 runs while a performance threshold is measured. The first hand-in runs alone: it fills the cache of
@@ -15,9 +17,9 @@ from __future__ import annotations
 
 import csv
 import json
+import multiprocessing
 import os
 import re
-import subprocess
 import sys
 import time
 from collections import Counter
@@ -63,23 +65,51 @@ def finished(results_file: Path) -> dict | None:
     return data if isinstance(data, dict) and "score" in data and "tests" in data else None
 
 
+_PRELOAD = ["hyperion_grader.cli", "hyperion_grader.judge", "hyperion_grader.report", "numpy", "rich.console"]
+_context = None
+
+
+def _forkserver():
+    """The forkserver context, its server preloaded with the grader (started once, on first use)."""
+    global _context
+    if _context is None:
+        _context = multiprocessing.get_context("forkserver")
+        _context.set_forkserver_preload(_PRELOAD)
+    return _context
+
+
+def _grade_in_child(argv: list[str], log: str, lock: str) -> None:
+    """In a fresh forked process: stdout and stderr to ``log``, then the CLI, exactly as a learner runs it."""
+    fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.dup2(fd, 1)
+    os.dup2(fd, 2)
+    os.close(fd)
+    os.environ["HYPERION_GRADER_LOCK"] = lock
+    from hyperion_grader.cli import main
+
+    sys.exit(main(argv))
+
+
 def grade_one(root: Path, level: int, hand_in: Path, out: Path, lock: Path, extra: list[str],
               timeout: float) -> Outcome:
-    """One hand-in through ``python -m hyperion_grader grade`` in its own process."""
-    results_file = out / hand_in.name / "results.json"
-    command = [sys.executable, "-m", "hyperion_grader", "--root", str(root), "grade", "--level", str(level),
-               "--submission", str(hand_in), "--json", str(results_file), *extra]
-    env = dict(os.environ, HYPERION_GRADER_LOCK=str(lock))
+    """One hand-in through the ``grade`` command in its own process."""
+    folder = out / hand_in.name
+    folder.mkdir(parents=True, exist_ok=True)
+    results_file, log = folder / "results.json", folder / "grader.log"
+    argv = ["--root", str(root), "grade", "--level", str(level), "--submission", str(hand_in),
+            "--json", str(results_file), *extra]
     start = time.monotonic()
-    try:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=env,
-                              stdin=subprocess.DEVNULL)
-        log = done.stdout + done.stderr
-        error = "" if done.returncode in (0, 1) else f"grader exit {done.returncode}: {log.strip()[-500:]}"
-    except subprocess.TimeoutExpired:
-        log, error = "", f"grading took longer than {timeout:.0f} s"
-    (out / hand_in.name).mkdir(parents=True, exist_ok=True)
-    (out / hand_in.name / "grader.log").write_text(log)
+    child = _forkserver().Process(target=_grade_in_child, args=(argv, str(log), str(lock)), daemon=True)
+    child.start()
+    child.join(timeout)
+    error = ""
+    if child.is_alive():
+        child.kill()
+        child.join()
+        error = f"grading took longer than {timeout:.0f} s"
+    elif child.exitcode not in (0, 1):
+        tail = log.read_text(errors="replace").strip()[-500:] if log.exists() else ""
+        error = f"grader exit {child.exitcode}: {tail}"
     return Outcome(hand_in.name, finished(results_file), time.monotonic() - start, error)
 
 
