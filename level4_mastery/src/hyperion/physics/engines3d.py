@@ -103,7 +103,7 @@ class Engine(Solver3D):
         row[...] = state.E[2].reshape(-1)[self.monitor]
 
     def inject(self, adjoint: Adjoint, values: Any) -> None:
-        adjoint.E[2].reshape(-1)[self.monitor] += self.xp.asarray(values, self.dtype)
+        adjoint.E[2].reshape(-1)[self.monitor] += values
 
     def add_source(self, E: Any, n: int, sign: float = -1.0) -> None:
         """The soft J_z of step n: ``E_z -= cb J`` (sign -1, forward) or ``+= cb J`` (undoing it)."""

@@ -91,7 +91,9 @@ def run_forward(problem: Problem3D, eps_interior: np.ndarray, backend: str = "nu
     state = engine.zero_state()
     samples = xp.zeros((steps, len(problem.monitor[0])), engine.dtype)
     every = max(1, math.isqrt(steps))
-    kept: dict[str, Any] = {"engine": engine, "every": every, "checkpoints": {0: engine.copy(state)}}
+    kept: dict[str, Any] = {"engine": engine, "every": every}
+    if keep == "checkpoint":
+        kept["checkpoints"] = {0: engine.copy(state)}
     if keep == "reverse":
         kept["shell"] = xp.empty((steps, engine.shell_size), engine.dtype)
     for n in range(steps):
@@ -119,7 +121,8 @@ def gradient(problem: Problem3D, eps_interior: np.ndarray, g: np.ndarray, backen
     engine: Engine = kept["engine"]
     xp, steps = engine.xp, problem.steps
     # ∂L/∂Ez^n at the monitors: Re(ḡ e^{iωnΔt}) Δt summed over frequencies
-    loads = [np.real(np.conj(g).T @ problem.weights(n, engine.dt)) for n in range(steps + 1)]
+    loads = xp.asarray(np.stack([np.real(np.conj(g).T @ problem.weights(n, engine.dt)) for n in range(steps + 1)]),
+                       engine.dtype)  # on the device once: a copy per step would wait for the queue
     adjoint = engine.zero_adjoint()
     grad = xp.zeros(engine.shape, engine.dtype)
     engine.inject(adjoint, loads[steps])
