@@ -4,7 +4,7 @@
 set -u
 OUT=${OUT:-/tmp/out}; mkdir -p "$OUT"
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee "$OUT/gpu.txt"
-git rev-parse HEAD 2>/dev/null | tee "$OUT/commit.txt"
+(git rev-parse HEAD 2>/dev/null || cat COMMIT) | tee "$OUT/commit.txt"
 timeout 120 python3 -m pytest -q -p no:cacheprovider level4_mastery/tests/test_physics_gradients3d.py \
     level4_mastery/tests/test_physics_backends.py -k "cuda and not nvcc" 2>&1 | tail -5 | tee "$OUT/pytest_cuda.txt"
 timeout 60 python3 -m hyperion.physics.bench --gpu --skip-cpu --json "$OUT/forward.json" 2>&1 | tail -14 | tee "$OUT/forward.txt"
