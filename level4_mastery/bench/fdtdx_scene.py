@@ -65,6 +65,7 @@ _, final = jax.block_until_ready(simulate(arrays, key))
 second = time.perf_counter() - start
 total = config.time_steps_total
 energy = float(sum(jnp.sum(jnp.square(f)) for f in jax.tree_util.tree_leaves(final.fields)))
-print(f"fdtdx {fdtdx.__version__ if hasattr(fdtdx, '__version__') else '0.6.3'} ({tidy3d_used}), jax {jax.__version__}, "
+version = getattr(fdtdx, "__version__", "0.6.3")
+print(f"fdtdx {version} ({tidy3d_used}), jax {jax.__version__}, "
       f"{jax.devices()[0].platform}: {n}^3 x {total} steps: compile+run {first:.2f} s, run {second:.3f} s -> "
       f"{n**3 * total / second / 1e6:.1f} Mcells/s (sum of squared field leaves {energy:.3e})")

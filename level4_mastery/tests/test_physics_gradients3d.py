@@ -76,8 +76,12 @@ def test_central_differences_32_cubed_float64():
 
 
 @pytest.mark.skipif(not cuda_available(), reason="no CUDA device (CuPy) on this machine")
+@pytest.mark.parametrize("kernel", [1, 2])
 @pytest.mark.parametrize("method", grad3d.METHODS)
-def test_cuda_float32_matches_the_oracle(oracle, method):
+def test_cuda_float32_matches_the_oracle(oracle, method, kernel, monkeypatch):
+    from hyperion.physics.engines3d import CudaEngine
+
+    monkeypatch.setattr(CudaEngine, "kernel", kernel)
     problem, eps, g, dft, expected = oracle
     got_dft, _ = grad3d.run_forward(problem, eps, "cuda")
     assert np.abs(got_dft - dft).max() <= 1e-4 * np.abs(dft).max()

@@ -19,7 +19,7 @@ from functools import partial
 
 import numpy as np
 
-from hyperion.physics import grad3d
+from hyperion.physics import engines3d, grad3d
 from hyperion.physics.bench import throughput
 from hyperion.physics.sources import GaussianPulse
 
@@ -68,6 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--size", type=int, default=256)
     parser.add_argument("--steps", type=int, default=1000)
     parser.add_argument("--dtype", default=None, help="float32 / float64 (default: the backend's)")
+    parser.add_argument("--kernel1", action="store_true", help="cuda: also adjoint3d.cu's kernel 1")
     parser.add_argument("--json")
     args = parser.parse_args(argv)
     meter = Meter(args.backend)
@@ -78,9 +79,11 @@ def main(argv: list[str] | None = None) -> int:
     rows, grads = {}, {}
     # warm-up (kernel compilation) on a small scene
     small = scene(48, 20)
-    for method in grad3d.METHODS:
-        grad3d.gradient(small, 1.0 + rng.random(small.interior_shape), np.ones((1, 4)), args.backend, method,
-                        dtype=dtype)
+    for kernel in (1, 2):
+        engines3d.CudaEngine.kernel = kernel
+        for method in grad3d.METHODS:
+            grad3d.gradient(small, 1.0 + rng.random(small.interior_shape), np.ones((1, 4)), args.backend, method,
+                            dtype=dtype)
     if args.backend != "numpy":
         rate = throughput(args.backend, args.size, args.steps)  # Mcells/s, synchronised inside
         rows["forward, plain solver"] = {"seconds": args.size**3 * args.steps / (rate * 1e6)}
@@ -88,16 +91,21 @@ def main(argv: list[str] | None = None) -> int:
     (dft, _), seconds = meter.time(lambda: grad3d.run_forward(problem, eps, args.backend, dtype=dtype))
     rows["forward, gradient engine (samples monitors)"] = {"seconds": seconds, "reserved_GB": meter.reserved()}
     g = 2 * dft  # L = Σ |Ẽ|²
-    for method in grad3d.METHODS:
+    runs = [(method, 2) for method in grad3d.METHODS]
+    if args.backend == "cuda" and args.kernel1:
+        runs += [(method, 1) for method in grad3d.METHODS]
+    for method, kernel in runs:
+        label = f"{method}, adjoint3d.cu kernel {kernel}" if args.backend == "cuda" else method
+        engines3d.CudaEngine.kernel = kernel
         meter.reset()
         (_, kept), forward = meter.time(partial(grad3d.run_forward, problem, eps, args.backend, keep=method,
                                                 dtype=dtype))
-        grads[method], backward = meter.time(partial(grad3d.gradient, problem, eps, g, args.backend, method, kept))
-        rows[f"gradient, {method}"] = {"seconds": forward + backward, "forward_part": forward,
+        grads[label], backward = meter.time(partial(grad3d.gradient, problem, eps, g, args.backend, method, kept))
+        rows[f"gradient, {label}"] = {"seconds": forward + backward, "forward_part": forward,
                                        "reserved_GB": meter.reserved()}
         del kept
     reference = rows.get("forward, plain solver", rows["forward, gradient engine (samples monitors)"])["seconds"]
-    a, b = grads["reverse"], grads["checkpoint"]
+    a, b = list(grads.values())[:2]  # reverse and checkpoint, kernel 2
     apart = {"max_rel": float(np.abs(a - b).max() / np.abs(b).max()),
              "l2_rel": float(np.linalg.norm(a - b) / np.linalg.norm(b))}
     print(f"{args.backend}, {args.size}^3 x {args.steps} steps, CPML 10, dtype {dtype or 'default'}")

@@ -59,16 +59,20 @@ class Engine(Solver3D):
         xp, p = self.xp, self.pml
         self.interior = tuple(slice(p, n - p) for n in self.shape)
         self.source_region, self.waveform = tuple(source), waveform
-        self.cb = xp.asarray((self.dt / self.eps).astype(self.dtype))
+        self.cb = self.dt / xp.asarray(self.eps, self.dtype)  # on the device: no full-grid host work
         self.monitor = xp.asarray(np.ravel_multi_index(monitor, self.shape))
         e_index, h_index = [], []
-        cells = np.arange(self.cells).reshape(self.shape)
+
+        def layer(axis: int, index: int) -> np.ndarray:
+            ranges = [np.arange(p, n - p) for n in self.shape]
+            ranges[axis] = np.array([index])
+            return np.ravel_multi_index(np.meshgrid(*ranges, indexing="ij"), self.shape).ravel()
+
         for axis in range(3):
-            low, high = list(self.interior), list(self.interior)
-            low[axis], high[axis] = p - 1, self.shape[axis] - p
+            low, high = layer(axis, p - 1), layer(axis, self.shape[axis] - p)
             for component in sorted({0, 1, 2} - {axis}):
-                h_index.append(component * self.cells + cells[tuple(low)].ravel())
-                e_index.append(component * self.cells + cells[tuple(high)].ravel())
+                h_index.append(component * self.cells + low)
+                e_index.append(component * self.cells + high)
         self.e_shell, self.h_shell = xp.asarray(np.concatenate(e_index)), xp.asarray(np.concatenate(h_index))
         self.shell_size = int(self.e_shell.size + self.h_shell.size)
 
@@ -281,6 +285,7 @@ class CudaEngine(Engine):
     name = "cuda"
     block = (32, 8, 1)
     dtype_default = np.float32
+    kernel = 2  # adjoint3d.cu's kernel 2 (plain transposed curl in the core); 1: every cell through the slab code
 
     def __init__(self, *args, **kwargs) -> None:
         import cupy
@@ -293,8 +298,9 @@ class CudaEngine(Engine):
         super().__init__(*args, **kwargs)
         forward = cupy.RawModule(code=(KERNELS / "yee3d.cu").read_text(encoding="utf-8"),
                                  options=compile_options(), backend="nvrtc")
+        defines = (("CORE_FAST_PATH", 1),) if self.kernel == 2 else ()
         backward = cupy.RawModule(code=(KERNELS / "adjoint3d.cu").read_text(encoding="utf-8"),
-                                  options=compile_options(), backend="nvrtc")
+                                  options=compile_options(defines), backend="nvrtc")
         self._update_h, self._update_e = forward.get_function("update_h"), forward.get_function("update_e")
         self._transpose_e = backward.get_function("transpose_e")
         self._transpose_h = backward.get_function("transpose_h")

@@ -66,11 +66,9 @@ class Problem3D:
         """The backend's engine for this problem (the one place a backend is chosen)."""
         if backend not in ENGINES:
             raise ValueError(f"unknown backend {backend!r}; known: {sorted(ENGINES)}")
-        probe = np.zeros(self.shape, bool)
-        probe[tuple(self.source)] = True
-        inside = np.zeros(self.shape, bool)
-        inside[tuple(slice(self.pml, n - self.pml) for n in self.shape)] = True
-        if not probe.any() or np.any(probe & ~inside):
+        spans = [np.arange(n)[part] for n, part in zip(self.shape, self.source)]  # each axis's cells
+        if len(self.source) != 3 or any(np.size(span) == 0 or np.min(span) < self.pml or np.max(span) >= n - self.pml
+                                        for span, n in zip(spans, self.shape)):
             raise ValueError(f"the source region {self.source} must be non-empty and lie inside the interior "
                              f"[{self.pml}, n-{self.pml}) on every axis")
         return ENGINES[backend](self.shape, self.pml, self.courant, self.full_eps(eps_interior), self.source,

@@ -15,6 +15,9 @@
 //     transpose_e: grad += Eb . curl H;  E -= cb curl H      transpose_h: H += dt curl E
 // mode 2 (checkpointing): transpose_e also adds grad += Eb . (E1 - E0) / cb on R (E1, E0 stored).
 // Layouts and profiles as in yee3d.cu; chi arrays have psi's layout (slots 0,1: H pairs; 2,3: E pairs).
+//
+// Kernel 1 (as written): every cell goes through dual(). Kernel 2 (compiled with -DCORE_FAST_PATH): cells
+// whose stencil touches no slab (about 3/4 of a 256^3 grid with P = 10) take a plain transposed curl.
 
 #define IDX(i, j, k) (((long long)(i) * ny + (j)) * nz + (k))
 
@@ -78,6 +81,29 @@ extern "C" __global__ void transpose_e(const int nx, const int ny, const int nz,
     long long id = IDX(i, j, k), sx = (long long)ny * nz, sy = nz;
     // seeds cb * M_u * Eb_u at this cell and at the +x, +y, +z neighbours (0 past the last cell)
     float c0 = cb[id], ebx = Ebx[id], eby = Eby[id], ebz = Ebz[id];
+#ifdef CORE_FAST_PATH
+    // Kernel 2: in the core (the cell and its +1 neighbours outside every slab, no PEC mask) every dbar is
+    // its seed, so the transpose is a plain difference of the seeds: no slab arithmetic, no chi.
+    if (i >= P && i < nx - P - 1 && j >= P && j < ny - P - 1 && k >= P && k < nz - P - 1) {
+        float s0 = c0 * ebx, s1 = c0 * eby, s2 = c0 * ebz;
+        float cy_ = cb[id + sy], cz_ = cb[id + 1], cx_ = cb[id + sx];
+        Hbx[id] += (s1 - cz_ * Eby[id + 1]) - (s2 - cy_ * Ebz[id + sy]);
+        Hby[id] += (s2 - cx_ * Ebz[id + sx]) - (s0 - cz_ * Ebx[id + 1]);
+        Hbz[id] += (s0 - cy_ * Ebx[id + sy]) - (s1 - cx_ * Eby[id + sx]);
+        if (mode == 1) {
+            float cux = (Hz[id] - Hz[id - sy]) - (Hy[id] - Hy[id - 1]);
+            float cuy = (Hx[id] - Hx[id - 1]) - (Hz[id] - Hz[id - sx]);
+            float cuz = (Hy[id] - Hy[id - sx]) - (Hx[id] - Hx[id - sy]);
+            grad[id] += ebx * cux + eby * cuy + ebz * cuz;
+            Ex[id] -= c0 * cux;
+            Ey[id] -= c0 * cuy;
+            Ez[id] -= c0 * cuz;
+        } else if (mode == 2) {
+            grad[id] += (ebx * (Ex[id] - E0x[id]) + eby * (Ey[id] - E0y[id]) + ebz * (Ez[id] - E0z[id])) / c0;
+        }
+        return;
+    }
+#endif
     float s0 = (j > 0 && k > 0) ? c0 * ebx : 0.f, s1 = (i > 0 && k > 0) ? c0 * eby : 0.f;
     float s2 = (i > 0 && j > 0) ? c0 * ebz : 0.f;
     float hx = 0.f, hy = 0.f, hz = 0.f;
@@ -133,6 +159,20 @@ extern "C" __global__ void transpose_h(const int nx, const int ny, const int nz,
     if (k >= nz || j >= ny) return;
     Grid g = {nx, ny, nz, P};
     long long id = IDX(i, j, k), sx = (long long)ny * nz, sy = nz;
+#ifdef CORE_FAST_PATH
+    if (i > P && i < nx - P && j > P && j < ny - P && k > P && k < nz - P) {  // the cell and its -1 neighbours
+        float hx = Hbx[id], hy = Hby[id], hz = Hbz[id];
+        Ebx[id] += dt * ((hy - Hby[id - 1]) - (hz - Hbz[id - sy]));
+        Eby[id] += dt * ((hz - Hbz[id - sx]) - (hx - Hbx[id - 1]));
+        Ebz[id] += dt * ((hx - Hbx[id - sy]) - (hy - Hby[id - sx]));
+        if (mode == 1) {
+            Hx[id] += dt * ((Ez[id + sy] - Ez[id]) - (Ey[id + 1] - Ey[id]));
+            Hy[id] += dt * ((Ex[id + 1] - Ex[id]) - (Ez[id + sx] - Ez[id]));
+            Hz[id] += dt * ((Ey[id + sx] - Ey[id]) - (Ex[id + sy] - Ex[id]));
+        }
+        return;
+    }
+#endif
     float t0 = -dt * Hbx[id], t1 = -dt * Hby[id], t2 = -dt * Hbz[id];
     float ex = 0.f, ey = 0.f, ez = 0.f;
     ez -= DUAL(t0, 1, 0, i, j, k, true, 3);    // Hx -= dt dEz/dy
