@@ -286,7 +286,8 @@ class CudaEngine(Engine):
     block = (32, 8, 1)
     dtype_default = np.float32
     # adjoint3d.cu's kernel 1 (every cell through the slab code: passed the GPU tests) or 2 (plain transposed
-    # curl in the core: compiles, not yet verified on a GPU; its one run had a broken cb input)
+    # curl in the core: compiles; its algebra is the numba kernels' core path, which passes the oracle tests,
+    # but the CUDA code itself is not yet verified on a GPU: its one run had a broken cb input)
     kernel = 1
 
     def __init__(self, *args, **kwargs) -> None:
