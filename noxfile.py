@@ -132,6 +132,7 @@ def bench_level4(session: nox.Session) -> None:
     """FDTD: Mcells/s of numpy and numba side by side (``-- --gpu`` adds CUDA), the physics checks, figures."""
     _install_levels(session, 4, "validate,plots")
     session.run("python", "-m", "hyperion.physics.bench", *session.posargs)
+    session.run("python", "-m", "hyperion.physics.bench_grad3d", "--backend", "numba", "--size", "64", "--steps", "200")
     session.run("python", "-m", "hyperion.physics.validate")
     session.run("python", "-m", "hyperion.physics.plots", "--out", "site/docs/level4/img")
 

@@ -152,7 +152,8 @@ class CudaSolver(Solver3D):
         dt = np.float32(self.dt)
         for _ in range(steps):
             self._update_h(self.launch, self.block, (*self.dims, dt, *self.E, *self.H, *self.psi, self.prof))
-            self._update_e(self.launch, self.block, (*self.dims, *self.E, *self.H, *self.psi, self.prof, self.cb))
+            self._update_e(self.launch, self.block,
+                           (*self.dims, *self.E, *self.E, *self.H, *self.psi, self.prof, self.cb))
             for region, waveform in self.sources:
                 self.E[2][region] -= self.cb[region] * np.float32(waveform((self.n + 0.5) * self.dt))
             self.n += 1

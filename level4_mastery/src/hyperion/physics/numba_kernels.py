@@ -101,3 +101,145 @@ def update_e(E: np.ndarray, H: np.ndarray, psi_x: np.ndarray, psi_y: np.ndarray,
                 E[0, i, j, k] = 0.0 if (j == 0 or k == 0) else ex
                 E[1, i, j, k] = 0.0 if (i == 0 or k == 0) else ey
                 E[2, i, j, k] = 0.0 if (i == 0 or j == 0) else ez
+
+
+# ---- the backward pass: the transposed steps of ``kernels/adjoint3d.cu`` (see there for the algebra), with
+# kernel 2's core path (cells whose stencil touches no slab take a plain transposed curl) ----
+@numba.njit(cache=True)
+def _dual(s, a, slot, i, j, k, chi_x, chi_y, chi_z, out_x, out_y, out_z, write, prof, h, p):
+    """dbar of one (axis, slot) CPML pair at (i, j, k) for seed s; writes chi_out for the cell's own pairs."""
+    nx, ny, nz = chi_y.shape[1], chi_x.shape[2], chi_x.shape[3]
+    if a == 0:
+        pos, n, offset = i, nx, 0
+    elif a == 1:
+        pos, n, offset = j, ny, 6 * nx
+    else:
+        pos, n, offset = k, nz, 6 * nx + 6 * ny
+    sl = _slab(pos, n, p)
+    if sl < 0:
+        return s
+    q = offset + h * n
+    b, c, ik = prof[q + pos], prof[q + n + pos], prof[q + 2 * n + pos]
+    if a == 0:
+        phi = chi_x[slot, sl, j, k] + s
+        if write:
+            out_x[slot, sl, j, k] = b * phi
+    elif a == 1:
+        phi = chi_y[slot, i, sl, k] + s
+        if write:
+            out_y[slot, i, sl, k] = b * phi
+    else:
+        phi = chi_z[slot, i, j, sl] + s
+        if write:
+            out_z[slot, i, j, sl] = b * phi
+    return s * ik + c * phi
+
+
+@numba.njit(parallel=True, fastmath=False, cache=True)
+def transpose_e(Eb, Hb, cx, cy, cz, ox, oy, oz, prof, p, cb, mode, E, H, E0, grad) -> None:
+    """Hb += (E step)ᵀ Eb with the CPML; mode 1 also undoes the E step on R, mode 2 adds the stored-E gradient."""
+    _, nx, ny, nz = Eb.shape
+    for ii in numba.prange(nx):
+        i = np.int64(ii)  # a signed index, as in _slab
+        for j in range(ny):
+            for k in range(nz):
+                c0 = cb[i, j, k]
+                if p <= i < nx - p - 1 and p <= j < ny - p - 1 and p <= k < nz - p - 1:  # kernel 2's core path
+                    s0, s1, s2 = c0 * Eb[0, i, j, k], c0 * Eb[1, i, j, k], c0 * Eb[2, i, j, k]
+                    cy_, cz_, cx_ = cb[i, j + 1, k], cb[i, j, k + 1], cb[i + 1, j, k]
+                    Hb[0, i, j, k] += (s1 - cz_ * Eb[1, i, j, k + 1]) - (s2 - cy_ * Eb[2, i, j + 1, k])
+                    Hb[1, i, j, k] += (s2 - cx_ * Eb[2, i + 1, j, k]) - (s0 - cz_ * Eb[0, i, j, k + 1])
+                    Hb[2, i, j, k] += (s0 - cy_ * Eb[0, i, j + 1, k]) - (s1 - cx_ * Eb[1, i + 1, j, k])
+                else:
+                    s0 = c0 * Eb[0, i, j, k] if (j > 0 and k > 0) else 0.0
+                    s1 = c0 * Eb[1, i, j, k] if (i > 0 and k > 0) else 0.0
+                    s2 = c0 * Eb[2, i, j, k] if (i > 0 and j > 0) else 0.0
+                    hz = _dual(s0, 1, 2, i, j, k, cx, cy, cz, ox, oy, oz, True, prof, 0, p)
+                    hy = _dual(-s0, 2, 2, i, j, k, cx, cy, cz, ox, oy, oz, True, prof, 0, p)
+                    hx = _dual(s1, 2, 3, i, j, k, cx, cy, cz, ox, oy, oz, True, prof, 0, p)
+                    hz += _dual(-s1, 0, 2, i, j, k, cx, cy, cz, ox, oy, oz, True, prof, 0, p)
+                    hy += _dual(s2, 0, 3, i, j, k, cx, cy, cz, ox, oy, oz, True, prof, 0, p)
+                    hx += _dual(-s2, 1, 3, i, j, k, cx, cy, cz, ox, oy, oz, True, prof, 0, p)
+                    if j + 1 < ny:
+                        m0 = cb[i, j + 1, k] if k > 0 else 0.0
+                        m2 = cb[i, j + 1, k] if i > 0 else 0.0
+                        hz -= _dual(m0 * Eb[0, i, j + 1, k], 1, 2, i, j + 1, k, cx, cy, cz, ox, oy, oz, False, prof,
+                                    0, p)
+                        hx -= _dual(-m2 * Eb[2, i, j + 1, k], 1, 3, i, j + 1, k, cx, cy, cz, ox, oy, oz, False, prof,
+                                    0, p)
+                    if k + 1 < nz:
+                        m0 = cb[i, j, k + 1] if j > 0 else 0.0
+                        m1 = cb[i, j, k + 1] if i > 0 else 0.0
+                        hy -= _dual(-m0 * Eb[0, i, j, k + 1], 2, 2, i, j, k + 1, cx, cy, cz, ox, oy, oz, False, prof,
+                                    0, p)
+                        hx -= _dual(m1 * Eb[1, i, j, k + 1], 2, 3, i, j, k + 1, cx, cy, cz, ox, oy, oz, False, prof,
+                                    0, p)
+                    if i + 1 < nx:
+                        m1 = cb[i + 1, j, k] if k > 0 else 0.0
+                        m2 = cb[i + 1, j, k] if j > 0 else 0.0
+                        hz -= _dual(-m1 * Eb[1, i + 1, j, k], 0, 2, i + 1, j, k, cx, cy, cz, ox, oy, oz, False, prof,
+                                    0, p)
+                        hy -= _dual(m2 * Eb[2, i + 1, j, k], 0, 3, i + 1, j, k, cx, cy, cz, ox, oy, oz, False, prof,
+                                    0, p)
+                    Hb[0, i, j, k] += hx
+                    Hb[1, i, j, k] += hy
+                    Hb[2, i, j, k] += hz
+                inside = p <= i < nx - p and p <= j < ny - p and p <= k < nz - p
+                if mode == 1 and inside:
+                    cux = (H[2, i, j, k] - H[2, i, j - 1, k]) - (H[1, i, j, k] - H[1, i, j, k - 1])
+                    cuy = (H[0, i, j, k] - H[0, i, j, k - 1]) - (H[2, i, j, k] - H[2, i - 1, j, k])
+                    cuz = (H[1, i, j, k] - H[1, i - 1, j, k]) - (H[0, i, j, k] - H[0, i, j - 1, k])
+                    grad[i, j, k] += Eb[0, i, j, k] * cux + Eb[1, i, j, k] * cuy + Eb[2, i, j, k] * cuz
+                    E[0, i, j, k] -= c0 * cux
+                    E[1, i, j, k] -= c0 * cuy
+                    E[2, i, j, k] -= c0 * cuz
+                elif mode == 2 and inside:
+                    acc = 0.0
+                    for u in range(3):
+                        acc += Eb[u, i, j, k] * (E[u, i, j, k] - E0[u, i, j, k])
+                    grad[i, j, k] += acc / c0
+
+
+@numba.njit(parallel=True, fastmath=False, cache=True)
+def transpose_h(Eb, Hb, cx, cy, cz, ox, oy, oz, prof, p, dt, mode, E, H) -> None:
+    """Eb += (H step)ᵀ Hb with the CPML; mode 1 also undoes the H step on R."""
+    _, nx, ny, nz = Eb.shape
+    for ii in numba.prange(nx):
+        i = np.int64(ii)  # a signed index, as in _slab
+        for j in range(ny):
+            for k in range(nz):
+                if p < i < nx - p and p < j < ny - p and p < k < nz - p:  # kernel 2's core path
+                    hx, hy, hz = Hb[0, i, j, k], Hb[1, i, j, k], Hb[2, i, j, k]
+                    Eb[0, i, j, k] += dt * ((hy - Hb[1, i, j, k - 1]) - (hz - Hb[2, i, j - 1, k]))
+                    Eb[1, i, j, k] += dt * ((hz - Hb[2, i - 1, j, k]) - (hx - Hb[0, i, j, k - 1]))
+                    Eb[2, i, j, k] += dt * ((hx - Hb[0, i, j - 1, k]) - (hy - Hb[1, i - 1, j, k]))
+                else:
+                    t0, t1, t2 = -dt * Hb[0, i, j, k], -dt * Hb[1, i, j, k], -dt * Hb[2, i, j, k]
+                    ez = -_dual(t0, 1, 0, i, j, k, cx, cy, cz, ox, oy, oz, True, prof, 3, p)
+                    ey = -_dual(-t0, 2, 0, i, j, k, cx, cy, cz, ox, oy, oz, True, prof, 3, p)
+                    ex = -_dual(t1, 2, 1, i, j, k, cx, cy, cz, ox, oy, oz, True, prof, 3, p)
+                    ez -= _dual(-t1, 0, 0, i, j, k, cx, cy, cz, ox, oy, oz, True, prof, 3, p)
+                    ey -= _dual(t2, 0, 1, i, j, k, cx, cy, cz, ox, oy, oz, True, prof, 3, p)
+                    ex -= _dual(-t2, 1, 1, i, j, k, cx, cy, cz, ox, oy, oz, True, prof, 3, p)
+                    if j > 0:
+                        ez += _dual(-dt * Hb[0, i, j - 1, k], 1, 0, i, j - 1, k, cx, cy, cz, ox, oy, oz, False, prof,
+                                    3, p)
+                        ex += _dual(dt * Hb[2, i, j - 1, k], 1, 1, i, j - 1, k, cx, cy, cz, ox, oy, oz, False, prof,
+                                    3, p)
+                    if k > 0:
+                        ey += _dual(dt * Hb[0, i, j, k - 1], 2, 0, i, j, k - 1, cx, cy, cz, ox, oy, oz, False, prof,
+                                    3, p)
+                        ex += _dual(-dt * Hb[1, i, j, k - 1], 2, 1, i, j, k - 1, cx, cy, cz, ox, oy, oz, False, prof,
+                                    3, p)
+                    if i > 0:
+                        ez += _dual(dt * Hb[1, i - 1, j, k], 0, 0, i - 1, j, k, cx, cy, cz, ox, oy, oz, False, prof,
+                                    3, p)
+                        ey += _dual(-dt * Hb[2, i - 1, j, k], 0, 1, i - 1, j, k, cx, cy, cz, ox, oy, oz, False, prof,
+                                    3, p)
+                    Eb[0, i, j, k] += ex
+                    Eb[1, i, j, k] += ey
+                    Eb[2, i, j, k] += ez
+                if mode == 1 and p <= i < nx - p and p <= j < ny - p and p <= k < nz - p:
+                    H[0, i, j, k] += dt * ((E[2, i, j + 1, k] - E[2, i, j, k]) - (E[1, i, j, k + 1] - E[1, i, j, k]))
+                    H[1, i, j, k] += dt * ((E[0, i, j, k + 1] - E[0, i, j, k]) - (E[2, i + 1, j, k] - E[2, i, j, k]))
+                    H[2, i, j, k] += dt * ((E[1, i + 1, j, k] - E[1, i, j, k]) - (E[0, i, j + 1, k] - E[0, i, j, k]))

@@ -62,8 +62,11 @@ extern "C" __global__ void update_h(const int nx, const int ny, const int nz, co
     Hz[id] -= dt * (dEy_dx - dEx_dy);
 }
 
+// E is read from (Ex, Ey, Ez) and written to (Ox, Oy, Oz): the same arrays for the in-place update, or the
+// next slot of a stored history (the checkpointing gradient keeps every E of a segment without copies).
 extern "C" __global__ void update_e(const int nx, const int ny, const int nz, const int P,
-                                    float *__restrict__ Ex, float *__restrict__ Ey, float *__restrict__ Ez,
+                                    const float *Ex, const float *Ey, const float *Ez,
+                                    float *Ox, float *Oy, float *Oz,
                                     const float *__restrict__ Hx, const float *__restrict__ Hy,
                                     const float *__restrict__ Hz, float *psi_x, float *psi_y, float *psi_z,
                                     const float *__restrict__ prof, const float *__restrict__ cb) {
@@ -100,7 +103,7 @@ extern "C" __global__ void update_e(const int nx, const int ny, const int nz, co
     float ex = Ex[id] + c * (dHz_dy - dHy_dz);
     float ey = Ey[id] + c * (dHx_dz - dHz_dx);
     float ez = Ez[id] + c * (dHy_dx - dHx_dy);
-    Ex[id] = (j == 0 || k == 0) ? 0.f : ex;
-    Ey[id] = (i == 0 || k == 0) ? 0.f : ey;
-    Ez[id] = (i == 0 || j == 0) ? 0.f : ez;
+    Ox[id] = (j == 0 || k == 0) ? 0.f : ex;
+    Oy[id] = (i == 0 || k == 0) ? 0.f : ey;
+    Oz[id] = (i == 0 || j == 0) ? 0.f : ez;
 }

@@ -1,0 +1,207 @@
+// The backward pass of the 3D update in yee3d.cu: the transposed (adjoint) E and H steps with the CPML,
+// fused with what each gradient method needs at the same cell.
+//
+// The forward E update is E_u <- M_u (E_u + cb (s1 D_a1 H_f1 + s2 D_a2 H_f2)) with each derivative D
+// stretched in the CPML slab: y = d/kappa + psi', psi' = b psi + c d. Its transpose, for adjoint fields
+// (Eb, Hb) and the adjoint chi of psi, is, per (component u, axis a) pair with seed s = sign cb M_u Eb_u:
+//     phi = chi + s;   dbar = s/kappa + c phi;   chi <- b phi;   Hb_f += dbar(x) - dbar(x + e_a)
+// (the transpose of a backward difference is minus a forward one). The H update transposes the same way
+// with seed -sign dt Hb_u and Eb_f += dbar(x - e_a) - dbar(x). Each thread recomputes its neighbour's
+// dbar, so chi is read from chi_in and written to chi_out (ping-pong: the neighbour still needs the old one).
+// Outside the slabs b = 1, c = 0, 1/kappa = 1 and dbar = s.
+//
+// mode 0: the transpose only.
+// mode 1 (time reversal): also, on the interior R = [P, n-P)^3 (no CPML there), undo the forward step:
+//     transpose_e: grad += Eb . curl H;  E -= cb curl H      transpose_h: H += dt curl E
+// mode 2 (checkpointing): transpose_e also adds grad += Eb . (E1 - E0) / cb on R (E1, E0 stored).
+// Layouts and profiles as in yee3d.cu; chi arrays have psi's layout (slots 0,1: H pairs; 2,3: E pairs).
+//
+// Kernel 1 (as written): every cell goes through dual(). Kernel 2 (compiled with -DCORE_FAST_PATH): cells
+// whose stencil touches no slab (about 3/4 of a 256^3 grid with P = 10) take a plain transposed curl.
+
+#define IDX(i, j, k) (((long long)(i) * ny + (j)) * nz + (k))
+
+struct Grid {
+    int nx, ny, nz, P;
+};
+
+__device__ __forceinline__ int slab(int i, int n, int P) {
+    return i < P ? i : (i >= n - P ? i - (n - 2 * P) : -1);
+}
+
+// dbar of one (axis a, slot) pair at cell (i, j, k) for seed s; h = 0 for the E-profiles, 3 for the H-profiles.
+// Writes chi_out only when it is given (the cell's own pairs, never a neighbour's).
+__device__ __forceinline__ float dual(float s, int a, int slot, int i, int j, int k, Grid g, const float *chi_x,
+                                      const float *chi_y, const float *chi_z, float *out_x, float *out_y,
+                                      float *out_z, bool write, const float *prof, int h) {
+    int pos = a == 0 ? i : (a == 1 ? j : k);
+    int n = a == 0 ? g.nx : (a == 1 ? g.ny : g.nz);
+    int sl = slab(pos, n, g.P);
+    if (sl < 0) return s;
+    long long at, pair;
+    const float *chi;
+    float *out;
+    int offset;
+    if (a == 0) {
+        at = ((long long)sl * g.ny + j) * g.nz + k; pair = 2LL * g.P * g.ny * g.nz;
+        chi = chi_x; out = out_x; offset = 0;
+    } else if (a == 1) {
+        at = ((long long)i * 2 * g.P + sl) * g.nz + k; pair = 2LL * g.P * g.nx * g.nz;
+        chi = chi_y; out = out_y; offset = 6 * g.nx;
+    } else {
+        at = ((long long)i * g.ny + j) * 2 * g.P + sl; pair = 2LL * g.P * g.nx * g.ny;
+        chi = chi_z; out = out_z; offset = 6 * g.nx + 6 * g.ny;
+    }
+    const float *q = prof + offset + h * n;  // b, c, 1/kappa of this axis
+    float phi = chi[slot * pair + at] + s;
+    if (write) out[slot * pair + at] = q[pos] * phi;
+    return s * q[2 * n + pos] + q[n + pos] * phi;
+}
+
+__device__ __forceinline__ bool inside(int i, int j, int k, Grid g) {
+    return i >= g.P && i < g.nx - g.P && j >= g.P && j < g.ny - g.P && k >= g.P && k < g.nz - g.P;
+}
+
+#define DUAL(s, a, slot, i, j, k, write, h) \
+    dual((s), (a), (slot), (i), (j), (k), g, cx, cy, cz, ox, oy, oz, (write), prof, (h))
+
+extern "C" __global__ void transpose_e(const int nx, const int ny, const int nz, const int P, const int mode,
+                                       const float *__restrict__ Ebx, const float *__restrict__ Eby,
+                                       const float *__restrict__ Ebz, float *__restrict__ Hbx,
+                                       float *__restrict__ Hby, float *__restrict__ Hbz, const float *cx,
+                                       const float *cy, const float *cz, float *ox, float *oy, float *oz,
+                                       const float *__restrict__ prof, const float *__restrict__ cb, float *Ex,
+                                       float *Ey, float *Ez, const float *Hx, const float *Hy, const float *Hz,
+                                       const float *E0x, const float *E0y, const float *E0z, float *grad) {
+    int k = blockIdx.x * blockDim.x + threadIdx.x;
+    int j = blockIdx.y * blockDim.y + threadIdx.y;
+    int i = blockIdx.z;
+    if (k >= nz || j >= ny) return;
+    Grid g = {nx, ny, nz, P};
+    long long id = IDX(i, j, k), sx = (long long)ny * nz, sy = nz;
+    // seeds cb * M_u * Eb_u at this cell and at the +x, +y, +z neighbours (0 past the last cell)
+    float c0 = cb[id], ebx = Ebx[id], eby = Eby[id], ebz = Ebz[id];
+#ifdef CORE_FAST_PATH
+    // Kernel 2: in the core (the cell and its +1 neighbours outside every slab, no PEC mask) every dbar is
+    // its seed, so the transpose is a plain difference of the seeds: no slab arithmetic, no chi.
+    if (i >= P && i < nx - P - 1 && j >= P && j < ny - P - 1 && k >= P && k < nz - P - 1) {
+        float s0 = c0 * ebx, s1 = c0 * eby, s2 = c0 * ebz;
+        float cy_ = cb[id + sy], cz_ = cb[id + 1], cx_ = cb[id + sx];
+        Hbx[id] += (s1 - cz_ * Eby[id + 1]) - (s2 - cy_ * Ebz[id + sy]);
+        Hby[id] += (s2 - cx_ * Ebz[id + sx]) - (s0 - cz_ * Ebx[id + 1]);
+        Hbz[id] += (s0 - cy_ * Ebx[id + sy]) - (s1 - cx_ * Eby[id + sx]);
+        if (mode == 1) {
+            float cux = (Hz[id] - Hz[id - sy]) - (Hy[id] - Hy[id - 1]);
+            float cuy = (Hx[id] - Hx[id - 1]) - (Hz[id] - Hz[id - sx]);
+            float cuz = (Hy[id] - Hy[id - sx]) - (Hx[id] - Hx[id - sy]);
+            grad[id] += ebx * cux + eby * cuy + ebz * cuz;
+            Ex[id] -= c0 * cux;
+            Ey[id] -= c0 * cuy;
+            Ez[id] -= c0 * cuz;
+        } else if (mode == 2) {
+            grad[id] += (ebx * (Ex[id] - E0x[id]) + eby * (Ey[id] - E0y[id]) + ebz * (Ez[id] - E0z[id])) / c0;
+        }
+        return;
+    }
+#endif
+    float s0 = (j > 0 && k > 0) ? c0 * ebx : 0.f, s1 = (i > 0 && k > 0) ? c0 * eby : 0.f;
+    float s2 = (i > 0 && j > 0) ? c0 * ebz : 0.f;
+    float hx = 0.f, hy = 0.f, hz = 0.f;
+    hz += DUAL(s0, 1, 2, i, j, k, true, 0);    // Ex += cb dHz/dy
+    hy += DUAL(-s0, 2, 2, i, j, k, true, 0);   // Ex -= cb dHy/dz
+    hx += DUAL(s1, 2, 3, i, j, k, true, 0);    // Ey += cb dHx/dz
+    hz += DUAL(-s1, 0, 2, i, j, k, true, 0);   // Ey -= cb dHz/dx
+    hy += DUAL(s2, 0, 3, i, j, k, true, 0);    // Ez += cb dHy/dx
+    hx += DUAL(-s2, 1, 3, i, j, k, true, 0);   // Ez -= cb dHx/dy
+    if (j + 1 < ny) {
+        long long n = id + sy;
+        float m = k > 0 ? cb[n] : 0.f;
+        hz -= DUAL(m * Ebx[n], 1, 2, i, j + 1, k, false, 0);
+        hx -= DUAL(-(i > 0 ? cb[n] : 0.f) * Ebz[n], 1, 3, i, j + 1, k, false, 0);
+    }
+    if (k + 1 < nz) {
+        long long n = id + 1;
+        hy -= DUAL(-(j > 0 ? cb[n] : 0.f) * Ebx[n], 2, 2, i, j, k + 1, false, 0);
+        hx -= DUAL((i > 0 ? cb[n] : 0.f) * Eby[n], 2, 3, i, j, k + 1, false, 0);
+    }
+    if (i + 1 < nx) {
+        long long n = id + sx;
+        hz -= DUAL(-(k > 0 ? cb[n] : 0.f) * Eby[n], 0, 2, i + 1, j, k, false, 0);
+        hy -= DUAL((j > 0 ? cb[n] : 0.f) * Ebz[n], 0, 3, i + 1, j, k, false, 0);
+    }
+    Hbx[id] += hx;
+    Hby[id] += hy;
+    Hbz[id] += hz;
+    if (mode == 0 || !inside(i, j, k, g)) return;
+    if (mode == 1) {  // undo E^{n+1} = E^n + cb curl H on R; the gradient sees curl H (the source is added after)
+        float cux = (Hz[id] - Hz[id - sy]) - (Hy[id] - Hy[id - 1]);
+        float cuy = (Hx[id] - Hx[id - 1]) - (Hz[id] - Hz[id - sx]);
+        float cuz = (Hy[id] - Hy[id - sx]) - (Hx[id] - Hx[id - sy]);
+        grad[id] += ebx * cux + eby * cuy + ebz * cuz;
+        Ex[id] -= c0 * cux;
+        Ey[id] -= c0 * cuy;
+        Ez[id] -= c0 * cuz;
+    } else {  // mode 2: E holds E^{n+1}, E0 holds E^n
+        grad[id] += (ebx * (Ex[id] - E0x[id]) + eby * (Ey[id] - E0y[id]) + ebz * (Ez[id] - E0z[id])) / c0;
+    }
+}
+
+extern "C" __global__ void transpose_h(const int nx, const int ny, const int nz, const int P, const int mode,
+                                       const float dt, float *__restrict__ Ebx, float *__restrict__ Eby,
+                                       float *__restrict__ Ebz, const float *__restrict__ Hbx,
+                                       const float *__restrict__ Hby, const float *__restrict__ Hbz,
+                                       const float *cx, const float *cy, const float *cz, float *ox, float *oy,
+                                       float *oz, const float *__restrict__ prof, const float *Ex, const float *Ey,
+                                       const float *Ez, float *Hx, float *Hy, float *Hz) {
+    int k = blockIdx.x * blockDim.x + threadIdx.x;
+    int j = blockIdx.y * blockDim.y + threadIdx.y;
+    int i = blockIdx.z;
+    if (k >= nz || j >= ny) return;
+    Grid g = {nx, ny, nz, P};
+    long long id = IDX(i, j, k), sx = (long long)ny * nz, sy = nz;
+#ifdef CORE_FAST_PATH
+    if (i > P && i < nx - P && j > P && j < ny - P && k > P && k < nz - P) {  // the cell and its -1 neighbours
+        float hx = Hbx[id], hy = Hby[id], hz = Hbz[id];
+        Ebx[id] += dt * ((hy - Hby[id - 1]) - (hz - Hbz[id - sy]));
+        Eby[id] += dt * ((hz - Hbz[id - sx]) - (hx - Hbx[id - 1]));
+        Ebz[id] += dt * ((hx - Hbx[id - sy]) - (hy - Hby[id - sx]));
+        if (mode == 1) {
+            Hx[id] += dt * ((Ez[id + sy] - Ez[id]) - (Ey[id + 1] - Ey[id]));
+            Hy[id] += dt * ((Ex[id + 1] - Ex[id]) - (Ez[id + sx] - Ez[id]));
+            Hz[id] += dt * ((Ey[id + sx] - Ey[id]) - (Ex[id + sy] - Ex[id]));
+        }
+        return;
+    }
+#endif
+    float t0 = -dt * Hbx[id], t1 = -dt * Hby[id], t2 = -dt * Hbz[id];
+    float ex = 0.f, ey = 0.f, ez = 0.f;
+    ez -= DUAL(t0, 1, 0, i, j, k, true, 3);    // Hx -= dt dEz/dy
+    ey -= DUAL(-t0, 2, 0, i, j, k, true, 3);   // Hx += dt dEy/dz
+    ex -= DUAL(t1, 2, 1, i, j, k, true, 3);    // Hy -= dt dEx/dz
+    ez -= DUAL(-t1, 0, 0, i, j, k, true, 3);   // Hy += dt dEz/dx
+    ey -= DUAL(t2, 0, 1, i, j, k, true, 3);    // Hz -= dt dEy/dx
+    ex -= DUAL(-t2, 1, 1, i, j, k, true, 3);   // Hz += dt dEx/dy
+    if (j > 0) {
+        long long n = id - sy;
+        ez += DUAL(-dt * Hbx[n], 1, 0, i, j - 1, k, false, 3);
+        ex += DUAL(dt * Hbz[n], 1, 1, i, j - 1, k, false, 3);
+    }
+    if (k > 0) {
+        long long n = id - 1;
+        ey += DUAL(dt * Hbx[n], 2, 0, i, j, k - 1, false, 3);
+        ex += DUAL(-dt * Hby[n], 2, 1, i, j, k - 1, false, 3);
+    }
+    if (i > 0) {
+        long long n = id - sx;
+        ez += DUAL(dt * Hby[n], 0, 0, i - 1, j, k, false, 3);
+        ey += DUAL(-dt * Hbz[n], 0, 1, i - 1, j, k, false, 3);
+    }
+    Ebx[id] += ex;
+    Eby[id] += ey;
+    Ebz[id] += ez;
+    if (mode != 1 || !inside(i, j, k, g)) return;
+    // undo H^{n+1/2} = H^{n-1/2} - dt curl E^n on R (E^n there and on the high shell is already in place)
+    Hx[id] += dt * ((Ez[id + sy] - Ez[id]) - (Ey[id + 1] - Ey[id]));
+    Hy[id] += dt * ((Ex[id + 1] - Ex[id]) - (Ez[id + sx] - Ez[id]));
+    Hz[id] += dt * ((Ey[id + sx] - Ey[id]) - (Ex[id + sy] - Ex[id]));
+}
