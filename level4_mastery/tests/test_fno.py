@@ -1,7 +1,8 @@
 """The FNO on Hyperion: its spectral kernel, the whole model against a PyTorch twin, and a short training.
 
-* ``SpectralMix`` (the complex per-mode matmul) against ``torch.einsum`` on complex tensors, and its
-  gradients against finite differences in float64;
+* ``SpectralMix`` (truncate, complex per-mode matmul, zero-fill) against ``torch.einsum`` on complex
+  tensors, and its gradients against finite differences in float64;
+* ``FlatAdam`` (one update over a flat parameter buffer) against level 1's per-parameter Adam;
 * FNO1d / FNO2d and their PyTorch twins (same weights): same outputs and same gradients of every
   parameter;
 * discretisation invariance: a band-limited input gives the same Fourier-layer output on 64 and on
@@ -16,7 +17,9 @@ import pytest
 import torch
 
 import hyperion.tensor as ht
+from hyperion.optim import Adam
 from hyperion.repro.fno import burgers
+from hyperion.repro.fno.flat_adam import FlatAdam
 from hyperion.repro.fno.model import FNO1d, FNO2d, SpectralConv1d
 from hyperion.repro.fno.spectral import SpectralMix
 from hyperion.repro.fno.train import evaluate, relative_l2, train
@@ -26,23 +29,59 @@ from hyperion.tensor.testing import gradcheck
 rng = np.random.default_rng(0)
 
 
-@pytest.mark.parametrize("x_shape,w_shape", [((3, 5, 4, 2), (4, 6, 5, 2)), ((2, 4, 3, 5, 2), (5, 3, 4, 3, 2))])
-def test_spectral_mix_matches_torch_einsum(x_shape, w_shape):
+def _mix_torch(x, w, modes):
+    """The twin's spectral step on complex tensors: truncate, einsum per block, zeros elsewhere."""
+    out = torch.zeros(*x.shape[:-1], w.shape[1], dtype=x.dtype)
+    if len(modes) == 1:
+        out[:, : modes[0]] = torch.einsum("bki,iok->bko", x[:, : modes[0]], w)
+        return out
+    (n1, _), (m1, m2) = x.shape[1:3], modes
+    out[:, :m1, :m2] = torch.einsum("bxyi,ioxy->bxyo", x[:, :m1, :m2], w[:, :, :m1])
+    out[:, n1 - m1 :, :m2] = torch.einsum("bxyi,ioxy->bxyo", x[:, n1 - m1 :, :m2], w[:, :, m1:])
+    return out
+
+
+@pytest.mark.parametrize("x_shape,w_shape,modes", [((3, 7, 4, 2), (4, 6, 5, 2), (5,)),
+                                                   ((2, 9, 5, 3, 2), (3, 4, 4, 3, 2), (2, 3))])
+def test_spectral_mix_matches_torch_einsum(x_shape, w_shape, modes):
     x, w = rng.standard_normal(x_shape), rng.standard_normal(w_shape)
     xt, wt = torch.tensor(x, requires_grad=True), torch.tensor(w, requires_grad=True)
     ours_x = ht.tensor(x, dtype=np.float64, requires_grad=True)
     ours_w = ht.tensor(w, dtype=np.float64, requires_grad=True)
-    out = SpectralMix.apply(ours_x, ours_w)
-    letters = "kl"[: len(x_shape) - 3]
-    out_t = torch.view_as_real(torch.einsum(f"b{letters}i,io{letters}->b{letters}o",
-                                            torch.view_as_complex(xt), torch.view_as_complex(wt)))
+    out = SpectralMix.apply(ours_x, ours_w, modes=modes)
+    out_t = torch.view_as_real(_mix_torch(torch.view_as_complex(xt), torch.view_as_complex(wt), modes))
     np.testing.assert_allclose(out.detach().numpy(), out_t.detach().numpy(), rtol=1e-12, atol=1e-12)
     upstream = rng.standard_normal(out_t.shape)
     (out * ht.tensor(upstream, dtype=np.float64)).sum().backward()
     (out_t * torch.tensor(upstream)).sum().backward()
     np.testing.assert_allclose(ours_x.grad.numpy(), xt.grad.numpy(), rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(ours_w.grad.numpy(), wt.grad.numpy(), rtol=1e-12, atol=1e-12)
-    assert gradcheck(SpectralMix.apply, x, w)
+    assert gradcheck(lambda a, b: SpectralMix.apply(a, b, modes=modes), x, w)
+
+
+def test_spectral_mix_names_bad_modes():
+    with pytest.raises(ht.ShapeError, match="does not fit weights"):
+        SpectralMix.apply(ht.zeros(2, 4, 3, 2), ht.zeros(3, 3, 5, 2), modes=(5,))  # 5 modes of 4
+
+
+def test_flat_adam_equals_adam():
+    """FlatAdam (all parameters as views of one buffer, one update) gives per-parameter Adam's numbers."""
+    a = ht.tensor(rng.standard_normal((4, 24)).astype(np.float32))
+    params = []
+    for optimizer in (Adam, FlatAdam):
+        ht.manual_seed(3)
+        model = FNO1d(modes=4, width=8)
+        opt = optimizer(model.parameters(), lr=1e-2, weight_decay=1e-4)
+        for _ in range(3):
+            loss = relative_l2(model(a), a * 0.5)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        params.append([p.detach().numpy().copy() for p in model.parameters()])
+    assert params[0][0].shape == (8, 2)
+    for ours, reference in zip(params[1], params[0]):
+        np.testing.assert_allclose(ours, reference, rtol=1e-6, atol=1e-7)
+    assert max(np.abs(p).max() for p in params[1]) > 0.0
 
 
 def _strong_spectral_weights(model) -> None:
