@@ -32,7 +32,8 @@ class FlatAdam(Adam):
             raise ValueError("FlatAdam: got an empty parameter list")
         kinds = {(p.dtype, p.device) for p in members}
         if len(kinds) != 1:
-            raise ValueError(f"FlatAdam: every parameter must share one dtype and device, got {sorted(map(str, kinds))}")
+            raise ValueError(f"FlatAdam: every parameter must share one dtype and device, got "
+                             f"{sorted(map(str, kinds))}")
         with no_grad():
             flat = cat([p.detach().reshape(-1) for p in members])
         start = 0

@@ -134,3 +134,31 @@ class FNO2d(FNO):
             x, y = np.meshgrid(np.linspace(0, 1, shape[0]), np.linspace(0, 1, shape[1]), indexing="ij")
             self._grids[key] = tensor(np.stack([x, y], -1)[None].astype(np.float32), device=device)
         return self._grids[key]
+
+
+class Decoded(nn.Module):
+    """``model(a) * scale + shift``: the authors' Darcy output normaliser (``y_normalizer.decode``) as a layer.
+
+    Their Darcy script trains on targets scaled to zero mean and unit variance per grid point and
+    computes the loss after decoding; ``scale`` = the training targets' standard deviation (+1e-5),
+    ``shift`` = their mean, both of the grid's shape (:func:`pointwise_gaussian`). Not parameters.
+    """
+
+    def __init__(self, model: nn.Module, scale: Tensor, shift: Tensor) -> None:
+        super().__init__()
+        if scale.shape != shift.shape:
+            raise ShapeError(f"Decoded: scale {scale.shape} and shift {shift.shape} differ")
+        self.model, self.scale, self.shift = model, scale, shift
+
+    def forward(self, a: Tensor) -> Tensor:
+        u = self.model(a)
+        if tuple(u.shape[1:]) != tuple(self.scale.shape):
+            raise ShapeError(f"Decoded: output grid {tuple(u.shape[1:])} is not the normaliser's {self.scale.shape}")
+        return u * self.scale + self.shift
+
+
+def pointwise_gaussian(train: np.ndarray, eps: float = 1e-5) -> tuple[np.ndarray, np.ndarray]:
+    """Per-grid-point ``(mean, std + eps)`` over the samples (axis 0), std unbiased as ``torch.std``
+    -- the authors' ``UnitGaussianNormalizer``; encode with ``(x - mean) / scale``."""
+    mean = train.mean(axis=0)
+    return mean.astype(train.dtype), (train.std(axis=0, ddof=1) + eps).astype(train.dtype)

@@ -54,7 +54,8 @@ class SpectralMix(Function):
             )
         backend = self.backend
         batch, channels_out, kept = x.shape[0], w.shape[1], w[0, 0, ..., 0].size
-        self.blocks, self.kept_shape, self.x_shape, self.w_shape = kept_blocks(freqs, modes), kept_shape, x.shape, w.shape
+        self.blocks, self.kept_shape = kept_blocks(freqs, modes), kept_shape
+        self.x_shape, self.w_shape = x.shape, w.shape
         # contiguous (K, ...) stacks: a strided complex batch falls off the BLAS path (25x slower in numpy)
         xk = self._gather(backend.pairs_to_complex(x))  # (K, B, I)
         wk = backend.contiguous(backend.pairs_to_complex(w).reshape(channels_in, channels_out, kept).transpose(2, 0, 1))

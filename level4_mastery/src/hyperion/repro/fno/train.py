@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -40,17 +41,36 @@ class History:
 
 def evaluate(model: nn.Module, inputs: ht.Tensor, targets: ht.Tensor, batch_size: int = 20) -> float:
     """Mean relative L2 error of ``model`` over ``inputs``/``targets`` (tensors on the model's device)."""
-    total = 0.0
     with ht.no_grad():
-        for start in range(0, inputs.shape[0], batch_size):
-            total += relative_l2(model(inputs[start : start + batch_size]), targets[start : start + batch_size]).item()
-    return total / inputs.shape[0]
+        errors = [relative_l2(model(inputs[start : start + batch_size]), targets[start : start + batch_size])
+                  for start in range(0, inputs.shape[0], batch_size)]
+        return float(ht.stack(errors).sum().item()) / inputs.shape[0]
 
 
 def predict(model: nn.Module, inputs: ht.Tensor, batch_size: int = 20) -> np.ndarray:
     with ht.no_grad():
         batches = [model(inputs[s : s + batch_size]) for s in range(0, inputs.shape[0], batch_size)]
         return np.concatenate([batch.cpu().numpy() for batch in batches])
+
+
+def run_epoch(model: nn.Module, optimizer: Any, x: ht.Tensor, y: ht.Tensor, order: np.ndarray,
+              batch_size: int = 20) -> float:
+    """One epoch of full batches (as ``drop_last``) in the sample order ``order``; returns the summed loss.
+
+    The data are permuted once per epoch (one gather each for ``x`` and ``y``) and the batches are
+    contiguous slices of the permuted copy: a gather with a device index checks its range on the host,
+    which would stop the GPU's queue at every step. The losses are read once, at the end.
+    """
+    index = ht.tensor(order, device=x.device)
+    xs, ys = x[index], y[index]
+    losses = []
+    for first in range(0, len(order) - batch_size + 1, batch_size):
+        loss = relative_l2(model(xs[first : first + batch_size]), ys[first : first + batch_size])
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.detach())
+    return float(ht.stack(losses).sum().item())
 
 
 def train(model: nn.Module, train_x: ht.Tensor, train_y: ht.Tensor, test_x: ht.Tensor, test_y: ht.Tensor,
@@ -64,17 +84,8 @@ def train(model: nn.Module, train_x: ht.Tensor, train_y: ht.Tensor, test_x: ht.T
     rng = np.random.default_rng(seed)
     count, history = train_x.shape[0], History()
     for epoch in range(epochs):
-        start, total = time.perf_counter(), 0.0
-        order = ht.tensor(rng.permutation(count), device=train_x.device)
-        losses = []
-        for first in range(0, count - batch_size + 1, batch_size):  # full batches only, as drop_last
-            index = order[first : first + batch_size]
-            loss = relative_l2(model(train_x[index]), train_y[index])
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            losses.append(loss.detach())
-        total = float(sum(loss.item() for loss in losses))  # one device sync per epoch, not per step
+        start = time.perf_counter()
+        total = run_epoch(model, optimizer, train_x, train_y, rng.permutation(count), batch_size)
         scheduler.step()
         history.train.append(total / (count - count % batch_size))
         history.seconds.append(time.perf_counter() - start)
