@@ -82,9 +82,18 @@ def solve_subsampled(a: np.ndarray, subsample: int) -> np.ndarray:
     return solve(a)[::subsample, ::subsample].astype(np.float32)
 
 
+def _single_threaded() -> None:
+    """Worker start-up: one BLAS thread per process (the pool already fills the cores)."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # then the BLAS keeps its own thread count
+        return
+    threadpool_limits(1)
+
+
 def solver_pool(workers: int) -> ProcessPoolExecutor:
     """CPU processes for the sparse solves (spawned: safe beside CUDA and threads in this process)."""
-    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"), initializer=_single_threaded)
 
 
 def generate(count: int, s_solve: int, subsample: int, seed: int, xp: Any = np,

@@ -236,8 +236,10 @@ def _logger(name: str, epochs: int) -> Any:
 
 def _training_record(history: History, epochs: int, step_size: int, args: argparse.Namespace, s: int,
                      seconds: float) -> dict[str, Any]:
-    return {"s_train": s, "train": args.train, "test": args.test, "epochs": epochs, "epochs_requested": args.epochs,
-            "step_size": step_size, "reduced": epochs < args.epochs, "seconds": seconds,
+    ran = len(history.train)  # fewer than planned if the deadline stopped it
+    return {"s_train": s, "train": args.train, "test": args.test, "epochs": ran, "epochs_planned": epochs,
+            "epochs_requested": args.epochs, "stopped_at_deadline": ran < epochs,
+            "step_size": step_size, "reduced": ran < args.epochs, "seconds": seconds,
             "train_l2": history.train, "test_l2": history.test, "test_epochs": history.test_epochs,
             "eval_every": args.eval_every, "epoch_seconds": history.seconds, "final_test_l2": history.test[-1]}
 
@@ -283,7 +285,7 @@ def run_burgers(args: argparse.Namespace) -> dict[str, Any]:
         model = FNO1d(device=device)
         start = time.perf_counter()
         history = train(model, x, y, xt, yt, epochs=epochs, step_size=step_size, log=_logger("burgers", epochs),
-                        eval_every=args.eval_every)
+                        eval_every=args.eval_every, should_stop=lambda: left() < 8.0)
         results["burgers_training"] = _training_record(history, epochs, step_size, args, args.s_train,
                                                        time.perf_counter() - start)
         return model
@@ -355,7 +357,7 @@ def run_darcy(args: argparse.Namespace) -> dict[str, Any]:
                         ht.tensor(u_mean, device=device))
         start = time.perf_counter()
         history = train(model, x, y, xt, yt, epochs=epochs, step_size=step_size, log=_logger("darcy", epochs),
-                        eval_every=args.eval_every)
+                        eval_every=args.eval_every, should_stop=lambda: left() < 6.0)
         results["darcy_training"] = _training_record(history, epochs, step_size, args, a.shape[1],
                                                      time.perf_counter() - start)
         np.savez_compressed(args.out / "samples_darcy.npz", a=a[args.train : args.train + 3],

@@ -76,9 +76,11 @@ def run_epoch(model: nn.Module, optimizer: Any, x: ht.Tensor, y: ht.Tensor, orde
 def train(model: nn.Module, train_x: ht.Tensor, train_y: ht.Tensor, test_x: ht.Tensor, test_y: ht.Tensor,
           epochs: int, batch_size: int = 20, lr: float = 1e-3, step_size: int = 100, gamma: float = 0.5,
           weight_decay: float = 1e-4, seed: int = 0, log: Callable[[int, History], None] | None = None,
-          eval_every: int = 1) -> History:
+          eval_every: int = 1, should_stop: Callable[[], bool] | None = None) -> History:
     """Train ``model`` in place with the paper's protocol; the test error is measured every ``eval_every``
-    epochs and after the last (the time it takes is not part of ``History.seconds``)."""
+    epochs and after the last (the time it takes is not part of ``History.seconds``). ``should_stop``
+    (asked after each epoch) ends the run early, e.g. at a wall-clock deadline: ``len(History.train)``
+    then says how many epochs ran."""
     optimizer = FlatAdam(model.parameters(), lr=lr, weight_decay=weight_decay)
     scheduler = StepLR(optimizer, step_size=step_size, gamma=gamma)
     rng = np.random.default_rng(seed)
@@ -89,9 +91,12 @@ def train(model: nn.Module, train_x: ht.Tensor, train_y: ht.Tensor, test_x: ht.T
         scheduler.step()
         history.train.append(total / (count - count % batch_size))
         history.seconds.append(time.perf_counter() - start)
-        if epoch % eval_every == 0 or epoch == epochs - 1:
+        stop = should_stop is not None and epoch < epochs - 1 and should_stop()
+        if epoch % eval_every == 0 or epoch == epochs - 1 or stop:
             history.test.append(evaluate(model, test_x, test_y, batch_size))
             history.test_epochs.append(epoch)
         if log is not None:
             log(epoch, history)
+        if stop:
+            break
     return history
