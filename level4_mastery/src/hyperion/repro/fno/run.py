@@ -5,8 +5,8 @@
 
 The two experiments are independent processes (on one GPU they run side by side: each is bound by
 launching kernels, not by the GPU). Each writes ``results_<experiment>.json`` after every stage (so a
-run cut short keeps what it did) and ``samples_<experiment>.npz``; ``--experiment both`` runs them
-one after the other in this process.
+run cut short keeps what it did) and ``samples_<experiment>.npz``; ``--experiment both`` (the
+default) starts the two as processes side by side.
 
 Burgers: (1) ``train + test`` zero-mean initial conditions solved at ``s_solve`` by ETDRK4 (CuPy on
 CUDA), timed; (2) speed: epochs of our FNO and of its PyTorch twin (same initial weights, same
@@ -395,14 +395,33 @@ def main(argv: list[str] | None = None) -> int:
                              "generator leaves it out)")
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
-    runs = {"burgers": run_burgers, "darcy": run_darcy}
-    failed = False
-    for name in (("burgers", "darcy") if args.experiment == "both" else (args.experiment,)):
-        results = runs[name](args)
-        failed = failed or bool(results["errors"])
-        print(json.dumps({k: v for k, v in results.items() if k.endswith(("_data", "_speed")) or k == "errors"},
-                         indent=1)[:4000], flush=True)
-    return 1 if failed else 0
+    if args.experiment == "both":
+        return run_side_by_side(argv if argv is not None else sys.argv[1:], args.out)
+    results = {"burgers": run_burgers, "darcy": run_darcy}[args.experiment](args)
+    print(json.dumps({k: v for k, v in results.items() if k.endswith(("_data", "_speed")) or k == "errors"},
+                     indent=1)[:4000], flush=True)
+    return 1 if results["errors"] else 0
+
+
+def run_side_by_side(argv: list[str], out: Path) -> int:
+    """Both experiments at once, as two processes of this module (logs in ``out/log_<experiment>.txt``)."""
+    import subprocess
+
+    rest = [a for a in argv if not a.startswith("--experiment")]
+    if "--experiment" in argv:  # drop its value too
+        i = argv.index("--experiment")
+        rest = argv[:i] + argv[i + 2 :]
+    children = []
+    for name in ("burgers", "darcy"):
+        log = (out / f"log_{name}.txt").open("w")
+        children.append((name, subprocess.Popen([sys.executable, "-m", "hyperion.repro.fno.run", "--experiment",
+                                                 name, *rest], stdout=log, stderr=subprocess.STDOUT), log))
+    codes = {}
+    for name, child, log in children:
+        codes[name] = child.wait()
+        log.close()
+    print(f"side by side: exit codes {codes}; logs in {out}", flush=True)
+    return 1 if any(codes.values()) else 0
 
 
 if __name__ == "__main__":
