@@ -20,7 +20,7 @@ import hyperion.tensor as ht
 from hyperion.optim import Adam
 from hyperion.repro.fno import burgers
 from hyperion.repro.fno.flat_adam import FlatAdam
-from hyperion.repro.fno.model import FNO1d, FNO2d, SpectralConv1d
+from hyperion.repro.fno.model import Decoded, FNO1d, FNO2d, SpectralConv1d, pointwise_gaussian
 from hyperion.repro.fno.spectral import SpectralMix
 from hyperion.repro.fno.train import evaluate, relative_l2, train
 from hyperion.repro.fno.twin import relative_l2_torch, torch_twin
@@ -159,6 +159,24 @@ def test_bad_grid_is_named():
         FNO1d(modes=16, width=4)(ht.zeros(1, 16))
     with pytest.raises(ht.ShapeError, match="differ"):
         relative_l2(ht.zeros(2, 3), ht.zeros(2, 4))
+
+
+def test_darcy_normaliser_is_the_authors():
+    """pointwise_gaussian = per-point mean and unbiased std (+1e-5) as torch.std; Decoded applies them."""
+    data = rng.standard_normal((6, 4, 5)).astype(np.float32) * 3.0 + 1.0
+    mean, scale = pointwise_gaussian(data)
+    reference = torch.tensor(data)
+    np.testing.assert_allclose(mean, reference.mean(0).numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(scale, (reference.std(0) + 1e-5).numpy(), rtol=1e-5, atol=1e-6)
+    ht.manual_seed(5)
+    inner = FNO2d(modes=2, width=4)
+    model = Decoded(inner, ht.tensor(scale), ht.tensor(mean))
+    a = ht.tensor(data[:2])
+    np.testing.assert_allclose(model(a).detach().numpy(), inner(a).detach().numpy() * scale + mean, rtol=1e-5,
+                               atol=1e-6)
+    assert len(list(model.parameters())) == len(list(inner.parameters()))  # scale and shift are not trained
+    with pytest.raises(ht.ShapeError, match="normaliser"):
+        model(ht.tensor(data[:2, :, :4]))
 
 
 def test_fno_learns_burgers_in_ci():
