@@ -199,3 +199,24 @@ def test_loss_modules_match_torch(ours, theirs, target_kind):
     loss_theirs.backward()
     np.testing.assert_allclose(loss_ours.item(), loss_theirs.item(), rtol=1e-12)
     np.testing.assert_allclose(hx.grad.numpy(), tx.grad.numpy(), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("shape", [(3, 4000, 6), (20, 85, 85, 6)])  # 12,000 / 144,500 rows: chunked reductions
+def test_linear_long_reductions_match_torch(shape):
+    """Weight and bias gradients summed over many rows (split into row chunks) against PyTorch in float64."""
+    from hyperion.tensor.ops.matmul import _chunks
+
+    rows = int(np.prod(shape[:-1]))
+    assert _chunks(rows) > 1
+    rng = np.random.default_rng(7)
+    x, w, b = rng.standard_normal(shape), rng.standard_normal((5, shape[-1])), rng.standard_normal(5)
+    up = rng.standard_normal((*shape[:-1], 5))
+    ours = [tensor(v, requires_grad=True) for v in (x, w, b)]
+    theirs = [torch.tensor(v, requires_grad=True) for v in (x, w, b)]
+    out = nn.functional.linear(*ours)
+    out_t = torch.nn.functional.linear(*theirs)
+    np.testing.assert_allclose(out.detach().numpy(), out_t.detach().numpy(), rtol=1e-10, atol=1e-10)
+    (out * tensor(up)).sum().backward()
+    (out_t * torch.tensor(up)).sum().backward()
+    for mine, ref in zip(ours, theirs):
+        np.testing.assert_allclose(mine.grad.numpy(), ref.grad.numpy(), rtol=1e-9, atol=1e-9)

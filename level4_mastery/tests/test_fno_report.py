@@ -11,15 +11,18 @@ def test_run_and_report_at_toy_size(tmp_path):
     out = tmp_path / "fno"
     code = run.main(["--device", "cpu", "--out", str(out), "--train", "20", "--test", "20", "--epochs", "2",
                      "--step-size", "1", "--s-solve", "256", "--s-train", "64", "--dt", "0.01",
-                     "--speed-epochs", "0", "--darcy-solves", "0", "--eval-every", "1", "--commit", "test"])
+                     "--speed-epochs", "0", "--eval-every", "1", "--darcy-s", "41", "--darcy-subsample", "2",
+                     "--darcy-modes", "4", "--workers", "1", "--commit", "test"])
     assert code == 0
-    results = json.loads((out / "results.json").read_text())
-    assert results["errors"] == {}
-    assert results["burgers_training"]["epochs"] == 2 and len(results["burgers_training"]["test_l2"]) == 2
-    assert set(results["burgers_zero_shot"]) == {"64", "256"}  # the training resolution and every paper one <= 256
+    burgers = json.loads((out / "results_burgers.json").read_text())
+    darcy = json.loads((out / "results_darcy.json").read_text())
+    assert burgers["errors"] == {} and darcy["errors"] == {}
+    assert burgers["burgers_training"]["epochs"] == 2 and len(burgers["burgers_training"]["test_l2"]) == 2
+    assert set(burgers["burgers_zero_shot"]) == {"64", "256"}  # the training resolution and every paper one <= 256
+    assert darcy["darcy_data"]["samples"] == 40 and darcy["darcy_training"]["s_train"] == 21
     assert report.main([str(out)]) == 0
     text = (out / "REPORT.md").read_text()
     assert "| Burgers | 256 | 0.0149 |" in text and "| Darcy | 85 | 0.0108 | — | not run |" in text
-    assert "zero mean, as the authors' generator" in text
-    for figure in ("predictions.png", "error_vs_resolution.png", "loss.png"):
+    assert "zero mean, as the authors' generator" in text and "Darcy s = 21 ≤ 0.0162 (must)" in text
+    for figure in ("predictions.png", "error_vs_resolution.png", "loss.png", "darcy.png"):
         assert (out / figure).stat().st_size > 0

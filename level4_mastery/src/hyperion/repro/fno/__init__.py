@@ -2,11 +2,14 @@
 
     burgers.py   Burgers data: GRF initial conditions, pseudo-spectral ETDRK4 solver (numpy / CuPy)
     darcy.py     Darcy data: thresholded cosine-series GRF coefficients, 5-point FD + sparse direct solve
-    model.py     FNO1d / FNO2d on hyperion.tensor (spectral convolutions through hyperion.tensor.fft)
-    train.py     relative-L2 loss, Adam + step decay, evaluation at any resolution
+    model.py     FNO1d / FNO2d on hyperion.tensor (spectral convolutions through hyperion.tensor.fft), the
+                 Darcy output normaliser (Decoded)
+    flat_adam.py Adam over one flat buffer holding every parameter (one update per step, not one per tensor)
+    train.py     relative-L2 loss, Adam + step decay, evaluation at any resolution, a wall-clock deadline
     twin.py      the same models in PyTorch: the correctness oracle and the speed baseline
-    spectral.py  SpectralMix: the per-mode complex channel mixing, as one Function
-    run.py       the full protocol: data, speed vs the twin, training, zero-shot evaluation (results.json)
+    spectral.py  SpectralMix: keep the low modes, mix channels per mode (complex), zeros elsewhere: one Function
+    run.py       the protocol per experiment (Burgers, Darcy; side by side): data, speed vs the twin, profile,
+                 training, evaluation (results_<experiment>.json)
     report.py    REPORT.md ("paper / ours / holds?", targets) and the figures from a run's results
 
 Results of the runs made so far: level4_mastery/results/ and site/docs/level4/fno.md.

@@ -8,17 +8,23 @@ grid and subsample to 85 / 141 / 211 points. Here:
   ``cos(pi k1 x) cos(pi k2 y)``, standard deviation ``1 / (pi^2 |k|^2 + 9)``, mean mode dropped),
   evaluated on the grid by two matrix products per sample -- batched on numpy or CuPy;
 * :func:`solve` is the 5-point finite-difference scheme with face-averaged coefficients
-  ``a_{i+1/2,j} = (a_ij + a_{i+1,j}) / 2``, assembled as a scipy sparse matrix and solved directly.
+  ``a_{i+1/2,j} = (a_ij + a_{i+1,j}) / 2``, assembled as a scipy sparse matrix and solved directly:
+  SuperLU with the minimum-degree ordering of ``A + A^T`` and symmetric mode (the matrix is symmetric
+  positive definite), about twice as fast as ``spsolve``'s default column ordering on the 419^2
+  unknowns of s = 421 (1.2 s against 2.3 s, one loaded CPU core);
+* :func:`generate` draws the coefficients in chunks on the device while a pool of CPU processes
+  solves the chunks already drawn.
 """
 
 from __future__ import annotations
 
-from concurrent.futures import ProcessPoolExecutor
+import multiprocessing
+from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.sparse.linalg import spsolve
+from scipy.sparse.linalg import splu
 
 Array = Any
 
@@ -65,27 +71,47 @@ def solve(a: np.ndarray, f: np.ndarray | float = 1.0) -> np.ndarray:
     a = np.asarray(a, dtype=np.float64)
     n = a.shape[0]
     rhs = np.broadcast_to(np.asarray(f, dtype=np.float64), a.shape)[1:-1, 1:-1].ravel()
+    factors = splu(operator(a).tocsc(), permc_spec="MMD_AT_PLUS_A", options={"SymmetricMode": True})
     u = np.zeros((n, n))
-    u[1:-1, 1:-1] = spsolve(operator(a).tocsc(), rhs).reshape(n - 2, n - 2)
+    u[1:-1, 1:-1] = factors.solve(rhs).reshape(n - 2, n - 2)
     return u
 
 
+def solve_subsampled(a: np.ndarray, subsample: int) -> np.ndarray:
+    """:func:`solve`, returning every ``subsample``-th node (float32): what a worker sends back."""
+    return solve(a)[::subsample, ::subsample].astype(np.float32)
+
+
+def _single_threaded() -> None:
+    """Worker start-up: one BLAS thread per process (the pool already fills the cores)."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # then the BLAS keeps its own thread count
+        return
+    threadpool_limits(1)
+
+
+def solver_pool(workers: int) -> ProcessPoolExecutor:
+    """CPU processes for the sparse solves (spawned: safe beside CUDA and threads in this process)."""
+    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"), initializer=_single_threaded)
+
+
 def generate(count: int, s_solve: int, subsample: int, seed: int, xp: Any = np,
-             workers: int = 1, chunk: int = 100) -> tuple[np.ndarray, np.ndarray]:
+             pool: ProcessPoolExecutor | None = None, chunk: int = 100) -> tuple[np.ndarray, np.ndarray]:
     """``count`` pairs ``(a, u)`` solved on ``s_solve`` nodes per side, subsampled by ``subsample`` (float32).
 
-    Coefficients are drawn batched on ``xp``; the sparse solves run on ``workers`` CPU processes.
+    Coefficients are drawn batched on ``xp`` a chunk at a time; each chunk's solves go to ``pool``
+    (in this process if None) while the next chunk is drawn.
     """
     rng = np.random.default_rng(seed)
     inputs, outputs = [], []
     for start in range(0, count, chunk):
         a = sample_coefficient(min(chunk, count - start), s_solve, rng, xp)
         a = xp.asnumpy(a) if hasattr(xp, "asnumpy") else np.asarray(a)
-        if workers > 1:
-            with ProcessPoolExecutor(workers) as pool:
-                u = np.stack(list(pool.map(solve, a)))
+        inputs.append(a[:, ::subsample, ::subsample].astype(np.float32))
+        if pool is None:
+            outputs += [solve_subsampled(field, subsample) for field in a]
         else:
-            u = np.stack([solve(field) for field in a])
-        inputs.append(a[:, ::subsample, ::subsample])
-        outputs.append(u[:, ::subsample, ::subsample])
-    return np.concatenate(inputs).astype(np.float32), np.concatenate(outputs).astype(np.float32)
+            outputs += [pool.submit(solve_subsampled, field, subsample) for field in a]
+    solutions = [u.result() if isinstance(u, Future) else u for u in outputs]
+    return np.concatenate(inputs), np.stack(solutions)

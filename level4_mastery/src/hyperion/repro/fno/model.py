@@ -3,9 +3,9 @@
     a(x), x  --fc0-->  width channels  --4 x [ K(v) + W v, GELU (not after the last) ]-->
              --fc1 (128), GELU, fc2-->  u(x)
 
-``K`` is the spectral convolution: ``rfft`` over space, keep the lowest ``modes`` frequencies, mix
-channels per mode with learned complex matrices (:class:`SpectralMix`), ``irfft`` back with zeros
-for the dropped frequencies. ``W`` is a pointwise linear map (the authors' 1x1 convolution). Both act
+``K`` is the spectral convolution: ``rfft`` over space, then :class:`SpectralMix` (keep the lowest
+``modes`` frequencies, mix channels per mode with learned complex matrices, zeros for the dropped
+frequencies), ``irfft`` back. ``W`` is a pointwise linear map (the authors' 1x1 convolution). Both act
 on any grid size: the same weights evaluate at 256 or 8192 points (zero-shot super-resolution).
 Activations stay channel-last ``(batch, *space, width)``, so the linear layers need no permutes and
 the FFTs run along the spatial dimensions.
@@ -20,7 +20,7 @@ import numpy as np
 from hyperion import nn
 from hyperion.nn import functional as F
 from hyperion.repro.fno.spectral import SpectralMix
-from hyperion.tensor import Tensor, cat, empty, fft, tensor, zeros
+from hyperion.tensor import Tensor, cat, empty, fft, tensor
 from hyperion.tensor.errors import ShapeError
 from hyperion.tensor.random import Generator
 
@@ -48,8 +48,7 @@ class SpectralConv1d(nn.Module):
             raise ShapeError(
                 f"SpectralConv1d: {self.modes} modes need a grid of at least {2 * self.modes - 2} points, got {n}"
             )
-        low = fft.rfft(x, dim=1)[:, : self.modes]
-        return fft.irfft(SpectralMix.apply(low, self.weight), n=n, dim=1)
+        return fft.irfft(SpectralMix.apply(fft.rfft(x, dim=1), self.weight, modes=(self.modes,)), n=n, dim=1)
 
 
 class SpectralConv2d(nn.Module):
@@ -69,12 +68,8 @@ class SpectralConv2d(nn.Module):
         n1, n2, m1, m2 = x.shape[1], x.shape[2], self.modes1, self.modes2
         if 2 * m1 > n1 or m2 > n2 // 2 + 1:
             raise ShapeError(f"SpectralConv2d: modes ({m1}, {m2}) do not fit a {n1} x {n2} grid")
-        spectrum = fft.rfft2(x, dim=(1, 2))
-        kept = cat([spectrum[:, :m1, :m2], spectrum[:, n1 - m1 :, :m2]], dim=1)
-        mixed = SpectralMix.apply(kept, self.weight)
-        gap = zeros(x.shape[0], n1 - 2 * m1, m2, mixed.shape[3], 2, dtype=x.dtype, device=x.device)
-        full = cat([mixed[:, :m1], gap, mixed[:, m1:]], dim=1)
-        return fft.irfft2(full, s=(n1, n2), dim=(1, 2))
+        mixed = SpectralMix.apply(fft.rfft2(x, dim=(1, 2)), self.weight, modes=(m1, m2))
+        return fft.irfft2(mixed, s=(n1, n2), dim=(1, 2))
 
 
 class FNO(nn.Module):
@@ -139,3 +134,31 @@ class FNO2d(FNO):
             x, y = np.meshgrid(np.linspace(0, 1, shape[0]), np.linspace(0, 1, shape[1]), indexing="ij")
             self._grids[key] = tensor(np.stack([x, y], -1)[None].astype(np.float32), device=device)
         return self._grids[key]
+
+
+class Decoded(nn.Module):
+    """``model(a) * scale + shift``: the authors' Darcy output normaliser (``y_normalizer.decode``) as a layer.
+
+    Their Darcy script trains on targets scaled to zero mean and unit variance per grid point and
+    computes the loss after decoding; ``scale`` = the training targets' standard deviation (+1e-5),
+    ``shift`` = their mean, both of the grid's shape (:func:`pointwise_gaussian`). Not parameters.
+    """
+
+    def __init__(self, model: nn.Module, scale: Tensor, shift: Tensor) -> None:
+        super().__init__()
+        if scale.shape != shift.shape:
+            raise ShapeError(f"Decoded: scale {scale.shape} and shift {shift.shape} differ")
+        self.model, self.scale, self.shift = model, scale, shift
+
+    def forward(self, a: Tensor) -> Tensor:
+        u = self.model(a)
+        if tuple(u.shape[1:]) != tuple(self.scale.shape):
+            raise ShapeError(f"Decoded: output grid {tuple(u.shape[1:])} is not the normaliser's {self.scale.shape}")
+        return u * self.scale + self.shift
+
+
+def pointwise_gaussian(train: np.ndarray, eps: float = 1e-5) -> tuple[np.ndarray, np.ndarray]:
+    """Per-grid-point ``(mean, std + eps)`` over the samples (axis 0), std unbiased as ``torch.std``
+    -- the authors' ``UnitGaussianNormalizer``; encode with ``(x - mean) / scale``."""
+    mean = train.mean(axis=0)
+    return mean.astype(train.dtype), (train.std(axis=0, ddof=1) + eps).astype(train.dtype)

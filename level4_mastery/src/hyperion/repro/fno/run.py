@@ -1,23 +1,26 @@
-"""The reproduction in one command: data, speed against the PyTorch twin, training, zero-shot evaluation.
+"""The reproduction in one command per experiment: data, speed against the PyTorch twin, training, evaluation.
 
-    python -m hyperion.repro.fno.run --device cuda --out results/ --budget 290
+    python -m hyperion.repro.fno.run --experiment burgers --device cuda --out results/ --budget 290
+    python -m hyperion.repro.fno.run --experiment darcy   --device cuda --out results/ --budget 290
 
-Stages, each written to ``results.json`` as soon as it ends (so a run cut short keeps what it did):
+The two experiments are independent processes (on one GPU they run side by side: each is bound by
+launching kernels, not by the GPU). Each writes ``results_<experiment>.json`` after every stage (so a
+run cut short keeps what it did) and ``samples_<experiment>.npz``; ``--experiment both`` (the
+default) starts the two as processes side by side.
 
-1. environment: GPU, driver, library versions, the commit given with ``--commit``;
-2. Burgers data: ``train + test`` initial conditions solved at ``s_solve`` by ETDRK4 (CuPy on CUDA),
-   timed; solver seconds per sample;
-3. speed: epochs of our FNO and of its PyTorch twin (same initial weights, same batches) alternated in
-   one process, and inference seconds per sample of both;
-4. training at ``s_train`` with the paper's protocol. If ``--budget`` cannot hold the requested epochs
-   at the epoch time just measured, the run trains fewer epochs with the learning-rate halvings spaced
-   over them (every epochs/5) and records ``"reduced": true``;
-5. zero-shot evaluation of that model on the test set at every resolution 256 ... s_solve;
-6. Darcy: data-generation time per sample (GRF batched on the device, sparse solves on the CPU
-   cores) and the FNO2d epoch time against its twin at s = 85 (timing only: the full Darcy protocol
-   does not fit the GPU budget of this run).
+Burgers: (1) ``train + test`` zero-mean initial conditions solved at ``s_solve`` by ETDRK4 (CuPy on
+CUDA), timed; (2) speed: epochs of our FNO and of its PyTorch twin (same initial weights, same
+batches) alternated in one process, and inference per sample; (3) training at ``s_train`` with the
+paper's protocol; (4) zero-shot evaluation of that model at every resolution 256 ... s_solve.
 
-``report.py`` turns ``results.json`` and ``samples.npz`` into the table and the figures.
+Darcy: (1) coefficients drawn on the device, the ``train + test`` sparse direct solves at
+``darcy_s`` on CPU processes (timed together), subsampled by 5 to s = 85; (2) speed against the twin;
+(3) training with the authors' pointwise Gaussian normalisation of inputs and targets
+(:class:`~hyperion.repro.fno.model.Decoded`); (4) test error at s = 85.
+
+If ``--budget`` cannot hold the requested epochs at the epoch time just measured, a run trains fewer
+epochs with the learning-rate halvings spaced over them (every epochs/5) and records ``"reduced": true``.
+``report.py`` turns the results into the table and the figures.
 """
 
 from __future__ import annotations
@@ -36,8 +39,8 @@ import numpy as np
 
 import hyperion.tensor as ht
 from hyperion.repro.fno import burgers, darcy
-from hyperion.repro.fno.model import FNO1d, FNO2d
-from hyperion.repro.fno.train import History, evaluate, predict, relative_l2, train
+from hyperion.repro.fno.model import Decoded, FNO1d, FNO2d, pointwise_gaussian
+from hyperion.repro.fno.train import History, evaluate, predict, run_epoch, train
 
 RESOLUTIONS = (256, 512, 1024, 2048, 4096, 8192)
 
@@ -83,40 +86,29 @@ def environment(device: str, commit: str) -> dict[str, Any]:
     return info
 
 
-def _epoch_hyperion(model: Any, optimizer: Any, x: ht.Tensor, y: ht.Tensor, order: np.ndarray, batch: int) -> float:
-    start = time.perf_counter()
-    losses = []
-    for first in range(0, len(order) - batch + 1, batch):
-        index = ht.tensor(order[first : first + batch], device=x.device)
-        loss = relative_l2(model(x[index]), y[index])
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        losses.append(loss.detach())
-    float(sum(loss.item() for loss in losses))
-    _sync(x.device)
-    return time.perf_counter() - start
-
-
 def _epoch_torch(twin: Any, optimizer: Any, x: Any, y: Any, order: np.ndarray, batch: int) -> float:
+    """The twin's epoch, organised as :func:`~hyperion.repro.fno.train.run_epoch` (one permutation per epoch)."""
     import torch
 
     from hyperion.repro.fno.twin import relative_l2_torch
 
-    torch.cuda.synchronize() if x.is_cuda else None
-    start = time.perf_counter()
+    index = torch.as_tensor(order, device=x.device)
+    xs, ys = x[index], y[index]
     losses = []
-    order_t = torch.as_tensor(order, device=x.device)
     for first in range(0, len(order) - batch + 1, batch):
-        index = order_t[first : first + batch]
-        loss = relative_l2_torch(twin(x[index]), y[index])
+        loss = relative_l2_torch(twin(xs[first : first + batch]), ys[first : first + batch])
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
         losses.append(loss.detach())
-    float(sum(loss.item() for loss in losses))
-    if x.is_cuda:
-        torch.cuda.synchronize()
+    return float(torch.stack(losses).sum().item())
+
+
+def _timed(fn: Any, device: str) -> float:
+    _sync(device)
+    start = time.perf_counter()
+    fn()
+    _sync(device)
     return time.perf_counter() - start
 
 
@@ -125,7 +117,7 @@ def speed(make_model: Any, inputs: np.ndarray, targets: np.ndarray, device: str,
     """Our epoch and the twin's, alternated, same initial weights and batch order; plus inference per sample."""
     import torch
 
-    from hyperion.optim import Adam
+    from hyperion.repro.fno.flat_adam import FlatAdam
     from hyperion.repro.fno.twin import torch_twin
 
     ht.manual_seed(123)
@@ -133,14 +125,14 @@ def speed(make_model: Any, inputs: np.ndarray, targets: np.ndarray, device: str,
     twin = torch_twin(model, device)
     x, y = ht.tensor(inputs, device=device), ht.tensor(targets, device=device)
     xt, yt = torch.tensor(inputs, device=device), torch.tensor(targets, device=device)
-    optimizer = Adam(model.parameters(), lr=1e-3, weight_decay=1e-4)
+    optimizer = FlatAdam(model.parameters(), lr=1e-3, weight_decay=1e-4)
     optimizer_t = torch.optim.Adam(twin.parameters(), lr=1e-3, weight_decay=1e-4)
     rng = np.random.default_rng(0)
     ours, theirs = [], []
     for epoch in range(epochs + 1):  # the first epoch of each warms up (kernel compilation, cuFFT plans)
         order = rng.permutation(inputs.shape[0])
-        t_ours = _epoch_hyperion(model, optimizer, x, y, order, batch)
-        t_theirs = _epoch_torch(twin, optimizer_t, xt, yt, order, batch)
+        t_ours = _timed(lambda o=order: run_epoch(model, optimizer, x, y, o, batch), device)
+        t_theirs = _timed(lambda o=order: _epoch_torch(twin, optimizer_t, xt, yt, o, batch), device)
         if epoch > 0:
             ours.append(t_ours)
             theirs.append(t_theirs)
@@ -164,119 +156,142 @@ def speed(make_model: Any, inputs: np.ndarray, targets: np.ndarray, device: str,
             "inference_s_per_sample_ours": infer_ours, "inference_s_per_sample_torch": infer_theirs}
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--device", default="cuda" if ht.cuda_is_available() else "cpu")
-    parser.add_argument("--out", type=Path, default=Path("fno_results"))
-    parser.add_argument("--budget", type=float, default=290.0, help="wall seconds for the whole run")
-    parser.add_argument("--commit", default=os.environ.get("HYPERION_COMMIT", "unknown"))
-    parser.add_argument("--train", type=int, default=1000)
-    parser.add_argument("--test", type=int, default=100)
-    parser.add_argument("--epochs", type=int, default=500)
-    parser.add_argument("--step-size", type=int, default=100)
-    parser.add_argument("--s-solve", type=int, default=8192)
-    parser.add_argument("--s-train", type=int, default=1024)
-    parser.add_argument("--dt", type=float, default=1e-3)
-    parser.add_argument("--speed-epochs", type=int, default=3)
-    parser.add_argument("--eval-every", type=int, default=10, help="test error every this many epochs")
-    parser.add_argument("--darcy-solves", type=int, default=32)
-    parser.add_argument("--darcy-s", type=int, default=421)
-    parser.add_argument("--darcy-speed-samples", type=int, default=1000)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--mean-mode", action="store_true",
-                        help="draw the constant mode of u0 too (the paper's formula read literally; the authors' "
-                             "generator leaves it out)")
-    args = parser.parse_args(argv)
+def profile_steps(make_model: Any, inputs: np.ndarray, targets: np.ndarray, device: str, steps: int = 10,
+                  batch: int = 20) -> dict[str, Any]:
+    """Where a training step's time goes: level 3's op profiler (CUDA events per op on a GPU) and
+    Python's cProfile of the host (the step is bound by launching kernels), after a warm-up epoch."""
+    import cProfile
+    import io
+    import pstats
+
+    from hyperion import runtime
+    from hyperion.repro.fno.flat_adam import FlatAdam
+
+    steps = min(steps, inputs.shape[0] // batch)
+    ht.manual_seed(123)
+    model = make_model(device)
+    x, y = ht.tensor(inputs[: steps * batch], device=device), ht.tensor(targets[: steps * batch], device=device)
+    optimizer = FlatAdam(model.parameters(), lr=1e-3, weight_decay=1e-4)
+    order = np.arange(steps * batch)
+    run_epoch(model, optimizer, x, y, order, batch)  # warm-up
+    with runtime.profile() as prof:
+        run_epoch(model, optimizer, x, y, order, batch)
+    host = cProfile.Profile()
+    seconds = _timed(lambda: host.runcall(run_epoch, model, optimizer, x, y, order, batch), device)
+    stream = io.StringIO()
+    pstats.Stats(host, stream=stream).sort_stats("tottime").print_stats(30)
+    return {"steps": steps, "ops": prof.table(40), "host_profile": stream.getvalue()[-9000:],
+            "seconds_per_step_under_cprofile": seconds / steps}
+
+
+def _experiment_setup(args: argparse.Namespace, name: str) -> tuple[dict[str, Any], Any, Any, Any]:
+    """One experiment's results dict, its ``save``, its ``stage`` runner (errors recorded, not raised) and
+    ``left()``, the seconds of ``--budget`` still unspent."""
     t0 = time.perf_counter()
-    args.out.mkdir(parents=True, exist_ok=True)
-    device, xp = args.device, _array_module(args.device)
-    results: dict[str, Any] = {"args": {k: str(v) for k, v in vars(args).items()}, "errors": {}}
+    results: dict[str, Any] = {"experiment": name, "args": {k: str(v) for k, v in vars(args).items()},
+                               "errors": {}, "environment": environment(args.device, args.commit)}
+    path = args.out / f"results_{name}.json"
 
     def save() -> None:
-        (args.out / "results.json").write_text(json.dumps(results, indent=1))
+        results["wall_seconds"] = time.perf_counter() - t0
+        path.write_text(json.dumps(results, indent=1))
 
-    def left() -> float:
-        return args.budget - (time.perf_counter() - t0)
-
-    def stage(name: str, fn: Any, key: str | None = None) -> Any:
-        print(f"[{time.perf_counter() - t0:7.1f}s] {name} ...", flush=True)
+    def stage(label: str, fn: Any, key: str | None = None) -> Any:
+        print(f"[{name} {time.perf_counter() - t0:7.1f}s] {label} ...", flush=True)
         try:
             value = fn()
         except Exception:  # noqa: BLE001 - record and go on: later stages may still run
-            results["errors"][name] = traceback.format_exc()
-            print(results["errors"][name], file=sys.stderr, flush=True)
+            results["errors"][label] = traceback.format_exc()
+            print(results["errors"][label], file=sys.stderr, flush=True)
             value = None
         if key is not None:
             results[key] = value
         save()
         return value
 
-    results["environment"] = environment(device, args.commit)
-    save()
+    def left() -> float:
+        return args.budget - (time.perf_counter() - t0)
 
-    # 2. Burgers data at s_solve ---------------------------------------------------------------------
+    return results, save, stage, left
+
+
+def _fit_epochs(args: argparse.Namespace, per_epoch: float | None, left: float, reserve: float) -> tuple[int, int]:
+    """The paper's epochs and halving step, or fewer (halvings respaced) if they do not fit the time left."""
+    epochs, step_size = args.epochs, args.step_size
+    if per_epoch:
+        fit = int((left - reserve) / (per_epoch * 1.05))  # an epoch, plus a test evaluation every eval_every
+        if fit < epochs:
+            epochs = max(fit, 1)
+            step_size = max(1, round(epochs * args.step_size / args.epochs))
+    return epochs, step_size
+
+
+def _logger(name: str, epochs: int) -> Any:
+    def log(epoch: int, history: History) -> None:
+        if epoch % 25 == 0 or epoch == epochs - 1:
+            print(f"  {name} epoch {epoch:3d}  train {history.train[-1]:.4f}  test {history.test[-1]:.4f} "
+                  f"(at epoch {history.test_epochs[-1]})  {history.seconds[-1]:.2f}s", flush=True)
+    return log
+
+
+def _training_record(history: History, epochs: int, step_size: int, args: argparse.Namespace, s: int,
+                     seconds: float) -> dict[str, Any]:
+    ran = len(history.train)  # fewer than planned if the deadline stopped it
+    return {"s_train": s, "train": args.train, "test": args.test, "epochs": ran, "epochs_planned": epochs,
+            "epochs_requested": args.epochs, "stopped_at_deadline": ran < epochs,
+            "step_size": step_size, "reduced": ran < args.epochs, "seconds": seconds,
+            "train_l2": history.train, "test_l2": history.test, "test_epochs": history.test_epochs,
+            "eval_every": args.eval_every, "epoch_seconds": history.seconds, "final_test_l2": history.test[-1]}
+
+
+def run_burgers(args: argparse.Namespace) -> dict[str, Any]:
+    device, xp = args.device, _array_module(args.device)
+    results, save, stage, left = _experiment_setup(args, "burgers")
     count = args.train + args.test
 
-    def burgers_data() -> tuple[np.ndarray, np.ndarray]:
+    def data() -> tuple[np.ndarray, np.ndarray]:
         burgers.generate(8, args.s_solve, 1, seed=99, dt=args.dt, xp=xp)  # warm-up: cuFFT plans, kernels
-        _sync(device)
         start = time.perf_counter()
         a, u = burgers.generate(count, args.s_solve, 1, seed=args.seed, dt=args.dt, xp=xp, chunk=count,
                                 mean_mode=args.mean_mode)
-        _sync(device)
-        seconds = time.perf_counter() - start
+        seconds = time.perf_counter() - start  # generate returns host arrays: the device work is done
         results["burgers_data"] = {"samples": count, "s_solve": args.s_solve, "dt": args.dt,
                                    "steps": round(1 / args.dt), "seconds": seconds,
                                    "seconds_per_sample": seconds / count, "batched_on": device}
         return a, u
 
-    data = stage("burgers data", burgers_data)
-    if data is None:
-        return 1
-    a_full, u_full = data
+    generated = stage("burgers data", data)
+    if generated is None:
+        return results
+    a_full, u_full = generated
     stride = args.s_solve // args.s_train
     a_train, u_train = a_full[:, ::stride], u_full[:, ::stride]
-
-    # 3. speed: our FNO epoch vs the PyTorch twin ----------------------------------------------------
     if args.speed_epochs > 0:
-        stage("burgers speed", lambda: speed(lambda d: FNO1d(device=d), a_train[: args.train], u_train[: args.train],
-                                             device, args.speed_epochs), "burgers_speed")
+        stage("burgers speed", lambda: speed(lambda d: FNO1d(device=d), a_train[: args.train],
+                                             u_train[: args.train], device, args.speed_epochs), "burgers_speed")
+    if args.profile:
+        stage("burgers profile", lambda: profile_steps(lambda d: FNO1d(device=d), a_train, u_train, device),
+              "burgers_profile")
+    if args.epochs <= 0:
+        save()
+        return results
 
-    # 4. training --------------------------------------------------------------------------------------
-    def burgers_training() -> Any:
-        x = ht.tensor(a_train[: args.train], device=device)
-        y = ht.tensor(u_train[: args.train], device=device)
+    def training() -> Any:
+        x, y = ht.tensor(a_train[: args.train], device=device), ht.tensor(u_train[: args.train], device=device)
         xt, yt = ht.tensor(a_train[args.train :], device=device), ht.tensor(u_train[args.train :], device=device)
         per_epoch = (results.get("burgers_speed") or {}).get("median_epoch_s_ours")
-        reserve = 25.0 + (20.0 if args.darcy_solves else 0.0)
-        epochs, step_size = args.epochs, args.step_size
-        if per_epoch:  # an epoch, plus a test evaluation every eval_every epochs
-            fit = int((left() - reserve) / (per_epoch * 1.03))
-            if fit < epochs:
-                epochs, step_size = max(fit, 1), max(1, round(max(fit, 1) * args.step_size / args.epochs))
+        epochs, step_size = _fit_epochs(args, per_epoch, left(), reserve=15.0)
         ht.manual_seed(args.seed)
         model = FNO1d(device=device)
         start = time.perf_counter()
-
-        def log(epoch: int, history: History) -> None:
-            if epoch % 10 == 0 or epoch == epochs - 1:
-                print(f"  epoch {epoch:3d}  train {history.train[-1]:.4f}  test {history.test[-1]:.4f} "
-                      f"(at epoch {history.test_epochs[-1]})  "
-                      f"{history.seconds[-1]:.2f}s", flush=True)
-
-        history = train(model, x, y, xt, yt, epochs=epochs, step_size=step_size, log=log,
-                        eval_every=args.eval_every)
-        results["burgers_training"] = {
-            "s_train": args.s_train, "train": args.train, "test": args.test, "epochs": epochs,
-            "epochs_requested": args.epochs, "step_size": step_size, "reduced": epochs < args.epochs,
-            "seconds": time.perf_counter() - start, "train_l2": history.train, "test_l2": history.test,
-            "test_epochs": history.test_epochs, "eval_every": args.eval_every,
-            "epoch_seconds": history.seconds, "final_test_l2": history.test[-1]}
+        history = train(model, x, y, xt, yt, epochs=epochs, step_size=step_size, log=_logger("burgers", epochs),
+                        eval_every=args.eval_every, should_stop=lambda: left() < 8.0)
+        results["burgers_training"] = _training_record(history, epochs, step_size, args, args.s_train,
+                                                       time.perf_counter() - start)
         return model
 
-    model = stage("burgers training", burgers_training)
+    model = stage("burgers training", training)
 
-    # 5. zero-shot evaluation at every resolution ------------------------------------------------------
     def zero_shot() -> dict[str, float]:
         errors, samples = {}, {}
         test_a, test_u = a_full[args.train :], u_full[args.train :]
@@ -288,51 +303,125 @@ def main(argv: list[str] | None = None) -> int:
             errors[str(s)] = evaluate(model, x, y)
             samples[f"pred_{s}"] = predict(model, x[:3])
             samples[f"a_{s}"], samples[f"u_{s}"] = test_a[:3, ::r], test_u[:3, ::r]
-        np.savez_compressed(args.out / "samples.npz", **samples)
+        np.savez_compressed(args.out / "samples_burgers.npz", **samples)
         return errors
 
     if model is not None:
         stage("burgers zero-shot", zero_shot, "burgers_zero_shot")
+    return results
 
-    # 6. Darcy: data-generation time and epoch speed at s = 85 (timing only) ---------------------------
-    def darcy_timing() -> dict[str, Any]:
-        n = args.darcy_solves
-        darcy.sample_coefficient(2, args.darcy_s, np.random.default_rng(1), xp)
-        _sync(device)
+
+def run_darcy(args: argparse.Namespace) -> dict[str, Any]:
+    device, xp = args.device, _array_module(args.device)
+    workers = args.workers or max(1, (os.cpu_count() or 1) - 2)  # leave a core to a concurrent experiment
+    pool = darcy.solver_pool(workers)
+    results, save, stage, left = _experiment_setup(args, "darcy")
+    count, r = args.train + args.test, args.darcy_subsample
+
+    def data() -> tuple[np.ndarray, np.ndarray]:
+        darcy.sample_coefficient(2, args.darcy_s, np.random.default_rng(1), xp)  # warm-up
         start = time.perf_counter()
-        coefficients = darcy.sample_coefficient(n, args.darcy_s, np.random.default_rng(args.seed), xp)
-        _sync(device)
-        grf_seconds = time.perf_counter() - start
-        host = xp.asnumpy(coefficients) if hasattr(xp, "asnumpy") else coefficients
-        workers = os.cpu_count() or 1
+        a, u = darcy.generate(count, args.darcy_s, r, seed=args.seed, xp=xp, pool=pool)
+        seconds = time.perf_counter() - start
+        results["darcy_data"] = {"samples": count, "s_solve": args.darcy_s, "subsample": r, "s": a.shape[1],
+                                 "seconds": seconds, "seconds_per_sample": seconds / count, "workers": workers,
+                                 "u_max_mean": float(u.max(axis=(1, 2)).mean())}
+        return a, u
+
+    generated = stage("darcy data", data)
+    pool.shutdown()
+    if generated is None:
+        return results
+    a, u = generated
+    a_mean, a_scale = pointwise_gaussian(a[: args.train])
+    u_mean, u_scale = pointwise_gaussian(u[: args.train])
+    a_enc = (a - a_mean) / a_scale  # the authors encode the inputs once; targets are decoded by the model
+    if args.speed_epochs > 0:
+        u_enc = (u - u_mean) / u_scale
+        stage("darcy speed", lambda: speed(lambda d: FNO2d(args.darcy_modes, device=d), a_enc[: args.train],
+                                           u_enc[: args.train], device, args.speed_epochs), "darcy_speed")
+    if args.profile:
+        stage("darcy profile", lambda: profile_steps(lambda d: FNO2d(args.darcy_modes, device=d), a_enc, u, device),
+              "darcy_profile")
+    if args.epochs <= 0:
+        save()
+        return results
+
+    def training() -> Any:
+        x, y = ht.tensor(a_enc[: args.train], device=device), ht.tensor(u[: args.train], device=device)
+        xt, yt = ht.tensor(a_enc[args.train :], device=device), ht.tensor(u[args.train :], device=device)
+        per_epoch = (results.get("darcy_speed") or {}).get("median_epoch_s_ours")
+        epochs, step_size = _fit_epochs(args, per_epoch, left(), reserve=10.0)
+        ht.manual_seed(args.seed)
+        model = Decoded(FNO2d(args.darcy_modes, device=device), ht.tensor(u_scale, device=device),
+                        ht.tensor(u_mean, device=device))
         start = time.perf_counter()
-        from concurrent.futures import ProcessPoolExecutor
+        history = train(model, x, y, xt, yt, epochs=epochs, step_size=step_size, log=_logger("darcy", epochs),
+                        eval_every=args.eval_every, should_stop=lambda: left() < 6.0)
+        results["darcy_training"] = _training_record(history, epochs, step_size, args, a.shape[1],
+                                                     time.perf_counter() - start)
+        np.savez_compressed(args.out / "samples_darcy.npz", a=a[args.train : args.train + 3],
+                            u=u[args.train : args.train + 3], pred=predict(model, xt[:3]))
+        return model
 
-        with ProcessPoolExecutor(workers) as pool:
-            solutions = np.stack(list(pool.map(darcy.solve, host)))
-        solve_seconds = time.perf_counter() - start
-        return {"s_solve": args.darcy_s, "samples": n, "grf_seconds_per_sample": grf_seconds / n,
-                "solve_wall_seconds": solve_seconds, "workers": workers,
-                "solve_seconds_per_sample_wall": solve_seconds / n,
-                "u_max_mean": float(solutions.max(axis=(1, 2)).mean())}
+    stage("darcy training", training)
+    return results
 
-    if args.darcy_solves and left() > 15:
-        stage("darcy data timing", darcy_timing, "darcy_data")
-    if args.darcy_solves and left() > 10:
-        def darcy_speed() -> dict[str, Any]:
-            rng = np.random.default_rng(5)
-            a = xp.asnumpy(darcy.sample_coefficient(200, 85, rng, xp)) if device == "cuda" else \
-                darcy.sample_coefficient(200, 85, rng, xp)
-            reps = -(-args.darcy_speed_samples // 200)  # timing does not depend on the values: repeat 200 fields
-            inputs = np.tile(a, (reps, 1, 1))[: args.darcy_speed_samples].astype(np.float32)
-            targets = (inputs / 12.0).astype(np.float32)
-            return speed(lambda d: FNO2d(device=d), inputs, targets, device, epochs=1)
 
-        stage("darcy speed (timing only)", darcy_speed, "darcy_speed")
-    results["wall_seconds"] = time.perf_counter() - t0
-    save()
-    print(json.dumps({k: v for k, v in results.items() if k not in ("burgers_training",)}, indent=1)[:6000])
-    return 0
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--experiment", choices=("burgers", "darcy", "both"), default="both")
+    parser.add_argument("--device", default="cuda" if ht.cuda_is_available() else "cpu")
+    parser.add_argument("--out", type=Path, default=Path("fno_results"))
+    parser.add_argument("--budget", type=float, default=290.0, help="wall seconds for each experiment")
+    parser.add_argument("--commit", default=os.environ.get("HYPERION_COMMIT", "unknown"))
+    parser.add_argument("--train", type=int, default=1000)
+    parser.add_argument("--test", type=int, default=100)
+    parser.add_argument("--epochs", type=int, default=500, help="0: data, speed and profile only")
+    parser.add_argument("--step-size", type=int, default=100)
+    parser.add_argument("--s-solve", type=int, default=8192)
+    parser.add_argument("--s-train", type=int, default=1024)
+    parser.add_argument("--dt", type=float, default=1e-3)
+    parser.add_argument("--speed-epochs", type=int, default=3)
+    parser.add_argument("--profile", action="store_true", help="profile 10 training steps (ops and host)")
+    parser.add_argument("--eval-every", type=int, default=10, help="test error every this many epochs")
+    parser.add_argument("--darcy-s", type=int, default=421)
+    parser.add_argument("--darcy-modes", type=int, default=12)
+    parser.add_argument("--darcy-subsample", type=int, default=5, help="421 / 5 -> s = 85")
+    parser.add_argument("--workers", type=int, default=0, help="processes for the Darcy solves (0: cores - 2)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--mean-mode", action="store_true",
+                        help="draw the constant mode of u0 too (the paper's formula read literally; the authors' "
+                             "generator leaves it out)")
+    args = parser.parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    if args.experiment == "both":
+        return run_side_by_side(argv if argv is not None else sys.argv[1:], args.out)
+    results = {"burgers": run_burgers, "darcy": run_darcy}[args.experiment](args)
+    print(json.dumps({k: v for k, v in results.items() if k.endswith(("_data", "_speed")) or k == "errors"},
+                     indent=1)[:4000], flush=True)
+    return 1 if results["errors"] else 0
+
+
+def run_side_by_side(argv: list[str], out: Path) -> int:
+    """Both experiments at once, as two processes of this module (logs in ``out/log_<experiment>.txt``)."""
+    import subprocess
+
+    rest = [a for a in argv if not a.startswith("--experiment")]
+    if "--experiment" in argv:  # drop its value too
+        i = argv.index("--experiment")
+        rest = argv[:i] + argv[i + 2 :]
+    children = []
+    for name in ("burgers", "darcy"):
+        log = (out / f"log_{name}.txt").open("w")
+        children.append((name, subprocess.Popen([sys.executable, "-m", "hyperion.repro.fno.run", "--experiment",
+                                                 name, *rest], stdout=log, stderr=subprocess.STDOUT), log))
+    codes = {}
+    for name, child, log in children:
+        codes[name] = child.wait()
+        log.close()
+    print(f"side by side: exit codes {codes}; logs in {out}", flush=True)
+    return 1 if any(codes.values()) else 0
 
 
 if __name__ == "__main__":

@@ -2,7 +2,8 @@
 
 Loss: the relative L2 error ``||u_pred - u|| / ||u||`` summed over the batch (the authors' ``LpLoss``
 with ``size_average=False``); reported errors are its mean over samples. Optimiser: Adam, learning
-rate 1e-3, L2 weight decay 1e-4 (the authors' scripts), halved every ``step_size`` epochs.
+rate 1e-3, L2 weight decay 1e-4 (the authors' scripts), halved every ``step_size`` epochs. Adam runs
+as :class:`~hyperion.repro.fno.flat_adam.FlatAdam`: the same update over one flat parameter buffer.
 """
 
 from __future__ import annotations
@@ -10,13 +11,14 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
 import hyperion.tensor as ht
 from hyperion import nn
-from hyperion.optim import Adam
 from hyperion.optim.lr_scheduler import StepLR
+from hyperion.repro.fno.flat_adam import FlatAdam
 
 
 def relative_l2(pred: ht.Tensor, target: ht.Tensor) -> ht.Tensor:
@@ -39,11 +41,10 @@ class History:
 
 def evaluate(model: nn.Module, inputs: ht.Tensor, targets: ht.Tensor, batch_size: int = 20) -> float:
     """Mean relative L2 error of ``model`` over ``inputs``/``targets`` (tensors on the model's device)."""
-    total = 0.0
     with ht.no_grad():
-        for start in range(0, inputs.shape[0], batch_size):
-            total += relative_l2(model(inputs[start : start + batch_size]), targets[start : start + batch_size]).item()
-    return total / inputs.shape[0]
+        errors = [relative_l2(model(inputs[start : start + batch_size]), targets[start : start + batch_size])
+                  for start in range(0, inputs.shape[0], batch_size)]
+        return float(ht.stack(errors).sum().item()) / inputs.shape[0]
 
 
 def predict(model: nn.Module, inputs: ht.Tensor, batch_size: int = 20) -> np.ndarray:
@@ -52,34 +53,50 @@ def predict(model: nn.Module, inputs: ht.Tensor, batch_size: int = 20) -> np.nda
         return np.concatenate([batch.cpu().numpy() for batch in batches])
 
 
+def run_epoch(model: nn.Module, optimizer: Any, x: ht.Tensor, y: ht.Tensor, order: np.ndarray,
+              batch_size: int = 20) -> float:
+    """One epoch of full batches (as ``drop_last``) in the sample order ``order``; returns the summed loss.
+
+    The data are permuted once per epoch (one gather each for ``x`` and ``y``) and the batches are
+    contiguous slices of the permuted copy: a gather with a device index checks its range on the host,
+    which would stop the GPU's queue at every step. The losses are read once, at the end.
+    """
+    index = ht.tensor(order, device=x.device)
+    xs, ys = x[index], y[index]
+    losses = []
+    for first in range(0, len(order) - batch_size + 1, batch_size):
+        loss = relative_l2(model(xs[first : first + batch_size]), ys[first : first + batch_size])
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.detach())
+    return float(ht.stack(losses).sum().item())
+
+
 def train(model: nn.Module, train_x: ht.Tensor, train_y: ht.Tensor, test_x: ht.Tensor, test_y: ht.Tensor,
           epochs: int, batch_size: int = 20, lr: float = 1e-3, step_size: int = 100, gamma: float = 0.5,
           weight_decay: float = 1e-4, seed: int = 0, log: Callable[[int, History], None] | None = None,
-          eval_every: int = 1) -> History:
+          eval_every: int = 1, should_stop: Callable[[], bool] | None = None) -> History:
     """Train ``model`` in place with the paper's protocol; the test error is measured every ``eval_every``
-    epochs and after the last (the time it takes is not part of ``History.seconds``)."""
-    optimizer = Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
+    epochs and after the last (the time it takes is not part of ``History.seconds``). ``should_stop``
+    (asked after each epoch) ends the run early, e.g. at a wall-clock deadline: ``len(History.train)``
+    then says how many epochs ran."""
+    optimizer = FlatAdam(model.parameters(), lr=lr, weight_decay=weight_decay)
     scheduler = StepLR(optimizer, step_size=step_size, gamma=gamma)
     rng = np.random.default_rng(seed)
     count, history = train_x.shape[0], History()
     for epoch in range(epochs):
-        start, total = time.perf_counter(), 0.0
-        order = ht.tensor(rng.permutation(count), device=train_x.device)
-        losses = []
-        for first in range(0, count - batch_size + 1, batch_size):  # full batches only, as drop_last
-            index = order[first : first + batch_size]
-            loss = relative_l2(model(train_x[index]), train_y[index])
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            losses.append(loss.detach())
-        total = float(sum(loss.item() for loss in losses))  # one device sync per epoch, not per step
+        start = time.perf_counter()
+        total = run_epoch(model, optimizer, train_x, train_y, rng.permutation(count), batch_size)
         scheduler.step()
         history.train.append(total / (count - count % batch_size))
         history.seconds.append(time.perf_counter() - start)
-        if epoch % eval_every == 0 or epoch == epochs - 1:
+        stop = should_stop is not None and epoch < epochs - 1 and should_stop()
+        if epoch % eval_every == 0 or epoch == epochs - 1 or stop:
             history.test.append(evaluate(model, test_x, test_y, batch_size))
             history.test_epochs.append(epoch)
         if log is not None:
             log(epoch, history)
+        if stop:
+            break
     return history
