@@ -6,7 +6,7 @@ CUDA events, kernel and cuBLAS interleaved over ROUNDS rounds, median of each. T
 run measured 17.4 % for the reference and 12.3 % for 02_coalesced (no shared memory): 14 % leaves the
 reference a 1.24x margin and is above what the untiled kernel reaches (``level3_hpc/REPORT.md``).
 Like Task 3.7, the timing runs inside the sandbox, on the learner's Python wrapper: a hand-in that
-patches CuPy's events could fool it (the grader's README, "Level 3 on the GPU").
+patches CuPy's events could fool it (the grader's README, "The GPU tasks on an H200").
 """
 
 from hyperion_grader.cuda import allow_cuda_import, assert_ran_on_gpu
