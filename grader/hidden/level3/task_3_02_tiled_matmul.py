@@ -13,7 +13,7 @@ from hyperion_grader.cuda import allow_cuda_import, assert_ran_on_gpu
 from hyperion_grader.hidden import probe
 
 TASK = "3.2"
-TITLE = "Shared-memory tiled matmul (CUDA), >= 14% of cuBLAS"
+TITLE = "Shared-memory tiled matmul (CUDA), at least 14% of cuBLAS"
 POINTS = 10
 PARTIAL = True  # correct: 5 points; at least THRESHOLD of cuBLAS: 5 points
 EXCLUSIVE = True  # timed: no other task on the GPU meanwhile
