@@ -68,7 +68,7 @@ def render(roadmap: dict, hidden: dict[str, dict]) -> str:
         "     python site/gen_coverage.py  -->",
         "# Roadmap coverage",
         "",
-        "Every item of the roadmap of levels 0 to 3, where it is taught, and the graded task that checks",
+        "Every item of the roadmap of levels 0 to 4, where it is taught, and the graded task that checks",
         "it -- or why it is taught but not graded. The table is generated from `site/roadmap.yml` and",
         "checked against the code in CI: a task, page or notebook named here that does not exist, or an",
         "item with neither a task nor a reason, fails the build.",

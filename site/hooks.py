@@ -72,10 +72,9 @@ def expand(match: re.Match) -> str:
 
 
 # Teaching pages open with their objectives, prerequisites and time, and end with 3-6 exercises, at
-# least one with a folded worked answer (pymdownx.details). Checked for every page of levels 0-2 and the
-# level-3 pages listed (pages added to level 3 and level 4 join the list once they have theirs).
-TEACHING_LEVELS = ("level0/", "level1/", "level2/", "level3/matmul.md", "level3/softmax-layernorm.md",
-                   "level3/profiling.md")
+# least one with a folded worked answer (pymdownx.details). Checked for every page of every level and
+# every article: a page added there fails the build until it has both.
+TEACHING_LEVELS = ("level0/", "level1/", "level2/", "level3/", "level4/", "articles/")
 NOT_TEACHING = ("index.md", "tasks.md", "problems.md")  # problems.md: a problem set, exercises throughout
 OBJECTIVES = '!!! abstract "Objectives, prerequisites, time"'
 EXERCISE = re.compile(r"^\d+\. ", re.MULTILINE)

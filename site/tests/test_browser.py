@@ -10,7 +10,8 @@ KaTeX typeset the math (``.katex`` elements, no raw ``\\(`` left); notebook figu
 decoded (naturalWidth > 0); search answers; the palette toggle switches to the dark scheme.
 The interactive figures (figures.js) each load, draw, and answer an input with a new reading; the
 generated diagrams decode; no page's table of contents or navigation holds raw TeX.
-Screenshots: site/build/screenshots/home.png, notebook.png and figure-NAME.png for each figure.
+Screenshots: site/build/screenshots/home.png, notebook.png, figure-NAME.png for each figure and
+notebook-NAME-I.png for each notebook figure.
 
 Skips (with the reason) only when /usr/bin/chromium or the playwright package is missing; a missing
 build is a failure, not a skip.
@@ -37,8 +38,8 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
 BUILD = Path(os.environ.get("HYPERION_SITE_BUILD") or Path(__file__).resolve().parent.parent / "build")
 SCREENSHOTS = BUILD / "screenshots"
 
-# Pages opened in the browser (paths in the build). Levels 0-3, a math page, a notebook, the API.
-LEVEL_PAGES = ["level0/", "level1/", "level2/", "level3/"]
+# Pages opened in the browser (paths in the build). Levels 0-4, a math page, a notebook, the API.
+LEVEL_PAGES = ["level0/", "level1/", "level2/", "level3/", "level4/"]
 MATH_PAGE = "level1/softmax/"
 NOTEBOOK_PAGE = "notebooks/01_strides/"
 API_PAGE = "api/tensor/"
@@ -258,6 +259,9 @@ def test_every_notebook_renders(context, base_url: str) -> None:
                 images.nth(i).scroll_into_view_if_needed()
                 if not images.nth(i).evaluate("img => img.complete && img.naturalWidth > 0"):
                     problems.append(f"figure {i} did not decode")
+                else:  # one screenshot per figure, to be looked at
+                    SCREENSHOTS.mkdir(exist_ok=True)
+                    images.nth(i).screenshot(path=str(SCREENSHOTS / f"notebook-{folder.name}-{i}.png"))
             raw = page.eval_on_selector_all(".jupyter-wrapper .jp-RenderedMarkdown", RAW_TEX)
             if raw:
                 problems.append(f"math not typeset (write it as $...$ or $$...$$ in a notebook): {raw[:4]}")
@@ -398,7 +402,7 @@ def test_teaching_pages_have_objectives_and_exercises() -> None:
     def source(page: Path) -> str:
         return f"{page.parent.parent.name}/{page.parent.name}.md"
 
-    pages = [p for p in sorted(BUILD.glob("level*/*/index.html"))
+    pages = [p for p in sorted([*BUILD.glob("level*/*/index.html"), *BUILD.glob("articles/*/index.html")])
              if source(p).startswith(hooks.TEACHING_LEVELS) and not source(p).endswith(hooks.NOT_TEACHING)]
     for page in pages:
         text = page.read_text(encoding="utf-8", errors="replace")
@@ -407,7 +411,7 @@ def test_teaching_pages_have_objectives_and_exercises() -> None:
             missing.append(f"{page.relative_to(BUILD)}: no objectives box")
         if "exercises" not in ids or "<details" not in text.split('id="exercises"', 1)[-1]:
             missing.append(f"{page.relative_to(BUILD)}: no exercises with a folded answer")
-    assert len(pages) >= 28, f"only {len(pages)} teaching pages in the build"
+    assert len(pages) >= 40, f"only {len(pages)} teaching pages in the build"
     assert not missing, "\n".join(missing)
 
 

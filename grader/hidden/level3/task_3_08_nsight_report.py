@@ -81,7 +81,8 @@ def _measure(keys):
     )
     rows = [r for r in csv.DictReader(line for line in run.stdout.splitlines() if line.startswith('"'))]
     if run.returncode != 0 or not rows:
-        raise AssertionError(f"not run: ncu failed (exit {run.returncode}): {run.stderr[-500:]}")
+        said = (run.stderr.strip() or run.stdout.strip())[-500:]  # ncu prints its own errors on stdout
+        raise AssertionError(f"not run: ncu profiled no demo_ kernel (exit {run.returncode}): {said}")
     launches = sorted({int(r["ID"]) for r in rows})
     values = {}
     for key, (index, metric) in _metrics().items():
