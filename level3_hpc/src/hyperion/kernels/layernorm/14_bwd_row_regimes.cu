@@ -1,0 +1,113 @@
+// LayerNorm backward 14 -- one kernel for fp32, fp16 and bf16 (dy, x, dx in T; weight, statistics, dw and db
+// in fp32), one block shape per row-length regime. dx = rstd * (w*dy - mean(w*dy) - xhat * mean(w*dy*xhat)).
+// Persistent row groups of ROW_THREADS threads (row_regime.cuh): group i of TG (gridDim.x * GROUPS) takes rows
+// i, i + TG, ...; the launcher makes TG a multiple of 8, so every row a group visits starts at the same offset
+// from a 16-byte boundary and a thread's chunk g always covers the same columns. That keeps dw and db as
+// running sums in registers across rows (no shared or global traffic per row). A row is read once (dy and x
+// kept as raw 16-byte chunks: 2 bytes per element for 16-bit types; RELOAD=1 reads them again instead, for
+// rows too long to keep), reduced over the group (two sums, one barrier), and dx written once. At the end the
+// block's groups add their sums into shared memory by column and the block writes one row of partials; 13's
+// `layernorm_bwd_reduce` sums the blocks' partials.
+#include "row_regime.cuh"
+
+#ifndef RELOAD
+#define RELOAD 0
+#endif
+
+template <typename T>
+__device__ __forceinline__ void layernorm_bwd_rows(const T* __restrict__ dy, const T* __restrict__ x,
+                                                   const float* __restrict__ w, const float* __restrict__ mean,
+                                                   const float* __restrict__ rstd, T* __restrict__ dx,
+                                                   float* __restrict__ dw_part, float* __restrict__ db_part, int rows,
+                                                   int C, int vec, int wvec) {
+    constexpr int N = 16 / sizeof(T);
+    extern __shared__ float sums[];  // [2][C]: the block's dw and db
+    __shared__ float2 scratch[2][WARPS];
+    for (int i = threadIdx.x; i < 2 * C; i += ROW_BLOCK) sums[i] = 0.f;
+    const int lane = threadIdx.x % ROW_THREADS;
+    const int group = blockIdx.x * GROUPS + threadIdx.x / ROW_THREADS, TG = gridDim.x * GROUPS;
+    const int head = row_head(x + (size_t)group * C, vec), chunks = (C + head + N - 1) / N;
+    float dwa[CACHE][N], dba[CACHE][N];
+#pragma unroll
+    for (int j = 0; j < CACHE; ++j)
+#pragma unroll
+        for (int k = 0; k < N; ++k) dwa[j][k] = 0.f, dba[j][k] = 0.f;
+    const int iters = (rows + TG - 1) / TG;  // the same for every thread: barriers stay uniform
+    for (int it = 0; it < iters; ++it) {
+        const int row = group + it * TG;
+        const bool valid = row < rows;
+        const size_t off = (size_t)(valid ? row : 0) * C;
+        const float mu = valid ? mean[row] : 0.f, rs = valid ? rstd[row] : 0.f;
+#if !RELOAD
+        uint4 xs[CACHE], dys[CACHE];
+#endif
+        float a = 0.f, bsum = 0.f;
+#pragma unroll
+        for (int j = 0; j < CACHE; ++j) {
+            const int g = j * ROW_THREADS + lane, e = N * g - head;
+            if (valid && g < chunks) {
+                const uint4 xr = load_raw(x + off, g, head, C, vec), dr = load_raw(dy + off, g, head, C, vec);
+#if !RELOAD
+                xs[j] = xr, dys[j] = dr;
+#endif
+                float xf[N], df[N], wf[N];
+                unpack<T>(xr, xf);
+                unpack<T>(dr, df);
+                load_f32<N>(w, e, C, wvec, wf);
+#pragma unroll
+                for (int k = 0; k < N; ++k) {  // outside the row x = dy = w = 0: nothing is added
+                    const float xh = (xf[k] - mu) * rs, wdy = wf[k] * df[k];
+                    a += wdy, bsum += wdy * xh;
+                    dwa[j][k] += df[k] * xh, dba[j][k] += df[k];
+                }
+            }
+        }
+        const float2 ab = group_sum2(make_float2(a, bsum), scratch[it & 1]);
+        const float ma = ab.x / C, mb = ab.y / C;
+#pragma unroll
+        for (int j = 0; j < CACHE; ++j) {
+            const int g = j * ROW_THREADS + lane, e = N * g - head;
+            if (valid && g < chunks) {
+#if RELOAD
+                const uint4 xr = load_raw(x + off, g, head, C, vec), dr = load_raw(dy + off, g, head, C, vec);
+#else
+                const uint4 xr = xs[j], dr = dys[j];
+#endif
+                float xf[N], df[N], wf[N], out[N];
+                unpack<T>(xr, xf);
+                unpack<T>(dr, df);
+                load_f32<N>(w, e, C, wvec, wf);
+#pragma unroll
+                for (int k = 0; k < N; ++k) out[k] = rs * (wf[k] * df[k] - ma - (xf[k] - mu) * rs * mb);
+                store_chunk(dx + off, g, head, C, vec, out);
+            }
+        }
+    }
+    __syncthreads();  // sums[] zeroed by every thread before any adds into it
+#pragma unroll
+    for (int j = 0; j < CACHE; ++j) {
+        const int g = j * ROW_THREADS + lane, e = N * g - head;
+        if (g < chunks) {
+#pragma unroll
+            for (int k = 0; k < N; ++k) {
+                if (e + k >= 0 && e + k < C) atomicAdd(&sums[e + k], dwa[j][k]), atomicAdd(&sums[C + e + k], dba[j][k]);
+            }
+        }
+    }
+    __syncthreads();
+    for (int i = threadIdx.x; i < C; i += ROW_BLOCK) {
+        dw_part[(size_t)blockIdx.x * C + i] = sums[i];
+        db_part[(size_t)blockIdx.x * C + i] = sums[C + i];
+    }
+}
+
+#define LAYERNORM_BWD_ROWS(NAME, T)                                                                                \
+    extern "C" __global__ void __launch_bounds__(ROW_BLOCK)                                                        \
+        NAME(const T* __restrict__ dy, const T* __restrict__ x, const float* __restrict__ w,                       \
+             const float* __restrict__ mean, const float* __restrict__ rstd, T* __restrict__ dx, float* dw_part,   \
+             float* db_part, int rows, int C, int vec, int wvec) {                                                 \
+        layernorm_bwd_rows(dy, x, w, mean, rstd, dx, dw_part, db_part, rows, C, vec, wvec);                        \
+    }
+LAYERNORM_BWD_ROWS(layernorm_bwd_rows_f32, float)
+LAYERNORM_BWD_ROWS(layernorm_bwd_rows_f16, __half)
+LAYERNORM_BWD_ROWS(layernorm_bwd_rows_bf16, __nv_bfloat16)
