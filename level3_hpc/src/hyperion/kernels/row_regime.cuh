@@ -26,6 +26,9 @@
 #ifndef CACHE
 #define CACHE 4
 #endif
+#ifndef MIN_BLOCKS  // blocks per SM the registers must leave room for (__launch_bounds__)
+#define MIN_BLOCKS 1
+#endif
 static_assert(ROW_THREADS >= 1 && ROW_THREADS <= 1024 && (ROW_THREADS & (ROW_THREADS - 1)) == 0, "power of two");
 static_assert(ROW_BLOCK % 32 == 0 && ROW_BLOCK % ROW_THREADS == 0 && ROW_BLOCK <= 1024, "whole groups per block");
 constexpr int GROUPS = ROW_BLOCK / ROW_THREADS;  // rows a block works on at once
@@ -129,6 +132,16 @@ __device__ __forceinline__ void load_f32(const float* __restrict__ v, int e, int
     }
 #pragma unroll
     for (int k = 0; k < N; ++k) f[k] = (e + k >= 0 && e + k < C) ? v[e + k] : 0.f;
+}
+
+// Hide a value from the optimiser: after `launder`, the compiler must re-derive anything computed from it.
+// Keeping a row's raw 16-byte chunks across a barrier and unpacking them again afterwards then costs 4
+// registers per chunk instead of the 8 (fp32) or 16 (fp16 as floats) that common-subexpression reuse would hold.
+__device__ __forceinline__ void launder(uint4& u) { asm volatile("" : "+r"(u.x), "+r"(u.y), "+r"(u.z), "+r"(u.w)); }
+template <typename P>
+__device__ __forceinline__ P* launder_ptr(P* p) {
+    asm volatile("" : "+l"(p));
+    return p;
 }
 
 // Reductions over one group of ROW_THREADS threads; every thread of the group gets the same result.

@@ -15,7 +15,7 @@ and kept in a dictionary: after the first call a call is one look-up, one alloca
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -34,16 +34,23 @@ REGISTERS_PER_SM, THREADS_PER_SM, SHARED_PER_SM = 65536, 2048, 228 * 1024
 
 @dataclass(frozen=True)
 class RowConfig:
-    """Threads per row, threads per block, 16-byte chunks per thread, and (backward) re-read instead of keep."""
+    """Threads per row, threads per block, 16-byte chunks per thread; (backward) re-read the row instead of
+    keeping it, and keep the dw/db sums in shared memory instead of registers; blocks per SM the registers
+    are capped for (0: no cap)."""
 
     threads: int
     block: int
     cache: int
     reload: int = 0
+    min_blocks: int = 0
+    smem_acc: int = 0
 
     def defines(self) -> dict[str, int]:
         d = dict(ROW_THREADS=self.threads, ROW_BLOCK=self.block, CACHE=self.cache)
-        return d | ({"RELOAD": 1} if self.reload else {})
+        for name, value in (("RELOAD", self.reload), ("MIN_BLOCKS", self.min_blocks), ("SMEM_ACC", self.smem_acc)):
+            if value:
+                d[name] = value
+        return d
 
 
 def chunks_of(C: int, dtype: str, head: int | None = None) -> int:
@@ -55,25 +62,31 @@ def chunks_of(C: int, dtype: str, head: int | None = None) -> int:
     return cdiv(C + head, n)
 
 
-def max_cache(kind: str, dtype: str, reload: int = 0) -> int:
-    """Most chunks per thread a kernel keeps (64 floats of row; the backward also keeps dw and db sums)."""
-    if kind == "ln_bwd":
+def max_cache(kind: str, dtype: str, reload: int = 0, smem_acc: int = 0) -> int:
+    """Most chunks per thread a kernel keeps (64 floats of row; the backward also keeps dw and db sums,
+    in registers unless ``smem_acc``)."""
+    if kind == "ln_bwd" and not smem_acc:
         return (8 if reload else 4) if dtype == "f32" else (4 if reload else 2)
-    return 16 if dtype == "f32" else 8
+    return 8 if kind == "ln_bwd" and dtype == "f32" else 4 if kind == "ln_bwd" else 16 if dtype == "f32" else 8
 
 
 def candidates(kind: str, dtype: str, C: int) -> list[RowConfig]:
     """Every configuration the sweep times for rows of C: threads per row from 4 to 1024 whose chunks fit
     the register cache (the smallest whose cache is one chunk is the last), blocks of 128 / 256 threads
-    (or one group)."""
+    (or one group), a register cap for full occupancy where a thread keeps 4 chunks or more; for the
+    backward also the re-reading kernel and the one with its sums in shared memory."""
     chunks, out = chunks_of(C, dtype), []
-    for reload in (0, 1) if kind == "ln_bwd" else (0,):
+    variants = [(0, 0)] if kind != "ln_bwd" else [(0, 0), (1, 0), (0, 1)]  # (reload, smem_acc)
+    for reload, smem_acc in variants:
         for t in (4, 8, 16, 32, 64, 128, 256, 512, 1024):
             cache = cdiv(chunks, t)
-            if cache > max_cache(kind, dtype, reload):
+            if cache > max_cache(kind, dtype, reload, smem_acc) or (smem_acc and t < 32):
                 continue
-            for block in sorted({max(t, 128), max(t, 256)}):
-                out.append(RowConfig(t, block, cache, reload))
+            blocks = [t] if smem_acc else [max(t, 256)] if reload else sorted({max(t, 128), max(t, 256)})
+            for block in blocks:
+                out.append(RowConfig(t, block, cache, reload, 0, smem_acc))
+            if cache >= 4 and 2048 // blocks[-1] >= 2 and not reload:
+                out.append(RowConfig(t, blocks[-1], cache, reload, 2048 // blocks[-1], smem_acc))
             if cache == 1:
                 break
     return out
@@ -135,8 +148,7 @@ def _build_plan(kind: str, dtype: str, rows: int, C: int, config: RowConfig, bas
     n = CHUNK[dtype]
     head = (base // (16 // n) if C % n == 0 else n - 1) if vec else 0
     if config.cache * config.threads < chunks_of(C, dtype, head):  # a misaligned array: one more chunk
-        config = RowConfig(config.threads, config.block, cdiv(chunks_of(C, dtype, head), config.threads),
-                           config.reload)
+        config = replace(config, cache=cdiv(chunks_of(C, dtype, head), config.threads))
     kernel = _kernel(kind, dtype, config)
     groups = config.block // config.threads
     if kind != "ln_bwd":
@@ -147,7 +159,9 @@ def _build_plan(kind: str, dtype: str, rows: int, C: int, config: RowConfig, bas
     blocks = min(cdiv(rows, groups), sm_count() * _resident_blocks(kernel, config, smem))
     step = 8 // math.gcd(groups, 8)  # groups in all a multiple of 8: a group's rows share their alignment
     blocks = max(step, blocks // step * step)
-    return kernel, (blocks,), (config.block,), smem, (np.int32(rows), np.int32(C)), blocks
+    reduce = get_kernel(SOURCES["ln_bwd"][0], "layernorm_bwd_rows_reduce", **config.defines())
+    reduce_plan = (blocks, reduce, (cdiv(C, 256), cdiv(blocks, 8)), (np.int32(blocks), np.int32(C)))
+    return kernel, (blocks,), (config.block,), smem, (np.int32(rows), np.int32(C)), reduce_plan
 
 
 def _check(x, dtype: str, name: str):
@@ -161,7 +175,7 @@ def _check(x, dtype: str, name: str):
         raise TypeError(f"{name} must have dtype {np.dtype(DTYPES[dtype])} for {dtype!r}, got {x.dtype}")
     if x.ndim != 2:
         raise ValueError(f"{name} must be 2-D, got shape {x.shape}")
-    return x if x.flags.c_contiguous else cupy.ascontiguousarray(x)
+    return x if x._c_contiguous else cupy.ascontiguousarray(x)
 
 
 def _vector(v, C: int, name: str):
@@ -170,7 +184,7 @@ def _vector(v, C: int, name: str):
     if type(v) is not cupy.ndarray or v.dtype != np.float32 or v.shape != (C,):
         raise ValueError(f"{name} must be a float32 cupy array of shape ({C},), got "
                          f"{getattr(v, 'dtype', type(v).__name__)} {getattr(v, 'shape', '')}")
-    return v if v.flags.c_contiguous else cupy.ascontiguousarray(v)
+    return v if v._c_contiguous else cupy.ascontiguousarray(v)
 
 
 def rows_softmax(x, dtype: str = "f32", out=None, config: RowConfig | str | None = None):
@@ -178,9 +192,9 @@ def rows_softmax(x, dtype: str = "f32", out=None, config: RowConfig | str | None
     import cupy
 
     x = _check(x, dtype, "x")
-    y = cupy.empty_like(x) if out is None else out
+    y = cupy.ndarray(x.shape, x.dtype) if out is None else out
     rows, C = x.shape
-    if type(y) is not cupy.ndarray or y.shape != x.shape or y.dtype != x.dtype or not y.flags.c_contiguous:
+    if type(y) is not cupy.ndarray or y.shape != x.shape or y.dtype != x.dtype or not y._c_contiguous:
         raise ValueError(f"out must be a C-contiguous cupy array of shape {x.shape} and dtype {x.dtype}")
     if rows == 0 or C == 0:
         return y
@@ -202,9 +216,8 @@ def rows_layernorm(x, w, b, eps: float = 1e-5, dtype: str = "f32", config: RowCo
     x = _check(x, dtype, "x")
     rows, C = x.shape
     w, b = _vector(w, C, "weight"), _vector(b, C, "bias")
-    y = cupy.empty_like(x)
-    stats = cupy.empty((2, rows), np.float32)
-    mean, rstd = stats[0], stats[1]
+    y = cupy.ndarray(x.shape, x.dtype)
+    mean, rstd = cupy.ndarray((rows,), np.float32), cupy.ndarray((rows,), np.float32)
     if rows == 0 or C == 0:
         return y, mean, rstd
     vec = x.data.ptr % 16 == y.data.ptr % 16
@@ -228,7 +241,7 @@ def rows_layernorm_backward(dy, x, w, mean, rstd, dtype: str = "f32", config: Ro
     if dy.shape != x.shape:
         raise ValueError(f"grad has shape {dy.shape}, x has {x.shape}")
     w, mean, rstd = _vector(w, C, "weight"), _vector(mean, rows, "mean"), _vector(rstd, rows, "rstd")
-    dx = cupy.empty_like(x)
+    dx = cupy.ndarray(x.shape, x.dtype)
     p = x.data.ptr % 16
     vec = dy.data.ptr % 16 == p and dx.data.ptr % 16 == p
     plan = _plan("ln_bwd", dtype, rows, C, config, p, vec) if rows and C else None
@@ -236,17 +249,15 @@ def rows_layernorm_backward(dy, x, w, mean, rstd, dtype: str = "f32", config: Ro
         from hyperion.kernels.layernorm import layernorm_backward
 
         return layernorm_backward(dy, x, w, mean, rstd)
-    grads = cupy.zeros((2, C), np.float32)
-    dw, db = grads[0], grads[1]
     if plan is None:
-        return dx, dw, db
-    kernel, grid, block, smem, scalars, parts = plan
-    partial = cupy.empty((2, parts, C), np.float32)
-    kernel(grid, block, (dy, x, w, mean, rstd, dx, partial[0], partial[1], *scalars, _VEC[vec],
+        return dx, cupy.zeros(C, np.float32), cupy.zeros(C, np.float32)
+    kernel, grid, block, smem, scalars, (parts, reduce_kernel, reduce_grid, reduce_args) = plan
+    grads = cupy.ndarray((2 * C,), np.float32)  # zeroed by the kernel's first block
+    partial = cupy.ndarray((2 * parts * C,), np.float32)
+    kernel(grid, block, (dy, x, w, mean, rstd, dx, partial, grads, *scalars, _VEC[vec],
                          _VEC[w.data.ptr % 16 == 0]), shared_mem=smem)
-    get_kernel("layernorm/13_bwd_smem_partials.cu", "layernorm_bwd_reduce")(
-        (cdiv(C, 256), cdiv(parts, 8)), (256,), (partial[0], partial[1], dw, db, np.int32(parts), scalars[1]))
-    return dx, dw, db
+    reduce_kernel(reduce_grid, (256,), (partial, grads, *reduce_args))
+    return dx, grads[:C], grads[C:]
 
 
 def clear_plans() -> None:

@@ -75,6 +75,41 @@ def host_us(fn: Callable[[], object], calls: int = 200) -> float:
     return host * 1e6 / calls
 
 
+def graph_ms(fn: Callable[[], object], torch_side: bool, calls: int = 20) -> float:
+    """GPU milliseconds per call with no host work between calls: ``calls`` calls captured once in a CUDA
+    graph (PyTorch's ``torch.cuda.graph`` for a PyTorch call, CuPy's stream capture for ours), the graph
+    replayed and timed with CUDA events. At small shapes the back-to-back time is the host's launch rate;
+    this is the kernels' own time."""
+    import cupy
+    import torch
+
+    if torch_side:
+        side = torch.cuda.Stream()
+        side.wait_stream(torch.cuda.current_stream())
+        with torch.cuda.stream(side):
+            fn()
+            fn()
+        torch.cuda.current_stream().wait_stream(side)
+        graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(graph):
+            for _ in range(calls):
+                fn()
+        replay = graph.replay
+    else:
+        stream = cupy.cuda.Stream(non_blocking=True)
+        with stream:
+            fn()
+            stream.synchronize()
+            stream.begin_capture()
+            try:
+                for _ in range(calls):
+                    fn()
+            finally:
+                cgraph = stream.end_capture()
+        replay = cgraph.launch
+    return time_gpu(replay, warmup=2, repeat=10, sample_ms=3.0)["median_ms"] / calls
+
+
 def rel_err(got, want) -> float:
     import cupy
 
@@ -318,6 +353,12 @@ def bench_rows(quick: bool, sweep: bool) -> list[dict]:
                     row[name] = {"torch_ms": t_theirs, "ours_ms": t_mine, "ratio": t_theirs / t_mine, "err": e,
                                  "torch_call_ms": call_ms(theirs), "ours_call_ms": call_ms(mine),
                                  "choice": repr(rk.choose(kind, dtype, r, c))}
+                    try:
+                        g_theirs, g_mine = graph_ms(theirs, True), graph_ms(mine, False)
+                        row[name] |= {"torch_graph_ms": g_theirs, "ours_graph_ms": g_mine,
+                                      "graph_ratio": g_theirs / g_mine}
+                    except Exception as error_:
+                        row[name]["graph"] = f"failed: {str(error_).splitlines()[0][:100]}"
                 except Exception as error_:
                     row[name] = f"failed: {str(error_).splitlines()[0][:100]}"
         out.append(row)
@@ -348,6 +389,12 @@ def bench_python(quick: bool, sweep: bool) -> list[dict]:
     xh = x.astype(np.float16)
     dy = rng.standard_normal((64, 1024), dtype=np.float32)
     _, mean, rstd = rk.rows_layernorm(x, w, b)
+    import torch
+
+    tx = torch.from_dlpack(x)
+    y = cupy.empty_like(x)
+    kernel, grid, block, _, scalars, _ = rk._plan("softmax", "f32", 64, 1024, None, x.data.ptr % 16, True)
+    launch = (grid, block, (x, y, *scalars, np.int32(1)))
     cases = {
         "matmul fp32 auto (plan cached)": lambda: mm.matmul_auto(a, a),
         "matmul bf16 auto (12_wgmma, plan cached)": lambda: mm.matmul_tc_auto(ab, ab),
@@ -360,6 +407,9 @@ def bench_python(quick: bool, sweep: bool) -> list[dict]:
         "softmax fp32 (04)": lambda: sm.softmax(x),
         "layernorm fwd fp32 (03)": lambda: ln.layernorm_forward(x, w, b),
         "cupy.matmul (cuBLAS)": lambda: cupy.matmul(a, a),
+        "torch.softmax (same shape, for scale)": lambda: torch.softmax(tx, -1),
+        "parts: cupy.ndarray allocation alone": lambda: cupy.ndarray((64, 1024), np.float32),
+        "parts: RawKernel launch alone (softmax 06, prepared args)": lambda: kernel(*launch),
     }
     if WITH_FLASH:
         out, lse = fc.flash_forward_cuda(q, q, q)
@@ -413,6 +463,12 @@ def markdown(results: dict) -> str:
                 v = r.get(name)
                 cells.append(f"{v['ratio']:.2f} ({v['torch_call_ms'] / v['ours_call_ms']:.2f})"
                              if isinstance(v, dict) else str(v))
+            out.append(f"| {r['shape']} | " + " | ".join(cells) + " |")
+        out += ["", "GPU time alone (CUDA-graph replay of 20 calls, both sides; ratio = torch / ours):", "",
+                "| shape | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
+        for r in results["rows"]:
+            cells = [f"{v['graph_ratio']:.2f}" if isinstance(v := r.get(name), dict) and "graph_ratio" in v
+                     else str(v.get("graph", "—") if isinstance(v, dict) else v) for name in names]
             out.append(f"| {r['shape']} | " + " | ".join(cells) + " |")
         out.append("")
     if results.get("python"):

@@ -59,7 +59,7 @@ __device__ __forceinline__ void layernorm_rows(const T* __restrict__ x, const fl
 }
 
 #define LAYERNORM_ROWS(NAME, T)                                                                                    \
-    extern "C" __global__ void __launch_bounds__(ROW_BLOCK)                                                        \
+    extern "C" __global__ void __launch_bounds__(ROW_BLOCK, MIN_BLOCKS)                                                        \
         NAME(const T* __restrict__ x, const float* __restrict__ w, const float* __restrict__ b, T* __restrict__ y, \
              float* mean, float* rstd, int rows, int C, float eps, int vec, int wvec) {                            \
         layernorm_rows(x, w, b, y, mean, rstd, rows, C, eps, vec, wvec);                                           \

@@ -5,25 +5,36 @@
 // from a 16-byte boundary and a thread's chunk g always covers the same columns. That keeps dw and db as
 // running sums in registers across rows (no shared or global traffic per row). A row is read once (dy and x
 // kept as raw 16-byte chunks: 2 bytes per element for 16-bit types; RELOAD=1 reads them again instead, for
-// rows too long to keep), reduced over the group (two sums, one barrier), and dx written once. At the end the
-// block's groups add their sums into shared memory by column and the block writes one row of partials; 13's
-// `layernorm_bwd_reduce` sums the blocks' partials.
+// rows too long to keep), reduced over the group (two sums, one barrier), and dx written once. SMEM_ACC=1 keeps
+// the running sums in the block's shared row instead (one group per block, so each column has one owner and
+// needs no atomics): fewer registers, more blocks per SM, for 16-bit rows whose float sums crowd registers. At the end the
+// block's groups add their sums into shared memory by column and the block writes one row of partials;
+// `layernorm_bwd_rows_reduce` adds the blocks' partials into dw and db (which block 0 zeroes first: no memset).
 #include "row_regime.cuh"
 
 #ifndef RELOAD
 #define RELOAD 0
 #endif
+#ifndef SMEM_ACC  // 1: the running dw, db sums live in shared memory, not registers (one group per block)
+#define SMEM_ACC 0
+#endif
+static_assert(!SMEM_ACC || GROUPS == 1, "shared-memory sums need one group per block (each column has one owner)");
 
 template <typename T>
 __device__ __forceinline__ void layernorm_bwd_rows(const T* __restrict__ dy, const T* __restrict__ x,
                                                    const float* __restrict__ w, const float* __restrict__ mean,
                                                    const float* __restrict__ rstd, T* __restrict__ dx,
-                                                   float* __restrict__ dw_part, float* __restrict__ db_part, int rows,
+                                                   float* __restrict__ part, float* __restrict__ grads, int rows,
                                                    int C, int vec, int wvec) {
+    // part: [2][gridDim.x][C] (dw partials, then db); grads: [2][C] (dw, then db), summed by the next kernel
     constexpr int N = 16 / sizeof(T);
     extern __shared__ float sums[];  // [2][C]: the block's dw and db
     __shared__ float2 scratch[2][WARPS];
-    for (int i = threadIdx.x; i < 2 * C; i += ROW_BLOCK) sums[i] = 0.f;
+    for (int i = threadIdx.x; i < 2 * C; i += ROW_BLOCK) {
+        sums[i] = 0.f;
+        if (blockIdx.x == 0) grads[i] = 0.f;
+    }
+    __syncthreads();
     const int lane = threadIdx.x % ROW_THREADS;
     const int group = blockIdx.x * GROUPS + threadIdx.x / ROW_THREADS, TG = gridDim.x * GROUPS;
     const int head = row_head(x + (size_t)group * C, vec), chunks = (C + head + N - 1) / N;
@@ -58,12 +69,21 @@ __device__ __forceinline__ void layernorm_bwd_rows(const T* __restrict__ dy, con
                 for (int k = 0; k < N; ++k) {  // outside the row x = dy = w = 0: nothing is added
                     const float xh = (xf[k] - mu) * rs, wdy = wf[k] * df[k];
                     a += wdy, bsum += wdy * xh;
+#if SMEM_ACC
+                    if (e + k >= 0 && e + k < C) sums[e + k] += df[k] * xh, sums[C + e + k] += df[k];
+#else
                     dwa[j][k] += df[k] * xh, dba[j][k] += df[k];
+#endif
                 }
             }
         }
         const float2 ab = group_sum2(make_float2(a, bsum), scratch[it & 1]);
         const float ma = ab.x / C, mb = ab.y / C;
+#if !RELOAD
+#pragma unroll
+        for (int j = 0; j < CACHE; ++j) launder(xs[j]), launder(dys[j]);  // keep raw chunks, not their floats
+#endif
+        const float* __restrict__ w2 = launder_ptr(w);  // reload w from L1 rather than hold it in registers
 #pragma unroll
         for (int j = 0; j < CACHE; ++j) {
             const int g = j * ROW_THREADS + lane, e = N * g - head;
@@ -76,14 +96,14 @@ __device__ __forceinline__ void layernorm_bwd_rows(const T* __restrict__ dy, con
                 float xf[N], df[N], wf[N], out[N];
                 unpack<T>(xr, xf);
                 unpack<T>(dr, df);
-                load_f32<N>(w, e, C, wvec, wf);
+                load_f32<N>(w2, e, C, wvec, wf);
 #pragma unroll
                 for (int k = 0; k < N; ++k) out[k] = rs * (wf[k] * df[k] - ma - (xf[k] - mu) * rs * mb);
                 store_chunk(dx + off, g, head, C, vec, out);
             }
         }
     }
-    __syncthreads();  // sums[] zeroed by every thread before any adds into it
+#if !SMEM_ACC
 #pragma unroll
     for (int j = 0; j < CACHE; ++j) {
         const int g = j * ROW_THREADS + lane, e = N * g - head;
@@ -94,20 +114,33 @@ __device__ __forceinline__ void layernorm_bwd_rows(const T* __restrict__ dy, con
             }
         }
     }
+#endif
     __syncthreads();
     for (int i = threadIdx.x; i < C; i += ROW_BLOCK) {
-        dw_part[(size_t)blockIdx.x * C + i] = sums[i];
-        db_part[(size_t)blockIdx.x * C + i] = sums[C + i];
+        part[(size_t)blockIdx.x * C + i] = sums[i];
+        part[((size_t)gridDim.x + blockIdx.x) * C + i] = sums[C + i];
     }
 }
 
 #define LAYERNORM_BWD_ROWS(NAME, T)                                                                                \
-    extern "C" __global__ void __launch_bounds__(ROW_BLOCK)                                                        \
+    extern "C" __global__ void __launch_bounds__(ROW_BLOCK, MIN_BLOCKS)                                                        \
         NAME(const T* __restrict__ dy, const T* __restrict__ x, const float* __restrict__ w,                       \
-             const float* __restrict__ mean, const float* __restrict__ rstd, T* __restrict__ dx, float* dw_part,   \
-             float* db_part, int rows, int C, int vec, int wvec) {                                                 \
-        layernorm_bwd_rows(dy, x, w, mean, rstd, dx, dw_part, db_part, rows, C, vec, wvec);                        \
+             const float* __restrict__ mean, const float* __restrict__ rstd, T* __restrict__ dx, float* part,      \
+             float* grads, int rows, int C, int vec, int wvec) {                                                   \
+        layernorm_bwd_rows(dy, x, w, mean, rstd, dx, part, grads, rows, C, vec, wvec);                             \
     }
 LAYERNORM_BWD_ROWS(layernorm_bwd_rows_f32, float)
 LAYERNORM_BWD_ROWS(layernorm_bwd_rows_f16, __half)
 LAYERNORM_BWD_ROWS(layernorm_bwd_rows_bf16, __nv_bfloat16)
+
+// grads[c] += sum of part[p][c] over a slice of 8 partial rows p (dw: part[0], grads[0..C); db: part[1], grads[C..2C)).
+extern "C" __global__ void layernorm_bwd_rows_reduce(const float* __restrict__ part, float* __restrict__ grads,
+                                                     int parts, int C) {
+    const int col = blockIdx.x * blockDim.x + threadIdx.x;
+    if (col >= C) return;
+    const int p0 = blockIdx.y * 8, p1 = min(parts, p0 + 8);
+    float sw = 0.f, sb = 0.f;
+    for (int p = p0; p < p1; ++p) sw += part[(size_t)p * C + col], sb += part[((size_t)parts + p) * C + col];
+    atomicAdd(&grads[col], sw);
+    atomicAdd(&grads[C + col], sb);
+}

@@ -51,15 +51,15 @@ __device__ __forceinline__ void softmax_rows(const T* __restrict__ x, T* __restr
     }
 }
 
-extern "C" __global__ void __launch_bounds__(ROW_BLOCK)
+extern "C" __global__ void __launch_bounds__(ROW_BLOCK, MIN_BLOCKS)
     softmax_rows_f32(const float* __restrict__ x, float* __restrict__ y, int rows, int C, int vec) {
     softmax_rows(x, y, rows, C, vec);
 }
-extern "C" __global__ void __launch_bounds__(ROW_BLOCK)
+extern "C" __global__ void __launch_bounds__(ROW_BLOCK, MIN_BLOCKS)
     softmax_rows_f16(const __half* __restrict__ x, __half* __restrict__ y, int rows, int C, int vec) {
     softmax_rows(x, y, rows, C, vec);
 }
-extern "C" __global__ void __launch_bounds__(ROW_BLOCK)
+extern "C" __global__ void __launch_bounds__(ROW_BLOCK, MIN_BLOCKS)
     softmax_rows_bf16(const __nv_bfloat16* __restrict__ x, __nv_bfloat16* __restrict__ y, int rows, int C, int vec) {
     softmax_rows(x, y, rows, C, vec);
 }
