@@ -18,7 +18,7 @@ from hyperion.kernels import rows as rk  # noqa: E402
 
 TORCH = {"f32": torch.float32, "f16": torch.float16, "bf16": torch.bfloat16}
 TOL = {"f32": 2e-6, "f16": 2e-3, "bf16": 1.5e-2}  # a few roundings of the output type
-SHAPES = [(1, 1), (3, 7), (37, 100), (9, 1000), (5, 4097), (4, 4096), (2, 16384)]
+SHAPES = [(1, 1), (3, 7), (37, 100), (9, 1000), (5, 4097), (2, 16384)]
 
 
 def _to_gpu(t: torch.Tensor, dtype: str):
@@ -43,11 +43,10 @@ def _data(shape, dtype, seed=0):
 
 
 def _configs(kind, dtype, C):
-    """A few of the sweep's candidates (first, middle, last, the first of each backward variant) and the
-    default."""
+    """A few of the sweep's candidates (first, last, the first of each variant) and the default."""
     c = rk.candidates(kind, dtype, C)
-    firsts = {(k.reload, k.smem_acc): k for k in reversed(c)}.values()
-    return sorted({c[0], c[len(c) // 2], c[-1], *firsts, rk.default_config(kind, dtype, C)}, key=str)
+    firsts = {(k.reload, k.smem_acc, k.raw, k.min_blocks > 0): k for k in reversed(c)}.values()
+    return sorted({c[0], c[-1], *firsts, rk.default_config(kind, dtype, C)}, key=str)
 
 
 def _cases():

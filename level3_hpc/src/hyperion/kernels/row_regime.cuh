@@ -26,6 +26,10 @@
 #ifndef CACHE
 #define CACHE 4
 #endif
+#ifndef ROW_DTYPE  // which kernels a module holds: 0 all three, 1 fp32, 2 fp16, 3 bf16 (the launcher builds one)
+#define ROW_DTYPE 0
+#endif
+#define ROW_BUILD(i) (ROW_DTYPE == 0 || ROW_DTYPE == (i))
 #ifndef MIN_BLOCKS  // blocks per SM the registers must leave room for (__launch_bounds__)
 #define MIN_BLOCKS 1
 #endif
@@ -81,6 +85,22 @@ __device__ __forceinline__ void unpack(uint4 u, float (&f)[16 / sizeof(T)]) {
     t.u = u;
 #pragma unroll
     for (int k = 0; k < 16 / (int)sizeof(T); ++k) f[k] = Elem<T>::to_float(t.h[k]);
+}
+
+#ifndef RAW_CACHE  // 1: keep a row's chunks as raw 16-byte values and convert them again in each pass
+#define RAW_CACHE 0
+#endif
+
+// Raw chunk g (as load_raw gave it) as floats; elements outside the row read `fill`.
+template <typename T>
+__device__ __forceinline__ void unpack_fill(uint4 u, int g, int head, int C, float fill, float (&f)[16 / sizeof(T)]) {
+    constexpr int N = 16 / sizeof(T);
+    unpack<T>(u, f);
+    const int e = N * g - head;
+    if (e < 0 || e + N - 1 >= C) {
+#pragma unroll
+        for (int k = 0; k < N; ++k) f[k] = (e + k >= 0 && e + k < C) ? f[k] : fill;
+    }
 }
 
 // Chunk g as floats; elements outside the row read `fill`.

@@ -36,7 +36,7 @@ REGISTERS_PER_SM, THREADS_PER_SM, SHARED_PER_SM = 65536, 2048, 228 * 1024
 class RowConfig:
     """Threads per row, threads per block, 16-byte chunks per thread; (backward) re-read the row instead of
     keeping it, and keep the dw/db sums in shared memory instead of registers; blocks per SM the registers
-    are capped for (0: no cap)."""
+    are capped for (0: no cap); (forward) keep 16-bit chunks raw and convert them in every pass."""
 
     threads: int
     block: int
@@ -44,10 +44,12 @@ class RowConfig:
     reload: int = 0
     min_blocks: int = 0
     smem_acc: int = 0
+    raw: int = 0
 
     def defines(self) -> dict[str, int]:
         d = dict(ROW_THREADS=self.threads, ROW_BLOCK=self.block, CACHE=self.cache)
-        for name, value in (("RELOAD", self.reload), ("MIN_BLOCKS", self.min_blocks), ("SMEM_ACC", self.smem_acc)):
+        for name, value in (("RELOAD", self.reload), ("MIN_BLOCKS", self.min_blocks), ("SMEM_ACC", self.smem_acc),
+                            ("RAW_CACHE", self.raw)):
             if value:
                 d[name] = value
         return d
@@ -73,7 +75,7 @@ def max_cache(kind: str, dtype: str, reload: int = 0, smem_acc: int = 0) -> int:
 def candidates(kind: str, dtype: str, C: int) -> list[RowConfig]:
     """Every configuration the sweep times for rows of C: threads per row from 4 to 1024 whose chunks fit
     the register cache (the smallest whose cache is one chunk is the last), blocks of 128 / 256 threads
-    (or one group), a register cap for full occupancy where a thread keeps 4 chunks or more; for the
+    (or one group), a cap of 64 registers where a thread keeps 4 chunks or more, raw 16-bit chunks; for the
     backward also the re-reading kernel and the one with its sums in shared memory."""
     chunks, out = chunks_of(C, dtype), []
     variants = [(0, 0)] if kind != "ln_bwd" else [(0, 0), (1, 0), (0, 1)]  # (reload, smem_acc)
@@ -85,8 +87,12 @@ def candidates(kind: str, dtype: str, C: int) -> list[RowConfig]:
             blocks = [t] if smem_acc else [max(t, 256)] if reload else sorted({max(t, 128), max(t, 256)})
             for block in blocks:
                 out.append(RowConfig(t, block, cache, reload, 0, smem_acc))
-            if cache >= 4 and 2048 // blocks[-1] >= 2 and not reload:
-                out.append(RowConfig(t, blocks[-1], cache, reload, 2048 // blocks[-1], smem_acc))
+            cap = REGISTERS_PER_SM // (blocks[-1] * 64)  # blocks per SM at 64 registers a thread
+            if cache >= 4 and cap >= 2 and not reload:
+                out.append(RowConfig(t, blocks[-1], cache, reload, cap, smem_acc))
+            if kind != "ln_bwd" and dtype != "f32" and cache >= 2:
+                out += [RowConfig(t, blocks[-1], cache, raw=1)] + ([RowConfig(t, blocks[-1], cache, min_blocks=cap,
+                                                                             raw=1)] if cap >= 2 else [])
             if cache == 1:
                 break
     return out
@@ -118,9 +124,12 @@ def choose(kind: str, dtype: str, rows: int, C: int) -> RowConfig | str:
     return entry or default_config(kind, dtype, C)
 
 
+ROW_DTYPE = {"f32": 1, "f16": 2, "bf16": 3}  # the one kernel of a source a module is built with
+
+
 def _kernel(kind: str, dtype: str, config: RowConfig):
     source, prefix = SOURCES[kind]
-    return get_kernel(source, f"{prefix}_{dtype}", **config.defines())
+    return get_kernel(source, f"{prefix}_{dtype}", **config.defines(), ROW_DTYPE=ROW_DTYPE[dtype])
 
 
 def _resident_blocks(kernel, config: RowConfig, smem: int) -> int:
@@ -159,7 +168,8 @@ def _build_plan(kind: str, dtype: str, rows: int, C: int, config: RowConfig, bas
     blocks = min(cdiv(rows, groups), sm_count() * _resident_blocks(kernel, config, smem))
     step = 8 // math.gcd(groups, 8)  # groups in all a multiple of 8: a group's rows share their alignment
     blocks = max(step, blocks // step * step)
-    reduce = get_kernel(SOURCES["ln_bwd"][0], "layernorm_bwd_rows_reduce", **config.defines())
+    reduce = get_kernel(SOURCES["ln_bwd"][0], "layernorm_bwd_rows_reduce", **config.defines(),
+                        ROW_DTYPE=ROW_DTYPE[dtype])
     reduce_plan = (blocks, reduce, (cdiv(C, 256), cdiv(blocks, 8)), (np.int32(blocks), np.int32(C)))
     return kernel, (blocks,), (config.block,), smem, (np.int32(rows), np.int32(C)), reduce_plan
 

@@ -3,7 +3,8 @@
 // part of a warp or one warp for short rows (shuffle-only reductions, several rows per block), several
 // warps for long ones. The row is read once into registers as floats (16-byte chunks aligned per row, so
 // odd lengths keep vector loads), the mean and then the centred variance are reduced over the group
-// (two-pass in registers: no E[x^2] - E[x]^2 cancellation), and y is written once.
+// (two-pass in registers: no E[x^2] - E[x]^2 cancellation), and y is written once. RAW_CACHE=1 keeps the
+// chunks as raw 16-byte values and converts them again in each pass (half the registers for 16-bit rows).
 #include "row_regime.cuh"
 
 template <typename T>
@@ -18,15 +19,26 @@ __device__ __forceinline__ void layernorm_rows(const T* __restrict__ x, const fl
     const T* xr = x + (size_t)(valid ? row : 0) * C;
     T* yr = y + (size_t)(valid ? row : 0) * C;
     const int head = row_head(xr, vec), chunks = (C + head + N - 1) / N;
-    float f[CACHE][N];
+#if RAW_CACHE
+    uint4 raw[CACHE];
+#define ROW_VALUES(j, f) float f[N]; unpack<T>(raw[j], f)  // zeros outside the row, as load_raw gives them
+#else
+    float cache[CACHE][N];
+#define ROW_VALUES(j, f) float (&f)[N] = cache[j]
+#endif
     float s = 0.f;
 #pragma unroll
     for (int j = 0; j < CACHE; ++j) {
         const int g = j * ROW_THREADS + lane;
         if (valid && g < chunks) {
-            load_chunk(xr, g, head, C, vec, 0.f, f[j]);
+#if RAW_CACHE
+            raw[j] = load_raw(xr, g, head, C, vec);
+#else
+            load_chunk(xr, g, head, C, vec, 0.f, cache[j]);
+#endif
+            ROW_VALUES(j, f);
 #pragma unroll
-            for (int k = 0; k < N; ++k) s += f[j][k];
+            for (int k = 0; k < N; ++k) s += f[k];
         }
     }
     const float mu = group_reduce<SumOp>(s, scratch[0]) / C;
@@ -35,9 +47,10 @@ __device__ __forceinline__ void layernorm_rows(const T* __restrict__ x, const fl
     for (int j = 0; j < CACHE; ++j) {
         const int g = j * ROW_THREADS + lane, e = N * g - head;
         if (valid && g < chunks) {
+            ROW_VALUES(j, f);
 #pragma unroll
             for (int k = 0; k < N; ++k) {
-                const float d = f[j][k] - mu;
+                const float d = f[k] - mu;
                 v += (e + k >= 0 && e + k < C) ? d * d : 0.f;
             }
         }
@@ -48,14 +61,16 @@ __device__ __forceinline__ void layernorm_rows(const T* __restrict__ x, const fl
         const int g = j * ROW_THREADS + lane, e = N * g - head;
         if (valid && g < chunks) {
             float ww[N], bb[N];
+            ROW_VALUES(j, f);
             load_f32<N>(w, e, C, wvec, ww);
             load_f32<N>(b, e, C, wvec, bb);
 #pragma unroll
-            for (int k = 0; k < N; ++k) f[j][k] = (f[j][k] - mu) * rs * ww[k] + bb[k];
-            store_chunk(yr, g, head, C, vec, f[j]);
+            for (int k = 0; k < N; ++k) f[k] = (f[k] - mu) * rs * ww[k] + bb[k];
+            store_chunk(yr, g, head, C, vec, f);
         }
     }
     if (valid && lane == 0) mean[row] = mu, rstd[row] = rs;
+#undef ROW_VALUES
 }
 
 #define LAYERNORM_ROWS(NAME, T)                                                                                    \
@@ -64,6 +79,12 @@ __device__ __forceinline__ void layernorm_rows(const T* __restrict__ x, const fl
              float* mean, float* rstd, int rows, int C, float eps, int vec, int wvec) {                            \
         layernorm_rows(x, w, b, y, mean, rstd, rows, C, eps, vec, wvec);                                           \
     }
+#if ROW_BUILD(1)
 LAYERNORM_ROWS(layernorm_rows_f32, float)
+#endif
+#if ROW_BUILD(2)
 LAYERNORM_ROWS(layernorm_rows_f16, __half)
+#endif
+#if ROW_BUILD(3)
 LAYERNORM_ROWS(layernorm_rows_bf16, __nv_bfloat16)
+#endif

@@ -129,9 +129,15 @@ __device__ __forceinline__ void layernorm_bwd_rows(const T* __restrict__ dy, con
              float* grads, int rows, int C, int vec, int wvec) {                                                   \
         layernorm_bwd_rows(dy, x, w, mean, rstd, dx, part, grads, rows, C, vec, wvec);                             \
     }
+#if ROW_BUILD(1)
 LAYERNORM_BWD_ROWS(layernorm_bwd_rows_f32, float)
+#endif
+#if ROW_BUILD(2)
 LAYERNORM_BWD_ROWS(layernorm_bwd_rows_f16, __half)
+#endif
+#if ROW_BUILD(3)
 LAYERNORM_BWD_ROWS(layernorm_bwd_rows_bf16, __nv_bfloat16)
+#endif
 
 // grads[c] += sum of part[p][c] over a slice of 8 partial rows p (dw: part[0], grads[0..C); db: part[1], grads[C..2C)).
 extern "C" __global__ void layernorm_bwd_rows_reduce(const float* __restrict__ part, float* __restrict__ grads,
