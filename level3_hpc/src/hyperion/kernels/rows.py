@@ -111,9 +111,41 @@ def default_config(kind: str, dtype: str, C: int) -> RowConfig:
 
 
 LEGACY = "legacy"  # a table entry that keeps the block-per-row kernel (softmax 04/05, LayerNorm 03/04/13)
-# (kernel, dtype, rows, C) -> the H200 sweep's winner (python -m hyperion.kernels.suite --only rows --sweep);
-# bf16 takes fp16's entry (same bytes, same registers).
-ROW_TABLE: dict[tuple[str, str, int, int], RowConfig | str] = {}
+# (kernel, dtype, rows, C) -> the H200 sweep's winner (python -m hyperion.kernels.suite --only rows --sweep,
+# 2026-12-04 14:50 UTC, level3_hpc/results/h200-rows-2026-12-04-run2); bf16 takes fp16's entry (same bytes,
+# same registers; its speed was not measured).
+ROW_TABLE: dict[tuple[str, str, int, int], RowConfig | str] = {
+    ("softmax", "f32", 16384, 4096): LEGACY,
+    ("ln_fwd", "f32", 16384, 4096): LEGACY,
+    ("ln_bwd", "f32", 16384, 4096): LEGACY,
+    ("softmax", "f16", 16384, 4096): LEGACY,
+    ("ln_fwd", "f16", 16384, 4096): RowConfig(128, 256, 4, min_blocks=4, raw=1),
+    ("ln_bwd", "f16", 16384, 4096): RowConfig(256, 256, 2),
+    ("softmax", "f32", 4096, 1000): RowConfig(32, 128, 8),
+    ("ln_fwd", "f32", 4096, 1000): RowConfig(32, 256, 8),
+    ("ln_bwd", "f32", 4096, 1000): RowConfig(256, 256, 1),
+    ("softmax", "f16", 4096, 1000): RowConfig(16, 256, 8, min_blocks=4, raw=1),
+    ("ln_fwd", "f16", 4096, 1000): RowConfig(64, 256, 2, min_blocks=4, raw=1),
+    ("ln_bwd", "f16", 4096, 1000): RowConfig(128, 256, 1),
+    ("softmax", "f32", 65536, 1000): RowConfig(128, 128, 2),
+    ("ln_fwd", "f32", 65536, 1000): LEGACY,
+    ("ln_bwd", "f32", 65536, 1000): RowConfig(256, 256, 1),
+    ("softmax", "f16", 65536, 1000): RowConfig(128, 128, 1),
+    ("ln_fwd", "f16", 65536, 1000): RowConfig(128, 128, 1),
+    ("ln_bwd", "f16", 65536, 1000): RowConfig(128, 128, 1),
+    ("softmax", "f32", 16384, 4097): RowConfig(128, 128, 9),
+    ("ln_fwd", "f32", 16384, 4097): RowConfig(256, 256, 5),
+    ("ln_bwd", "f32", 16384, 4097): LEGACY,
+    ("softmax", "f16", 16384, 4097): RowConfig(128, 128, 5),
+    ("ln_fwd", "f16", 16384, 4097): RowConfig(128, 256, 5, min_blocks=4, raw=1),
+    ("ln_bwd", "f16", 16384, 4097): RowConfig(1024, 1024, 1),
+    ("softmax", "f32", 4096, 16384): LEGACY,
+    ("ln_fwd", "f32", 4096, 16384): LEGACY,
+    ("ln_bwd", "f32", 4096, 16384): LEGACY,
+    ("softmax", "f16", 4096, 16384): RowConfig(512, 512, 4, min_blocks=2),
+    ("ln_fwd", "f16", 4096, 16384): RowConfig(256, 256, 8, min_blocks=4, raw=1),
+    ("ln_bwd", "f16", 4096, 16384): RowConfig(1024, 1024, 2, reload=1),
+}
 
 
 def choose(kind: str, dtype: str, rows: int, C: int) -> RowConfig | str:
