@@ -102,3 +102,15 @@ def test_wgmma_rasterisation_covers_every_block(group_m):
     cfg = dict(mm.TC12_CONFIGS[0], TC_GROUP_M=group_m)
     c = mm.matmul_tc(da, db, "bf16", cfg, out=out, version="12_wgmma")
     assert rel_err(c.get(), ra.astype(np.float64) @ rb) < 1e-5
+
+
+@pytest.mark.parametrize("choice", [("13_split_k", sk) for sk in mm.SPLIT_K_CONFIGS] + [("08_double_buffered", 5)])
+@pytest.mark.parametrize("shape", [(67, 45, 33), (257, 1000, 63), (100, 999, 36), (64, 7, 64)])
+def test_matmul_auto_and_split_k(choice, shape):
+    """13_split_k (K cut into slices, partials summed) and the cached plans of matmul_auto are exact."""
+    a, b = _inputs(*shape, seed=3)
+    out = cupy.full((shape[0], shape[2]), np.nan, np.float32)
+    c = mm.matmul_auto(cupy.asarray(a), cupy.asarray(b), out=out, choice=choice)
+    assert rel_err(c.get(), a.astype(np.float64) @ b) < 1e-5
+    c2 = mm.matmul_auto(cupy.asarray(a), cupy.asarray(b), choice=choice)  # the cached plan, a new output
+    assert rel_err(c2.get(), a.astype(np.float64) @ b) < 1e-5

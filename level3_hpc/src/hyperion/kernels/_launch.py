@@ -19,6 +19,8 @@ def as_device(x, dtype, name: str, ndim: int | None = None):
     """``x`` as a C-contiguous CuPy array of ``dtype`` (copying only if needed); clear errors otherwise."""
     import cupy
 
+    if type(x) is cupy.ndarray and x.dtype == dtype and (ndim is None or x.ndim == ndim) and x._c_contiguous:
+        return x  # the common case, checked without building flags objects
     if not isinstance(x, cupy.ndarray):
         raise TypeError(f"{name} must be a cupy.ndarray on the GPU, got {type(x).__name__}")
     if x.dtype != np.dtype(dtype):

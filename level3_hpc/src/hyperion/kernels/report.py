@@ -348,8 +348,9 @@ def _backend_md(be: dict, gpt: dict) -> list[str]:
 
 def _suite_md(run: Path) -> list[str]:
     """The shape suite (``python -m hyperion.kernels.suite``, issue 14): this run's ``suite.md`` if it has one,
-    else the newest ``results/*suite*/`` folder beside it (its ``targets.md`` first), tables one level down."""
-    folders = [run] if (run / "suite.md").is_file() else sorted(run.parent.glob("*suite*/"))[-1:]
+    else every ``results/*suite*/`` folder beside it, newest name first (each with its ``targets.md`` first),
+    tables one level down."""
+    folders = [run] if (run / "suite.md").is_file() else sorted(run.parent.glob("*suite*/"), reverse=True)
     md: list[str] = []
     for folder in folders:
         if (folder / "targets.md").is_file():

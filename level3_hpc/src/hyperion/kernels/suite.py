@@ -75,6 +75,41 @@ def host_us(fn: Callable[[], object], calls: int = 200) -> float:
     return host * 1e6 / calls
 
 
+def graph_ms(fn: Callable[[], object], torch_side: bool, calls: int = 20) -> float:
+    """GPU milliseconds per call with no host work between calls: ``calls`` calls captured once in a CUDA
+    graph (PyTorch's ``torch.cuda.graph`` for a PyTorch call, CuPy's stream capture for ours), the graph
+    replayed and timed with CUDA events. At small shapes the back-to-back time is the host's launch rate;
+    this is the kernels' own time."""
+    import cupy
+    import torch
+
+    if torch_side:
+        side = torch.cuda.Stream()
+        side.wait_stream(torch.cuda.current_stream())
+        with torch.cuda.stream(side):
+            fn()
+            fn()
+        torch.cuda.current_stream().wait_stream(side)
+        graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(graph):
+            for _ in range(calls):
+                fn()
+        replay = graph.replay
+    else:
+        stream = cupy.cuda.Stream(non_blocking=True)
+        with stream:
+            fn()
+            stream.synchronize()
+            stream.begin_capture()
+            try:
+                for _ in range(calls):
+                    fn()
+            finally:
+                cgraph = stream.end_capture()
+        replay = cgraph.launch
+    return time_gpu(replay, warmup=2, repeat=10, sample_ms=3.0)["median_ms"] / calls
+
+
 def rel_err(got, want) -> float:
     import cupy
 
@@ -188,15 +223,28 @@ def bench_matmul(quick: bool, sweep: bool) -> list[dict]:
         row["err"] = rel_err(mm.matmul_auto(a, b), want)
         row["ratio"] = row["cublas_ms"] / row["ours_ms"]
         row["call_ratio"] = row["cublas_call_ms"] / row["ours_call_ms"]
-        if sweep:
-            for version in ("07_warptile", "08_double_buffered"):
-                for i, cfg in enumerate(mm.WARPTILE_CONFIGS):
-                    fn = (lambda a=a, b=b, v=version, c=cfg: mm.matmul(a, b, v, config=c))
-                    try:
-                        e = rel_err(fn(), want)
-                        row[f"sweep[{version[:2]},{i}]"] = kernel_ms(fn) if e < 1e-4 else f"wrong {e:.1e}"
-                    except Exception as error:
-                        row[f"sweep[{version[:2]},{i}]"] = f"failed: {str(error).splitlines()[0][:80]}"
+        if sweep:  # every candidate; the fastest goes into FP32_TABLE and is timed again below
+            timed = {}
+            choices = [("08_double_buffered", i) for i in range(len(mm.WARPTILE_CONFIGS))]
+            choices += [("13_split_k", sk) for sk in mm.SPLIT_K_CONFIGS]
+            for choice in choices:
+                fn = (lambda a=a, b=b, choice=choice: mm.matmul_auto(a, b, choice=choice))
+                try:
+                    e = rel_err(fn(), want)
+                    row[f"sweep[{choice}]"] = kernel_ms(fn) if e < 1e-4 else f"wrong {e:.1e}"
+                except Exception as error:
+                    row[f"sweep[{choice}]"] = f"failed: {str(error).splitlines()[0][:80]}"
+                if isinstance(row[f"sweep[{choice}]"], float):
+                    timed[choice] = row[f"sweep[{choice}]"]
+            mm.FP32_TABLE[(m, n, k)] = min(timed, key=timed.get)
+            mm.choose_fp32.cache_clear()
+            row["cublas_ms"] = kernel_ms(lambda a=a, b=b: cupy.matmul(a, b))
+            row["ours_ms"] = kernel_ms(lambda a=a, b=b: mm.matmul_auto(a, b))
+            row["ours_call_ms"] = call_ms(lambda a=a, b=b: mm.matmul_auto(a, b))
+            row["ours_choice"] = mm.choose_fp32(m, n, k)
+            row["err"] = rel_err(mm.matmul_auto(a, b), want)
+            row["ratio"] = row["cublas_ms"] / row["ours_ms"]
+            row["call_ratio"] = row["cublas_call_ms"] / row["ours_call_ms"]
         rows.append(row)
         print(json.dumps(row), flush=True)
     return rows
@@ -239,69 +287,85 @@ def bench_tc(quick: bool, sweep: bool) -> list[dict]:
 
 
 # ---- row kernels ---------------------------------------------------------------------------------
-def bench_rows(quick: bool, sweep: bool) -> list[dict]:
-    import cupy
+ROW_KINDS, ROW_DTYPES = ("softmax", "ln_fwd", "ln_bwd"), ("f32", "f16")
+
+
+def _row_cases(r: int, c: int, dtype: str, gen):
+    """(torch call, our call taking a config, the error of ours) of each row kernel at one shape and dtype."""
     import torch
 
-    from hyperion.kernels import layernorm as ln
-    from hyperion.kernels import softmax as sm
+    from hyperion.kernels import rows as rk
 
-    rows = []
+    tdt = torch.float32 if dtype == "f32" else torch.float16
+    tx, tdy = (torch.randn(r, c, device="cuda", generator=gen).to(tdt) for _ in range(2))
+    tw, tb = (torch.randn(c, device="cuda", generator=gen) for _ in range(2))
+    twd, tbd = tw.to(tdt), tb.to(tdt)
+    _, tmean, trstd = torch.native_layer_norm(tx, (c,), twd, tbd, 1e-5)
+    x, dy, w, b = _cp(tx), _cp(tdy), _cp(tw), _cp(tb)
+    mean, rstd = _cp(tmean.float().reshape(r)), _cp(trstd.float().reshape(r))
+    ln_bwd = lambda: torch.ops.aten.native_layer_norm_backward(tdy, tx, (c,), tmean, trstd, twd, tbd, [True] * 3)
+    cases = {
+        "softmax": (lambda: torch.softmax(tx, -1), lambda cfg=None: rk.rows_softmax(x, dtype, config=cfg)),
+        "ln_fwd": (lambda: torch.nn.functional.layer_norm(tx, (c,), twd, tbd),
+                   lambda cfg=None: rk.rows_layernorm(x, w, b, dtype=dtype, config=cfg)[0]),
+        "ln_bwd": (ln_bwd, lambda cfg=None: rk.rows_layernorm_backward(dy, x, w, mean, rstd, dtype, config=cfg)),
+    }
+
+    def error(kind, got, want):
+        got, want = (got, want) if kind == "ln_bwd" else ((got,), (want,))
+        return max(rel_err(g.astype(np.float32), _cp(t.float())) for g, t in zip(got, want, strict=True))
+
+    return cases, error
+
+
+def bench_rows(quick: bool, sweep: bool) -> list[dict]:
+    """Every row kernel vs PyTorch. With ``sweep``: every configuration of 06/05/14 and the block-per-row
+    kernel (04/05, 03/04, 13) is checked and timed, the fastest goes into ``rows.ROW_TABLE`` for this run,
+    and the kernel the table picks is timed again against PyTorch (those are the reported ratios)."""
+    import torch
+
+    from hyperion.kernels import rows as rk
+
+    out = []
     for r, c in ROW_SHAPES[:2] if quick else ROW_SHAPES:
-        gen = torch.Generator(device="cuda").manual_seed(r + c)
-        tx = torch.randn(r, c, device="cuda", generator=gen)
-        tw, tb = torch.randn(c, device="cuda", generator=gen), torch.randn(c, device="cuda", generator=gen)
-        tdy = torch.randn(r, c, device="cuda", generator=gen)
-        x, w, b, dy = (_cp(t) for t in (tx, tw, tb, tdy))
-        th = tx.half()
-        xh = _cp(th)
-        row = {"shape": f"{r}x{c}"}
-        cases = {
-            "softmax_f32": (lambda: torch.softmax(tx, -1), lambda: sm.softmax(x)),
-            "softmax_f16": (lambda: torch.softmax(th, -1), lambda: sm.softmax_half(xh, "f16")),
-            "ln_fwd_f32": (lambda: torch.nn.functional.layer_norm(tx, (c,), tw, tb),
-                           lambda: ln.layernorm_forward(x, w, b)[0]),
-            "ln_fwd_f16": (lambda: torch.nn.functional.layer_norm(th, (c,), tw.half(), tb.half()),
-                           lambda: ln.layernorm_half(xh, w, b, dtype="f16")[0]),
-        }
-        _, mean, rstd = ln.layernorm_forward(x, w, b)
-        tmean, trstd = torch.from_dlpack(mean).view(r, 1), torch.from_dlpack(rstd).view(r, 1)
-        cases["ln_bwd_f32"] = (
-            lambda: torch.ops.aten.native_layer_norm_backward(tdy, tx, (c,), tmean, trstd, tw, tb, [True, True, True]),
-            lambda: ln.layernorm_backward(dy, x, w, mean, rstd)[0])
-        for name, (theirs, mine) in cases.items():
-            try:
-                got, want = mine(), theirs()
-                want = want[0] if isinstance(want, tuple) else want
-                e = rel_err(got if name != "softmax_f16" and name != "ln_fwd_f16" else got.astype(cupy.float32),
-                            _cp(want.float()))
-                t_theirs, t_mine = kernel_ms(theirs), kernel_ms(mine)
-                row[name] = {"torch_ms": t_theirs, "ours_ms": t_mine, "ratio": t_theirs / t_mine, "err": e,
-                             "torch_call_ms": call_ms(theirs), "ours_call_ms": call_ms(mine)}
-            except Exception as error:
-                row[name] = f"failed: {str(error).splitlines()[0][:100]}"
-        if sweep:
-            for block in (32, 64, 128, 256, 512, 1024):
+        row: dict = {"shape": f"{r}x{c}"}
+        for dtype in ROW_DTYPES:
+            cases, error = _row_cases(r, c, dtype, torch.Generator(device="cuda").manual_seed(r + c))
+            for kind, (theirs, mine) in cases.items():
+                name = f"{kind}_{dtype}"
                 try:
-                    row[f"sweep[softmax04,{block}]"] = kernel_ms(lambda block=block: sm.softmax(x, block=block))
-                    row[f"sweep[softmax03,{block}]"] = kernel_ms(
-                        lambda block=block: sm.softmax(x, "03_online_warp", block=block))
-                except Exception as error:
-                    row[f"sweep[softmax,{block}]"] = f"failed: {str(error).splitlines()[0][:80]}"
-                for version in ("12_bwd_fused", "13_bwd_smem_partials"):
+                    want = theirs()
+                    if sweep:
+                        legacy = [] if kind == "ln_bwd" and dtype != "f32" else [rk.LEGACY]
+                        times = {}
+                        for cfg in rk.candidates(kind, dtype, c) + legacy:
+                            try:
+                                e = error(kind, mine(cfg), want)
+                                times[cfg] = kernel_ms(lambda cfg=cfg: mine(cfg)) if e < 2e-2 else f"wrong {e:.1e}"
+                            except Exception as err:  # a configuration that does not launch
+                                times[cfg] = f"failed: {str(err).splitlines()[0][:80]}"
+                        timed = {k: v for k, v in times.items() if isinstance(v, float)}
+                        rk.ROW_TABLE[(kind, dtype, r, c)] = min(timed, key=timed.get)
+                        rk.clear_plans()
+                        row[f"sweep[{name}]"] = {str(k): v for k, v in times.items()}
+                    e = error(kind, mine(), want)
+                    t_theirs, t_mine = kernel_ms(theirs), kernel_ms(mine)
+                    row[name] = {"torch_ms": t_theirs, "ours_ms": t_mine, "ratio": t_theirs / t_mine, "err": e,
+                                 "torch_call_ms": call_ms(theirs), "ours_call_ms": call_ms(mine),
+                                 "choice": repr(rk.choose(kind, dtype, r, c))}
                     try:
-                        row[f"sweep[ln_bwd{version[:2]},{block}]"] = kernel_ms(
-                            lambda block=block, v=version: ln.layernorm_backward(dy, x, w, mean, rstd, v, block=block))
-                    except Exception as error:
-                        row[f"sweep[ln_bwd{version[:2]},{block}]"] = f"failed: {str(error).splitlines()[0][:60]}"
-                try:
-                    row[f"sweep[ln_fwd03,{block}]"] = kernel_ms(
-                        lambda block=block: ln.layernorm_forward(x, w, b, block=block))
-                except Exception as error:
-                    row[f"sweep[ln_fwd03,{block}]"] = f"failed: {str(error).splitlines()[0][:60]}"
-        rows.append(row)
-        print(json.dumps(row), flush=True)
-    return rows
+                        g_theirs, g_mine = graph_ms(theirs, True), graph_ms(mine, False)
+                        row[name] |= {"torch_graph_ms": g_theirs, "ours_graph_ms": g_mine,
+                                      "graph_ratio": g_theirs / g_mine}
+                    except Exception as error_:
+                        row[name]["graph"] = f"failed: {str(error_).splitlines()[0][:100]}"
+                except Exception as error_:
+                    row[name] = f"failed: {str(error_).splitlines()[0][:100]}"
+        out.append(row)
+        print(json.dumps(row, default=str), flush=True)
+    if sweep:
+        print("ROW_TABLE = " + repr(rk.ROW_TABLE), flush=True)
+    return out
 
 
 # ---- Python time per call --------------------------------------------------------------------------
@@ -320,16 +384,37 @@ def bench_python(quick: bool, sweep: bool) -> list[dict]:
     x = rng.standard_normal((64, 1024), dtype=np.float32)
     w, b = cupy.ones(1024, np.float32), cupy.zeros(1024, np.float32)
     q = rng.standard_normal((1, 2, 128, 64), dtype=np.float32).astype(cupy.float16)
-    out, lse = fc.flash_forward_cuda(q, q, q)
+    from hyperion.kernels import rows as rk
+
+    xh = x.astype(np.float16)
+    dy = rng.standard_normal((64, 1024), dtype=np.float32)
+    _, mean, rstd = rk.rows_layernorm(x, w, b)
+    import torch
+
+    tx = torch.from_dlpack(x)
+    y = cupy.empty_like(x)
+    kernel, grid, block, _, scalars, _ = rk._plan("softmax", "f32", 64, 1024, None, x.data.ptr % 16, True)
+    launch = (grid, block, (x, y, *scalars, np.int32(1)))
     cases = {
+        "matmul fp32 auto (plan cached)": lambda: mm.matmul_auto(a, a),
+        "matmul bf16 auto (12_wgmma, plan cached)": lambda: mm.matmul_tc_auto(ab, ab),
+        "softmax fp32 (06 rows)": lambda: rk.rows_softmax(x),
+        "softmax fp16 (06 rows)": lambda: rk.rows_softmax(xh, "f16"),
+        "layernorm fwd fp32 (05 rows)": lambda: rk.rows_layernorm(x, w, b),
+        "layernorm bwd fp32 (14 rows + reduce)": lambda: rk.rows_layernorm_backward(dy, x, w, mean, rstd),
         "matmul fp32 (08)": lambda: mm.matmul(a, a, "08_double_buffered"),
         "matmul bf16 (12_wgmma)": lambda: mm.matmul_tc(ab, ab, "bf16", version="12_wgmma"),
         "softmax fp32 (04)": lambda: sm.softmax(x),
         "layernorm fwd fp32 (03)": lambda: ln.layernorm_forward(x, w, b),
-        "flash fwd fp16 (05)": lambda: fc.flash_forward_cuda(q, q, q),
-        "flash bwd fp16 (06)": lambda: fc.flash_backward_cuda(q, q, q, out, lse, q),
         "cupy.matmul (cuBLAS)": lambda: cupy.matmul(a, a),
+        "torch.softmax (same shape, for scale)": lambda: torch.softmax(tx, -1),
+        "parts: cupy.ndarray allocation alone": lambda: cupy.ndarray((64, 1024), np.float32),
+        "parts: RawKernel launch alone (softmax 06, prepared args)": lambda: kernel(*launch),
     }
+    if WITH_FLASH:
+        out, lse = fc.flash_forward_cuda(q, q, q)
+        cases["flash fwd fp16 (05)"] = lambda: fc.flash_forward_cuda(q, q, q)
+        cases["flash bwd fp16 (06)"] = lambda: fc.flash_backward_cuda(q, q, q, out, lse, q)
     rows = []
     for name, fn in cases.items():
         try:
@@ -369,7 +454,7 @@ def markdown(results: dict) -> str:
             out += ["", f"Geometric mean of the ratios {_g([r['ratio'] for r in results[key]]):.2f}; worst "
                     f"{min(r['ratio'] for r in results[key]):.2f}.", ""]
     if results.get("rows"):
-        names = ("softmax_f32", "softmax_f16", "ln_fwd_f32", "ln_fwd_f16", "ln_bwd_f32")
+        names = tuple(f"{k}_{d}" for k in ROW_KINDS for d in ROW_DTYPES)
         out += ["### Row kernels vs PyTorch (ratio = torch ms / ours ms, kernel-only; call-to-call in brackets)", "",
                 "| shape | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
         for r in results["rows"]:
@@ -378,6 +463,12 @@ def markdown(results: dict) -> str:
                 v = r.get(name)
                 cells.append(f"{v['ratio']:.2f} ({v['torch_call_ms'] / v['ours_call_ms']:.2f})"
                              if isinstance(v, dict) else str(v))
+            out.append(f"| {r['shape']} | " + " | ".join(cells) + " |")
+        out += ["", "GPU time alone (CUDA-graph replay of 20 calls, both sides; ratio = torch / ours):", "",
+                "| shape | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
+        for r in results["rows"]:
+            cells = [f"{v['graph_ratio']:.2f}" if isinstance(v := r.get(name), dict) and "graph_ratio" in v
+                     else str(v.get("graph", "—") if isinstance(v, dict) else v) for name in names]
             out.append(f"| {r['shape']} | " + " | ".join(cells) + " |")
         out.append("")
     if results.get("python"):
@@ -405,31 +496,53 @@ def _compile_job(job: tuple) -> str:
             from hyperion.kernels import matmul as mm
 
             mm._tc_kernel(args[0], "bf16", tuple(args[1].items()))
+        elif kind == "split_k":
+            from hyperion.kernels.loader import get_kernel
+
+            get_kernel("matmul/13_split_k.cu", "matmul_split_k", **args)
+        elif kind == "rows":
+            from hyperion.kernels import rows as rk
+
+            rk._kernel(*args)
         return f"ok {job}"
     except Exception as error:  # reported, and the suite itself will say which kernel failed
         return f"failed {job}: {str(error).splitlines()[0][:200]}"
 
 
-def precompile(jobs: int = 16) -> list[str]:
-    """Build every module of the suite (and its sweep) in parallel processes, before anything is timed."""
+def precompile(jobs: int = 16, sections: tuple[str, ...] = ("flash", "matmul", "tc", "rows"),
+               extra: tuple[tuple, ...] = ()) -> list[str]:
+    """Build every module of the suite (and its sweep) in parallel processes, before anything is timed
+    (``extra``: more ``(kind, args)`` jobs, e.g. a test module's configurations)."""
     from concurrent.futures import ProcessPoolExecutor
     from multiprocessing import get_context
 
     from hyperion.kernels import matmul as mm
+    from hyperion.kernels import rows as rk
 
-    work: list[tuple] = []
-    for d, tiles in PIPE_SWEEP.items():
-        for tile in tiles:
-            work += [("flash", ("05_flash_fwd_pipelined.cu", "flash_fwd_pipe_f16_w8", d, tile))]
-    for d in ATTN_DIMS:
-        work += [("flash", ("06_flash_bwd_mma.cu", "flash_bwd_dq_mma_f16", d, ()))]
-        work += [("flash", ("07_flash_fwd_two_tiles.cu", "flash_fwd_two_f16", d, tile)) for tile in TWO_SWEEP]
-    work += [("fp32", (v, cfg)) for v in ("07_warptile", "08_double_buffered") for cfg in mm.WARPTILE_CONFIGS]
-    work += [("tc", (v, cfg)) for v in ("11_mma_pipelined", "12_wgmma") for cfg in mm.tc_configs(v)]
+    work: list[tuple] = list(extra)
+    if "flash" in sections:
+        for d, tiles in PIPE_SWEEP.items():
+            for tile in tiles:
+                work += [("flash", ("05_flash_fwd_pipelined.cu", "flash_fwd_pipe_f16_w8", d, tile))]
+        for d in ATTN_DIMS:
+            work += [("flash", ("06_flash_bwd_mma.cu", "flash_bwd_dq_mma_f16", d, ()))]
+            work += [("flash", ("07_flash_fwd_two_tiles.cu", "flash_fwd_two_f16", d, tile)) for tile in TWO_SWEEP]
+    if "matmul" in sections:
+        work += [("fp32", (v, cfg)) for v in ("07_warptile", "08_double_buffered") for cfg in mm.WARPTILE_CONFIGS]
+        work += [("split_k", mm.WARPTILE_CONFIGS[i]) for i in sorted({i for i, _ in mm.SPLIT_K_CONFIGS})]
+    if "tc" in sections:
+        work += [("tc", (v, cfg)) for v in ("11_mma_pipelined", "12_wgmma") for cfg in mm.tc_configs(v)]
+    if "python" in sections and "tc" not in sections:  # the two tensor-core plans the host-time table calls
+        work += [("tc", ("12_wgmma", mm.tc_configs("12_wgmma")[i])) for i in {0, mm.choose_tc(256, 256, 256)[1]}]
+    if "rows" in sections:
+        configs = {(kind, dtype, cfg) for _, c in ROW_SHAPES for kind in ROW_KINDS for dtype in ROW_DTYPES
+                   for cfg in rk.candidates(kind, dtype, c)}
+        work += [("rows", job) for job in sorted(configs, key=str)]
     with ProcessPoolExecutor(jobs, mp_context=get_context("spawn")) as pool:
         return list(pool.map(_compile_job, work))
 
 
+WITH_FLASH = True  # the host-time table includes the flash calls (main: only when "flash" is a section)
 SECTIONS = {"python": bench_python, "flash": bench_flash, "matmul": bench_matmul, "tc": bench_tc, "rows": bench_rows}
 
 
@@ -442,11 +555,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--precompile", action="store_true", help="only build every module, in parallel")
     args = parser.parse_args(argv)
     if args.precompile:
-        print("\n".join(precompile()), flush=True)
+        print("\n".join(precompile(sections=tuple(args.only.split(",")))), flush=True)
         return 0
     import cupy
     import torch
 
+    global WITH_FLASH
+    WITH_FLASH = "flash" in args.only.split(",")
     props = cupy.cuda.runtime.getDeviceProperties(0)
     results: dict = {"gpu": props["name"].decode(), "driver": cupy.cuda.runtime.driverGetVersion(),
                      "torch": torch.__version__, "cupy": cupy.__version__}

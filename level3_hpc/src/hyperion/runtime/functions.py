@@ -6,9 +6,11 @@ last axis, a row that fits the register cache; anything else runs the inherited 
 results never depend on whether the kernels are on, only the speed does. ``backend.calls`` counts
 which path each call took.
 
-- ``KernelSoftmax``: forward = softmax 04 (one read, one write); backward inherited (``s * (g - Σ g s)``).
-- ``KernelLayerNorm``: forward = LayerNorm 03, backward = LayerNorm 13 (dx, dw, db in one pass + a
-  small reduction).
+- ``KernelSoftmax``: forward = softmax 06 (row regimes; one read, one write); backward inherited
+  (``s * (g - Σ g s)``).
+- ``KernelLayerNorm``: forward = LayerNorm 05, backward = LayerNorm 14 (dx, dw, db in one pass + a
+  small reduction), or the block-per-row 03 / 13 where the per-shape table (``hyperion.kernels.rows``)
+  measured them faster.
 - ``KernelGELU``: tanh form only; forward and backward one elementwise kernel each.
 """
 
@@ -19,7 +21,7 @@ import numpy as np
 from hyperion.tensor.ops.elementwise import GELU
 from hyperion.tensor.ops.nn import LayerNorm, Softmax
 
-SOFTMAX_MAX_ROW = 4 * 256 * 16  # softmax 04 at its default block: 16 float4 per thread
+SOFTMAX_MAX_ROW = 4 * 1024 * 16 - 3  # softmax 06: 1024 threads of 16 float4 (rows starting anywhere)
 
 
 def _count(backend, path: str) -> None:
@@ -34,44 +36,44 @@ def _fp32(*arrays) -> bool:
 
 
 class KernelSoftmax(Softmax):
-    """Softmax over the last axis of fp32 rows with softmax 04; the backward is level 1's."""
+    """Softmax over the last axis of fp32 rows with softmax 06; the backward is level 1's."""
 
     def forward(self, x, dim: int):
         if not (_fp32(x) and dim == x.ndim - 1 and 0 < x.shape[-1] <= SOFTMAX_MAX_ROW):
             _count(self.backend, "softmax (level 1)")
             return super().forward(x, dim)
-        from hyperion.kernels.softmax import softmax
+        from hyperion.kernels.rows import rows_softmax
 
         _count(self.backend, "softmax kernel")
-        self.out = softmax(x.reshape(-1, x.shape[-1])).reshape(x.shape)
+        self.out = rows_softmax(x.reshape(-1, x.shape[-1])).reshape(x.shape)
         self.dim = dim
         return self.out
 
 
 class KernelLayerNorm(LayerNorm):
-    """LayerNorm over the last axis with a weight (fp32): forward 03, backward 13."""
+    """LayerNorm over the last axis with a weight (fp32): forward 05, backward 14 (or the table's choice)."""
 
     def forward(self, x, weight=None, bias=None, ndim: int = 1, eps: float = 1e-5):
-        self.kernel = ndim == 1 and weight is not None and _fp32(x, weight, bias) and x.shape[-1] > 0
+        self.kernel = ndim == 1 and weight is not None and _fp32(x, weight, bias) and 0 < x.shape[-1] <= SOFTMAX_MAX_ROW
         if not self.kernel:
             _count(self.backend, "layer_norm (level 1)")
             return super().forward(x, weight, bias, ndim, eps)
-        from hyperion.kernels.layernorm import layernorm_forward
+        from hyperion.kernels.rows import rows_layernorm
 
         _count(self.backend, "layer_norm kernel")
         xp = self.backend.xp
         self.x2 = x.reshape(-1, x.shape[-1])
         self.weight, self.has_bias = weight, bias is not None
         b = bias if bias is not None else xp.zeros_like(weight)
-        y, self.mean, self.rstd = layernorm_forward(self.x2, weight, b, eps)
+        y, self.mean, self.rstd = rows_layernorm(self.x2, weight, b, eps)
         return y.reshape(x.shape)
 
     def backward(self, grad):
         if not self.kernel:
             return super().backward(grad)
-        from hyperion.kernels.layernorm import layernorm_backward
+        from hyperion.kernels.rows import rows_layernorm_backward
 
-        dx, dw, db = layernorm_backward(
+        dx, dw, db = rows_layernorm_backward(
             grad.reshape(self.x2.shape), self.x2, self.weight, self.mean, self.rstd
         )
         return (dx.reshape(grad.shape), dw, db) if self.has_bias else (dx.reshape(grad.shape), dw)

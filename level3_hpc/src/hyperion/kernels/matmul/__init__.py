@@ -3,7 +3,8 @@
 ``VERSIONS`` lists them in order (01_naive ... 08_double_buffered, fp32) and :func:`matmul_tc` runs
 the tensor-core kernels (09_wmma, 10_mma_sync, 11_mma_pipelined, 12_wgmma: bf16 or fp16 in, fp32 out;
 12 is Hopper's wgmma, built for sm_90a with nvcc by :mod:`hyperion.kernels.matmul.sm90a`). Every version handles any
-M, N, K (tiles past the matrix edge read zeros and store nothing). Tile sizes of 07 to 10 are
+M, N, K (tiles past the matrix edge read zeros and store nothing). 13_split_k is 08 with K cut into slices
+(more blocks for small products), chosen per shape by :func:`matmul_auto`. Tile sizes of 07 to 10 are
 compile-time defines, so the autotuner in ``hyperion.kernels.bench`` compiles one module per configuration.
 """
 
@@ -120,7 +121,7 @@ def _out(out, shape):
     import cupy
 
     if out is None:
-        return cupy.empty(shape, dtype=np.float32)
+        return cupy.ndarray(shape, np.float32)
     if (
         not isinstance(out, cupy.ndarray)
         or out.shape != shape
@@ -165,13 +166,15 @@ def _fp32_kernel(version: str, defines: tuple[tuple[str, int], ...]):
 # choice moves to smaller tiles. FP32_TABLE / TC_TABLE hold the H200 sweep's winners for the suite's
 # shapes (``python -m hyperion.kernels.suite --sweep``, REPORT.md); other shapes use the rule.
 # Winners of the H200 sweep of 2026-12-04 (suite --sweep, kernel-only medians; REPORT.md has the table).
-FP32_TABLE: dict[tuple[int, int, int], tuple[str, int]] = {  # (M, N, K) -> (version, WARPTILE_CONFIGS index)
-    (4096, 4096, 4096): ("08_double_buffered", 5),
+# (M, N, K) -> (version, WARPTILE_CONFIGS index), or ("13_split_k", (index, slices))
+FP32_TABLE: dict[tuple[int, int, int], tuple[str, int] | tuple[str, tuple[int, int]]] = {
+    # re-swept 2026-12-04 14:37 UTC with 13_split_k among the candidates (suite --sweep, REPORT.md)
+    (4096, 4096, 4096): ("08_double_buffered", 1),
     (8192, 8192, 8192): ("08_double_buffered", 5),
     (3072, 2048, 5120): ("08_double_buffered", 5),
     (2048, 2048, 2048): ("08_double_buffered", 1),
-    (1000, 1000, 1000): ("08_double_buffered", 5),
-    (1001, 1003, 999): ("08_double_buffered", 5),
+    (1000, 1000, 1000): ("13_split_k", (2, 2)),
+    (1001, 1003, 999): ("13_split_k", (5, 2)),
 }
 TC_TABLE: dict[tuple[int, int, int], tuple[str, int]] = {  # (M, N, K) -> (version, tc_configs(version) index)
     (4096, 4096, 4096): ("12_wgmma", 0),
@@ -189,7 +192,7 @@ def _waves(m: int, n: int, bm: int, bn: int, sms: int = SM_COUNT_H200) -> float:
 
 
 @functools.cache
-def choose_fp32(m: int, n: int, k: int) -> tuple[str, int]:
+def choose_fp32(m: int, n: int, k: int) -> tuple[str, int] | tuple[str, tuple[int, int]]:
     """``(version, config index)`` of the fp32 kernel for an ``m x k @ k x n`` product."""
     if (m, n, k) in FP32_TABLE:
         return FP32_TABLE[(m, n, k)]
@@ -208,16 +211,102 @@ def choose_tc(m: int, n: int, k: int) -> tuple[str, int]:
     return ("12_wgmma", 0)
 
 
-def matmul_auto(a, b, out=None):
-    """``a @ b`` (fp32) with the kernel and tiles :func:`choose_fp32` picks for this shape."""
-    version, index = choose_fp32(a.shape[0], b.shape[1], a.shape[1])
-    return matmul(a, b, version, config=WARPTILE_CONFIGS[index], out=out)
+# 13_split_k: (WARPTILE_CONFIGS index, slices of K) candidates; the sweep times each at every suite shape.
+SPLIT_K_CONFIGS: list[tuple[int, int]] = [(5, 2), (5, 3), (5, 4), (2, 2), (2, 3), (1, 2), (6, 2)]
+
+
+def _checked_pair(a, b, dtype, name: str):
+    """``a``, ``b`` as they are when they are C-contiguous 2-D arrays of ``dtype`` (the fast path), else
+    :func:`_check`'s conversions and errors."""
+    import cupy
+
+    if (type(a) is cupy.ndarray and type(b) is cupy.ndarray and a.dtype == dtype and b.dtype == dtype
+            and a.ndim == 2 and b.ndim == 2 and a._c_contiguous and b._c_contiguous
+            and a.shape[1] == b.shape[0]):
+        return a, b
+    return _check(a, b, dtype, name)
+
+
+_AUTO_PLANS: dict[tuple, tuple] = {}
+
+
+def _fp32_plan(m: int, n: int, k: int, vec: bool, choice: tuple[str, int] | tuple[str, tuple[int, int]]):
+    """(kernel, grid, threads, scalar args, split-K sum or None) of one fp32 product, built once per key."""
+    version, index = choice
+    if version == "13_split_k":
+        tile, splits = index
+        cfg = WARPTILE_CONFIGS[tile]
+        kslice = cdiv(cdiv(k, splits), cfg["BK"]) * cfg["BK"]  # whole BK tiles in every slice but the last
+        splits = cdiv(k, kslice)
+        kernel = get_kernel("matmul/13_split_k.cu", "matmul_split_k", **cfg)
+        grid = (cdiv(n, cfg["BN"]), cdiv(m, cfg["BM"]), splits)
+        vec4 = int(m * n % 4 == 0)
+        count = m * n // 4 if vec4 else m * n
+        total = cdiv(count, 256) if vec4 else min(cdiv(count, 256), 4096)
+        summer = (get_kernel("matmul/13_split_k.cu", "matmul_split_k_sum", **cfg), (total,),
+                  (i32(m * n), i32(splits), i32(vec4)), splits)
+        return kernel, grid, (cfg["NTHREADS"],), (i32(m), i32(n), i32(k), i32(kslice), i32(int(vec))), summer
+    cfg = WARPTILE_CONFIGS[index]
+    kernel = _fp32_kernel(version, tuple(cfg.items()))
+    grid = (cdiv(n, cfg["BN"]), cdiv(m, cfg["BM"]))
+    return kernel, grid, (cfg["NTHREADS"],), (i32(m), i32(n), i32(k), i32(int(vec))), None
+
+
+def matmul_auto(a, b, out=None, choice=None):
+    """``a @ b`` (fp32) with the kernel and tiles :func:`choose_fp32` picks for this shape (or ``choice``:
+    ``(version, WARPTILE_CONFIGS index)``, or ``("13_split_k", (index, slices))``). The launch plan is
+    built once per shape: a later call is a look-up, an allocation and a launch."""
+    import cupy
+
+    a, b = _checked_pair(a, b, np.float32, "matmul")
+    (m, k), n = a.shape, b.shape[1]
+    c = _out(out, (m, n))
+    if m == 0 or n == 0:
+        return c
+    vec = k % 4 == 0 and n % 4 == 0 and (a.data.ptr | b.data.ptr | c.data.ptr) % 16 == 0
+    key = (m, n, k, vec, choice)
+    plan = _AUTO_PLANS.get(key)
+    if plan is None:
+        plan = _AUTO_PLANS[key] = _fp32_plan(m, n, k, vec, choice or choose_fp32(m, n, k))
+    kernel, grid, threads, args, summer = plan
+    if summer is None:
+        kernel(grid, threads, (a, b, c, *args))
+        return c
+    sum_kernel, sum_grid, sum_args, splits = summer
+    parts = cupy.empty((splits, m, n), np.float32)
+    kernel(grid, threads, (a, b, parts, *args))
+    sum_kernel(sum_grid, (256,), (parts, c, *sum_args))
+    return c
+
+
+_TC_PLANS: dict[tuple, tuple] = {}
 
 
 def matmul_tc_auto(a, b, dtype: str = "bf16", out=None):
-    """``a @ b`` on tensor cores with the kernel and tiles :func:`choose_tc` picks for this shape."""
-    version, index = choose_tc(a.shape[0], b.shape[1], a.shape[1])
-    return matmul_tc(a, b, dtype, config=tc_configs(version)[index], out=out, version=version)
+    """``a @ b`` on tensor cores with the kernel and tiles :func:`choose_tc` picks for this shape (the launch
+    plan is built once per shape and alignment)."""
+    if dtype not in ("bf16", "f16"):
+        raise ValueError(f"matmul_tc: dtype must be 'bf16' or 'f16', got {dtype!r}")
+    a, b = _checked_pair(a, b, np.uint16 if dtype == "bf16" else np.float16, "matmul_tc")
+    (m, k), n = a.shape, b.shape[1]
+    c = _out(out, (m, n))
+    if m == 0 or n == 0:
+        return c
+    vec = k % 8 == 0 and n % 8 == 0 and (a.data.ptr | b.data.ptr) % 16 == 0
+    key = (m, n, k, dtype, vec)
+    plan = _TC_PLANS.get(key)
+    if plan is None:
+        version, index = choose_tc(m, n, k)
+        cfg = tc_configs(version)[index]
+        kernel, smem, threads = _tc_kernel(version, dtype, tuple(cfg.items()))
+        if version == "12_wgmma":
+            grid: tuple[int, ...] = (cdiv(n, cfg["TC_BN"]) * cdiv(m, cfg["TC_BM"]),)
+        else:
+            grid = (cdiv(n, cfg["TC_BN"]), cdiv(m, cfg["TC_BM"]))
+        plan = _TC_PLANS[key] = (kernel, grid, (threads,), smem, (i32(m), i32(n), i32(k), i32(int(vec))))
+    kernel, grid, threads, smem, args = plan
+    kernel(grid, threads, (a, b, c, *args), shared_mem=smem)
+    return c
 
 
 TC_VERSIONS = {

@@ -1,0 +1,152 @@
+// LayerNorm backward 14 -- one kernel for fp32, fp16 and bf16 (dy, x, dx in T; weight, statistics, dw and db
+// in fp32), one block shape per row-length regime. dx = rstd * (w*dy - mean(w*dy) - xhat * mean(w*dy*xhat)).
+// Persistent row groups of ROW_THREADS threads (row_regime.cuh): group i of TG (gridDim.x * GROUPS) takes rows
+// i, i + TG, ...; the launcher makes TG a multiple of 8, so every row a group visits starts at the same offset
+// from a 16-byte boundary and a thread's chunk g always covers the same columns. That keeps dw and db as
+// running sums in registers across rows (no shared or global traffic per row). A row is read once (dy and x
+// kept as raw 16-byte chunks: 2 bytes per element for 16-bit types; RELOAD=1 reads them again instead, for
+// rows too long to keep), reduced over the group (two sums, one barrier), and dx written once. SMEM_ACC=1 keeps
+// the running sums in the block's shared row instead (one group per block, so each column has one owner and
+// needs no atomics): fewer registers, more blocks per SM, for 16-bit rows whose float sums crowd registers. At the end the
+// block's groups add their sums into shared memory by column and the block writes one row of partials;
+// `layernorm_bwd_rows_reduce` adds the blocks' partials into dw and db (which block 0 zeroes first: no memset).
+#include "row_regime.cuh"
+
+#ifndef RELOAD
+#define RELOAD 0
+#endif
+#ifndef SMEM_ACC  // 1: the running dw, db sums live in shared memory, not registers (one group per block)
+#define SMEM_ACC 0
+#endif
+static_assert(!SMEM_ACC || GROUPS == 1, "shared-memory sums need one group per block (each column has one owner)");
+
+template <typename T>
+__device__ __forceinline__ void layernorm_bwd_rows(const T* __restrict__ dy, const T* __restrict__ x,
+                                                   const float* __restrict__ w, const float* __restrict__ mean,
+                                                   const float* __restrict__ rstd, T* __restrict__ dx,
+                                                   float* __restrict__ part, float* __restrict__ grads, int rows,
+                                                   int C, int vec, int wvec) {
+    // part: [2][gridDim.x][C] (dw partials, then db); grads: [2][C] (dw, then db), summed by the next kernel
+    constexpr int N = 16 / sizeof(T);
+    extern __shared__ float sums[];  // [2][C]: the block's dw and db
+    __shared__ float2 scratch[2][WARPS];
+    for (int i = threadIdx.x; i < 2 * C; i += ROW_BLOCK) {
+        sums[i] = 0.f;
+        if (blockIdx.x == 0) grads[i] = 0.f;
+    }
+    __syncthreads();
+    const int lane = threadIdx.x % ROW_THREADS;
+    const int group = blockIdx.x * GROUPS + threadIdx.x / ROW_THREADS, TG = gridDim.x * GROUPS;
+    const int head = row_head(x + (size_t)group * C, vec), chunks = (C + head + N - 1) / N;
+    float dwa[CACHE][N], dba[CACHE][N];
+#pragma unroll
+    for (int j = 0; j < CACHE; ++j)
+#pragma unroll
+        for (int k = 0; k < N; ++k) dwa[j][k] = 0.f, dba[j][k] = 0.f;
+    const int iters = (rows + TG - 1) / TG;  // the same for every thread: barriers stay uniform
+    for (int it = 0; it < iters; ++it) {
+        const int row = group + it * TG;
+        const bool valid = row < rows;
+        const size_t off = (size_t)(valid ? row : 0) * C;
+        const float mu = valid ? mean[row] : 0.f, rs = valid ? rstd[row] : 0.f;
+#if !RELOAD
+        uint4 xs[CACHE], dys[CACHE];
+#endif
+        float a = 0.f, bsum = 0.f;
+#pragma unroll
+        for (int j = 0; j < CACHE; ++j) {
+            const int g = j * ROW_THREADS + lane, e = N * g - head;
+            if (valid && g < chunks) {
+                const uint4 xr = load_raw(x + off, g, head, C, vec), dr = load_raw(dy + off, g, head, C, vec);
+#if !RELOAD
+                xs[j] = xr, dys[j] = dr;
+#endif
+                float xf[N], df[N], wf[N];
+                unpack<T>(xr, xf);
+                unpack<T>(dr, df);
+                load_f32<N>(w, e, C, wvec, wf);
+#pragma unroll
+                for (int k = 0; k < N; ++k) {  // outside the row x = dy = w = 0: nothing is added
+                    const float xh = (xf[k] - mu) * rs, wdy = wf[k] * df[k];
+                    a += wdy, bsum += wdy * xh;
+#if SMEM_ACC
+                    if (e + k >= 0 && e + k < C) sums[e + k] += df[k] * xh, sums[C + e + k] += df[k];
+#else
+                    dwa[j][k] += df[k] * xh, dba[j][k] += df[k];
+#endif
+                }
+            }
+        }
+        const float2 ab = group_sum2(make_float2(a, bsum), scratch[it & 1]);
+        const float ma = ab.x / C, mb = ab.y / C;
+#if !RELOAD
+#pragma unroll
+        for (int j = 0; j < CACHE; ++j) launder(xs[j]), launder(dys[j]);  // keep raw chunks, not their floats
+#endif
+        const float* __restrict__ w2 = launder_ptr(w);  // reload w from L1 rather than hold it in registers
+#pragma unroll
+        for (int j = 0; j < CACHE; ++j) {
+            const int g = j * ROW_THREADS + lane, e = N * g - head;
+            if (valid && g < chunks) {
+#if RELOAD
+                const uint4 xr = load_raw(x + off, g, head, C, vec), dr = load_raw(dy + off, g, head, C, vec);
+#else
+                const uint4 xr = xs[j], dr = dys[j];
+#endif
+                float xf[N], df[N], wf[N], out[N];
+                unpack<T>(xr, xf);
+                unpack<T>(dr, df);
+                load_f32<N>(w2, e, C, wvec, wf);
+#pragma unroll
+                for (int k = 0; k < N; ++k) out[k] = rs * (wf[k] * df[k] - ma - (xf[k] - mu) * rs * mb);
+                store_chunk(dx + off, g, head, C, vec, out);
+            }
+        }
+    }
+#if !SMEM_ACC
+#pragma unroll
+    for (int j = 0; j < CACHE; ++j) {
+        const int g = j * ROW_THREADS + lane, e = N * g - head;
+        if (g < chunks) {
+#pragma unroll
+            for (int k = 0; k < N; ++k) {
+                if (e + k >= 0 && e + k < C) atomicAdd(&sums[e + k], dwa[j][k]), atomicAdd(&sums[C + e + k], dba[j][k]);
+            }
+        }
+    }
+#endif
+    __syncthreads();
+    for (int i = threadIdx.x; i < C; i += ROW_BLOCK) {
+        part[(size_t)blockIdx.x * C + i] = sums[i];
+        part[((size_t)gridDim.x + blockIdx.x) * C + i] = sums[C + i];
+    }
+}
+
+#define LAYERNORM_BWD_ROWS(NAME, T)                                                                                \
+    extern "C" __global__ void __launch_bounds__(ROW_BLOCK, MIN_BLOCKS)                                                        \
+        NAME(const T* __restrict__ dy, const T* __restrict__ x, const float* __restrict__ w,                       \
+             const float* __restrict__ mean, const float* __restrict__ rstd, T* __restrict__ dx, float* part,      \
+             float* grads, int rows, int C, int vec, int wvec) {                                                   \
+        layernorm_bwd_rows(dy, x, w, mean, rstd, dx, part, grads, rows, C, vec, wvec);                             \
+    }
+#if ROW_BUILD(1)
+LAYERNORM_BWD_ROWS(layernorm_bwd_rows_f32, float)
+#endif
+#if ROW_BUILD(2)
+LAYERNORM_BWD_ROWS(layernorm_bwd_rows_f16, __half)
+#endif
+#if ROW_BUILD(3)
+LAYERNORM_BWD_ROWS(layernorm_bwd_rows_bf16, __nv_bfloat16)
+#endif
+
+// grads[c] += sum of part[p][c] over a slice of 8 partial rows p (dw: part[0], grads[0..C); db: part[1], grads[C..2C)).
+extern "C" __global__ void layernorm_bwd_rows_reduce(const float* __restrict__ part, float* __restrict__ grads,
+                                                     int parts, int C) {
+    const int col = blockIdx.x * blockDim.x + threadIdx.x;
+    if (col >= C) return;
+    const int p0 = blockIdx.y * 8, p1 = min(parts, p0 + 8);
+    float sw = 0.f, sb = 0.f;
+    for (int p = p0; p < p1; ++p) sw += part[(size_t)p * C + col], sb += part[((size_t)parts + p) * C + col];
+    atomicAdd(&grads[col], sw);
+    atomicAdd(&grads[C + col], sb);
+}

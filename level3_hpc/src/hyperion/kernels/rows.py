@@ -1,0 +1,307 @@
+"""Row kernels by regime: softmax 06, LayerNorm 05 (forward) and 14 (backward) for fp32, fp16 and bf16.
+
+    rows_softmax(x)                       -> y
+    rows_layernorm(x, w, b, eps)          -> (y, mean, rstd)
+    rows_layernorm_backward(dy, x, w, mean, rstd) -> (dx, dw, db)
+
+``x`` is a 2-D CuPy array of float32, float16, or uint16 holding bf16 bits (``dtype="bf16"``); weight, bias,
+statistics, dw and db are fp32. A row belongs to a group of ``RowConfig.threads`` threads (row_regime.cuh):
+part of a warp or a warp for short rows, several warps for long rows. :data:`ROW_TABLE` holds the H200
+sweep's winner for each (kernel, dtype, rows, C) of the suite; other shapes take :func:`default_config`.
+A launch plan (kernel, grid, block, shared memory, scalar arguments) is built once per shape and alignment
+and kept in a dictionary: after the first call a call is one look-up, one allocation and one launch.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from hyperion.kernels._launch import cdiv, sm_count
+from hyperion.kernels.loader import get_kernel
+
+DTYPES = {"f32": np.float32, "f16": np.float16, "bf16": np.uint16}  # bf16 travels as uint16 bit patterns
+CHUNK = {"f32": 4, "f16": 8, "bf16": 8}  # elements per 16-byte chunk
+SOURCES = {
+    "softmax": ("softmax/06_row_regimes.cu", "softmax_rows"),
+    "ln_fwd": ("layernorm/05_row_regimes.cu", "layernorm_rows"),
+    "ln_bwd": ("layernorm/14_bwd_row_regimes.cu", "layernorm_bwd_rows"),
+}
+REGISTERS_PER_SM, THREADS_PER_SM, SHARED_PER_SM = 65536, 2048, 228 * 1024
+
+
+@dataclass(frozen=True)
+class RowConfig:
+    """Threads per row, threads per block, 16-byte chunks per thread; (backward) re-read the row instead of
+    keeping it, and keep the dw/db sums in shared memory instead of registers; blocks per SM the registers
+    are capped for (0: no cap); (forward) keep 16-bit chunks raw and convert them in every pass."""
+
+    threads: int
+    block: int
+    cache: int
+    reload: int = 0
+    min_blocks: int = 0
+    smem_acc: int = 0
+    raw: int = 0
+
+    def defines(self) -> dict[str, int]:
+        d = dict(ROW_THREADS=self.threads, ROW_BLOCK=self.block, CACHE=self.cache)
+        for name, value in (("RELOAD", self.reload), ("MIN_BLOCKS", self.min_blocks), ("SMEM_ACC", self.smem_acc),
+                            ("RAW_CACHE", self.raw)):
+            if value:
+                d[name] = value
+        return d
+
+
+def chunks_of(C: int, dtype: str, head: int | None = None) -> int:
+    """16-byte chunks that cover a row of C elements starting ``head`` elements before a 16-byte boundary
+    (None: rows of a 16-byte multiple start where an allocation does, at 0; others anywhere, up to N - 1)."""
+    n = CHUNK[dtype]
+    if head is None:
+        head = 0 if C % n == 0 else n - 1
+    return cdiv(C + head, n)
+
+
+def max_cache(kind: str, dtype: str, reload: int = 0, smem_acc: int = 0) -> int:
+    """Most chunks per thread a kernel keeps (64 floats of row; the backward also keeps dw and db sums,
+    in registers unless ``smem_acc``)."""
+    if kind == "ln_bwd" and not smem_acc:
+        return (8 if reload else 4) if dtype == "f32" else (4 if reload else 2)
+    return 8 if kind == "ln_bwd" and dtype == "f32" else 4 if kind == "ln_bwd" else 16 if dtype == "f32" else 8
+
+
+def candidates(kind: str, dtype: str, C: int) -> list[RowConfig]:
+    """Every configuration the sweep times for rows of C: threads per row from 4 to 1024 whose chunks fit
+    the register cache (the smallest whose cache is one chunk is the last), blocks of 128 / 256 threads
+    (or one group), a cap of 64 registers where a thread keeps 4 chunks or more, raw 16-bit chunks; for the
+    backward also the re-reading kernel and the one with its sums in shared memory."""
+    chunks, out = chunks_of(C, dtype), []
+    variants = [(0, 0)] if kind != "ln_bwd" else [(0, 0), (1, 0), (0, 1)]  # (reload, smem_acc)
+    for reload, smem_acc in variants:
+        for t in (4, 8, 16, 32, 64, 128, 256, 512, 1024):
+            cache = cdiv(chunks, t)
+            if cache > max_cache(kind, dtype, reload, smem_acc) or (smem_acc and t < 32):
+                continue
+            blocks = [t] if smem_acc else [max(t, 256)] if reload else sorted({max(t, 128), max(t, 256)})
+            for block in blocks:
+                out.append(RowConfig(t, block, cache, reload, 0, smem_acc))
+            cap = REGISTERS_PER_SM // (blocks[-1] * 64)  # blocks per SM at 64 registers a thread
+            if cache >= 4 and cap >= 2 and not reload:
+                out.append(RowConfig(t, blocks[-1], cache, reload, cap, smem_acc))
+            if kind != "ln_bwd" and dtype != "f32" and cache >= 2:
+                out += [RowConfig(t, blocks[-1], cache, raw=1)] + ([RowConfig(t, blocks[-1], cache, min_blocks=cap,
+                                                                             raw=1)] if cap >= 2 else [])
+            if cache == 1:
+                break
+    return out
+
+
+def default_config(kind: str, dtype: str, C: int) -> RowConfig:
+    """The rule for shapes outside the table: the fewest threads per row that keep at most 8 chunks
+    (4 for the backward) per thread, blocks of 256 threads (or one group of more)."""
+    chunks, target = chunks_of(C, dtype), (4 if kind == "ln_bwd" else 8)
+    threads = min(1024, max(4, 1 << max(0, math.ceil(math.log2(cdiv(chunks, target))))))
+    cache = cdiv(chunks, threads)
+    reload = int(cache > max_cache(kind, dtype))
+    if cache > max_cache(kind, dtype, reload):
+        raise ValueError(f"{kind}: rows of {C} {dtype} elements exceed the register cache of 1024 threads")
+    return RowConfig(threads, max(threads, 256), cache, reload)
+
+
+LEGACY = "legacy"  # a table entry that keeps the block-per-row kernel (softmax 04/05, LayerNorm 03/04/13)
+# (kernel, dtype, rows, C) -> the H200 sweep's winner (python -m hyperion.kernels.suite --only rows --sweep,
+# 2026-12-04 14:50 UTC, level3_hpc/results/h200-rows-2026-12-04-run2); bf16 takes fp16's entry (same bytes,
+# same registers; its speed was not measured).
+ROW_TABLE: dict[tuple[str, str, int, int], RowConfig | str] = {
+    ("softmax", "f32", 16384, 4096): LEGACY,
+    ("ln_fwd", "f32", 16384, 4096): LEGACY,
+    ("ln_bwd", "f32", 16384, 4096): LEGACY,
+    ("softmax", "f16", 16384, 4096): LEGACY,
+    ("ln_fwd", "f16", 16384, 4096): RowConfig(128, 256, 4, min_blocks=4, raw=1),
+    ("ln_bwd", "f16", 16384, 4096): RowConfig(256, 256, 2),
+    ("softmax", "f32", 4096, 1000): RowConfig(32, 128, 8),
+    ("ln_fwd", "f32", 4096, 1000): RowConfig(32, 256, 8),
+    ("ln_bwd", "f32", 4096, 1000): RowConfig(256, 256, 1),
+    ("softmax", "f16", 4096, 1000): RowConfig(16, 256, 8, min_blocks=4, raw=1),
+    ("ln_fwd", "f16", 4096, 1000): RowConfig(64, 256, 2, min_blocks=4, raw=1),
+    ("ln_bwd", "f16", 4096, 1000): RowConfig(128, 256, 1),
+    ("softmax", "f32", 65536, 1000): RowConfig(128, 128, 2),
+    ("ln_fwd", "f32", 65536, 1000): LEGACY,
+    ("ln_bwd", "f32", 65536, 1000): RowConfig(256, 256, 1),
+    ("softmax", "f16", 65536, 1000): RowConfig(128, 128, 1),
+    ("ln_fwd", "f16", 65536, 1000): RowConfig(128, 128, 1),
+    ("ln_bwd", "f16", 65536, 1000): RowConfig(128, 128, 1),
+    ("softmax", "f32", 16384, 4097): RowConfig(128, 128, 9),
+    ("ln_fwd", "f32", 16384, 4097): RowConfig(256, 256, 5),
+    ("ln_bwd", "f32", 16384, 4097): LEGACY,
+    ("softmax", "f16", 16384, 4097): RowConfig(128, 128, 5),
+    ("ln_fwd", "f16", 16384, 4097): RowConfig(128, 256, 5, min_blocks=4, raw=1),
+    ("ln_bwd", "f16", 16384, 4097): RowConfig(1024, 1024, 1),
+    ("softmax", "f32", 4096, 16384): LEGACY,
+    ("ln_fwd", "f32", 4096, 16384): LEGACY,
+    ("ln_bwd", "f32", 4096, 16384): LEGACY,
+    ("softmax", "f16", 4096, 16384): RowConfig(512, 512, 4, min_blocks=2),
+    ("ln_fwd", "f16", 4096, 16384): RowConfig(256, 256, 8, min_blocks=4, raw=1),
+    ("ln_bwd", "f16", 4096, 16384): RowConfig(1024, 1024, 2, reload=1),
+}
+
+
+def choose(kind: str, dtype: str, rows: int, C: int) -> RowConfig | str:
+    """The table's entry for this shape (bf16: fp16's), else :func:`default_config`."""
+    entry = ROW_TABLE.get((kind, "f16" if dtype == "bf16" else dtype, rows, C))
+    if entry == LEGACY and kind == "ln_bwd" and dtype != "f32":
+        entry = None  # there is no 16-bit block-per-row backward
+    return entry or default_config(kind, dtype, C)
+
+
+ROW_DTYPE = {"f32": 1, "f16": 2, "bf16": 3}  # the one kernel of a source a module is built with
+
+
+def _kernel(kind: str, dtype: str, config: RowConfig):
+    source, prefix = SOURCES[kind]
+    return get_kernel(source, f"{prefix}_{dtype}", **config.defines(), ROW_DTYPE=ROW_DTYPE[dtype])
+
+
+def _resident_blocks(kernel, config: RowConfig, smem: int) -> int:
+    regs = cdiv(kernel.num_regs * 32, 256) * 256 * (config.block // 32)
+    return max(1, min(THREADS_PER_SM // config.block, REGISTERS_PER_SM // max(regs, 1),
+                      SHARED_PER_SM // (smem + 1024 + 1024)))
+
+
+_PLANS: dict[tuple, tuple] = {}
+_VEC = (np.int32(0), np.int32(1))
+
+
+def _plan(kind: str, dtype: str, rows: int, C: int, config: RowConfig | str | None, base: int, vec: bool):
+    key = (kind, dtype, rows, C, config, base, vec)
+    plan = _PLANS.get(key)
+    if plan is None:
+        config = config or choose(kind, dtype, rows, C)
+        plan = LEGACY if config == LEGACY else _build_plan(kind, dtype, rows, C, config, base, vec)
+        _PLANS[key] = plan
+    return plan
+
+
+def _build_plan(kind: str, dtype: str, rows: int, C: int, config: RowConfig, base: int, vec: bool):
+    """The launch of ``config`` for rows whose first starts ``base`` bytes past a 16-byte boundary."""
+    n = CHUNK[dtype]
+    head = (base // (16 // n) if C % n == 0 else n - 1) if vec else 0
+    if config.cache * config.threads < chunks_of(C, dtype, head):  # a misaligned array: one more chunk
+        config = replace(config, cache=cdiv(chunks_of(C, dtype, head), config.threads))
+    kernel = _kernel(kind, dtype, config)
+    groups = config.block // config.threads
+    if kind != "ln_bwd":
+        return kernel, (cdiv(rows, groups),), (config.block,), 0, (np.int32(rows), np.int32(C)), 0
+    smem = 2 * 4 * C
+    if smem > 48 * 1024:
+        kernel.max_dynamic_shared_size_bytes = smem
+    blocks = min(cdiv(rows, groups), sm_count() * _resident_blocks(kernel, config, smem))
+    step = 8 // math.gcd(groups, 8)  # groups in all a multiple of 8: a group's rows share their alignment
+    blocks = max(step, blocks // step * step)
+    reduce = get_kernel(SOURCES["ln_bwd"][0], "layernorm_bwd_rows_reduce", **config.defines(),
+                        ROW_DTYPE=ROW_DTYPE[dtype])
+    reduce_plan = (blocks, reduce, (cdiv(C, 256), cdiv(blocks, 8)), (np.int32(blocks), np.int32(C)))
+    return kernel, (blocks,), (config.block,), smem, (np.int32(rows), np.int32(C)), reduce_plan
+
+
+def _check(x, dtype: str, name: str):
+    import cupy
+
+    if dtype not in DTYPES:
+        raise ValueError(f"dtype must be one of {list(DTYPES)}, got {dtype!r}")
+    if type(x) is not cupy.ndarray:
+        raise TypeError(f"{name} must be a cupy.ndarray on the GPU, got {type(x).__name__}")
+    if x.dtype != DTYPES[dtype]:
+        raise TypeError(f"{name} must have dtype {np.dtype(DTYPES[dtype])} for {dtype!r}, got {x.dtype}")
+    if x.ndim != 2:
+        raise ValueError(f"{name} must be 2-D, got shape {x.shape}")
+    return x if x._c_contiguous else cupy.ascontiguousarray(x)
+
+
+def _vector(v, C: int, name: str):
+    import cupy
+
+    if type(v) is not cupy.ndarray or v.dtype != np.float32 or v.shape != (C,):
+        raise ValueError(f"{name} must be a float32 cupy array of shape ({C},), got "
+                         f"{getattr(v, 'dtype', type(v).__name__)} {getattr(v, 'shape', '')}")
+    return v if v._c_contiguous else cupy.ascontiguousarray(v)
+
+
+def rows_softmax(x, dtype: str = "f32", out=None, config: RowConfig | str | None = None):
+    """Softmax over the last axis (softmax 06), computed in fp32 and rounded once to ``dtype``."""
+    import cupy
+
+    x = _check(x, dtype, "x")
+    y = cupy.ndarray(x.shape, x.dtype) if out is None else out
+    rows, C = x.shape
+    if type(y) is not cupy.ndarray or y.shape != x.shape or y.dtype != x.dtype or not y._c_contiguous:
+        raise ValueError(f"out must be a C-contiguous cupy array of shape {x.shape} and dtype {x.dtype}")
+    if rows == 0 or C == 0:
+        return y
+    vec = x.data.ptr % 16 == y.data.ptr % 16
+    plan = _plan("softmax", dtype, rows, C, config, x.data.ptr % 16, vec)
+    if plan is LEGACY:
+        from hyperion.kernels.softmax import softmax, softmax_half
+
+        return softmax(x, out=y) if dtype == "f32" else softmax_half(x, dtype, out=y)
+    kernel, grid, block, _, scalars, _ = plan
+    kernel(grid, block, (x, y, *scalars, _VEC[vec]))
+    return y
+
+
+def rows_layernorm(x, w, b, eps: float = 1e-5, dtype: str = "f32", config: RowConfig | str | None = None):
+    """``(y, mean, rstd)`` of LayerNorm over the last axis (LayerNorm 05); y in ``dtype``, the rest fp32."""
+    import cupy
+
+    x = _check(x, dtype, "x")
+    rows, C = x.shape
+    w, b = _vector(w, C, "weight"), _vector(b, C, "bias")
+    y = cupy.ndarray(x.shape, x.dtype)
+    mean, rstd = cupy.ndarray((rows,), np.float32), cupy.ndarray((rows,), np.float32)
+    if rows == 0 or C == 0:
+        return y, mean, rstd
+    vec = x.data.ptr % 16 == y.data.ptr % 16
+    plan = _plan("ln_fwd", dtype, rows, C, config, x.data.ptr % 16, vec)
+    if plan is LEGACY:
+        from hyperion.kernels.layernorm import layernorm_forward, layernorm_half
+
+        return layernorm_forward(x, w, b, eps) if dtype == "f32" else layernorm_half(x, w, b, eps, dtype)
+    kernel, grid, block, _, scalars, _ = plan
+    wvec = _VEC[w.data.ptr % 16 == 0 and b.data.ptr % 16 == 0]
+    kernel(grid, block, (x, w, b, y, mean, rstd, *scalars, np.float32(eps), _VEC[vec], wvec))
+    return y, mean, rstd
+
+
+def rows_layernorm_backward(dy, x, w, mean, rstd, dtype: str = "f32", config: RowConfig | str | None = None):
+    """``(dx, dw, db)`` of LayerNorm (LayerNorm 14) from the forward's saved ``mean`` and ``rstd``."""
+    import cupy
+
+    x, dy = _check(x, dtype, "x"), _check(dy, dtype, "grad")
+    rows, C = x.shape
+    if dy.shape != x.shape:
+        raise ValueError(f"grad has shape {dy.shape}, x has {x.shape}")
+    w, mean, rstd = _vector(w, C, "weight"), _vector(mean, rows, "mean"), _vector(rstd, rows, "rstd")
+    dx = cupy.ndarray(x.shape, x.dtype)
+    p = x.data.ptr % 16
+    vec = dy.data.ptr % 16 == p and dx.data.ptr % 16 == p
+    plan = _plan("ln_bwd", dtype, rows, C, config, p, vec) if rows and C else None
+    if plan is LEGACY:
+        from hyperion.kernels.layernorm import layernorm_backward
+
+        return layernorm_backward(dy, x, w, mean, rstd)
+    if plan is None:
+        return dx, cupy.zeros(C, np.float32), cupy.zeros(C, np.float32)
+    kernel, grid, block, smem, scalars, (parts, reduce_kernel, reduce_grid, reduce_args) = plan
+    grads = cupy.ndarray((2 * C,), np.float32)  # zeroed by the kernel's first block
+    partial = cupy.ndarray((2 * parts * C,), np.float32)
+    kernel(grid, block, (dy, x, w, mean, rstd, dx, partial, grads, *scalars, _VEC[vec],
+                         _VEC[w.data.ptr % 16 == 0]), shared_mem=smem)
+    reduce_kernel(reduce_grid, (256,), (partial, grads, *reduce_args))
+    return dx, grads[:C], grads[C:]
+
+
+def clear_plans() -> None:
+    """Forget the launch plans (after ROW_TABLE changes; the compiled kernels stay cached)."""
+    _PLANS.clear()
