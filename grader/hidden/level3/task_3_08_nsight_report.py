@@ -16,6 +16,7 @@ TITLE = "Profiling: report ncu metrics (re-measured)"
 POINTS = 6
 TIMEOUT = 120
 MEMORY_MB = None
+EXCLUSIVE = True  # ncu replays each kernel to read its counters: nothing else may use the GPU meanwhile
 
 
 @probe(reference=False)
@@ -81,8 +82,10 @@ def _measure(keys):
     )
     rows = [r for r in csv.DictReader(line for line in run.stdout.splitlines() if line.startswith('"'))]
     if run.returncode != 0 or not rows:
-        said = (run.stderr.strip() or run.stdout.strip())[-500:]  # ncu prints its own errors on stdout
-        raise AssertionError(f"not run: ncu profiled no demo_ kernel (exit {run.returncode}): {said}")
+        said = f"stdout: {run.stdout.strip()[-400:]!r}; stderr: {run.stderr.strip()[-400:]!r}"
+        raise AssertionError(
+            f"not run: ncu profiled no demo_ kernel (exit {run.returncode}, {ncu}, {sys.executable}): {said}"
+        )
     launches = sorted({int(r["ID"]) for r in rows})
     values = {}
     for key, (index, metric) in _metrics().items():
