@@ -330,6 +330,8 @@ def cuda_source(group: Group, group_of: dict[int, Group]) -> str:
 def run_group(group: Group, group_of: dict[int, Group]) -> None:
     """Generate, compile (once per source) and launch ``group``; set each output node's buffer."""
     backend = group.nodes[0].backend.inner
+    if group.nodes[0].backend.interpret:
+        return interpret_group(group, group_of)
     dialect = "cuda" if backend.device == "cuda" else "numba"
     source, w = _source(group, group_of, dialect)
     key = (dialect, source)
@@ -364,3 +366,42 @@ def _compile(dialect: str, source: str) -> Any:
     namespace: dict[str, Any] = {"math": math, "np": np}
     exec(compile(source, "<hyperion.runtime.codegen kernel>", "exec"), namespace)  # noqa: S102
     return numba.njit(cache=False, error_model="numpy")(namespace["kernel"])
+
+
+def interpret_group(group: Group, group_of: dict[int, Group]) -> None:
+    """Run ``group`` node by node with the device's array library instead of a generated kernel:
+    the same schedule, views and outputs, nothing compiled (``lazy(interpret=True)``, used to rerun
+    the level-1 op tests quickly). Counted as one kernel like a compiled group."""
+    from hyperion.runtime.lazy import UFUNCS
+
+    ufunc_of = {name: u for u, name in UFUNCS.items()}
+    inner = group.nodes[0].backend.inner
+    xp = inner.xp
+    values: dict[int, Any] = {}
+
+    def read(x: Any) -> Any:
+        if not isinstance(x, LazyArray):
+            return x
+        src, shape, strides, offset = parts(x)
+        if id(src) not in values:
+            return x.realize()
+        if src is x:
+            return values[id(src)]
+        flat = xp.ascontiguousarray(values[id(src)]).reshape(-1)
+        return inner.strided_view(flat, shape, strides, offset)
+
+    for node in group.nodes:
+        args = [read(x) for x in node.inputs]
+        if node.op in REDUCTIONS:
+            out = getattr(xp, node.op)(args[0], axis=node.arg, keepdims=True)
+        elif node.op == "where":
+            out = xp.where(*args)
+        elif node.op in ("cast", "copy"):
+            out = args[0]
+        else:
+            out = ufunc_of[node.op](*args)
+        values[id(node)] = xp.ascontiguousarray(xp.asarray(out).astype(node.dtype, copy=False))
+    for o in group.outputs:
+        o.buffer = values[id(o)].reshape(o.shape)
+    _count("kernels")
+    _count("fused")

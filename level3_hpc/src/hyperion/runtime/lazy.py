@@ -59,6 +59,7 @@ class Stats:
     realizations: int = 0
     compiles: int = 0
     fallbacks: dict[str, int] = field(default_factory=dict)
+    groups: list = field(default_factory=list, repr=False)  # every scheduled group, in launch order
 
     def fallback(self, name: str) -> None:
         self.kernels += 1
@@ -304,9 +305,15 @@ class LazyBackend(Backend):
     """The backend of a device inside ``lazy()``: records nodes instead of computing; everything it
     does not describe runs on ``inner`` (the device's real backend) on realised arrays."""
 
-    def __init__(self, inner: Backend) -> None:
+    def __init__(self, inner: Backend, interpret: bool = False) -> None:
         super().__init__(inner.xp)
-        self.inner, self.device = inner, inner.device
+        self.inner, self.device, self.interpret = inner, inner.device, interpret
+        self.replaying = False  # graph mode's replay uses a backend that is not registered
+
+    @property
+    def active(self) -> bool:
+        """Whether this backend serves its device now (outside ``lazy()`` nodes run eagerly)."""
+        return self.replaying or get_backend(self.device) is self
 
     # ---- building nodes ----------------------------------------------------------------------
     def lift(self, x: Any) -> Any:
@@ -424,6 +431,8 @@ class LazyBackend(Backend):
         out = fn(*_realize_all(args), **_realize_all(kwargs))
         for s in _stats:
             s.fallback(name)
+        if hasattr(out, "shape") and hasattr(out, "dtype") and not isinstance(out, np.generic) and self.active:
+            return self.lift(out)  # so `out += bias` after a matmul builds a node, not an in-place write
         return out
 
     # ---- the Backend interface ---------------------------------------------------------------
@@ -577,15 +586,16 @@ def _realize_all(value: Any) -> Any:
 
 
 @contextlib.contextmanager
-def lazy(*devices: str) -> Iterator[Stats]:
+def lazy(*devices: str, interpret: bool = False) -> Iterator[Stats]:
     """Ops on ``devices`` (default: "cpu", and "cuda" when it is available) build a graph inside
-    the block and run when a value is needed. Pending values are realised on exit."""
+    the block and run when a value is needed. Pending values are realised on exit. ``interpret``
+    runs each scheduled group op by op with numpy/CuPy instead of compiling it (same schedule)."""
     from hyperion.tensor.backend import cuda_is_available
 
     devices = devices or (("cpu", "cuda") if cuda_is_available() else ("cpu",))
     previous = {d: get_backend(d) for d in devices}
     for d, b in previous.items():
-        register_backend(d, LazyBackend(b.inner if isinstance(b, LazyBackend) else b))
+        register_backend(d, LazyBackend(b.inner if isinstance(b, LazyBackend) else b, interpret))
     stats = Stats()
     _stats.append(stats)
     try:

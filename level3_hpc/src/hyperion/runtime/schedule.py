@@ -85,17 +85,31 @@ def fuse(order: list[LazyArray]) -> list[Group]:
       full nodes or row broadcasts of scalar nodes, or an elementwise node with one element per
       row ("scalar") whose reads are contiguous views of scalar nodes.
 
-    Anything else starts a new group: an elementwise node a group without axes of its shape, a
-    reduction a row group over its input's shape and axes. Return the groups in creation order.
+    A node joining as "full" also folds in the other elementwise groups it reads (same shape, no
+    axes, read by no other group yet): ``a*b + c*d`` is one loop, not three. Anything else starts a
+    new group: an elementwise node a group without axes of its shape, a reduction a row group over
+    its input's shape and axes. Return the non-empty groups in creation order.
     """
     # BEGIN SOLUTION
     groups: list[Group] = []
     group_of: dict[int, Group] = {}
+    read_by: dict[int, set[int]] = {}  # group index -> indices of the groups reading it
     for node in order:
         reads = [parts(x) for x in node.inputs if isinstance(x, LazyArray)]
         candidates = [group_of[id(src)] for src, *_ in reads if id(src) in group_of]
         group = max(candidates, key=lambda g: g.index, default=None)
         role = _joins(node, group, [r for r in reads if group_of.get(id(r[0])) is group]) if group else None
+        if role == "full":  # fold in earlier elementwise groups only this node reads: (a*b + c*d) is one loop
+            for other in {g.index: g for g in candidates if g is not group}.values():
+                mine = [r for r in reads if group_of.get(id(r[0])) is other]
+                if other.axes or read_by.get(other.index) or not all(
+                        n.shape == node.shape for n in other.nodes) or _joins(node, other, mine) != "full":
+                    continue
+                group.nodes[:0] = other.nodes
+                group.role.update(other.role)
+                for n in other.nodes:
+                    group_of[id(n)] = group
+                other.nodes = []
         if role is None:
             if node.op in REDUCTIONS:
                 group = Group(len(groups), node.inputs[0].shape, node.arg)
@@ -108,7 +122,10 @@ def fuse(order: list[LazyArray]) -> list[Group]:
         group.nodes.append(node)
         group.role[id(node)] = role
         group_of[id(node)] = group
-    return groups
+        for src, *_ in reads:
+            if id(src) in group_of and group_of[id(src)] is not group:
+                read_by.setdefault(group_of[id(src)].index, set()).add(group.index)
+    return [g for g in groups if g.nodes]
     # END SOLUTION
 
 
@@ -175,7 +192,10 @@ def realize(targets: list[LazyArray]) -> None:
                         outputs.add(id(src))
         g.outputs = [n for n in g.nodes if id(n) in outputs]
     from hyperion.runtime.codegen import run_group
+    from hyperion.runtime.lazy import _stats
 
+    for s in _stats:
+        s.groups.extend(groups)
     for g in groups:
         run_group(g, group_of)
     for g in groups:
