@@ -241,6 +241,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=".")
     parser.add_argument("--batch", type=int, default=32)
+    parser.add_argument("--only", nargs="*", help="run only these parts (lazy, profile, mlp_step, allocators)")
     args = parser.parse_args(argv)
     _OUT = args.out
     Path(_OUT).mkdir(parents=True, exist_ok=True)
@@ -253,6 +254,8 @@ def main(argv: list[str] | None = None) -> None:
                      ("mlp_step", lambda: mlp(False)),
                      ("allocators", lambda: allocators(args.batch, CONFIG["context_length"])),
                      ("allocators_again", lambda: allocators(args.batch, CONFIG["context_length"]))):
+        if args.only and name.removesuffix("_again") not in args.only:
+            continue
         t = time.perf_counter()
         try:
             results[name] = fn()

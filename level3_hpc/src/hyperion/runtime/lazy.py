@@ -531,7 +531,18 @@ class LazyBackend(Backend):
         made before the block, whose cached array is a real one, still joins the graph)."""
         impl = self.inner.function(op)
         lifted = _LIFTED.get(impl)
-        if lifted is None:
+        if lifted is None and impl is not op:  # a device's fused Function (its own kernels): opaque
+            def forward(ctx: Any, *arrays: Any, **options: Any) -> Any:
+                return ctx.backend.fallback(impl.__name__, lambda *a: impl.forward(ctx, *a, **options), arrays, {})
+
+            def backward(ctx: Any, grad: Any) -> Any:
+                out = ctx.backend.fallback(f"{impl.__name__} backward", lambda g: impl.backward(ctx, g), (grad,), {})
+                return tuple(ctx.backend.lift(g) if g is not None else None for g in out) \
+                    if isinstance(out, tuple) else out
+
+            lifted = _LIFTED[impl] = type(impl.__name__, (impl,), {"forward": forward, "backward": backward,
+                                                                  "__module__": impl.__module__})
+        elif lifted is None:
             def forward(ctx: Any, *arrays: Any, **options: Any) -> Any:
                 return impl.forward(ctx, *[ctx.backend.lift(a) for a in arrays], **options)
 

@@ -47,6 +47,15 @@ class Group:
         return math.prod(self.shape[d] for d in self.axes)
 
 
+@dataclass
+class Launched:
+    """What one scheduled kernel computed (kept in ``Stats.groups``)."""
+
+    shape: tuple[int, ...]
+    axes: tuple[int, ...]
+    ops: list[str]
+
+
 def parts(x: LazyArray) -> tuple[LazyArray, tuple[int, ...], tuple[int, ...], int]:
     """``(source node, shape, element strides, offset)`` of a read of ``x``."""
     if x.op == "view":
@@ -194,8 +203,8 @@ def realize(targets: list[LazyArray]) -> None:
     from hyperion.runtime.codegen import run_group
     from hyperion.runtime.lazy import _stats
 
-    for s in _stats:
-        s.groups.extend(groups)
+    for s in _stats:  # what ran, without keeping the nodes alive
+        s.groups.extend(Launched(g.shape, g.axes, [n.op for n in g.nodes]) for g in groups)
     for g in groups:
         run_group(g, group_of)
     for g in groups:
