@@ -178,10 +178,11 @@ LEVEL1_OP_TESTS = ["test_ops_elementwise.py", "test_ops_reduce.py", "test_ops_mo
 def test_level1_op_tests_pass_under_lazy() -> None:
     """Level 1's op tests, every one inside ``lazy("cpu")`` (the plugin ``hyperion.runtime.pytest_lazy``)."""
     tests = Path(__file__).resolve().parents[2] / "level1_tensor" / "tests"
-    done = subprocess.run(
+    done = subprocess.run(  # groups interpreted (same schedule, no numba compile time); compiled: see the page
         [sys.executable, "-m", "pytest", "-q", "-p", "hyperion.runtime.pytest_lazy", "-p", "no:cacheprovider",
          *[str(tests / name) for name in LEVEL1_OP_TESTS]],
         capture_output=True, text=True, timeout=1200, cwd=tests.parent,
+        env={**os.environ, "HYPERION_LAZY_INTERPRET": "1"},
     )
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
     assert " passed" in done.stdout and " failed" not in done.stdout
