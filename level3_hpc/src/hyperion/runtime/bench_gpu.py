@@ -193,14 +193,16 @@ def _torch_top_kernels(torch, tstep) -> str:
     return p.key_averages().table(sort_by="cuda_time_total", row_limit=12)
 
 
-def lazy_step(B: int, T: int) -> dict:
-    """The GPT step eager and under ``lazy("cuda")``, side by side: kernels, compiles, loss, ms."""
+def lazy_step(B: int, T: int, kernels: bool = True) -> dict:
+    """The GPT step eager and under ``lazy("cuda")``, side by side: kernels, compiles, loss, ms.
+    ``kernels``: level 3's softmax/LayerNorm/GELU Functions registered (opaque to lazy mode), else
+    level 1's composed Functions on CuPy (which lazy mode fuses)."""
     import cupy
 
     from hyperion.runtime.backend import use_kernels
     from hyperion.runtime.lazy import lazy
 
-    use_kernels(True, matmul_version=None)
+    use_kernels(kernels, matmul_version=None)
     model, step, _ = _gpt_step(B, T)
     eager_loss = float(step().item())
     eager_grads = [p.grad.numpy() for p in model.parameters()]
@@ -211,7 +213,8 @@ def lazy_step(B: int, T: int) -> dict:
     for _ in range(2):
         with lazy("cuda") as run:
             loss = float(step().item())
-        runs.append({**vars(run), "loss": loss})
+        runs.append({**{k: v for k, v in vars(run).items() if k != "groups"}, "loss": loss,
+                     "groups": [[list(g.shape), list(g.axes), g.ops] for g in run.groups]})
     lazy_grads = [p.grad.numpy() for p in model.parameters()]
     times = []
     for _ in range(STEPS):
@@ -250,6 +253,7 @@ def main(argv: list[str] | None = None) -> None:
     results: dict = {"gpu": gpu_info(), "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
                      "batch": args.batch, "T": CONFIG["context_length"]}
     for name, fn in (("lazy", lambda: lazy_step(args.batch, CONFIG["context_length"])),
+                     ("lazy_plain", lambda: lazy_step(args.batch, CONFIG["context_length"], kernels=False)),
                      ("profile", lambda: profile_step(args.batch, CONFIG["context_length"])),
                      ("mlp_step", lambda: mlp(False)),
                      ("allocators", lambda: allocators(args.batch, CONFIG["context_length"])),
