@@ -337,8 +337,8 @@ class LazyBackend(Backend):
         shape = np.broadcast_shapes(*[tuple(a.shape) for a in arrays])
         operand_dtypes = {np.dtype(a.dtype) for a in arrays} | {np.asarray(s).dtype for s in scalars}
         if out_dtype not in KERNEL_DTYPES or not operand_dtypes <= KERNEL_DTYPES | {np.dtype("float64")}:
-            ufunc = next(u for u, n in UFUNCS.items() if n == name)
-            return self.fallback(name, ufunc if name != "cast" else (lambda a: a.astype(dtype)), args, {})
+            run = (lambda a: a.astype(dtype)) if name == "cast" else next(u for u, n in UFUNCS.items() if n == name)
+            return self.fallback(name, run, args, {})
         inputs = tuple(self.broadcast(a, shape) if not isinstance(a, (int, float, bool, np.generic)) else a
                        for a in args)
         if name == "cast":
