@@ -170,11 +170,13 @@ def test_gpt_training_losses_equal_eager() -> None:
     np.testing.assert_allclose(losses["lazy"], losses["eager"], rtol=0, atol=5e-7)
 
 
-LEVEL1_OP_TESTS = ["test_ops_elementwise.py", "test_ops_reduce.py", "test_ops_movement.py", "test_ops_nn.py",
-                   "test_ops_matmul.py", "test_ops_stability.py"]
+# CI reruns these (about 40 s interpreted on 2 cores); HYPERION_LAZY_LEVEL1=all adds movement, matmul
+# and stability (the six files took 91 s under load).
+LEVEL1_OP_TESTS = ["test_ops_elementwise.py", "test_ops_reduce.py", "test_ops_nn.py"]
+if os.environ.get("HYPERION_LAZY_LEVEL1") == "all":
+    LEVEL1_OP_TESTS += ["test_ops_movement.py", "test_ops_matmul.py", "test_ops_stability.py"]
 
 
-@pytest.mark.skipif(os.environ.get("HYPERION_SKIP_LAZY_LEVEL1") == "1", reason="HYPERION_SKIP_LAZY_LEVEL1=1")
 def test_level1_op_tests_pass_under_lazy() -> None:
     """Level 1's op tests, every one inside ``lazy("cpu")`` (the plugin ``hyperion.runtime.pytest_lazy``)."""
     tests = Path(__file__).resolve().parents[2] / "level1_tensor" / "tests"

@@ -237,7 +237,7 @@ class LazyArray:
     def __setitem__(self, key: Any, value: Any) -> None:
         self.backend.barrier()
         target = self.realize()
-        target[key] = value.realize() if isinstance(value, LazyArray) else value
+        target[_realize_all(key)] = value.realize() if isinstance(value, LazyArray) else value
 
     # ---- methods -----------------------------------------------------------------------------
     def astype(self, dtype: Any, copy: bool = True) -> LazyArray:
