@@ -356,6 +356,8 @@ class LazyBackend(Backend):
             return self.fallback(name, lambda a: method(a, None if axis is None else axes, keepdims), (x,), {})
         kept = tuple(1 if d in axes else n for d, n in enumerate(x.shape))
         dtype = getattr(np, name)(np.zeros(1, x.dtype)).dtype
+        if not axes:  # nothing reduced (a 0-d input, or axis=()): the values themselves, in the result dtype
+            return self.elementwise("cast", x, dtype=dtype)
         node = LazyArray(name, (x,), axes, kept, dtype, self)
         if keepdims:
             return node
