@@ -7,7 +7,6 @@ import pytest
 
 import hyperion.tensor as ht
 from hyperion import nn
-from hyperion.runtime import graph
 from hyperion.runtime.graph import CaptureError, capture, topological_order
 
 RNG = np.random.default_rng(0)
@@ -35,15 +34,15 @@ def test_a_chain_with_broadcast_and_scalar_operands_fuses_and_matches_bitwise():
     np.testing.assert_array_equal(g(x, bias).numpy(), f(x, bias).numpy())
 
 
-def test_a_value_used_twice_is_not_fused_away():
+def test_a_value_used_twice_is_computed_once_inside_the_kernel():
     def f(x):
-        square = x * x  # read twice below: it must be materialised, not folded into one consumer
+        square = x * x  # read twice below: one temporary of the fused loop feeds both
         return square + square.exp()
 
     x = t(8, 8)
     g = capture(f, x)
-    assert (g.eager_kernels, g.kernels) == (3, 2)
-    assert [len(k.nodes) for k in g.schedule] == [1, 2]
+    assert (g.eager_kernels, g.kernels) == (3, 1)
+    assert [k.ops for k in g.schedule] == [["mul", "exp", "add"]]
     np.testing.assert_allclose(g(x).numpy(), f(x).numpy(), rtol=1e-6)
 
 
@@ -52,9 +51,8 @@ def test_opaque_ops_replay_and_a_second_capture_compiles_nothing():
     model = nn.Sequential(nn.Linear(20, 16), nn.ReLU(), nn.Linear(16, 4))
     x = t(5, 20)
     capture(lambda x: (model(x) * 0.5 + 1.0).tanh(), x)
-    before = graph.compiles
     g = capture(lambda x: (model(x) * 0.5 + 1.0).tanh(), x)
-    assert graph.compiles == before
+    assert g.stats.compiles == 0 and g.stats.fallbacks == {"matmul": 2}
     x2 = t(5, 20)
     with ht.no_grad():
         np.testing.assert_allclose(g(x2).numpy(), (model(x2) * 0.5 + 1.0).tanh().numpy(), rtol=1e-6, atol=1e-7)

@@ -45,6 +45,7 @@ class Backend:
         self, storage: Array, shape: tuple[int, ...], strides: tuple[int, ...], offset: int
     ) -> Array:
         """A native array looking at ``storage`` through ``shape``/``strides``/``offset`` (elements)."""
+        storage = self.xp.asarray(storage)  # a no-op for arrays; realises level 3's lazy storage
         item = storage.itemsize
         return np.ndarray(
             shape,
@@ -224,6 +225,7 @@ class CupyBackend(Backend):
     def strided_view(
         self, storage: Array, shape: tuple[int, ...], strides: tuple[int, ...], offset: int
     ) -> Array:
+        storage = self.xp.asarray(storage)
         item = storage.itemsize
         return self.xp.ndarray(
             shape,

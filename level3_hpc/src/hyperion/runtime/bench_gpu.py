@@ -9,6 +9,9 @@
 2. A profile of the step under ``hyperion.runtime.profile()``: top ops, share of step inside ops,
    step time with the profiler on vs off, and the PyTorch twin's step in the same run.
 3. The level-1 MLP step on cuda vs PyTorch (``hyperion.examples.bench.mlp_step``).
+4. The same GPT step under ``hyperion.runtime.lazy("cuda")``: kernels launched vs the ops eager mode
+   launches (counted by lazy mode's ``Stats``), compiles on the second step, loss and gradients vs
+   eager, step time. The allocator comparison runs twice (interleaved with the rest) for its 3 % target.
 """
 
 from __future__ import annotations
@@ -190,6 +193,43 @@ def _torch_top_kernels(torch, tstep) -> str:
     return p.key_averages().table(sort_by="cuda_time_total", row_limit=12)
 
 
+def lazy_step(B: int, T: int, kernels: bool = True) -> dict:
+    """The GPT step eager and under ``lazy("cuda")``, side by side: kernels, compiles, loss, ms.
+    ``kernels``: level 3's softmax/LayerNorm/GELU Functions registered (opaque to lazy mode), else
+    level 1's composed Functions on CuPy (which lazy mode fuses)."""
+    import cupy
+
+    from hyperion.runtime.backend import use_kernels
+    from hyperion.runtime.lazy import lazy
+
+    use_kernels(kernels, matmul_version=None)
+    model, step, _ = _gpt_step(B, T)
+    eager_loss = float(step().item())
+    eager_grads = [p.grad.numpy() for p in model.parameters()]
+    for _ in range(WARMUP - 1):
+        step()
+    eager = _time_steps(step, STEPS)
+    runs = []
+    for _ in range(2):
+        with lazy("cuda") as run:
+            loss = float(step().item())
+        runs.append({**{k: v for k, v in vars(run).items() if k != "groups"}, "loss": loss,
+                     "groups": [[list(g.shape), list(g.axes), g.ops] for g in run.groups]})
+    lazy_grads = [p.grad.numpy() for p in model.parameters()]
+    times = []
+    for _ in range(STEPS):
+        t = time.perf_counter()
+        with lazy("cuda"):
+            step()
+        cupy.cuda.runtime.deviceSynchronize()
+        times.append((time.perf_counter() - t) * 1e3)
+    use_kernels(False)
+    grad_err = max(float(np.abs(a - b).max() / (np.abs(a).max() + 1e-30)) for a, b in zip(eager_grads, lazy_grads))
+    return {"eager_loss": eager_loss, "lazy_runs": runs, "max_rel_grad_diff": grad_err,
+            "eager_step_ms": statistics.median(eager), "lazy_step_ms": statistics.median(times),
+            "lazy_step_ms_all": times, "kernels_lazy_over_eager": runs[1]["kernels"] / runs[1]["eager_kernels"]}
+
+
 def mlp(quick: bool) -> str:
     from hyperion.examples.bench import mlp_step
 
@@ -204,6 +244,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=".")
     parser.add_argument("--batch", type=int, default=32)
+    parser.add_argument("--only", nargs="*", help="run only these parts (lazy, profile, mlp_step, allocators)")
     args = parser.parse_args(argv)
     _OUT = args.out
     Path(_OUT).mkdir(parents=True, exist_ok=True)
@@ -211,9 +252,14 @@ def main(argv: list[str] | None = None) -> None:
 
     results: dict = {"gpu": gpu_info(), "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
                      "batch": args.batch, "T": CONFIG["context_length"]}
-    for name, fn in (("allocators", lambda: allocators(args.batch, CONFIG["context_length"])),
+    for name, fn in (("lazy", lambda: lazy_step(args.batch, CONFIG["context_length"])),
+                     ("lazy_plain", lambda: lazy_step(args.batch, CONFIG["context_length"], kernels=False)),
                      ("profile", lambda: profile_step(args.batch, CONFIG["context_length"])),
-                     ("mlp_step", lambda: mlp(False))):
+                     ("mlp_step", lambda: mlp(False)),
+                     ("allocators", lambda: allocators(args.batch, CONFIG["context_length"])),
+                     ("allocators_again", lambda: allocators(args.batch, CONFIG["context_length"]))):
+        if args.only and name.removesuffix("_again") not in args.only:
+            continue
         t = time.perf_counter()
         try:
             results[name] = fn()

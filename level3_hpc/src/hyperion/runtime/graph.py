@@ -1,32 +1,28 @@
-"""Graph mode on the CPU: capture a forward pass once, schedule it, fuse elementwise chains, replay.
+"""Graph mode on the CPU: capture a forward pass once, replay it through the lazy scheduler.
 
     from hyperion.runtime.graph import capture
     g = capture(lambda a, b, c: (a * b + c).relu().sum(), a, b, c)
     g.eager_kernels, g.kernels         # 4 ops recorded, 1 kernel scheduled (one generated numba loop)
     g(a2, b2, c2)                      # replay on new inputs of the same shapes and dtypes
 
-This is the smaller, honest cousin of a lazy mode: the graph comes from *running* the function once
-(the profiler's op hook records every Function's class, options and inputs), not from deferring
-execution, and a replay runs forward only (no autograd). What it shows is the scheduler:
+The graph comes from *running* the function once (the profiler's op hook records every Function's
+class, options and inputs); a replay runs forward only (no autograd):
 
 1. **Capture.** Each op's inputs are linked to the op that produced their memory (a view of an
-   earlier output is a stride view of it, replayed with ``as_strided``); anything else is a leaf:
-   one of the declared inputs, or a constant taken by reference (parameters, scalars).
+   earlier output is a stride view of it); anything else is a leaf: one of the declared inputs, or
+   a constant taken by reference (parameters, scalars).
 2. **Schedule** (:func:`topological_order`, Task 3.10): an order in which every op follows its inputs.
-3. **Fuse.** An elementwise op whose output is used once, by the next elementwise op in a chain (or
-   by a full ``Sum``, as its epilogue), at the same shape, is folded into that consumer; each chain
-   becomes one generated numba loop, compiled once per distinct source (``compiles`` counts them).
-   Every other op (matmul, softmax, LayerNorm, gathers...) is replayed as its own Function.
-
-Not done: the GPU (generated CUDA C), fusion across reductions other than a full ``Sum``, buffer
-reuse, and running under ``with lazy():`` without an eager first pass.
+3. **Replay lazily.** The recorded Functions run again in that order on
+   :class:`~hyperion.runtime.lazy.LazyBackend`, so they build lazy nodes, and the output is
+   realised: :mod:`hyperion.runtime.schedule` fuses (Task 3.11) and :mod:`hyperion.runtime.codegen`
+   generates one numba loop per group, compiled once per distinct source. ``with lazy():`` does the
+   same without the eager first pass, on the GPU too, and under autograd.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -35,15 +31,7 @@ from hyperion.tensor import autograd
 from hyperion.tensor.autograd import no_grad
 from hyperion.tensor.backend import get_backend
 
-# op name -> expression over its operands' temporaries (one C-like scalar expression each)
-ELEMENTWISE: dict[str, str] = {
-    "Add": "{0} + {1}", "Sub": "{0} - {1}", "Mul": "{0} * {1}", "Div": "{0} / {1}", "Neg": "-{0}",
-    "Exp": "math.exp({0})", "Log": "math.log({0})", "Sqrt": "math.sqrt({0})", "Tanh": "math.tanh({0})",
-    "Abs": "abs({0})", "Maximum": "max({0}, {1})", "Minimum": "min({0}, {1})",
-    "ReLU": "{0} * (1.0 if {0} > 0 else 0.0)",
-}
-_KERNELS: dict[str, Callable] = {}  # generated source -> compiled function
-compiles = 0  # how many generated kernels have been compiled in this process
+compiles = 0  # kept for callers of the old API: the lazy scheduler's Stats.compiles counts now
 
 
 class CaptureError(RuntimeError):
@@ -83,17 +71,6 @@ class Node:
     users: int = 0
 
 
-@dataclass
-class Kernel:
-    """One scheduled launch: an opaque op (``fused is None``) or a generated loop over a chain."""
-
-    nodes: list[int]
-    fused: Callable | None = None
-    source: str = ""
-    externals: list[Ref] = field(default_factory=list)
-    reduce: bool = False
-
-
 def topological_order(deps: list[list[int]]) -> list[int]:
     """Task 3.10: an order of the nodes ``0..n-1`` in which each node comes after all of its ``deps``.
 
@@ -130,7 +107,7 @@ def topological_order(deps: list[list[int]]) -> list[int]:
 
 
 class Graph:
-    """A captured forward pass: nodes, a schedule of kernels, and a replay."""
+    """A captured forward pass: the recorded ops, and a replay through the lazy scheduler."""
 
     def __init__(self, nodes: list[Node], inputs: list[np.ndarray], consts: list[np.ndarray], output: Ref,
                  device: str) -> None:
@@ -138,7 +115,8 @@ class Graph:
         self.input_specs = [(a.shape, a.dtype) for a in inputs]
         self.order = topological_order(
             [[r.index for r in [*n.inputs, *_refs_in(n.options)] if r.kind == "node"] for n in nodes])
-        self.schedule = self._fuse()
+        self.stats = self._replay(inputs)[1]  # one replay: the schedule's kernel count
+        self.schedule = self.last_groups  # the lazy scheduler's groups (one generated kernel each)
 
     @property
     def eager_kernels(self) -> int:
@@ -146,78 +124,40 @@ class Graph:
 
     @property
     def kernels(self) -> int:
-        return len(self.schedule)
+        return self.stats.kernels
 
-    # ---- fusion ------------------------------------------------------------------------------
-    def _fusible_into(self, i: int) -> int | None:
-        """The consumer that node ``i`` folds into, or None."""
-        node = self.nodes[i]
-        if node.op.__name__ not in ELEMENTWISE or node.users != 1 or self.output.index == i:
-            return None
-        for j in range(i + 1, len(self.nodes)):
-            consumer = self.nodes[j]
-            refs = [r for r in consumer.inputs if r.kind == "node" and r.index == i]
-            if not refs:
-                continue
-            r = refs[0]
-            whole = r.shape == node.shape and r.offset == 0 and r.strides == _contiguous(node.shape, node.dtype)
-            name = consumer.op.__name__
-            full_sum = name == "Sum" and consumer.options.get("axis") is None and not consumer.options.get("keepdim")
-            if whole and (name in ELEMENTWISE and consumer.shape == node.shape or full_sum):
-                return j
-            return None
-        return None
+    def _replay(self, arrays: list[np.ndarray]) -> tuple[np.ndarray, Any]:
+        """Rebuild the recorded ops as lazy nodes over ``arrays`` and realise the output."""
+        from hyperion.runtime.lazy import LazyBackend, Stats, _stats
 
-    def _fuse(self) -> list[Kernel]:
-        into = {i: self._fusible_into(i) for i in range(len(self.nodes))}
-        absorbed = {i for i, j in into.items() if j is not None}
-        kernels = []
-        for i in self.order:
-            if i in absorbed:
-                continue
-            group, frontier = {i}, [i]
-            while frontier:  # every producer folded (directly or through others) into node i
-                consumer = frontier.pop()
-                feeders = [k for k, j in into.items() if j == consumer]
-                group.update(feeders)
-                frontier += feeders
-            chain = sorted(group)  # capture order is a topological order of the group
-            if len(chain) == 1:  # nothing to fuse: the op's own Function runs
-                kernels.append(Kernel([i]))
-            else:
-                kernels.append(self._generate(chain))
-        return kernels
+        backend = LazyBackend(get_backend(self.device))
+        backend.replaying = True
+        sources = {"input": [np.ascontiguousarray(a) for a in arrays], "const": self.consts}
+        storages: dict[int, Any] = {}
 
-    def _generate(self, chain: list[int]) -> Kernel:
-        """One numba loop computing ``chain`` (elementwise ops, maybe ending in a full Sum)."""
-        reduce = self.nodes[chain[-1]].op.__name__ == "Sum"
-        externals: list[Ref] = []
-        temps: dict[int, str] = {}
-        lines = []
-        for k, i in enumerate(chain):
-            node = self.nodes[i]
-            if node.op.__name__ == "Sum":
-                continue
-            operands = []
-            for r in node.inputs:
-                if r.kind == "node" and r.index in temps:
-                    operands.append(temps[r.index])
-                else:
-                    externals.append(r)
-                    operands.append(f"x{len(externals) - 1}[i]")
-            temps[i] = f"t{k}"
-            lines.append(f"        t{k} = " + ELEMENTWISE[node.op.__name__].format(*operands))
-        last = temps[chain[-2] if reduce else chain[-1]]
-        args = ", ".join(f"x{j}" for j in range(len(externals)))
-        body = "\n".join(lines)
-        if reduce:
-            source = (f"def kernel(n, {args}, out):\n    acc = 0.0\n    for i in range(n):\n{body}\n"
-                      f"        acc += {last}\n    out[0] = acc\n")
-        else:
-            source = f"def kernel(n, {args}, out):\n    for i in range(n):\n{body}\n        out[i] = {last}\n"
-        return Kernel(chain, _compile(source), source, externals, reduce)
+        def fetch(r: Ref) -> Any:
+            item = self.nodes[r.index].dtype.itemsize if r.kind == "node" else sources[r.kind][r.index].itemsize
+            if r.kind == "node":
+                return backend.strided_view(storages[r.index], r.shape, tuple(s // item for s in r.strides),
+                                            r.offset // item)
+            return backend.lift(_view(sources[r.kind][r.index], r))
 
-    # ---- replay ------------------------------------------------------------------------------
+        stats = Stats()
+        _stats.append(stats)
+        try:
+            for i in self.order:
+                node = self.nodes[i]
+                ctx = node.op(backend)
+                options = {k: _decode(v, fetch) for k, v in node.options.items()}
+                out = ctx.forward(*[backend.lift(fetch(r)) for r in node.inputs], **options)
+                storages[i] = backend.to_storage(out)[0]
+            out = fetch(self.output)
+            result = np.array(out.realize() if hasattr(out, "realize") else out, copy=True)
+        finally:
+            _stats.remove(stats)
+        self.last_groups = stats.groups
+        return result, stats
+
     def __call__(self, *tensors: Any) -> Any:
         from hyperion.tensor.tensor import Tensor
 
@@ -225,54 +165,15 @@ class Graph:
         for k, (a, (shape, dtype)) in enumerate(zip(arrays, self.input_specs, strict=True)):
             if a.shape != shape or a.dtype != dtype:
                 raise ValueError(f"graph input {k}: captured as {shape} {dtype}, called with {a.shape} {a.dtype}")
-        backend = get_backend(self.device)
-        outs: dict[int, np.ndarray] = {}
-        sources = {"input": [np.ascontiguousarray(a) for a in arrays], "const": self.consts}
-
-        def fetch(r: Ref) -> np.ndarray:
-            return _view(outs[r.index] if r.kind == "node" else sources[r.kind][r.index], r)
-
-        for kernel in self.schedule:
-            last = self.nodes[kernel.nodes[-1]]
-            if kernel.fused is None:
-                node = last
-                ctx = node.op(backend)
-                options = {k: _decode(v, fetch) for k, v in node.options.items()}
-                outs[kernel.nodes[0]] = np.ascontiguousarray(ctx.forward(*[fetch(r) for r in node.inputs], **options))
-                continue
-            shape = self.nodes[kernel.nodes[-2 if kernel.reduce else -1]].shape
-            n = math.prod(shape)
-            flat = [np.ascontiguousarray(np.broadcast_to(fetch(r), shape)).reshape(-1) for r in kernel.externals]
-            out = np.empty(1 if kernel.reduce else n, dtype=last.dtype)
-            kernel.fused(n, *flat, out)
-            outs[kernel.nodes[-1]] = out.reshape(() if kernel.reduce else shape)
-        return Tensor._from_array(fetch(self.output).copy(), self.device)
+        with no_grad():
+            result, _ = self._replay(arrays)
+        return Tensor._from_array(result, self.device)
 
 
 def _view(base: np.ndarray, r: Ref) -> np.ndarray:
     """The stride view ``r`` of the memory block that ``base`` owns (C- or F-ordered)."""
     memory = base.ravel(order="K")  # a view, in memory order, of an array that owns its block
     return np.lib.stride_tricks.as_strided(memory[r.offset // base.itemsize:], r.shape, r.strides)
-
-
-def _contiguous(shape: tuple[int, ...], dtype: np.dtype) -> tuple[int, ...]:
-    strides, step = [], dtype.itemsize
-    for size in reversed(shape):
-        strides.append(step)
-        step *= max(size, 1)
-    return tuple(reversed(strides))
-
-
-def _compile(source: str) -> Callable:
-    global compiles
-    if source not in _KERNELS:
-        import numba
-
-        namespace: dict[str, Any] = {"math": math}
-        exec(compile(source, "<hyperion.runtime.graph kernel>", "exec"), namespace)  # noqa: S102
-        _KERNELS[source] = numba.njit(cache=False)(namespace["kernel"])
-        compiles += 1
-    return _KERNELS[source]
 
 
 def capture(fn: Callable[..., Any], *tensors: Any) -> Graph:
