@@ -401,7 +401,8 @@ class _Stats:
         out = dict(self.counters)
         for name in ("allocated_bytes", "active_bytes"):
             out.update({f"{name}.all.current": self.allocated, f"{name}.all.peak": self.allocated_peak,
-                        f"{name}.all.allocated": self.freed_total + self.allocated, f"{name}.all.freed": self.freed_total})
+                        f"{name}.all.allocated": self.freed_total + self.allocated,
+                        f"{name}.all.freed": self.freed_total})
         out.update({
             "requested_bytes.all.current": self.requested, "requested_bytes.all.peak": self.requested_peak,
             "allocation.all.current": self.allocations, "allocation.all.peak": self.allocations_peak,
