@@ -1,0 +1,110 @@
+"""A whole training step captured once as a CUDA graph and replayed with one launch.
+
+    from hyperion.runtime.cuda_graph import CudaGraphStep
+    def step():
+        model.zero_grad(); _, loss = model(x, y); loss.backward(); return loss
+    graphed = CudaGraphStep(step)     # warm up, capture
+    loss = graphed()                  # one cudaGraphLaunch: every kernel of the step, no Python per op
+
+Eager mode pays Python for every op (the Function, the autograd engine, CuPy's launch), and at
+B=32, T=256 the GPT step on an H200 is bound by that host time, not by the GPU. A CUDA graph
+(``cudaStreamBeginCapture``: the kernels a stream would run are recorded instead) replays the
+step's kernels with no host work at all. PyTorch's ``torch.cuda.graphs`` follows the same recipe,
+and so does this file:
+
+1. **Warm up on the capture stream** (a non-blocking stream, so the legacy default stream never
+   joins the capture): kernels compile, cuBLAS sets up its per-stream state, and the caching
+   allocator caches every block the step needs.
+2. **A private memory pool.** While warming up and capturing, CuPy allocates from a caching
+   allocator of its own (:class:`~hyperion.runtime.memory.DeviceAllocator`), which nothing else
+   uses afterwards: the addresses baked into the graph are never handed to anyone else.
+3. **Host data becomes a graph copy.** A host→device copy from pageable memory cannot be captured
+   (the step makes a few: the position indices and each layer's causal mask). During capture the
+   backend's ``from_host`` stages the data in pinned host memory kept by the graph and records an
+   asynchronous copy, so every replay copies the same constant again.
+4. **Replay.** The graph reads and writes the buffers it captured: the inputs must stay the arrays
+   they were (copy a new batch *into* them), and the outputs -- the returned value and the
+   parameters' ``.grad`` -- are overwritten by each replay. Shapes are fixed by the capture.
+
+A step that reads a device value on the host (``int(array)``, ``.item()``) cannot be captured:
+capture fails with CUDA's error and nothing is replayed. Level 1's cross-entropy did that (its row
+count); ``use_kernels`` registers :class:`~hyperion.runtime.functions.DeviceCountCrossEntropy`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from hyperion.tensor.backend import get_backend
+
+
+class CudaGraphStep:
+    """``step`` (no arguments; tensors on "cuda") captured as a CUDA graph; calling it replays the graph
+    and returns what the captured call returned."""
+
+    def __init__(self, step: Callable[[], Any], warmup: int = 2) -> None:
+        import cupy
+
+        from hyperion.runtime.memory import DeviceAllocator
+
+        self.cupy = cupy
+        self.backend = get_backend("cuda")
+        self.stream = cupy.cuda.Stream(non_blocking=True)
+        self.pool = DeviceAllocator()  # private: installed only while warming up and capturing
+        self.constants: list[Any] = []  # pinned host buffers the graph copies from
+        private = cupy.cuda.PythonFunctionAllocator(self.pool._malloc, self.pool.free).malloc
+        self.stream.wait_event(cupy.cuda.get_current_stream().record())
+        with cupy.cuda.using_allocator(private):
+            with self.stream:
+                for _ in range(warmup):
+                    step()
+            self.stream.synchronize()
+            self.outputs, self.graph = self._capture(step)
+        self.graph.upload(self.stream)
+        self.stream.synchronize()
+
+    def _capture(self, step: Callable[[], Any]) -> tuple[Any, Any]:
+        self.backend.__dict__["from_host"] = self._from_host_in_graph
+        try:
+            with self.stream:
+                self.stream.begin_capture()
+                try:
+                    outputs = step()
+                except BaseException:
+                    self._end_capture_after_error()
+                    raise
+                graph = self.stream.end_capture()
+        finally:
+            del self.backend.__dict__["from_host"]
+        return outputs, graph
+
+    def _end_capture_after_error(self) -> None:
+        try:
+            self.stream.end_capture()
+        except Exception:  # noqa: BLE001 - the step's own error is the one to report
+            pass
+
+    def _from_host_in_graph(self, host: np.ndarray) -> Any:
+        """Stage ``host`` in pinned memory the graph keeps, and record its copy to a new device array."""
+        cupy = self.cupy
+        host = np.ascontiguousarray(host)
+        pinned = cupy.cuda.alloc_pinned_memory(max(host.nbytes, 1))
+        np.frombuffer(pinned, host.dtype, host.size)[...] = host.reshape(-1)
+        self.constants.append(pinned)
+        out = cupy.empty(host.shape, host.dtype)
+        if host.nbytes:
+            cupy.cuda.runtime.memcpyAsync(out.data.ptr, pinned.ptr, host.nbytes,
+                                          cupy.cuda.runtime.memcpyHostToDevice, self.stream.ptr)
+        return out
+
+    def __call__(self) -> Any:
+        """Replay the step on the current stream (ordered after the work queued there before)."""
+        self.graph.launch(self.cupy.cuda.get_current_stream())
+        return self.outputs
+
+    def memory_stats(self) -> dict[str, int]:
+        """The private pool's counters (``reserved_bytes.all.current`` is the graph's memory)."""
+        return self.pool.memory_stats()
