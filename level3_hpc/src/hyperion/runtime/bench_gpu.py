@@ -385,13 +385,13 @@ def main(argv: list[str] | None = None) -> None:
 
     results: dict = {"gpu": gpu_info(), "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
                      "batch": args.batch, "T": CONFIG["context_length"]}
-    for name, fn in (("graph", lambda: graph_step(args.batch, CONFIG["context_length"])),
-                     ("lazy", lambda: lazy_step(args.batch, CONFIG["context_length"])),
-                     ("lazy_plain", lambda: lazy_step(args.batch, CONFIG["context_length"], kernels=False)),
+    for name, fn in (("allocators", lambda: allocators(args.batch, CONFIG["context_length"])),
                      ("profile", lambda: profile_step(args.batch, CONFIG["context_length"])),
-                     ("mlp_step", lambda: mlp(False)),
+                     ("lazy_plain", lambda: lazy_step(args.batch, CONFIG["context_length"], kernels=False)),
+                     ("graph", lambda: graph_step(args.batch, CONFIG["context_length"])),
                      ("mlp_graph", mlp_graph),
-                     ("allocators", lambda: allocators(args.batch, CONFIG["context_length"])),
+                     ("mlp_step", lambda: mlp(False)),
+                     ("lazy", lambda: lazy_step(args.batch, CONFIG["context_length"])),
                      ("allocators_again", lambda: allocators(args.batch, CONFIG["context_length"]))):
         if args.only and name.removesuffix("_again") not in args.only:
             continue
