@@ -140,13 +140,31 @@ def test_a_freed_block_is_parked_and_an_exact_size_takes_it_back_without_sorting
     assert alloc.parked_count == 0 and alloc.memory_stats()["num_park_flushes"] == 1
 
 
-def test_the_park_is_flushed_before_the_cache_grows():
+def test_a_request_no_block_fits_grows_and_the_out_of_memory_retry_flushes_the_park():
     alloc, raw = make()
     xs = [alloc.malloc(512 * 1024) for _ in range(4)]  # one 2 MiB small segment, full
     for x in xs:
         alloc.free(x)  # four parked 512 KiB blocks, none merged
-    assert alloc.malloc(MiB) == xs[0]  # no merged block fits: flush, merge, best fit -- no new segment
-    assert len(raw.live) == 1 and alloc.memory_stats()["num_park_flushes"] == 1
+    y = alloc.malloc(MiB)  # no block fits unmerged: a new segment, the park untouched
+    assert len(raw.live) == 2 and alloc.parked_count == 4 and alloc.memory_stats()["num_park_flushes"] == 0
+    alloc.free(y)
+    tight, raw = make(capacity=2 * MiB)
+    xs = [tight.malloc(512 * 1024) for _ in range(4)]
+    for x in xs:
+        tight.free(x)
+    tight.malloc(MiB)  # the raw allocator is full: flush, release the merged segment, retry
+    stats = tight.memory_stats()
+    assert stats["num_alloc_retries"] == 1 and stats["num_park_flushes"] == 1 and len(raw.live) == 1
+
+
+def test_a_parked_block_that_fits_is_split_before_the_cache_grows():
+    alloc, raw = make()
+    x = alloc.malloc(40 * MiB)
+    alloc.free(x)
+    a, b = alloc.malloc(16 * MiB), alloc.malloc(16 * MiB)  # the parked 40 MiB block, split twice
+    assert (a, b) == (x, x + 16 * MiB) and len(raw.live) == 1
+    [segment] = alloc.memory_snapshot()
+    assert [blk["state"] for blk in segment["blocks"]] == ["active_allocated", "active_allocated", "inactive"]
 
 
 def test_a_repeated_step_is_served_from_the_park_after_warm_up():
