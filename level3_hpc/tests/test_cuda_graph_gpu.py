@@ -38,15 +38,18 @@ def test_replays_give_the_eager_loss_and_gradients_and_follow_new_inputs():
         eager_loss = float(step().item())  # the causal masks and positions come from the host: staged
         eager_grads = [p.grad.numpy() for p in model.parameters()]
         graphed = CudaGraphStep(step)
-        for _ in range(3):
-            assert float(graphed().item()) == eager_loss
+        replays = [float(graphed().item()) for _ in range(3)]
         for p, want in zip(model.parameters(), eager_grads):
-            np.testing.assert_allclose(p.grad.numpy(), want, rtol=1e-5, atol=1e-6)  # atomics in the embedding
+            np.testing.assert_allclose(p.grad.numpy(), want, rtol=1e-4, atol=1e-6)  # other GEMM kernels, atomics
+        with graphed.same_kernels():
+            same = float(step().item())
+        assert replays == [same] * 3  # bitwise: the graph runs what an eager step on its GEMMs runs
+        np.testing.assert_allclose(same, eager_loss, rtol=1e-6)  # and CuPy's GEMMs agree closely
         new = np.random.default_rng(1).integers(0, 50, x.shape)
         x._array()[...] = cupy.asarray(new)  # a new batch copied into the captured input
         replayed = float(graphed().item())
-        x._array()[...] = cupy.asarray(new)
-        assert replayed != eager_loss and replayed == float(step().item())
-        assert graphed.memory_stats()["reserved_bytes.all.current"] > 0
+        with graphed.same_kernels():
+            assert replayed != same and replayed == float(step().item())
+        assert graphed.memory_stats()["reserved_bytes.all.current"] > 0 and graphed.gemm.calls > 0
     finally:
         use_kernels(False)

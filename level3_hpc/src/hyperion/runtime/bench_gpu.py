@@ -228,6 +228,8 @@ def graph_step(B: int, T: int) -> dict:
     capture_s = time.perf_counter() - t
     replay_losses = [float(graphed().item()) for _ in range(3)]
     graph_grads = [p.grad.numpy() for p in model.parameters()]
+    with graphed.same_kernels():  # an eager step on the graph's cuBLAS calls: bitwise comparable
+        same_kernels_loss = float(step().item())
     tstep = _torch_step(torch, idx, tgt)
     eager, graph, twin = [], [], []
     for _ in range(3):  # interleaved rounds: drifting clocks or load hit all three alike
@@ -239,7 +241,11 @@ def graph_step(B: int, T: int) -> dict:
     grad_err = max(float(np.abs(a - b).max() / (np.abs(a).max() + 1e-30)) for a, b in zip(eager_grads, graph_grads))
     e, g, tw = statistics.median(eager), statistics.median(graph), statistics.median(twin)
     return {"eager_loss": eager_loss, "replay_losses": replay_losses, "loss_after_timing": last_loss,
+            "same_kernels_eager_loss": same_kernels_loss,
+            "replays_equal_same_kernels_eager": all(x == same_kernels_loss for x in [*replay_losses, last_loss]),
             "losses_equal": all(x == eager_loss for x in [*replay_losses, last_loss]),
+            "loss_rel_diff_vs_cupy_eager": abs(last_loss - eager_loss) / abs(eager_loss),
+            "gemm_calls": graphed.gemm.calls,
             "max_rel_grad_diff": grad_err, "capture_seconds": capture_s,
             "graph_pool_reserved_bytes": graphed.memory_stats()["reserved_bytes.all.current"],
             "eager_step_ms": e, "graph_step_ms": g, "torch_step_ms": tw,

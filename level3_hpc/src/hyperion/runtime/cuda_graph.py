@@ -26,18 +26,28 @@ and so does this file:
    they were (copy a new batch *into* them), and the outputs -- the returned value and the
    parameters' ``.grad`` -- are overwritten by each replay. Shapes are fixed by the capture.
 
-A step that reads a device value on the host (``int(array)``, ``.item()``) cannot be captured:
-capture fails with CUDA's error and nothing is replayed. Level 1's cross-entropy did that (its row
-count); ``use_kernels`` registers :class:`~hyperion.runtime.functions.DeviceCountCrossEntropy`.
+5. **cuBLAS through our own handle.** CuPy refuses cuBLAS calls while a stream captures, so the
+   backend's ``matmul`` runs :class:`~hyperion.runtime.capturable_gemm.CublasGemm` (its own handle
+   and workspace, ``cublasGemmStridedBatchedEx``) while warming up and capturing. Its kernels may
+   differ from CuPy's choice: :meth:`same_kernels` runs an eager step with it, to compare bitwise.
+6. **Index checks off the capture.** Level 1 checks a gather's indices on the host
+   (``int(index.max())``); during capture that check runs on a side stream, on the index values
+   present at capture time (the staged host constants are copied there eagerly too).
+
+A step that reads a value it computes on the host (``.item()``, ``int(array)``) cannot be captured:
+capture fails with CuPy's or CUDA's error and nothing is replayed. Level 1's cross-entropy did that
+(its row count); ``use_kernels`` registers :class:`~hyperion.runtime.functions.DeviceCountCrossEntropy`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
 
+from hyperion.tensor import functional as tensor_functional
 from hyperion.tensor.backend import get_backend
 
 
@@ -48,16 +58,19 @@ class CudaGraphStep:
     def __init__(self, step: Callable[[], Any], warmup: int = 2) -> None:
         import cupy
 
+        from hyperion.runtime.capturable_gemm import CublasGemm
         from hyperion.runtime.memory import DeviceAllocator
 
         self.cupy = cupy
         self.backend = get_backend("cuda")
         self.stream = cupy.cuda.Stream(non_blocking=True)
+        self.side = cupy.cuda.Stream(non_blocking=True)  # never captured: index checks, eager copies
         self.pool = DeviceAllocator()  # private: installed only while warming up and capturing
+        self.gemm = CublasGemm()
         self.constants: list[Any] = []  # pinned host buffers the graph copies from
         private = cupy.cuda.PythonFunctionAllocator(self.pool._malloc, self.pool.free).malloc
         self.stream.wait_event(cupy.cuda.get_current_stream().record())
-        with cupy.cuda.using_allocator(private):
+        with cupy.cuda.using_allocator(private), self.same_kernels():
             with self.stream:
                 for _ in range(warmup):
                     step()
@@ -66,8 +79,31 @@ class CudaGraphStep:
         self.graph.upload(self.stream)
         self.stream.synchronize()
 
+    @contextlib.contextmanager
+    def same_kernels(self) -> Iterator[None]:
+        """Inside the block the backend's fp32 matmuls run on :attr:`gemm`, as in the graph."""
+        original = self.backend.matmul
+
+        def matmul(a: Any, b: Any) -> Any:
+            if a.dtype == np.float32 and b.dtype == np.float32 and a.ndim >= 2 and b.ndim >= 2:
+                return self.gemm(a, b)
+            return original(a, b)
+
+        self.backend.__dict__["matmul"] = matmul
+        try:
+            yield
+        finally:
+            del self.backend.__dict__["matmul"]
+
     def _capture(self, step: Callable[[], Any]) -> tuple[Any, Any]:
+        native_index = tensor_functional.native_index
+
+        def index_checked_on_the_side(x: Any, key: Any) -> Any:
+            with self.side:
+                return native_index(x, key)
+
         self.backend.__dict__["from_host"] = self._from_host_in_graph
+        tensor_functional.native_index = index_checked_on_the_side
         try:
             with self.stream:
                 self.stream.begin_capture()
@@ -79,6 +115,7 @@ class CudaGraphStep:
                 graph = self.stream.end_capture()
         finally:
             del self.backend.__dict__["from_host"]
+            tensor_functional.native_index = native_index
         return outputs, graph
 
     def _end_capture_after_error(self) -> None:
@@ -96,8 +133,11 @@ class CudaGraphStep:
         self.constants.append(pinned)
         out = cupy.empty(host.shape, host.dtype)
         if host.nbytes:
-            cupy.cuda.runtime.memcpyAsync(out.data.ptr, pinned.ptr, host.nbytes,
-                                          cupy.cuda.runtime.memcpyHostToDevice, self.stream.ptr)
+            runtime = cupy.cuda.runtime
+            runtime.memcpyAsync(out.data.ptr, pinned.ptr, host.nbytes, runtime.memcpyHostToDevice, self.stream.ptr)
+            # and now, off the capture, so that host-side checks at capture time see the values
+            runtime.memcpyAsync(out.data.ptr, pinned.ptr, host.nbytes, runtime.memcpyHostToDevice, self.side.ptr)
+            self.side.synchronize()
         return out
 
     def __call__(self) -> Any:
