@@ -30,9 +30,10 @@ and so does this file:
    backend's ``matmul`` runs :class:`~hyperion.runtime.capturable_gemm.CublasGemm` (its own handle
    and workspace, ``cublasGemmStridedBatchedEx``) while warming up and capturing. Its kernels may
    differ from CuPy's choice: :meth:`same_kernels` runs an eager step with it, to compare bitwise.
-6. **Index checks off the capture.** Level 1 checks a gather's indices on the host
-   (``int(index.max())``); during capture that check runs on a side stream, on the index values
-   present at capture time (the staged host constants are copied there eagerly too).
+6. **Argument checks off the capture.** Level 1 checks a gather's indices and cross-entropy's
+   targets on the host (``int(index.max())``, a boolean-mask gather): during capture those checks
+   (``HOST_CHECKS``) run on a side stream, on the values present at capture time (the staged host
+   constants are copied there eagerly too); replays do not check again.
 
 A step that reads a value it computes on the host (``.item()``, ``int(array)``) cannot be captured:
 capture fails with CuPy's or CUDA's error and nothing is replayed. Level 1's cross-entropy did that
@@ -50,12 +51,18 @@ import numpy as np
 from hyperion.tensor import functional as tensor_functional
 from hyperion.tensor.backend import get_backend
 
+# level 1's argument checks that read device values on the host: run off the capture, on a side stream
+HOST_CHECKS = ("native_index", "_check_classes")
+
 
 class CudaGraphStep:
     """``step`` (no arguments; tensors on "cuda") captured as a CUDA graph; calling it replays the graph
     and returns what the captured call returned."""
 
     def __init__(self, step: Callable[[], Any], warmup: int = 2) -> None:
+        from hyperion.runtime.device import require_gpu
+
+        require_gpu()
         import cupy
 
         from hyperion.runtime.capturable_gemm import CublasGemm
@@ -96,14 +103,10 @@ class CudaGraphStep:
             del self.backend.__dict__["matmul"]
 
     def _capture(self, step: Callable[[], Any]) -> tuple[Any, Any]:
-        native_index = tensor_functional.native_index
-
-        def index_checked_on_the_side(x: Any, key: Any) -> Any:
-            with self.side:
-                return native_index(x, key)
-
+        checks = {name: getattr(tensor_functional, name) for name in HOST_CHECKS}
+        for name, check in checks.items():
+            setattr(tensor_functional, name, self._on_the_side(check))
         self.backend.__dict__["from_host"] = self._from_host_in_graph
-        tensor_functional.native_index = index_checked_on_the_side
         try:
             with self.stream:
                 self.stream.begin_capture()
@@ -115,8 +118,16 @@ class CudaGraphStep:
                 graph = self.stream.end_capture()
         finally:
             del self.backend.__dict__["from_host"]
-            tensor_functional.native_index = native_index
+            for name, check in checks.items():
+                setattr(tensor_functional, name, check)
         return outputs, graph
+
+    def _on_the_side(self, check: Callable[..., Any]) -> Callable[..., Any]:
+        def on_the_side(*args: Any, **kwargs: Any) -> Any:
+            with self.side:
+                return check(*args, **kwargs)
+
+        return on_the_side
 
     def _end_capture_after_error(self) -> None:
         try:
