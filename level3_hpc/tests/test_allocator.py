@@ -212,6 +212,16 @@ def test_a_block_used_on_another_stream_waits_for_its_event():
     assert alloc.malloc(4096, stream=0) == x
 
 
+def test_host_events_complete_at_once_and_record_stream_names_a_bad_address():
+    alloc, _ = make()  # default events: the CPU arena's, with no asynchrony
+    x = alloc.malloc(4096, stream=0)
+    alloc.record_stream(x, 1)
+    alloc.free(x)  # pending until its event on stream 1 is seen complete: at the next malloc
+    assert alloc.malloc(4096, stream=0) == x
+    with pytest.raises(ValueError, match="not an allocated block"):
+        alloc.record_stream(x + 512, 1)
+
+
 def test_out_of_memory_flushes_the_cache_retries_then_names_the_bytes():
     alloc, raw = make(capacity=64 * MiB)
     x = alloc.malloc(40 * MiB)
