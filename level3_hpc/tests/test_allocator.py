@@ -60,9 +60,9 @@ class ManualEvents:
             self.complete(stream)
 
 
-def make(capacity: int | None = None, events=None) -> tuple[CachingAllocator, FakeRaw]:
+def make(capacity: int | None = None, events=None, park: bool = True) -> tuple[CachingAllocator, FakeRaw]:
     raw = FakeRaw(capacity)
-    return CachingAllocator(raw.alloc, raw.free, events), raw
+    return CachingAllocator(raw.alloc, raw.free, events, park=park), raw
 
 
 def test_sizes_round_and_pick_their_pool():
@@ -100,7 +100,7 @@ def test_fragmentation_the_reverse_order_reuses_by_splitting_128_mib():
 
 
 def test_small_blocks_split_one_segment_and_merge_back():
-    alloc, raw = make()
+    alloc, raw = make(park=False)  # merge and best fit on every free
     a, b, c = (alloc.malloc(1000), alloc.malloc(100_000), alloc.malloc(5000))
     assert len(raw.live) == 1 and b == a + 1024 and c == b + round_size(100_000)
     alloc.free(b)
@@ -115,13 +115,72 @@ def test_small_blocks_split_one_segment_and_merge_back():
 
 
 def test_best_fit_takes_the_smallest_block_then_the_lowest_address():
-    alloc, _ = make()
+    alloc, _ = make(park=False)
     xs = [alloc.malloc(n) for n in (4096, 512, 2048, 512, 2048, 512)]
     for i in (0, 2, 4):
         alloc.free(xs[i])  # holes of 4096, 2048, 2048 bytes between allocated 512-byte blocks
     assert alloc.malloc(1500) == xs[2]
     assert alloc.malloc(1500) == xs[4]
     assert alloc.malloc(1500) == xs[0]
+
+
+def test_a_freed_block_is_parked_and_an_exact_size_takes_it_back_without_sorting():
+    alloc, raw = make()
+    a, b, c = (alloc.malloc(1000), alloc.malloc(100_000), alloc.malloc(5000))
+    alloc.free(b)
+    assert alloc.parked_count == 1 and alloc.free_blocks.keys() == {(0, SMALL_SEGMENT - 1024 - 100352 - 5120,
+                                                                       c + 5120)}
+    assert alloc.malloc(99_900) == b  # rounds to b's 100352 bytes: the park, one dict look-up
+    assert alloc.parked_count == 0 and alloc.memory_stats()["num_park_flushes"] == 0
+    alloc.free(b)
+    assert alloc.malloc(90_000) == c + 5120  # another size: best fit among merged blocks (the tail)
+    alloc.free(a)
+    [segment] = alloc.memory_snapshot()  # the snapshot flushes: a and the hole b merged, tail still in use
+    assert segment["blocks"][0] == {"address": a, "size": 1024 + 100352, "state": "inactive", "requested_size": 0}
+    assert alloc.parked_count == 0 and alloc.memory_stats()["num_park_flushes"] == 1
+
+
+def test_a_request_no_block_fits_grows_and_the_out_of_memory_retry_flushes_the_park():
+    alloc, raw = make()
+    xs = [alloc.malloc(512 * 1024) for _ in range(4)]  # one 2 MiB small segment, full
+    for x in xs:
+        alloc.free(x)  # four parked 512 KiB blocks, none merged
+    y = alloc.malloc(MiB)  # no block fits unmerged: a new segment, the park untouched
+    assert len(raw.live) == 2 and alloc.parked_count == 4 and alloc.memory_stats()["num_park_flushes"] == 0
+    alloc.free(y)
+    tight, raw = make(capacity=2 * MiB)
+    xs = [tight.malloc(512 * 1024) for _ in range(4)]
+    for x in xs:
+        tight.free(x)
+    tight.malloc(MiB)  # the raw allocator is full: flush, release the merged segment, retry
+    stats = tight.memory_stats()
+    assert stats["num_alloc_retries"] == 1 and stats["num_park_flushes"] == 1 and len(raw.live) == 1
+
+
+def test_a_parked_block_that_fits_is_split_before_the_cache_grows():
+    alloc, raw = make()
+    x = alloc.malloc(40 * MiB)
+    alloc.free(x)
+    a, b = alloc.malloc(16 * MiB), alloc.malloc(16 * MiB)  # the parked 40 MiB block, split twice
+    assert (a, b) == (x, x + 16 * MiB) and len(raw.live) == 1
+    [segment] = alloc.memory_snapshot()
+    assert [blk["state"] for blk in segment["blocks"]] == ["active_allocated", "active_allocated", "inactive"]
+
+
+def test_a_repeated_step_is_served_from_the_park_after_warm_up():
+    from hyperion.runtime.bench_alloc import replay, step_trace
+
+    alloc, raw = make()
+    events = step_trace()  # 6 layers: converges after 2 steps (1 or 2 layers keep one flush a step)
+    for _ in range(3):
+        replay(alloc, events)
+    stats = alloc.memory_stats()
+    replay(alloc, events)
+    after = alloc.memory_stats()
+    for key in ("num_park_flushes", "num_device_alloc"):
+        assert after[key] == stats[key], key
+    mallocs = sum(kind == "alloc" for kind, _ in events)
+    assert after["allocation.all.allocated"] - stats["allocation.all.allocated"] == mallocs
 
 
 def test_a_large_remainder_under_1_mib_is_not_split_off():
@@ -151,6 +210,16 @@ def test_a_block_used_on_another_stream_waits_for_its_event():
     assert alloc.memory_snapshot()[0]["blocks"][0]["state"] == "active_pending_free"
     events.complete(1)
     assert alloc.malloc(4096, stream=0) == x
+
+
+def test_host_events_complete_at_once_and_record_stream_names_a_bad_address():
+    alloc, _ = make()  # default events: the CPU arena's, with no asynchrony
+    x = alloc.malloc(4096, stream=0)
+    alloc.record_stream(x, 1)
+    alloc.free(x)  # pending until its event on stream 1 is seen complete: at the next malloc
+    assert alloc.malloc(4096, stream=0) == x
+    with pytest.raises(ValueError, match="not an allocated block"):
+        alloc.record_stream(x + 512, 1)
 
 
 def test_out_of_memory_flushes_the_cache_retries_then_names_the_bytes():
@@ -234,6 +303,40 @@ def test_random_alloc_free_over_two_streams(ops):
         alloc.free(address)
     alloc.empty_cache()
     assert raw.live == {} and alloc.memory_stats()["reserved_bytes.all.current"] == 0
+
+
+@settings(max_examples=60, deadline=None)
+@given(OPS)
+def test_random_alloc_free_with_the_park_in_use(ops):
+    """The same random programme, looking only at addresses and counters between operations (the
+    snapshot flushes the park, so it is taken only at the end): no overlap, nothing lost."""
+    events = ManualEvents()
+    alloc, raw = make(events=events)
+    live: dict[int, tuple[int, int]] = {}
+    for op, value, stream in ops:
+        if op == "alloc":
+            address = alloc.malloc(value, stream)
+            assert address not in live
+            live[address] = (value, stream)
+        elif op == "free" and live:
+            address = sorted(live)[value % len(live)]
+            alloc.free(address)
+            del live[address]
+        elif op == "use" and live:
+            alloc.record_stream(sorted(live)[value % len(live)], stream)
+        elif op == "sync":
+            events.complete(stream)
+        spans = sorted((a, a + round_size(n)) for a, (n, _) in live.items())
+        assert all(end <= start for (_, end), (start, _) in zip(spans, spans[1:])), "allocations overlap"
+        assert alloc.memory_stats()["requested_bytes.all.current"] == sum(n for n, _ in live.values())
+    check_invariants(alloc, raw, live)
+    for address in list(live):
+        alloc.free(address)
+    events.synchronize()
+    alloc.process_events()
+    check_invariants(alloc, raw, {})
+    alloc.empty_cache()
+    assert raw.live == {} and alloc.parked_count == 0
 
 
 # ---- the CPU twin: numpy arrays in one arena -----------------------------------------------------

@@ -197,3 +197,24 @@ def test_level1_op_tests_pass_under_lazy() -> None:
     )
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
     assert " passed" in done.stdout and " failed" not in done.stdout
+
+
+def test_an_in_place_write_realises_only_the_readers_of_its_memory() -> None:
+    """Before ``x[k] = v`` or ``index_add`` writes an array, pending nodes reading the same allocation
+    (directly or through a view) must run with the old values; pending nodes reading other memory
+    stay pending, free to fuse with what comes later."""
+    from hyperion.tensor.backend import get_backend
+
+    memory, elsewhere = np.arange(6.0), np.ones(4)
+    with lazy("cpu"):
+        b = get_backend("cpu")
+        whole, part = b.lift(memory), b.lift(memory[2:])  # a view of the same allocation
+        doubled, tripled, other = whole * 2, part * 3, b.lift(elsewhere) + 1
+        whole[1] = 100.0  # LazyArray.__setitem__: realise, barrier(the written array), write
+        assert doubled.buffer is not None and tripled.buffer is not None and other.buffer is None
+        b.index_add(memory, np.array([0, 0]), np.array([5.0, 5.0]))
+        assert other.buffer is None
+        np.testing.assert_array_equal(np.asarray(doubled), np.arange(6.0) * 2)
+        np.testing.assert_array_equal(np.asarray(tripled), np.arange(2.0, 6.0) * 3)
+        np.testing.assert_array_equal(np.asarray(other), 2.0)
+    np.testing.assert_array_equal(memory, [10.0, 100.0, 2.0, 3.0, 4.0, 5.0])

@@ -9,7 +9,10 @@
 2. A profile of the step under ``hyperion.runtime.profile()``: top ops, share of step inside ops,
    step time with the profiler on vs off, and the PyTorch twin's step in the same run.
 3. The level-1 MLP step on cuda vs PyTorch (``hyperion.examples.bench.mlp_step``).
-4. The same GPT step under ``hyperion.runtime.lazy("cuda")``: kernels launched vs the ops eager mode
+4. The GPT step captured once as a CUDA graph (``hyperion.runtime.cuda_graph.CudaGraphStep``) and
+   replayed, beside the eager step and the PyTorch eager twin, interleaved: losses and gradients
+   of the replays vs eager, ms per step.
+5. The same GPT step under ``hyperion.runtime.lazy("cuda")``: kernels launched vs the ops eager mode
    launches (counted by lazy mode's ``Stats``), compiles on the second step, loss and gradients vs
    eager, step time. The allocator comparison runs twice (interleaved with the rest) for its 3 % target.
 """
@@ -130,7 +133,7 @@ def profile_step(B: int, T: int) -> dict:
     import cupy
 
     from hyperion.runtime.backend import use_kernels
-    from hyperion.runtime.profiler import profile
+    from hyperion.runtime.profiler import hook_check_seconds, profile
 
     use_kernels(True, matmul_version=None)
     model, step, (idx, tgt) = _gpt_step(B, T)
@@ -148,7 +151,10 @@ def profile_step(B: int, T: int) -> dict:
             on_times.append((time.perf_counter() - t) * 1e3)
     on = statistics.median(on_times)
     use_kernels(False)
+    check_s = hook_check_seconds()
     out = {"step_ms_profiler_off": off, "step_ms_profiler_on": on, "profiled_wall_ms": prof.wall * 1e3,
+           "hook_checks_per_step": len(prof.records), "hook_check_ns": check_s * 1e9,
+           "profiler_off_overhead": check_s * len(prof.records) / (off * 1e-3),
            "ops_share_of_wall": prof.op_seconds() / prof.wall, "table": prof.table(limit=15),
            "summary": [{k: v for k, v in row.items()} for row in prof.summary()[:25]]}
     Path(_OUT, "gpt_step_trace.json").write_text(json.dumps(prof.chrome_trace()), encoding="utf-8")
@@ -157,30 +163,40 @@ def profile_step(B: int, T: int) -> dict:
     try:
         import torch
 
-        torch.backends.cuda.matmul.allow_tf32 = False
-        torch.manual_seed(0)
-        tmodel = _torch_gpt(torch, CONFIG)  # initialised as GPT-2, on cuda
-        tx, ty = torch.from_numpy(idx).cuda(), torch.from_numpy(tgt).cuda()
-
-        def tstep():
-            tmodel.zero_grad(set_to_none=True)
-            loss = tmodel(tx, ty)
-            loss.backward()
-            return loss
-
-        for _ in range(WARMUP):
-            tstep()
-        times = []
-        for _ in range(STEPS):
-            t = time.perf_counter()
-            tstep()
-            torch.cuda.synchronize()
-            times.append((time.perf_counter() - t) * 1e3)
-        out["torch_step_ms"] = statistics.median(times)
+        tstep = _torch_step(torch, idx, tgt)
+        out["torch_step_ms"] = statistics.median(_time_torch(torch, tstep))
         out["torch_kernel_profile"] = _torch_top_kernels(torch, tstep)
     except Exception as exc:  # noqa: BLE001 - reported
         out["torch_error"] = f"{type(exc).__name__}: {exc}"
     return out
+
+
+def _torch_step(torch, idx: np.ndarray, tgt: np.ndarray):
+    """The PyTorch eager twin's step (fp32, TF32 off, same config, GPT-2 init), warmed up."""
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.manual_seed(0)
+    tmodel = _torch_gpt(torch, CONFIG)  # initialised as GPT-2, on cuda
+    tx, ty = torch.from_numpy(idx).cuda(), torch.from_numpy(tgt).cuda()
+
+    def tstep():
+        tmodel.zero_grad(set_to_none=True)
+        loss = tmodel(tx, ty)
+        loss.backward()
+        return loss
+
+    for _ in range(WARMUP):
+        tstep()
+    return tstep
+
+
+def _time_torch(torch, tstep) -> list[float]:
+    times = []
+    for _ in range(STEPS):
+        t = time.perf_counter()
+        tstep()
+        torch.cuda.synchronize()
+        times.append((time.perf_counter() - t) * 1e3)
+    return times
 
 
 def _torch_top_kernels(torch, tstep) -> str:
@@ -191,6 +207,52 @@ def _torch_top_kernels(torch, tstep) -> str:
         tstep()
         torch.cuda.synchronize()
     return p.key_averages().table(sort_by="cuda_time_total", row_limit=12)
+
+
+def graph_step(B: int, T: int) -> dict:
+    """The GPT step eager, captured as one CUDA graph (``CudaGraphStep``) and the PyTorch eager twin,
+    side by side, interleaved round by round: loss and gradients of the replays vs eager, ms/step."""
+    import torch
+
+    from hyperion.runtime.backend import use_kernels
+    from hyperion.runtime.cuda_graph import CudaGraphStep
+
+    use_kernels(True, matmul_version=None)
+    model, step, (idx, tgt) = _gpt_step(B, T)
+    eager_loss = float(step().item())
+    eager_grads = [p.grad.numpy() for p in model.parameters()]
+    for _ in range(WARMUP - 1):
+        step()
+    t = time.perf_counter()
+    graphed = CudaGraphStep(step)
+    capture_s = time.perf_counter() - t
+    replay_losses = [float(graphed().item()) for _ in range(3)]
+    graph_grads = [p.grad.numpy() for p in model.parameters()]
+    with graphed.same_kernels():  # an eager step on the graph's cuBLAS calls: bitwise comparable
+        same_kernels_loss = float(step().item())
+    tstep = _torch_step(torch, idx, tgt)
+    eager, graph, twin = [], [], []
+    for _ in range(3):  # interleaved rounds: drifting clocks or load hit all three alike
+        eager += _time_steps(step, STEPS)
+        graph += _time_steps(graphed, STEPS)
+        twin += _time_torch(torch, tstep)
+    last_loss = float(graphed().item())
+    use_kernels(False)
+    grad_err = max(float(np.abs(a - b).max() / (np.abs(a).max() + 1e-30)) for a, b in zip(eager_grads, graph_grads))
+    e, g, tw = statistics.median(eager), statistics.median(graph), statistics.median(twin)
+    return {"eager_loss": eager_loss, "replay_losses": replay_losses, "loss_after_timing": last_loss,
+            "same_kernels_eager_loss": same_kernels_loss,
+            "replays_equal_same_kernels_eager": all(x == same_kernels_loss for x in [*replay_losses, last_loss]),
+            "losses_equal": all(x == eager_loss for x in [*replay_losses, last_loss]),
+            "loss_rel_diff_vs_cupy_eager": abs(last_loss - eager_loss) / abs(eager_loss),
+            "gemm_calls": graphed.gemm.calls,
+            "max_rel_grad_diff": grad_err, "capture_seconds": capture_s,
+            "graph_pool_reserved_bytes": graphed.memory_stats()["reserved_bytes.all.current"],
+            "eager_step_ms": e, "graph_step_ms": g, "torch_step_ms": tw,
+            "eager_ms_all": eager, "graph_ms_all": graph, "torch_ms_all": twin,
+            "eager_over_torch_speed": tw / e, "graph_over_torch_speed": tw / g,
+            "tokens_per_s": {"eager": B * T / (e * 1e-3), "graph": B * T / (g * 1e-3),
+                             "torch": B * T / (tw * 1e-3)}}
 
 
 def lazy_step(B: int, T: int, kernels: bool = True) -> dict:
@@ -230,6 +292,82 @@ def lazy_step(B: int, T: int, kernels: bool = True) -> dict:
             "lazy_step_ms_all": times, "kernels_lazy_over_eager": runs[1]["kernels"] / runs[1]["eager_kernels"]}
 
 
+def mlp_graph(rounds: int = 5, number: int = 300) -> dict:
+    """The level-1 MLP step (784-256-10, batch 128, cross-entropy, SGD lr 0.01: ``examples.bench.mlp_step``)
+    on cuda with level 3's backend, eager and as a CUDA graph, beside PyTorch eager, interleaved.
+    Check: the parameters after the graph's 2 warm-up steps and 5 replays equal those of 7 eager steps
+    of a twin model (same initialisation)."""
+    import torch
+
+    import hyperion.tensor as ht
+    from hyperion import nn, optim
+    from hyperion.runtime.backend import use_kernels
+    from hyperion.runtime.cuda_graph import CudaGraphStep
+
+    use_kernels(True, matmul_version=None)
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((128, 784), dtype=np.float32), rng.integers(0, 10, 128)
+
+    def build():
+        ht.manual_seed(0)
+        model = nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 10))
+        init = {k: np.asarray(v) for k, v in model.state_dict().items()}
+        model.to("cuda")
+        opt, loss_fn = optim.SGD(model.parameters(), lr=0.01), nn.CrossEntropyLoss()
+        hx, hy = ht.tensor(x, device="cuda"), ht.tensor(y, device="cuda")
+
+        def step():
+            opt.zero_grad()
+            loss = loss_fn(model(hx), hy)
+            loss.backward()
+            opt.step()
+            return loss
+
+        return model, step, init
+
+    model, step, init = build()
+    twin, twin_step, _ = build()
+    graphed = CudaGraphStep(step)  # 2 warm-up steps
+    for _ in range(5):
+        graphed()
+    for _ in range(7):
+        twin_step()
+    param_diff = max(float(np.abs(a.detach().numpy() - b.detach().numpy()).max())
+                     for a, b in zip(model.parameters(), twin.parameters()))
+    theirs = torch.nn.Sequential(torch.nn.Linear(784, 256), torch.nn.ReLU(), torch.nn.Linear(256, 10))
+    theirs.load_state_dict({k: torch.tensor(v) for k, v in init.items()})
+    theirs.cuda()
+    topt, tloss = torch.optim.SGD(theirs.parameters(), lr=0.01), torch.nn.CrossEntropyLoss()
+    tx, ty = torch.tensor(x, device="cuda"), torch.tensor(y, device="cuda")
+
+    def tstep():
+        topt.zero_grad()
+        tloss(theirs(tx), ty).backward()
+        topt.step()
+
+    import cupy
+
+    def per_step_ms(fn) -> float:
+        cupy.cuda.runtime.deviceSynchronize()
+        t = time.perf_counter()
+        for _ in range(number):
+            fn()
+        cupy.cuda.runtime.deviceSynchronize()
+        return (time.perf_counter() - t) / number * 1e3
+
+    for fn in (twin_step, graphed, tstep):
+        per_step_ms(fn)
+    times: dict[str, list[float]] = {"eager": [], "graph": [], "torch": []}
+    for _ in range(rounds):
+        for name, fn in (("eager", twin_step), ("graph", graphed), ("torch", tstep)):
+            times[name].append(per_step_ms(fn))
+    use_kernels(False)
+    best = {k: min(v) for k, v in times.items()}
+    return {"param_max_abs_diff_graph_vs_eager": param_diff, "ms_best": best, "ms_all": times,
+            "eager_over_torch_time": best["eager"] / best["torch"],
+            "graph_over_torch_time": best["graph"] / best["torch"]}
+
+
 def mlp(quick: bool) -> str:
     from hyperion.examples.bench import mlp_step
 
@@ -244,7 +382,8 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=".")
     parser.add_argument("--batch", type=int, default=32)
-    parser.add_argument("--only", nargs="*", help="run only these parts (lazy, profile, mlp_step, allocators)")
+    parser.add_argument("--only", nargs="*",
+                        help="run only these parts (graph, lazy, lazy_plain, profile, mlp_step, mlp_graph, allocators)")
     args = parser.parse_args(argv)
     _OUT = args.out
     Path(_OUT).mkdir(parents=True, exist_ok=True)
@@ -252,11 +391,13 @@ def main(argv: list[str] | None = None) -> None:
 
     results: dict = {"gpu": gpu_info(), "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
                      "batch": args.batch, "T": CONFIG["context_length"]}
-    for name, fn in (("lazy", lambda: lazy_step(args.batch, CONFIG["context_length"])),
-                     ("lazy_plain", lambda: lazy_step(args.batch, CONFIG["context_length"], kernels=False)),
+    for name, fn in (("allocators", lambda: allocators(args.batch, CONFIG["context_length"])),
                      ("profile", lambda: profile_step(args.batch, CONFIG["context_length"])),
+                     ("lazy_plain", lambda: lazy_step(args.batch, CONFIG["context_length"], kernels=False)),
+                     ("graph", lambda: graph_step(args.batch, CONFIG["context_length"])),
+                     ("mlp_graph", mlp_graph),
                      ("mlp_step", lambda: mlp(False)),
-                     ("allocators", lambda: allocators(args.batch, CONFIG["context_length"])),
+                     ("lazy", lambda: lazy_step(args.batch, CONFIG["context_length"])),
                      ("allocators_again", lambda: allocators(args.batch, CONFIG["context_length"]))):
         if args.only and name.removesuffix("_again") not in args.only:
             continue

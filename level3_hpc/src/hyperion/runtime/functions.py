@@ -12,6 +12,10 @@ which path each call took.
   small reduction), or the block-per-row 03 / 13 where the per-shape table (``hyperion.kernels.rows``)
   measured them faster.
 - ``KernelGELU``: tanh form only; forward and backward one elementwise kernel each.
+- ``DeviceCountCrossEntropy``: level 1's cross-entropy (the same kernels), except that the mean
+  divides by the count of kept rows *on the device*: level 1 reads it on the host (``int(...)``), a
+  synchronisation that drains the GPU's queue in the middle of every training step and that a CUDA
+  graph cannot capture.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 from hyperion.tensor.ops.elementwise import GELU
-from hyperion.tensor.ops.nn import LayerNorm, Softmax
+from hyperion.tensor.ops.nn import CrossEntropy, LayerNorm, Softmax
 
 SOFTMAX_MAX_ROW = 4 * 1024 * 16 - 3  # softmax 06: 1024 threads of 16 float4 (rows starting anywhere)
 
@@ -101,4 +105,37 @@ class KernelGELU(GELU):
         return gelu_backward(grad, self.x)
 
 
-FUSED = {Softmax: KernelSoftmax, LayerNorm: KernelLayerNorm, GELU: KernelGELU}
+class DeviceCountCrossEntropy(CrossEntropy):
+    """Cross-entropy with ``reduction="mean"`` and no host synchronisation (other reductions: level 1's).
+    Same arithmetic as level 1 (``total / count`` in the logits' dtype), so the same loss to the bit."""
+
+    def forward(self, logits, target, ignore_index: int = -100, label_smoothing: float = 0.0,
+                reduction: str = "mean"):
+        self.device_count = reduction == "mean" and logits.ndim == 2 and target.ndim == 1
+        if not self.device_count:
+            return super().forward(logits, target, ignore_index, label_smoothing, reduction)
+        b = self.backend
+        classes = logits.shape[1]
+        keep = target != ignore_index
+        safe_target = b.where(keep, target, 0)
+        shifted = logits - b.max(logits, (1,), True)
+        logp = shifted - b.log(b.sum(b.exp(shifted), (1,), True))
+        index = b.arange(0, logits.shape[0], 1, target.dtype)
+        eps = label_smoothing
+        loss = -(1 - eps) * logp[index, safe_target] - (eps / classes) * b.sum(logp, (1,), False)
+        self.logp, self.keep, self.target, self.index = logp, keep, safe_target, index
+        self.eps, self.reduction, self.logits_shape = eps, reduction, logits.shape
+        self.count = b.sum(keep, None, False).astype(logits.dtype)  # on the device: no int(...)
+        return b.sum(loss * keep, None, False) / self.count  # 0 / 0 = NaN when every row is ignored
+
+    def backward(self, grad):
+        if not self.device_count:
+            return super().backward(grad)
+        b = self.backend
+        d = b.exp(self.logp) - self.eps / self.logp.shape[1]
+        d[self.index, self.target] -= 1 - self.eps
+        scale = grad / b.maximum(self.count, 1)
+        return (d * (scale * self.keep.reshape(-1, 1))).astype(self.logp.dtype, copy=False)
+
+
+FUSED = {Softmax: KernelSoftmax, LayerNorm: KernelLayerNorm, GELU: KernelGELU, CrossEntropy: DeviceCountCrossEntropy}

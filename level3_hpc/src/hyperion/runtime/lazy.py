@@ -186,7 +186,7 @@ class LazyArray:
         if method == "__call__" and name is not None and not kwargs:
             return self.backend.elementwise(name, *args)
         return self.backend.fallback(f"np.{ufunc.__name__}.{method}", getattr(ufunc, method), args, kwargs,
-                                     writes="out" in kwargs)
+                                     writes=kwargs.get("out"))
 
     def __array_function__(self, func: Any, types: Any, args: tuple, kwargs: dict) -> Any:
         b = self.backend
@@ -235,9 +235,10 @@ class LazyArray:
         return self.backend.getitem(self, key)
 
     def __setitem__(self, key: Any, value: Any) -> None:
-        self.backend.barrier()
         target = self.realize()
-        target[_realize_all(key)] = value.realize() if isinstance(value, LazyArray) else value
+        value = value.realize() if isinstance(value, LazyArray) else value
+        self.backend.barrier(target)
+        target[_realize_all(key)] = value
 
     # ---- methods -----------------------------------------------------------------------------
     def astype(self, dtype: Any, copy: bool = True) -> LazyArray:
@@ -418,18 +419,24 @@ class LazyBackend(Backend):
         return self.fallback("getitem", lambda a, k: a[k], (x, key), {})
 
     # ---- running things now ------------------------------------------------------------------
-    def barrier(self) -> None:
-        """Realise every pending node: called before an in-place write, so no deferred read sees it."""
+    def barrier(self, written: Any = None) -> None:
+        """Realise the pending nodes that must not see an in-place write to ``written``: those reading
+        a buffer of the same allocation (every pending node when ``written`` is None, as on exit).
+        Pending nodes that read other memory stay pending, so they can still fuse."""
         pending = [n for n in list(_pending.values()) if n.buffer is None]
+        if written is not None:
+            target = _allocation(written.realize() if isinstance(written, LazyArray) else written)
+            pending = [n for n in pending if any(_allocation(b) is target for b in _buffers_read(n))]
         if pending:
             from hyperion.runtime.schedule import realize
 
             realize(pending)
 
-    def fallback(self, name: str, fn: Any, args: tuple, kwargs: dict, writes: bool = False) -> Any:
-        """Run ``fn`` now on realised arguments (one opaque kernel); wrap an array result."""
-        if writes:
-            self.barrier()
+    def fallback(self, name: str, fn: Any, args: tuple, kwargs: dict, writes: Any = None) -> Any:
+        """Run ``fn`` now on realised arguments (one opaque kernel); wrap an array result. ``writes``:
+        an array ``fn`` writes in place (pending readers of its memory are realised first)."""
+        if writes is not None:
+            self.barrier(writes[0] if isinstance(writes, tuple) else writes)
         out = fn(*_realize_all(args), **_realize_all(kwargs))
         for s in _stats:
             s.fallback(name)
@@ -555,7 +562,7 @@ class LazyBackend(Backend):
         self.inner.synchronize()
 
     def index_add(self, target: Any, index: Any, values: Any) -> None:
-        self.fallback("index_add", self.inner.index_add, (target, index, values), {}, writes=True)
+        self.fallback("index_add", self.inner.index_add, (target, index, values), {}, writes=target)
 
     def __getattr__(self, name: str) -> Any:
         """Every other primitive (matmul, take, concatenate, pad, FFTs, ...): run now, on real arrays."""
@@ -584,6 +591,28 @@ def _resolve_shape(shape: tuple[int, ...], size: int) -> tuple[int, ...]:
     if math.prod(shape) != size:
         raise ValueError(f"cannot reshape an array of size {size} into shape {shape}")
     return shape
+
+
+def _buffers_read(node: LazyArray) -> list:
+    """The realised arrays ``node`` reads directly (its inputs', or their view bases', buffers)."""
+    out = []
+    for x in node.inputs:
+        if isinstance(x, LazyArray):
+            base = x.inputs[0] if x.op == "view" else x
+            if base.buffer is not None:
+                out.append(base.buffer)
+    return out
+
+
+def _allocation(array: Any) -> Any:
+    """The object owning ``array``'s memory: two arrays can overlap only if these are the same
+    (CuPy: the ``Memory`` behind the pointer; numpy: the root of the ``base`` chain)."""
+    memory = getattr(getattr(array, "data", None), "mem", None) if not isinstance(array, np.ndarray) else None
+    if memory is not None:
+        return memory
+    while getattr(array, "base", None) is not None:
+        array = array.base
+    return array
 
 
 def _realize_all(value: Any) -> Any:

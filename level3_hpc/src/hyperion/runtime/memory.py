@@ -143,11 +143,8 @@ class DeviceAllocator(CachingAllocator):
     def _malloc(self, size: int, device_id: int) -> int:
         return self.malloc(size, self._current_stream().ptr)
 
-    def _free(self, address: int, device_id: int) -> None:
-        self.free(address)
-
     def install(self) -> None:
-        self.cupy.cuda.set_allocator(self.cupy.cuda.PythonFunctionAllocator(self._malloc, self._free).malloc)
+        self.cupy.cuda.set_allocator(self.cupy.cuda.PythonFunctionAllocator(self._malloc, self.free).malloc)
 
 
 def _host() -> HostAllocator:

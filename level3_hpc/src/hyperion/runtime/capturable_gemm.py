@@ -1,0 +1,151 @@
+"""fp32 matmul on cuBLAS through ctypes, with a handle of our own: callable inside a CUDA-graph capture.
+
+CuPy refuses every cuBLAS call while the current stream captures ("calling cuBLAS API during stream
+capture is currently unsupported": its ``cublas.setStream`` checks), although cuBLAS itself supports
+capture (cuBLAS docs, "CUDA Graphs Support") given a workspace that is not allocated mid-capture.
+PyTorch captures cuBLAS the same way: its own handle, its own workspace.
+
+:func:`plan` turns two row-major operands (any batch shape, broadcast batch dims, transposed
+views) into one ``cublasGemmStridedBatchedEx`` call on the column-major view of the same memory:
+row-major ``C = A @ B`` is column-major ``Cᵀ = Bᵀ Aᵀ``, so B goes first. An operand whose matrices
+are neither row- nor column-major, or whose batch does not step by one stride, is copied first.
+:class:`CublasGemm` makes the call (``CUBLAS_COMPUTE_32F``: no TF32, as CuPy and the PyTorch twin).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import math
+from dataclasses import dataclass
+from typing import Any
+
+OP_N, OP_T = 0, 1
+CUDA_R_32F, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT = 0, 68, -1
+WORKSPACE_BYTES = 32 * 2**20
+
+
+@dataclass(frozen=True)
+class Operand:
+    """One operand as cuBLAS reads it: transpose flag, leading dimension, batch stride (elements)."""
+
+    op: int
+    ld: int
+    batch_stride: int
+
+
+def matrix_layout(rows: int, cols: int, row_stride: int, col_stride: int) -> tuple[int, int] | None:
+    """(op, ld) reading a row-major ``rows × cols`` matrix with these element strides as the column-
+    major ``cols × rows`` matrix cuBLAS wants (op N) or its transpose (op T); None if neither fits."""
+    if col_stride == 1 or cols == 1:
+        ld = row_stride if rows > 1 else cols
+        if ld >= max(1, cols):
+            return OP_N, ld
+    if row_stride == 1 or rows == 1:
+        ld = col_stride if cols > 1 else rows
+        if ld >= max(1, rows):
+            return OP_T, ld
+    return None
+
+
+def batch_stride(shape: tuple[int, ...], strides: tuple[int, ...]) -> int | None:
+    """The one element stride stepping through the flattened batch dims, or None if there is none."""
+    dims = [(n, s) for n, s in zip(shape, strides) if n > 1]
+    if not dims:
+        return 0
+    if all(s == 0 for _, s in dims):
+        return 0
+    for (_, s_outer), (n_inner, s_inner) in zip(dims, dims[1:]):
+        if s_outer != s_inner * n_inner:
+            return None
+    return dims[-1][1]
+
+
+def plan(shape: tuple[int, ...], strides: tuple[int, ...], batch: tuple[int, ...]) -> Operand | None:
+    """How cuBLAS reads an operand (element ``strides``) broadcast to ``batch`` + its matrix shape."""
+    rows, cols = shape[-2], shape[-1]
+    layout = matrix_layout(rows, cols, strides[-2], strides[-1])
+    if layout is None:
+        return None
+    pad = len(batch) - (len(shape) - 2)
+    bshape = (1,) * pad + tuple(shape[:-2])
+    bstrides = (0,) * pad + tuple(strides[:-2])
+    full = tuple(0 if n == 1 and b > 1 else s for n, b, s in zip(bshape, batch, bstrides))
+    step = batch_stride(batch, full)
+    if step is None:
+        return None
+    return Operand(layout[0], layout[1], step)
+
+
+class CublasGemm:
+    """``__call__(a, b)``: ``a @ b`` for fp32 CuPy arrays of ≥ 2 dims, on the current stream."""
+
+    def __init__(self) -> None:
+        import cupy
+        import cupy_backends.cuda.libs.cublas  # noqa: F401 - loads libcublas into the process
+
+        self.cupy = cupy
+        cupy.cuda.device.get_cublas_handle()  # CuPy's own handle: libcublas is loaded after this
+        self.lib = ctypes.CDLL(_loaded_library("libcublas.so"))
+        self.handle = ctypes.c_void_p()
+        _check(self.lib.cublasCreate_v2(ctypes.byref(self.handle)), "cublasCreate")
+        self.workspace = cupy.empty(WORKSPACE_BYTES, cupy.uint8)  # before any capture
+        self.stream = None
+        self.one, self.zero = ctypes.c_float(1.0), ctypes.c_float(0.0)
+        self.calls = 0
+
+    def __call__(self, a: Any, b: Any) -> Any:
+        cupy = self.cupy
+        batch = tuple(int(n) for n in _broadcast(a.shape[:-2], b.shape[:-2]))
+        (m, k), n = a.shape[-2:], b.shape[-1]
+        pa = plan(a.shape, _elements(a), batch)
+        if pa is None:
+            a = cupy.ascontiguousarray(cupy.broadcast_to(a, batch + (m, k)))
+            pa = plan(a.shape, _elements(a), batch)
+        pb = plan(b.shape, _elements(b), batch)
+        if pb is None:
+            b = cupy.ascontiguousarray(cupy.broadcast_to(b, batch + (k, n)))
+            pb = plan(b.shape, _elements(b), batch)
+        out = cupy.empty(batch + (m, n), cupy.float32)
+        stream = cupy.cuda.get_current_stream().ptr
+        if stream != self.stream:
+            _check(self.lib.cublasSetStream_v2(self.handle, ctypes.c_void_p(stream)), "cublasSetStream")
+            _check(self.lib.cublasSetWorkspace_v2(self.handle, ctypes.c_void_p(self.workspace.data.ptr),
+                                                  ctypes.c_size_t(WORKSPACE_BYTES)), "cublasSetWorkspace")
+            self.stream = stream
+        count = math.prod(batch)
+        c_int, c_ll, ptr = ctypes.c_int, ctypes.c_longlong, ctypes.c_void_p
+        status = self.lib.cublasGemmStridedBatchedEx(
+            self.handle, c_int(pb.op), c_int(pa.op), c_int(n), c_int(m), c_int(k), ctypes.byref(self.one),
+            ptr(b.data.ptr), c_int(CUDA_R_32F), c_int(pb.ld), c_ll(pb.batch_stride),
+            ptr(a.data.ptr), c_int(CUDA_R_32F), c_int(pa.ld), c_ll(pa.batch_stride),
+            ctypes.byref(self.zero), ptr(out.data.ptr), c_int(CUDA_R_32F), c_int(n), c_ll(m * n),
+            c_int(count), c_int(CUBLAS_COMPUTE_32F), c_int(CUBLAS_GEMM_DEFAULT))
+        _check(status, "cublasGemmStridedBatchedEx")
+        self.calls += 1
+        return out
+
+
+def _elements(x: Any) -> tuple[int, ...]:
+    return tuple(s // x.itemsize for s in x.strides)
+
+
+def _broadcast(*shapes: tuple[int, ...]) -> tuple[int, ...]:
+    import numpy as np
+
+    return tuple(np.broadcast_shapes(*shapes))
+
+
+def _check(status: int, what: str) -> None:
+    if status != 0:
+        raise RuntimeError(f"{what} failed with cuBLAS status {status}")
+
+
+def _loaded_library(stem: str) -> str:
+    """The path of the shared library ``stem`` (e.g. libcublas.so) this process has loaded."""
+    with open("/proc/self/maps", encoding="utf-8") as maps:
+        for line in maps:
+            path = line.split()[-1] if line.strip() else ""
+            name = path.rsplit("/", 1)[-1]
+            if name.startswith(stem):  # libcublasLt.so does not match libcublas.so
+                return path
+    raise RuntimeError(f"{stem} is not loaded in this process (is CuPy's cuBLAS available?)")
