@@ -12,6 +12,7 @@ face, recorded every step (12 layers of (n-2P)² cells instead of every CPML cel
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,6 +35,7 @@ class Adjoint:
     H: Any
     chi: list  # read by the next transposed step
     chi_out: list  # written by it (the backends that recompute a neighbour's term need both)
+    spare: Any = None  # a second (E, H) for the backends that write a step's adjoint to other buffers
 
 
 def _terms(u: int) -> tuple[tuple[int, int, int], tuple[int, int, int]]:
@@ -285,35 +287,57 @@ class CudaEngine(Engine):
     name = "cuda"
     block = (32, 8, 1)
     dtype_default = np.float32
-    # adjoint3d.cu's kernel 1 (every cell through the slab code: passed the GPU tests) or 2 (plain transposed
-    # curl in the core: compiles; its algebra is the numba kernels' core path, which passes the oracle tests,
-    # but the CUDA code itself is not yet verified on a GPU: its one run had a broken cb input)
-    kernel = 1
+    # adjoint3d.cu's kernel 1 (every cell through the slab code, two passes per step), 2 (the same with a plain
+    # transposed curl in the core) or 3 (the core in one pass per step with ping-pong buffers, the rest as kernel 1)
+    kernel = 3
 
     def __init__(self, *args, **kwargs) -> None:
-        import cupy
-
         if np.dtype(kwargs.get("dtype") or np.float32) != np.float32:
             raise TypeError("the CUDA backend runs in float32")
-        from hyperion.kernels.loader import compile_options
-
-        self.xp = cupy
+        self.xp = self.array_module()
         super().__init__(*args, **kwargs)
-        forward = cupy.RawModule(code=(KERNELS / "yee3d.cu").read_text(encoding="utf-8"),
-                                 options=compile_options(), backend="nvrtc")
-        defines = (("CORE_FAST_PATH", 1),) if self.kernel == 2 else ()
-        backward = cupy.RawModule(code=(KERNELS / "adjoint3d.cu").read_text(encoding="utf-8"),
-                                  options=compile_options(defines), backend="nvrtc")
-        self._update_h, self._update_e = forward.get_function("update_h"), forward.get_function("update_e")
-        self._transpose_e = backward.get_function("transpose_e")
-        self._transpose_h = backward.get_function("transpose_h")
+        forward, backward = self.compile((("CORE_FAST_PATH", 1),) if self.kernel == 2 else ())
+        self._update_h, self._update_e = forward("update_h"), forward("update_e")
+        names = ("transpose_e", "transpose_h") if self.kernel in (1, 2) else ("transpose_e3", "transpose_h3")
+        self._transpose_e, self._transpose_h = (backward(name) for name in names)
+        self._step_core = backward("step_core")
         nx, ny, nz = self.shape
-        self.prof = cupy.asarray(self.profiles)
+        self.prof = self.xp.asarray(self.profiles)
         self.dims = (np.int32(nx), np.int32(ny), np.int32(nz), np.int32(self.pml))
         self.launch = ((nz + 31) // 32, (ny + 7) // 8, nx)
+        self.box = []  # the source region as [start, stop) per axis (kernel 3 undoes the source inline)
+        for n, part in zip(self.shape, self.source_region):
+            span = np.arange(n)[part].ravel()
+            if self.kernel == 3 and not np.array_equal(span, np.arange(span.min(), span.max() + 1)):
+                raise ValueError(f"adjoint3d.cu kernel 3 needs a source region of contiguous cells, got {part!r}")
+            self.box += [np.int32(span.min()), np.int32(span.max() + 1)]
+        self.spare: State | None = None  # kernel 3's second E, H buffers of the state being reversed
+
+    def array_module(self) -> Any:
+        import cupy
+
+        return cupy
+
+    def compile(self, defines: tuple) -> tuple[Callable, Callable]:
+        """``get_function`` of the compiled yee3d.cu and adjoint3d.cu (``defines`` for the latter)."""
+        import cupy
+
+        from hyperion.kernels.loader import compile_options
+
+        forward = cupy.RawModule(code=(KERNELS / "yee3d.cu").read_text(encoding="utf-8"),
+                                 options=compile_options(), backend="nvrtc")
+        backward = cupy.RawModule(code=(KERNELS / "adjoint3d.cu").read_text(encoding="utf-8"),
+                                  options=compile_options(defines), backend="nvrtc")
+        return forward.get_function, backward.get_function
 
     def to_host(self, array: Any) -> np.ndarray:
         return self.xp.asnumpy(array)
+
+    def zero_adjoint(self) -> Adjoint:
+        adjoint = super().zero_adjoint()
+        if self.kernel == 3:
+            adjoint.spare = (self.xp.zeros_like(adjoint.E), self.xp.zeros_like(adjoint.H))
+        return adjoint
 
     def step(self, state: State, n: int, out: Any = None) -> None:
         target = state.E if out is None else out
@@ -335,7 +359,34 @@ class CudaEngine(Engine):
                                                     *a.chi, *a.chi_out, self.prof, *E, *H))
         self.swap(a)
 
+    def _step3(self, adjoint: Adjoint, grad: Any, mode: int, E: Any, H: Any, E_out: Any, H_out: Any, J: float,
+               between: Any = None) -> None:
+        """Kernel 3: step_core on the core, then transpose_e3 and transpose_h3 on the rest; swaps the adjoint."""
+        a, dims, dt = adjoint, self.dims, np.float32(self.dt)
+        Eb_out, Hb_out = a.spare
+        source = (*self.box, np.float32(J))
+        self._step_core(self.launch, self.block, (*dims, np.int32(mode), dt, *source, a.E, a.H, Eb_out, Hb_out,
+                                                  self.cb, E, H, E_out, H_out, grad))
+        self._transpose_e(self.launch, self.block, (*dims, np.int32(mode), *source, a.E, a.H, Hb_out, *a.chi,
+                                                    *a.chi_out, self.prof, self.cb, E, H, E_out, grad))
+        if between is not None:
+            between()
+        self._transpose_h(self.launch, self.block, (*dims, np.int32(1 if mode == 1 else 0), dt, a.E, Hb_out, Eb_out,
+                                                    *a.chi, *a.chi_out, self.prof, E_out, H, H_out))
+        a.spare, a.E, a.H = (a.E, a.H), Eb_out, Hb_out
+        self.swap(a)
+
     def reverse_step(self, state: State, adjoint: Adjoint, grad: Any, n: int, row: Any) -> None:
+        if self.kernel == 3:
+            if self.spare is None:
+                self.spare = State(self.xp.zeros_like(state.E), self.xp.zeros_like(state.H), state.psi)
+            spare = self.spare
+            self._step3(adjoint, grad, 1, state.E, state.H, spare.E, spare.H, self.current(n),
+                        lambda: self.restore(spare, row))
+            self.spare = State(state.E, state.H, state.psi)
+            state.E, state.H = spare.E, spare.H
+            return
+
         def between() -> None:
             self.add_source(state.E, n, +1.0)
             self.source_gradient(adjoint, grad, n)
@@ -344,7 +395,10 @@ class CudaEngine(Engine):
         self._transposes(adjoint, grad, 1, 1, state.E, state.H, state.E, between)
 
     def adjoint_step(self, adjoint: Adjoint, grad: Any, e_next: Any, e_now: Any) -> None:
-        self._transposes(adjoint, grad, 2, 0, e_next, e_next, e_now)
+        if self.kernel == 3:
+            self._step3(adjoint, grad, 2, e_next, e_now, e_next, e_now, 0.0)
+        else:
+            self._transposes(adjoint, grad, 2, 0, e_next, e_next, e_now)
 
 
 # the one dispatch point of the gradient: a backend name -> its engine

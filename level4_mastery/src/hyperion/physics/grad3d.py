@@ -80,11 +80,15 @@ class Problem3D:
 
 
 def run_forward(problem: Problem3D, eps_interior: np.ndarray, backend: str = "numpy", keep: str | None = None,
-                dtype: Any = None) -> tuple[np.ndarray, dict]:
-    """The DFT at the monitors (frequencies × monitors, complex) and what ``keep`` (a method) needs later."""
+                dtype: Any = None, engine: Engine | None = None) -> tuple[np.ndarray, dict]:
+    """The DFT at the monitors (frequencies × monitors, complex) and what ``keep`` (a method) needs later.
+
+    ``engine``: one made by ``problem.engine(backend, eps_interior, dtype)`` beforehand (benchmarks time the
+    set-up apart); by default a new one.
+    """
     if keep is not None and keep not in METHODS:
         raise ValueError(f"unknown gradient method {keep!r}: use one of {METHODS}")
-    engine = problem.engine(backend, eps_interior, dtype)
+    engine = engine or problem.engine(backend, eps_interior, dtype)
     xp, steps = engine.xp, problem.steps
     state = engine.zero_state()
     samples = xp.zeros((steps, len(problem.monitor[0])), engine.dtype)
@@ -110,7 +114,8 @@ def gradient(problem: Problem3D, eps_interior: np.ndarray, g: np.ndarray, backen
              method: str = "reverse", kept: dict | None = None, dtype: Any = None) -> np.ndarray:
     """∂L/∂ε on the interior for ``g = ∂L/∂Re Ẽ + i ∂L/∂Im Ẽ`` (frequencies × monitors), by ``method``.
 
-    ``kept``: what ``run_forward(..., keep=method)`` kept (time reversal consumes its final state).
+    ``kept``: what ``run_forward(..., keep=method)`` kept (used up: time reversal runs its final state back,
+    checkpointing takes each checkpoint as the start of its segment's rerun, without a copy).
     """
     if method not in METHODS:
         raise ValueError(f"unknown gradient method {method!r}: use one of {METHODS}")
@@ -135,7 +140,7 @@ def gradient(problem: Problem3D, eps_interior: np.ndarray, g: np.ndarray, backen
         segment = xp.empty((every + 1, 3) + engine.shape, engine.dtype)
         for start in sorted(kept["checkpoints"], reverse=True):
             stop = min(start + every, steps)
-            state = engine.copy(kept["checkpoints"][start])
+            state = kept["checkpoints"].pop(start)
             segment[0] = state.E
             state.E = segment[0]
             for n in range(start, stop):

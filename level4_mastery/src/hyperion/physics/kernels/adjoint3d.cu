@@ -205,3 +205,209 @@ extern "C" __global__ void transpose_h(const int nx, const int ny, const int nz,
     Hy[id] += dt * ((Ex[id + 1] - Ex[id]) - (Ez[id + sx] - Ez[id]));
     Hz[id] += dt * ((Ey[id + sx] - Ey[id]) - (Ex[id + sy] - Ex[id]));
 }
+
+// ---- Kernel 3: the core in one pass per step, ping-pong buffers ----
+// The core C = [P+1, n-P-1)^3 holds the cells where kernel 2's two plain paths hold at the cell and at its -1
+// neighbours. There one thread does the whole step: it recomputes Hb' = Hb + (E step)^T Eb at itself and at its -1
+// neighbours (instead of waiting for their threads), then Eb' = Eb + (H step)^T Hb'; in mode 1 it also undoes E at
+// itself and at its +1 neighbours (curl H read from the old H), then H. Every output goes to a second buffer, so the
+// neighbours' threads still read the inputs: each field is read once and written once per step (mode 1: 27 floats
+// a cell against kernel 1's 39). The rest of the grid (the slabs and the layer next to them) goes through
+// transpose_e3 and transpose_h3: kernel 1's code with separate in/out buffers, skipping C. The soft source J_z on
+// the box [si0, si1) x [sj0, sj1) x [sk0, sk1) is undone inline (mode 1): E^n_z = E^{n+1}_z - cb (curl_z H - J),
+// and the gradient sees curl H - J. Fields here are stacked [3][nx][ny][nz] (component c at offset c N).
+
+__device__ __forceinline__ bool in_core(int i, int j, int k, Grid g) {
+    return i > g.P && i < g.nx - g.P - 1 && j > g.P && j < g.ny - g.P - 1 && k > g.P && k < g.nz - g.P - 1;
+}
+
+struct Box {
+    int i0, i1, j0, j1, k0, k1;
+    float J;
+    __device__ __forceinline__ float at(int i, int j, int k) const {
+        return (i >= i0 && i < i1 && j >= j0 && j < j1 && k >= k0 && k < k1) ? J : 0.f;
+    }
+};
+
+// Hb'_u at y in the core (kernel 2's transpose_e core path): s_c = cb Eb_c, Hb'_x = Hb_x + (s1 - s1(+z)) - (s2 - s2(+y))
+__device__ __forceinline__ float hb_x(const float *Eb, const float *Hb, const float *cb, long long y, long long N,
+                                      long long sy) {
+    return Hb[y] + (cb[y] * Eb[N + y] - cb[y + 1] * Eb[N + y + 1]) -
+           (cb[y] * Eb[2 * N + y] - cb[y + sy] * Eb[2 * N + y + sy]);
+}
+__device__ __forceinline__ float hb_y(const float *Eb, const float *Hb, const float *cb, long long y, long long N,
+                                      long long sx) {
+    return Hb[N + y] + (cb[y] * Eb[2 * N + y] - cb[y + sx] * Eb[2 * N + y + sx]) - (cb[y] * Eb[y] - cb[y + 1] * Eb[y + 1]);
+}
+__device__ __forceinline__ float hb_z(const float *Eb, const float *Hb, const float *cb, long long y, long long N,
+                                      long long sx, long long sy) {
+    return Hb[2 * N + y] + (cb[y] * Eb[y] - cb[y + sy] * Eb[y + sy]) - (cb[y] * Eb[N + y] - cb[y + sx] * Eb[N + y + sx]);
+}
+
+extern "C" __global__ void step_core(const int nx, const int ny, const int nz, const int P, const int mode,
+                                     const float dt, const int si0, const int si1, const int sj0, const int sj1,
+                                     const int sk0, const int sk1, const float J, const float *__restrict__ Eb,
+                                     const float *__restrict__ Hb, float *__restrict__ EbO, float *__restrict__ HbO,
+                                     const float *__restrict__ cb, const float *__restrict__ E,
+                                     const float *__restrict__ H, float *__restrict__ EO, float *__restrict__ HO,
+                                     float *__restrict__ grad) {
+    int k = blockIdx.x * blockDim.x + threadIdx.x;
+    int j = blockIdx.y * blockDim.y + threadIdx.y;
+    int i = blockIdx.z;
+    Grid g = {nx, ny, nz, P};
+    if (k >= nz || j >= ny || !in_core(i, j, k, g)) return;
+    const long long N = (long long)nx * ny * nz, sx = (long long)ny * nz, sy = nz;
+    const long long id = IDX(i, j, k);
+    // the adjoint: Hb' here and at the -1 neighbours, then Eb'
+    float hx = hb_x(Eb, Hb, cb, id, N, sy), hy = hb_y(Eb, Hb, cb, id, N, sx), hz = hb_z(Eb, Hb, cb, id, N, sx, sy);
+    float hx_mz = hb_x(Eb, Hb, cb, id - 1, N, sy), hx_my = hb_x(Eb, Hb, cb, id - sy, N, sy);
+    float hy_mz = hb_y(Eb, Hb, cb, id - 1, N, sx), hy_mx = hb_y(Eb, Hb, cb, id - sx, N, sx);
+    float hz_my = hb_z(Eb, Hb, cb, id - sy, N, sx, sy), hz_mx = hb_z(Eb, Hb, cb, id - sx, N, sx, sy);
+    float ebx = Eb[id], eby = Eb[N + id], ebz = Eb[2 * N + id], c0 = cb[id];
+    HbO[id] = hx;
+    HbO[N + id] = hy;
+    HbO[2 * N + id] = hz;
+    EbO[id] = ebx + dt * ((hy - hy_mz) - (hz - hz_my));
+    EbO[N + id] = eby + dt * ((hz - hz_mx) - (hx - hx_mz));
+    EbO[2 * N + id] = ebz + dt * ((hx - hx_my) - (hy - hy_mx));
+    if (mode == 2) {  // E holds E^{n+1}, H holds E^n
+        grad[id] += (ebx * (E[id] - H[id]) + eby * (E[N + id] - H[N + id]) + ebz * (E[2 * N + id] - H[2 * N + id])) / c0;
+        return;
+    }
+    if (mode != 1) return;
+    Box box = {si0, si1, sj0, sj1, sk0, sk1, J};
+    const float *Hx = H, *Hy = H + N, *Hz = H + 2 * N;
+#define CURL_X(y) ((Hz[y] - Hz[(y) - sy]) - (Hy[y] - Hy[(y) - 1]))
+#define CURL_Y(y) ((Hx[y] - Hx[(y) - 1]) - (Hz[y] - Hz[(y) - sx]))
+#define CURL_Z(y) ((Hy[y] - Hy[(y) - sx]) - (Hx[y] - Hx[(y) - sy]))
+    float cux = CURL_X(id), cuy = CURL_Y(id), cuz = CURL_Z(id) - box.at(i, j, k);
+    grad[id] += ebx * cux + eby * cuy + ebz * cuz;
+    float ex = E[id] - c0 * cux, ey = E[N + id] - c0 * cuy, ez = E[2 * N + id] - c0 * cuz;
+    EO[id] = ex;
+    EO[N + id] = ey;
+    EO[2 * N + id] = ez;
+    // E^n at the +1 neighbours (all in R: the core ends one cell before R does)
+    long long y;
+    y = id + sy;
+    float ex_py = E[y] - cb[y] * CURL_X(y), ez_py = E[2 * N + y] - cb[y] * (CURL_Z(y) - box.at(i, j + 1, k));
+    y = id + 1;
+    float ex_pz = E[y] - cb[y] * CURL_X(y), ey_pz = E[N + y] - cb[y] * CURL_Y(y);
+    y = id + sx;
+    float ey_px = E[N + y] - cb[y] * CURL_Y(y), ez_px = E[2 * N + y] - cb[y] * (CURL_Z(y) - box.at(i + 1, j, k));
+#undef CURL_X
+#undef CURL_Y
+#undef CURL_Z
+    HO[id] = Hx[id] + dt * ((ez_py - ez) - (ey_pz - ey));
+    HO[N + id] = Hy[id] + dt * ((ex_pz - ex) - (ez_px - ez));
+    HO[2 * N + id] = Hz[id] + dt * ((ey_px - ey) - (ex_py - ex));
+}
+
+// Kernel 1's transpose_e outside the core: Hb' = Hb + (E step)^T Eb into HbO; mode 1 undoes E into EO (source
+// inline), mode 2 reads E^{n+1} from E and E^n from H.
+extern "C" __global__ void transpose_e3(const int nx, const int ny, const int nz, const int P, const int mode,
+                                        const int si0, const int si1, const int sj0, const int sj1, const int sk0,
+                                        const int sk1, const float J, const float *__restrict__ Eb,
+                                        const float *__restrict__ Hb, float *__restrict__ HbO, const float *cx,
+                                        const float *cy, const float *cz, float *ox, float *oy, float *oz,
+                                        const float *__restrict__ prof, const float *__restrict__ cb,
+                                        const float *__restrict__ E, const float *__restrict__ H,
+                                        float *__restrict__ EO, float *__restrict__ grad) {
+    int k = blockIdx.x * blockDim.x + threadIdx.x;
+    int j = blockIdx.y * blockDim.y + threadIdx.y;
+    int i = blockIdx.z;
+    Grid g = {nx, ny, nz, P};
+    if (k >= nz || j >= ny || in_core(i, j, k, g)) return;
+    const long long N = (long long)nx * ny * nz, id = IDX(i, j, k), sx = (long long)ny * nz, sy = nz;
+    const float *Ebx = Eb, *Eby = Eb + N, *Ebz = Eb + 2 * N;
+    float c0 = cb[id], ebx = Ebx[id], eby = Eby[id], ebz = Ebz[id];
+    float s0 = (j > 0 && k > 0) ? c0 * ebx : 0.f, s1 = (i > 0 && k > 0) ? c0 * eby : 0.f;
+    float s2 = (i > 0 && j > 0) ? c0 * ebz : 0.f;
+    float hx = 0.f, hy = 0.f, hz = 0.f;
+    hz += DUAL(s0, 1, 2, i, j, k, true, 0);
+    hy += DUAL(-s0, 2, 2, i, j, k, true, 0);
+    hx += DUAL(s1, 2, 3, i, j, k, true, 0);
+    hz += DUAL(-s1, 0, 2, i, j, k, true, 0);
+    hy += DUAL(s2, 0, 3, i, j, k, true, 0);
+    hx += DUAL(-s2, 1, 3, i, j, k, true, 0);
+    if (j + 1 < ny) {
+        long long n = id + sy;
+        float m = k > 0 ? cb[n] : 0.f;
+        hz -= DUAL(m * Ebx[n], 1, 2, i, j + 1, k, false, 0);
+        hx -= DUAL(-(i > 0 ? cb[n] : 0.f) * Ebz[n], 1, 3, i, j + 1, k, false, 0);
+    }
+    if (k + 1 < nz) {
+        long long n = id + 1;
+        hy -= DUAL(-(j > 0 ? cb[n] : 0.f) * Ebx[n], 2, 2, i, j, k + 1, false, 0);
+        hx -= DUAL((i > 0 ? cb[n] : 0.f) * Eby[n], 2, 3, i, j, k + 1, false, 0);
+    }
+    if (i + 1 < nx) {
+        long long n = id + sx;
+        hz -= DUAL(-(k > 0 ? cb[n] : 0.f) * Eby[n], 0, 2, i + 1, j, k, false, 0);
+        hy -= DUAL((j > 0 ? cb[n] : 0.f) * Ebz[n], 0, 3, i + 1, j, k, false, 0);
+    }
+    HbO[id] = Hb[id] + hx;
+    HbO[N + id] = Hb[N + id] + hy;
+    HbO[2 * N + id] = Hb[2 * N + id] + hz;
+    if (mode == 0 || !inside(i, j, k, g)) return;
+    if (mode == 1) {
+        Box box = {si0, si1, sj0, sj1, sk0, sk1, J};
+        const float *Hx = H, *Hy = H + N, *Hz = H + 2 * N;
+        float cux = (Hz[id] - Hz[id - sy]) - (Hy[id] - Hy[id - 1]);
+        float cuy = (Hx[id] - Hx[id - 1]) - (Hz[id] - Hz[id - sx]);
+        float cuz = (Hy[id] - Hy[id - sx]) - (Hx[id] - Hx[id - sy]) - box.at(i, j, k);
+        grad[id] += ebx * cux + eby * cuy + ebz * cuz;
+        EO[id] = E[id] - c0 * cux;
+        EO[N + id] = E[N + id] - c0 * cuy;
+        EO[2 * N + id] = E[2 * N + id] - c0 * cuz;
+    } else {
+        grad[id] += (ebx * (E[id] - H[id]) + eby * (E[N + id] - H[N + id]) + ebz * (E[2 * N + id] - H[2 * N + id])) / c0;
+    }
+}
+
+// Kernel 1's transpose_h outside the core: Eb' = Eb + (H step)^T Hb' (Hb' = transpose_e3's and step_core's HbO)
+// into EbO; mode 1 undoes H into HO from the old H and E^n (E: transpose_e3's and step_core's EO, shell restored).
+extern "C" __global__ void transpose_h3(const int nx, const int ny, const int nz, const int P, const int mode,
+                                        const float dt, const float *__restrict__ Eb, const float *__restrict__ Hb,
+                                        float *__restrict__ EbO, const float *cx, const float *cy, const float *cz,
+                                        float *ox, float *oy, float *oz, const float *__restrict__ prof,
+                                        const float *__restrict__ E, const float *__restrict__ H,
+                                        float *__restrict__ HO) {
+    int k = blockIdx.x * blockDim.x + threadIdx.x;
+    int j = blockIdx.y * blockDim.y + threadIdx.y;
+    int i = blockIdx.z;
+    Grid g = {nx, ny, nz, P};
+    if (k >= nz || j >= ny || in_core(i, j, k, g)) return;
+    const long long N = (long long)nx * ny * nz, id = IDX(i, j, k), sx = (long long)ny * nz, sy = nz;
+    const float *Hbx = Hb, *Hby = Hb + N, *Hbz = Hb + 2 * N;
+    float t0 = -dt * Hbx[id], t1 = -dt * Hby[id], t2 = -dt * Hbz[id];
+    float ex = 0.f, ey = 0.f, ez = 0.f;
+    ez -= DUAL(t0, 1, 0, i, j, k, true, 3);
+    ey -= DUAL(-t0, 2, 0, i, j, k, true, 3);
+    ex -= DUAL(t1, 2, 1, i, j, k, true, 3);
+    ez -= DUAL(-t1, 0, 0, i, j, k, true, 3);
+    ey -= DUAL(t2, 0, 1, i, j, k, true, 3);
+    ex -= DUAL(-t2, 1, 1, i, j, k, true, 3);
+    if (j > 0) {
+        long long n = id - sy;
+        ez += DUAL(-dt * Hbx[n], 1, 0, i, j - 1, k, false, 3);
+        ex += DUAL(dt * Hbz[n], 1, 1, i, j - 1, k, false, 3);
+    }
+    if (k > 0) {
+        long long n = id - 1;
+        ey += DUAL(dt * Hbx[n], 2, 0, i, j, k - 1, false, 3);
+        ex += DUAL(-dt * Hby[n], 2, 1, i, j, k - 1, false, 3);
+    }
+    if (i > 0) {
+        long long n = id - sx;
+        ez += DUAL(dt * Hby[n], 0, 0, i - 1, j, k, false, 3);
+        ey += DUAL(-dt * Hbz[n], 0, 1, i - 1, j, k, false, 3);
+    }
+    EbO[id] = Eb[id] + ex;
+    EbO[N + id] = Eb[N + id] + ey;
+    EbO[2 * N + id] = Eb[2 * N + id] + ez;
+    if (mode != 1 || !inside(i, j, k, g)) return;
+    const float *Ex = E, *Ey = E + N, *Ez = E + 2 * N;
+    HO[id] = H[id] + dt * ((Ez[id + sy] - Ez[id]) - (Ey[id + 1] - Ey[id]));
+    HO[N + id] = H[N + id] + dt * ((Ex[id + 1] - Ex[id]) - (Ez[id + sx] - Ez[id]));
+    HO[2 * N + id] = H[2 * N + id] + dt * ((Ey[id + sx] - Ey[id]) - (Ex[id + sy] - Ex[id]));
+}
