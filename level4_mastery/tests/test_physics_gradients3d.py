@@ -76,7 +76,7 @@ def test_central_differences_32_cubed_float64():
 
 
 @pytest.mark.skipif(not cuda_available(), reason="no CUDA device (CuPy) on this machine")
-@pytest.mark.parametrize("kernel", [1, 2, 3])
+@pytest.mark.parametrize("kernel", [1, 2, 3, 4, 5])
 @pytest.mark.parametrize("method", grad3d.METHODS)
 def test_cuda_float32_matches_the_oracle(oracle, method, kernel, monkeypatch):
     from hyperion.physics.engines3d import CudaEngine
@@ -90,7 +90,7 @@ def test_cuda_float32_matches_the_oracle(oracle, method, kernel, monkeypatch):
 
 
 @pytest.mark.skipif(not cuda_on_cpu.available(), reason="g++ is not on PATH: the .cu kernels cannot run on the CPU")
-@pytest.mark.parametrize("kernel", [1, 2, 3])
+@pytest.mark.parametrize("kernel", [1, 2, 3, 4, 5])
 @pytest.mark.parametrize("method", grad3d.METHODS)
 def test_cuda_kernels_run_on_the_cpu_match_the_oracle(oracle, method, kernel, monkeypatch):
     """The .cu code itself (g++ and a shim, threads one after the other) through the CUDA engine, in float32."""

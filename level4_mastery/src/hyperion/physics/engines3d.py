@@ -288,30 +288,56 @@ class CudaEngine(Engine):
     block = (32, 8, 1)
     dtype_default = np.float32
     # adjoint3d.cu's kernel 1 (every cell through the slab code, two passes per step), 2 (the same with a plain
-    # transposed curl in the core) or 3 (the core in one pass per step with ping-pong buffers, the rest as kernel 1)
-    kernel = 3
+    # transposed curl in the core), 3 (the core in one pass per step with ping-pong buffers, the rest as kernel 1)
+    # 4 (kernel 3 in two launches: core and outer E step together, the outer H step on its blocks only) or 5
+    # (kernel 4 with 4 planes per thread)
+    kernel = 4
 
     def __init__(self, *args, **kwargs) -> None:
         if np.dtype(kwargs.get("dtype") or np.float32) != np.float32:
             raise TypeError("the CUDA backend runs in float32")
         self.xp = self.array_module()
         super().__init__(*args, **kwargs)
-        forward, backward = self.compile((("CORE_FAST_PATH", 1),) if self.kernel == 2 else ())
+        if self.kernel not in (1, 2, 3, 4, 5):
+            raise ValueError(f"adjoint3d.cu has kernels 1 to 5, not {self.kernel}")
+        self.planes = 4 if self.kernel == 5 else 1
+        defines = {2: (("CORE_FAST_PATH", 1),), 5: (("PLANES", self.planes),)}.get(self.kernel, ())
+        forward, backward = self.compile(defines)
         self._update_h, self._update_e = forward("update_h"), forward("update_e")
-        names = ("transpose_e", "transpose_h") if self.kernel in (1, 2) else ("transpose_e3", "transpose_h3")
+        names = {1: ("transpose_e", "transpose_h"), 2: ("transpose_e", "transpose_h"),
+                 3: ("transpose_e3", "transpose_h3"), 4: ("step4", "transpose_h4"), 5: ("step4", "transpose_h4")}[
+                     self.kernel]
         self._transpose_e, self._transpose_h = (backward(name) for name in names)
         self._step_core = backward("step_core")
         nx, ny, nz = self.shape
+        if self.kernel >= 3 and 3 * nx * ny * nz >= 2**31:
+            raise ValueError(f"adjoint3d.cu kernel {self.kernel} indexes the core in 32 bits: {self.shape} is too "
+                             "large (3 nx ny nz must stay below 2^31); use kernel 1")
         self.prof = self.xp.asarray(self.profiles)
         self.dims = (np.int32(nx), np.int32(ny), np.int32(nz), np.int32(self.pml))
         self.launch = ((nz + 31) // 32, (ny + 7) // 8, nx)
         self.box = []  # the source region as [start, stop) per axis (kernel 3 undoes the source inline)
         for n, part in zip(self.shape, self.source_region):
             span = np.arange(n)[part].ravel()
-            if self.kernel == 3 and not np.array_equal(span, np.arange(span.min(), span.max() + 1)):
+            if self.kernel >= 3 and not np.array_equal(span, np.arange(span.min(), span.max() + 1)):
                 raise ValueError(f"adjoint3d.cu kernel 3 needs a source region of contiguous cells, got {part!r}")
             self.box += [np.int32(span.min()), np.int32(span.max() + 1)]
         self.spare: State | None = None  # kernel 3's second E, H buffers of the state being reversed
+        self.outer_blocks = self.xp.asarray(self._outer_blocks())  # kernel 4's transpose_h4 runs these blocks
+
+    def _outer_blocks(self) -> np.ndarray:
+        """(block x, block y, plane group) of every launch block holding a cell outside the core [P+1, n-P-1)³."""
+        p = self.pml
+
+        def inside(n: int, width: int) -> np.ndarray:  # per block along an axis: all its cells in the core
+            starts = np.arange(0, n, width)
+            return (starts >= p + 1) & (np.minimum(starts + width, n) <= n - p - 1)
+
+        bx, by = self.block[0], self.block[1]
+        fk, fj, fi = inside(self.shape[2], bx), inside(self.shape[1], by), inside(self.shape[0], self.planes)
+        z, y, x = np.meshgrid(np.arange(fi.size), np.arange(fj.size), np.arange(fk.size), indexing="ij")
+        keep = ~(fi[z] & fj[y] & fk[x])
+        return np.stack([x[keep], y[keep], z[keep]], axis=1).astype(np.int32).ravel()
 
     def array_module(self) -> Any:
         import cupy
@@ -335,7 +361,7 @@ class CudaEngine(Engine):
 
     def zero_adjoint(self) -> Adjoint:
         adjoint = super().zero_adjoint()
-        if self.kernel == 3:
+        if self.kernel >= 3:
             adjoint.spare = (self.xp.zeros_like(adjoint.E), self.xp.zeros_like(adjoint.H))
         return adjoint
 
@@ -361,10 +387,23 @@ class CudaEngine(Engine):
 
     def _step3(self, adjoint: Adjoint, grad: Any, mode: int, E: Any, H: Any, E_out: Any, H_out: Any, J: float,
                between: Any = None) -> None:
-        """Kernel 3: step_core on the core, then transpose_e3 and transpose_h3 on the rest; swaps the adjoint."""
+        """Kernels 3 and 4: the core in one pass, the rest in two; outputs to the spare buffers, then swapped."""
         a, dims, dt = adjoint, self.dims, np.float32(self.dt)
         Eb_out, Hb_out = a.spare
         source = (*self.box, np.float32(J))
+        if self.kernel >= 4:
+            launch = (self.launch[0], self.launch[1], -(-self.shape[0] // self.planes))
+            self._transpose_e(launch, self.block, (*dims, np.int32(mode), dt, *source, a.E, a.H, Eb_out, Hb_out,
+                                                        *a.chi, *a.chi_out, self.prof, self.cb, E, H, E_out, H_out,
+                                                        grad))
+            if between is not None:
+                between()
+            self._transpose_h((self.outer_blocks.size // 3, 1, 1), self.block,
+                              (*dims, np.int32(1 if mode == 1 else 0), dt, self.outer_blocks, a.E, Hb_out, Eb_out,
+                               *a.chi, *a.chi_out, self.prof, E_out, H, H_out))
+            a.spare, a.E, a.H = (a.E, a.H), Eb_out, Hb_out
+            self.swap(a)
+            return
         self._step_core(self.launch, self.block, (*dims, np.int32(mode), dt, *source, a.E, a.H, Eb_out, Hb_out,
                                                   self.cb, E, H, E_out, H_out, grad))
         self._transpose_e(self.launch, self.block, (*dims, np.int32(mode), *source, a.E, a.H, Hb_out, *a.chi,
@@ -377,7 +416,7 @@ class CudaEngine(Engine):
         self.swap(a)
 
     def reverse_step(self, state: State, adjoint: Adjoint, grad: Any, n: int, row: Any) -> None:
-        if self.kernel == 3:
+        if self.kernel >= 3:
             if self.spare is None:
                 self.spare = State(self.xp.zeros_like(state.E), self.xp.zeros_like(state.H), state.psi)
             spare = self.spare
@@ -395,7 +434,7 @@ class CudaEngine(Engine):
         self._transposes(adjoint, grad, 1, 1, state.E, state.H, state.E, between)
 
     def adjoint_step(self, adjoint: Adjoint, grad: Any, e_next: Any, e_now: Any) -> None:
-        if self.kernel == 3:
+        if self.kernel >= 3:
             self._step3(adjoint, grad, 2, e_next, e_now, e_next, e_now, 0.0)
         else:
             self._transposes(adjoint, grad, 2, 0, e_next, e_next, e_now)

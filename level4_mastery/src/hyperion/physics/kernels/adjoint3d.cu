@@ -230,34 +230,27 @@ struct Box {
 };
 
 // Hb'_u at y in the core (kernel 2's transpose_e core path): s_c = cb Eb_c, Hb'_x = Hb_x + (s1 - s1(+z)) - (s2 - s2(+y))
-__device__ __forceinline__ float hb_x(const float *Eb, const float *Hb, const float *cb, long long y, long long N,
-                                      long long sy) {
+__device__ __forceinline__ float hb_x(const float *Eb, const float *Hb, const float *cb, int y, int N, int sy) {
     return Hb[y] + (cb[y] * Eb[N + y] - cb[y + 1] * Eb[N + y + 1]) -
            (cb[y] * Eb[2 * N + y] - cb[y + sy] * Eb[2 * N + y + sy]);
 }
-__device__ __forceinline__ float hb_y(const float *Eb, const float *Hb, const float *cb, long long y, long long N,
-                                      long long sx) {
+__device__ __forceinline__ float hb_y(const float *Eb, const float *Hb, const float *cb, int y, int N, int sx) {
     return Hb[N + y] + (cb[y] * Eb[2 * N + y] - cb[y + sx] * Eb[2 * N + y + sx]) - (cb[y] * Eb[y] - cb[y + 1] * Eb[y + 1]);
 }
-__device__ __forceinline__ float hb_z(const float *Eb, const float *Hb, const float *cb, long long y, long long N,
-                                      long long sx, long long sy) {
+__device__ __forceinline__ float hb_z(const float *Eb, const float *Hb, const float *cb, int y, int N, int sx, int sy) {
     return Hb[2 * N + y] + (cb[y] * Eb[y] - cb[y + sy] * Eb[y + sy]) - (cb[y] * Eb[N + y] - cb[y + sx] * Eb[N + y + sx]);
 }
 
-extern "C" __global__ void step_core(const int nx, const int ny, const int nz, const int P, const int mode,
-                                     const float dt, const int si0, const int si1, const int sj0, const int sj1,
-                                     const int sk0, const int sk1, const float J, const float *__restrict__ Eb,
-                                     const float *__restrict__ Hb, float *__restrict__ EbO, float *__restrict__ HbO,
-                                     const float *__restrict__ cb, const float *__restrict__ E,
-                                     const float *__restrict__ H, float *__restrict__ EO, float *__restrict__ HO,
-                                     float *__restrict__ grad) {
-    int k = blockIdx.x * blockDim.x + threadIdx.x;
-    int j = blockIdx.y * blockDim.y + threadIdx.y;
-    int i = blockIdx.z;
-    Grid g = {nx, ny, nz, P};
-    if (k >= nz || j >= ny || !in_core(i, j, k, g)) return;
-    const long long N = (long long)nx * ny * nz, sx = (long long)ny * nz, sy = nz;
-    const long long id = IDX(i, j, k);
+// One core cell of kernel 3/4 (int indices: the engine checks 3 N < 2^31).
+__device__ __forceinline__ void core_cell(int i, int j, int k, Grid g, const int mode, const float dt, Box box,
+                                          const float *__restrict__ Eb, const float *__restrict__ Hb,
+                                          float *__restrict__ EbO, float *__restrict__ HbO,
+                                          const float *__restrict__ cb, const float *__restrict__ E,
+                                          const float *__restrict__ H, float *__restrict__ EO,
+                                          float *__restrict__ HO, float *__restrict__ grad) {
+    const int nx = g.nx, ny = g.ny, nz = g.nz;
+    const int N = nx * ny * nz, sx = ny * nz, sy = nz;
+    const int id = (i * ny + j) * nz + k;
     // the adjoint: Hb' here and at the -1 neighbours, then Eb'
     float hx = hb_x(Eb, Hb, cb, id, N, sy), hy = hb_y(Eb, Hb, cb, id, N, sx), hz = hb_z(Eb, Hb, cb, id, N, sx, sy);
     float hx_mz = hb_x(Eb, Hb, cb, id - 1, N, sy), hx_my = hb_x(Eb, Hb, cb, id - sy, N, sy);
@@ -275,7 +268,6 @@ extern "C" __global__ void step_core(const int nx, const int ny, const int nz, c
         return;
     }
     if (mode != 1) return;
-    Box box = {si0, si1, sj0, sj1, sk0, sk1, J};
     const float *Hx = H, *Hy = H + N, *Hz = H + 2 * N;
 #define CURL_X(y) ((Hz[y] - Hz[(y) - sy]) - (Hy[y] - Hy[(y) - 1]))
 #define CURL_Y(y) ((Hx[y] - Hx[(y) - 1]) - (Hz[y] - Hz[(y) - sx]))
@@ -287,7 +279,7 @@ extern "C" __global__ void step_core(const int nx, const int ny, const int nz, c
     EO[N + id] = ey;
     EO[2 * N + id] = ez;
     // E^n at the +1 neighbours (all in R: the core ends one cell before R does)
-    long long y;
+    int y;
     y = id + sy;
     float ex_py = E[y] - cb[y] * CURL_X(y), ez_py = E[2 * N + y] - cb[y] * (CURL_Z(y) - box.at(i, j + 1, k));
     y = id + 1;
@@ -302,21 +294,31 @@ extern "C" __global__ void step_core(const int nx, const int ny, const int nz, c
     HO[2 * N + id] = Hz[id] + dt * ((ey_px - ey) - (ex_py - ex));
 }
 
-// Kernel 1's transpose_e outside the core: Hb' = Hb + (E step)^T Eb into HbO; mode 1 undoes E into EO (source
-// inline), mode 2 reads E^{n+1} from E and E^n from H.
-extern "C" __global__ void transpose_e3(const int nx, const int ny, const int nz, const int P, const int mode,
-                                        const int si0, const int si1, const int sj0, const int sj1, const int sk0,
-                                        const int sk1, const float J, const float *__restrict__ Eb,
-                                        const float *__restrict__ Hb, float *__restrict__ HbO, const float *cx,
-                                        const float *cy, const float *cz, float *ox, float *oy, float *oz,
-                                        const float *__restrict__ prof, const float *__restrict__ cb,
-                                        const float *__restrict__ E, const float *__restrict__ H,
-                                        float *__restrict__ EO, float *__restrict__ grad) {
+extern "C" __global__ void step_core(const int nx, const int ny, const int nz, const int P, const int mode,
+                                     const float dt, const int si0, const int si1, const int sj0, const int sj1,
+                                     const int sk0, const int sk1, const float J, const float *__restrict__ Eb,
+                                     const float *__restrict__ Hb, float *__restrict__ EbO, float *__restrict__ HbO,
+                                     const float *__restrict__ cb, const float *__restrict__ E,
+                                     const float *__restrict__ H, float *__restrict__ EO, float *__restrict__ HO,
+                                     float *__restrict__ grad) {
     int k = blockIdx.x * blockDim.x + threadIdx.x;
     int j = blockIdx.y * blockDim.y + threadIdx.y;
     int i = blockIdx.z;
     Grid g = {nx, ny, nz, P};
-    if (k >= nz || j >= ny || in_core(i, j, k, g)) return;
+    if (k >= nz || j >= ny || !in_core(i, j, k, g)) return;
+    core_cell(i, j, k, g, mode, dt, Box{si0, si1, sj0, sj1, sk0, sk1, J}, Eb, Hb, EbO, HbO, cb, E, H, EO, HO, grad);
+}
+
+// Kernel 1's transpose_e outside the core: Hb' = Hb + (E step)^T Eb into HbO; mode 1 undoes E into EO (source
+// inline), mode 2 reads E^{n+1} from E and E^n from H.
+__device__ __forceinline__ void outer_e_cell(int i, int j, int k, Grid g, const int mode, Box box,
+                                             const float *__restrict__ Eb, const float *__restrict__ Hb,
+                                             float *__restrict__ HbO, const float *cx, const float *cy,
+                                             const float *cz, float *ox, float *oy, float *oz,
+                                             const float *__restrict__ prof, const float *__restrict__ cb,
+                                             const float *__restrict__ E, const float *__restrict__ H,
+                                             float *__restrict__ EO, float *__restrict__ grad) {
+    const int nx = g.nx, ny = g.ny, nz = g.nz;
     const long long N = (long long)nx * ny * nz, id = IDX(i, j, k), sx = (long long)ny * nz, sy = nz;
     const float *Ebx = Eb, *Eby = Eb + N, *Ebz = Eb + 2 * N;
     float c0 = cb[id], ebx = Ebx[id], eby = Eby[id], ebz = Ebz[id];
@@ -350,7 +352,6 @@ extern "C" __global__ void transpose_e3(const int nx, const int ny, const int nz
     HbO[2 * N + id] = Hb[2 * N + id] + hz;
     if (mode == 0 || !inside(i, j, k, g)) return;
     if (mode == 1) {
-        Box box = {si0, si1, sj0, sj1, sk0, sk1, J};
         const float *Hx = H, *Hy = H + N, *Hz = H + 2 * N;
         float cux = (Hz[id] - Hz[id - sy]) - (Hy[id] - Hy[id - 1]);
         float cuy = (Hx[id] - Hx[id - 1]) - (Hz[id] - Hz[id - sx]);
@@ -364,19 +365,32 @@ extern "C" __global__ void transpose_e3(const int nx, const int ny, const int nz
     }
 }
 
-// Kernel 1's transpose_h outside the core: Eb' = Eb + (H step)^T Hb' (Hb' = transpose_e3's and step_core's HbO)
-// into EbO; mode 1 undoes H into HO from the old H and E^n (E: transpose_e3's and step_core's EO, shell restored).
-extern "C" __global__ void transpose_h3(const int nx, const int ny, const int nz, const int P, const int mode,
-                                        const float dt, const float *__restrict__ Eb, const float *__restrict__ Hb,
-                                        float *__restrict__ EbO, const float *cx, const float *cy, const float *cz,
-                                        float *ox, float *oy, float *oz, const float *__restrict__ prof,
+extern "C" __global__ void transpose_e3(const int nx, const int ny, const int nz, const int P, const int mode,
+                                        const int si0, const int si1, const int sj0, const int sj1, const int sk0,
+                                        const int sk1, const float J, const float *__restrict__ Eb,
+                                        const float *__restrict__ Hb, float *__restrict__ HbO, const float *cx,
+                                        const float *cy, const float *cz, float *ox, float *oy, float *oz,
+                                        const float *__restrict__ prof, const float *__restrict__ cb,
                                         const float *__restrict__ E, const float *__restrict__ H,
-                                        float *__restrict__ HO) {
+                                        float *__restrict__ EO, float *__restrict__ grad) {
     int k = blockIdx.x * blockDim.x + threadIdx.x;
     int j = blockIdx.y * blockDim.y + threadIdx.y;
     int i = blockIdx.z;
     Grid g = {nx, ny, nz, P};
     if (k >= nz || j >= ny || in_core(i, j, k, g)) return;
+    outer_e_cell(i, j, k, g, mode, Box{si0, si1, sj0, sj1, sk0, sk1, J}, Eb, Hb, HbO, cx, cy, cz, ox, oy, oz, prof, cb,
+                 E, H, EO, grad);
+}
+
+// Kernel 1's transpose_h outside the core: Eb' = Eb + (H step)^T Hb' (Hb' = transpose_e3's and step_core's HbO)
+// into EbO; mode 1 undoes H into HO from the old H and E^n (E: transpose_e3's and step_core's EO, shell restored).
+__device__ __forceinline__ void outer_h_cell(int i, int j, int k, Grid g, const int mode, const float dt,
+                                             const float *__restrict__ Eb, const float *__restrict__ Hb,
+                                             float *__restrict__ EbO, const float *cx, const float *cy,
+                                             const float *cz, float *ox, float *oy, float *oz,
+                                             const float *__restrict__ prof, const float *__restrict__ E,
+                                             const float *__restrict__ H, float *__restrict__ HO) {
+    const int nx = g.nx, ny = g.ny, nz = g.nz;
     const long long N = (long long)nx * ny * nz, id = IDX(i, j, k), sx = (long long)ny * nz, sy = nz;
     const float *Hbx = Hb, *Hby = Hb + N, *Hbz = Hb + 2 * N;
     float t0 = -dt * Hbx[id], t1 = -dt * Hby[id], t2 = -dt * Hbz[id];
@@ -410,4 +424,79 @@ extern "C" __global__ void transpose_h3(const int nx, const int ny, const int nz
     HO[id] = H[id] + dt * ((Ez[id + sy] - Ez[id]) - (Ey[id + 1] - Ey[id]));
     HO[N + id] = H[N + id] + dt * ((Ex[id + 1] - Ex[id]) - (Ez[id + sx] - Ez[id]));
     HO[2 * N + id] = H[2 * N + id] + dt * ((Ey[id + sx] - Ey[id]) - (Ex[id + sy] - Ex[id]));
+}
+
+extern "C" __global__ void transpose_h3(const int nx, const int ny, const int nz, const int P, const int mode,
+                                        const float dt, const float *__restrict__ Eb, const float *__restrict__ Hb,
+                                        float *__restrict__ EbO, const float *cx, const float *cy, const float *cz,
+                                        float *ox, float *oy, float *oz, const float *__restrict__ prof,
+                                        const float *__restrict__ E, const float *__restrict__ H,
+                                        float *__restrict__ HO) {
+    int k = blockIdx.x * blockDim.x + threadIdx.x;
+    int j = blockIdx.y * blockDim.y + threadIdx.y;
+    int i = blockIdx.z;
+    Grid g = {nx, ny, nz, P};
+    if (k >= nz || j >= ny || in_core(i, j, k, g)) return;
+    outer_h_cell(i, j, k, g, mode, dt, Eb, Hb, EbO, cx, cy, cz, ox, oy, oz, prof, E, H, HO);
+}
+
+// ---- Kernels 4 and 5: kernel 3 in two launches instead of three ----
+// step4 does a core cell (core_cell) or, elsewhere, the outer transposed E step (outer_e_cell): the two read only
+// the step's inputs, so one launch covers both. transpose_h4 runs only the blocks that hold a cell outside the core,
+// from a list of (block x, block y, plane group) triples made once by the engine (about 40% of the blocks at 256^3).
+// Each thread does PLANES consecutive planes (kernel 4: 1; kernel 5, compiled with -DPLANES=4: 4), so what one plane
+// reads of the next and previous ones is, for the other planes, already in the multiprocessor's L1 cache.
+#ifndef PLANES
+#define PLANES 1
+#endif
+#if PLANES == 1
+#define STEP4_MIN_BLOCKS 6  // 40 registers, no spills
+#else
+#define STEP4_MIN_BLOCKS 4  // the loop needs more: 64 registers, no spills
+#endif
+
+extern "C" __global__ void __launch_bounds__(256, STEP4_MIN_BLOCKS) step4(
+    const int nx, const int ny, const int nz, const int P, const int mode, const float dt, const int si0,
+    const int si1, const int sj0, const int sj1, const int sk0, const int sk1, const float J,
+    const float *__restrict__ Eb, const float *__restrict__ Hb, float *__restrict__ EbO, float *__restrict__ HbO,
+    const float *cx, const float *cy, const float *cz, float *ox, float *oy, float *oz, const float *__restrict__ prof,
+    const float *__restrict__ cb, const float *__restrict__ E, const float *__restrict__ H, float *__restrict__ EO,
+    float *__restrict__ HO, float *__restrict__ grad) {
+    int k = blockIdx.x * blockDim.x + threadIdx.x;
+    int j = blockIdx.y * blockDim.y + threadIdx.y;
+    Grid g = {nx, ny, nz, P};
+    if (k >= nz || j >= ny) return;
+    Box box = {si0, si1, sj0, sj1, sk0, sk1, J};
+#if PLANES == 1
+    {
+        const int i = blockIdx.z;
+#else
+    int last = ((int)blockIdx.z + 1) * PLANES;
+    if (last > nx) last = nx;
+#pragma unroll 1
+    for (int i = blockIdx.z * PLANES; i < last; ++i) {
+#endif
+        if (in_core(i, j, k, g))
+            core_cell(i, j, k, g, mode, dt, box, Eb, Hb, EbO, HbO, cb, E, H, EO, HO, grad);
+        else
+            outer_e_cell(i, j, k, g, mode, box, Eb, Hb, HbO, cx, cy, cz, ox, oy, oz, prof, cb, E, H, EO, grad);
+    }
+}
+
+extern "C" __global__ void __launch_bounds__(256, 6) transpose_h4(
+    const int nx, const int ny, const int nz, const int P, const int mode, const float dt,
+    const int *__restrict__ blocks, const float *__restrict__ Eb, const float *__restrict__ Hb,
+    float *__restrict__ EbO, const float *cx, const float *cy, const float *cz, float *ox, float *oy, float *oz,
+    const float *__restrict__ prof, const float *__restrict__ E, const float *__restrict__ H,
+    float *__restrict__ HO) {
+    int k = blocks[3 * blockIdx.x] * blockDim.x + threadIdx.x;
+    int j = blocks[3 * blockIdx.x + 1] * blockDim.y + threadIdx.y;
+    int group = blocks[3 * blockIdx.x + 2];
+    Grid g = {nx, ny, nz, P};
+    if (k >= nz || j >= ny) return;
+    int last = (group + 1) * PLANES;
+    if (last > nx) last = nx;
+#pragma unroll 1
+    for (int i = group * PLANES; i < last; ++i)
+        if (!in_core(i, j, k, g)) outer_h_cell(i, j, k, g, mode, dt, Eb, Hb, EbO, cx, cy, cz, ox, oy, oz, prof, E, H, HO);
 }
