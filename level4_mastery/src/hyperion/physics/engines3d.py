@@ -97,8 +97,8 @@ class Engine(Solver3D):
     def record(self, state: State, row: Any) -> None:
         """The shell of ``state`` into ``row`` (tangential E above the high faces, then H below the low ones)."""
         ne = self.e_shell.size
-        row[:ne] = state.E.reshape(-1)[self.e_shell]
-        row[ne:] = state.H.reshape(-1)[self.h_shell]
+        self.xp.take(state.E.reshape(-1), self.e_shell, out=row[:ne])
+        self.xp.take(state.H.reshape(-1), self.h_shell, out=row[ne:])
 
     def restore(self, state: State, row: Any) -> None:
         ne = self.e_shell.size
@@ -121,13 +121,20 @@ class Engine(Solver3D):
         grad[self.source_region] -= adjoint.E[2][self.source_region] * self.dtype.type(self.current(n))
 
     def eps_gradient(self, grad_cb: Any) -> np.ndarray:
-        """∂L/∂ε on R from ∂L/∂cb (cb = Δt/ε), as float64 numpy."""
-        g = np.asarray(self.to_host(grad_cb[self.interior]), np.float64)
-        eps = self.eps[self.interior]
-        return -g * self.dt / eps**2
+        """∂L/∂ε on R from ∂L/∂cb, as float64 numpy: ∂cb/∂ε = -Δt/ε² = -cb²/Δt, taken where the arrays live."""
+        cb = self.cb[self.interior]
+        g = grad_cb[self.interior] * (cb * cb) * self.dtype.type(-1.0 / self.dt)
+        return np.asarray(self.to_host(g), np.float64)
 
     def to_host(self, array: Any) -> np.ndarray:
         return np.asarray(array)
+
+    # the field a checkpointing segment keeps per step: "E" (adjoint_step reads E^{n+1} and E^n) or "H" (H^{n+1/2})
+    segment_field = "E"
+
+    def step_into(self, state: State, n: int, slot: Any) -> None:
+        """One forward step that writes the new value of :attr:`segment_field` into ``slot`` (then uses it)."""
+        self.step(state, n, out=slot)
 
     def swap(self, adjoint: Adjoint) -> None:
         adjoint.chi, adjoint.chi_out = adjoint.chi_out, adjoint.chi
@@ -235,7 +242,8 @@ class NumpyEngine(Engine):
             state.H[u][R] += self.dt * curl_e[u][R]
         self.transpose_h(adjoint)
 
-    def adjoint_step(self, adjoint: Adjoint, grad: np.ndarray, e_next: np.ndarray, e_now: np.ndarray) -> None:
+    def adjoint_step(self, adjoint: Adjoint, grad: np.ndarray, e_next: np.ndarray, e_now: np.ndarray,
+                     n: int = 0) -> None:
         R = self.interior
         grad[R] += np.sum(adjoint.E[(slice(None),) + R] * (e_next - e_now)[(slice(None),) + R], axis=0) / self.cb[R]
         self.transpose_e(adjoint)
@@ -272,7 +280,8 @@ class NumbaEngine(Engine):
                                  state.E, state.H)
         self.swap(a)
 
-    def adjoint_step(self, adjoint: Adjoint, grad: np.ndarray, e_next: np.ndarray, e_now: np.ndarray) -> None:
+    def adjoint_step(self, adjoint: Adjoint, grad: np.ndarray, e_next: np.ndarray, e_now: np.ndarray,
+                     n: int = 0) -> None:
         a = adjoint
         self.kernels.transpose_e(a.E, a.H, *a.chi, *a.chi_out, self.profiles, self.pml, self.cb, 2, e_next, e_next,
                                  e_now, grad)
@@ -290,7 +299,7 @@ class CudaEngine(Engine):
     # adjoint3d.cu's kernel 1 (every cell through the slab code, two passes per step), 2 (the same with a plain
     # transposed curl in the core), 3 (the core in one pass per step with ping-pong buffers, the rest as kernel 1)
     # 4 (kernel 3 in two launches: core and outer E step together, the outer H step on its blocks only) or 5
-    # (kernel 4 with 4 planes per thread)
+    # (kernel 4 with 4 planes per thread). Kernel 4 is the fastest on the H200 (results/fdtd_speed/).
     kernel = 4
 
     def __init__(self, *args, **kwargs) -> None:
@@ -304,6 +313,7 @@ class CudaEngine(Engine):
         defines = {2: (("CORE_FAST_PATH", 1),), 5: (("PLANES", self.planes),)}.get(self.kernel, ())
         forward, backward = self.compile(defines)
         self._update_h, self._update_e = forward("update_h"), forward("update_e")
+        self._update_h_to = forward("update_h_to")
         names = {1: ("transpose_e", "transpose_h"), 2: ("transpose_e", "transpose_h"),
                  3: ("transpose_e3", "transpose_h3"), 4: ("step4", "transpose_h4"), 5: ("step4", "transpose_h4")}[
                      self.kernel]
@@ -433,11 +443,26 @@ class CudaEngine(Engine):
 
         self._transposes(adjoint, grad, 1, 1, state.E, state.H, state.E, between)
 
-    def adjoint_step(self, adjoint: Adjoint, grad: Any, e_next: Any, e_now: Any) -> None:
+    @property
+    def segment_field(self) -> str:  # kernels 3-5 keep H (their mode 3), kernels 1-2 keep E
+        return "H" if self.kernel >= 3 else "E"
+
+    def step_into(self, state: State, n: int, slot: Any) -> None:
+        if self.segment_field == "E":
+            return self.step(state, n, out=slot)
+        dt = np.float32(self.dt)
+        self._update_h_to(self.launch, self.block, (*self.dims, dt, *state.E, *state.H, *slot, *state.psi, self.prof))
+        state.H = slot
+        self._update_e(self.launch, self.block, (*self.dims, *state.E, *state.E, *state.H, *state.psi, self.prof,
+                                                 self.cb))
+        self.add_source(state.E, n)
+
+    def adjoint_step(self, adjoint: Adjoint, grad: Any, next_slot: Any, now_slot: Any, n: int = 0) -> None:
+        """One transposed step of a checkpointing segment: slots of E (kernels 1, 2) or of H (3-5, mode 3)."""
         if self.kernel >= 3:
-            self._step3(adjoint, grad, 2, e_next, e_now, e_next, e_now, 0.0)
+            self._step3(adjoint, grad, 3, next_slot, next_slot, next_slot, next_slot, self.current(n))
         else:
-            self._transposes(adjoint, grad, 2, 0, e_next, e_next, e_now)
+            self._transposes(adjoint, grad, 2, 0, next_slot, next_slot, now_slot)
 
 
 # the one dispatch point of the gradient: a backend name -> its engine

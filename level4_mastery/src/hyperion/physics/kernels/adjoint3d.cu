@@ -216,6 +216,8 @@ extern "C" __global__ void transpose_h(const int nx, const int ny, const int nz,
 // transpose_e3 and transpose_h3: kernel 1's code with separate in/out buffers, skipping C. The soft source J_z on
 // the box [si0, si1) x [sj0, sj1) x [sk0, sk1) is undone inline (mode 1): E^n_z = E^{n+1}_z - cb (curl_z H - J),
 // and the gradient sees curl H - J. Fields here are stacked [3][nx][ny][nz] (component c at offset c N).
+// Mode 3 (checkpointing with the segment's H stored instead of its E): grad += Eb . (curl H - J), H = H^{n+1/2};
+// it reads 3 stored values a cell instead of mode 2's 6 (E^{n+1} and E^n).
 
 __device__ __forceinline__ bool in_core(int i, int j, int k, Grid g) {
     return i > g.P && i < g.nx - g.P - 1 && j > g.P && j < g.ny - g.P - 1 && k > g.P && k < g.nz - g.P - 1;
@@ -267,13 +269,14 @@ __device__ __forceinline__ void core_cell(int i, int j, int k, Grid g, const int
         grad[id] += (ebx * (E[id] - H[id]) + eby * (E[N + id] - H[N + id]) + ebz * (E[2 * N + id] - H[2 * N + id])) / c0;
         return;
     }
-    if (mode != 1) return;
+    if (mode != 1 && mode != 3) return;
     const float *Hx = H, *Hy = H + N, *Hz = H + 2 * N;
 #define CURL_X(y) ((Hz[y] - Hz[(y) - sy]) - (Hy[y] - Hy[(y) - 1]))
 #define CURL_Y(y) ((Hx[y] - Hx[(y) - 1]) - (Hz[y] - Hz[(y) - sx]))
 #define CURL_Z(y) ((Hy[y] - Hy[(y) - sx]) - (Hx[y] - Hx[(y) - sy]))
     float cux = CURL_X(id), cuy = CURL_Y(id), cuz = CURL_Z(id) - box.at(i, j, k);
     grad[id] += ebx * cux + eby * cuy + ebz * cuz;
+    if (mode == 3) return;  // checkpointing with stored H: the gradient only
     float ex = E[id] - c0 * cux, ey = E[N + id] - c0 * cuy, ez = E[2 * N + id] - c0 * cuz;
     EO[id] = ex;
     EO[N + id] = ey;
@@ -351,12 +354,13 @@ __device__ __forceinline__ void outer_e_cell(int i, int j, int k, Grid g, const 
     HbO[N + id] = Hb[N + id] + hy;
     HbO[2 * N + id] = Hb[2 * N + id] + hz;
     if (mode == 0 || !inside(i, j, k, g)) return;
-    if (mode == 1) {
+    if (mode == 1 || mode == 3) {
         const float *Hx = H, *Hy = H + N, *Hz = H + 2 * N;
         float cux = (Hz[id] - Hz[id - sy]) - (Hy[id] - Hy[id - 1]);
         float cuy = (Hx[id] - Hx[id - 1]) - (Hz[id] - Hz[id - sx]);
         float cuz = (Hy[id] - Hy[id - sx]) - (Hx[id] - Hx[id - sy]) - box.at(i, j, k);
         grad[id] += ebx * cux + eby * cuy + ebz * cuz;
+        if (mode == 3) return;
         EO[id] = E[id] - c0 * cux;
         EO[N + id] = E[N + id] - c0 * cuy;
         EO[2 * N + id] = E[2 * N + id] - c0 * cuz;
