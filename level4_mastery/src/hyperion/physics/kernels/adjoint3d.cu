@@ -13,11 +13,19 @@
 // mode 0: the transpose only.
 // mode 1 (time reversal): also, on the interior R = [P, n-P)^3 (no CPML there), undo the forward step:
 //     transpose_e: grad += Eb . curl H;  E -= cb curl H      transpose_h: H += dt curl E
-// mode 2 (checkpointing): transpose_e also adds grad += Eb . (E1 - E0) / cb on R (E1, E0 stored).
+// mode 2 (checkpointing, kernels 1-2): transpose_e also adds grad += Eb . (E1 - E0) / cb on R (E1, E0 stored).
+// mode 3 (checkpointing, kernels 3-5): grad += Eb . (curl H - J) on R from the stored H^{n+1/2}.
 // Layouts and profiles as in yee3d.cu; chi arrays have psi's layout (slots 0,1: H pairs; 2,3: E pairs).
 //
-// Kernel 1 (as written): every cell goes through dual(). Kernel 2 (compiled with -DCORE_FAST_PATH): cells
-// whose stencil touches no slab (about 3/4 of a 256^3 grid with P = 10) take a plain transposed curl.
+// The kernels, each a step on the one before (H200, 256^3, microseconds a step against the forward step's 476: time
+// reversal / checkpointing adjoint in mode 2, results/fdtd_speed/h200_call4/profile.txt; mode 3 came after):
+//   1  every cell goes through dual(), two passes a step                                  1328 / 1033 us
+//   2  (-DCORE_FAST_PATH) cells whose stencil touches no slab take a plain transposed curl (call 2: not faster)
+//   3  the core [P+1, n-P-1)^3 in ONE pass a step (step_core), ping-pong buffers; the rest
+//      through kernel 1's code with in/out buffers (transpose_e3, transpose_h3)          998 / 799 us
+//   4  kernel 3 in two launches (step4 = core + outer E step; transpose_h4 over a list of
+//      the blocks that hold outer cells), 32-bit core indices, no spills                  914 / 701 us
+//   5  (-DPLANES=4) kernel 4 with four planes a thread (more registers: not faster)         911 / 737 us
 
 #define IDX(i, j, k) (((long long)(i) * ny + (j)) * nz + (k))
 
