@@ -13,6 +13,7 @@ from __future__ import annotations
 import ctypes
 import functools
 import hashlib
+import os
 import re
 import shutil
 import subprocess
@@ -61,13 +62,16 @@ def build(source_name: str, defines: tuple = ()) -> dict[str, Any]:
     folder = Path(tempfile.gettempdir()) / "hyperion_cuda_on_cpu"
     folder.mkdir(exist_ok=True)
     library = folder / f"{hashlib.sha256(text.encode()).hexdigest()[:16]}.so"
-    if not library.exists():
-        cpp = library.with_suffix(".cpp")
+    if not library.exists():  # built under a private name, then renamed: parallel test runs never see half a file
+        cpp = library.with_suffix(f".{os.getpid()}.cpp")
         cpp.write_text(text, encoding="utf-8")
-        out = subprocess.run(["g++", "-O2", "-shared", "-fPIC", "-x", "c++", str(cpp), "-o", str(library)],
+        partial = library.with_suffix(f".{os.getpid()}.so")
+        out = subprocess.run(["g++", "-O2", "-shared", "-fPIC", "-x", "c++", str(cpp), "-o", str(partial)],
                              capture_output=True, text=True, timeout=300)
+        cpp.unlink()
         if out.returncode != 0:
             raise RuntimeError(f"g++ failed on {source_name}:\n{out.stderr[-3000:]}")
+        os.replace(partial, library)
     lib = ctypes.CDLL(str(library))
     table = {}
     for name, params in kernels:
