@@ -4,7 +4,7 @@ autograd through the unrolled loop and against central differences on 32³ in fl
 import numpy as np
 import pytest
 
-from hyperion.physics import grad3d
+from hyperion.physics import cuda_on_cpu, grad3d
 from hyperion.physics.backends import cuda_available
 from hyperion.physics.sources import GaussianPulse
 from hyperion.physics.unrolled3d import unrolled_dft3d
@@ -76,7 +76,7 @@ def test_central_differences_32_cubed_float64():
 
 
 @pytest.mark.skipif(not cuda_available(), reason="no CUDA device (CuPy) on this machine")
-@pytest.mark.parametrize("kernel", [1, 2])
+@pytest.mark.parametrize("kernel", [1, 2, 3, 4, 5])
 @pytest.mark.parametrize("method", grad3d.METHODS)
 def test_cuda_float32_matches_the_oracle(oracle, method, kernel, monkeypatch):
     from hyperion.physics.engines3d import CudaEngine
@@ -87,6 +87,22 @@ def test_cuda_float32_matches_the_oracle(oracle, method, kernel, monkeypatch):
     assert np.abs(got_dft - dft).max() <= 1e-4 * np.abs(dft).max()
     got = grad3d.gradient(problem, eps, g, "cuda", method)
     assert np.abs(got - expected).max() <= 5e-3 * np.abs(expected).max()
+
+
+@pytest.mark.skipif(not cuda_on_cpu.available(), reason="g++ is not on PATH: the .cu kernels cannot run on the CPU")
+@pytest.mark.parametrize("kernel", [1, 2, 3, 4, 5])
+@pytest.mark.parametrize("method", grad3d.METHODS)
+def test_cuda_kernels_run_on_the_cpu_match_the_oracle(oracle, method, kernel, monkeypatch):
+    """The .cu code itself (g++ and a shim, threads one after the other) through the CUDA engine, in float32."""
+    from hyperion.physics import engines3d
+
+    monkeypatch.setattr(engines3d.CudaEngine, "kernel", kernel)
+    monkeypatch.setitem(engines3d.ENGINES, "cuda", cuda_on_cpu.EmulatedCudaEngine)
+    problem, eps, g, dft, expected = oracle
+    got_dft, _ = grad3d.run_forward(problem, eps, "cuda")
+    assert np.abs(got_dft - dft).max() <= 1e-5 * np.abs(dft).max()
+    got = grad3d.gradient(problem, eps, g, "cuda", method)
+    assert np.abs(got - expected).max() <= 1e-5 * np.abs(expected).max()
 
 
 def test_bad_input_is_refused():

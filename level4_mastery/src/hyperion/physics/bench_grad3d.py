@@ -68,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--size", type=int, default=256)
     parser.add_argument("--steps", type=int, default=1000)
     parser.add_argument("--dtype", default=None, help="float32 / float64 (default: the backend's)")
-    parser.add_argument("--kernel1", action="store_true", help="cuda: also adjoint3d.cu's kernel 1")
+    parser.add_argument("--kernels", default="3", help="cuda: adjoint3d.cu kernels to time, e.g. 3,1")
     parser.add_argument("--json")
     args = parser.parse_args(argv)
     meter = Meter(args.backend)
@@ -76,45 +76,50 @@ def main(argv: list[str] | None = None) -> int:
     rng = np.random.default_rng(0)
     eps = 1.0 + rng.random(problem.interior_shape)
     dtype = np.dtype(args.dtype) if args.dtype else None
+    kernels = [int(k) for k in args.kernels.split(",")] if args.backend == "cuda" else [0]
     rows, grads = {}, {}
     # warm-up (kernel compilation) on a small scene
     small = scene(48, 20)
-    for kernel in (1, 2):
+    for kernel in kernels:
         engines3d.CudaEngine.kernel = kernel
         for method in grad3d.METHODS:
             grad3d.gradient(small, 1.0 + rng.random(small.interior_shape), np.ones((1, 4)), args.backend, method,
                             dtype=dtype)
     if args.backend != "numpy":
-        rate = throughput(args.backend, args.size, args.steps)  # Mcells/s, synchronised inside
+        rate = throughput(args.backend, args.size, args.steps)  # Mcells/s, synchronised inside, set-up excluded
         rows["forward, plain solver"] = {"seconds": args.size**3 * args.steps / (rate * 1e6)}
     meter.reset()
-    (dft, _), seconds = meter.time(lambda: grad3d.run_forward(problem, eps, args.backend, dtype=dtype))
+    engine, setup = meter.time(lambda: problem.engine(args.backend, eps, dtype))
+    (dft, _), seconds = meter.time(partial(grad3d.run_forward, problem, eps, args.backend, dtype=dtype, engine=engine))
     rows["forward, gradient engine (samples monitors)"] = {"seconds": seconds, "reserved_GB": meter.reserved()}
+    del engine
     g = 2 * dft  # L = Σ |Ẽ|²
-    runs = [(method, 2) for method in grad3d.METHODS]
-    if args.backend == "cuda" and args.kernel1:
-        runs += [(method, 1) for method in grad3d.METHODS]
-    for method, kernel in runs:
-        label = f"{method}, adjoint3d.cu kernel {kernel}" if args.backend == "cuda" else method
-        engines3d.CudaEngine.kernel = kernel
-        meter.reset()
-        (_, kept), forward = meter.time(partial(grad3d.run_forward, problem, eps, args.backend, keep=method,
-                                                dtype=dtype))
-        grads[label], backward = meter.time(partial(grad3d.gradient, problem, eps, g, args.backend, method, kept))
-        rows[f"gradient, {label}"] = {"seconds": forward + backward, "forward_part": forward,
-                                       "reserved_GB": meter.reserved()}
-        del kept
+    for kernel in kernels:
+        for method in grad3d.METHODS:
+            label = f"{method}, adjoint3d.cu kernel {kernel}" if args.backend == "cuda" else method
+            engines3d.CudaEngine.kernel = kernel
+            meter.reset()
+            engine, setup = meter.time(lambda: problem.engine(args.backend, eps, dtype))
+            (_, kept), forward = meter.time(partial(grad3d.run_forward, problem, eps, args.backend, keep=method,
+                                                    dtype=dtype, engine=engine))
+            grads[label], backward = meter.time(partial(grad3d.gradient, problem, eps, g, args.backend, method, kept))
+            rows[f"gradient, {label}"] = {"seconds": forward + backward, "forward_part": forward,
+                                           "setup_excluded": setup, "reserved_GB": meter.reserved()}
+            del kept, engine
     reference = rows.get("forward, plain solver", rows["forward, gradient engine (samples monitors)"])["seconds"]
-    a, b = list(grads.values())[:2]  # reverse and checkpoint, kernel 2
-    apart = {"max_rel": float(np.abs(a - b).max() / np.abs(b).max()),
-             "l2_rel": float(np.linalg.norm(a - b) / np.linalg.norm(b))}
-    print(f"{args.backend}, {args.size}^3 x {args.steps} steps, CPML 10, dtype {dtype or 'default'}")
+    labels = list(grads)
+    first = grads[labels[0]]
+    apart = {other: {"max_rel": float(np.abs(grads[other] - first).max() / np.abs(first).max()),
+                     "l2_rel": float(np.linalg.norm(grads[other] - first) / np.linalg.norm(first))}
+             for other in labels[1:]}
+    print(f"{args.backend}, {args.size}^3 x {args.steps} steps, CPML 10, dtype {dtype or 'default'}; set-up (ε, "
+          "profiles, upload, compile cache) excluded from every row, as from the plain solver's")
     print("| run | seconds | x one forward run | reserved GB |\n|---|---|---|---|")
     for name, row in rows.items():
         reserved = row.get("reserved_GB", float("nan"))
         print(f"| {name} | {row['seconds']:.3f} | {row['seconds'] / reference:.2f} | {reserved:.2f} |")
-    print(f"reverse vs checkpoint gradients: max |diff| / max |g| = {apart['max_rel']:.2e}, "
-          f"relative L2 = {apart['l2_rel']:.2e}")
+    for other, d in apart.items():
+        print(f"{other} vs {labels[0]}: max |diff| / max |g| = {d['max_rel']:.2e}, relative L2 = {d['l2_rel']:.2e}")
     if args.json:
         with open(args.json, "w", encoding="utf-8") as handle:
             json.dump({"args": vars(args), "rows": rows, "apart": apart, "reference_seconds": reference}, handle,

@@ -12,6 +12,7 @@ face, recorded every step (12 layers of (n-2P)² cells instead of every CPML cel
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,6 +35,7 @@ class Adjoint:
     H: Any
     chi: list  # read by the next transposed step
     chi_out: list  # written by it (the backends that recompute a neighbour's term need both)
+    spare: Any = None  # a second (E, H) for the backends that write a step's adjoint to other buffers
 
 
 def _terms(u: int) -> tuple[tuple[int, int, int], tuple[int, int, int]]:
@@ -95,8 +97,8 @@ class Engine(Solver3D):
     def record(self, state: State, row: Any) -> None:
         """The shell of ``state`` into ``row`` (tangential E above the high faces, then H below the low ones)."""
         ne = self.e_shell.size
-        row[:ne] = state.E.reshape(-1)[self.e_shell]
-        row[ne:] = state.H.reshape(-1)[self.h_shell]
+        self.xp.take(state.E.reshape(-1), self.e_shell, out=row[:ne])
+        self.xp.take(state.H.reshape(-1), self.h_shell, out=row[ne:])
 
     def restore(self, state: State, row: Any) -> None:
         ne = self.e_shell.size
@@ -119,13 +121,20 @@ class Engine(Solver3D):
         grad[self.source_region] -= adjoint.E[2][self.source_region] * self.dtype.type(self.current(n))
 
     def eps_gradient(self, grad_cb: Any) -> np.ndarray:
-        """∂L/∂ε on R from ∂L/∂cb (cb = Δt/ε), as float64 numpy."""
-        g = np.asarray(self.to_host(grad_cb[self.interior]), np.float64)
-        eps = self.eps[self.interior]
-        return -g * self.dt / eps**2
+        """∂L/∂ε on R from ∂L/∂cb, as float64 numpy: ∂cb/∂ε = -Δt/ε² = -cb²/Δt, taken where the arrays live."""
+        cb = self.cb[self.interior]
+        g = grad_cb[self.interior] * (cb * cb) * self.dtype.type(-1.0 / self.dt)
+        return np.asarray(self.to_host(g), np.float64)
 
     def to_host(self, array: Any) -> np.ndarray:
         return np.asarray(array)
+
+    # the field a checkpointing segment keeps per step: "E" (adjoint_step reads E^{n+1} and E^n) or "H" (H^{n+1/2})
+    segment_field = "E"
+
+    def step_into(self, state: State, n: int, slot: Any) -> None:
+        """One forward step that writes the new value of :attr:`segment_field` into ``slot`` (then uses it)."""
+        self.step(state, n, out=slot)
 
     def swap(self, adjoint: Adjoint) -> None:
         adjoint.chi, adjoint.chi_out = adjoint.chi_out, adjoint.chi
@@ -233,7 +242,8 @@ class NumpyEngine(Engine):
             state.H[u][R] += self.dt * curl_e[u][R]
         self.transpose_h(adjoint)
 
-    def adjoint_step(self, adjoint: Adjoint, grad: np.ndarray, e_next: np.ndarray, e_now: np.ndarray) -> None:
+    def adjoint_step(self, adjoint: Adjoint, grad: np.ndarray, e_next: np.ndarray, e_now: np.ndarray,
+                     n: int = 0) -> None:
         R = self.interior
         grad[R] += np.sum(adjoint.E[(slice(None),) + R] * (e_next - e_now)[(slice(None),) + R], axis=0) / self.cb[R]
         self.transpose_e(adjoint)
@@ -270,7 +280,8 @@ class NumbaEngine(Engine):
                                  state.E, state.H)
         self.swap(a)
 
-    def adjoint_step(self, adjoint: Adjoint, grad: np.ndarray, e_next: np.ndarray, e_now: np.ndarray) -> None:
+    def adjoint_step(self, adjoint: Adjoint, grad: np.ndarray, e_next: np.ndarray, e_now: np.ndarray,
+                     n: int = 0) -> None:
         a = adjoint
         self.kernels.transpose_e(a.E, a.H, *a.chi, *a.chi_out, self.profiles, self.pml, self.cb, 2, e_next, e_next,
                                  e_now, grad)
@@ -285,35 +296,84 @@ class CudaEngine(Engine):
     name = "cuda"
     block = (32, 8, 1)
     dtype_default = np.float32
-    # adjoint3d.cu's kernel 1 (every cell through the slab code: passed the GPU tests) or 2 (plain transposed
-    # curl in the core: compiles; its algebra is the numba kernels' core path, which passes the oracle tests,
-    # but the CUDA code itself is not yet verified on a GPU: its one run had a broken cb input)
-    kernel = 1
+    # adjoint3d.cu's kernel 1 (every cell through the slab code, two passes per step), 2 (the same with a plain
+    # transposed curl in the core), 3 (the core in one pass per step with ping-pong buffers, the rest as kernel 1)
+    # 4 (kernel 3 in two launches: core and outer E step together, the outer H step on its blocks only) or 5
+    # (kernel 4 with 4 planes per thread). Kernel 4 is the fastest on the H200 (results/fdtd_speed/).
+    kernel = 4
 
     def __init__(self, *args, **kwargs) -> None:
-        import cupy
-
         if np.dtype(kwargs.get("dtype") or np.float32) != np.float32:
             raise TypeError("the CUDA backend runs in float32")
-        from hyperion.kernels.loader import compile_options
-
-        self.xp = cupy
+        self.xp = self.array_module()
         super().__init__(*args, **kwargs)
-        forward = cupy.RawModule(code=(KERNELS / "yee3d.cu").read_text(encoding="utf-8"),
-                                 options=compile_options(), backend="nvrtc")
-        defines = (("CORE_FAST_PATH", 1),) if self.kernel == 2 else ()
-        backward = cupy.RawModule(code=(KERNELS / "adjoint3d.cu").read_text(encoding="utf-8"),
-                                  options=compile_options(defines), backend="nvrtc")
-        self._update_h, self._update_e = forward.get_function("update_h"), forward.get_function("update_e")
-        self._transpose_e = backward.get_function("transpose_e")
-        self._transpose_h = backward.get_function("transpose_h")
+        if self.kernel not in (1, 2, 3, 4, 5):
+            raise ValueError(f"adjoint3d.cu has kernels 1 to 5, not {self.kernel}")
+        self.planes = 4 if self.kernel == 5 else 1
+        defines = {2: (("CORE_FAST_PATH", 1),), 5: (("PLANES", self.planes),)}.get(self.kernel, ())
+        forward, backward = self.compile(defines)
+        self._update_h, self._update_e = forward("update_h"), forward("update_e")
+        self._update_h_to = forward("update_h_to")
+        names = {1: ("transpose_e", "transpose_h"), 2: ("transpose_e", "transpose_h"),
+                 3: ("transpose_e3", "transpose_h3"), 4: ("step4", "transpose_h4"), 5: ("step4", "transpose_h4")}[
+                     self.kernel]
+        self._transpose_e, self._transpose_h = (backward(name) for name in names)
+        self._step_core = backward("step_core")
         nx, ny, nz = self.shape
-        self.prof = cupy.asarray(self.profiles)
+        if self.kernel >= 3 and 3 * nx * ny * nz >= 2**31:
+            raise ValueError(f"adjoint3d.cu kernel {self.kernel} indexes the core in 32 bits: {self.shape} is too "
+                             "large (3 nx ny nz must stay below 2^31); use kernel 1")
+        self.prof = self.xp.asarray(self.profiles)
         self.dims = (np.int32(nx), np.int32(ny), np.int32(nz), np.int32(self.pml))
         self.launch = ((nz + 31) // 32, (ny + 7) // 8, nx)
+        self.box = []  # the source region as [start, stop) per axis (kernel 3 undoes the source inline)
+        for n, part in zip(self.shape, self.source_region):
+            span = np.arange(n)[part].ravel()
+            if self.kernel >= 3 and not np.array_equal(span, np.arange(span.min(), span.max() + 1)):
+                raise ValueError(f"adjoint3d.cu kernel 3 needs a source region of contiguous cells, got {part!r}")
+            self.box += [np.int32(span.min()), np.int32(span.max() + 1)]
+        self.spare: State | None = None  # kernel 3's second E, H buffers of the state being reversed
+        self.outer_blocks = self.xp.asarray(self._outer_blocks())  # kernel 4's transpose_h4 runs these blocks
+
+    def _outer_blocks(self) -> np.ndarray:
+        """(block x, block y, plane group) of every launch block holding a cell outside the core [P+1, n-P-1)³."""
+        p = self.pml
+
+        def inside(n: int, width: int) -> np.ndarray:  # per block along an axis: all its cells in the core
+            starts = np.arange(0, n, width)
+            return (starts >= p + 1) & (np.minimum(starts + width, n) <= n - p - 1)
+
+        bx, by = self.block[0], self.block[1]
+        fk, fj, fi = inside(self.shape[2], bx), inside(self.shape[1], by), inside(self.shape[0], self.planes)
+        z, y, x = np.meshgrid(np.arange(fi.size), np.arange(fj.size), np.arange(fk.size), indexing="ij")
+        keep = ~(fi[z] & fj[y] & fk[x])
+        return np.stack([x[keep], y[keep], z[keep]], axis=1).astype(np.int32).ravel()
+
+    def array_module(self) -> Any:
+        import cupy
+
+        return cupy
+
+    def compile(self, defines: tuple) -> tuple[Callable, Callable]:
+        """``get_function`` of the compiled yee3d.cu and adjoint3d.cu (``defines`` for the latter)."""
+        import cupy
+
+        from hyperion.kernels.loader import compile_options
+
+        forward = cupy.RawModule(code=(KERNELS / "yee3d.cu").read_text(encoding="utf-8"),
+                                 options=compile_options(), backend="nvrtc")
+        backward = cupy.RawModule(code=(KERNELS / "adjoint3d.cu").read_text(encoding="utf-8"),
+                                  options=compile_options(defines), backend="nvrtc")
+        return forward.get_function, backward.get_function
 
     def to_host(self, array: Any) -> np.ndarray:
         return self.xp.asnumpy(array)
+
+    def zero_adjoint(self) -> Adjoint:
+        adjoint = super().zero_adjoint()
+        if self.kernel >= 3:
+            adjoint.spare = (self.xp.zeros_like(adjoint.E), self.xp.zeros_like(adjoint.H))
+        return adjoint
 
     def step(self, state: State, n: int, out: Any = None) -> None:
         target = state.E if out is None else out
@@ -335,7 +395,47 @@ class CudaEngine(Engine):
                                                     *a.chi, *a.chi_out, self.prof, *E, *H))
         self.swap(a)
 
+    def _step3(self, adjoint: Adjoint, grad: Any, mode: int, E: Any, H: Any, E_out: Any, H_out: Any, J: float,
+               between: Any = None) -> None:
+        """Kernels 3 and 4: the core in one pass, the rest in two; outputs to the spare buffers, then swapped."""
+        a, dims, dt = adjoint, self.dims, np.float32(self.dt)
+        Eb_out, Hb_out = a.spare
+        source = (*self.box, np.float32(J))
+        if self.kernel >= 4:
+            launch = (self.launch[0], self.launch[1], -(-self.shape[0] // self.planes))
+            self._transpose_e(launch, self.block, (*dims, np.int32(mode), dt, *source, a.E, a.H, Eb_out, Hb_out,
+                                                        *a.chi, *a.chi_out, self.prof, self.cb, E, H, E_out, H_out,
+                                                        grad))
+            if between is not None:
+                between()
+            self._transpose_h((self.outer_blocks.size // 3, 1, 1), self.block,
+                              (*dims, np.int32(1 if mode == 1 else 0), dt, self.outer_blocks, a.E, Hb_out, Eb_out,
+                               *a.chi, *a.chi_out, self.prof, E_out, H, H_out))
+            a.spare, a.E, a.H = (a.E, a.H), Eb_out, Hb_out
+            self.swap(a)
+            return
+        self._step_core(self.launch, self.block, (*dims, np.int32(mode), dt, *source, a.E, a.H, Eb_out, Hb_out,
+                                                  self.cb, E, H, E_out, H_out, grad))
+        self._transpose_e(self.launch, self.block, (*dims, np.int32(mode), *source, a.E, a.H, Hb_out, *a.chi,
+                                                    *a.chi_out, self.prof, self.cb, E, H, E_out, grad))
+        if between is not None:
+            between()
+        self._transpose_h(self.launch, self.block, (*dims, np.int32(1 if mode == 1 else 0), dt, a.E, Hb_out, Eb_out,
+                                                    *a.chi, *a.chi_out, self.prof, E_out, H, H_out))
+        a.spare, a.E, a.H = (a.E, a.H), Eb_out, Hb_out
+        self.swap(a)
+
     def reverse_step(self, state: State, adjoint: Adjoint, grad: Any, n: int, row: Any) -> None:
+        if self.kernel >= 3:
+            if self.spare is None:
+                self.spare = State(self.xp.zeros_like(state.E), self.xp.zeros_like(state.H), state.psi)
+            spare = self.spare
+            self._step3(adjoint, grad, 1, state.E, state.H, spare.E, spare.H, self.current(n),
+                        lambda: self.restore(spare, row))
+            self.spare = State(state.E, state.H, state.psi)
+            state.E, state.H = spare.E, spare.H
+            return
+
         def between() -> None:
             self.add_source(state.E, n, +1.0)
             self.source_gradient(adjoint, grad, n)
@@ -343,8 +443,26 @@ class CudaEngine(Engine):
 
         self._transposes(adjoint, grad, 1, 1, state.E, state.H, state.E, between)
 
-    def adjoint_step(self, adjoint: Adjoint, grad: Any, e_next: Any, e_now: Any) -> None:
-        self._transposes(adjoint, grad, 2, 0, e_next, e_next, e_now)
+    @property
+    def segment_field(self) -> str:  # kernels 3-5 keep H (their mode 3), kernels 1-2 keep E
+        return "H" if self.kernel >= 3 else "E"
+
+    def step_into(self, state: State, n: int, slot: Any) -> None:
+        if self.segment_field == "E":
+            return self.step(state, n, out=slot)
+        dt = np.float32(self.dt)
+        self._update_h_to(self.launch, self.block, (*self.dims, dt, *state.E, *state.H, *slot, *state.psi, self.prof))
+        state.H = slot
+        self._update_e(self.launch, self.block, (*self.dims, *state.E, *state.E, *state.H, *state.psi, self.prof,
+                                                 self.cb))
+        self.add_source(state.E, n)
+
+    def adjoint_step(self, adjoint: Adjoint, grad: Any, next_slot: Any, now_slot: Any, n: int = 0) -> None:
+        """One transposed step of a checkpointing segment: slots of E (kernels 1, 2) or of H (3-5, mode 3)."""
+        if self.kernel >= 3:
+            self._step3(adjoint, grad, 3, next_slot, next_slot, next_slot, next_slot, self.current(n))
+        else:
+            self._transposes(adjoint, grad, 2, 0, next_slot, next_slot, now_slot)
 
 
 # the one dispatch point of the gradient: a backend name -> its engine

@@ -78,13 +78,21 @@ class Problem3D:
         """e^{iω nΔt} Δt per frequency: the DFT weight of Ez^n."""
         return np.exp(1j * self.omegas * n * dt) * dt
 
+    def weight_table(self, first: int, count: int, dt: float) -> np.ndarray:
+        """:meth:`weights` for n = first, ..., first + count - 1 as columns (frequencies × count)."""
+        return np.exp(1j * np.outer(self.omegas, np.arange(first, first + count)) * dt) * dt
+
 
 def run_forward(problem: Problem3D, eps_interior: np.ndarray, backend: str = "numpy", keep: str | None = None,
-                dtype: Any = None) -> tuple[np.ndarray, dict]:
-    """The DFT at the monitors (frequencies × monitors, complex) and what ``keep`` (a method) needs later."""
+                dtype: Any = None, engine: Engine | None = None) -> tuple[np.ndarray, dict]:
+    """The DFT at the monitors (frequencies × monitors, complex) and what ``keep`` (a method) needs later.
+
+    ``engine``: one made by ``problem.engine(backend, eps_interior, dtype)`` beforehand (benchmarks time the
+    set-up apart); by default a new one.
+    """
     if keep is not None and keep not in METHODS:
         raise ValueError(f"unknown gradient method {keep!r}: use one of {METHODS}")
-    engine = problem.engine(backend, eps_interior, dtype)
+    engine = engine or problem.engine(backend, eps_interior, dtype)
     xp, steps = engine.xp, problem.steps
     state = engine.zero_state()
     samples = xp.zeros((steps, len(problem.monitor[0])), engine.dtype)
@@ -102,7 +110,7 @@ def run_forward(problem: Problem3D, eps_interior: np.ndarray, backend: str = "nu
         if keep == "checkpoint" and (n + 1) % every == 0 and n + 1 < steps:
             kept["checkpoints"][n + 1] = engine.copy(state)
     kept["final"] = state
-    table = np.stack([problem.weights(n + 1, engine.dt) for n in range(steps)], axis=1)
+    table = problem.weight_table(1, steps, engine.dt)
     return table @ engine.to_host(samples).astype(np.float64), kept
 
 
@@ -110,7 +118,8 @@ def gradient(problem: Problem3D, eps_interior: np.ndarray, g: np.ndarray, backen
              method: str = "reverse", kept: dict | None = None, dtype: Any = None) -> np.ndarray:
     """∂L/∂ε on the interior for ``g = ∂L/∂Re Ẽ + i ∂L/∂Im Ẽ`` (frequencies × monitors), by ``method``.
 
-    ``kept``: what ``run_forward(..., keep=method)`` kept (time reversal consumes its final state).
+    ``kept``: what ``run_forward(..., keep=method)`` kept (used up: time reversal runs its final state back,
+    checkpointing takes each checkpoint as the start of its segment's rerun, without a copy).
     """
     if method not in METHODS:
         raise ValueError(f"unknown gradient method {method!r}: use one of {METHODS}")
@@ -119,7 +128,7 @@ def gradient(problem: Problem3D, eps_interior: np.ndarray, g: np.ndarray, backen
     engine: Engine = kept["engine"]
     xp, steps = engine.xp, problem.steps
     # ∂L/∂Ez^n at the monitors: Re(ḡ e^{iωnΔt}) Δt summed over frequencies
-    loads = xp.asarray(np.stack([np.real(np.conj(g).T @ problem.weights(n, engine.dt)) for n in range(steps + 1)]),
+    loads = xp.asarray(np.real(np.conj(g).T @ problem.weight_table(0, steps + 1, engine.dt)).T,
                        engine.dtype)  # on the device once: a copy per step would wait for the queue
     adjoint = engine.zero_adjoint()
     grad = xp.zeros(engine.shape, engine.dtype)
@@ -131,17 +140,17 @@ def gradient(problem: Problem3D, eps_interior: np.ndarray, g: np.ndarray, backen
             if n > 0:
                 engine.inject(adjoint, loads[n])
     else:
-        every = kept["every"]
+        every, field = kept["every"], engine.segment_field  # the segment keeps every E (or every H) it makes
         segment = xp.empty((every + 1, 3) + engine.shape, engine.dtype)
         for start in sorted(kept["checkpoints"], reverse=True):
             stop = min(start + every, steps)
-            state = engine.copy(kept["checkpoints"][start])
-            segment[0] = state.E
-            state.E = segment[0]
+            state = kept["checkpoints"].pop(start)
+            segment[0] = getattr(state, field)
+            setattr(state, field, segment[0])
             for n in range(start, stop):
-                engine.step(state, n, out=segment[n + 1 - start])
+                engine.step_into(state, n, segment[n + 1 - start])
             for n in range(stop - 1, start - 1, -1):
-                engine.adjoint_step(adjoint, grad, segment[n + 1 - start], segment[n - start])
+                engine.adjoint_step(adjoint, grad, segment[n + 1 - start], segment[n - start], n)
                 if n > 0:
                     engine.inject(adjoint, loads[n])
     return engine.eps_gradient(grad)

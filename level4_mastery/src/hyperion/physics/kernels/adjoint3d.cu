@@ -13,11 +13,19 @@
 // mode 0: the transpose only.
 // mode 1 (time reversal): also, on the interior R = [P, n-P)^3 (no CPML there), undo the forward step:
 //     transpose_e: grad += Eb . curl H;  E -= cb curl H      transpose_h: H += dt curl E
-// mode 2 (checkpointing): transpose_e also adds grad += Eb . (E1 - E0) / cb on R (E1, E0 stored).
+// mode 2 (checkpointing, kernels 1-2): transpose_e also adds grad += Eb . (E1 - E0) / cb on R (E1, E0 stored).
+// mode 3 (checkpointing, kernels 3-5): grad += Eb . (curl H - J) on R from the stored H^{n+1/2}.
 // Layouts and profiles as in yee3d.cu; chi arrays have psi's layout (slots 0,1: H pairs; 2,3: E pairs).
 //
-// Kernel 1 (as written): every cell goes through dual(). Kernel 2 (compiled with -DCORE_FAST_PATH): cells
-// whose stencil touches no slab (about 3/4 of a 256^3 grid with P = 10) take a plain transposed curl.
+// The kernels, each a step on the one before (H200, 256^3, microseconds a step against the forward step's 476: time
+// reversal / checkpointing adjoint in mode 2, results/fdtd_speed/h200_call4/profile.txt; mode 3 came after):
+//   1  every cell goes through dual(), two passes a step                                  1328 / 1033 us
+//   2  (-DCORE_FAST_PATH) cells whose stencil touches no slab take a plain transposed curl (call 2: not faster)
+//   3  the core [P+1, n-P-1)^3 in ONE pass a step (step_core), ping-pong buffers; the rest
+//      through kernel 1's code with in/out buffers (transpose_e3, transpose_h3)          998 / 799 us
+//   4  kernel 3 in two launches (step4 = core + outer E step; transpose_h4 over a list of
+//      the blocks that hold outer cells), 32-bit core indices, no spills                  914 / 701 us
+//   5  (-DPLANES=4) kernel 4 with four planes a thread (more registers: not faster)         911 / 737 us
 
 #define IDX(i, j, k) (((long long)(i) * ny + (j)) * nz + (k))
 
@@ -204,4 +212,303 @@ extern "C" __global__ void transpose_h(const int nx, const int ny, const int nz,
     Hx[id] += dt * ((Ez[id + sy] - Ez[id]) - (Ey[id + 1] - Ey[id]));
     Hy[id] += dt * ((Ex[id + 1] - Ex[id]) - (Ez[id + sx] - Ez[id]));
     Hz[id] += dt * ((Ey[id + sx] - Ey[id]) - (Ex[id + sy] - Ex[id]));
+}
+
+// ---- Kernel 3: the core in one pass per step, ping-pong buffers ----
+// The core C = [P+1, n-P-1)^3 holds the cells where kernel 2's two plain paths hold at the cell and at its -1
+// neighbours. There one thread does the whole step: it recomputes Hb' = Hb + (E step)^T Eb at itself and at its -1
+// neighbours (instead of waiting for their threads), then Eb' = Eb + (H step)^T Hb'; in mode 1 it also undoes E at
+// itself and at its +1 neighbours (curl H read from the old H), then H. Every output goes to a second buffer, so the
+// neighbours' threads still read the inputs: each field is read once and written once per step (mode 1: 27 floats
+// a cell against kernel 1's 39). The rest of the grid (the slabs and the layer next to them) goes through
+// transpose_e3 and transpose_h3: kernel 1's code with separate in/out buffers, skipping C. The soft source J_z on
+// the box [si0, si1) x [sj0, sj1) x [sk0, sk1) is undone inline (mode 1): E^n_z = E^{n+1}_z - cb (curl_z H - J),
+// and the gradient sees curl H - J. Fields here are stacked [3][nx][ny][nz] (component c at offset c N).
+// Mode 3 (checkpointing with the segment's H stored instead of its E): grad += Eb . (curl H - J), H = H^{n+1/2};
+// it reads 3 stored values a cell instead of mode 2's 6 (E^{n+1} and E^n).
+
+__device__ __forceinline__ bool in_core(int i, int j, int k, Grid g) {
+    return i > g.P && i < g.nx - g.P - 1 && j > g.P && j < g.ny - g.P - 1 && k > g.P && k < g.nz - g.P - 1;
+}
+
+struct Box {
+    int i0, i1, j0, j1, k0, k1;
+    float J;
+    __device__ __forceinline__ float at(int i, int j, int k) const {
+        return (i >= i0 && i < i1 && j >= j0 && j < j1 && k >= k0 && k < k1) ? J : 0.f;
+    }
+};
+
+// Hb'_u at y in the core (kernel 2's transpose_e core path): s_c = cb Eb_c, Hb'_x = Hb_x + (s1 - s1(+z)) - (s2 - s2(+y))
+__device__ __forceinline__ float hb_x(const float *Eb, const float *Hb, const float *cb, int y, int N, int sy) {
+    return Hb[y] + (cb[y] * Eb[N + y] - cb[y + 1] * Eb[N + y + 1]) -
+           (cb[y] * Eb[2 * N + y] - cb[y + sy] * Eb[2 * N + y + sy]);
+}
+__device__ __forceinline__ float hb_y(const float *Eb, const float *Hb, const float *cb, int y, int N, int sx) {
+    return Hb[N + y] + (cb[y] * Eb[2 * N + y] - cb[y + sx] * Eb[2 * N + y + sx]) - (cb[y] * Eb[y] - cb[y + 1] * Eb[y + 1]);
+}
+__device__ __forceinline__ float hb_z(const float *Eb, const float *Hb, const float *cb, int y, int N, int sx, int sy) {
+    return Hb[2 * N + y] + (cb[y] * Eb[y] - cb[y + sy] * Eb[y + sy]) - (cb[y] * Eb[N + y] - cb[y + sx] * Eb[N + y + sx]);
+}
+
+// One core cell of kernel 3/4 (int indices: the engine checks 3 N < 2^31).
+__device__ __forceinline__ void core_cell(int i, int j, int k, Grid g, const int mode, const float dt, Box box,
+                                          const float *__restrict__ Eb, const float *__restrict__ Hb,
+                                          float *__restrict__ EbO, float *__restrict__ HbO,
+                                          const float *__restrict__ cb, const float *__restrict__ E,
+                                          const float *__restrict__ H, float *__restrict__ EO,
+                                          float *__restrict__ HO, float *__restrict__ grad) {
+    const int nx = g.nx, ny = g.ny, nz = g.nz;
+    const int N = nx * ny * nz, sx = ny * nz, sy = nz;
+    const int id = (i * ny + j) * nz + k;
+    // the adjoint: Hb' here and at the -1 neighbours, then Eb'
+    float hx = hb_x(Eb, Hb, cb, id, N, sy), hy = hb_y(Eb, Hb, cb, id, N, sx), hz = hb_z(Eb, Hb, cb, id, N, sx, sy);
+    float hx_mz = hb_x(Eb, Hb, cb, id - 1, N, sy), hx_my = hb_x(Eb, Hb, cb, id - sy, N, sy);
+    float hy_mz = hb_y(Eb, Hb, cb, id - 1, N, sx), hy_mx = hb_y(Eb, Hb, cb, id - sx, N, sx);
+    float hz_my = hb_z(Eb, Hb, cb, id - sy, N, sx, sy), hz_mx = hb_z(Eb, Hb, cb, id - sx, N, sx, sy);
+    float ebx = Eb[id], eby = Eb[N + id], ebz = Eb[2 * N + id], c0 = cb[id];
+    HbO[id] = hx;
+    HbO[N + id] = hy;
+    HbO[2 * N + id] = hz;
+    EbO[id] = ebx + dt * ((hy - hy_mz) - (hz - hz_my));
+    EbO[N + id] = eby + dt * ((hz - hz_mx) - (hx - hx_mz));
+    EbO[2 * N + id] = ebz + dt * ((hx - hx_my) - (hy - hy_mx));
+    if (mode == 2) {  // E holds E^{n+1}, H holds E^n
+        grad[id] += (ebx * (E[id] - H[id]) + eby * (E[N + id] - H[N + id]) + ebz * (E[2 * N + id] - H[2 * N + id])) / c0;
+        return;
+    }
+    if (mode != 1 && mode != 3) return;
+    const float *Hx = H, *Hy = H + N, *Hz = H + 2 * N;
+#define CURL_X(y) ((Hz[y] - Hz[(y) - sy]) - (Hy[y] - Hy[(y) - 1]))
+#define CURL_Y(y) ((Hx[y] - Hx[(y) - 1]) - (Hz[y] - Hz[(y) - sx]))
+#define CURL_Z(y) ((Hy[y] - Hy[(y) - sx]) - (Hx[y] - Hx[(y) - sy]))
+    float cux = CURL_X(id), cuy = CURL_Y(id), cuz = CURL_Z(id) - box.at(i, j, k);
+    grad[id] += ebx * cux + eby * cuy + ebz * cuz;
+    if (mode == 3) return;  // checkpointing with stored H: the gradient only
+    float ex = E[id] - c0 * cux, ey = E[N + id] - c0 * cuy, ez = E[2 * N + id] - c0 * cuz;
+    EO[id] = ex;
+    EO[N + id] = ey;
+    EO[2 * N + id] = ez;
+    // E^n at the +1 neighbours (all in R: the core ends one cell before R does)
+    int y;
+    y = id + sy;
+    float ex_py = E[y] - cb[y] * CURL_X(y), ez_py = E[2 * N + y] - cb[y] * (CURL_Z(y) - box.at(i, j + 1, k));
+    y = id + 1;
+    float ex_pz = E[y] - cb[y] * CURL_X(y), ey_pz = E[N + y] - cb[y] * CURL_Y(y);
+    y = id + sx;
+    float ey_px = E[N + y] - cb[y] * CURL_Y(y), ez_px = E[2 * N + y] - cb[y] * (CURL_Z(y) - box.at(i + 1, j, k));
+#undef CURL_X
+#undef CURL_Y
+#undef CURL_Z
+    HO[id] = Hx[id] + dt * ((ez_py - ez) - (ey_pz - ey));
+    HO[N + id] = Hy[id] + dt * ((ex_pz - ex) - (ez_px - ez));
+    HO[2 * N + id] = Hz[id] + dt * ((ey_px - ey) - (ex_py - ex));
+}
+
+extern "C" __global__ void step_core(const int nx, const int ny, const int nz, const int P, const int mode,
+                                     const float dt, const int si0, const int si1, const int sj0, const int sj1,
+                                     const int sk0, const int sk1, const float J, const float *__restrict__ Eb,
+                                     const float *__restrict__ Hb, float *__restrict__ EbO, float *__restrict__ HbO,
+                                     const float *__restrict__ cb, const float *__restrict__ E,
+                                     const float *__restrict__ H, float *__restrict__ EO, float *__restrict__ HO,
+                                     float *__restrict__ grad) {
+    int k = blockIdx.x * blockDim.x + threadIdx.x;
+    int j = blockIdx.y * blockDim.y + threadIdx.y;
+    int i = blockIdx.z;
+    Grid g = {nx, ny, nz, P};
+    if (k >= nz || j >= ny || !in_core(i, j, k, g)) return;
+    core_cell(i, j, k, g, mode, dt, Box{si0, si1, sj0, sj1, sk0, sk1, J}, Eb, Hb, EbO, HbO, cb, E, H, EO, HO, grad);
+}
+
+// Kernel 1's transpose_e outside the core: Hb' = Hb + (E step)^T Eb into HbO; mode 1 undoes E into EO (source
+// inline), mode 2 reads E^{n+1} from E and E^n from H.
+__device__ __forceinline__ void outer_e_cell(int i, int j, int k, Grid g, const int mode, Box box,
+                                             const float *__restrict__ Eb, const float *__restrict__ Hb,
+                                             float *__restrict__ HbO, const float *cx, const float *cy,
+                                             const float *cz, float *ox, float *oy, float *oz,
+                                             const float *__restrict__ prof, const float *__restrict__ cb,
+                                             const float *__restrict__ E, const float *__restrict__ H,
+                                             float *__restrict__ EO, float *__restrict__ grad) {
+    const int nx = g.nx, ny = g.ny, nz = g.nz;
+    const long long N = (long long)nx * ny * nz, id = IDX(i, j, k), sx = (long long)ny * nz, sy = nz;
+    const float *Ebx = Eb, *Eby = Eb + N, *Ebz = Eb + 2 * N;
+    float c0 = cb[id], ebx = Ebx[id], eby = Eby[id], ebz = Ebz[id];
+    float s0 = (j > 0 && k > 0) ? c0 * ebx : 0.f, s1 = (i > 0 && k > 0) ? c0 * eby : 0.f;
+    float s2 = (i > 0 && j > 0) ? c0 * ebz : 0.f;
+    float hx = 0.f, hy = 0.f, hz = 0.f;
+    hz += DUAL(s0, 1, 2, i, j, k, true, 0);
+    hy += DUAL(-s0, 2, 2, i, j, k, true, 0);
+    hx += DUAL(s1, 2, 3, i, j, k, true, 0);
+    hz += DUAL(-s1, 0, 2, i, j, k, true, 0);
+    hy += DUAL(s2, 0, 3, i, j, k, true, 0);
+    hx += DUAL(-s2, 1, 3, i, j, k, true, 0);
+    if (j + 1 < ny) {
+        long long n = id + sy;
+        float m = k > 0 ? cb[n] : 0.f;
+        hz -= DUAL(m * Ebx[n], 1, 2, i, j + 1, k, false, 0);
+        hx -= DUAL(-(i > 0 ? cb[n] : 0.f) * Ebz[n], 1, 3, i, j + 1, k, false, 0);
+    }
+    if (k + 1 < nz) {
+        long long n = id + 1;
+        hy -= DUAL(-(j > 0 ? cb[n] : 0.f) * Ebx[n], 2, 2, i, j, k + 1, false, 0);
+        hx -= DUAL((i > 0 ? cb[n] : 0.f) * Eby[n], 2, 3, i, j, k + 1, false, 0);
+    }
+    if (i + 1 < nx) {
+        long long n = id + sx;
+        hz -= DUAL(-(k > 0 ? cb[n] : 0.f) * Eby[n], 0, 2, i + 1, j, k, false, 0);
+        hy -= DUAL((j > 0 ? cb[n] : 0.f) * Ebz[n], 0, 3, i + 1, j, k, false, 0);
+    }
+    HbO[id] = Hb[id] + hx;
+    HbO[N + id] = Hb[N + id] + hy;
+    HbO[2 * N + id] = Hb[2 * N + id] + hz;
+    if (mode == 0 || !inside(i, j, k, g)) return;
+    if (mode == 1 || mode == 3) {
+        const float *Hx = H, *Hy = H + N, *Hz = H + 2 * N;
+        float cux = (Hz[id] - Hz[id - sy]) - (Hy[id] - Hy[id - 1]);
+        float cuy = (Hx[id] - Hx[id - 1]) - (Hz[id] - Hz[id - sx]);
+        float cuz = (Hy[id] - Hy[id - sx]) - (Hx[id] - Hx[id - sy]) - box.at(i, j, k);
+        grad[id] += ebx * cux + eby * cuy + ebz * cuz;
+        if (mode == 3) return;
+        EO[id] = E[id] - c0 * cux;
+        EO[N + id] = E[N + id] - c0 * cuy;
+        EO[2 * N + id] = E[2 * N + id] - c0 * cuz;
+    } else {
+        grad[id] += (ebx * (E[id] - H[id]) + eby * (E[N + id] - H[N + id]) + ebz * (E[2 * N + id] - H[2 * N + id])) / c0;
+    }
+}
+
+extern "C" __global__ void transpose_e3(const int nx, const int ny, const int nz, const int P, const int mode,
+                                        const int si0, const int si1, const int sj0, const int sj1, const int sk0,
+                                        const int sk1, const float J, const float *__restrict__ Eb,
+                                        const float *__restrict__ Hb, float *__restrict__ HbO, const float *cx,
+                                        const float *cy, const float *cz, float *ox, float *oy, float *oz,
+                                        const float *__restrict__ prof, const float *__restrict__ cb,
+                                        const float *__restrict__ E, const float *__restrict__ H,
+                                        float *__restrict__ EO, float *__restrict__ grad) {
+    int k = blockIdx.x * blockDim.x + threadIdx.x;
+    int j = blockIdx.y * blockDim.y + threadIdx.y;
+    int i = blockIdx.z;
+    Grid g = {nx, ny, nz, P};
+    if (k >= nz || j >= ny || in_core(i, j, k, g)) return;
+    outer_e_cell(i, j, k, g, mode, Box{si0, si1, sj0, sj1, sk0, sk1, J}, Eb, Hb, HbO, cx, cy, cz, ox, oy, oz, prof, cb,
+                 E, H, EO, grad);
+}
+
+// Kernel 1's transpose_h outside the core: Eb' = Eb + (H step)^T Hb' (Hb' = transpose_e3's and step_core's HbO)
+// into EbO; mode 1 undoes H into HO from the old H and E^n (E: transpose_e3's and step_core's EO, shell restored).
+__device__ __forceinline__ void outer_h_cell(int i, int j, int k, Grid g, const int mode, const float dt,
+                                             const float *__restrict__ Eb, const float *__restrict__ Hb,
+                                             float *__restrict__ EbO, const float *cx, const float *cy,
+                                             const float *cz, float *ox, float *oy, float *oz,
+                                             const float *__restrict__ prof, const float *__restrict__ E,
+                                             const float *__restrict__ H, float *__restrict__ HO) {
+    const int nx = g.nx, ny = g.ny, nz = g.nz;
+    const long long N = (long long)nx * ny * nz, id = IDX(i, j, k), sx = (long long)ny * nz, sy = nz;
+    const float *Hbx = Hb, *Hby = Hb + N, *Hbz = Hb + 2 * N;
+    float t0 = -dt * Hbx[id], t1 = -dt * Hby[id], t2 = -dt * Hbz[id];
+    float ex = 0.f, ey = 0.f, ez = 0.f;
+    ez -= DUAL(t0, 1, 0, i, j, k, true, 3);
+    ey -= DUAL(-t0, 2, 0, i, j, k, true, 3);
+    ex -= DUAL(t1, 2, 1, i, j, k, true, 3);
+    ez -= DUAL(-t1, 0, 0, i, j, k, true, 3);
+    ey -= DUAL(t2, 0, 1, i, j, k, true, 3);
+    ex -= DUAL(-t2, 1, 1, i, j, k, true, 3);
+    if (j > 0) {
+        long long n = id - sy;
+        ez += DUAL(-dt * Hbx[n], 1, 0, i, j - 1, k, false, 3);
+        ex += DUAL(dt * Hbz[n], 1, 1, i, j - 1, k, false, 3);
+    }
+    if (k > 0) {
+        long long n = id - 1;
+        ey += DUAL(dt * Hbx[n], 2, 0, i, j, k - 1, false, 3);
+        ex += DUAL(-dt * Hby[n], 2, 1, i, j, k - 1, false, 3);
+    }
+    if (i > 0) {
+        long long n = id - sx;
+        ez += DUAL(dt * Hby[n], 0, 0, i - 1, j, k, false, 3);
+        ey += DUAL(-dt * Hbz[n], 0, 1, i - 1, j, k, false, 3);
+    }
+    EbO[id] = Eb[id] + ex;
+    EbO[N + id] = Eb[N + id] + ey;
+    EbO[2 * N + id] = Eb[2 * N + id] + ez;
+    if (mode != 1 || !inside(i, j, k, g)) return;
+    const float *Ex = E, *Ey = E + N, *Ez = E + 2 * N;
+    HO[id] = H[id] + dt * ((Ez[id + sy] - Ez[id]) - (Ey[id + 1] - Ey[id]));
+    HO[N + id] = H[N + id] + dt * ((Ex[id + 1] - Ex[id]) - (Ez[id + sx] - Ez[id]));
+    HO[2 * N + id] = H[2 * N + id] + dt * ((Ey[id + sx] - Ey[id]) - (Ex[id + sy] - Ex[id]));
+}
+
+extern "C" __global__ void transpose_h3(const int nx, const int ny, const int nz, const int P, const int mode,
+                                        const float dt, const float *__restrict__ Eb, const float *__restrict__ Hb,
+                                        float *__restrict__ EbO, const float *cx, const float *cy, const float *cz,
+                                        float *ox, float *oy, float *oz, const float *__restrict__ prof,
+                                        const float *__restrict__ E, const float *__restrict__ H,
+                                        float *__restrict__ HO) {
+    int k = blockIdx.x * blockDim.x + threadIdx.x;
+    int j = blockIdx.y * blockDim.y + threadIdx.y;
+    int i = blockIdx.z;
+    Grid g = {nx, ny, nz, P};
+    if (k >= nz || j >= ny || in_core(i, j, k, g)) return;
+    outer_h_cell(i, j, k, g, mode, dt, Eb, Hb, EbO, cx, cy, cz, ox, oy, oz, prof, E, H, HO);
+}
+
+// ---- Kernels 4 and 5: kernel 3 in two launches instead of three ----
+// step4 does a core cell (core_cell) or, elsewhere, the outer transposed E step (outer_e_cell): the two read only
+// the step's inputs, so one launch covers both. transpose_h4 runs only the blocks that hold a cell outside the core,
+// from a list of (block x, block y, plane group) triples made once by the engine (about 40% of the blocks at 256^3).
+// Each thread does PLANES consecutive planes (kernel 4: 1; kernel 5, compiled with -DPLANES=4: 4), so what one plane
+// reads of the next and previous ones is, for the other planes, already in the multiprocessor's L1 cache.
+#ifndef PLANES
+#define PLANES 1
+#endif
+#if PLANES == 1
+#define STEP4_MIN_BLOCKS 6  // 40 registers, no spills
+#else
+#define STEP4_MIN_BLOCKS 4  // the loop needs more: 64 registers, no spills
+#endif
+
+extern "C" __global__ void __launch_bounds__(256, STEP4_MIN_BLOCKS) step4(
+    const int nx, const int ny, const int nz, const int P, const int mode, const float dt, const int si0,
+    const int si1, const int sj0, const int sj1, const int sk0, const int sk1, const float J,
+    const float *__restrict__ Eb, const float *__restrict__ Hb, float *__restrict__ EbO, float *__restrict__ HbO,
+    const float *cx, const float *cy, const float *cz, float *ox, float *oy, float *oz, const float *__restrict__ prof,
+    const float *__restrict__ cb, const float *__restrict__ E, const float *__restrict__ H, float *__restrict__ EO,
+    float *__restrict__ HO, float *__restrict__ grad) {
+    int k = blockIdx.x * blockDim.x + threadIdx.x;
+    int j = blockIdx.y * blockDim.y + threadIdx.y;
+    Grid g = {nx, ny, nz, P};
+    if (k >= nz || j >= ny) return;
+    Box box = {si0, si1, sj0, sj1, sk0, sk1, J};
+#if PLANES == 1
+    {
+        const int i = blockIdx.z;
+#else
+    int last = ((int)blockIdx.z + 1) * PLANES;
+    if (last > nx) last = nx;
+#pragma unroll 1
+    for (int i = blockIdx.z * PLANES; i < last; ++i) {
+#endif
+        if (in_core(i, j, k, g))
+            core_cell(i, j, k, g, mode, dt, box, Eb, Hb, EbO, HbO, cb, E, H, EO, HO, grad);
+        else
+            outer_e_cell(i, j, k, g, mode, box, Eb, Hb, HbO, cx, cy, cz, ox, oy, oz, prof, cb, E, H, EO, grad);
+    }
+}
+
+extern "C" __global__ void __launch_bounds__(256, 6) transpose_h4(
+    const int nx, const int ny, const int nz, const int P, const int mode, const float dt,
+    const int *__restrict__ blocks, const float *__restrict__ Eb, const float *__restrict__ Hb,
+    float *__restrict__ EbO, const float *cx, const float *cy, const float *cz, float *ox, float *oy, float *oz,
+    const float *__restrict__ prof, const float *__restrict__ E, const float *__restrict__ H,
+    float *__restrict__ HO) {
+    int k = blocks[3 * blockIdx.x] * blockDim.x + threadIdx.x;
+    int j = blocks[3 * blockIdx.x + 1] * blockDim.y + threadIdx.y;
+    int group = blocks[3 * blockIdx.x + 2];
+    Grid g = {nx, ny, nz, P};
+    if (k >= nz || j >= ny) return;
+    int last = (group + 1) * PLANES;
+    if (last > nx) last = nx;
+#pragma unroll 1
+    for (int i = group * PLANES; i < last; ++i)
+        if (!in_core(i, j, k, g)) outer_h_cell(i, j, k, g, mode, dt, Eb, Hb, EbO, cx, cy, cz, ox, oy, oz, prof, E, H, HO);
 }

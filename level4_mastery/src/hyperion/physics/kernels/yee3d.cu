@@ -62,6 +62,50 @@ extern "C" __global__ void update_h(const int nx, const int ny, const int nz, co
     Hz[id] -= dt * (dEy_dx - dEx_dy);
 }
 
+// update_h with the new H written to (HOx, HOy, HOz) instead of in place: the checkpointing gradient keeps each
+// H of a segment in its own slot (the adjoint then reads curl H, 3 values a cell, instead of two E's, 6).
+extern "C" __global__ void update_h_to(const int nx, const int ny, const int nz, const int P, const float dt,
+                                    const float *__restrict__ Ex, const float *__restrict__ Ey,
+                                    const float *__restrict__ Ez, const float *__restrict__ Hx, const float *__restrict__ Hy,
+                                    const float *__restrict__ Hz, float *__restrict__ HOx, float *__restrict__ HOy,
+                                    float *__restrict__ HOz, float *psi_x, float *psi_y, float *psi_z,
+                                    const float *__restrict__ prof) {
+    int k = blockIdx.x * blockDim.x + threadIdx.x;
+    int j = blockIdx.y * blockDim.y + threadIdx.y;
+    int i = blockIdx.z;
+    if (k >= nz || j >= ny) return;
+    long long id = IDX(i, j, k);
+    float ex = Ex[id], ey = Ey[id], ez = Ez[id];
+    float ex_y = j + 1 < ny ? Ex[id + nz] : 0.f, ez_y = j + 1 < ny ? Ez[id + nz] : 0.f;
+    float ex_z = k + 1 < nz ? Ex[id + 1] : 0.f, ey_z = k + 1 < nz ? Ey[id + 1] : 0.f;
+    float ey_x = i + 1 < nx ? Ey[id + (long long)ny * nz] : 0.f, ez_x = i + 1 < nx ? Ez[id + (long long)ny * nz] : 0.f;
+    float dEz_dy = ez_y - ez, dEx_dy = ex_y - ex;
+    float dEy_dz = ey_z - ey, dEx_dz = ex_z - ex;
+    float dEz_dx = ez_x - ez, dEy_dx = ey_x - ey;
+    int s;
+    if ((s = slab(i, nx, P)) >= 0) {  // x slab: (Hy,x) (Hz,x)
+        long long at = ((long long)s * ny + j) * nz + k, pair = 2LL * P * ny * nz;
+        const float *q = prof + 3 * nx;  // h-profiles of axis x
+        dEz_dx = stretch(dEz_dx, psi_x, at, q, i, nx);
+        dEy_dx = stretch(dEy_dx, psi_x + pair, at, q, i, nx);
+    }
+    if ((s = slab(j, ny, P)) >= 0) {  // y slab: (Hx,y) (Hz,y)
+        long long at = ((long long)i * 2 * P + s) * nz + k, pair = 2LL * P * nx * nz;
+        const float *q = prof + 6 * nx + 3 * ny;
+        dEz_dy = stretch(dEz_dy, psi_y, at, q, j, ny);
+        dEx_dy = stretch(dEx_dy, psi_y + pair, at, q, j, ny);
+    }
+    if ((s = slab(k, nz, P)) >= 0) {  // z slab: (Hx,z) (Hy,z)
+        long long at = ((long long)i * ny + j) * 2 * P + s, pair = 2LL * P * nx * ny;
+        const float *q = prof + 6 * nx + 6 * ny + 3 * nz;
+        dEy_dz = stretch(dEy_dz, psi_z, at, q, k, nz);
+        dEx_dz = stretch(dEx_dz, psi_z + pair, at, q, k, nz);
+    }
+    HOx[id] = Hx[id] - dt * (dEz_dy - dEy_dz);
+    HOy[id] = Hy[id] - dt * (dEx_dz - dEz_dx);
+    HOz[id] = Hz[id] - dt * (dEy_dx - dEx_dy);
+}
+
 // E is read from (Ex, Ey, Ez) and written to (Ox, Oy, Oz): the same arrays for the in-place update, or the
 // next slot of a stored history (the checkpointing gradient keeps every E of a segment without copies).
 extern "C" __global__ void update_e(const int nx, const int ny, const int nz, const int P,
