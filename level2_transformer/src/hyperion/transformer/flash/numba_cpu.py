@@ -198,6 +198,9 @@ def backward_head(q, k, v, do, lse, delta, key_ok, causal, diag, scale, dq, dk, 
                   pow2):
     """One head's backward: key blocks outside, query blocks inside; P recomputed from the saved LSE.
 
+    ``q`` comes pre-multiplied by ``scale`` (so ``S = q kᵀ`` needs no pass of its own, and
+    ``dK = dSᵀ (scale·Q)`` needs no scale either); ``dq`` is accumulated without the scale, which the
+    wrapper applies once at the end (``O(N·d)`` instead of a multiply per score).
     ``dq (n_qb, Br, d)`` must be zero on entry; ``dk, dv (n_kb, Bc, d)`` are written.
     """
     n_qb, br, d = q.shape
@@ -217,8 +220,6 @@ def backward_head(q, k, v, do, lse, delta, key_ok, causal, diag, scale, dq, dk, 
                 if row_lse == -np.inf:  # a row that sees no key: P = 0
                     s[r, :] = 0.0
                 else:
-                    for c in range(bc):
-                        s[r, c] *= scale
                     if masked_tile:
                         for c in range(bc):
                             if key_ok[j0 + c] == 0 or (causal and j0 + c > i0 + r + diag):
@@ -230,7 +231,7 @@ def backward_head(q, k, v, do, lse, delta, key_ok, causal, diag, scale, dq, dk, 
                             s[r, c] = math.exp(s[r, c] - row_lse)
                 row_delta = delta[i, r]
                 for c in range(bc):
-                    dp[r, c] = s[r, c] * (dp[r, c] - row_delta) * scale  # dS, with the scale of dQ and dK
+                    dp[r, c] = s[r, c] * (dp[r, c] - row_delta)  # dS (the scale: in q for dK, at the end for dQ)
             np.dot(s.T, do[i], tmp_k)
             dv[j] += tmp_k
             np.dot(dp.T, q[i], tmp_k)
@@ -283,7 +284,9 @@ def flash_backward(
     check_qkv(q, k, v, key_padding_mask, "flash_backward (numba)")
     dtype = _compute_dtype(q.dtype)
     batch, heads, n_q, d = q.shape
-    qb, dob = (to_blocks(x.astype(dtype, copy=False), block_q) for x in (q, dout))
+    scale = dtype.type(default_scale(d, scale))
+    qb = to_blocks(q.astype(dtype) * scale, block_q)  # pre-scaled: see backward_head
+    dob = to_blocks(dout.astype(dtype, copy=False), block_q)
     kb, vb = (to_blocks(x.astype(dtype, copy=False), block_k) for x in (k, v))
     bh, n_qb = qb.shape[:2]
     delta = (dout.astype(dtype) * out.astype(dtype)).sum(axis=-1)
@@ -293,11 +296,11 @@ def flash_backward(
     dq, dk, dv = np.zeros_like(qb), np.empty_like(kb), np.empty_like(vb)
     s, dp = np.empty((bh, block_q, block_k), dtype), np.empty((bh, block_q, block_k), dtype)
     tmp_q, tmp_k = np.empty((bh, block_q, d), dtype), np.empty((bh, block_k, d), dtype)
-    scale = dtype.type(default_scale(d, scale))
     key_ok = key_valid(key_padding_mask, batch, k.shape[2], block_k)
     bits = np.zeros((bh, block_k), np.int32)
     diag = causal_shift(causal, n_q, k.shape[2])
     with blas_single_threaded():
         _backward_all(qb, kb, vb, dob, lse_b, delta_b, key_ok, heads, bool(causal), diag, scale, dq, dk, dv, s, dp,
                       tmp_q, tmp_k, bits, bits.view(np.float32))
+    dq *= scale
     return tuple(from_blocks(g, x.shape).astype(q.dtype, copy=False) for g, x in ((dq, q), (dk, k), (dv, v)))
