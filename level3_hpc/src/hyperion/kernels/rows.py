@@ -194,7 +194,7 @@ def _build_plan(kind: str, dtype: str, rows: int, C: int, config: RowConfig, bas
     groups = config.block // config.threads
     if kind != "ln_bwd":
         return kernel, (cdiv(rows, groups),), (config.block,), 0, (np.int32(rows), np.int32(C)), 0
-    smem = 2 * 4 * (n * ((C + 2 * n - 2) // n) if config.smem_acc else C)  # SMEM_ACC: sums by chunk, any head
+    smem = 2 * 4 * C
     if smem > 48 * 1024:
         kernel.max_dynamic_shared_size_bytes = smem
     blocks = min(cdiv(rows, groups), sm_count() * _resident_blocks(kernel, config, smem))
