@@ -71,9 +71,17 @@ def _peak_bytes(fn: Callable[[], object]) -> int:
 
 
 def _interleaved(fns: dict[str, Callable[[], object]], repeat: int) -> dict[str, float]:
+    """Best time of each function over ``repeat`` rounds; round i starts at the i-th function (rotation).
+
+    The order matters: a call made right after naive attention ran 1.2-1.5x slower (OpenBLAS's threads
+    still spin after numpy's large products, and its N×N scores have flushed the caches; measured at
+    N = 2048 on 2 cores, flash and SDPA alike). In a fixed order one variant always pays that.
+    """
     best = {name: float("inf") for name in fns}
-    for _ in range(repeat):
-        for name, fn in fns.items():
+    names = list(fns)
+    for i in range(repeat):
+        for name in names[i % len(names):] + names[:i % len(names)]:
+            fn = fns[name]
             t0 = time.perf_counter()
             fn()
             best[name] = min(best[name], time.perf_counter() - t0)
