@@ -12,8 +12,9 @@ The algorithm is :mod:`hyperion.transformer.flash.tiled_numpy`'s, compiled. The 
   ``(B·H, n_blocks, block, d)``, so every tile is a full, C-contiguous ``block × d`` matrix and
   sizes that are not multiples of the block need no special case: the padded keys are masked.
 * **Tile matmuls** (``S = Q_i K_jᵀ``, ``P V_j``, and the four of backward) go to BLAS through numba's
-  ``np.dot(a, b, out)`` on 128×128 tiles: the data stays in cache, the FLOPs run at BLAS speed.
-* **Softmax, masks and rescaling** are plain loops over a tile row (contiguous, vectorised by LLVM).
+  ``np.dot(a, b, out)`` on 256×256 tiles: the data stays in cache, the FLOPs run at BLAS speed.
+* **Softmax, masks and rescaling** are plain loops over a tile row (contiguous, vectorised by LLVM:
+  float32 constants throughout, the row maximum taken over the scores' bit patterns as int32).
 * **No allocation inside the kernels**: every buffer, per-head scratch tiles included, is
   allocated by the Python wrapper, so ``tracemalloc`` measures the true peak memory:
   ``O(B·H·(N·d + block²))`` — linear in N.
