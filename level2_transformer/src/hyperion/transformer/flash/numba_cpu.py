@@ -135,7 +135,9 @@ def forward_head(q, k, v, key_ok, causal, diag, scale, out, lse, s, pv, m, l, bi
     softmax update of Task 2.9 written as loops (mask only tiles that need it: testing every
     score is slow; fuse the passes over a row); ``np.dot(s, v[j], pv)`` and ``acc = α·acc + pv``
     (keep each row's ``α`` in ``lse[i]`` until the end). Finally
-    ``acc / l`` and ``lse = m + log l`` (0 and ``-inf`` for a row that saw no key).
+    ``acc / l`` and ``lse = m + log l`` (0 and ``-inf`` for a row that saw no key). Keep float32
+    scores float32 (``np.float32`` constants: one float64 literal makes numba widen the whole
+    loop); :func:`row_max_f32` gives a float32 row's maximum faster than a loop of ``max``.
 
     Why: this is the version that must beat naive attention — same FLOPs, but every tile stays in
     cache and nothing of size N² is ever written. Allocating here (``np.empty``, ``a @ b``) is
