@@ -279,9 +279,11 @@ def rows_layernorm(x, w, b, eps: float = 1e-5, dtype: str = "f32", config: RowCo
         return layernorm_forward(x, w, b, eps) if dtype == "f32" else layernorm_half(x, w, b, eps, dtype)
     kernel, grid, block, _, scalars, _ = plan
     wvec = _VEC[w.data.ptr % 16 == 0 and b.data.ptr % 16 == 0]
-    eps32 = _EPS.get(eps)
+    eps32 = _EPS.get(eps) if type(eps) is float else None  # the usual Python float: converted once
     if eps32 is None:
-        eps32 = _EPS.setdefault(eps, np.float32(eps))
+        eps32 = np.float32(eps)
+        if type(eps) is float and len(_EPS) < 64:
+            _EPS[eps] = eps32
     kernel(grid, block, (x, w, b, y, mean, rstd, *scalars, eps32, _VEC[vec], wvec))
     return y, mean, rstd
 
