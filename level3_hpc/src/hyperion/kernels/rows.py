@@ -206,9 +206,16 @@ def _build_plan(kind: str, dtype: str, rows: int, C: int, config: RowConfig, bas
     return kernel, (blocks,), (config.block,), smem, (np.int32(rows), np.int32(C)), reduce_plan
 
 
+_NP_DTYPES = {name: np.dtype(t) for name, t in DTYPES.items()}
+_F32 = np.dtype(np.float32)
+_EPS: dict[float, np.float32] = {}
+
+
 def _check(x, dtype: str, name: str):
     import cupy
 
+    if type(x) is cupy.ndarray and x.dtype is _NP_DTYPES.get(dtype) and x.ndim == 2:  # the common case, cheaply
+        return x if x._c_contiguous else cupy.ascontiguousarray(x)
     if dtype not in DTYPES:
         raise ValueError(f"dtype must be one of {list(DTYPES)}, got {dtype!r}")
     if type(x) is not cupy.ndarray:
@@ -223,6 +230,8 @@ def _check(x, dtype: str, name: str):
 def _vector(v, C: int, name: str):
     import cupy
 
+    if type(v) is cupy.ndarray and v.dtype is _F32 and v.ndim == 1 and v.size == C and v._c_contiguous:
+        return v  # the common case, checked without comparing dtypes or building tuples
     if type(v) is not cupy.ndarray or v.dtype != np.float32 or v.shape != (C,):
         raise ValueError(f"{name} must be a float32 cupy array of shape ({C},), got "
                          f"{getattr(v, 'dtype', type(v).__name__)} {getattr(v, 'shape', '')}")
@@ -270,7 +279,12 @@ def rows_layernorm(x, w, b, eps: float = 1e-5, dtype: str = "f32", config: RowCo
         return layernorm_forward(x, w, b, eps) if dtype == "f32" else layernorm_half(x, w, b, eps, dtype)
     kernel, grid, block, _, scalars, _ = plan
     wvec = _VEC[w.data.ptr % 16 == 0 and b.data.ptr % 16 == 0]
-    kernel(grid, block, (x, w, b, y, mean, rstd, *scalars, np.float32(eps), _VEC[vec], wvec))
+    eps32 = _EPS.get(eps) if type(eps) is float else None  # the usual Python float: converted once
+    if eps32 is None:
+        eps32 = np.float32(eps)
+        if type(eps) is float and len(_EPS) < 64:
+            _EPS[eps] = eps32
+    kernel(grid, block, (x, w, b, y, mean, rstd, *scalars, eps32, _VEC[vec], wvec))
     return y, mean, rstd
 
 

@@ -52,6 +52,14 @@ def set_threads(n: int) -> list[str]:
     return done
 
 
+def default_threads() -> str:
+    """The thread counts a plain process runs with (nothing set), for the report's header."""
+    import numba
+    import torch
+
+    return f"none set (process defaults: numba {numba.get_num_threads()}, torch {torch.get_num_threads()})"
+
+
 def _peak_bytes(fn: Callable[[], object]) -> int:
     gc.collect()
     tracemalloc.start()
@@ -63,9 +71,17 @@ def _peak_bytes(fn: Callable[[], object]) -> int:
 
 
 def _interleaved(fns: dict[str, Callable[[], object]], repeat: int) -> dict[str, float]:
+    """Best time of each function over ``repeat`` rounds; round i starts at the i-th function (rotation).
+
+    The order matters: a call made right after naive attention ran 1.2-1.5x slower (OpenBLAS's threads
+    still spin after numpy's large products, and its N×N scores have flushed the caches; measured at
+    N = 2048 on 2 cores, flash and SDPA alike). In a fixed order one variant always pays that.
+    """
     best = {name: float("inf") for name in fns}
-    for _ in range(repeat):
-        for name, fn in fns.items():
+    names = list(fns)
+    for i in range(repeat):
+        for name in names[i % len(names):] + names[:i % len(names)]:
+            fn = fns[name]
             t0 = time.perf_counter()
             fn()
             best[name] = min(best[name], time.perf_counter() - t0)
@@ -104,9 +120,24 @@ def bench_cpu(sizes, batch, heads, d, repeat, backward_up_to) -> list[dict]:
                 naive_attention_forward(q, k, v)
                 return naive_attention_backward(q, k, v, do)
 
-            fb = {"naive_fb": naive_fb, "numba_fb": lambda: flash_backward(q, k, v, *flash_forward(q, k, v), do)}
+            gq, gk, gv = (t.clone().requires_grad_() for t in (tq, tk, tv))
+            tdo = torch.from_numpy(do)
+
+            def torch_fb():  # SDPA forward, then autograd's backward of it
+                gq.grad = gk.grad = gv.grad = None
+                torch.nn.functional.scaled_dot_product_attention(gq, gk, gv).backward(tdo)
+
+            fb = {"naive_fb": naive_fb, "numba_fb": lambda: flash_backward(q, k, v, *flash_forward(q, k, v), do),
+                  "torch_fb": torch_fb}
             flash_backward(q, k, v, out, lse, do)  # compile
             row.update({f"{name}_s": t for name, t in _interleaved(fb, max(1, repeat - 1)).items()})
+            torch_fb()
+            want = naive_attention_backward(q, k, v, do)
+            got = flash_backward(q, k, v, out, lse, do)
+            for name, grads in (("numba", got), ("torch", (gq.grad.numpy(), gk.grad.numpy(), gv.grad.numpy()))):
+                err = max(float(np.abs(g - w).max()) for g, w in zip(grads, want, strict=True))
+                if err > 1e-3:
+                    raise AssertionError(f"N={n}: {name} gradients differ from naive by {err:.2e}")
             row["naive_fb_mb"] = _peak_bytes(fb["naive_fb"]) / 2**20
             row["numba_fb_mb"] = _peak_bytes(fb["numba_fb"]) / 2**20
         rows.append(row)
@@ -122,18 +153,20 @@ def _cpu_line(r: dict) -> str:
     )
     if "naive_fb_s" in r:
         line += (
-            f" {r['naive_fb_s'] * 1e3:.1f} | {r['numba_fb_s'] * 1e3:.1f} | {r['naive_fb_s'] / r['numba_fb_s']:.2f}x "
+            f" {r['naive_fb_s'] * 1e3:.1f} | {r['numba_fb_s'] * 1e3:.1f} | {r['torch_fb_s'] * 1e3:.1f} "
+            f"| {r['naive_fb_s'] / r['numba_fb_s']:.2f}x | {r['torch_fb_s'] / r['numba_fb_s']:.2f}x "
             f"| {r['naive_fb_mb']:.1f} | {r['numba_fb_mb']:.1f} |"
         )
     else:
-        line += " – | – | – | – | – |"
+        line += " – | – | – | – | – | – | – |"
     return line
 
 
 CPU_HEADER = (
     "| N | naive fwd ms | numba fwd ms | torch SDPA fwd ms | naive/numba | torch/numba | naive peak MB "
-    "| numba peak MB | naive fwd+bwd ms | numba fwd+bwd ms | naive/numba (f+b) | naive f+b MB | numba f+b MB |\n"
-    "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+    "| numba peak MB | naive fwd+bwd ms | numba fwd+bwd ms | torch SDPA fwd+bwd ms | naive/numba (f+b) "
+    "| torch/numba (f+b) | naive f+b MB | numba f+b MB |\n"
+    "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 )
 
 
@@ -173,7 +206,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=None, help="best of N (default: 2-3 on the CPU, 3-10 on the GPU)")
     parser.add_argument(
         "--threads", type=int, default=1, help="CPU threads for numba, torch and OpenBLAS alike (default 1: "
-        "threaded BLAS on a shared, oversubscribed machine is erratic; 1 makes the ratios per-core)",
+        "threaded BLAS on a shared, oversubscribed machine is erratic; 1 makes the ratios per-core); 0: set "
+        "nothing, every library keeps the thread counts a plain process starts with (what a user runs)",
     )
     args = parser.parse_args(argv)
     if args.repeat is not None and args.repeat < 1:  # given explicitly: honoured or refused, never replaced
@@ -188,7 +222,9 @@ def main(argv: list[str] | None = None) -> int:
         repeat = (2 if args.quick else 3) if args.repeat is None else args.repeat
         import os
 
-        threads = ", ".join(set_threads(args.threads))
+        if args.threads < 0:
+            parser.error(f"argument --threads: must be 0 (leave the defaults) or more, got {args.threads}")
+        threads = ", ".join(set_threads(args.threads)) if args.threads else default_threads()
         lines += [
             f"CPU, float32, B={batch}, H={heads}, d={d}, non-causal, best of {repeat} interleaved; "
             f"{os.cpu_count()} cores, threads: {threads}. Peak memory: tracemalloc.",
