@@ -3,6 +3,8 @@
 * ``SpectralMix`` (truncate, complex per-mode matmul, zero-fill) against ``torch.einsum`` on complex
   tensors, and its gradients against finite differences in float64;
 * ``FlatAdam`` (one update over a flat parameter buffer) against level 1's per-parameter Adam;
+* the training step: ``run_epoch`` with an eager step equals the plain loop, and on CUDA the replayed
+  CUDA graph (``GraphStep``) equals the eager step, batch after batch;
 * FNO1d / FNO2d and their PyTorch twins (same weights): same outputs and same gradients of every
   parameter;
 * discretisation invariance: a band-limited input gives the same Fourier-layer output on 64 and on
@@ -22,7 +24,8 @@ from hyperion.repro.fno import burgers
 from hyperion.repro.fno.flat_adam import FlatAdam
 from hyperion.repro.fno.model import Decoded, FNO1d, FNO2d, SpectralConv1d, pointwise_gaussian
 from hyperion.repro.fno.spectral import SpectralMix
-from hyperion.repro.fno.train import evaluate, relative_l2, train
+from hyperion.repro.fno.step import EagerStep, GraphStep
+from hyperion.repro.fno.train import evaluate, relative_l2, run_epoch, train, training_step
 from hyperion.repro.fno.twin import relative_l2_torch, torch_twin
 from hyperion.tensor.testing import gradcheck
 
@@ -82,6 +85,73 @@ def test_flat_adam_equals_adam():
     for ours, reference in zip(params[1], params[0]):
         np.testing.assert_allclose(ours, reference, rtol=1e-6, atol=1e-7)
     assert max(np.abs(p).max() for p in params[1]) > 0.0
+
+
+def test_flat_adam_refuses_what_it_does_not_implement():
+    with pytest.raises(ValueError, match="only plain Adam"):
+        FlatAdam(FNO1d(modes=2, width=4).parameters(), amsgrad=True)
+
+
+def test_run_epoch_with_a_step_equals_the_plain_loop():
+    """run_epoch (permuted batches, losses summed on the device by the step) against the loop written out."""
+    a = rng.standard_normal((12, 16)).astype(np.float32)
+    u = (0.5 * a + 0.2).astype(np.float32)
+    x, y, order = ht.tensor(a), ht.tensor(u), np.array([3, 7, 1, 0, 11, 5, 2, 9, 4, 6, 8, 10])
+    results = []
+    for use_step in (True, False):
+        ht.manual_seed(2)
+        model = FNO1d(modes=4, width=8)
+        if use_step:
+            step = training_step(model, x, y, batch_size=4)
+            assert type(step) is EagerStep
+            total = run_epoch(step, x, y, order, batch_size=4)
+        else:
+            optimizer, total = FlatAdam(model.parameters(), lr=1e-3, weight_decay=1e-4), 0.0
+            for first in range(0, 12, 4):
+                batch = ht.tensor(order[first : first + 4])
+                loss = relative_l2(model(x[batch]), y[batch])
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+                total += loss.item()
+        results.append((total, np.concatenate([p.detach().numpy().ravel() for p in model.parameters()])))
+    np.testing.assert_allclose(results[0][0], results[1][0], rtol=1e-6)
+    np.testing.assert_array_equal(results[0][1], results[1][1])
+    assert results[0][0] > 0
+
+
+def test_step_names_a_wrong_batch_shape():
+    x = ht.zeros(8, 16)
+    step = training_step(FNO1d(modes=4, width=8), x, x, batch_size=4)
+    with pytest.raises(ht.ShapeError, match=r"made for batches \(4, 16\)"):
+        step(ht.zeros(3, 16), ht.zeros(3, 16))
+
+
+@pytest.mark.skipif(not ht.cuda_is_available(), reason="needs CuPy and an NVIDIA GPU")
+@pytest.mark.parametrize("make,shape", [(lambda: FNO1d(modes=16, width=64, device="cuda"), (20, 256)),
+                                        (lambda: FNO2d(modes=12, width=32, device="cuda"), (20, 43, 43))])
+def test_graph_step_matches_eager_on_cuda(make, shape):
+    """Eight steps on eight different batches from the same weights: the replayed CUDA graph (after its two
+    eager warm-up steps and the capture) gives the eager step's losses and parameters."""
+    a = rng.standard_normal((8, *shape)).astype(np.float32)
+    u = (0.5 * a + 0.1).astype(np.float32)
+    runs = []
+    for graph in (True, False):
+        ht.manual_seed(5)
+        model = make()
+        x = ht.tensor(a[0], device="cuda")
+        step = training_step(model, x, x, batch_size=shape[0], graph=graph)
+        assert type(step) is (GraphStep if graph else EagerStep)
+        losses = []
+        for i in range(8):
+            step(ht.tensor(a[i], device="cuda"), ht.tensor(u[i], device="cuda"))
+            losses.append(step.take_total())
+        if graph:
+            assert step.capture_error is None and step.graph is not None
+        runs.append((losses, np.concatenate([p.detach().cpu().numpy().ravel() for p in model.parameters()])))
+    np.testing.assert_allclose(runs[0][0], runs[1][0], rtol=1e-5)
+    np.testing.assert_allclose(runs[0][1], runs[1][1], rtol=0, atol=1e-6 * np.abs(runs[1][1]).max())
+    assert runs[0][0][-1] < runs[0][0][0]  # it trains
 
 
 def _strong_spectral_weights(model) -> None:
