@@ -258,6 +258,10 @@ def report(folder: Path) -> str:
             if _with_mean(results) else
             "zero mean, as the authors' generator (GRF1 with m = 0)") + ".",
         "",
+        *([f"Scheduling: Burgers' data and speed stage ran alone; then Burgers trained while Darcy's data were "
+           f"generated on the CPU (Darcy waited {results['waited_seconds']['before_data']:.0f} s to start); Darcy's "
+           f"speed stage and training ran after Burgers had finished (waited "
+           f"{results['waited_seconds']['before_speed']:.0f} s), alone.", ""] if "waited_seconds" in results else []),
         "## Paper / ours / holds?",
         "",
         table(results),
@@ -290,7 +294,7 @@ def report(folder: Path) -> str:
 
 
 def _cli(args: dict[str, str]) -> str:
-    flags = {"False": None, "True": ""}  # store_true options: the flag alone, or nothing
+    flags = {"False": None, "True": "", "None": None}  # store_true options: the flag alone, or nothing
     options = " ".join(f"--{k.replace('_', '-')}" + (f" {v}" if flags.get(v, v) else "")
                        for k, v in args.items() if k not in ("out", "commit") and flags.get(v, v) is not None)
     return f"`python -m hyperion.repro.fno.run {options}`"

@@ -275,6 +275,7 @@ def run_burgers(args: argparse.Namespace) -> dict[str, Any]:
     if args.profile:
         stage("burgers profile", lambda: profile_steps(lambda d: FNO1d(device=d), a_train, u_train, device),
               "burgers_profile")
+    (args.out / "burgers_speed.done").touch()  # --overlap: the Darcy process may start now
     if args.epochs <= 0:
         save()
         return results
@@ -312,8 +313,17 @@ def run_burgers(args: argparse.Namespace) -> dict[str, Any]:
     return results
 
 
+def _wait_for(path: Path | None) -> float:
+    """Wait until ``path`` exists (``--overlap``: the other experiment's marker); returns the seconds waited."""
+    start = time.perf_counter()
+    while path is not None and not path.exists():
+        time.sleep(0.25)
+    return time.perf_counter() - start
+
+
 def run_darcy(args: argparse.Namespace) -> dict[str, Any]:
     device, xp = args.device, _array_module(args.device)
+    waited = {"before_data": _wait_for(args.start_after)}
     workers = args.workers or os.cpu_count() or 1
     pool = darcy.solver_pool(workers)
     results, save, stage, left = _experiment_setup(args, "darcy")
@@ -342,6 +352,8 @@ def run_darcy(args: argparse.Namespace) -> dict[str, Any]:
     a_mean, a_scale = pointwise_gaussian(a[: args.train])
     u_mean, u_scale = pointwise_gaussian(u[: args.train])
     a_enc = (a - a_mean) / a_scale  # the authors encode the inputs once; targets are decoded by the model
+    waited["before_speed"] = _wait_for(args.speed_after)
+    results["waited_seconds"] = waited  # --overlap: data generated beside Burgers' training; speed measured alone
     if args.speed_epochs > 0:
         u_enc = (u - u_mean) / u_scale
         stage("darcy speed", lambda: speed(lambda d: FNO2d(args.darcy_modes, device=d), a_enc[: args.train],
@@ -396,6 +408,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--darcy-subsample", type=int, default=5, help="421 / 5 -> s = 85")
     parser.add_argument("--workers", type=int, default=0, help="processes for the Darcy solves (0: all cores)")
     parser.add_argument("--parallel", action="store_true", help="--experiment both: side by side, not in turn")
+    parser.add_argument("--overlap", action="store_true",
+                        help="--experiment both: Burgers' data and speed alone, then its training beside Darcy's data "
+                             "generation (CPU), then Darcy's speed and training alone")
+    parser.add_argument("--start-after", type=Path, default=None, help="wait for this file before starting")
+    parser.add_argument("--speed-after", type=Path, default=None, help="wait for this file before the speed stage")
     parser.add_argument("--no-graph", action="store_true", help="train op by op on CUDA (no CUDA graph per step)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--mean-mode", action="store_true",
@@ -404,34 +421,47 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     if args.experiment == "both":
-        return run_both(argv if argv is not None else sys.argv[1:], args.out, args.parallel)
-    results = {"burgers": run_burgers, "darcy": run_darcy}[args.experiment](args)
+        return run_both(argv if argv is not None else sys.argv[1:], args.out, args.parallel, args.overlap)
+    try:
+        results = {"burgers": run_burgers, "darcy": run_darcy}[args.experiment](args)
+    finally:
+        (args.out / f"{args.experiment}.done").touch()
     print(json.dumps({k: v for k, v in results.items() if k.endswith(("_data", "_speed")) or k == "errors"},
                      indent=1)[:4000], flush=True)
     return 1 if results["errors"] else 0
 
 
-def run_both(argv: list[str], out: Path, parallel: bool) -> int:
-    """Both experiments as two processes of this module, in turn (or side by side if ``parallel``); logs in
-    ``out/log_<experiment>.txt``."""
+def run_both(argv: list[str], out: Path, parallel: bool, overlap: bool = False) -> int:
+    """Both experiments as two processes of this module, in turn (or side by side if ``parallel``, or with
+    ``overlap``: see its help); logs in ``out/log_<experiment>.txt``."""
     import subprocess
 
-    rest = [a for a in argv if not a.startswith("--experiment") and a != "--parallel"]
-    if "--experiment" in argv:  # drop its value too
-        i = argv.index("--experiment")
-        rest = [a for a in argv[:i] + argv[i + 2 :] if a != "--parallel"]
+    rest, skip = [], False
+    for arg in argv:  # drop --experiment and its value, and the scheduling flags
+        if skip or arg in ("--parallel", "--overlap"):
+            skip = False
+            continue
+        skip = arg == "--experiment"
+        if not skip and not arg.startswith("--experiment="):
+            rest.append(arg)
+    for marker in ("burgers_speed.done", "burgers.done", "darcy.done"):
+        (out / marker).unlink(missing_ok=True)
+    extra = {"burgers": [], "darcy": []}
+    if overlap:
+        extra["darcy"] = ["--start-after", str(out / "burgers_speed.done"), "--speed-after", str(out / "burgers.done")]
     children, codes = [], {}
     for name in ("burgers", "darcy"):
         log = (out / f"log_{name}.txt").open("w")
-        child = subprocess.Popen([sys.executable, "-m", "hyperion.repro.fno.run", "--experiment", name, *rest],
-                                 stdout=log, stderr=subprocess.STDOUT)
+        child = subprocess.Popen([sys.executable, "-m", "hyperion.repro.fno.run", "--experiment", name, *rest,
+                                  *extra[name]], stdout=log, stderr=subprocess.STDOUT)
         children.append((name, child, log))
-        if not parallel:
+        if not (parallel or overlap):
             codes[name] = child.wait()
     for name, child, log in children:
         codes[name] = child.wait()
         log.close()
-    print(f"{'side by side' if parallel else 'in turn'}: exit codes {codes}; logs in {out}", flush=True)
+    how = "side by side" if parallel else ("overlapped" if overlap else "in turn")
+    print(f"{how}: exit codes {codes}; logs in {out}", flush=True)
     return 1 if any(codes.values()) else 0
 
 

@@ -20,8 +20,14 @@ A replay reruns the recorded kernels on the recorded addresses with the recorded
   ``FlatAdam.prepare()`` before each launch, outside the graph;
 * the step's intermediates (activations, gradients) come from a private memory pool that only the
   graph uses, kept alive with it, so nothing else is ever given those addresses;
-* the first ``warmup`` steps run eagerly on the capture stream, so kernels are compiled, cuFFT plans
-  made and cuBLAS's workspace allocated before the capture.
+* the first ``warmup`` steps run eagerly on the capture stream, so kernels are compiled and cuFFT
+  plans made before the capture;
+* CuPy refuses cuBLAS inside a capture ("calling cuBLAS API during stream capture is currently
+  unsupported", seen on the H200), so warm-up and capture run on :class:`CaptureBackend`: level 1's
+  CuPy backend with its matrix products done without cuBLAS -- fp32 products by level 3's own GEMM
+  kernels (:func:`hyperion.kernels.matmul.matmul_auto`), the Fourier layers' small complex products
+  per mode as a broadcast multiply and a sum. It is registered for "cuda" (level 1's
+  ``register_backend``) only while the step warms up or is captured.
 
 Launches go to the default stream, where every other op of the training loop runs (the permuted
 data, the evaluation), so the ordering is the eager one. ``test_graph_step_matches_eager_on_cuda``
@@ -31,12 +37,16 @@ checks that replayed steps give the eager steps' parameters. On the CPU there is
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 from typing import Any
+
+import numpy as np
 
 import hyperion.tensor as ht
 from hyperion import nn
 from hyperion.repro.fno.flat_adam import FlatAdam
+from hyperion.tensor.backend import Array, CupyBackend, get_backend, register_backend
 
 
 class EagerStep:
@@ -72,6 +82,44 @@ class EagerStep:
         return value
 
 
+class CaptureBackend(CupyBackend):
+    """CuPy with matrix products that a stream capture accepts (no cuBLAS): see the module's docstring."""
+
+    def matmul(self, a: Array, b: Array) -> Array:
+        from hyperion.kernels.matmul import matmul_auto
+
+        if a.dtype != b.dtype or a.ndim < 2 or b.ndim < 2:
+            raise ht.ShapeError(f"capture matmul: expected two arrays of one dtype and at least 2-D, "
+                                f"got {a.dtype} {a.shape} and {b.dtype} {b.shape}")
+        if a.dtype.kind == "c":  # (..., M, K) @ (..., K, N) as sum_k a[..., m, k, None] * b[..., None, k, n]
+            return (a[..., :, :, None] * b[..., None, :, :]).sum(axis=-2)
+        if a.dtype != np.float32:
+            raise ht.ShapeError(f"capture matmul: float32 or complex only, got {a.dtype}")
+        if b.ndim == 2:  # rows of any leading shape times one matrix: one GEMM
+            out = matmul_auto(a.reshape(-1, a.shape[-1]), b)
+            return out.reshape(*a.shape[:-1], b.shape[1])
+        batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+        a, b = self.xp.broadcast_to(a, (*batch, *a.shape[-2:])), self.xp.broadcast_to(b, (*batch, *b.shape[-2:]))
+        out = self.xp.empty((*batch, a.shape[-2], b.shape[-1]), dtype=np.float32)
+        for index in np.ndindex(*batch):  # one GEMM per batch entry (Linear's chunked weight gradient)
+            matmul_auto(a[index], b[index], out=out[index])
+        return out
+
+
+@contextlib.contextmanager
+def capture_backend() -> Iterator[None]:
+    """Run CUDA ops on :class:`CaptureBackend` inside the block (the previous backend after it)."""
+    previous = get_backend("cuda")
+    register_backend("cuda", _CAPTURE_BACKEND.setdefault("cuda", CaptureBackend()))
+    try:
+        yield
+    finally:
+        register_backend("cuda", previous)
+
+
+_CAPTURE_BACKEND: dict[str, CaptureBackend] = {}
+
+
 class GraphStep(EagerStep):
     """The step recorded once as a CUDA graph (after ``warmup`` eager steps) and replayed."""
 
@@ -96,7 +144,7 @@ class GraphStep(EagerStep):
             return
         if self.graph is None and self.eager_steps < self.warmup:
             self.cupy.cuda.Device().synchronize()  # the side stream must see the default stream's work
-            with self.stream:
+            with self.stream, capture_backend():
                 super().__call__(x, y)
             self.stream.synchronize()
             self.eager_steps += 1
@@ -121,7 +169,7 @@ class GraphStep(EagerStep):
         cupy = self.cupy
         cupy.cuda.Device().synchronize()
         runtime = cupy.cuda.runtime
-        with self.stream, cupy.cuda.using_allocator(self.pool.malloc):
+        with self.stream, cupy.cuda.using_allocator(self.pool.malloc), capture_backend():
             try:
                 self.stream.begin_capture(mode=runtime.streamCaptureModeRelaxed)
             except TypeError:  # an older CuPy without the mode argument
