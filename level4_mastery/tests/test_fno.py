@@ -122,6 +122,34 @@ def test_run_epoch_with_a_step_equals_the_plain_loop():
     assert results[0][0] > 0
 
 
+@pytest.mark.parametrize("make,shape", [(lambda: FNO1d(modes=4, width=8), (4, 16)),
+                                        (lambda: FNO2d(modes=3, width=6), (4, 10, 10))])
+def test_step_body_copies_nothing_between_host_and_device(make, shape, monkeypatch):
+    """What a CUDA graph replays must not copy from or to the host (CuPy refuses it in a capture: "the
+    current stream is capturing, so H2D transfers are disallowed", seen on the H200 when Adam's Python
+    constants became device scalars at every step). On the CPU backend, a copy in either direction during
+    the step's device half (forward, backward, FlatAdam.update) raises here."""
+    from hyperion.tensor.backend import get_backend
+
+    ht.manual_seed(0)
+    model = make()
+    x = ht.tensor(rng.standard_normal(shape).astype(np.float32))
+    y = x * 0.5
+    step = training_step(model, x, y, batch_size=shape[0])
+    step(x, y)  # a first step: Adam's state and the grids exist afterwards, as after a warm-up
+    step.optimizer.prepare()
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a host-device copy inside the step's device half")
+
+    backend = get_backend("cpu")
+    for name in ("asarray", "from_host", "to_numpy"):
+        monkeypatch.setattr(backend, name, refuse)
+    step.body(x, y)
+    monkeypatch.undo()
+    assert step.take_total() > 0
+
+
 def test_step_names_a_wrong_batch_shape():
     x = ht.zeros(8, 16)
     step = training_step(FNO1d(modes=4, width=8), x, x, batch_size=4)

@@ -15,8 +15,8 @@ its multi-tensor (``foreach``) kernels. Here the same effect comes from the data
 (:mod:`hyperion.repro.fno.step`): :meth:`prepare` does the host's part (count the step, compute
 the bias corrections ``lr / (1 - beta1^t)`` and ``sqrt(1 - beta2^t)`` as Python floats, write them
 into a two-element device tensor) and :meth:`update` only device work, reading those two numbers
-from the device. They are the same float32 values the Python floats become in level 1's Adam, so
-the rounding is the same.
+and its constants (weight decay, ``1 - beta2``, ``eps``) from device tensors made once. They are the
+same float32 values the Python floats become in level 1's Adam, so the rounding is the same.
 
 Valid when every parameter shares one dtype, device and the same options (the FNO's case), for
 Adam with L2 weight decay (no AMSGrad, maximize or decoupled decay: they are refused).
@@ -60,6 +60,12 @@ class FlatAdam(Adam):
         self.state[flat] = {"step": 0, "exp_avg": zeros_like(flat), "exp_avg_sq": zeros_like(flat)}
         # (-lr / (1 - beta1^t), sqrt(1 - beta2^t)) of the coming update, on the parameters' device
         self.scalars = tensor(np.zeros(2, dtype=np.float32), device=flat.device, dtype=flat.dtype)
+        # the constants update() multiplies or adds tensors by, on the device once: a Python number there
+        # would become a new device scalar (a host-to-device copy) at every step, which a capture refuses
+        beta2, eps, weight_decay = group["betas"][1], group["eps"], group["weight_decay"]
+        self.constants = {name: tensor(np.array(value, dtype=np.float32), device=flat.device, dtype=flat.dtype)
+                          for name, value in (("weight_decay", weight_decay), ("one_minus_beta2", 1 - beta2),
+                                              ("eps", eps))}
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         for p in self.members:
@@ -87,16 +93,16 @@ class FlatAdam(Adam):
 
     def update(self) -> None:
         """The device's half: flat gradient, moments, parameters -- level 1's Adam formulas, in order."""
-        state, group = self.state[self.flat], self.param_groups[0]
-        (beta1, beta2), eps, weight_decay = group["betas"], group["eps"], group["weight_decay"]
+        state, group, c = self.state[self.flat], self.param_groups[0], self.constants
+        beta1, beta2 = group["betas"]
         with no_grad():
             param = self.flat
             g = cat([p.grad.reshape(-1) for p in self.members])
-            if weight_decay != 0:
-                g = g + weight_decay * param
+            if group["weight_decay"] != 0:
+                g = g + c["weight_decay"] * param
             exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
-            exp_avg.add_(g - exp_avg, alpha=1 - beta1)
-            exp_avg_sq.mul_(beta2).add_((1 - beta2) * g * g)
+            exp_avg.add_(g - exp_avg, alpha=1 - beta1)  # in-place ops take Python numbers as they are
+            exp_avg_sq.mul_(beta2).add_(c["one_minus_beta2"] * g * g)
             neg_step_size, bias_correction2_sqrt = self.scalars[0], self.scalars[1]
-            denom = exp_avg_sq.sqrt() / bias_correction2_sqrt + eps
+            denom = exp_avg_sq.sqrt() / bias_correction2_sqrt + c["eps"]
             param.add_(neg_step_size * exp_avg / denom)

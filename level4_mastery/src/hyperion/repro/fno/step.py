@@ -139,8 +139,8 @@ class GraphStep(EagerStep):
         self.capture_error: str | None = None  # why the capture failed, if it did: then every step is eager
 
     def __call__(self, x: ht.Tensor, y: ht.Tensor) -> None:
-        if self.capture_error is not None:
-            EagerStep.__call__(self, x, y)
+        if self.capture_error is not None:  # the capture failed once: every step op by op from now on
+            super().__call__(x, y)
             return
         if self.graph is None and self.eager_steps < self.warmup:
             self.cupy.cuda.Device().synchronize()  # the side stream must see the default stream's work
@@ -152,6 +152,9 @@ class GraphStep(EagerStep):
         super().__call__(x, y)  # shape check and prepare(); body() copies and launches
 
     def body(self, x: ht.Tensor, y: ht.Tensor) -> None:
+        if self.capture_error is not None:
+            EagerStep.body(self, x, y)
+            return
         with ht.no_grad():
             self.x.copy_(x)
             self.y.copy_(y)
