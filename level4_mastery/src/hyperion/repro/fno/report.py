@@ -51,7 +51,10 @@ def table(results: dict[str, Any]) -> str:
     zero_shot = results.get("burgers_zero_shot") or {}
     s_train = int(training.get("s_train", 1024))
     protocol = (f"{training.get('epochs')} epochs (paper: 500), lr halved every "
-                f"{training.get('step_size')}" + (" (REDUCED)" if _reduced(training) else ""))
+                f"{training.get('step_size')}" + (" (REDUCED)" if _reduced(training) else "")
+                + (" (stopped at the --budget deadline)" if training.get("stopped_at_deadline") else "")
+                + (f"; steps op by op, the CUDA graph capture failed ({training['capture_error']})"
+                   if training.get("capture_error") else ""))
     lines = ["| experiment | s | paper | ours | holds? (ours ≤ 1.5 × paper) | how ours was obtained |",
              "| --- | ---: | ---: | ---: | --- | --- |"]
     for s, paper in PAPER_BURGERS.items():  # resolutions the paper has no value for are in results.json only
@@ -66,7 +69,10 @@ def table(results: dict[str, Any]) -> str:
         if darcy and int(darcy["s_train"]) == s:
             ours = darcy["final_test_l2"]
             how = (f"trained at s = {s}, {darcy['epochs']} epochs (paper: 500), lr halved every {darcy['step_size']}"
-                   + (" (REDUCED)" if _reduced(darcy) else ""))
+                   + (" (REDUCED)" if _reduced(darcy) else "")
+                   + (" (stopped at the --budget deadline)" if darcy.get("stopped_at_deadline") else "")
+                   + (f"; steps op by op, the CUDA graph capture failed ({darcy['capture_error']})"
+                      if darcy.get("capture_error") else ""))
             lines.append(f"| Darcy | {s} | {paper:.4f} | {ours:.4f} | {_holds(ours, paper, darcy)} | {how} |")
         else:
             lines.append(f"| Darcy | {s} | {paper:.4f} | — | not run | the issue asks for s = 85 only |")
@@ -118,12 +124,14 @@ def targets(results: dict[str, Any]) -> str:
                 "; during the run, beside the other experiment" if alone else "")
             name = f"{name} s = {speed['shape'][0]}"
             ratio = speed["ratio_ours_over_torch"]
-            graph = speed.get("graph_step") == "GraphStep"
+            graph = speed.get("graph_step") == "GraphStep" and not speed.get("capture_error")
             ours = "our epoch (one CUDA graph per step)" if graph else "our epoch"
+            if speed.get("capture_error"):
+                ours = f"our epoch (CUDA graph capture FAILED: {speed['capture_error']}; not a graph epoch)"
             rows.append(f"| {name}: {ours} ≤ 1.5 × the PyTorch twin (eager) | {speed['median_epoch_s_ours']:.3f} s vs "
                         f"{speed['median_epoch_s_torch']:.3f} s = {ratio:.2f}× (median of "
                         f"{len(speed['epoch_s_ours'])}{how}) | {'yes' if ratio <= 1.5 else 'NO'} |")
-            if "ratio_ours_eager_over_torch" in speed and graph:
+            if "ratio_ours_eager_over_torch" in speed and speed.get("graph_step") == "GraphStep":
                 eager = speed["ratio_ours_eager_over_torch"]
                 rows.append(f"| {name}: for comparison, our epoch op by op (no graph) | "
                             f"{speed['median_epoch_s_ours_eager']:.3f} s vs {speed['median_epoch_s_torch']:.3f} s = "
@@ -134,6 +142,7 @@ def targets(results: dict[str, Any]) -> str:
     if data_d and "seconds" in data_d:
         rows.append(f"| Darcy data generation < 60 s | {data_d['seconds']:.1f} s for {data_d['samples']} samples at "
                     f"s = {data_d['s_solve']} ({data_d['workers']} CPU processes"
+                    + (", beside Burgers' training" if "waited_seconds" in results else "")
                     + (f"; one solve alone: {data_d['solve_seconds_one_process']:.2f} s"
                        if "solve_seconds_one_process" in data_d else "") + ") | "
                     f"{'yes' if data_d['seconds'] < 60 else 'NO'} |")
@@ -302,7 +311,8 @@ def _cli(args: dict[str, str]) -> str:
 
 def _commands(results: dict[str, Any]) -> str:
     if "darcy_args" in results:
-        return f"Commands (run side by side): {_cli(results['args'])} and {_cli(results['darcy_args'])}."
+        how = "overlapped, see Scheduling" if "waited_seconds" in results else "run side by side or in turn"
+        return f"Commands ({how}): {_cli(results['args'])} and {_cli(results['darcy_args'])}."
     return f"Command: {_cli(results['args'])}."
 
 
