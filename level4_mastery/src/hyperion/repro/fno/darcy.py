@@ -13,10 +13,10 @@ grid and subsample to 85 / 141 / 211 points. Here:
   (:func:`nested_dissection`: cut the grid in two by a line of nodes, number each half the same way,
   the line last), computed once per grid size, so SuperLU runs with ``permc_spec="NATURAL"`` and no
   ordering of its own, pivoting on the diagonal (the matrix is symmetric positive definite and
-  diagonally dominant: no pivoting is needed). On one s = 421 sample (419^2 unknowns, one loaded CPU
-  core, side by side in one process, under load): 0.73-1.1 s, against 1.7-2.5 s for SuperLU's
-  minimum-degree ordering of ``A + A^T`` that this solver used before (which spends ~0.5 s per sample
-  ordering the same pattern again);
+  diagonally dominant: no pivoting is needed). It replaced SuperLU's minimum-degree ordering of
+  ``A + A^T``, which ordered the same pattern again for every sample; measured on the H200 machine's
+  CPU, one process, three samples at s = 421 (``python -m hyperion.repro.fno.bench_solver``): 1.22 s
+  against 1.29 s per solve -- only 1.05x, the numerical factorisation dominates either way;
 * :func:`generate` draws the coefficients in chunks on the device while a pool of CPU processes
   solves the chunks already drawn (each sent as the sign of the field: one byte a node).
 """

@@ -33,6 +33,10 @@ Launches go to the default stream, where every other op of the training loop run
 data, the evaluation), so the ordering is the eager one. ``test_graph_step_matches_eager_on_cuda``
 checks that replayed steps give the eager steps' parameters. On the CPU there is nothing to replay:
 :class:`EagerStep` runs the same step directly. ``STEPS`` maps a device to its kind of step.
+
+Status: two H200 calls found the two things CuPy refuses in a capture (cuBLAS; a host-to-device
+copy, from a Python constant in Adam), both now avoided; a capture that completes has not yet been
+seen on a GPU. If the capture raises, the step records why (``capture_error``) and runs op by op.
 """
 
 from __future__ import annotations
