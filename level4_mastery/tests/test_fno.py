@@ -150,6 +150,86 @@ def test_step_body_copies_nothing_between_host_and_device(make, shape, monkeypat
     assert step.take_total() > 0
 
 
+class _FakeCupy:
+    """Just enough of CuPy for GraphStep's control flow on the CPU. A CPU "capture" runs the step (it cannot
+    only record it), so the fake graph's first launch does nothing and each later one runs the step's body
+    on the static inputs: the order of work a real capture and replay give."""
+
+    def __init__(self, refuse: bool) -> None:
+        fake = self
+        self.refuse, self.begun, self.launches, self.step = refuse, 0, 0, None
+
+        class Graph:
+            def launch(self, stream=None):
+                fake.launches += 1
+                if fake.launches > 1:
+                    EagerStep.body(fake.step, fake.step.x, fake.step.y)
+
+        class Stream:
+            null = None
+
+            def __init__(self, non_blocking=False):
+                pass
+
+            def __enter__(self):
+                return self
+
+            def __exit__(self, *exc):
+                return False
+
+            def synchronize(self):
+                pass
+
+            def begin_capture(self, mode=None):
+                fake.begun += 1
+                if fake.refuse:
+                    raise RuntimeError("the current stream is capturing, so H2D transfers are disallowed")
+
+            def end_capture(self):
+                return Graph()
+
+        class Device:
+            def synchronize(self):
+                pass
+
+        pool = type("MemoryPool", (), {"malloc": None})
+        self.cuda = type("cuda", (), {"Stream": Stream, "Device": Device, "MemoryPool": pool,
+                                      "using_allocator": lambda malloc: contextlib.nullcontext(),
+                                      "runtime": type("runtime", (), {"streamCaptureModeRelaxed": 2})})
+
+
+@pytest.mark.parametrize("refuse", [False, True])
+def test_graph_step_control_flow_on_a_fake_cupy(refuse, monkeypatch):
+    """Two op-by-op warm-up steps, one capture, then one launch a step (or, if the capture is refused, one
+    attempt and op by op from then on): the parameters equal the plain eager steps' exactly."""
+    import sys
+
+    import hyperion.repro.fno.step as step_module
+
+    fake = _FakeCupy(refuse)
+    monkeypatch.setitem(sys.modules, "cupy", fake)
+    monkeypatch.setattr(step_module, "capture_backend", contextlib.nullcontext)
+    a = rng.standard_normal((6, 4, 16)).astype(np.float32)
+    results = []
+    for kind in (GraphStep, EagerStep):
+        ht.manual_seed(7)
+        model = FNO1d(modes=4, width=8)
+        optimizer = FlatAdam(model.parameters(), lr=1e-2, weight_decay=1e-4)
+        step = kind(model, optimizer, relative_l2, (4, 16), (4, 16), "cpu")
+        fake.step = step
+        losses = []
+        for batch in a:
+            step(ht.tensor(batch), ht.tensor(0.5 * batch + 0.1))
+            losses.append(step.take_total())
+        results.append((losses, np.concatenate([p.detach().numpy().ravel() for p in model.parameters()])))
+        if kind is GraphStep:
+            assert step.eager_steps == 2 and fake.begun == 1
+            assert (step.captures, fake.launches) == ((0, 0) if refuse else (1, 4))
+            assert (step.capture_error is not None) == refuse
+    np.testing.assert_array_equal(results[0][1], results[1][1])
+    np.testing.assert_allclose(results[0][0], results[1][0], rtol=1e-6)
+
+
 def test_step_names_a_wrong_batch_shape():
     x = ht.zeros(8, 16)
     step = training_step(FNO1d(modes=4, width=8), x, x, batch_size=4)

@@ -35,8 +35,11 @@ checks that replayed steps give the eager steps' parameters. On the CPU there is
 :class:`EagerStep` runs the same step directly. ``STEPS`` maps a device to its kind of step.
 
 Status: two H200 calls found the two things CuPy refuses in a capture (cuBLAS; a host-to-device
-copy, from a Python constant in Adam), both now avoided; a capture that completes has not yet been
-seen on a GPU. If the capture raises, the step records why (``capture_error``) and runs op by op.
+copy), both now avoided. In those calls the warm-up never ran (the first step was already captured,
+so first-use work such as the model's grid tensor, a host-to-device copy, fell inside the capture);
+``test_graph_step_control_flow_on_a_fake_cupy`` now checks the order of warm-up, capture and launches
+on the CPU. A capture that completes has not yet been seen on a GPU. If the capture raises, the step
+records why (``capture_error``) and runs op by op from then on.
 """
 
 from __future__ import annotations
@@ -139,24 +142,24 @@ class GraphStep(EagerStep):
         device = self.total.device
         self.x, self.y = ht.zeros(*self.x_shape, device=device), ht.zeros(*self.y_shape, device=device)
         self.graph: Any = None
-        self.eager_steps = 0
+        self.eager_steps, self.captures = 0, 0
         self.capture_error: str | None = None  # why the capture failed, if it did: then every step is eager
 
+    def warming_up(self) -> bool:
+        return self.capture_error is None and self.eager_steps < self.warmup
+
     def __call__(self, x: ht.Tensor, y: ht.Tensor) -> None:
-        if self.capture_error is not None:  # the capture failed once: every step op by op from now on
-            super().__call__(x, y)
+        if not self.warming_up():
+            super().__call__(x, y)  # shape check, prepare(), body(): the graph (or op by op after a failed capture)
             return
-        if self.graph is None and self.eager_steps < self.warmup:
-            self.cupy.cuda.Device().synchronize()  # the side stream must see the default stream's work
-            with self.stream, capture_backend():
-                super().__call__(x, y)
-            self.stream.synchronize()
-            self.eager_steps += 1
-            return
-        super().__call__(x, y)  # shape check and prepare(); body() copies and launches
+        self.cupy.cuda.Device().synchronize()  # the side stream must see the default stream's work
+        with self.stream, capture_backend():
+            super().__call__(x, y)  # body() runs op by op while warming up
+        self.stream.synchronize()
+        self.eager_steps += 1
 
     def body(self, x: ht.Tensor, y: ht.Tensor) -> None:
-        if self.capture_error is not None:
+        if self.capture_error is not None or self.warming_up():
             EagerStep.body(self, x, y)
             return
         with ht.no_grad():
@@ -186,6 +189,7 @@ class GraphStep(EagerStep):
             finally:
                 graph = self.stream.end_capture()
         self.optimizer.zero_grad()  # the gradients' arrays live on in the graph's pool only
+        self.captures += 1
         return graph
 
 
