@@ -66,8 +66,32 @@ def test_darcy_coefficient_takes_the_two_values_and_solution_is_positive():
     assert np.all(u[1:-1, 1:-1] > 0) and np.all(u[0] == 0) and np.all(u[:, -1] == 0)
 
 
+@pytest.mark.parametrize("m", [1, 5, 31, 40])
+def test_nested_dissection_is_a_permutation_with_separators_last(m):
+    order = darcy.nested_dissection(m)
+    assert np.array_equal(np.sort(order), np.arange(m * m))
+    if m > 4:  # the last nodes numbered are the first separator: the middle row, which splits the grid
+        assert set(order[-m:]) == set(range((m // 2) * m, (m // 2 + 1) * m))
+
+
+def test_darcy_solve_in_nested_dissection_order_equals_a_row_major_solve():
+    """The reordered matrix is P A P^T of the row-major one: the solution is the same up to rounding."""
+    from scipy.sparse.linalg import spsolve
+
+    a = darcy.sample_coefficient(1, 45, np.random.default_rng(5))[0]
+    f = np.random.default_rng(6).uniform(0.5, 1.5, a.shape)
+    reference = spsolve(darcy.operator(a).tocsc(), f[1:-1, 1:-1].ravel()).reshape(43, 43)
+    u = darcy.solve(a, f)
+    np.testing.assert_allclose(u[1:-1, 1:-1], reference, rtol=1e-10, atol=1e-14 * np.abs(reference).max())
+    order = darcy.nested_dissection(43)
+    permuted = darcy.operator(a, order).toarray()
+    assert np.array_equal(permuted, darcy.operator(a).toarray()[np.ix_(order, order)])
+
+
 def test_bad_input_is_named():
     with pytest.raises(ValueError, match="whole number of steps"):
         burgers.solve(np.zeros((1, 8)), dt=0.3)
     with pytest.raises(ValueError, match="square grid"):
         darcy.operator(np.ones((4, 5)))
+    with pytest.raises(ValueError, match="square grid"):
+        darcy.solve(np.ones((2, 2)))
