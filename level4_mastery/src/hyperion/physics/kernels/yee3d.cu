@@ -21,16 +21,14 @@ __device__ __forceinline__ float stretch(float d, float *psi, long long at, cons
     return d * ik + p;
 }
 
-extern "C" __global__ void update_h(const int nx, const int ny, const int nz, const int P, const float dt,
-                                    const float *__restrict__ Ex, const float *__restrict__ Ey,
-                                    const float *__restrict__ Ez, float *__restrict__ Hx, float *__restrict__ Hy,
-                                    float *__restrict__ Hz, float *psi_x, float *psi_y, float *psi_z,
-                                    const float *__restrict__ prof) {
-    int k = blockIdx.x * blockDim.x + threadIdx.x;
-    int j = blockIdx.y * blockDim.y + threadIdx.y;
-    int i = blockIdx.z;
-    if (k >= nz || j >= ny) return;
-    long long id = IDX(i, j, k);
+// curl E at cell (i, j, k), each derivative stretched by the CPML where the cell lies in a slab of that
+// axis (which also advances that slab's psi): what update_h and update_h_to both subtract, times dt.
+struct Curl { float x, y, z; };
+
+__device__ __forceinline__ Curl curl_e(const int nx, const int ny, const int nz, const int P, int i, int j, int k,
+                                       long long id, const float *__restrict__ Ex, const float *__restrict__ Ey,
+                                       const float *__restrict__ Ez, float *psi_x, float *psi_y, float *psi_z,
+                                       const float *__restrict__ prof) {
     float ex = Ex[id], ey = Ey[id], ez = Ez[id];
     float ex_y = j + 1 < ny ? Ex[id + nz] : 0.f, ez_y = j + 1 < ny ? Ez[id + nz] : 0.f;
     float ex_z = k + 1 < nz ? Ex[id + 1] : 0.f, ey_z = k + 1 < nz ? Ey[id + 1] : 0.f;
@@ -57,9 +55,23 @@ extern "C" __global__ void update_h(const int nx, const int ny, const int nz, co
         dEy_dz = stretch(dEy_dz, psi_z, at, q, k, nz);
         dEx_dz = stretch(dEx_dz, psi_z + pair, at, q, k, nz);
     }
-    Hx[id] -= dt * (dEz_dy - dEy_dz);
-    Hy[id] -= dt * (dEx_dz - dEz_dx);
-    Hz[id] -= dt * (dEy_dx - dEx_dy);
+    return {dEz_dy - dEy_dz, dEx_dz - dEz_dx, dEy_dx - dEx_dy};
+}
+
+extern "C" __global__ void update_h(const int nx, const int ny, const int nz, const int P, const float dt,
+                                    const float *__restrict__ Ex, const float *__restrict__ Ey,
+                                    const float *__restrict__ Ez, float *__restrict__ Hx, float *__restrict__ Hy,
+                                    float *__restrict__ Hz, float *psi_x, float *psi_y, float *psi_z,
+                                    const float *__restrict__ prof) {
+    int k = blockIdx.x * blockDim.x + threadIdx.x;
+    int j = blockIdx.y * blockDim.y + threadIdx.y;
+    int i = blockIdx.z;
+    if (k >= nz || j >= ny) return;
+    long long id = IDX(i, j, k);
+    Curl c = curl_e(nx, ny, nz, P, i, j, k, id, Ex, Ey, Ez, psi_x, psi_y, psi_z, prof);
+    Hx[id] -= dt * c.x;
+    Hy[id] -= dt * c.y;
+    Hz[id] -= dt * c.z;
 }
 
 // update_h with the new H written to (HOx, HOy, HOz) instead of in place: the checkpointing gradient keeps each
@@ -75,35 +87,10 @@ extern "C" __global__ void update_h_to(const int nx, const int ny, const int nz,
     int i = blockIdx.z;
     if (k >= nz || j >= ny) return;
     long long id = IDX(i, j, k);
-    float ex = Ex[id], ey = Ey[id], ez = Ez[id];
-    float ex_y = j + 1 < ny ? Ex[id + nz] : 0.f, ez_y = j + 1 < ny ? Ez[id + nz] : 0.f;
-    float ex_z = k + 1 < nz ? Ex[id + 1] : 0.f, ey_z = k + 1 < nz ? Ey[id + 1] : 0.f;
-    float ey_x = i + 1 < nx ? Ey[id + (long long)ny * nz] : 0.f, ez_x = i + 1 < nx ? Ez[id + (long long)ny * nz] : 0.f;
-    float dEz_dy = ez_y - ez, dEx_dy = ex_y - ex;
-    float dEy_dz = ey_z - ey, dEx_dz = ex_z - ex;
-    float dEz_dx = ez_x - ez, dEy_dx = ey_x - ey;
-    int s;
-    if ((s = slab(i, nx, P)) >= 0) {  // x slab: (Hy,x) (Hz,x)
-        long long at = ((long long)s * ny + j) * nz + k, pair = 2LL * P * ny * nz;
-        const float *q = prof + 3 * nx;  // h-profiles of axis x
-        dEz_dx = stretch(dEz_dx, psi_x, at, q, i, nx);
-        dEy_dx = stretch(dEy_dx, psi_x + pair, at, q, i, nx);
-    }
-    if ((s = slab(j, ny, P)) >= 0) {  // y slab: (Hx,y) (Hz,y)
-        long long at = ((long long)i * 2 * P + s) * nz + k, pair = 2LL * P * nx * nz;
-        const float *q = prof + 6 * nx + 3 * ny;
-        dEz_dy = stretch(dEz_dy, psi_y, at, q, j, ny);
-        dEx_dy = stretch(dEx_dy, psi_y + pair, at, q, j, ny);
-    }
-    if ((s = slab(k, nz, P)) >= 0) {  // z slab: (Hx,z) (Hy,z)
-        long long at = ((long long)i * ny + j) * 2 * P + s, pair = 2LL * P * nx * ny;
-        const float *q = prof + 6 * nx + 6 * ny + 3 * nz;
-        dEy_dz = stretch(dEy_dz, psi_z, at, q, k, nz);
-        dEx_dz = stretch(dEx_dz, psi_z + pair, at, q, k, nz);
-    }
-    HOx[id] = Hx[id] - dt * (dEz_dy - dEy_dz);
-    HOy[id] = Hy[id] - dt * (dEx_dz - dEz_dx);
-    HOz[id] = Hz[id] - dt * (dEy_dx - dEx_dy);
+    Curl c = curl_e(nx, ny, nz, P, i, j, k, id, Ex, Ey, Ez, psi_x, psi_y, psi_z, prof);
+    HOx[id] = Hx[id] - dt * c.x;
+    HOy[id] = Hy[id] - dt * c.y;
+    HOz[id] = Hz[id] - dt * c.z;
 }
 
 // E is read from (Ex, Ey, Ez) and written to (Ox, Oy, Oz): the same arrays for the in-place update, or the
