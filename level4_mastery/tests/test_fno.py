@@ -4,7 +4,7 @@
   tensors, and its gradients against finite differences in float64;
 * ``FlatAdam`` (one update over a flat parameter buffer) against level 1's per-parameter Adam;
 * the training step: ``run_epoch`` with an eager step equals the plain loop, and on CUDA the replayed
-  CUDA graph (``GraphStep``) equals the eager step, batch after batch;
+  CUDA graph (``GraphStep`` on level 3's ``CudaGraphStep``) equals the eager step, batch after batch;
 * FNO1d / FNO2d and their PyTorch twins (same weights): same outputs and same gradients of every
   parameter;
 * discretisation invariance: a band-limited input gives the same Fourier-layer output on 64 and on
@@ -26,7 +26,7 @@ from hyperion.repro.fno import burgers
 from hyperion.repro.fno.flat_adam import FlatAdam
 from hyperion.repro.fno.model import Decoded, FNO1d, FNO2d, SpectralConv1d, pointwise_gaussian
 from hyperion.repro.fno.spectral import SpectralMix
-from hyperion.repro.fno.step import CaptureBackend, EagerStep, GraphStep, capture_backend
+from hyperion.repro.fno.step import EagerStep, GraphStep
 from hyperion.repro.fno.train import evaluate, relative_l2, run_epoch, train, training_step
 from hyperion.repro.fno.twin import relative_l2_torch, torch_twin
 from hyperion.tensor.testing import gradcheck
@@ -150,65 +150,37 @@ def test_step_body_copies_nothing_between_host_and_device(make, shape, monkeypat
     assert step.take_total() > 0
 
 
-class _FakeCupy:
-    """Just enough of CuPy for GraphStep's control flow on the CPU. A CPU "capture" runs the step (it cannot
-    only record it), so the fake graph's first launch does nothing and each later one runs the step's body
-    on the static inputs: the order of work a real capture and replay give."""
+class _FakeGraph:
+    """Stands for level 3's CudaGraphStep on the CPU: its warm-ups run the step, as the real one's do; then
+    either the capture is refused (raised, as CuPy raises) or each call runs the step again -- what a replay
+    of the captured step computes."""
 
-    def __init__(self, refuse: bool) -> None:
-        fake = self
-        self.refuse, self.begun, self.launches, self.step = refuse, 0, 0, None
+    refuse = False
+    made = 0
 
-        class Graph:
-            def launch(self, stream=None):
-                fake.launches += 1
-                if fake.launches > 1:
-                    EagerStep.body(fake.step, fake.step.x, fake.step.y)
+    def __init__(self, step, warmup: int = 2) -> None:
+        for _ in range(warmup):
+            step()
+        if self.refuse:
+            raise RuntimeError("the current stream is capturing, so H2D transfers are disallowed")
+        type(self).made += 1
+        self.step, self.replays = step, 0
 
-        class Stream:
-            null = None
-
-            def __init__(self, non_blocking=False):
-                pass
-
-            def __enter__(self):
-                return self
-
-            def __exit__(self, *exc):
-                return False
-
-            def synchronize(self):
-                pass
-
-            def begin_capture(self, mode=None):
-                fake.begun += 1
-                if fake.refuse:
-                    raise RuntimeError("the current stream is capturing, so H2D transfers are disallowed")
-
-            def end_capture(self):
-                return Graph()
-
-        class Device:
-            def synchronize(self):
-                pass
-
-        pool = type("MemoryPool", (), {"malloc": None})
-        self.cuda = type("cuda", (), {"Stream": Stream, "Device": Device, "MemoryPool": pool,
-                                      "using_allocator": lambda malloc: contextlib.nullcontext(),
-                                      "runtime": type("runtime", (), {"streamCaptureModeRelaxed": 2})})
+    def __call__(self):
+        self.replays += 1
+        return self.step()
 
 
 @pytest.mark.parametrize("refuse", [False, True])
-def test_graph_step_control_flow_on_a_fake_cupy(refuse, monkeypatch):
-    """Two op-by-op warm-up steps, one capture, then one launch a step (or, if the capture is refused, one
-    attempt and op by op from then on): the parameters equal the plain eager steps' exactly."""
-    import sys
-
+def test_graph_step_control_flow_on_a_stand_in_capture(refuse, monkeypatch):
+    """The capture's warm-ups (two real steps on the first batch) leave no trace, then one replay a step (or,
+    if the capture is refused, one attempt and op by op from then on): the parameters equal the plain eager
+    steps' exactly. Fails if the warm-ups' updates were kept or the first batch was skipped."""
     import hyperion.repro.fno.step as step_module
 
-    fake = _FakeCupy(refuse)
-    monkeypatch.setitem(sys.modules, "cupy", fake)
-    monkeypatch.setattr(step_module, "capture_backend", contextlib.nullcontext)
+    monkeypatch.setattr(_FakeGraph, "refuse", refuse)
+    monkeypatch.setattr(_FakeGraph, "made", 0)
+    monkeypatch.setattr(step_module, "CudaGraphStep", _FakeGraph)
     a = rng.standard_normal((6, 4, 16)).astype(np.float32)
     results = []
     for kind in (GraphStep, EagerStep):
@@ -216,16 +188,15 @@ def test_graph_step_control_flow_on_a_fake_cupy(refuse, monkeypatch):
         model = FNO1d(modes=4, width=8)
         optimizer = FlatAdam(model.parameters(), lr=1e-2, weight_decay=1e-4)
         step = kind(model, optimizer, relative_l2, (4, 16), (4, 16), "cpu")
-        fake.step = step
         losses = []
         for batch in a:
             step(ht.tensor(batch), ht.tensor(0.5 * batch + 0.1))
             losses.append(step.take_total())
         results.append((losses, np.concatenate([p.detach().numpy().ravel() for p in model.parameters()])))
         if kind is GraphStep:
-            assert step.eager_steps == 2 and fake.begun == 1
-            assert (step.captures, fake.launches) == ((0, 0) if refuse else (1, 4))
+            assert _FakeGraph.made == (0 if refuse else 1) and step.captures == _FakeGraph.made
             assert (step.capture_error is not None) == refuse
+            assert refuse or step.graph.replays == len(a)
     np.testing.assert_array_equal(results[0][1], results[1][1])
     np.testing.assert_allclose(results[0][0], results[1][0], rtol=1e-6)
 
@@ -237,56 +208,30 @@ def test_step_names_a_wrong_batch_shape():
         step(ht.zeros(3, 16), ht.zeros(3, 16))
 
 
-def test_capture_backend_products_on_numpy(monkeypatch):
-    """CaptureBackend's shape handling (rows times a matrix, batched real GEMMs, complex per-mode products),
-    run on numpy with numpy's matmul standing in for level 3's GEMM kernel."""
-    import hyperion.kernels.matmul as kernels
-
-    def fake_matmul_auto(a, b, out=None):
-        assert a.ndim == 2 and b.ndim == 2
-        if out is None:
-            return a @ b
-        out[...] = a @ b
-        return out
-
-    monkeypatch.setattr(kernels, "matmul_auto", fake_matmul_auto)
-    backend = CaptureBackend.__new__(CaptureBackend)
-    backend.xp = np
-    real = [rng.standard_normal(s).astype(np.float32) for s in ((3, 5, 4), (4, 6), (7, 4, 9), (7, 9, 2))]
-    np.testing.assert_allclose(backend.matmul(real[0], real[1]), real[0] @ real[1], rtol=1e-6)
-    np.testing.assert_allclose(backend.matmul(real[2], real[3]), real[2] @ real[3], rtol=1e-5)
-    np.testing.assert_allclose(backend.matmul(real[2].transpose(0, 2, 1)[:, :2].transpose(0, 2, 1), real[3][:, :2]),
-                               real[2][..., :2] @ real[3][:, :2], rtol=1e-5)
-    x = (rng.standard_normal((16, 5, 3)) + 1j * rng.standard_normal((16, 5, 3))).astype(np.complex64)
-    w = (rng.standard_normal((16, 3, 4)) + 1j * rng.standard_normal((16, 3, 4))).astype(np.complex64)
-    np.testing.assert_allclose(backend.matmul(x, w), x @ w, rtol=1e-5)
-    with pytest.raises(ht.ShapeError, match="float32 or complex"):
-        backend.matmul(real[0].astype(np.float64), real[1].astype(np.float64))
-
-
 @pytest.mark.skipif(not ht.cuda_is_available(), reason="needs CuPy and an NVIDIA GPU")
 @pytest.mark.parametrize("make,shape", [(lambda: FNO1d(modes=16, width=64, device="cuda"), (20, 256)),
                                         (lambda: FNO2d(modes=12, width=32, device="cuda"), (20, 43, 43))])
 def test_graph_step_matches_eager_on_cuda(make, shape):
-    """Eight steps on eight different batches from the same weights: the replayed CUDA graph (after its two
-    eager warm-up steps and the capture) gives the losses and parameters of the same step run op by op on
-    the same kernels (CaptureBackend), and the losses of the plain CuPy step (cuBLAS) to 1e-3."""
+    """Eight steps on eight different batches from the same weights: the replayed CUDA graph gives the losses
+    and parameters of the same step run op by op on the same GEMMs (the graph's ``same_kernels()``), and
+    the losses of the plain CuPy step (CuPy's cuBLAS calls) to 1e-3."""
     a = rng.standard_normal((8, *shape)).astype(np.float32)
     u = (0.5 * a + 0.1).astype(np.float32)
-    runs = []
-    for kind in ("graph", "eager, capture kernels", "eager, cuBLAS"):
+    runs, graph = [], None
+    for kind in ("graph", "eager, the graph's GEMMs", "eager, CuPy"):
         ht.manual_seed(5)
         model = make()
         x = ht.tensor(a[0], device="cuda")
         step = training_step(model, x, x, batch_size=shape[0], graph=kind == "graph")
         assert type(step) is (GraphStep if kind == "graph" else EagerStep)
         losses = []
-        with capture_backend() if kind == "eager, capture kernels" else contextlib.nullcontext():
+        with graph.same_kernels() if kind == "eager, the graph's GEMMs" else contextlib.nullcontext():
             for i in range(8):
                 step(ht.tensor(a[i], device="cuda"), ht.tensor(u[i], device="cuda"))
                 losses.append(step.take_total())
         if kind == "graph":
             assert step.capture_error is None and step.graph is not None
+            graph = step.graph
         runs.append((losses, np.concatenate([p.detach().cpu().numpy().ravel() for p in model.parameters()])))
     np.testing.assert_allclose(runs[0][0], runs[1][0], rtol=1e-6)
     np.testing.assert_allclose(runs[0][1], runs[1][1], rtol=0, atol=1e-6 * np.abs(runs[1][1]).max())

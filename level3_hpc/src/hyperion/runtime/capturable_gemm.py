@@ -1,4 +1,4 @@
-"""fp32 matmul on cuBLAS through ctypes, with a handle of our own: callable inside a CUDA-graph capture.
+"""fp32 and complex64 matmul on cuBLAS through ctypes, with a handle of our own: callable inside a CUDA-graph capture.
 
 CuPy refuses every cuBLAS call while the current stream captures ("calling cuBLAS API during stream
 capture is currently unsupported": its ``cublas.setStream`` checks), although cuBLAS itself supports
@@ -9,7 +9,8 @@ PyTorch captures cuBLAS the same way: its own handle, its own workspace.
 views) into one ``cublasGemmStridedBatchedEx`` call on the column-major view of the same memory:
 row-major ``C = A @ B`` is column-major ``Cᵀ = Bᵀ Aᵀ``, so B goes first. An operand whose matrices
 are neither row- nor column-major, or whose batch does not step by one stride, is copied first.
-:class:`CublasGemm` makes the call (``CUBLAS_COMPUTE_32F``: no TF32, as CuPy and the PyTorch twin).
+:class:`CublasGemm` makes the call (``CUBLAS_COMPUTE_32F``: no TF32, as CuPy and the PyTorch twin); complex64
+operands (the FNO's per-mode spectral products) take the same call with ``CUDA_C_32F``, strides in elements.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 OP_N, OP_T = 0, 1
-CUDA_R_32F, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT = 0, 68, -1
+CUDA_R_32F, CUDA_C_32F, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT = 0, 4, 68, -1
 WORKSPACE_BYTES = 32 * 2**20
 
 
@@ -77,7 +78,8 @@ def plan(shape: tuple[int, ...], strides: tuple[int, ...], batch: tuple[int, ...
 
 
 class CublasGemm:
-    """``__call__(a, b)``: ``a @ b`` for fp32 CuPy arrays of ≥ 2 dims, on the current stream."""
+    """``__call__(a, b)``: ``a @ b`` for two fp32 or two complex64 CuPy arrays of ≥ 2 dims, on the current
+    stream."""
 
     def __init__(self) -> None:
         import cupy
@@ -90,11 +92,16 @@ class CublasGemm:
         _check(self.lib.cublasCreate_v2(ctypes.byref(self.handle)), "cublasCreate")
         self.workspace = cupy.empty(WORKSPACE_BYTES, cupy.uint8)  # before any capture
         self.stream = None
-        self.one, self.zero = ctypes.c_float(1.0), ctypes.c_float(0.0)
+        pair = ctypes.c_float * 2  # a cuComplex: (re, im)
+        self.scalars = {"float32": (CUDA_R_32F, ctypes.c_float(1.0), ctypes.c_float(0.0)),
+                        "complex64": (CUDA_C_32F, pair(1.0, 0.0), pair(0.0, 0.0))}  # type, alpha, beta
         self.calls = 0
 
     def __call__(self, a: Any, b: Any) -> Any:
         cupy = self.cupy
+        if a.dtype != b.dtype or a.dtype.name not in self.scalars:
+            raise TypeError(f"CublasGemm: two float32 or two complex64 arrays, got {a.dtype} and {b.dtype}")
+        kind, one, zero = self.scalars[a.dtype.name]
         batch = tuple(int(n) for n in _broadcast(a.shape[:-2], b.shape[:-2]))
         (m, k), n = a.shape[-2:], b.shape[-1]
         pa = plan(a.shape, _elements(a), batch)
@@ -105,7 +112,7 @@ class CublasGemm:
         if pb is None:
             b = cupy.ascontiguousarray(cupy.broadcast_to(b, batch + (k, n)))
             pb = plan(b.shape, _elements(b), batch)
-        out = cupy.empty(batch + (m, n), cupy.float32)
+        out = cupy.empty(batch + (m, n), a.dtype)
         stream = cupy.cuda.get_current_stream().ptr
         if stream != self.stream:
             _check(self.lib.cublasSetStream_v2(self.handle, ctypes.c_void_p(stream)), "cublasSetStream")
@@ -115,10 +122,10 @@ class CublasGemm:
         count = math.prod(batch)
         c_int, c_ll, ptr = ctypes.c_int, ctypes.c_longlong, ctypes.c_void_p
         status = self.lib.cublasGemmStridedBatchedEx(
-            self.handle, c_int(pb.op), c_int(pa.op), c_int(n), c_int(m), c_int(k), ctypes.byref(self.one),
-            ptr(b.data.ptr), c_int(CUDA_R_32F), c_int(pb.ld), c_ll(pb.batch_stride),
-            ptr(a.data.ptr), c_int(CUDA_R_32F), c_int(pa.ld), c_ll(pa.batch_stride),
-            ctypes.byref(self.zero), ptr(out.data.ptr), c_int(CUDA_R_32F), c_int(n), c_ll(m * n),
+            self.handle, c_int(pb.op), c_int(pa.op), c_int(n), c_int(m), c_int(k), ctypes.byref(one),
+            ptr(b.data.ptr), c_int(kind), c_int(pb.ld), c_ll(pb.batch_stride),
+            ptr(a.data.ptr), c_int(kind), c_int(pa.ld), c_ll(pa.batch_stride),
+            ctypes.byref(zero), ptr(out.data.ptr), c_int(kind), c_int(n), c_ll(m * n),
             c_int(count), c_int(CUBLAS_COMPUTE_32F), c_int(CUBLAS_GEMM_DEFAULT))
         _check(status, "cublasGemmStridedBatchedEx")
         self.calls += 1

@@ -27,7 +27,7 @@ and so does this file:
    parameters' ``.grad`` -- are overwritten by each replay. Shapes are fixed by the capture.
 
 5. **cuBLAS through our own handle.** CuPy refuses cuBLAS calls while a stream captures, so the
-   backend's ``matmul`` runs :class:`~hyperion.runtime.capturable_gemm.CublasGemm` (its own handle
+   backend's fp32 and complex64 ``matmul`` runs :class:`~hyperion.runtime.capturable_gemm.CublasGemm` (its own handle
    and workspace, ``cublasGemmStridedBatchedEx``) while warming up and capturing. Its kernels may
    differ from CuPy's choice: :meth:`same_kernels` runs an eager step with it, to compare bitwise.
 6. **Argument checks off the capture.** Level 1 checks a gather's indices and cross-entropy's
@@ -88,11 +88,11 @@ class CudaGraphStep:
 
     @contextlib.contextmanager
     def same_kernels(self) -> Iterator[None]:
-        """Inside the block the backend's fp32 matmuls run on :attr:`gemm`, as in the graph."""
+        """Inside the block the backend's fp32 and complex64 matmuls run on :attr:`gemm`, as in the graph."""
         original = self.backend.matmul
 
         def matmul(a: Any, b: Any) -> Any:
-            if a.dtype == np.float32 and b.dtype == np.float32 and a.ndim >= 2 and b.ndim >= 2:
+            if a.dtype == b.dtype and a.dtype in (np.float32, np.complex64) and a.ndim >= 2 and b.ndim >= 2:
                 return self.gemm(a, b)
             return original(a, b)
 

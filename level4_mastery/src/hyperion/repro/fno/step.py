@@ -20,40 +20,33 @@ A replay reruns the recorded kernels on the recorded addresses with the recorded
   ``FlatAdam.prepare()`` before each launch, outside the graph;
 * the step's intermediates (activations, gradients) come from a private memory pool that only the
   graph uses, kept alive with it, so nothing else is ever given those addresses;
-* the first ``warmup`` steps run eagerly on the capture stream, so kernels are compiled and cuFFT
-  plans made before the capture;
-* CuPy refuses cuBLAS inside a capture ("calling cuBLAS API during stream capture is currently
-  unsupported", seen on the H200), so warm-up and capture run on :class:`CaptureBackend`: level 1's
-  CuPy backend with its matrix products done without cuBLAS -- fp32 products by level 3's own GEMM
-  kernels (:func:`hyperion.kernels.matmul.matmul_auto`), the Fourier layers' small complex products
-  per mode as a broadcast multiply and a sum. It is registered for "cuda" (level 1's
-  ``register_backend``) only while the step warms up or is captured.
+* the capture itself is level 3's :class:`~hyperion.runtime.cuda_graph.CudaGraphStep`, the one that
+  replays the GPT step: warm-up steps on its own stream and private memory pool (kernels compiled, cuFFT
+  plans made), cuBLAS through a handle of its own (CuPy refuses cuBLAS inside a capture; the spectral
+  layers' complex64 products go the same way), host constants staged in pinned memory. Its warm-ups are
+  real steps on the first batch, so :class:`GraphStep` snapshots the parameters, Adam's moments and the
+  loss sum before and restores them after: the first replay is the first step, as in the eager loop.
 
-Launches go to the default stream, where every other op of the training loop runs (the permuted
+Launches go to the current stream, where every other op of the training loop runs (the permuted
 data, the evaluation), so the ordering is the eager one. ``test_graph_step_matches_eager_on_cuda``
 checks that replayed steps give the eager steps' parameters. On the CPU there is nothing to replay:
 :class:`EagerStep` runs the same step directly. ``STEPS`` maps a device to its kind of step.
 
-Status: two H200 calls found the two things CuPy refuses in a capture (cuBLAS; a host-to-device
-copy), both now avoided. In those calls the warm-up never ran (the first step was already captured,
-so first-use work such as the model's grid tensor, a host-to-device copy, fell inside the capture);
-``test_graph_step_control_flow_on_a_fake_cupy`` now checks the order of warm-up, capture and launches
-on the CPU. A capture that completes has not yet been seen on a GPU. If the capture raises, the step
-records why (``capture_error``) and runs op by op from then on.
+Status: two H200 runs with this module's first version (its own capture code) were refused ("calling
+cuBLAS API during stream capture", then "H2D transfers are disallowed"); this version, on the capture
+that replays the GPT step, has not run on a GPU yet. If the capture raises, the step records why
+(``capture_error``), undoes the warm-ups and runs op by op from then on.
 """
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
-
-import numpy as np
 
 import hyperion.tensor as ht
 from hyperion import nn
 from hyperion.repro.fno.flat_adam import FlatAdam
-from hyperion.tensor.backend import Array, CupyBackend, get_backend, register_backend
+from hyperion.runtime.cuda_graph import CudaGraphStep
 
 
 class EagerStep:
@@ -66,11 +59,15 @@ class EagerStep:
         self.total = ht.zeros((), device=device)  # running sum of the losses, on the device
 
     def __call__(self, x: ht.Tensor, y: ht.Tensor) -> None:
+        self.check(x, y)
+        self.optimizer.prepare()
+        self.body(x, y)
+
+    def check(self, x: ht.Tensor, y: ht.Tensor) -> None:
+        """The batch must have the shapes the step was made for (a graph replays fixed shapes)."""
         if tuple(x.shape) != self.x_shape or tuple(y.shape) != self.y_shape:
             raise ht.ShapeError(f"training step: made for batches {self.x_shape} -> {self.y_shape}, "
                                 f"got {tuple(x.shape)} -> {tuple(y.shape)}")
-        self.optimizer.prepare()
-        self.body(x, y)
 
     def body(self, x: ht.Tensor, y: ht.Tensor) -> None:
         """Everything after ``prepare``: device work only, no reads back to the host."""
@@ -89,108 +86,53 @@ class EagerStep:
         return value
 
 
-class CaptureBackend(CupyBackend):
-    """CuPy with matrix products that a stream capture accepts (no cuBLAS): see the module's docstring."""
-
-    def matmul(self, a: Array, b: Array) -> Array:
-        from hyperion.kernels.matmul import matmul_auto
-
-        if a.dtype != b.dtype or a.ndim < 2 or b.ndim < 2:
-            raise ht.ShapeError(f"capture matmul: expected two arrays of one dtype and at least 2-D, "
-                                f"got {a.dtype} {a.shape} and {b.dtype} {b.shape}")
-        if a.dtype.kind == "c":  # (..., M, K) @ (..., K, N) as sum_k a[..., m, k, None] * b[..., None, k, n]
-            return (a[..., :, :, None] * b[..., None, :, :]).sum(axis=-2)
-        if a.dtype != np.float32:
-            raise ht.ShapeError(f"capture matmul: float32 or complex only, got {a.dtype}")
-        if b.ndim == 2:  # rows of any leading shape times one matrix: one GEMM
-            out = matmul_auto(a.reshape(-1, a.shape[-1]), b)
-            return out.reshape(*a.shape[:-1], b.shape[1])
-        batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
-        a, b = self.xp.broadcast_to(a, (*batch, *a.shape[-2:])), self.xp.broadcast_to(b, (*batch, *b.shape[-2:]))
-        out = self.xp.empty((*batch, a.shape[-2], b.shape[-1]), dtype=np.float32)
-        for index in np.ndindex(*batch):  # one GEMM per batch entry (Linear's chunked weight gradient)
-            matmul_auto(a[index], b[index], out=out[index])
-        return out
-
-
-@contextlib.contextmanager
-def capture_backend() -> Iterator[None]:
-    """Run CUDA ops on :class:`CaptureBackend` inside the block (the previous backend after it)."""
-    previous = get_backend("cuda")
-    register_backend("cuda", _CAPTURE_BACKEND.setdefault("cuda", CaptureBackend()))
-    try:
-        yield
-    finally:
-        register_backend("cuda", previous)
-
-
-_CAPTURE_BACKEND: dict[str, CaptureBackend] = {}
-
-
 class GraphStep(EagerStep):
-    """The step recorded once as a CUDA graph (after ``warmup`` eager steps) and replayed."""
+    """The step captured once by :class:`CudaGraphStep` (its warm-ups undone) and then replayed."""
 
     warmup = 2
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        import cupy
-
         super().__init__(*args, **kwargs)
-        self.cupy = cupy
-        self.stream = cupy.cuda.Stream(non_blocking=False)  # for the warm-up and the capture
-        self.pool = cupy.cuda.MemoryPool()  # the graph's intermediates: nobody else allocates here
         device = self.total.device
         self.x, self.y = ht.zeros(*self.x_shape, device=device), ht.zeros(*self.y_shape, device=device)
-        self.graph: Any = None
-        self.eager_steps, self.captures = 0, 0
+        self.graph: CudaGraphStep | None = None
+        self.captures = 0
         self.capture_error: str | None = None  # why the capture failed, if it did: then every step is eager
 
-    def warming_up(self) -> bool:
-        return self.capture_error is None and self.eager_steps < self.warmup
-
     def __call__(self, x: ht.Tensor, y: ht.Tensor) -> None:
-        if not self.warming_up():
-            super().__call__(x, y)  # shape check, prepare(), body(): the graph (or op by op after a failed capture)
-            return
-        self.cupy.cuda.Device().synchronize()  # the side stream must see the default stream's work
-        with self.stream, capture_backend():
-            super().__call__(x, y)  # body() runs op by op while warming up
-        self.stream.synchronize()
-        self.eager_steps += 1
-
-    def body(self, x: ht.Tensor, y: ht.Tensor) -> None:
-        if self.capture_error is not None or self.warming_up():
+        self.check(x, y)
+        self.optimizer.prepare()
+        if self.capture_error is not None:
             EagerStep.body(self, x, y)
             return
         with ht.no_grad():
             self.x.copy_(x)
             self.y.copy_(y)
         if self.graph is None:
+            saved = self._mutable_state()
             try:
-                self.graph = self._capture()
+                self.graph = CudaGraphStep(lambda: EagerStep.body(self, self.x, self.y), warmup=self.warmup)
             except Exception as error:  # noqa: BLE001 - an op the capture refuses: run eagerly, say why
                 self.capture_error = f"{type(error).__name__}: {error}"
-                self.cupy.cuda.Device().synchronize()
-                EagerStep.body(self, self.x, self.y)
+                self._restore(saved)
+                EagerStep.body(self, x, y)
                 return
-        self.graph.launch(self.cupy.cuda.Stream.null)
+            self._restore(saved)
+            self.captures += 1
+        self.graph()
 
-    def _capture(self) -> Any:
-        cupy = self.cupy
-        cupy.cuda.Device().synchronize()
-        runtime = cupy.cuda.runtime
-        with self.stream, cupy.cuda.using_allocator(self.pool.malloc), capture_backend():
-            try:
-                self.stream.begin_capture(mode=runtime.streamCaptureModeRelaxed)
-            except TypeError:  # an older CuPy without the mode argument
-                self.stream.begin_capture()
-            try:
-                EagerStep.body(self, self.x, self.y)
-            finally:
-                graph = self.stream.end_capture()
-        self.optimizer.zero_grad()  # the gradients' arrays live on in the graph's pool only
-        self.captures += 1
-        return graph
+    def _mutable_state(self) -> list[tuple[ht.Tensor, ht.Tensor]]:
+        """(tensor, copy) for what a step changes in place: parameters, Adam's moments, the loss sum."""
+        moments = self.optimizer.state[self.optimizer.flat]
+        live = [self.optimizer.flat, moments["exp_avg"], moments["exp_avg_sq"], self.total]
+        with ht.no_grad():
+            return [(t, t.detach().clone()) for t in live]
+
+    @staticmethod
+    def _restore(saved: list[tuple[ht.Tensor, ht.Tensor]]) -> None:
+        with ht.no_grad():
+            for live, copy in saved:
+                live.copy_(copy)
 
 
 STEPS: dict[str, type[EagerStep]] = {"cpu": EagerStep, "cuda": GraphStep}
