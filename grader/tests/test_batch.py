@@ -7,6 +7,8 @@ import os
 import re
 import subprocess
 import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -15,7 +17,9 @@ from conftest import make_submission
 from hyperion_grader import box
 from hyperion_grader.batch import grade_one, run_batch
 from hyperion_grader.gradescope import build_zip, unpack
+from hyperion_grader.judge import GradeConfig, Judge
 from hyperion_grader.k8s import job_manifest
+from hyperion_grader.tasks import load_tasks
 
 TASKS = ["--task", "99.1", "--task", "99.2", "--task", "99.3"]
 HAND_INS = {
@@ -86,6 +90,28 @@ def test_batch_scores_equal_single_runs_and_a_rerun_grades_nothing(toy, tmp_path
     assert [n for n, o in resumed.items() if o.seconds > 0] == ["partial"]
     assert _scores(resumed["partial"].results) == _scores(by_name["partial"].results)
     assert (out / "grades.csv").read_text().splitlines() == rows
+
+
+def test_side_by_side_graders_compute_each_reference_once(toy, tmp_path, monkeypatch):
+    sub = make_submission(toy, "partial", HAND_INS["partial"])
+    runs = []
+    real = Judge._run
+
+    def counting(self, task, probes, roots):
+        if roots == self.ref_roots:
+            runs.append(task.task)
+            time.sleep(0.5)  # the others arrive while this one holds the key's lock
+        return real(self, task, probes, roots)
+
+    monkeypatch.setattr(Judge, "_run", counting)
+    judges = [Judge(GradeConfig(toy, 99, sub, cache_dir=tmp_path / "cache")) for _ in range(3)]
+    task = next(t for t in load_tasks(toy.get(99).hidden_dir) if t.task == "99.1")
+    with ThreadPoolExecutor(3) as pool:
+        got = list(pool.map(lambda j: j._reference(task), judges))
+    assert runs == ["99.1"]
+    assert all(error == "" and payload == got[0][0] for payload, error in got)
+    assert [p.name for p in (tmp_path / "cache").iterdir() if not p.name.endswith(".lock")] == [
+        f"{judges[0]._ref_key(task)}.bin"]  # no temporary file left behind
 
 
 def test_uid_blocks_of_side_by_side_graders_are_disjoint():

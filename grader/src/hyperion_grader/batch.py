@@ -9,9 +9,11 @@ imported the grader once (``multiprocessing``'s forkserver), so a class does not
 start-up (about a third of a small grading) once per hand-in. Results: ``<out>/<student>/results.json``
 (Gradescope's schema) and ``<out>/grades.csv``; a rerun grades only the hand-ins without a finished
 ``results.json`` (resumable). Timed (EXCLUSIVE) tasks take a machine-wide lock, so no other hand-in
-runs while a performance threshold is measured. The first hand-in runs alone: it fills the cache of
-reference results that the others then read. Worker k's gradings run their sandboxes as uids of their
-own (block k of the box uid range), so a box at its process limit cannot starve another hand-in's box.
+runs while a performance threshold is measured. All W workers start at once: the first grading that
+needs a task's reference result computes it, the others wait for its cache file (the judge's per-key
+lock), so a slow first hand-in no longer holds the rest of the class. Worker k's gradings run their
+sandboxes as uids of their own (block k of the box uid range), so a box at its process limit cannot
+starve another hand-in's box.
 
 Called from a script (not ``python -m``), each forked grading first re-runs the script's top level as
 ``__mp_main__`` (``multiprocessing``'s rule): keep its imports light and its work under
@@ -194,11 +196,8 @@ def run_batch(root: Path, level: int, submissions: Path, out: Path, workers: int
             finally:
                 idle.put(worker)
 
-        if todo:  # the first alone: it fills the reference cache the others read
-            outcomes.append(one(todo[0]))
-            progress.advance(bar)
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            for future in as_completed([pool.submit(one, h) for h in todo[1:]]):
+            for future in as_completed([pool.submit(one, h) for h in todo]):
                 outcomes.append(future.result())
                 progress.advance(bar)
     write_csv(out / "grades.csv", outcomes)
