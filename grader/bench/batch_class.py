@@ -46,6 +46,15 @@ def where_time_went(outcomes: list, began: float, wall: float, workers: int) -> 
     return {"per_worker": per_worker, "idle_s": round(workers * wall - sum(busy.values()), 2)}
 
 
+def greedy_wall(durations: list[float], workers: int) -> float:
+    """The wall time of a queue of hand-ins with these durations, each taken by the first free worker."""
+    free = [0.0] * workers
+    for d in durations:
+        i = free.index(min(free))
+        free[i] += d
+    return max(free)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--count", type=int, default=100)
@@ -91,6 +100,12 @@ def main() -> None:
     for w, figures in spent["per_worker"].items():
         print(f"  worker {w}: busy {figures['busy_s']:.1f} s, idle {figures['idle_s']:.1f} s "
               f"(of which at the end {figures['idle_at_end_s']:.1f} s)")
+    in_order = [o.seconds for o in sorted(outcomes, key=lambda o: o.name)]
+    model = {"same_order_s": round(greedy_wall(in_order, args.workers), 2),
+             "reversed_s": round(greedy_wall(in_order[::-1], args.workers), 2),
+             "sum_over_w_s": round(sum(in_order) / args.workers, 2)}
+    print(f"  model, the batch's own durations, the first free worker takes the next: {model['same_order_s']:.1f} s "
+          f"in this order, {model['reversed_s']:.1f} s reversed; perfectly balanced {model['sum_over_w_s']:.1f} s")
     by_kind: dict[str, dict[str, list[float]]] = defaultdict(lambda: {"single": [], "batch": []})
     for o in outcomes:
         by_kind[kind(o.name)]["batch"].append(o.seconds)
@@ -109,7 +124,7 @@ def main() -> None:
         "cpus": os.cpu_count(), "load_1min_before_after": [load_before[0], load_after[0]],
         "count": args.count, "workers": args.workers, "scores_equal_single_runs": same,
         "sum_single_s": round(singles, 2), "batch_wall_s": round(wall, 2), "ratio_to_sum_over_w": round(ratio, 4),
-        **spent, "by_kind": means,
+        **spent, "schedule_model": model, "by_kind": means,
         "timeline": [{"name": o.name, "worker": o.worker, "start_s": round(o.started - began, 3),
                       "seconds": round(o.seconds, 3), "single_s": round(single_s[o.name], 3)}
                      for o in sorted(outcomes, key=lambda o: o.started)],
