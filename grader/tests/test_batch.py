@@ -74,6 +74,7 @@ def test_batch_scores_equal_single_runs_and_a_rerun_grades_nothing(toy, tmp_path
     assert "timed out" in by_name["zz_loops"].results["tests"][1]["output"]
     assert not list(subs.glob("*/src/x.txt"))  # writes_next_door changed no other hand-in
     assert {o.worker for o in outcomes} == {0, 1}
+    assert {o.results["mode"] for o in outcomes} == {box.mode()}  # the batch's one try, told to each grading
     if box.mode() == "sealed" and os.geteuid() == 0:  # a root judge: each worker's boxes in its own uids
         second = grade_one(toy.root, 99, subs / "uid_a", tmp_path / "w1", tmp_path / "w1.lock", FLAGS, 600, 1, 2)
         for o in (by_name["uid_a"], by_name["uid_b"], second):

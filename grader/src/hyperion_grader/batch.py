@@ -39,7 +39,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import Progress
 
-from hyperion_grader.box import BOX_UIDS, use_uid_block
+from hyperion_grader import box
 
 SEALED = ["--require-sealed"]  # class grading refuses to run without the OS sandbox (--allow-practice: opt out)
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
@@ -91,8 +91,10 @@ def _forkserver():
     return _context
 
 
-def _grade_in_child(argv: list[str], log: str, lock: str, uid_block: tuple[int, int]) -> None:
-    """In a fresh forked process: stdout and stderr to ``log``, then the CLI, exactly as a learner runs it."""
+def _grade_in_child(argv: list[str], log: str, lock: str, uid_block: tuple[int, int],
+                    sandbox: tuple[str, str]) -> None:
+    """In a fresh forked process: stdout and stderr to ``log``, then the CLI, exactly as a learner runs it
+    (the sandbox mode as the batch found it once, the boxes' uids from the worker's block)."""
     fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     os.dup2(fd, 1)
     os.dup2(fd, 2)
@@ -100,7 +102,8 @@ def _grade_in_child(argv: list[str], log: str, lock: str, uid_block: tuple[int, 
     os.environ["HYPERION_GRADER_LOCK"] = lock
     from hyperion_grader.cli import main
 
-    use_uid_block(*uid_block)
+    box.found(*sandbox)
+    box.use_uid_block(*uid_block)
     sys.exit(main(argv))
 
 
@@ -113,7 +116,8 @@ def grade_one(root: Path, level: int, hand_in: Path, out: Path, lock: Path, extr
     argv = ["--root", str(root), "grade", "--level", str(level), "--submission", str(hand_in),
             "--json", str(results_file), *extra]
     start = time.monotonic()
-    child = _forkserver().Process(target=_grade_in_child, args=(argv, str(log), str(lock), (worker, workers)),
+    sandbox = (box.mode(), box.why_practice())  # tried once per process (a box started and ended)
+    child = _forkserver().Process(target=_grade_in_child, args=(argv, str(log), str(lock), (worker, workers), sandbox),
                                   daemon=True)
     child.start()
     child.join(timeout)
@@ -170,8 +174,9 @@ def run_batch(root: Path, level: int, submissions: Path, out: Path, workers: int
               timeout: float = 3600.0, console: Console | None = None) -> list[Outcome]:
     """Grade every unfinished hand-in, ``workers`` at a time; ``grades.csv`` covers the whole class."""
     console = console or Console()
-    if not 1 <= workers <= BOX_UIDS // 16:
-        raise ValueError(f"--workers must be from 1 to {BOX_UIDS // 16}, got {workers}")
+    if not 1 <= workers <= box.BOX_UIDS // 16:
+        raise ValueError(f"--workers must be from 1 to {box.BOX_UIDS // 16}, got {workers}")
+    box.mode()  # the sandbox is tried here, once for the class (each grading is told the answer)
     out.mkdir(parents=True, exist_ok=True)
     lock = out / ".machine.lock"
     todo, outcomes = [], []
