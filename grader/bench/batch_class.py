@@ -7,7 +7,8 @@ solutions, and hostile ones (an endless loop, an exit, writes next door), cycled
 the scores equal the single runs' (must), the wall time of ``batch`` against (sum of single
 runs) / W, and where the batch's time went: each worker's busy and idle time, the time every
 worker waited at the end for the last one, and each kind of hand-in's mean time alone and in the
-batch. Writes the figures and the per-hand-in timeline as JSON.
+batch, and (a check on the load) the first hand-in of each kind graded alone once more. Writes the
+figures and the per-hand-in timeline as JSON.
 """
 
 from __future__ import annotations
@@ -79,18 +80,24 @@ def main() -> None:
         subs = root.parent / "subs"
         single_s, single_scores = {}, {}
         load_before = os.getloadavg()
-        for hand_in in sorted(subs.iterdir()):
+
+        def single(hand_in: Path) -> tuple[float, dict]:
             out = Path(tmp) / "single" / f"{hand_in.name}.json"
             start = time.monotonic()
             subprocess.run([sys.executable, "-m", "hyperion_grader", "--root", str(root), "grade", "--level", "99",
                             "--submission", str(hand_in), "--json", str(out), *TASKS], capture_output=True)
-            single_s[hand_in.name] = time.monotonic() - start
-            single_scores[hand_in.name] = {t["number"]: t["score"] for t in json.loads(out.read_text())["tests"]}
+            return time.monotonic() - start, {t["number"]: t["score"] for t in json.loads(out.read_text())["tests"]}
+
+        for hand_in in sorted(subs.iterdir()):
+            single_s[hand_in.name], single_scores[hand_in.name] = single(hand_in)
         singles = sum(single_s.values())
         began = time.monotonic()
         outcomes = run_batch(root, 99, subs, Path(tmp) / "batch", args.workers, TASKS)
         wall = time.monotonic() - began
         load_after = os.getloadavg()
+        # the first of each kind once more, alone: did the machine's load change between the two phases?
+        again = sorted(subs.iterdir())[: len(kinds)]
+        drift = sum(single(h)[0] for h in again) / sum(single_s[h.name] for h in again)
     same = all({t["number"]: t["score"] for t in o.results["tests"]} == single_scores[o.name] for o in outcomes)
     ratio = wall / (singles / args.workers)
     print(f"\n{args.count} hand-ins, {args.workers} workers: scores equal to single runs: {same}")
@@ -117,11 +124,13 @@ def main() -> None:
                     "batch_mean_s": round(sum(times["batch"]) / n, 3)}
         print(f"  {k:18s} x{n:3d}: alone {means[k]['single_mean_s']:6.2f} s, in the batch "
               f"{means[k]['batch_mean_s']:6.2f} s (mean)")
-    print(f"  load average (1 min) before the single runs {load_before[0]:.2f}, after the batch {load_after[0]:.2f}")
+    print(f"  load average (1 min) before the single runs {load_before[0]:.2f}, after the batch {load_after[0]:.2f}; "
+          f"the first {len(again)} hand-ins alone again after the batch took {drift:.3f} x their first time")
     report = {
         "command": f"python grader/bench/batch_class.py --count {args.count} --workers {args.workers}",
         "date_utc": time.strftime("%Y-%m-%d %H:%M", time.gmtime()), "machine": platform.node(),
         "cpus": os.cpu_count(), "load_1min_before_after": [load_before[0], load_after[0]],
+        "singles_again_after_batch_over_before": round(drift, 4),
         "count": args.count, "workers": args.workers, "scores_equal_single_runs": same,
         "sum_single_s": round(singles, 2), "batch_wall_s": round(wall, 2), "ratio_to_sum_over_w": round(ratio, 4),
         **spent, "schedule_model": model, "by_kind": means,
