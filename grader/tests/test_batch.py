@@ -70,6 +70,8 @@ def test_batch_scores_equal_single_runs_and_a_rerun_grades_nothing(toy, tmp_path
     by_name = {o.name: o for o in outcomes}
     assert _scores(by_name["full"].results) == {"99.1": 3, "99.2": 5, "99.3": 2}
     assert _scores(by_name["skeleton"].results) == {"99.1": 0, "99.2": 0, "99.3": 0}
+    first, second, *_ = sorted(outcomes, key=lambda o: o.started)
+    assert second.started < first.started + first.seconds  # all workers from the start, none waits for the first
     assert max(outcomes, key=lambda o: o.started).name == "zz_loops"  # the slow one started last
     assert "timed out" in by_name["zz_loops"].results["tests"][1]["output"]
     assert not list(subs.glob("*/src/x.txt"))  # writes_next_door changed no other hand-in
