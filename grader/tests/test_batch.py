@@ -4,16 +4,22 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 from conftest import make_submission
 
-from hyperion_grader.batch import run_batch
+from hyperion_grader import box
+from hyperion_grader.batch import grade_one, run_batch
 from hyperion_grader.gradescope import build_zip, unpack
+from hyperion_grader.judge import GradeConfig, Judge
 from hyperion_grader.k8s import job_manifest
+from hyperion_grader.tasks import load_tasks
 
 TASKS = ["--task", "99.1", "--task", "99.2", "--task", "99.3"]
 HAND_INS = {
@@ -27,15 +33,23 @@ HAND_INS = {
 }
 
 
+# the tests' class: every kind, two hand-ins that report their box's uid (in 99.3's failure message),
+# and the slow one (an endless loop, a 10 s time limit here) last, so it runs while the queue is empty
+UID = {"99.3": "import os\nreturn float(os.getuid())"}
+CLASS = {**{k: v for k, v in HAND_INS.items() if k != "loops"}, "uid_a": UID, "uid_b": UID,
+         "zz_loops": HAND_INS["loops"]}
+FLAGS = [*TASKS, "--timeout-scale", "0.5"]
+
+
 def _class(toy) -> Path:
-    for name, bodies in HAND_INS.items():
+    for name, bodies in CLASS.items():
         make_submission(toy, name, bodies)
     return toy.root.parent / "subs"
 
 
-def _single(toy, hand_in: Path, out: Path) -> dict:
+def _single(toy, hand_in: Path, out: Path, flags: list[str] = TASKS) -> dict:
     subprocess.run([sys.executable, "-m", "hyperion_grader", "--root", str(toy.root), "grade", "--level", "99",
-                    "--submission", str(hand_in), "--json", str(out), *TASKS],
+                    "--submission", str(hand_in), "--json", str(out), *flags],
                    check=False, capture_output=True, timeout=600)
     return json.loads(out.read_text())
 
@@ -47,19 +61,75 @@ def _scores(results: dict) -> dict[str, float]:
 def test_batch_scores_equal_single_runs_and_a_rerun_grades_nothing(toy, tmp_path):
     subs = _class(toy)
     out = tmp_path / "batch"
-    outcomes = run_batch(toy.root, 99, subs, out, workers=2, extra=TASKS)
-    assert sorted(o.name for o in outcomes) == sorted(HAND_INS)
+    outcomes = run_batch(toy.root, 99, subs, out, workers=2, extra=FLAGS)
+    assert sorted(o.name for o in outcomes) == sorted(CLASS)  # each hand-in graded once
     for o in outcomes:
-        single = _single(toy, subs / o.name, tmp_path / f"{o.name}.json")
+        assert [t["number"] for t in o.results["tests"]] == ["99.1", "99.2", "99.3"], o.name  # each task once
+        single = _single(toy, subs / o.name, tmp_path / f"{o.name}.json", FLAGS)
         assert _scores(o.results) == _scores(single), o.name
-    assert _scores(next(o for o in outcomes if o.name == "full").results) == {"99.1": 3, "99.2": 5, "99.3": 2}
-    assert _scores(next(o for o in outcomes if o.name == "skeleton").results) == {"99.1": 0, "99.2": 0, "99.3": 0}
+    by_name = {o.name: o for o in outcomes}
+    assert _scores(by_name["full"].results) == {"99.1": 3, "99.2": 5, "99.3": 2}
+    assert _scores(by_name["skeleton"].results) == {"99.1": 0, "99.2": 0, "99.3": 0}
+    first, second, *_ = sorted(outcomes, key=lambda o: o.started)
+    assert second.started < first.started + first.seconds  # all workers from the start, none waits for the first
+    assert max(outcomes, key=lambda o: o.started).name == "zz_loops"  # the slow one started last
+    assert "timed out" in by_name["zz_loops"].results["tests"][1]["output"]
+    assert not list(subs.glob("*/src/x.txt"))  # writes_next_door changed no other hand-in
+    assert {o.worker for o in outcomes} == {0, 1}
+    assert {o.results["mode"] for o in outcomes} == {box.mode()}  # the batch's one try, told to each grading
+    if box.mode() == "sealed" and os.geteuid() == 0:  # a root judge: each worker's boxes in its own uids
+        second = grade_one(toy.root, 99, subs / "uid_a", tmp_path / "w1", tmp_path / "w1.lock", FLAGS, 600, 1, 2)
+        for o in (by_name["uid_a"], by_name["uid_b"], second):
+            uid = int(float(re.search(r"got (\d+)\.0", o.results["tests"][2]["output"])[1]))
+            assert (uid - box.BOX_UID_BASE) // (box.BOX_UIDS // 2) == o.worker, (o.name, o.worker, uid)
     rows = (out / "grades.csv").read_text().splitlines()
-    assert rows[0].startswith("submission,score,max_score,99.1,99.2,99.3") and len(rows) == 1 + len(HAND_INS)
+    assert rows[0].startswith("submission,score,max_score,99.1,99.2,99.3") and len(rows) == 1 + len(CLASS)
     before = {p: p.stat().st_mtime_ns for p in out.glob("*/results.json")}
-    again = run_batch(toy.root, 99, subs, out, workers=2, extra=TASKS)
+    again = run_batch(toy.root, 99, subs, out, workers=2, extra=FLAGS)
     assert all(o.seconds == 0.0 for o in again)  # nothing regraded
     assert {p: p.stat().st_mtime_ns for p in out.glob("*/results.json")} == before
+    (out / "partial" / "results.json").unlink()  # as if the batch had been stopped during "partial"
+    resumed = {o.name: o for o in run_batch(toy.root, 99, subs, out, workers=2, extra=FLAGS)}
+    assert [n for n, o in resumed.items() if o.seconds > 0] == ["partial"]
+    assert _scores(resumed["partial"].results) == _scores(by_name["partial"].results)
+    assert (out / "grades.csv").read_text().splitlines() == rows
+
+
+def test_side_by_side_graders_compute_each_reference_once(toy, tmp_path, monkeypatch):
+    sub = make_submission(toy, "partial", HAND_INS["partial"])
+    runs = []
+    real = Judge._run
+
+    def counting(self, task, probes, roots):
+        if roots == self.ref_roots:
+            runs.append(task.task)
+            time.sleep(0.5)  # the others arrive while this one holds the key's lock
+        return real(self, task, probes, roots)
+
+    monkeypatch.setattr(Judge, "_run", counting)
+    judges = [Judge(GradeConfig(toy, 99, sub, cache_dir=tmp_path / "cache")) for _ in range(3)]
+    task = next(t for t in load_tasks(toy.get(99).hidden_dir) if t.task == "99.1")
+    with ThreadPoolExecutor(3) as pool:
+        got = list(pool.map(lambda j: j._reference(task), judges))
+    assert runs == ["99.1"]
+    assert all(error == "" and payload == got[0][0] for payload, error in got)
+    assert [p.name for p in (tmp_path / "cache").iterdir() if not p.name.endswith(".lock")] == [
+        f"{judges[0]._ref_key(task)}.bin"]  # no temporary file left behind
+
+
+def test_uid_blocks_of_side_by_side_graders_are_disjoint():
+    blocks = []
+    try:
+        for k in range(3):
+            box.use_uid_block(k, 3)
+            blocks.append({box.take_uid() for _ in range(16)} if os.geteuid() == 0 else set(box._free_uids))
+        assert not (blocks[0] & blocks[1] or blocks[1] & blocks[2] or blocks[0] & blocks[2])
+        assert all(box.is_box_uid(u) for b in blocks for u in b)
+        for bad in ((3, 3), (-1, 2), (0, 0), (0, box.BOX_UIDS)):
+            with pytest.raises(ValueError, match="uid block"):
+                box.use_uid_block(*bad)
+    finally:
+        box.use_uid_block(0, 1)
 
 
 def test_batch_refuses_bad_names_and_workers(toy, tmp_path):
@@ -69,6 +139,8 @@ def test_batch_refuses_bad_names_and_workers(toy, tmp_path):
         run_batch(toy.root, 99, subs, tmp_path / "out", workers=1, extra=[])
     with pytest.raises(ValueError, match="workers"):
         run_batch(toy.root, 99, tmp_path, tmp_path / "out", workers=0, extra=[])
+    with pytest.raises(ValueError, match="workers"):
+        run_batch(toy.root, 99, tmp_path, tmp_path / "out", workers=box.BOX_UIDS, extra=[])
 
 
 def _valid_results(data: dict) -> None:

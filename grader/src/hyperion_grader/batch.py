@@ -9,8 +9,16 @@ imported the grader once (``multiprocessing``'s forkserver), so a class does not
 start-up (about a third of a small grading) once per hand-in. Results: ``<out>/<student>/results.json``
 (Gradescope's schema) and ``<out>/grades.csv``; a rerun grades only the hand-ins without a finished
 ``results.json`` (resumable). Timed (EXCLUSIVE) tasks take a machine-wide lock, so no other hand-in
-runs while a performance threshold is measured. The first hand-in runs alone: it fills the cache of
-reference results that the others then read.
+runs while a performance threshold is measured. All W workers start at once: the first grading that
+needs a task's reference result computes it, the others wait for its cache file (the judge's per-key
+lock), so a slow first hand-in no longer holds the rest of the class. Worker k's gradings run their
+sandboxes as uids of their own (block k of the box uid range), so a box at its process limit cannot
+starve another hand-in's box.
+
+Called from a script (not ``python -m``), each forked grading first re-runs the script's top level as
+``__mp_main__`` (``multiprocessing``'s rule): keep its imports light and its work under
+``if __name__ == "__main__":`` (``grader/bench/batch_class.py`` does; importing pytest there cost
+0.1 s of CPU per hand-in).
 """
 
 from __future__ import annotations
@@ -19,6 +27,7 @@ import csv
 import json
 import multiprocessing
 import os
+import queue
 import re
 import sys
 import time
@@ -30,6 +39,8 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import Progress
 
+from hyperion_grader import box
+
 SEALED = ["--require-sealed"]  # class grading refuses to run without the OS sandbox (--allow-practice: opt out)
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 
@@ -40,6 +51,8 @@ class Outcome:
     results: dict | None
     seconds: float
     error: str = ""
+    started: float = 0.0  # time.monotonic() when its grading began (0.0: finished by an earlier run)
+    worker: int = -1  # the batch worker that graded it
 
 
 def hand_ins(folder: Path) -> list[Path]:
@@ -78,8 +91,10 @@ def _forkserver():
     return _context
 
 
-def _grade_in_child(argv: list[str], log: str, lock: str) -> None:
-    """In a fresh forked process: stdout and stderr to ``log``, then the CLI, exactly as a learner runs it."""
+def _grade_in_child(argv: list[str], log: str, lock: str, uid_block: tuple[int, int],
+                    sandbox: tuple[str, str]) -> None:
+    """In a fresh forked process: stdout and stderr to ``log``, then the CLI, exactly as a learner runs it
+    (the sandbox mode as the batch found it once, the boxes' uids from the worker's block)."""
     fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     os.dup2(fd, 1)
     os.dup2(fd, 2)
@@ -87,19 +102,23 @@ def _grade_in_child(argv: list[str], log: str, lock: str) -> None:
     os.environ["HYPERION_GRADER_LOCK"] = lock
     from hyperion_grader.cli import main
 
+    box.found(*sandbox)
+    box.use_uid_block(*uid_block)
     sys.exit(main(argv))
 
 
 def grade_one(root: Path, level: int, hand_in: Path, out: Path, lock: Path, extra: list[str],
-              timeout: float) -> Outcome:
-    """One hand-in through the ``grade`` command in its own process."""
+              timeout: float, worker: int = 0, workers: int = 1) -> Outcome:
+    """One hand-in through the ``grade`` command in its own process (its boxes: uid block ``worker``)."""
     folder = out / hand_in.name
     folder.mkdir(parents=True, exist_ok=True)
     results_file, log = folder / "results.json", folder / "grader.log"
     argv = ["--root", str(root), "grade", "--level", str(level), "--submission", str(hand_in),
             "--json", str(results_file), *extra]
     start = time.monotonic()
-    child = _forkserver().Process(target=_grade_in_child, args=(argv, str(log), str(lock)), daemon=True)
+    sandbox = (box.mode(), box.why_practice())  # tried once per process (a box started and ended)
+    child = _forkserver().Process(target=_grade_in_child, args=(argv, str(log), str(lock), (worker, workers), sandbox),
+                                  daemon=True)
     child.start()
     child.join(timeout)
     error = ""
@@ -110,7 +129,7 @@ def grade_one(root: Path, level: int, hand_in: Path, out: Path, lock: Path, extr
     elif child.exitcode not in (0, 1):
         tail = log.read_text(errors="replace").strip()[-500:] if log.exists() else ""
         error = f"grader exit {child.exitcode}: {tail}"
-    return Outcome(hand_in.name, finished(results_file), time.monotonic() - start, error)
+    return Outcome(hand_in.name, finished(results_file), time.monotonic() - start, error, start, worker)
 
 
 def grade_index(root: Path, level: int, submissions: Path, out: Path, index: int, extra: list[str]) -> Outcome:
@@ -153,9 +172,11 @@ def failures_by_task(outcomes: list[Outcome]) -> Counter:
 
 def run_batch(root: Path, level: int, submissions: Path, out: Path, workers: int, extra: list[str],
               timeout: float = 3600.0, console: Console | None = None) -> list[Outcome]:
+    """Grade every unfinished hand-in, ``workers`` at a time; ``grades.csv`` covers the whole class."""
     console = console or Console()
-    if workers < 1:
-        raise ValueError(f"--workers must be at least 1, got {workers}")
+    if not 1 <= workers <= box.BOX_UIDS // 16:
+        raise ValueError(f"--workers must be from 1 to {box.BOX_UIDS // 16}, got {workers}")
+    box.mode()  # the sandbox is tried here, once for the class (each grading is told the answer)
     out.mkdir(parents=True, exist_ok=True)
     lock = out / ".machine.lock"
     todo, outcomes = [], []
@@ -169,14 +190,19 @@ def run_batch(root: Path, level: int, submissions: Path, out: Path, workers: int
     with Progress(console=console, transient=False) as progress:
         bar = progress.add_task(f"level {level}", total=len(todo))
 
-        def one(hand_in: Path) -> Outcome:
-            return grade_one(root, level, hand_in, out, lock, extra, timeout)
+        idle: queue.SimpleQueue[int] = queue.SimpleQueue()  # the workers free now; each its own uid block
+        for worker in range(workers):
+            idle.put(worker)
 
-        if todo:  # the first alone: it fills the reference cache the others read
-            outcomes.append(one(todo[0]))
-            progress.advance(bar)
+        def one(hand_in: Path) -> Outcome:
+            worker = idle.get()
+            try:
+                return grade_one(root, level, hand_in, out, lock, extra, timeout, worker, workers)
+            finally:
+                idle.put(worker)
+
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            for future in as_completed([pool.submit(one, h) for h in todo[1:]]):
+            for future in as_completed([pool.submit(one, h) for h in todo]):
                 outcomes.append(future.result())
                 progress.advance(bar)
     write_csv(out / "grades.csv", outcomes)

@@ -31,7 +31,8 @@ from pathlib import Path
 
 SANDBOX_UID = 65534  # the uid inside a user namespace (unprivileged judge)
 BOX_UID_BASE = 1_990_000_000  # root judge: box k runs as BOX_UID_BASE + k on the host
-_free_uids = list(range(BOX_UID_BASE, BOX_UID_BASE + 4096))
+BOX_UIDS = 4096
+_free_uids = list(range(BOX_UID_BASE, BOX_UID_BASE + BOX_UIDS))
 _uid_lock = threading.Lock()
 TMP_BYTES = 256 * 2**20
 CODE = "/box/code"
@@ -66,9 +67,20 @@ def give_uid(uid: int) -> None:
             _free_uids.append(uid)
 
 
+def use_uid_block(block: int, blocks: int) -> None:
+    """Take box uids only from block ``block`` of ``blocks`` equal blocks of the range: graders running
+    side by side on one machine (``batch``'s workers) then never share a box uid, whose process limit
+    (``nproc`` counts every process of the uid) one hand-in could otherwise exhaust for another's box."""
+    size = BOX_UIDS // blocks if blocks > 0 else 0
+    if not 0 <= block < blocks or size < 16:
+        raise ValueError(f"uid block {block} of {blocks}: need 0 <= block < blocks <= {BOX_UIDS // 16}")
+    with _uid_lock:
+        _free_uids[:] = list(range(BOX_UID_BASE + block * size, BOX_UID_BASE + (block + 1) * size))
+
+
 def is_box_uid(uid: int) -> bool:
     """Whether a host process owned by ``uid`` is a box's (root judge)."""
-    return BOX_UID_BASE <= uid < BOX_UID_BASE + 4096
+    return BOX_UID_BASE <= uid < BOX_UID_BASE + BOX_UIDS
 
 
 def python() -> str:
@@ -169,6 +181,13 @@ def mode() -> str:
         why = "HYPERION_SANDBOX=practice" if forced == "practice" else _probe()
         _detected.update(mode="practice" if why else "sealed", why=why)
     return _detected["mode"]
+
+
+def found(mode_: str, why: str) -> None:
+    """Take the mode another grader process found here (``batch`` tries the box once for the class)."""
+    if mode_ not in ("sealed", "practice"):
+        raise ValueError(f"sandbox mode {mode_!r}: 'sealed' or 'practice'")
+    _detected.update(mode=mode_, why=why)
 
 
 def why_practice() -> str:

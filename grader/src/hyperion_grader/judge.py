@@ -195,14 +195,31 @@ class Judge:
         key = self._ref_key(task)
         if key in self._ref_cache:
             return self._ref_cache[key], ""
-        cached = self.cfg.cache_dir / f"{key}.bin" if self.cfg.cache_dir else None
-        if cached and cached.is_file():
-            try:
-                payload = wire.decode(cached.read_bytes())
-                self._ref_cache[key] = payload
+        if not self.cfg.cache_dir:
+            return self._reference_run(task, names, key, None)
+        cached = self.cfg.cache_dir / f"{key}.bin"
+        if payload := self._read_cached(key, cached):
+            return payload, ""
+        self.cfg.cache_dir.mkdir(parents=True, exist_ok=True)
+        os.chmod(self.cfg.cache_dir, 0o700)  # reference results: the judge's only
+        # graders side by side (batch) compute each reference once: the first takes the key's lock, the
+        # others wait for it and read its file
+        with _key_lock(self.cfg.cache_dir / f"{key}.lock") as held:
+            if not held:
+                return None, f"not graded: {procs.stop_reason() or 'stopped'}"
+            if payload := self._read_cached(key, cached):
                 return payload, ""
-            except wire.WireError:
-                pass
+            return self._reference_run(task, names, key, cached)
+
+    def _read_cached(self, key: str, cached: Path) -> dict | None:
+        try:
+            payload = wire.decode(cached.read_bytes())
+        except (OSError, wire.WireError):
+            return None
+        self._ref_cache[key] = payload
+        return payload
+
+    def _reference_run(self, task: Task, names: list[str], key: str, cached: Path | None) -> tuple[dict | None, str]:
         out = self._run(task, names, self.ref_roots)
         if out.status != "ok":
             return None, f"reference run failed: {out.message}\n{out.output[-2000:]}"
@@ -210,10 +227,10 @@ class Judge:
         if bad:
             return None, f"reference probe {bad[0]['name']} failed:\n{bad[0]['error']}"
         self._ref_cache[key] = out.payload
-        if cached:
-            cached.parent.mkdir(parents=True, exist_ok=True)
-            os.chmod(cached.parent, 0o700)  # reference results: the judge's only
-            cached.write_bytes(wire.encode(out.payload))
+        if cached:  # whole or not at all: a reader never sees half a file
+            tmp = cached.with_name(f".{cached.name}.{os.getpid()}.{threading.get_ident()}")
+            tmp.write_bytes(wire.encode(out.payload))
+            tmp.replace(cached)
         return out.payload, ""
 
     # -- judging ------------------------------------------------------------------------------------
@@ -422,6 +439,26 @@ def machine_lock(exclusive: bool):
         fcntl.flock(handle, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
         try:
             yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@contextlib.contextmanager
+def _key_lock(path: Path):
+    """An exclusive lock on ``path`` across processes and threads; yields False (not held) when grading
+    is stopped or runs out of time while waiting."""
+    with open(path, "a+") as handle:
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if procs.stop_reason():
+                    yield False
+                    return
+                time.sleep(0.02)
+        try:
+            yield True
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
