@@ -2,8 +2,8 @@
 
 Hyperion tensors hold real numbers only, so a complex spectrum travels as **real pairs**: a trailing
 axis of size 2 holding (real, imaginary) -- exactly PyTorch's ``torch.view_as_real`` layout. The
-complex arrays exist only inside these two Functions, on the backend (``scipy.fft`` on the CPU (pocketfft, batch split over the cores),
-cuFFT through CuPy on CUDA).
+complex arrays exist only inside these two Functions, on the backend (``scipy.fft`` on the CPU, its
+batch split over the process's cores; cuFFT through CuPy on CUDA).
 
 Both transforms are linear maps between real vector spaces, so each backward is the *adjoint* map:
 
