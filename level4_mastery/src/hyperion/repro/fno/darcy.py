@@ -297,16 +297,15 @@ def generate(count: int, s_solve: int, subsample: int, seed: int, xp: Any = np,
     inputs, outputs = [], []
     for start in range(0, count, chunk):
         a_device = sample_coefficient(min(chunk, count - start), s_solve, rng, xp)
-        a = _to_host(a_device, xp)
-        inputs.append(a[:, ::subsample, ::subsample].astype(np.float32))
+        inputs.append(_to_host(a_device[:, ::subsample, ::subsample].astype(xp.float32), xp))
         if solver == "pcg":
             solution = solve_pcg(a_device, xp=xp)
             outputs += list(_to_host(solution.u[:, ::subsample, ::subsample].astype(xp.float32), xp))
             if log is not None:
-                log.append({"samples": int(a.shape[0]), "iterations": solution.iterations.tolist(),
+                log.append({"samples": int(a_device.shape[0]), "iterations": solution.iterations.tolist(),
                             "relative_residual_max": float(solution.relative_residual.max())})
             continue
-        positive = a > 7.5  # psi's two values, 12 and 3, as the sign they came from
+        positive = _to_host(a_device > 7.5, xp)  # psi's two values, 12 and 3, as the sign they came from
         if pool is None:
             outputs += [solve_subsampled(field, subsample) for field in positive]
         else:
