@@ -231,9 +231,7 @@ def solve_pcg(a: Array, f: Array | float = 1.0, xp: Any = np, rtol: float = PCG_
     rz = xp.sum(r * z, axis=(1, 2))
     iterations = xp.zeros(a.shape[0], dtype=xp.int64)
     active = _norms(r, xp) / b_norm > rtol
-    for _ in range(max_iterations):
-        if not bool(active.any()):
-            break
+    for _ in range(max_iterations if bool(active.any()) else 0):
         q = apply_stencil(p, coefficients)
         pq = xp.sum(p * q, axis=(1, 2))
         alpha = xp.where(active, rz / xp.where(active, pq, 1.0), 0.0)[:, None, None]
@@ -241,6 +239,8 @@ def solve_pcg(a: Array, f: Array | float = 1.0, xp: Any = np, rtol: float = PCG_
         r -= alpha * q
         iterations += active
         active &= _norms(r, xp) / b_norm > rtol
+        if not bool(active.any()):  # one synchronisation per iteration on a GPU
+            break
         z = poisson_inverse(r, xp)
         rz_next = xp.sum(r * z, axis=(1, 2))
         beta = xp.where(active, rz_next / xp.where(active, rz, 1.0), 0.0)[:, None, None]
