@@ -26,3 +26,18 @@ def test_run_and_report_at_toy_size(tmp_path):
     assert "zero mean, as the authors' generator" in text and "Darcy s = 21 ≤ 0.0162 (must)" in text
     for figure in ("predictions.png", "error_vs_resolution.png", "loss.png", "darcy.png"):
         assert (out / figure).stat().st_size > 0
+
+
+def test_darcy_data_by_batched_pcg_is_recorded_and_reported(tmp_path):
+    """``--darcy-solver pcg``: the solver, its iterations and its agreement with SuperLU on one field go
+    into the results and the report."""
+    out = tmp_path / "pcg"
+    code = run.main(["--experiment", "darcy", "--device", "cpu", "--out", str(out), "--train", "6", "--test", "3",
+                     "--epochs", "0", "--speed-epochs", "0", "--darcy-s", "41", "--darcy-subsample", "2",
+                     "--darcy-solver", "pcg", "--commit", "test"])
+    assert code == 0
+    data = json.loads((out / "results_darcy.json").read_text())["darcy_data"]
+    assert data["solver"] == "pcg" and data["samples"] == 9 and 0 < data["pcg_iterations_max"] < 40
+    assert data["pcg_vs_direct_max_relative_difference"] < 1e-8 and data["pcg_relative_residual_max"] <= 1e-10
+    assert report.main([str(out)]) == 0
+    assert "batched preconditioned CG on the device, relative residual 1e-10" in (out / "REPORT.md").read_text()

@@ -141,7 +141,7 @@ def targets(results: dict[str, Any]) -> str:
                     f"at s = {data_b['s_solve']} | {'yes' if data_b['seconds'] < 60 else 'NO'} |")
     if data_d and "seconds" in data_d:
         rows.append(f"| Darcy data generation < 60 s | {data_d['seconds']:.1f} s for {data_d['samples']} samples at "
-                    f"s = {data_d['s_solve']} ({data_d['workers']} CPU processes"
+                    f"s = {data_d['s_solve']} ({darcy_solver(data_d)}"
                     + (", beside Burgers' training" if "waited_seconds" in results else "")
                     + (f"; one solve alone: {data_d['solve_seconds_one_process']:.2f} s"
                        if "solve_seconds_one_process" in data_d else "") + ") | "
@@ -154,6 +154,15 @@ def targets(results: dict[str, Any]) -> str:
     rows.append("| CI: 100 samples at s = 128, 20 epochs, relative L2 < 0.2 | not part of this run: "
                 "`test_fno.py::test_fno_learns_burgers_in_ci` on the CPU | see the test |")
     return "\n".join(rows)
+
+
+def darcy_solver(data: dict[str, Any]) -> str:
+    """Which solver made the Darcy data, in words (runs before ``--darcy-solver`` used the direct one)."""
+    if data.get("solver", "direct") == "direct":
+        return f"sparse direct solves, SuperLU, on {data['workers']} CPU processes"
+    return (f"batched preconditioned CG on the device, relative residual {data['pcg_rtol']:g}, "
+            f"{data['pcg_iterations_min']}–{data['pcg_iterations_max']} iterations; one field against SuperLU: "
+            f"max relative difference {data['pcg_vs_direct_max_relative_difference']:.1e}")
 
 
 def figures(folder: Path, results: dict[str, Any]) -> list[str]:
@@ -290,9 +299,9 @@ def report(folder: Path) -> str:
                      f"{1e3 * speed_b['inference_s_per_sample_ours']:.3f} ms, PyTorch twin "
                      f"{1e3 * speed_b['inference_s_per_sample_torch']:.3f} ms per sample.")
     if speed_d and data_d and "seconds" in data_d:
-        lines.append(f"Darcy: coefficient + sparse direct solve at s = {data_d['s_solve']}: "
-                     f"{1e3 * data_d['seconds_per_sample']:.1f} ms per sample of wall time on {data_d['workers']} CPU "
-                     f"processes. FNO inference at s = {speed_d['shape'][0]} (batch {speed_d['batch']}): ours "
+        lines.append(f"Darcy: coefficient + solve at s = {data_d['s_solve']}: "
+                     f"{1e3 * data_d['seconds_per_sample']:.1f} ms per sample of wall time ({darcy_solver(data_d)}). "
+                     "FNO inference at s = {speed_d['shape'][0]} (batch {speed_d['batch']}): ours "
                      f"{1e3 * speed_d['inference_s_per_sample_ours']:.3f} ms, PyTorch twin "
                      f"{1e3 * speed_d['inference_s_per_sample_torch']:.3f} ms per sample.")
     if lines:

@@ -15,6 +15,8 @@ resolution 256 ... s_solve.
 
 Darcy: (1) coefficients drawn on the device, the ``train + test`` sparse direct solves at
 ``darcy_s`` on CPU processes (timed together; then one solve alone), subsampled by 5 to s = 85;
+``--darcy-solver pcg`` solves them batched on the device instead (``darcy.solve_pcg``), and then
+checks one field against the direct solve (the relative difference goes into the results);
 (2) speed against the twin;
 (3) training with the authors' pointwise Gaussian normalisation of inputs and targets
 (:class:`~hyperion.repro.fno.model.Decoded`); (4) test error at s = 85.
@@ -325,27 +327,41 @@ def run_darcy(args: argparse.Namespace) -> dict[str, Any]:
     device, xp = args.device, _array_module(args.device)
     waited = {"before_data": _wait_for(args.start_after)}
     workers = args.workers or os.cpu_count() or 1
-    pool = darcy.solver_pool(workers)
+    pool = darcy.solver_pool(workers) if args.darcy_solver == "direct" else None
     results, save, stage, left = _experiment_setup(args, "darcy")
     count, r = args.train + args.test, args.darcy_subsample
 
     def data() -> tuple[np.ndarray, np.ndarray]:
-        darcy.sample_coefficient(2, args.darcy_s, np.random.default_rng(1), xp)  # warm-up
+        warm_up = darcy.sample_coefficient(2, args.darcy_s, np.random.default_rng(1), xp)
+        if args.darcy_solver == "pcg":  # first use of the solver's kernels (compiled once), not timed
+            darcy.solve_pcg(warm_up, xp=xp)
+        log: list[dict[str, Any]] = []
         start = time.perf_counter()
-        a, u = darcy.generate(count, args.darcy_s, r, seed=args.seed, xp=xp, pool=pool)
+        a, u = darcy.generate(count, args.darcy_s, r, seed=args.seed, xp=xp, pool=pool, solver=args.darcy_solver,
+                              log=log)
         seconds = time.perf_counter() - start
         results["darcy_data"] = {"samples": count, "s_solve": args.darcy_s, "subsample": r, "s": a.shape[1],
                                  "seconds": seconds, "seconds_per_sample": seconds / count, "workers": workers,
-                                 "u_max_mean": float(u.max(axis=(1, 2)).mean())}
+                                 "u_max_mean": float(u.max(axis=(1, 2)).mean()), "solver": args.darcy_solver}
         field = darcy.sample_coefficient(1, args.darcy_s, np.random.default_rng(args.seed + 1))
         field = field.get()[0] if hasattr(field, "get") else field[0]
         start = time.perf_counter()
-        darcy.solve(field)  # one solve in this process, the pool idle: the per-sample cost
+        reference = darcy.solve(field)  # one solve in this process, the pool idle: the per-sample cost
         results["darcy_data"]["solve_seconds_one_process"] = time.perf_counter() - start
+        if args.darcy_solver == "pcg":
+            iterations = [n for entry in log for n in entry["iterations"]]
+            check = darcy.solve_pcg(xp.asarray(field[None]), xp=xp).u[0]
+            check = check.get() if hasattr(check, "get") else check
+            results["darcy_data"].update(
+                workers=0, pcg_rtol=darcy.PCG_RTOL, pcg_iterations_min=min(iterations),
+                pcg_iterations_max=max(iterations),
+                pcg_relative_residual_max=max(entry["relative_residual_max"] for entry in log),
+                pcg_vs_direct_max_relative_difference=float(np.abs(check - reference).max() / np.abs(reference).max()))
         return a, u
 
     generated = stage("darcy data", data)
-    pool.shutdown()
+    if pool is not None:
+        pool.shutdown()
     if generated is None:
         return results
     a, u = generated
@@ -407,6 +423,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--darcy-modes", type=int, default=12)
     parser.add_argument("--darcy-subsample", type=int, default=5, help="421 / 5 -> s = 85")
     parser.add_argument("--workers", type=int, default=0, help="processes for the Darcy solves (0: all cores)")
+    parser.add_argument("--darcy-solver", choices=darcy.SOLVERS, default="direct",
+                        help="direct: SuperLU on CPU processes (the protocol's sparse direct solve); pcg: batched "
+                             "preconditioned conjugate gradients on --device (relative residual 1e-10)")
     parser.add_argument("--parallel", action="store_true", help="--experiment both: side by side, not in turn")
     parser.add_argument("--overlap", action="store_true",
                         help="--experiment both: Burgers' data and speed alone, then its training beside Darcy's data "
