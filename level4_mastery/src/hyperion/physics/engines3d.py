@@ -298,8 +298,10 @@ class CudaEngine(Engine):
     dtype_default = np.float32
     # adjoint3d.cu's kernel 1 (every cell through the slab code, two passes per step), 2 (the same with a plain
     # transposed curl in the core), 3 (the core in one pass per step with ping-pong buffers, the rest as kernel 1)
-    # 4 (kernel 3 in two launches: core and outer E step together, the outer H step on its blocks only) or 5
-    # (kernel 4 with 4 planes per thread). Kernel 4 is the fastest on the H200 (results/fdtd_speed/).
+    # 4 (kernel 3 in two launches: core and outer E step together, the outer H step on its blocks only), 5
+    # (kernel 4 with 4 planes per thread), 6 (kernel 4 with no warp mixing core and outer cells, the outer cells
+    # numbered densely, the recorded shell restored inside the kernels) or 7 (kernel 6 with 48 registers a thread).
+    # Kernel 4 is the fastest measured on the H200 (results/fdtd_speed/); 6 and 7 are not measured there yet.
     kernel = 4
 
     def __init__(self, *args, **kwargs) -> None:
@@ -307,16 +309,17 @@ class CudaEngine(Engine):
             raise TypeError("the CUDA backend runs in float32")
         self.xp = self.array_module()
         super().__init__(*args, **kwargs)
-        if self.kernel not in (1, 2, 3, 4, 5):
-            raise ValueError(f"adjoint3d.cu has kernels 1 to 5, not {self.kernel}")
+        if self.kernel not in (1, 2, 3, 4, 5, 6, 7):
+            raise ValueError(f"adjoint3d.cu has kernels 1 to 7, not {self.kernel}")
         self.planes = 4 if self.kernel == 5 else 1
-        defines = {2: (("CORE_FAST_PATH", 1),), 5: (("PLANES", self.planes),)}.get(self.kernel, ())
+        defines = {2: (("CORE_FAST_PATH", 1),), 5: (("PLANES", self.planes),), 7: (("STEP6_MIN_BLOCKS", 5),)}.get(
+            self.kernel, ())
         forward, backward = self.compile(defines)
         self._update_h, self._update_e = forward("update_h"), forward("update_e")
         self._update_h_to = forward("update_h_to")
         names = {1: ("transpose_e", "transpose_h"), 2: ("transpose_e", "transpose_h"),
-                 3: ("transpose_e3", "transpose_h3"), 4: ("step4", "transpose_h4"), 5: ("step4", "transpose_h4")}[
-                     self.kernel]
+                 3: ("transpose_e3", "transpose_h3"), 4: ("step4", "transpose_h4"), 5: ("step4", "transpose_h4"),
+                 6: ("step6", "outer6_h"), 7: ("step6", "outer6_h")}[self.kernel]
         self._transpose_e, self._transpose_h = (backward(name) for name in names)
         self._step_core = backward("step_core")
         nx, ny, nz = self.shape
@@ -334,6 +337,22 @@ class CudaEngine(Engine):
             self.box += [np.int32(span.min()), np.int32(span.max() + 1)]
         self.spare: State | None = None  # kernel 3's second E, H buffers of the state being reversed
         self.outer_blocks = self.xp.asarray(self._outer_blocks())  # kernel 4's transpose_h4 runs these blocks
+        if self.kernel >= 6:
+            self.launch6 = self._launch6()
+
+    def _launch6(self) -> tuple[int, int]:
+        """Kernels 6-7: (blocks of step6, blocks of outer6_h), as ``core_blocks_k`` and ``outer_count`` count them."""
+        (nx, ny, nz), t = self.shape, self.pml + 1
+        if min(self.shape) <= 2 * t:
+            raise ValueError(f"adjoint3d.cu kernel {self.kernel} needs a core: every side of {self.shape} must exceed "
+                             f"2 (P + 1) = {2 * t}")
+        if self.block != (32, 8, 1):
+            raise ValueError(f"adjoint3d.cu kernel {self.kernel} is written for blocks of (32, 8, 1), not {self.block}")
+        threads = self.block[0] * self.block[1]
+        core_k = (nz - t - 1) // self.block[0] - t // self.block[0] + 1  # k-blocks, aligned, covering [t, nz-t)
+        core = core_k * -(-(ny - 2 * t) // self.block[1]) * (nx - 2 * t)
+        outer = -(-(nx * ny * nz - (nx - 2 * t) * (ny - 2 * t) * (nz - 2 * t)) // threads)
+        return core + outer, outer
 
     def _outer_blocks(self) -> np.ndarray:
         """(block x, block y, plane group) of every launch block holding a cell outside the core [P+1, n-P-1)³."""
@@ -396,11 +415,26 @@ class CudaEngine(Engine):
         self.swap(a)
 
     def _step3(self, adjoint: Adjoint, grad: Any, mode: int, E: Any, H: Any, E_out: Any, H_out: Any, J: float,
-               between: Any = None) -> None:
-        """Kernels 3 and 4: the core in one pass, the rest in two; outputs to the spare buffers, then swapped."""
+               between: Any = None, row: Any = None) -> None:
+        """Kernels 3-7: the core in one pass, the rest in two; outputs to the spare buffers, then swapped.
+
+        ``row`` (kernels 6-7, mode 1): the recorded shell, which their kernels restore into E_out and H_out.
+        """
         a, dims, dt = adjoint, self.dims, np.float32(self.dt)
         Eb_out, Hb_out = a.spare
         source = (*self.box, np.float32(J))
+        if self.kernel >= 6:
+            row = self.cb if row is None else row  # read only in mode 1
+            step_blocks, outer_blocks = self.launch6
+            self._transpose_e((step_blocks, 1, 1), self.block, (*dims, np.int32(mode), dt, *source, a.E, a.H, Eb_out,
+                                                                Hb_out, *a.chi, *a.chi_out, self.prof, self.cb, E, H,
+                                                                E_out, H_out, grad, row))
+            self._transpose_h((outer_blocks, 1, 1), self.block, (*dims, np.int32(1 if mode == 1 else 0), dt, a.E,
+                                                                 Hb_out, Eb_out, *a.chi, *a.chi_out, self.prof, E_out,
+                                                                 H, H_out, row))
+            a.spare, a.E, a.H = (a.E, a.H), Eb_out, Hb_out
+            self.swap(a)
+            return
         if self.kernel >= 4:
             launch = (self.launch[0], self.launch[1], -(-self.shape[0] // self.planes))
             self._transpose_e(launch, self.block, (*dims, np.int32(mode), dt, *source, a.E, a.H, Eb_out, Hb_out,
@@ -430,8 +464,11 @@ class CudaEngine(Engine):
             if self.spare is None:
                 self.spare = State(self.xp.zeros_like(state.E), self.xp.zeros_like(state.H), state.psi)
             spare = self.spare
-            self._step3(adjoint, grad, 1, state.E, state.H, spare.E, spare.H, self.current(n),
-                        lambda: self.restore(spare, row))
+            if self.kernel >= 6:  # the kernels restore the shell themselves
+                self._step3(adjoint, grad, 1, state.E, state.H, spare.E, spare.H, self.current(n), row=row)
+            else:
+                self._step3(adjoint, grad, 1, state.E, state.H, spare.E, spare.H, self.current(n),
+                            lambda: self.restore(spare, row))
             self.spare = State(state.E, state.H, state.psi)
             state.E, state.H = spare.E, spare.H
             return
@@ -444,7 +481,7 @@ class CudaEngine(Engine):
         self._transposes(adjoint, grad, 1, 1, state.E, state.H, state.E, between)
 
     @property
-    def segment_field(self) -> str:  # kernels 3-5 keep H (their mode 3), kernels 1-2 keep E
+    def segment_field(self) -> str:  # kernels 3-7 keep H (their mode 3), kernels 1-2 keep E
         return "H" if self.kernel >= 3 else "E"
 
     def step_into(self, state: State, n: int, slot: Any) -> None:
@@ -458,7 +495,7 @@ class CudaEngine(Engine):
         self.add_source(state.E, n)
 
     def adjoint_step(self, adjoint: Adjoint, grad: Any, next_slot: Any, now_slot: Any, n: int = 0) -> None:
-        """One transposed step of a checkpointing segment: slots of E (kernels 1, 2) or of H (3-5, mode 3)."""
+        """One transposed step of a checkpointing segment: slots of E (kernels 1, 2) or of H (3-7, mode 3)."""
         if self.kernel >= 3:
             self._step3(adjoint, grad, 3, next_slot, next_slot, next_slot, next_slot, self.current(n))
         else:
