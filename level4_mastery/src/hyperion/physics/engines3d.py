@@ -62,7 +62,7 @@ class Engine(Solver3D):
         self.interior = tuple(slice(p, n - p) for n in self.shape)
         self.source_region, self.waveform = tuple(source), waveform
         self.cb = xp.asarray((self.dt / self.eps).astype(self.dtype))
-        self.monitor = xp.asarray(np.ravel_multi_index(monitor, self.shape))
+        self.monitor = xp.asarray(np.ravel_multi_index(monitor, self.shape).astype(np.int64))
         e_index, h_index = [], []
 
         def layer(axis: int, index: int) -> np.ndarray:
@@ -75,7 +75,7 @@ class Engine(Solver3D):
             for component in sorted({0, 1, 2} - {axis}):
                 h_index.append(component * self.cells + low)
                 e_index.append(component * self.cells + high)
-        self.e_shell, self.h_shell = xp.asarray(np.concatenate(e_index)), xp.asarray(np.concatenate(h_index))
+        self.e_shell, self.h_shell = (xp.asarray(np.concatenate(part).astype(np.int64)) for part in (e_index, h_index))
         self.shell_size = int(self.e_shell.size + self.h_shell.size)
 
     def current(self, n: int) -> float:
@@ -322,6 +322,7 @@ class CudaEngine(Engine):
                  6: ("step6", "outer6_h"), 7: ("step6", "outer6_h")}[self.kernel]
         self._transpose_e, self._transpose_h = (backward(name) for name in names)
         self._step_core = backward("step_core")
+        self._gather2, self._add_at = backward("gather2"), backward("add_at")
         nx, ny, nz = self.shape
         if self.kernel >= 3 and 3 * nx * ny * nz >= 2**31:
             raise ValueError(f"adjoint3d.cu kernel {self.kernel} indexes the core in 32 bits: {self.shape} is too "
@@ -387,6 +388,24 @@ class CudaEngine(Engine):
 
     def to_host(self, array: Any) -> np.ndarray:
         return self.xp.asnumpy(array)
+
+    def _gather(self, a_index: Any, A: Any, b_index: Any, B: Any, row: Any) -> None:
+        count = int(a_index.size + b_index.size)
+        self._gather2((-(-count // 256), 1, 1), (256, 1, 1), (np.int32(a_index.size), np.int32(b_index.size), a_index,
+                                                              A, b_index, B, row))
+
+    def record(self, state: State, row: Any) -> None:  # one launch (gather2) instead of two takes
+        self._gather(self.e_shell, state.E, self.h_shell, state.H, row)
+
+    def sample(self, state: State, row: Any) -> None:
+        self._gather(self.monitor, state.E[2], self.monitor[:0], state.E[2], row)
+
+    def inject(self, adjoint: Adjoint, values: Any) -> None:  # one launch (add_at) instead of take, add, scatter
+        count = self.monitor.size
+        if values.size != count or not values.flags.c_contiguous:
+            raise ValueError(f"inject needs {count} contiguous values (one a monitor), got shape {values.shape} with "
+                             f"strides {values.strides}")
+        self._add_at((-(-count // 32), 1, 1), (32, 1, 1), (np.int32(count), self.monitor, values, adjoint.E[2]))
 
     def zero_adjoint(self) -> Adjoint:
         adjoint = super().zero_adjoint()

@@ -661,3 +661,22 @@ extern "C" __global__ void __launch_bounds__(256, 6) outer6_h(
     outer_h_cell(i, j, k, g, mode, dt, Eb, Hb, EbO, cx, cy, cz, ox, oy, oz, prof, E, H, HO);
     if (mode == 1) restore_shell(i, j, k, g, false, row, HO);
 }
+
+// ---- Engine helpers (used with every kernel above): one launch where array indexing would take two or three ----
+// gather2: row[m] = A[a_index[m]] for m < na, then row[na + m] = B[b_index[m]] for m < nb (the shell record: E's
+// layers then H's; or, with nb = 0, Ez at the monitors).
+extern "C" __global__ void gather2(const int na, const int nb, const long long *__restrict__ a_index,
+                                   const float *__restrict__ A, const long long *__restrict__ b_index,
+                                   const float *__restrict__ B, float *__restrict__ row) {
+    const int m = blockIdx.x * blockDim.x + threadIdx.x;
+    if (m < na) row[m] = A[a_index[m]];
+    else if (m < na + nb) row[m] = B[b_index[m - na]];
+}
+
+// add_at: F[index[m]] += values[m] for m < count (the adjoint's load at the monitors; atomic, so a cell listed twice
+// gets both loads).
+extern "C" __global__ void add_at(const int count, const long long *__restrict__ index,
+                                  const float *__restrict__ values, float *F) {
+    const int m = blockIdx.x * blockDim.x + threadIdx.x;
+    if (m < count) atomicAdd(F + index[m], values[m]);
+}
