@@ -1,6 +1,6 @@
 """Where the CUDA backward step's time goes, per adjoint3d.cu kernel, at N³ (default 256³) with CPML 10.
 
-    python profile_adjoint.py [N] [kernels, e.g. 6,7,4,1]
+    python profile_adjoint.py [N] [kernels, e.g. 8,6,7,4]
 
 Per step, in microseconds (CUDA events over 50 steps after 5 warm-up steps, on random fields): the forward step,
 the forward step as the time-reversal gradient runs it (record the shell, step, sample the monitors), the
@@ -19,7 +19,7 @@ from hyperion.physics import engines3d
 from hyperion.physics.bench_grad3d import scene
 
 n = int(sys.argv[1]) if len(sys.argv) > 1 else 256
-kernels = [int(k) for k in (sys.argv[2] if len(sys.argv) > 2 else "6,7,4,1").split(",")]
+kernels = [int(k) for k in (sys.argv[2] if len(sys.argv) > 2 else "8,6,7,4").split(",")]
 problem = scene(n, 100)
 eps = 1.0 + np.random.default_rng(0).random(problem.interior_shape)
 repeats = 50

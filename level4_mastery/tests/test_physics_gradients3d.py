@@ -76,7 +76,7 @@ def test_central_differences_32_cubed_float64():
 
 
 @pytest.mark.skipif(not cuda_available(), reason="no CUDA device (CuPy) on this machine")
-@pytest.mark.parametrize("kernel", [1, 2, 3, 4, 5, 6, 7])
+@pytest.mark.parametrize("kernel", [1, 2, 3, 4, 5, 6, 7, 8])
 @pytest.mark.parametrize("method", grad3d.METHODS)
 def test_cuda_float32_matches_the_oracle(oracle, method, kernel, monkeypatch):
     from hyperion.physics.engines3d import CudaEngine
@@ -90,7 +90,7 @@ def test_cuda_float32_matches_the_oracle(oracle, method, kernel, monkeypatch):
 
 
 @pytest.mark.skipif(not cuda_on_cpu.available(), reason="g++ is not on PATH: the .cu kernels cannot run on the CPU")
-@pytest.mark.parametrize("kernel", [1, 2, 3, 4, 5, 6, 7])
+@pytest.mark.parametrize("kernel", [1, 2, 3, 4, 5, 6, 7, 8])
 @pytest.mark.parametrize("method", grad3d.METHODS)
 def test_cuda_kernels_run_on_the_cpu_match_the_oracle(oracle, method, kernel, monkeypatch):
     """The .cu code itself (g++ and a shim, threads one after the other) through the CUDA engine, in float32."""
@@ -106,12 +106,12 @@ def test_cuda_kernels_run_on_the_cpu_match_the_oracle(oracle, method, kernel, mo
 
 
 @pytest.mark.skipif(not cuda_on_cpu.available(), reason="g++ is not on PATH: the .cu kernels cannot run on the CPU")
-@pytest.mark.parametrize("kernel", [6, 7])
+@pytest.mark.parametrize(("kernel", "march"), [(6, 8), (7, 8), (8, 4), (8, 5)])
 @pytest.mark.parametrize("method", grad3d.METHODS)
-def test_dense_numbering_kernels_cover_several_blocks(method, kernel, monkeypatch):
+def test_dense_numbering_kernels_cover_several_blocks(method, kernel, march, monkeypatch):
     """Kernels 6-7 number core blocks and outer cells themselves: on a grid whose core spans 3 blocks in k and 5 in j
     (the oracle's grid fits in one), fields reaching the last core cells, run on the CPU in float32, against the
-    numba engine in float64."""
+    numba engine in float64. Kernel 8 with runs of 4 or 5 of the core's 6 planes: a run ends inside the core."""
     from hyperion.physics import engines3d
 
     problem = grad3d.Problem3D((16, 44, 70), 4, (8, slice(8, 36), slice(10, 62)), GaussianPulse.for_band(0.08, 0.05),
@@ -120,6 +120,7 @@ def test_dense_numbering_kernels_cover_several_blocks(method, kernel, monkeypatc
     g = np.random.default_rng(3).standard_normal((OMEGAS.size, 3)) * (1 + 1j)
     expected = grad3d.gradient(problem, eps, g, "numba", method)
     monkeypatch.setattr(engines3d.CudaEngine, "kernel", kernel)
+    monkeypatch.setattr(engines3d.CudaEngine, "march", march)
     monkeypatch.setitem(engines3d.ENGINES, "cuda", cuda_on_cpu.EmulatedCudaEngine)
     got = grad3d.gradient(problem, eps, g, "cuda", method)
     assert np.abs(expected).max() > 0

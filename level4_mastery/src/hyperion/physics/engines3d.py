@@ -300,26 +300,28 @@ class CudaEngine(Engine):
     # transposed curl in the core), 3 (the core in one pass per step with ping-pong buffers, the rest as kernel 1)
     # 4 (kernel 3 in two launches: core and outer E step together, the outer H step on its blocks only), 5
     # (kernel 4 with 4 planes per thread), 6 (kernel 4 with no warp mixing core and outer cells, the outer cells
-    # numbered densely, the recorded shell restored inside the kernels) or 7 (kernel 6 with 48 registers a thread).
-    # Kernel 4 is the fastest measured on the H200 (results/fdtd_speed/); 6 and 7 are not measured there yet.
+    # numbered densely, the recorded shell restored inside the kernels), 7 (kernel 6 with 48 registers a thread) or
+    # 8 (kernel 6 with each core thread marching 8 planes in x, carrying the values the next plane reuses).
+    # Kernel 4 is the fastest measured on the H200 (results/fdtd_speed/); 6-8 are not measured there yet.
     kernel = 4
+    march = 8  # kernel 8: planes a core thread marches
 
     def __init__(self, *args, **kwargs) -> None:
         if np.dtype(kwargs.get("dtype") or np.float32) != np.float32:
             raise TypeError("the CUDA backend runs in float32")
         self.xp = self.array_module()
         super().__init__(*args, **kwargs)
-        if self.kernel not in (1, 2, 3, 4, 5, 6, 7):
-            raise ValueError(f"adjoint3d.cu has kernels 1 to 7, not {self.kernel}")
+        if self.kernel not in (1, 2, 3, 4, 5, 6, 7, 8):
+            raise ValueError(f"adjoint3d.cu has kernels 1 to 8, not {self.kernel}")
         self.planes = 4 if self.kernel == 5 else 1
-        defines = {2: (("CORE_FAST_PATH", 1),), 5: (("PLANES", self.planes),), 7: (("STEP6_MIN_BLOCKS", 5),)}.get(
-            self.kernel, ())
+        defines = {2: (("CORE_FAST_PATH", 1),), 5: (("PLANES", self.planes),), 7: (("STEP6_MIN_BLOCKS", 5),),
+                   8: (("MARCH", self.march),)}.get(self.kernel, ())
         forward, backward = self.compile(defines)
         self._update_h, self._update_e = forward("update_h"), forward("update_e")
         self._update_h_to = forward("update_h_to")
         names = {1: ("transpose_e", "transpose_h"), 2: ("transpose_e", "transpose_h"),
                  3: ("transpose_e3", "transpose_h3"), 4: ("step4", "transpose_h4"), 5: ("step4", "transpose_h4"),
-                 6: ("step6", "outer6_h"), 7: ("step6", "outer6_h")}[self.kernel]
+                 6: ("step6", "outer6_h"), 7: ("step6", "outer6_h"), 8: ("step8", "outer6_h")}[self.kernel]
         self._transpose_e, self._transpose_h = (backward(name) for name in names)
         self._step_core = backward("step_core")
         self._gather2, self._add_at = backward("gather2"), backward("add_at")
@@ -342,7 +344,8 @@ class CudaEngine(Engine):
             self.launch6 = self._launch6()
 
     def _launch6(self) -> tuple[int, int]:
-        """Kernels 6-7: (blocks of step6, blocks of outer6_h), as ``core_blocks_k`` and ``outer_count`` count them."""
+        """Kernels 6-8: (blocks of step6/step8, blocks of outer6_h), as the kernels count them (``core_blocks_k``,
+        ``outer_count``; kernel 8's core blocks cover ``march`` planes each)."""
         (nx, ny, nz), t = self.shape, self.pml + 1
         if min(self.shape) <= 2 * t:
             raise ValueError(f"adjoint3d.cu kernel {self.kernel} needs a core: every side of {self.shape} must exceed "
@@ -351,7 +354,7 @@ class CudaEngine(Engine):
             raise ValueError(f"adjoint3d.cu kernel {self.kernel} is written for blocks of (32, 8, 1), not {self.block}")
         threads = self.block[0] * self.block[1]
         core_k = (nz - t - 1) // self.block[0] - t // self.block[0] + 1  # k-blocks, aligned, covering [t, nz-t)
-        core = core_k * -(-(ny - 2 * t) // self.block[1]) * (nx - 2 * t)
+        core = core_k * -(-(ny - 2 * t) // self.block[1]) * -(-(nx - 2 * t) // (self.march if self.kernel == 8 else 1))
         outer = -(-(nx * ny * nz - (nx - 2 * t) * (ny - 2 * t) * (nz - 2 * t)) // threads)
         return core + outer, outer
 
@@ -435,9 +438,9 @@ class CudaEngine(Engine):
 
     def _step3(self, adjoint: Adjoint, grad: Any, mode: int, E: Any, H: Any, E_out: Any, H_out: Any, J: float,
                between: Any = None, row: Any = None) -> None:
-        """Kernels 3-7: the core in one pass, the rest in two; outputs to the spare buffers, then swapped.
+        """Kernels 3-8: the core in one pass, the rest in two; outputs to the spare buffers, then swapped.
 
-        ``row`` (kernels 6-7, mode 1): the recorded shell, which their kernels restore into E_out and H_out.
+        ``row`` (kernels 6-8, mode 1): the recorded shell, which their kernels restore into E_out and H_out.
         """
         a, dims, dt = adjoint, self.dims, np.float32(self.dt)
         Eb_out, Hb_out = a.spare
@@ -500,7 +503,7 @@ class CudaEngine(Engine):
         self._transposes(adjoint, grad, 1, 1, state.E, state.H, state.E, between)
 
     @property
-    def segment_field(self) -> str:  # kernels 3-7 keep H (their mode 3), kernels 1-2 keep E
+    def segment_field(self) -> str:  # kernels 3-8 keep H (their mode 3), kernels 1-2 keep E
         return "H" if self.kernel >= 3 else "E"
 
     def step_into(self, state: State, n: int, slot: Any) -> None:
@@ -514,7 +517,7 @@ class CudaEngine(Engine):
         self.add_source(state.E, n)
 
     def adjoint_step(self, adjoint: Adjoint, grad: Any, next_slot: Any, now_slot: Any, n: int = 0) -> None:
-        """One transposed step of a checkpointing segment: slots of E (kernels 1, 2) or of H (3-7, mode 3)."""
+        """One transposed step of a checkpointing segment: slots of E (kernels 1, 2) or of H (3-8, mode 3)."""
         if self.kernel >= 3:
             self._step3(adjoint, grad, 3, next_slot, next_slot, next_slot, next_slot, self.current(n))
         else:

@@ -662,6 +662,124 @@ extern "C" __global__ void __launch_bounds__(256, 6) outer6_h(
     if (mode == 1) restore_shell(i, j, k, g, false, row, HO);
 }
 
+// ---- Kernel 8: kernel 6 with each core thread marching MARCH planes in +x, carrying what the next plane reuses ----
+// core_cell recomputes, at every cell, Hb' at its -x neighbour (hy, hz) and curl H at its +x neighbour (y, z parts, for
+// E^n there): exactly what the thread working on the +x neighbour's plane computes as its own. A thread of step8's
+// core blocks does planes [i0, i0 + MARCH) of one (j, k) and keeps those 6 values (Hb'_y, Hb'_z here; curl_y, curl_z
+// and E^n_y, E^n_z at i + 1) in registers for the next plane: 2 of core_cell's 9 Hb' evaluations and 2 of its 9 curl
+// components go, with their loads (about a quarter of a core cell's global loads), at the price of one recomputation
+// at the first plane of each run of MARCH. The outer cells, the shell and outer6_h are kernel 6's.
+#ifndef MARCH
+#define MARCH 8
+#endif
+#ifndef STEP8_MIN_BLOCKS
+#define STEP8_MIN_BLOCKS 4  // 64 registers, no spills (5: 48 and 32 bytes of spills; 6: 40 and 76)
+#endif
+
+__device__ __forceinline__ void core_column(int i0, int i1, int j, int k, Grid g, const int mode, const float dt,
+                                            Box box, const float *__restrict__ Eb, const float *__restrict__ Hb,
+                                            float *__restrict__ EbO, float *__restrict__ HbO,
+                                            const float *__restrict__ cb, const float *__restrict__ E,
+                                            const float *__restrict__ H, float *__restrict__ EO,
+                                            float *__restrict__ HO, float *__restrict__ grad) {
+    const int nx = g.nx, ny = g.ny, nz = g.nz;
+    const int N = nx * ny * nz, sx = ny * nz, sy = nz;
+    const float *Hx = H, *Hy = H + N, *Hz = H + 2 * N;
+#define CURL_X(y) ((Hz[y] - Hz[(y) - sy]) - (Hy[y] - Hy[(y) - 1]))
+#define CURL_Y(y) ((Hx[y] - Hx[(y) - 1]) - (Hz[y] - Hz[(y) - sx]))
+#define CURL_Z(y) ((Hy[y] - Hy[(y) - sx]) - (Hx[y] - Hx[(y) - sy]))
+    int id = (i0 * ny + j) * nz + k;
+    // the carried values, made fresh for the first plane: Hb' at its -x neighbour, curl H (y, z, source undone) and
+    // E^n (y, z) at the plane itself
+    float hy_mx = hb_y(Eb, Hb, cb, id - sx, N, sx), hz_mx = hb_z(Eb, Hb, cb, id - sx, N, sx, sy);
+    float cuy = 0.f, cuz = 0.f, ey = 0.f, ez = 0.f;
+    if (mode == 1 || mode == 3) {
+        cuy = CURL_Y(id);
+        cuz = CURL_Z(id) - box.at(i0, j, k);
+        ey = E[N + id] - cb[id] * cuy;
+        ez = E[2 * N + id] - cb[id] * cuz;
+    }
+#pragma unroll 1
+    for (int i = i0; i < i1; ++i, id += sx) {
+        float hx = hb_x(Eb, Hb, cb, id, N, sy), hy = hb_y(Eb, Hb, cb, id, N, sx), hz = hb_z(Eb, Hb, cb, id, N, sx, sy);
+        float hx_mz = hb_x(Eb, Hb, cb, id - 1, N, sy), hx_my = hb_x(Eb, Hb, cb, id - sy, N, sy);
+        float hy_mz = hb_y(Eb, Hb, cb, id - 1, N, sx), hz_my = hb_z(Eb, Hb, cb, id - sy, N, sx, sy);
+        float ebx = Eb[id], eby = Eb[N + id], ebz = Eb[2 * N + id], c0 = cb[id];
+        HbO[id] = hx;
+        HbO[N + id] = hy;
+        HbO[2 * N + id] = hz;
+        EbO[id] = ebx + dt * ((hy - hy_mz) - (hz - hz_my));
+        EbO[N + id] = eby + dt * ((hz - hz_mx) - (hx - hx_mz));
+        EbO[2 * N + id] = ebz + dt * ((hx - hx_my) - (hy - hy_mx));
+        hy_mx = hy;
+        hz_mx = hz;
+        if (mode == 2) {  // E holds E^{n+1}, H holds E^n
+            grad[id] += (ebx * (E[id] - H[id]) + eby * (E[N + id] - H[N + id]) + ebz * (E[2 * N + id] - H[2 * N + id])) / c0;
+            continue;
+        }
+        if (mode != 1 && mode != 3) continue;
+        const float cux = CURL_X(id);
+        grad[id] += ebx * cux + eby * cuy + ebz * cuz;
+        const bool more = i + 1 < i1;  // the next plane of this run reuses the +x values
+        if (mode == 3) {
+            if (more) {
+                cuy = CURL_Y(id + sx);
+                cuz = CURL_Z(id + sx) - box.at(i + 1, j, k);
+            }
+            continue;
+        }
+        const float ex = E[id] - c0 * cux;
+        EO[id] = ex;
+        EO[N + id] = ey;
+        EO[2 * N + id] = ez;
+        int y = id + sy;
+        const float ex_py = E[y] - cb[y] * CURL_X(y), ez_py = E[2 * N + y] - cb[y] * (CURL_Z(y) - box.at(i, j + 1, k));
+        y = id + 1;
+        const float ex_pz = E[y] - cb[y] * CURL_X(y), ey_pz = E[N + y] - cb[y] * CURL_Y(y);
+        y = id + sx;
+        const float cuy_px = CURL_Y(y), cuz_px = CURL_Z(y) - box.at(i + 1, j, k);
+        const float ey_px = E[N + y] - cb[y] * cuy_px, ez_px = E[2 * N + y] - cb[y] * cuz_px;
+        HO[id] = Hx[id] + dt * ((ez_py - ez) - (ey_pz - ey));
+        HO[N + id] = Hy[id] + dt * ((ex_pz - ex) - (ez_px - ez));
+        HO[2 * N + id] = Hz[id] + dt * ((ey_px - ey) - (ex_py - ex));
+        cuy = cuy_px;
+        cuz = cuz_px;
+        ey = ey_px;
+        ez = ez_px;
+    }
+#undef CURL_X
+#undef CURL_Y
+#undef CURL_Z
+}
+
+extern "C" __global__ void __launch_bounds__(256, STEP8_MIN_BLOCKS) step8(
+    const int nx, const int ny, const int nz, const int P, const int mode, const float dt, const int si0,
+    const int si1, const int sj0, const int sj1, const int sk0, const int sk1, const float J,
+    const float *__restrict__ Eb, const float *__restrict__ Hb, float *__restrict__ EbO, float *__restrict__ HbO,
+    const float *cx, const float *cy, const float *cz, float *ox, float *oy, float *oz, const float *__restrict__ prof,
+    const float *__restrict__ cb, const float *__restrict__ E, const float *__restrict__ H, float *__restrict__ EO,
+    float *__restrict__ HO, float *__restrict__ grad, const float *__restrict__ row) {
+    Grid g = {nx, ny, nz, P};
+    Box box = {si0, si1, sj0, sj1, sk0, sk1, J};
+    const int t = P + 1, gk = core_blocks_k(g), gj = (ny - 2 * t + (int)blockDim.y - 1) / (int)blockDim.y;
+    const int core_blocks = gk * gj * ((nx - 2 * t + MARCH - 1) / MARCH);
+    const int b = blockIdx.x;
+    if (b < core_blocks) {
+        const int k = (t / (int)blockDim.x + b % gk) * (int)blockDim.x + (int)threadIdx.x;
+        const int j = t + (b / gk) % gj * (int)blockDim.y + (int)threadIdx.y;
+        const int i0 = t + b / (gk * gj) * MARCH, i1 = i0 + MARCH < nx - t ? i0 + MARCH : nx - t;
+        if (k >= t && k < nz - t && j < ny - t)
+            core_column(i0, i1, j, k, g, mode, dt, box, Eb, Hb, EbO, HbO, cb, E, H, EO, HO, grad);
+        return;
+    }
+    const int q = (b - core_blocks) * (int)(blockDim.x * blockDim.y) + (int)(threadIdx.y * blockDim.x + threadIdx.x);
+    if (q >= outer_count(g)) return;
+    int i, j, k;
+    outer_cell(q, g, i, j, k);
+    outer_e_cell(i, j, k, g, mode, box, Eb, Hb, HbO, cx, cy, cz, ox, oy, oz, prof, cb, E, H, EO, grad);
+    if (mode == 1) restore_shell(i, j, k, g, true, row, EO);
+}
+
 // ---- Engine helpers (used with every kernel above): one launch where array indexing would take two or three ----
 // gather2: row[m] = A[a_index[m]] for m < na, then row[na + m] = B[b_index[m]] for m < nb (the shell record: E's
 // layers then H's; or, with nb = 0, Ez at the monitors).
