@@ -29,6 +29,8 @@
 //   6  kernel 4 with no warp mixing core and outer cells: core blocks aligned in k, the outer cells
 //      numbered densely, the recorded shell restored inside the kernels (no scatter launches)  not measured yet
 //   7  (-DSTEP6_MIN_BLOCKS=5) kernel 6 at 48 registers, no spill, 5 blocks an SM            not measured yet
+//   8  kernel 6 with each core thread marching 8 planes in x, carrying in registers what the
+//      next plane reuses: 62 global loads a core cell instead of 80 (mode 1, PTX)           not measured yet
 //
 // Bytes a cell moves to and from memory per step (fp32, neighbours served by the caches), time reversal, 256^3:
 //                                   reads                         writes                floats   x forward
@@ -39,12 +41,11 @@
 //   reverse, R's one-cell rim       the slab cell's + E 3, H 3, grad, E' 3, H 3 | + E' 3, grad, H' 3   39
 //   shell record (forward) / restore (reverse): 12 (n-2P)^2 values a step = 0.04 floats a cell each way
 // At 256^3 (core 76.4%, slabs 21.7% with 0.23 slab axes a cell on average, rim 2.0%) that is about 27.4 floats a cell
-// against the forward step's 20.9: 1.31x. Kernel 4 measured 1.88x a forward step (call 5), so the reverse step is not
-// bound by memory bytes. Loads issued: a core cell's path in core_cell has about 80 global loads (it recomputes Hb' at
-// 6 neighbours and E at 3; the PTX of step_core has 87 over all modes) against about 25 on a forward core cell's path
-// (update_h + update_e: 27 + 28 in the PTX, every CPML branch included), and in step4 2 of the 8 warps of every
-// core row run both the core and the outer code. Kernels 6-7 remove the latter (and the two scatter launches a step);
-// the loads are the next thing to cut (e.g. carrying the -x neighbour's Hb' and the +x neighbour's E in registers).
+// against the forward step's 20.9: 1.31x. Kernel 4 measured 1.88x a forward step (call 5): bytes alone do not explain
+// its time. Loads issued: core_cell's mode-1 path has 80 global loads (PTX, sm_90; it recomputes Hb' at 6 neighbours
+// and E at 3) against 25 on a forward core cell's path (12 in update_h, 13 in update_e, counted in yee3d.cu), and in step4 2 of the 8 warps of every core row run both the core and the outer code.
+// Kernels 6-7 remove the latter (and the two scatter launches a step); kernel 8 also cuts the loads: 62 a core cell
+// in its loop, plus 22 at the start of each run of 8 planes (about 65 a cell on average).
 
 #define IDX(i, j, k) (((long long)(i) * ny + (j)) * nz + (k))
 
