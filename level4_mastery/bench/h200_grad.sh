@@ -3,8 +3,9 @@
 # 256^3 x 1000 gradient timings for KERNELS (default 8,6,7,4: every run warmed once untimed, then REPEATS interleaved
 # rounds, medians, forward and backward parts apart), the per-step profile of each kernel, memcheck on small runs of
 # SANITIZE (default 8,6).
-# Run from the repo root with PYTHONPATH set to the levels' src folders. Writes 7 files to $OUT.
+# Run from the repo root (it puts the levels' src folders on PYTHONPATH). Writes 7 files to $OUT.
 set -u
+export PYTHONPATH=$PWD/level0_foundations/src:$PWD/level1_tensor/src:$PWD/level2_transformer/src:$PWD/level3_hpc/src:$PWD/level4_mastery/src${PYTHONPATH:+:$PYTHONPATH}
 OUT=${OUT:-/tmp/out}; mkdir -p "$OUT"
 export PYTHONUNBUFFERED=1
 KERNELS=${KERNELS:-8,6,7,4}

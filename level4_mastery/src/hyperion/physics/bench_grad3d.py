@@ -160,8 +160,9 @@ def main(argv: list[str] | None = None) -> int:
         spread = (max(s["seconds"] for s in samples[name]) - min(s["seconds"] for s in samples[name])) / total
         rows[name] = {"seconds": total, "forward_part": forward, "backward_part": backward,
                       "reserved_GB": reserved[name], "samples": samples[name]}
-        print(f"| {name} | {total:.3f} | {total / reference:.2f} | {forward:.3f} | {backward:.3f} | "
-              f"{backward / reference:.2f} | {spread:.2f} | {reserved[name]:.2f} |")
+        cells = [f"{total:.3f}", f"{total / reference:.2f}", f"{forward:.3f}", f"{backward:.3f}",
+                 f"{backward / reference:.2f}", f"{spread:.2f}", f"{reserved[name]:.2f}"]
+        print(f"| {name} | " + " | ".join("-" if cell == "nan" else cell for cell in cells) + " |")
     for other, d in apart.items():
         print(f"{other} vs {labels[0]}: max |diff| / max |g| = {d['max_rel']:.2e}, relative L2 = {d['l2_rel']:.2e}")
     if args.json:
