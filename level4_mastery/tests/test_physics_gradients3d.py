@@ -127,6 +127,22 @@ def test_dense_numbering_kernels_cover_several_blocks(method, kernel, march, mon
     assert np.abs(got - expected).max() <= 1e-5 * np.abs(expected).max()
 
 
+@pytest.mark.skipif(not cuda_on_cpu.available(), reason="g++ is not on PATH: the .cu kernels cannot run on the CPU")
+def test_a_cuda_engine_keeps_the_kernel_it_was_made_with(oracle, monkeypatch):
+    """The benchmark makes one engine per kernel up front: a later change of CudaEngine.kernel must not reach them."""
+    from hyperion.physics import engines3d
+
+    problem, eps, g, _, expected = oracle
+    monkeypatch.setitem(engines3d.ENGINES, "cuda", cuda_on_cpu.EmulatedCudaEngine)
+    monkeypatch.setattr(engines3d.CudaEngine, "kernel", 8)
+    engine = problem.engine("cuda", eps)
+    monkeypatch.setattr(engines3d.CudaEngine, "kernel", 4)
+    _, kept = grad3d.run_forward(problem, eps, "cuda", keep="reverse", engine=engine)
+    got = grad3d.gradient(problem, eps, g, "cuda", "reverse", kept)
+    assert engine.kernel == 8
+    assert np.abs(got - expected).max() <= 1e-5 * np.abs(expected).max()
+
+
 def test_gradient_benchmark_warms_every_run_then_times_rounds(tmp_path):
     """bench_grad3d on numpy at 24³: every row has one sample a round, the parts add up, the methods agree."""
     import json

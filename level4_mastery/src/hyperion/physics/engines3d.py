@@ -311,6 +311,7 @@ class CudaEngine(Engine):
             raise TypeError("the CUDA backend runs in float32")
         self.xp = self.array_module()
         super().__init__(*args, **kwargs)
+        self.kernel, self.march = self.kernel, self.march  # this engine's, whatever the class says later
         if self.kernel not in (1, 2, 3, 4, 5, 6, 7, 8):
             raise ValueError(f"adjoint3d.cu has kernels 1 to 8, not {self.kernel}")
         self.planes = 4 if self.kernel == 5 else 1
