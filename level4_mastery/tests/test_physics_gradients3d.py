@@ -128,7 +128,7 @@ def test_dense_numbering_kernels_cover_several_blocks(method, kernel, march, mon
 
 
 @pytest.mark.skipif(not cuda_on_cpu.available(), reason="g++ is not on PATH: the .cu kernels cannot run on the CPU")
-def test_a_cuda_engine_keeps_the_kernel_it_was_made_with(oracle, monkeypatch):
+def test_an_engine_keeps_the_adjoint_kernel_it_was_made_with(oracle, monkeypatch):
     """The benchmark makes one engine per kernel up front: a later change of CudaEngine.kernel must not reach them."""
     from hyperion.physics import engines3d
 
