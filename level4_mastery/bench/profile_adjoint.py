@@ -1,10 +1,12 @@
 """Where the CUDA backward step's time goes, per adjoint3d.cu kernel, at N³ (default 256³) with CPML 10.
 
-    python profile_adjoint.py [N] [kernels, e.g. 5,4,3,1]
+    python profile_adjoint.py [N] [kernels, e.g. 8,6,7,4]
 
 Per step, in microseconds (CUDA events over 50 steps after 5 warm-up steps, on random fields): the forward step,
-the time-reversal step (``reverse_step``), the checkpointing step (``adjoint_step``), and the host time to
-enqueue the 50 reverse steps (if it is near the device time, Python, not the GPU, sets the pace).
+the forward step as the time-reversal gradient runs it (record the shell, step, sample the monitors), the
+time-reversal step (``reverse_step``) and the same with the adjoint's load injected (what the backward loop of
+``grad3d.gradient`` runs), the checkpointing step (``adjoint_step``), and the host time to enqueue a backward-loop
+step (if it is near the device time, Python, not the GPU, sets the pace).
 """
 
 import sys
@@ -17,7 +19,7 @@ from hyperion.physics import engines3d
 from hyperion.physics.bench_grad3d import scene
 
 n = int(sys.argv[1]) if len(sys.argv) > 1 else 256
-kernels = [int(k) for k in (sys.argv[2] if len(sys.argv) > 2 else "5,4,3,1").split(",")]
+kernels = [int(k) for k in (sys.argv[2] if len(sys.argv) > 2 else "8,6,7,4").split(",")]
 problem = scene(n, 100)
 eps = 1.0 + np.random.default_rng(0).random(problem.interior_shape)
 repeats = 50
@@ -45,18 +47,33 @@ def profile(kernel: int) -> str:
     grad = cp.zeros(engine.shape, cp.float32)
     row = cp.zeros(engine.shell_size, cp.float32)
     e1, e0 = state.E.copy(), state.E.copy()
+    samples = cp.zeros(len(problem.monitor[0]), cp.float32)
+    load = cp.ones(len(problem.monitor[0]), cp.float32) * 1e-3
+
+    def recorded(i: int) -> None:
+        engine.record(state, row)
+        engine.step(state, i)
+        engine.sample(state, samples)
+
+    def backward(i: int) -> None:
+        engine.reverse_step(state, adjoint, grad, 50, row)
+        engine.inject(adjoint, load)
+
     forward = per_step(lambda i: engine.step(state, i))
+    forward_recorded = per_step(recorded)
     reverse = per_step(lambda i: engine.reverse_step(state, adjoint, grad, 50, row))
+    loop = per_step(backward)
     check = per_step(lambda i: engine.adjoint_step(adjoint, grad, e1, e0))
     cp.cuda.Device().synchronize()
     start = time.perf_counter()
-    for _ in range(repeats):
-        engine.reverse_step(state, adjoint, grad, 50, row)
+    for i in range(repeats):
+        backward(i)
     host = (time.perf_counter() - start) * 1e6 / repeats
     cp.cuda.Device().synchronize()
-    return (f"kernel {kernel}, {n}^3: forward step {forward:.0f} us; reverse step {reverse:.0f} us "
-            f"({reverse / forward:.2f}x); checkpoint adjoint step {check:.0f} us ({check / forward:.2f}x); "
-            f"host enqueue of a reverse step {host:.0f} us")
+    return (f"kernel {kernel}, {n}^3: forward step {forward:.0f} us (with record + sample {forward_recorded:.0f}); "
+            f"reverse step {reverse:.0f} us ({reverse / forward:.2f}x), with the load injected {loop:.0f} us "
+            f"({loop / forward:.2f}x); checkpoint adjoint step {check:.0f} us ({check / forward:.2f}x); "
+            f"host enqueue of a backward-loop step {host:.0f} us")
 
 
 for kernel in kernels:

@@ -7,7 +7,7 @@ import numpy as np
 from hyperion.physics import engines3d, grad3d
 from hyperion.physics.bench_grad3d import scene
 
-kernels = [int(k) for k in (sys.argv[1] if len(sys.argv) > 1 else "1,2,3").split(",")]
+kernels = [int(k) for k in (sys.argv[1] if len(sys.argv) > 1 else "8,6,4").split(",")]
 problem = scene(40, 12)
 eps = 1.0 + np.random.default_rng(0).random(problem.interior_shape)
 for kernel in kernels:

@@ -76,7 +76,7 @@ def test_central_differences_32_cubed_float64():
 
 
 @pytest.mark.skipif(not cuda_available(), reason="no CUDA device (CuPy) on this machine")
-@pytest.mark.parametrize("kernel", [1, 2, 3, 4, 5])
+@pytest.mark.parametrize("kernel", [1, 2, 3, 4, 5, 6, 7, 8])
 @pytest.mark.parametrize("method", grad3d.METHODS)
 def test_cuda_float32_matches_the_oracle(oracle, method, kernel, monkeypatch):
     from hyperion.physics.engines3d import CudaEngine
@@ -90,7 +90,7 @@ def test_cuda_float32_matches_the_oracle(oracle, method, kernel, monkeypatch):
 
 
 @pytest.mark.skipif(not cuda_on_cpu.available(), reason="g++ is not on PATH: the .cu kernels cannot run on the CPU")
-@pytest.mark.parametrize("kernel", [1, 2, 3, 4, 5])
+@pytest.mark.parametrize("kernel", [1, 2, 3, 4, 5, 6, 7, 8])
 @pytest.mark.parametrize("method", grad3d.METHODS)
 def test_cuda_kernels_run_on_the_cpu_match_the_oracle(oracle, method, kernel, monkeypatch):
     """The .cu code itself (g++ and a shim, threads one after the other) through the CUDA engine, in float32."""
@@ -103,6 +103,66 @@ def test_cuda_kernels_run_on_the_cpu_match_the_oracle(oracle, method, kernel, mo
     assert np.abs(got_dft - dft).max() <= 1e-5 * np.abs(dft).max()
     got = grad3d.gradient(problem, eps, g, "cuda", method)
     assert np.abs(got - expected).max() <= 1e-5 * np.abs(expected).max()
+
+
+@pytest.mark.skipif(not cuda_on_cpu.available(), reason="g++ is not on PATH: the .cu kernels cannot run on the CPU")
+@pytest.mark.parametrize(("kernel", "march"), [(6, 8), (7, 8), (8, 4), (8, 5)])
+@pytest.mark.parametrize("method", grad3d.METHODS)
+def test_dense_numbering_kernels_cover_several_blocks(method, kernel, march, monkeypatch):
+    """Kernels 6-7 number core blocks and outer cells themselves: on a grid whose core spans 3 blocks in k and 5 in j
+    (the oracle's grid fits in one), fields reaching the last core cells, run on the CPU in float32, against the
+    numba engine in float64. Kernel 8 with runs of 4 or 5 of the core's 6 planes: a run ends inside the core."""
+    from hyperion.physics import engines3d
+
+    problem = grad3d.Problem3D((16, 44, 70), 4, (8, slice(8, 36), slice(10, 62)), GaussianPulse.for_band(0.08, 0.05),
+                               24, (np.array([8, 6, 3]), np.array([36, 12, 2]), np.array([63, 33, 30])), OMEGAS)
+    eps = 1 + np.random.default_rng(2).random(problem.interior_shape)
+    g = np.random.default_rng(3).standard_normal((OMEGAS.size, 3)) * (1 + 1j)
+    expected = grad3d.gradient(problem, eps, g, "numba", method)
+    monkeypatch.setattr(engines3d.CudaEngine, "kernel", kernel)
+    monkeypatch.setattr(engines3d.CudaEngine, "march", march)
+    monkeypatch.setitem(engines3d.ENGINES, "cuda", cuda_on_cpu.EmulatedCudaEngine)
+    got = grad3d.gradient(problem, eps, g, "cuda", method)
+    assert np.abs(expected).max() > 0
+    assert np.abs(got - expected).max() <= 1e-5 * np.abs(expected).max()
+
+
+@pytest.mark.skipif(not cuda_on_cpu.available(), reason="g++ is not on PATH: the .cu kernels cannot run on the CPU")
+def test_an_engine_keeps_the_adjoint_kernel_it_was_made_with(oracle, monkeypatch):
+    """The benchmark makes one engine per kernel up front: a later change of CudaEngine.kernel must not reach them."""
+    from hyperion.physics import engines3d
+
+    problem, eps, g, _, expected = oracle
+    monkeypatch.setitem(engines3d.ENGINES, "cuda", cuda_on_cpu.EmulatedCudaEngine)
+    monkeypatch.setattr(engines3d.CudaEngine, "kernel", 8)
+    engine = problem.engine("cuda", eps)
+    monkeypatch.setattr(engines3d.CudaEngine, "kernel", 4)
+    _, kept = grad3d.run_forward(problem, eps, "cuda", keep="reverse", engine=engine)
+    got = grad3d.gradient(problem, eps, g, "cuda", "reverse", kept)
+    assert engine.kernel == 8
+    assert np.abs(got - expected).max() <= 1e-5 * np.abs(expected).max()
+
+
+def test_gradient_benchmark_warms_every_run_then_times_rounds(tmp_path):
+    """bench_grad3d on numpy at 24³: every row has one sample a round, the parts add up, the methods agree."""
+    import json
+
+    from hyperion.physics import bench_grad3d
+
+    out = tmp_path / "grad.json"
+    assert bench_grad3d.main(["--backend", "numpy", "--size", "24", "--steps", "6", "--repeats", "2",
+                              "--json", str(out)]) == 0
+    result = json.loads(out.read_text())
+    rows = result["rows"]
+    assert list(rows) == ["forward, plain solver", "forward, gradient engine (samples monitors)", "gradient, reverse",
+                          "gradient, checkpoint"]
+    assert all(len(row["samples"]) == 2 for row in rows.values())
+    for name in ("gradient, reverse", "gradient, checkpoint"):
+        for sample in rows[name]["samples"]:
+            assert sample["seconds"] == pytest.approx(sample["forward_part"] + sample["backward_part"])
+    assert result["apart"]["checkpoint"]["max_rel"] <= 1e-12
+    with pytest.raises(SystemExit):
+        bench_grad3d.main(["--backend", "numpy", "--repeats", "0"])
 
 
 def test_bad_input_is_refused():

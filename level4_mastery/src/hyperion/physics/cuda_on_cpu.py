@@ -34,6 +34,7 @@ static dim3_ blockIdx, threadIdx, blockDim, gridDim;
 #define __forceinline__ inline
 #define __restrict__ __restrict
 #define __launch_bounds__(...)
+inline float atomicAdd(float *address, float value) { float old = *address; *address = old + value; return old; }
 """
 KERNEL = re.compile(r'extern "C" __global__ void (?:__launch_bounds__\([^)]*\) )?(\w+)\(([^)]*)\)')
 

@@ -62,7 +62,7 @@ class Engine(Solver3D):
         self.interior = tuple(slice(p, n - p) for n in self.shape)
         self.source_region, self.waveform = tuple(source), waveform
         self.cb = xp.asarray((self.dt / self.eps).astype(self.dtype))
-        self.monitor = xp.asarray(np.ravel_multi_index(monitor, self.shape))
+        self.monitor = xp.asarray(np.ravel_multi_index(monitor, self.shape).astype(np.int64))
         e_index, h_index = [], []
 
         def layer(axis: int, index: int) -> np.ndarray:
@@ -75,7 +75,7 @@ class Engine(Solver3D):
             for component in sorted({0, 1, 2} - {axis}):
                 h_index.append(component * self.cells + low)
                 e_index.append(component * self.cells + high)
-        self.e_shell, self.h_shell = xp.asarray(np.concatenate(e_index)), xp.asarray(np.concatenate(h_index))
+        self.e_shell, self.h_shell = (xp.asarray(np.concatenate(part).astype(np.int64)) for part in (e_index, h_index))
         self.shell_size = int(self.e_shell.size + self.h_shell.size)
 
     def current(self, n: int) -> float:
@@ -298,27 +298,34 @@ class CudaEngine(Engine):
     dtype_default = np.float32
     # adjoint3d.cu's kernel 1 (every cell through the slab code, two passes per step), 2 (the same with a plain
     # transposed curl in the core), 3 (the core in one pass per step with ping-pong buffers, the rest as kernel 1)
-    # 4 (kernel 3 in two launches: core and outer E step together, the outer H step on its blocks only) or 5
-    # (kernel 4 with 4 planes per thread). Kernel 4 is the fastest on the H200 (results/fdtd_speed/).
+    # 4 (kernel 3 in two launches: core and outer E step together, the outer H step on its blocks only), 5
+    # (kernel 4 with 4 planes per thread), 6 (kernel 4 with no warp mixing core and outer cells, the outer cells
+    # numbered densely, the recorded shell restored inside the kernels), 7 (kernel 6 with 48 registers a thread) or
+    # 8 (kernel 6 with each core thread marching 8 planes in x, carrying the values the next plane reuses).
+    # Kernel 4 is the fastest measured on the H200 (results/fdtd_speed/); 6-8 are not measured there yet.
     kernel = 4
+    march = 8  # kernel 8: planes a core thread marches
 
     def __init__(self, *args, **kwargs) -> None:
         if np.dtype(kwargs.get("dtype") or np.float32) != np.float32:
             raise TypeError("the CUDA backend runs in float32")
         self.xp = self.array_module()
         super().__init__(*args, **kwargs)
-        if self.kernel not in (1, 2, 3, 4, 5):
-            raise ValueError(f"adjoint3d.cu has kernels 1 to 5, not {self.kernel}")
+        self.kernel, self.march = self.kernel, self.march  # this engine's, whatever the class says later
+        if self.kernel not in (1, 2, 3, 4, 5, 6, 7, 8):
+            raise ValueError(f"adjoint3d.cu has kernels 1 to 8, not {self.kernel}")
         self.planes = 4 if self.kernel == 5 else 1
-        defines = {2: (("CORE_FAST_PATH", 1),), 5: (("PLANES", self.planes),)}.get(self.kernel, ())
+        defines = {2: (("CORE_FAST_PATH", 1),), 5: (("PLANES", self.planes),), 7: (("STEP6_MIN_BLOCKS", 5),),
+                   8: (("MARCH", self.march),)}.get(self.kernel, ())
         forward, backward = self.compile(defines)
         self._update_h, self._update_e = forward("update_h"), forward("update_e")
         self._update_h_to = forward("update_h_to")
         names = {1: ("transpose_e", "transpose_h"), 2: ("transpose_e", "transpose_h"),
-                 3: ("transpose_e3", "transpose_h3"), 4: ("step4", "transpose_h4"), 5: ("step4", "transpose_h4")}[
-                     self.kernel]
+                 3: ("transpose_e3", "transpose_h3"), 4: ("step4", "transpose_h4"), 5: ("step4", "transpose_h4"),
+                 6: ("step6", "outer6_h"), 7: ("step6", "outer6_h"), 8: ("step8", "outer6_h")}[self.kernel]
         self._transpose_e, self._transpose_h = (backward(name) for name in names)
         self._step_core = backward("step_core")
+        self._gather2, self._add_at = backward("gather2"), backward("add_at")
         nx, ny, nz = self.shape
         if self.kernel >= 3 and 3 * nx * ny * nz >= 2**31:
             raise ValueError(f"adjoint3d.cu kernel {self.kernel} indexes the core in 32 bits: {self.shape} is too "
@@ -334,6 +341,23 @@ class CudaEngine(Engine):
             self.box += [np.int32(span.min()), np.int32(span.max() + 1)]
         self.spare: State | None = None  # kernel 3's second E, H buffers of the state being reversed
         self.outer_blocks = self.xp.asarray(self._outer_blocks())  # kernel 4's transpose_h4 runs these blocks
+        if self.kernel >= 6:
+            self.launch6 = self._launch6()
+
+    def _launch6(self) -> tuple[int, int]:
+        """Kernels 6-8: (blocks of step6/step8, blocks of outer6_h), as the kernels count them (``core_blocks_k``,
+        ``outer_count``; kernel 8's core blocks cover ``march`` planes each)."""
+        (nx, ny, nz), t = self.shape, self.pml + 1
+        if min(self.shape) <= 2 * t:
+            raise ValueError(f"adjoint3d.cu kernel {self.kernel} needs a core: every side of {self.shape} must exceed "
+                             f"2 (P + 1) = {2 * t}")
+        if self.block != (32, 8, 1):
+            raise ValueError(f"adjoint3d.cu kernel {self.kernel} is written for blocks of (32, 8, 1), not {self.block}")
+        threads = self.block[0] * self.block[1]
+        core_k = (nz - t - 1) // self.block[0] - t // self.block[0] + 1  # k-blocks, aligned, covering [t, nz-t)
+        core = core_k * -(-(ny - 2 * t) // self.block[1]) * -(-(nx - 2 * t) // (self.march if self.kernel == 8 else 1))
+        outer = -(-(nx * ny * nz - (nx - 2 * t) * (ny - 2 * t) * (nz - 2 * t)) // threads)
+        return core + outer, outer
 
     def _outer_blocks(self) -> np.ndarray:
         """(block x, block y, plane group) of every launch block holding a cell outside the core [P+1, n-P-1)³."""
@@ -369,6 +393,24 @@ class CudaEngine(Engine):
     def to_host(self, array: Any) -> np.ndarray:
         return self.xp.asnumpy(array)
 
+    def _gather(self, a_index: Any, A: Any, b_index: Any, B: Any, row: Any) -> None:
+        count = int(a_index.size + b_index.size)
+        self._gather2((-(-count // 256), 1, 1), (256, 1, 1), (np.int32(a_index.size), np.int32(b_index.size), a_index,
+                                                              A, b_index, B, row))
+
+    def record(self, state: State, row: Any) -> None:  # one launch (gather2) instead of two takes
+        self._gather(self.e_shell, state.E, self.h_shell, state.H, row)
+
+    def sample(self, state: State, row: Any) -> None:
+        self._gather(self.monitor, state.E[2], self.monitor[:0], state.E[2], row)
+
+    def inject(self, adjoint: Adjoint, values: Any) -> None:  # one launch (add_at) instead of take, add, scatter
+        count = self.monitor.size
+        if values.size != count or not values.flags.c_contiguous:
+            raise ValueError(f"inject needs {count} contiguous values (one a monitor), got shape {values.shape} with "
+                             f"strides {values.strides}")
+        self._add_at((-(-count // 32), 1, 1), (32, 1, 1), (np.int32(count), self.monitor, values, adjoint.E[2]))
+
     def zero_adjoint(self) -> Adjoint:
         adjoint = super().zero_adjoint()
         if self.kernel >= 3:
@@ -396,11 +438,26 @@ class CudaEngine(Engine):
         self.swap(a)
 
     def _step3(self, adjoint: Adjoint, grad: Any, mode: int, E: Any, H: Any, E_out: Any, H_out: Any, J: float,
-               between: Any = None) -> None:
-        """Kernels 3 and 4: the core in one pass, the rest in two; outputs to the spare buffers, then swapped."""
+               between: Any = None, row: Any = None) -> None:
+        """Kernels 3-8: the core in one pass, the rest in two; outputs to the spare buffers, then swapped.
+
+        ``row`` (kernels 6-8, mode 1): the recorded shell, which their kernels restore into E_out and H_out.
+        """
         a, dims, dt = adjoint, self.dims, np.float32(self.dt)
         Eb_out, Hb_out = a.spare
         source = (*self.box, np.float32(J))
+        if self.kernel >= 6:
+            row = self.cb if row is None else row  # read only in mode 1
+            step_blocks, outer_blocks = self.launch6
+            self._transpose_e((step_blocks, 1, 1), self.block, (*dims, np.int32(mode), dt, *source, a.E, a.H, Eb_out,
+                                                                Hb_out, *a.chi, *a.chi_out, self.prof, self.cb, E, H,
+                                                                E_out, H_out, grad, row))
+            self._transpose_h((outer_blocks, 1, 1), self.block, (*dims, np.int32(1 if mode == 1 else 0), dt, a.E,
+                                                                 Hb_out, Eb_out, *a.chi, *a.chi_out, self.prof, E_out,
+                                                                 H, H_out, row))
+            a.spare, a.E, a.H = (a.E, a.H), Eb_out, Hb_out
+            self.swap(a)
+            return
         if self.kernel >= 4:
             launch = (self.launch[0], self.launch[1], -(-self.shape[0] // self.planes))
             self._transpose_e(launch, self.block, (*dims, np.int32(mode), dt, *source, a.E, a.H, Eb_out, Hb_out,
@@ -430,8 +487,11 @@ class CudaEngine(Engine):
             if self.spare is None:
                 self.spare = State(self.xp.zeros_like(state.E), self.xp.zeros_like(state.H), state.psi)
             spare = self.spare
-            self._step3(adjoint, grad, 1, state.E, state.H, spare.E, spare.H, self.current(n),
-                        lambda: self.restore(spare, row))
+            if self.kernel >= 6:  # the kernels restore the shell themselves
+                self._step3(adjoint, grad, 1, state.E, state.H, spare.E, spare.H, self.current(n), row=row)
+            else:
+                self._step3(adjoint, grad, 1, state.E, state.H, spare.E, spare.H, self.current(n),
+                            lambda: self.restore(spare, row))
             self.spare = State(state.E, state.H, state.psi)
             state.E, state.H = spare.E, spare.H
             return
@@ -444,7 +504,7 @@ class CudaEngine(Engine):
         self._transposes(adjoint, grad, 1, 1, state.E, state.H, state.E, between)
 
     @property
-    def segment_field(self) -> str:  # kernels 3-5 keep H (their mode 3), kernels 1-2 keep E
+    def segment_field(self) -> str:  # kernels 3-8 keep H (their mode 3), kernels 1-2 keep E
         return "H" if self.kernel >= 3 else "E"
 
     def step_into(self, state: State, n: int, slot: Any) -> None:
@@ -458,7 +518,7 @@ class CudaEngine(Engine):
         self.add_source(state.E, n)
 
     def adjoint_step(self, adjoint: Adjoint, grad: Any, next_slot: Any, now_slot: Any, n: int = 0) -> None:
-        """One transposed step of a checkpointing segment: slots of E (kernels 1, 2) or of H (3-5, mode 3)."""
+        """One transposed step of a checkpointing segment: slots of E (kernels 1, 2) or of H (3-8, mode 3)."""
         if self.kernel >= 3:
             self._step3(adjoint, grad, 3, next_slot, next_slot, next_slot, next_slot, self.current(n))
         else:

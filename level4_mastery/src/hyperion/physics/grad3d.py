@@ -128,8 +128,9 @@ def gradient(problem: Problem3D, eps_interior: np.ndarray, g: np.ndarray, backen
     engine: Engine = kept["engine"]
     xp, steps = engine.xp, problem.steps
     # ∂L/∂Ez^n at the monitors: Re(ḡ e^{iωnΔt}) Δt summed over frequencies
-    loads = xp.asarray(np.real(np.conj(g).T @ problem.weight_table(0, steps + 1, engine.dt)).T,
-                       engine.dtype)  # on the device once: a copy per step would wait for the queue
+    loads = xp.asarray(np.ascontiguousarray(np.real(np.conj(g).T @ problem.weight_table(0, steps + 1, engine.dt)).T,
+                                            engine.dtype))  # on the device once (a copy per step would wait for the
+    # queue), C-ordered: each step's row is contiguous
     adjoint = engine.zero_adjoint()
     grad = xp.zeros(engine.shape, engine.dtype)
     engine.inject(adjoint, loads[steps])

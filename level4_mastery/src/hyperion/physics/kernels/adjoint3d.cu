@@ -26,6 +26,26 @@
 //   4  kernel 3 in two launches (step4 = core + outer E step; transpose_h4 over a list of
 //      the blocks that hold outer cells), 32-bit core indices, no spills                  914 / 701 us
 //   5  (-DPLANES=4) kernel 4 with four planes a thread (more registers: not faster)         911 / 737 us
+//   6  kernel 4 with no warp mixing core and outer cells: core blocks aligned in k, the outer cells
+//      numbered densely, the recorded shell restored inside the kernels (no scatter launches)  not measured yet
+//   7  (-DSTEP6_MIN_BLOCKS=5) kernel 6 at 48 registers, no spill, 5 blocks an SM            not measured yet
+//   8  kernel 6 with each core thread marching 8 planes in x, carrying in registers what the
+//      next plane reuses: 62 global loads a core cell instead of 80 (mode 1, PTX)           not measured yet
+//
+// Bytes a cell moves to and from memory per step (fp32, neighbours served by the caches), time reversal, 256^3:
+//                                   reads                         writes                floats   x forward
+//   forward step (update_h+update_e) E 3, H 3 | H 3, E 3, cb        H 3 | E 3              19       1
+//     + in a CPML slab, per axis    psi 4                           psi 4                 +8
+//   reverse, core cell (kernels 3+) Eb 3, Hb 3, cb, E 3, H 3, grad  Eb' 3, Hb' 3, E 3, H 3, grad   27   1.42
+//   reverse, slab cell              Eb 3, Hb 3, cb | Hb' 3, Eb 3    Hb' 3 | Eb' 3          19   (+ chi 8 an axis)
+//   reverse, R's one-cell rim       the slab cell's + E 3, H 3, grad, E' 3, H 3 | + E' 3, grad, H' 3   39
+//   shell record (forward) / restore (reverse): 12 (n-2P)^2 values a step = 0.04 floats a cell each way
+// At 256^3 (core 76.4%, slabs 21.7% with 0.23 slab axes a cell on average, rim 2.0%) that is about 27.4 floats a cell
+// against the forward step's 20.9: 1.31x. Kernel 4 measured 1.88x a forward step (call 5): bytes alone do not explain
+// its time. Loads issued: core_cell's mode-1 path has 80 global loads (PTX, sm_90; it recomputes Hb' at 6 neighbours
+// and E at 3) against 25 on a forward core cell's path (12 in update_h, 13 in update_e, counted in yee3d.cu), and in step4 2 of the 8 warps of every core row run both the core and the outer code.
+// Kernels 6-7 remove the latter (and the two scatter launches a step); kernel 8 also cuts the loads: 62 a core cell
+// in its loop, plus 22 at the start of each run of 8 planes (about 65 a cell on average).
 
 #define IDX(i, j, k) (((long long)(i) * ny + (j)) * nz + (k))
 
@@ -511,4 +531,271 @@ extern "C" __global__ void __launch_bounds__(256, 6) transpose_h4(
 #pragma unroll 1
     for (int i = group * PLANES; i < last; ++i)
         if (!in_core(i, j, k, g)) outer_h_cell(i, j, k, g, mode, dt, Eb, Hb, EbO, cx, cy, cz, ox, oy, oz, prof, E, H, HO);
+}
+
+// ---- Kernel 6: kernel 4 with warp-uniform work and the shell restored inside, two launches a step ----
+// Kernel 4 launches one thread per cell of the whole grid and picks the core or the outer code per cell: at 256^3 2 of
+// the 8 warps of every core row hold both kinds of cell (k < 32 and k >= 224 straddle the CPML), so they run both
+// codes one after the other; transpose_h4 runs 40% of the blocks though only 24% of the cells are outer;
+// and the engine restores the recorded shell with two scatter launches between the two kernels.
+// Kernel 6 numbers the work so that no warp mixes kinds:
+//   step6  blocks [0, core_blocks): core cells only, on the grid aligned to 32 in k (loads stay aligned; a lane whose
+//          k falls outside the core idles, it does not run other code); blocks after that: the outer cells only,
+//          numbered densely (outer_cell below), each through kernel 1's transposed E step, and in mode 1 the E part
+//          of the recorded shell written into EO (what outer6_h's cells read at their +1 neighbours);
+//   outer6_h  the outer cells, numbered the same way, through kernel 1's transposed H step, and in mode 1 the H
+//          part of the shell written into HO (the next step reads it).
+// The bytes a cell moves are kernel 4's (27 floats a core cell in mode 1); what changes is the instructions a warp
+// issues: no warp runs both codes, no launched thread only exits, two launches a step instead of four.
+
+// The outer cells, all cells not in the core [t, n-t)^3 (t = P+1), as three boxes, k fastest in each:
+//   x: i in [0, t) u [nx-t, nx), every j, k;  y: i in [t, nx-t), j in [0, t) u [ny-t, ny), every k;
+//   z: i in [t, nx-t), j in [t, ny-t), k in [0, t) u [nz-t, nz).
+// A box's two slabs are one axis of extent 2t: position a < t is cell a, a >= t is cell n - 2t + a.
+__device__ __forceinline__ int outer_count(Grid g) {
+    const int t = g.P + 1;
+    return 2 * t * g.ny * g.nz + (g.nx - 2 * t) * 2 * t * g.nz + (g.nx - 2 * t) * (g.ny - 2 * t) * 2 * t;
+}
+
+__device__ __forceinline__ void outer_cell(int q, Grid g, int &i, int &j, int &k) {
+    const int t = g.P + 1, bx = 2 * t * g.ny * g.nz, by = (g.nx - 2 * t) * 2 * t * g.nz;
+    if (q < bx) {
+        k = q % g.nz; j = (q / g.nz) % g.ny; i = q / (g.nz * g.ny);
+        if (i >= t) i += g.nx - 2 * t;
+    } else if (q < bx + by) {
+        q -= bx;
+        k = q % g.nz; j = (q / g.nz) % (2 * t); i = t + q / (g.nz * 2 * t);
+        if (j >= t) j += g.ny - 2 * t;
+    } else {
+        q -= bx + by;
+        k = q % (2 * t); j = t + (q / (2 * t)) % (g.ny - 2 * t); i = t + q / (2 * t * (g.ny - 2 * t));
+        if (k >= t) k += g.nz - 2 * t;
+    }
+}
+
+// The recorded shell (engines3d.Engine.record): for each axis a, for each of its two tangential components in order,
+// the layer at index `layer` of axis a (E: n_a - P, above the high face; H: P - 1, below the low one) over R's cells
+// of the two other axes, row-major; the E part first (2 (Lx + Ly + Lz) values, La the cells of axis a's layer), then
+// the H part, laid out the same. Returns the row offset of this cell's first component (the second one is `size`
+// further), `first`/`second` the components, or -1 when the cell is on no layer. `high`: E's layers, else H's.
+__device__ __forceinline__ int shell_at(int i, int j, int k, Grid g, bool high, int &first, int &second, int &size) {
+    const int P = g.P, mx = g.nx - 2 * P, my = g.ny - 2 * P, mz = g.nz - 2 * P;
+    const bool ri = i >= P && i < g.nx - P, rj = j >= P && j < g.ny - P, rk = k >= P && k < g.nz - P;
+    const int base = high ? 0 : 2 * (my * mz + mx * mz + mx * my);
+    if (i == (high ? g.nx - P : P - 1) && rj && rk) {
+        first = 1; second = 2; size = my * mz;
+        return base + (j - P) * mz + (k - P);
+    }
+    if (j == (high ? g.ny - P : P - 1) && ri && rk) {
+        first = 0; second = 2; size = mx * mz;
+        return base + 2 * my * mz + (i - P) * mz + (k - P);
+    }
+    if (k == (high ? g.nz - P : P - 1) && ri && rj) {
+        first = 0; second = 1; size = mx * my;
+        return base + 2 * (my * mz + mx * mz) + (i - P) * my + (j - P);
+    }
+    return -1;
+}
+
+// Mode 1: the cell's part of the recorded shell into F (E's layers into EO, or H's into HO).
+__device__ __forceinline__ void restore_shell(int i, int j, int k, Grid g, bool high, const float *__restrict__ row,
+                                              float *__restrict__ F) {
+    int first, second, size;
+    const int at = shell_at(i, j, k, g, high, first, second, size);
+    if (at < 0) return;
+    const int N = g.nx * g.ny * g.nz, id = (i * g.ny + j) * g.nz + k;
+    F[first * N + id] = row[at];
+    F[second * N + id] = row[at + size];
+}
+
+// The core blocks of step6: blockDim.x-wide blocks aligned in k over [t, nz-t), blockDim.y rows over [t, ny-t), one
+// plane each over [t, nx-t). The engine launches core_blocks + ceil(outer_count / threads a block) blocks.
+__device__ __forceinline__ int core_blocks_k(Grid g) {
+    const int t = g.P + 1;
+    return (g.nz - t - 1) / (int)blockDim.x - t / (int)blockDim.x + 1;
+}
+
+#ifndef STEP6_MIN_BLOCKS
+#define STEP6_MIN_BLOCKS 6  // kernel 6: 40 registers (a 4-byte spill on the outer path); kernel 7 (-D...=5): 48, none
+#endif
+
+extern "C" __global__ void __launch_bounds__(256, STEP6_MIN_BLOCKS) step6(
+    const int nx, const int ny, const int nz, const int P, const int mode, const float dt, const int si0,
+    const int si1, const int sj0, const int sj1, const int sk0, const int sk1, const float J,
+    const float *__restrict__ Eb, const float *__restrict__ Hb, float *__restrict__ EbO, float *__restrict__ HbO,
+    const float *cx, const float *cy, const float *cz, float *ox, float *oy, float *oz, const float *__restrict__ prof,
+    const float *__restrict__ cb, const float *__restrict__ E, const float *__restrict__ H, float *__restrict__ EO,
+    float *__restrict__ HO, float *__restrict__ grad, const float *__restrict__ row) {
+    Grid g = {nx, ny, nz, P};
+    Box box = {si0, si1, sj0, sj1, sk0, sk1, J};
+    const int t = P + 1, gk = core_blocks_k(g), gj = (ny - 2 * t + (int)blockDim.y - 1) / (int)blockDim.y;
+    const int core_blocks = gk * gj * (nx - 2 * t);
+    const int b = blockIdx.x;
+    if (b < core_blocks) {
+        const int k = (t / (int)blockDim.x + b % gk) * (int)blockDim.x + (int)threadIdx.x;
+        const int j = t + (b / gk) % gj * (int)blockDim.y + (int)threadIdx.y;
+        const int i = t + b / (gk * gj);
+        if (k >= t && k < nz - t && j < ny - t)
+            core_cell(i, j, k, g, mode, dt, box, Eb, Hb, EbO, HbO, cb, E, H, EO, HO, grad);
+        return;
+    }
+    const int q = (b - core_blocks) * (int)(blockDim.x * blockDim.y) + (int)(threadIdx.y * blockDim.x + threadIdx.x);
+    if (q >= outer_count(g)) return;
+    int i, j, k;
+    outer_cell(q, g, i, j, k);
+    outer_e_cell(i, j, k, g, mode, box, Eb, Hb, HbO, cx, cy, cz, ox, oy, oz, prof, cb, E, H, EO, grad);
+    if (mode == 1) restore_shell(i, j, k, g, true, row, EO);
+}
+
+// The transposed H step on the outer cells (after step6: it reads Hb' = HbO at -1 neighbours and, in mode 1, E^n = EO
+// at +1 neighbours, the shell included). Mode as transpose_h4's: 1 (time reversal, undoes H on R) or 0.
+extern "C" __global__ void __launch_bounds__(256, 6) outer6_h(
+    const int nx, const int ny, const int nz, const int P, const int mode, const float dt,
+    const float *__restrict__ Eb, const float *__restrict__ Hb, float *__restrict__ EbO, const float *cx,
+    const float *cy, const float *cz, float *ox, float *oy, float *oz, const float *__restrict__ prof,
+    const float *__restrict__ E, const float *__restrict__ H, float *__restrict__ HO, const float *__restrict__ row) {
+    Grid g = {nx, ny, nz, P};
+    const int q = (int)(blockIdx.x * blockDim.x * blockDim.y + threadIdx.y * blockDim.x + threadIdx.x);
+    if (q >= outer_count(g)) return;
+    int i, j, k;
+    outer_cell(q, g, i, j, k);
+    outer_h_cell(i, j, k, g, mode, dt, Eb, Hb, EbO, cx, cy, cz, ox, oy, oz, prof, E, H, HO);
+    if (mode == 1) restore_shell(i, j, k, g, false, row, HO);
+}
+
+// ---- Kernel 8: kernel 6 with each core thread marching MARCH planes in +x, carrying what the next plane reuses ----
+// core_cell recomputes, at every cell, Hb' at its -x neighbour (hy, hz) and curl H at its +x neighbour (y, z parts, for
+// E^n there): exactly what the thread working on the +x neighbour's plane computes as its own. A thread of step8's
+// core blocks does planes [i0, i0 + MARCH) of one (j, k) and keeps those 6 values (Hb'_y, Hb'_z here; curl_y, curl_z
+// and E^n_y, E^n_z at i + 1) in registers for the next plane: 2 of core_cell's 9 Hb' evaluations and 2 of its 9 curl
+// components go, with their loads (about a quarter of a core cell's global loads), at the price of one recomputation
+// at the first plane of each run of MARCH. The outer cells, the shell and outer6_h are kernel 6's.
+#ifndef MARCH
+#define MARCH 8
+#endif
+#ifndef STEP8_MIN_BLOCKS
+#define STEP8_MIN_BLOCKS 4  // 64 registers, no spills (5: 48 and 32 bytes of spills; 6: 40 and 76)
+#endif
+
+__device__ __forceinline__ void core_column(int i0, int i1, int j, int k, Grid g, const int mode, const float dt,
+                                            Box box, const float *__restrict__ Eb, const float *__restrict__ Hb,
+                                            float *__restrict__ EbO, float *__restrict__ HbO,
+                                            const float *__restrict__ cb, const float *__restrict__ E,
+                                            const float *__restrict__ H, float *__restrict__ EO,
+                                            float *__restrict__ HO, float *__restrict__ grad) {
+    const int nx = g.nx, ny = g.ny, nz = g.nz;
+    const int N = nx * ny * nz, sx = ny * nz, sy = nz;
+    const float *Hx = H, *Hy = H + N, *Hz = H + 2 * N;
+#define CURL_X(y) ((Hz[y] - Hz[(y) - sy]) - (Hy[y] - Hy[(y) - 1]))
+#define CURL_Y(y) ((Hx[y] - Hx[(y) - 1]) - (Hz[y] - Hz[(y) - sx]))
+#define CURL_Z(y) ((Hy[y] - Hy[(y) - sx]) - (Hx[y] - Hx[(y) - sy]))
+    int id = (i0 * ny + j) * nz + k;
+    // the carried values, made fresh for the first plane: Hb' at its -x neighbour, curl H (y, z, source undone) and
+    // E^n (y, z) at the plane itself
+    float hy_mx = hb_y(Eb, Hb, cb, id - sx, N, sx), hz_mx = hb_z(Eb, Hb, cb, id - sx, N, sx, sy);
+    float cuy = 0.f, cuz = 0.f, ey = 0.f, ez = 0.f;
+    if (mode == 1 || mode == 3) {
+        cuy = CURL_Y(id);
+        cuz = CURL_Z(id) - box.at(i0, j, k);
+        ey = E[N + id] - cb[id] * cuy;
+        ez = E[2 * N + id] - cb[id] * cuz;
+    }
+#pragma unroll 1
+    for (int i = i0; i < i1; ++i, id += sx) {
+        float hx = hb_x(Eb, Hb, cb, id, N, sy), hy = hb_y(Eb, Hb, cb, id, N, sx), hz = hb_z(Eb, Hb, cb, id, N, sx, sy);
+        float hx_mz = hb_x(Eb, Hb, cb, id - 1, N, sy), hx_my = hb_x(Eb, Hb, cb, id - sy, N, sy);
+        float hy_mz = hb_y(Eb, Hb, cb, id - 1, N, sx), hz_my = hb_z(Eb, Hb, cb, id - sy, N, sx, sy);
+        float ebx = Eb[id], eby = Eb[N + id], ebz = Eb[2 * N + id], c0 = cb[id];
+        HbO[id] = hx;
+        HbO[N + id] = hy;
+        HbO[2 * N + id] = hz;
+        EbO[id] = ebx + dt * ((hy - hy_mz) - (hz - hz_my));
+        EbO[N + id] = eby + dt * ((hz - hz_mx) - (hx - hx_mz));
+        EbO[2 * N + id] = ebz + dt * ((hx - hx_my) - (hy - hy_mx));
+        hy_mx = hy;
+        hz_mx = hz;
+        if (mode == 2) {  // E holds E^{n+1}, H holds E^n
+            grad[id] += (ebx * (E[id] - H[id]) + eby * (E[N + id] - H[N + id]) + ebz * (E[2 * N + id] - H[2 * N + id])) / c0;
+            continue;
+        }
+        if (mode != 1 && mode != 3) continue;
+        const float cux = CURL_X(id);
+        grad[id] += ebx * cux + eby * cuy + ebz * cuz;
+        const bool more = i + 1 < i1;  // the next plane of this run reuses the +x values
+        if (mode == 3) {
+            if (more) {
+                cuy = CURL_Y(id + sx);
+                cuz = CURL_Z(id + sx) - box.at(i + 1, j, k);
+            }
+            continue;
+        }
+        const float ex = E[id] - c0 * cux;
+        EO[id] = ex;
+        EO[N + id] = ey;
+        EO[2 * N + id] = ez;
+        int y = id + sy;
+        const float ex_py = E[y] - cb[y] * CURL_X(y), ez_py = E[2 * N + y] - cb[y] * (CURL_Z(y) - box.at(i, j + 1, k));
+        y = id + 1;
+        const float ex_pz = E[y] - cb[y] * CURL_X(y), ey_pz = E[N + y] - cb[y] * CURL_Y(y);
+        y = id + sx;
+        const float cuy_px = CURL_Y(y), cuz_px = CURL_Z(y) - box.at(i + 1, j, k);
+        const float ey_px = E[N + y] - cb[y] * cuy_px, ez_px = E[2 * N + y] - cb[y] * cuz_px;
+        HO[id] = Hx[id] + dt * ((ez_py - ez) - (ey_pz - ey));
+        HO[N + id] = Hy[id] + dt * ((ex_pz - ex) - (ez_px - ez));
+        HO[2 * N + id] = Hz[id] + dt * ((ey_px - ey) - (ex_py - ex));
+        cuy = cuy_px;
+        cuz = cuz_px;
+        ey = ey_px;
+        ez = ez_px;
+    }
+#undef CURL_X
+#undef CURL_Y
+#undef CURL_Z
+}
+
+extern "C" __global__ void __launch_bounds__(256, STEP8_MIN_BLOCKS) step8(
+    const int nx, const int ny, const int nz, const int P, const int mode, const float dt, const int si0,
+    const int si1, const int sj0, const int sj1, const int sk0, const int sk1, const float J,
+    const float *__restrict__ Eb, const float *__restrict__ Hb, float *__restrict__ EbO, float *__restrict__ HbO,
+    const float *cx, const float *cy, const float *cz, float *ox, float *oy, float *oz, const float *__restrict__ prof,
+    const float *__restrict__ cb, const float *__restrict__ E, const float *__restrict__ H, float *__restrict__ EO,
+    float *__restrict__ HO, float *__restrict__ grad, const float *__restrict__ row) {
+    Grid g = {nx, ny, nz, P};
+    Box box = {si0, si1, sj0, sj1, sk0, sk1, J};
+    const int t = P + 1, gk = core_blocks_k(g), gj = (ny - 2 * t + (int)blockDim.y - 1) / (int)blockDim.y;
+    const int core_blocks = gk * gj * ((nx - 2 * t + MARCH - 1) / MARCH);
+    const int b = blockIdx.x;
+    if (b < core_blocks) {
+        const int k = (t / (int)blockDim.x + b % gk) * (int)blockDim.x + (int)threadIdx.x;
+        const int j = t + (b / gk) % gj * (int)blockDim.y + (int)threadIdx.y;
+        const int i0 = t + b / (gk * gj) * MARCH, i1 = i0 + MARCH < nx - t ? i0 + MARCH : nx - t;
+        if (k >= t && k < nz - t && j < ny - t)
+            core_column(i0, i1, j, k, g, mode, dt, box, Eb, Hb, EbO, HbO, cb, E, H, EO, HO, grad);
+        return;
+    }
+    const int q = (b - core_blocks) * (int)(blockDim.x * blockDim.y) + (int)(threadIdx.y * blockDim.x + threadIdx.x);
+    if (q >= outer_count(g)) return;
+    int i, j, k;
+    outer_cell(q, g, i, j, k);
+    outer_e_cell(i, j, k, g, mode, box, Eb, Hb, HbO, cx, cy, cz, ox, oy, oz, prof, cb, E, H, EO, grad);
+    if (mode == 1) restore_shell(i, j, k, g, true, row, EO);
+}
+
+// ---- Engine helpers (used with every kernel above): one launch where array indexing would take two or three ----
+// gather2: row[m] = A[a_index[m]] for m < na, then row[na + m] = B[b_index[m]] for m < nb (the shell record: E's
+// layers then H's; or, with nb = 0, Ez at the monitors).
+extern "C" __global__ void gather2(const int na, const int nb, const long long *__restrict__ a_index,
+                                   const float *__restrict__ A, const long long *__restrict__ b_index,
+                                   const float *__restrict__ B, float *__restrict__ row) {
+    const int m = blockIdx.x * blockDim.x + threadIdx.x;
+    if (m < na) row[m] = A[a_index[m]];
+    else if (m < na + nb) row[m] = B[b_index[m - na]];
+}
+
+// add_at: F[index[m]] += values[m] for m < count (the adjoint's load at the monitors; atomic, so a cell listed twice
+// gets both loads).
+extern "C" __global__ void add_at(const int count, const long long *__restrict__ index,
+                                  const float *__restrict__ values, float *F) {
+    const int m = blockIdx.x * blockDim.x + threadIdx.x;
+    if (m < count) atomicAdd(F + index[m], values[m]);
 }
