@@ -46,16 +46,17 @@ class CountingRaw:
         return self.cupy.cuda.MemoryPointer(self.cupy.cuda.Memory(size), 0)
 
 
-def _gpt_step(B: int, T: int):
+def _gpt_step(B: int, T: int, device: str = "cuda", config: dict | None = None):
     import hyperion.tensor as ht
     from hyperion.transformer.gpt import GPT, GPTConfig
 
+    config = config or CONFIG
     rng = np.random.default_rng(0)
-    idx = rng.integers(0, CONFIG["vocab_size"], (B, T)).astype(np.int64)
-    tgt = rng.integers(0, CONFIG["vocab_size"], (B, T)).astype(np.int64)
+    idx = rng.integers(0, config["vocab_size"], (B, T)).astype(np.int64)
+    tgt = rng.integers(0, config["vocab_size"], (B, T)).astype(np.int64)
     ht.manual_seed(0)
-    model = GPT(GPTConfig(**CONFIG), device="cuda")
-    x, y = ht.tensor(idx, device="cuda"), ht.tensor(tgt, device="cuda")
+    model = GPT(GPTConfig(**config), device=device)
+    x, y = ht.tensor(idx, device=device), ht.tensor(tgt, device=device)
 
     def step():
         model.zero_grad()
@@ -133,6 +134,7 @@ def profile_step(B: int, T: int) -> dict:
     import cupy
 
     from hyperion.runtime.backend import use_kernels
+    from hyperion.runtime.bench_profile import coverage
     from hyperion.runtime.profiler import hook_check_seconds, profile
 
     use_kernels(True, matmul_version=None)
@@ -140,8 +142,7 @@ def profile_step(B: int, T: int) -> dict:
     for _ in range(WARMUP):
         step()
     off = statistics.median(_time_steps(step, STEPS))
-    with profile() as prof:
-        step()
+    share, shares, prof = coverage(step, 5)  # the figure bench_profile measures on the CPU twin
     on_times = []
     for _ in range(5):
         with profile():
@@ -155,7 +156,10 @@ def profile_step(B: int, T: int) -> dict:
     out = {"step_ms_profiler_off": off, "step_ms_profiler_on": on, "profiled_wall_ms": prof.wall * 1e3,
            "hook_checks_per_step": len(prof.records), "hook_check_ns": check_s * 1e9,
            "profiler_off_overhead": check_s * len(prof.records) / (off * 1e-3),
-           "ops_share_of_wall": prof.op_seconds() / prof.wall, "table": prof.table(limit=15),
+           "ops_share_of_wall": share, "ops_share_of_wall_each": shares, "uncovered_gaps": prof.gaps(15),
+           "engine_ms": sum(r.duration for r in prof.records if r.phase == "engine") * 1e3,
+           "view_ms": sum(r.duration for r in prof.records if r.phase == "view") * 1e3,
+           "table": prof.table(limit=15),
            "summary": [{k: v for k, v in row.items()} for row in prof.summary()[:25]]}
     Path(_OUT, "gpt_step_trace.json").write_text(json.dumps(prof.chrome_trace()), encoding="utf-8")
     del model, step
