@@ -90,6 +90,7 @@ class Block:
     uses: set | None = None  # other streams that used it (record_stream)
     pending: int = 0  # events still outstanding before it may be reused
     rounded: int = 0  # the rounded request it was last handed out for: its key in the park
+    parked: bool = False  # freed into the park (still ``allocated``: nothing merges into it)
 
     def key(self) -> tuple[int, int, int]:
         return (self.stream, self.size, self.address)
@@ -139,6 +140,7 @@ class CachingAllocator:
         same = self.parked.get((stream, rounded))
         if same:  # the fast path: a parked block of exactly this rounded size (still marked allocated)
             block = same.pop()
+            block.parked = False
             self.parked_count -= 1
         else:
             block = self._take_or_grow(rounded, stream, size)
@@ -166,6 +168,7 @@ class CachingAllocator:
             self._release(block)
             return
         # parked: still ``allocated`` to everything but the statistics, so nothing merges into it
+        block.parked = True
         self.parked_count += 1
         same = self.parked.get((block.stream, block.rounded))
         if same is None:
@@ -181,7 +184,7 @@ class CachingAllocator:
         self.stats.counters["num_park_flushes"] += 1  # ours: empty_cache, snapshots, out-of-memory retries
         for blocks in parked.values():
             for block in blocks:
-                block.allocated = False
+                block.allocated = block.parked = False
                 self._release(block)
 
     def record_stream(self, address: int, stream: int) -> None:
@@ -251,6 +254,8 @@ class CachingAllocator:
         from_park = block is None and self.parked_count > 0
         if from_park:
             block = self._take_parked_fit(rounded, stream, small)
+            if block is None:
+                block = self._merge_parked_run(rounded, stream, small)
         if block is None:
             block = self._new_segment(rounded, stream, small, requested)
         block = self._split(block, rounded)
@@ -273,8 +278,43 @@ class CachingAllocator:
             return None
         block = self.parked[(stream, best)].pop()
         self.parked_count -= 1
-        block.allocated = False
+        block.allocated = block.parked = False
         return block
+
+    def _merge_parked_run(self, rounded: int, stream: int, small: bool) -> Block | None:
+        """Before a new segment: the smallest run of adjacent free and parked blocks of ``stream`` and
+        the pool, inside one segment, that holds ``rounded`` bytes -- its parked blocks unparked and
+        the run merged into one free block, taken out of the free lists. Only that run is merged, so
+        the rest of the park keeps serving its sizes."""
+        best_total, best_run = 0, None
+        for first in self.segments.values():
+            if first.stream != stream or first.small != small:
+                continue
+            run: list[Block] = []
+            total, block = 0, first
+            while True:
+                if block is not None and (block.parked or (not block.allocated and block.pending == 0)):
+                    run.append(block)
+                    total += block.size
+                else:
+                    if total >= rounded and (best_run is None or total < best_total):
+                        best_total, best_run = total, run
+                    if block is None:
+                        break
+                    run, total = [], 0
+                block = block.next
+        if best_run is None:
+            return None
+        merged = best_run[0]
+        for block in best_run:
+            if block.parked:
+                self.parked[(block.stream, block.rounded)].remove(block)
+                self.parked_count -= 1
+                block.allocated = block.parked = False
+                merged = self._merge(block)  # absorbs its free neighbours of the run
+        self._unlist(merged)  # (a run of one free block is still listed)
+        self.stats.counters["num_park_merges"] += 1
+        return merged
 
     def _take_best_fit(self, size: int, stream: int, small: bool) -> Block | None:
         """Take the free block of ``stream`` in the pool with the smallest ``(size, address)`` ≥ ``size``
@@ -386,7 +426,8 @@ class _Stats:
         self.reserved = self.reserved_peak = self.segments = self.segments_peak = 0
         self.reserved_at_allocated_peak = 0  # ours, not PyTorch's: fragmentation at the peak
         self.counters = {"num_alloc_retries": 0, "num_ooms": 0, "num_device_alloc": 0, "num_device_free": 0,
-                         "num_park_flushes": 0}  # the last one is ours: requests the park could not serve
+                         "num_park_flushes": 0,  # ours: empty_cache, snapshots, out-of-memory retries
+                         "num_park_merges": 0}  # ours: runs of parked blocks merged instead of a new segment
 
     def on_alloc(self, size: int, requested: int) -> None:
         self.allocated += size
