@@ -108,6 +108,7 @@ class CudaEventTimer:
         self.cupy = cupy
         self.base = self._event()
         self.base.record()
+        self.offset = time.perf_counter() - origin  # spans start from the profile's start, as on the CPU
 
     def _event(self) -> Any:
         return self._pool.pop() if self._pool else self.cupy.cuda.Event()
@@ -126,7 +127,7 @@ class CudaEventTimer:
         begin, end = value
         end.synchronize()
         elapsed = self.cupy.cuda.get_elapsed_time
-        out = elapsed(self.base, begin) * 1e-3, elapsed(begin, end) * 1e-3
+        out = self.offset + elapsed(self.base, begin) * 1e-3, elapsed(begin, end) * 1e-3
         self._pool += (begin, end)
         return out
 
@@ -137,7 +138,7 @@ TIMERS = {"cpu": HostTimer, "cuda": CudaEventTimer}  # one timer kind per device
 class Profile:
     """Records of one ``with profile():`` block, and the reports made from them."""
 
-    def __init__(self, backend_calls: bool = False) -> None:
+    def __init__(self, backend_calls: bool = False, device_timeline: str | None = None) -> None:
         self.records: list[Record] = []  # filled when the block closes
         self._pending: list[tuple] = []  # what the hook saw, made into Records by __exit__
         self.backend_calls = backend_calls
@@ -146,6 +147,14 @@ class Profile:
         self.timers: dict[str, Any] = {}
         self.depth = 0
         self._patched: list[tuple[Any, str]] = []
+        self.timeline = None  # the device's own records (``device_timeline``: CUPTI on cuda)
+        if device_timeline is not None:
+            from hyperion.runtime.device_timeline import DEVICE_TIMELINES
+
+            if device_timeline not in DEVICE_TIMELINES:
+                raise ValueError(f"no device timeline for {device_timeline!r}; there is one for "
+                                 f"{sorted(DEVICE_TIMELINES)}")
+            self.timeline = DEVICE_TIMELINES[device_timeline]()
 
     def timer(self, device: str) -> Any:
         if device not in self.timers:
@@ -205,6 +214,8 @@ class Profile:
                 for method in BACKEND_PRIMITIVES:
                     if hasattr(backend, method):
                         self._wrap(backend, method)
+        if self.timeline is not None:
+            self.timeline.start()
         self.origin = time.perf_counter()
         return self
 
@@ -214,6 +225,8 @@ class Profile:
             get_backend(device).synchronize()
         self.wall = time.perf_counter() - self.origin
         autograd.set_op_hook(self._previous)
+        if self.timeline is not None:
+            self.timeline.stop()
         for backend, method in self._patched:
             del backend.__dict__[method]
         _active = None
@@ -304,6 +317,8 @@ class Profile:
                 "args": {"shapes": [list(s) for s in r.shapes], "dtype": r.dtype,
                          "flops": r.flops, "bytes": r.bytes},
             })
+        if self.timeline is not None:  # the device's kernels, copies and allocations, per stream
+            events += self.timeline.trace_events(self.origin)
         return events
 
     def chrome_trace(self, path: str | Path | None = None) -> dict:
@@ -358,8 +373,10 @@ def hook_check_seconds(number: int = 200_000, repeat: int = 7) -> float:
 
 
 @contextlib.contextmanager
-def profile(backend_calls: bool = False) -> Iterator[Profile]:
-    """Record every op run inside the block; yields the :class:`Profile` (reports after the block)."""
-    prof = Profile(backend_calls)
+def profile(backend_calls: bool = False, device_timeline: str | None = None) -> Iterator[Profile]:
+    """Record every op run inside the block; yields the :class:`Profile` (reports after the block).
+    ``device_timeline="cuda"`` also collects the device's own records (CUPTI: kernels, copies,
+    allocations, per stream) into the Chrome trace (:mod:`hyperion.runtime.device_timeline`)."""
+    prof = Profile(backend_calls, device_timeline)
     with prof:
         yield prof
