@@ -10,7 +10,7 @@ import pytest
 
 import hyperion.tensor as ht
 from hyperion.runtime import device_timeline
-from hyperion.runtime.device_timeline import Activity, activity_from_record, timeline_events
+from hyperion.runtime.device_timeline import Activity, activity_from_record, busy_seconds, timeline_events
 from hyperion.runtime.profiler import profile
 
 KINDS = {10: "kernel", 1: "memcpy", 2: "memset", 49: "memory"}  # CUPTI's enum values do not matter here
@@ -91,3 +91,11 @@ def test_the_cuda_collector_names_the_missing_package():
             device_timeline.CuptiTimeline()
     else:
         pytest.skip("cupti-python is installed here: the GPU test exercises the collector")
+
+
+def test_busy_time_is_the_union_of_device_spans():
+    acts = [Activity("kernel", "a", 0, 100, 1), Activity("kernel", "b", 50, 150, 2),  # overlap: 0..150
+            Activity("memcpy", "memcpy", 200, 260, 1), Activity("malloc", "malloc", 300, 300, 0, 1 << 20),
+            Activity("kernel", "c", 210, 230, 2)]  # inside the copy
+    assert busy_seconds(acts) == pytest.approx((150 + 60) * 1e-9)
+    assert busy_seconds([]) == 0.0

@@ -1,5 +1,7 @@
 """Record the allocations of a step on the CPU: every numpy data buffer made and freed, in order.
 
+    python -m hyperion.runtime.alloc_trace --batch 32 --context 256 --steps 2 --out trace.json.gz
+
     with record_numpy_allocations() as events:
         step()
     # events: ("alloc", nbytes) and ("free", k) -- free the k-th allocation -- as bench_alloc replays them
@@ -14,10 +16,14 @@ Each logged call costs a Python callback: record a step, do not time it.
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import ctypes
 import gc
+import gzip
+import json
 from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 
@@ -157,3 +163,32 @@ def trace_summary(events: list[tuple[str, int]]) -> dict:
         else:
             live_bytes -= sizes[value]
     return {"allocations": len(sizes), "bytes": sum(sizes), "peak_live_bytes": peak, "numpy": np.__version__}
+
+
+def save(events: list[tuple[str, int]], path: str | Path) -> None:
+    """``events`` as JSON, gzipped when ``path`` ends in ``.gz``."""
+    text = json.dumps(events, separators=(",", ":"))
+    Path(path).write_bytes(gzip.compress(text.encode()) if str(path).endswith(".gz") else text.encode())
+
+
+def load(path: str | Path) -> list[tuple[str, int]]:
+    """A trace written by :func:`save`."""
+    data = Path(path).read_bytes()
+    events = json.loads(gzip.decompress(data) if str(path).endswith(".gz") else data)
+    return [(str(kind), int(value)) for kind, value in events]
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--batch", type=int, default=32)
+    parser.add_argument("--context", type=int, default=256)
+    parser.add_argument("--steps", type=int, default=2)
+    parser.add_argument("--out", required=True)
+    args = parser.parse_args(argv)
+    events = gpt_step_trace(args.batch, args.context, args.steps)
+    save(events, args.out)
+    print(json.dumps(trace_summary(events)))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,6 +1,7 @@
 """Host microseconds per malloc + free of the caching allocator, the park on and off, side by side.
 
     python -m hyperion.runtime.bench_alloc --repeats 7
+    python -m hyperion.runtime.bench_alloc --trace results/cpu-alloc-trace-2026-12-04/gpt_b32_t256_2steps.json.gz
 
 The allocator's cost on the GPU step is Python time: CuPy calls it for every array (about 750 per
 GPT step at B=32, T=256). This replays one step-shaped allocation trace (:func:`step_trace`: a
@@ -8,6 +9,9 @@ forward that keeps its activations and frees temporaries, a backward that frees 
 while allocating gradients) through :class:`~hyperion.runtime.allocator.CachingAllocator` over fake
 raw memory (no device, no CuPy), with the park (exact-size reuse, the fast path) and without it
 (merge and best fit on every free, the design before the park), interleaved repeat by repeat.
+With ``--trace``, a recorded trace (the CPU GPT step's numpy allocations, :mod:`.alloc_trace`) is
+replayed through ours and through :class:`CupyPoolModel`, the bookkeeping of CuPy's pool, the
+issue's yardstick for peak reserved bytes (its µs are Python's, not CuPy's Cython).
 """
 
 from __future__ import annotations
@@ -217,7 +221,16 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument("--trace", help="a recorded trace (hyperion.runtime.alloc_trace): compare the peak "
+                        "reserved and µs per malloc + free with CuPy's pool (CupyPoolModel) on it")
     args = parser.parse_args(argv)
+    if args.trace:
+        from hyperion.runtime.alloc_trace import load, trace_summary
+
+        events = load(args.trace)
+        print(json.dumps({"trace": trace_summary(events), **compare_on_trace(events, repeats=args.repeats)},
+                         indent=1))
+        return
     print(json.dumps(measure(args.repeats, args.steps), indent=1))
 
 

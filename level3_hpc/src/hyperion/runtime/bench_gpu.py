@@ -151,6 +151,7 @@ def profile_step(B: int, T: int) -> dict:
             cupy.cuda.runtime.deviceSynchronize()
             on_times.append((time.perf_counter() - t) * 1e3)
     on = statistics.median(on_times)
+    timeline = _device_timeline(step)
     use_kernels(False)
     check_s = hook_check_seconds()
     out = {"step_ms_profiler_off": off, "step_ms_profiler_on": on, "profiled_wall_ms": prof.wall * 1e3,
@@ -160,7 +161,8 @@ def profile_step(B: int, T: int) -> dict:
            "engine_ms": sum(r.duration for r in prof.records if r.phase == "engine") * 1e3,
            "view_ms": sum(r.duration for r in prof.records if r.phase == "view") * 1e3,
            "table": prof.table(limit=15),
-           "summary": [{k: v for k, v in row.items()} for row in prof.summary()[:25]]}
+           "summary": [{k: v for k, v in row.items()} for row in prof.summary()[:25]],
+           "device_timeline": timeline}
     Path(_OUT, "gpt_step_trace.json").write_text(json.dumps(prof.chrome_trace()), encoding="utf-8")
     del model, step
     gc.collect()
@@ -173,6 +175,28 @@ def profile_step(B: int, T: int) -> dict:
     except Exception as exc:  # noqa: BLE001 - reported
         out["torch_error"] = f"{type(exc).__name__}: {exc}"
     return out
+
+
+def _device_timeline(step) -> dict:
+    """One step profiled with the CUPTI device timeline: its kernels, copies and device allocations,
+    the share of the wall time the GPU was busy, merged into ``gpt_step_trace_cupti.json``."""
+    import cupy
+
+    from hyperion.runtime.device_timeline import busy_seconds
+    from hyperion.runtime.profiler import profile
+
+    try:
+        cupy.cuda.runtime.deviceSynchronize()
+        with profile(device_timeline="cuda") as prof:
+            step()
+    except Exception as exc:  # noqa: BLE001 - reported (e.g. cupti-python not installed)
+        return {"error": f"{type(exc).__name__}: {exc}"}
+    acts = prof.timeline.activities
+    Path(_OUT, "gpt_step_trace_cupti.json").write_text(json.dumps(prof.chrome_trace()), encoding="utf-8")
+    return {"kernels": sum(a.kind == "kernel" for a in acts), "memcpys": sum(a.kind == "memcpy" for a in acts),
+            "memsets": sum(a.kind == "memset" for a in acts), "device_mallocs": sum(a.kind == "malloc" for a in acts),
+            "streams": sorted({a.stream for a in acts}), "wall_ms": prof.wall * 1e3,
+            "gpu_busy_share_of_wall": busy_seconds(acts) / prof.wall, "ops_share_of_wall": prof.coverage()}
 
 
 def _torch_step(torch, idx: np.ndarray, tgt: np.ndarray):

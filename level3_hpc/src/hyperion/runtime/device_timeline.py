@@ -84,6 +84,20 @@ def timeline_events(activities: list[Activity], anchor_ns: int, anchor_s: float,
     return events
 
 
+def busy_seconds(activities: list[Activity]) -> float:
+    """Seconds in which the device ran at least one kernel, copy or memset (the union of their spans)."""
+    spans = sorted((a.start_ns, a.end_ns) for a in activities if a.kind not in ("malloc", "free"))
+    busy, end = 0, None
+    for start, stop in spans:
+        if end is None or start > end:
+            busy += stop - start
+            end = stop
+        elif stop > end:
+            busy += stop - end
+            end = stop
+    return busy * 1e-9
+
+
 class CuptiTimeline:
     """Collects CUPTI activity records between :meth:`start` and :meth:`stop` (needs ``cupti-python``)."""
 
