@@ -11,7 +11,10 @@ the FLOPs and bytes its shapes imply (:func:`cost`: an estimate from shapes, not
 Time comes from a per-device timer table: ``perf_counter`` on the CPU, a pair of CUDA events on the
 GPU (read after one synchronisation at the end, so profiling does not serialise the stream).
 ``backend_calls=True`` also wraps the backends' primitive methods (matmul, reductions, ...), nested
-inside their Function's span in the trace.
+inside their Function's span in the trace. Work a step does outside any Function is seen too: the
+backward pass's own array work (``AccumulateGrad``, ``AddGrads``: phase "engine") and views (phase
+"view") come through the same hook, and host data entering or leaving a device (``from_host``,
+``to_numpy``) and the backward's seed (``full``) are always-wrapped backend calls.
 
 With no profile open the cost is one ``is None`` test per op in level 1 (``set_op_hook``).
 """
@@ -34,6 +37,7 @@ from hyperion.tensor import autograd
 from hyperion.tensor.backend import get_backend
 
 MATMUL_OPS = {"Matmul", "Linear", "FlashAttention", "FlashAttentionCUDA", "KernelMatmul"}
+OUTSIDE_OPS = ("from_host", "to_numpy", "full")  # backend calls Tensors make outside any op: always timed
 BACKEND_PRIMITIVES = ("matmul", "sum", "max", "exp", "log", "tanh", "erf", "take", "index_add",
                       "contiguous", "copy", "where", "maximum", "concatenate", "pad")
 
@@ -207,13 +211,12 @@ class Profile:
             raise RuntimeError("a profile is already open; profiles do not nest")
         _active = self
         self._previous = autograd.set_op_hook(self.hook)
-        if self.backend_calls:
-            from hyperion.tensor.backend import _BACKENDS
+        from hyperion.tensor.backend import _BACKENDS
 
-            for backend in list(_BACKENDS.values()):
-                for method in BACKEND_PRIMITIVES:
-                    if hasattr(backend, method):
-                        self._wrap(backend, method)
+        for backend in list(_BACKENDS.values()):
+            for method in OUTSIDE_OPS + (BACKEND_PRIMITIVES if self.backend_calls else ()):
+                if hasattr(backend, method):
+                    self._wrap(backend, method)
         if self.timeline is not None:
             self.timeline.start()
         self.origin = time.perf_counter()
