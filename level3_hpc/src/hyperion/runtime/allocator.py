@@ -22,13 +22,15 @@ memory management" in the PyTorch docs), reduced to what one Python file can sho
   sorting, no splitting, no merging. A training step asks for the same sizes in the same order
   every step, so after the first steps every request is served from the park. A request the park
   cannot serve takes the best fit among the merged free blocks, else the smallest parked block
-  that fits (split as usual), else a new segment. Parked blocks are merged only by a *flush*:
-  ``empty_cache``, ``memory_snapshot`` and the out-of-memory retry flush, so the park never causes
-  an out-of-memory error, but the cache may hold more than merging on every free would (measured
-  on the GPT step: ``bench_gpu``). Flushing whenever a request needs a new segment -- the first
-  design -- merged the whole park a dozen times per GPT step, and the step took 1.37× as long as
-  on CuPy's pool (H200 run 6 in the level-3 README). (CuPy's ``MemoryPool`` looks in the bin of
-  the exact rounded size first too, but merges on every free, as PyTorch does; both in compiled code.)
+  that fits (split as usual), else the smallest *run* of adjacent parked and free blocks inside one
+  segment that holds it (only that run is unparked and merged: ``num_park_merges``), else a new
+  segment. The whole park is merged only by a *flush*: ``empty_cache``, ``memory_snapshot`` and the
+  out-of-memory retry flush, so the park never causes an out-of-memory error. Flushing whenever a
+  request needs a new segment -- the first design -- merged the whole park a dozen times per GPT
+  step, and the step took 1.37× as long as on CuPy's pool (H200 run 6 in the level-3 README); never
+  merging parked runs held 1.104× CuPy's peak reserved bytes (run 7). (CuPy's ``MemoryPool`` looks
+  in the bin of the exact rounded size first too, but merges on every free, as PyTorch does; both
+  in compiled code.)
 - **Out of memory.** When the raw allocation fails, wait for pending events, release every cached
   segment (``empty_cache``) and retry once; then raise :class:`OutOfMemoryError` naming the requested,
   reserved and allocated bytes.
