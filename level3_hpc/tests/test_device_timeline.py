@@ -99,3 +99,61 @@ def test_busy_time_is_the_union_of_device_spans():
             Activity("kernel", "c", 210, 230, 2)]  # inside the copy
     assert busy_seconds(acts) == pytest.approx((150 + 60) * 1e-9)
     assert busy_seconds([]) == 0.0
+
+
+class FakeCupti:
+    """The slice of ``cupti-python``'s API the collector calls, with records handed over at flush."""
+
+    class ActivityKind:
+        CONCURRENT_KERNEL, MEMCPY, MEMSET, MEMORY2 = 10, 1, 2, 49
+
+    class ActivityMemoryOperationType:
+        ALLOCATION, RELEASE = 1, 2
+
+    def __init__(self, pending: list) -> None:
+        self.pending, self.enabled, self.registrations, self.clock = pending, set(), 0, 5_000
+
+    def activity_enable(self, kind: int) -> None:
+        self.enabled.add(kind)
+
+    def activity_disable(self, kind: int) -> None:
+        self.enabled.discard(kind)
+
+    def activity_register_callbacks(self, requested, completed) -> None:
+        self.registrations += 1
+        self.requested, self.completed = requested, completed
+
+    def get_timestamp(self) -> int:
+        return self.clock
+
+    def activity_flush_all(self, flag: int) -> None:
+        assert flag == 1 and self.requested()[0] > 0
+        self.completed(list(self.pending))
+        self.pending.clear()
+
+
+def test_the_cupti_collector_registers_once_and_keeps_what_each_profile_saw(monkeypatch):
+    import sys
+    import types
+
+    pending: list = []
+    fake = FakeCupti(pending)
+    module = types.ModuleType("cupti")
+    module.cupti = fake
+    monkeypatch.setitem(sys.modules, "cupti", module)
+    monkeypatch.setattr(device_timeline, "_registered", False)
+    x = ht.randn(4, 4)
+    with profile(device_timeline="cuda") as first:
+        assert fake.enabled == {10, 1, 2, 49}
+        pending += [SimpleNamespace(kind=10, name="k", start=6_000, end=9_000, stream_id=3, device_id=0),
+                    SimpleNamespace(kind=49, memory_operation_type=1, timestamp=5_500, stream_id=0,
+                                    bytes=512, device_id=0)]
+        x + x
+    assert fake.enabled == set() and [a.kind for a in first.timeline.activities] == ["kernel", "malloc"]
+    with profile(device_timeline="cuda") as second:
+        pending.append(SimpleNamespace(kind=1, start=7_000, end=7_100, stream_id=3, bytes=64, device_id=0))
+    assert fake.registrations == 1 and [a.kind for a in second.timeline.activities] == ["memcpy"]
+    assert len(first.timeline.activities) == 2  # the second profile's records went to the second
+    spans = [e for e in first.trace_events() if e["pid"] == 2 and e["ph"] == "X"]
+    assert spans[0]["name"] == "k" and spans[0]["dur"] == pytest.approx(3.0)  # 3000 ns
+    assert device_timeline._collecting is None

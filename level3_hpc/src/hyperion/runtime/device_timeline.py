@@ -121,28 +121,49 @@ class CuptiTimeline:
         self.activities: list[Activity] = []
         self.anchor_ns, self.anchor_s = 0, 0.0
 
-    def _buffer_requested(self) -> tuple[int, int]:
-        return self.BUFFER_BYTES, 0  # bytes per buffer, no limit on records
-
-    def _buffer_completed(self, records: list) -> None:  # called by CUPTI, possibly on its own thread
+    def take(self, records: list) -> None:
+        """Keep the kernels, copies, memsets and allocations among a completed buffer's records."""
         for record in records:
             activity = activity_from_record(record, self.kinds, self.memory_ops)
             if activity is not None:
                 self.activities.append(activity)
 
     def start(self) -> None:
+        global _collecting, _registered
+        if _collecting is not None:
+            raise RuntimeError("a CUPTI device timeline is already being collected")
+        if not _registered:  # once per process: the callbacks hand buffers to whichever timeline collects
+            self.cupti.activity_register_callbacks(_buffer_requested, _buffer_completed)
+            _registered = True
+        _collecting = self
         for kind in self.enabled:
             self.cupti.activity_enable(kind)
-        self.cupti.activity_register_callbacks(self._buffer_requested, self._buffer_completed)
         self.anchor_ns, self.anchor_s = self.cupti.get_timestamp(), time.perf_counter()
 
     def stop(self) -> None:
-        self.cupti.activity_flush_all(1)  # 1: flush incomplete buffers too
-        for kind in self.enabled:
-            self.cupti.activity_disable(kind)
+        global _collecting
+        try:
+            self.cupti.activity_flush_all(1)  # 1: hand over incomplete buffers too
+            for kind in self.enabled:
+                self.cupti.activity_disable(kind)
+        finally:
+            _collecting = None
 
     def trace_events(self, origin_s: float) -> list[dict]:
         return timeline_events(self.activities, self.anchor_ns, self.anchor_s, origin_s)
+
+
+_registered = False
+_collecting: CuptiTimeline | None = None
+
+
+def _buffer_requested() -> tuple[int, int]:
+    return CuptiTimeline.BUFFER_BYTES, 0  # bytes per buffer, no limit on its records
+
+
+def _buffer_completed(records: list) -> None:  # called by CUPTI, possibly on a thread of its own
+    if _collecting is not None:
+        _collecting.take(records)
 
 
 DEVICE_TIMELINES = {"cuda": CuptiTimeline}  # one collector per device that has one
