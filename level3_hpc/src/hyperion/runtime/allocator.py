@@ -128,6 +128,7 @@ class CachingAllocator:
         self.free_blocks: dict[tuple, Block] = {}
         self.active: dict[int, Block] = {}  # address -> allocated block
         self.segments: dict[int, Block] = {}  # base address -> first block
+        self.segment_sizes: dict[int, int] = {}  # base address -> bytes
         self.pending_events: list[tuple[Any, Block]] = []
         self.parked: dict[tuple[int, int], list[Block]] = {}  # (stream, rounded size) -> freed blocks
         self.parked_count = 0
@@ -216,7 +217,7 @@ class CachingAllocator:
         for base, first in list(self.segments.items()):
             if first.next is None and not first.allocated and first.pending == 0:
                 self._unlist(first)
-                del self.segments[base]
+                del self.segments[base], self.segment_sizes[base]
                 self.raw_free(base)
                 self.stats.on_segment_free(first)
 
@@ -289,8 +290,8 @@ class CachingAllocator:
         the run merged into one free block, taken out of the free lists. Only that run is merged, so
         the rest of the park keeps serving its sizes."""
         best_total, best_run = 0, None
-        for first in self.segments.values():
-            if first.stream != stream or first.small != small:
+        for base, first in self.segments.items():
+            if self.segment_sizes[base] < rounded or first.stream != stream or first.small != small:
                 continue
             run: list[Block] = []
             total, block = 0, first
@@ -346,7 +347,7 @@ class CachingAllocator:
                     "(free cached segments were released first)"
                 ) from None
         block = Block(base, want, stream, small, base)
-        self.segments[base] = block
+        self.segments[base], self.segment_sizes[base] = block, want
         self.stats.on_segment_alloc(block)
         return block
 
