@@ -104,11 +104,14 @@ def allocators(B: int, T: int) -> dict:
             step()
         cupy.cuda.runtime.deviceSynchronize()
         before = raw.count if ours is None else ours.memory_stats()["num_device_alloc"]
+        merges = 0 if ours is None else ours.memory_stats()["num_park_merges"]
         times = _time_steps(step, STEPS)
         after = raw.count if ours is None else ours.memory_stats()["num_device_alloc"]
         row = {"loss": loss, "step_ms_median": statistics.median(times), "step_ms_all": times,
                "tokens_per_s": B * T / (statistics.median(times) * 1e-3),
                "device_mallocs_per_step": (after - before) / STEPS}
+        if ours is not None:  # runs of parked blocks merged instead of a new segment, after warm-up
+            row["park_merges_per_step"] = (ours.memory_stats()["num_park_merges"] - merges) / STEPS
         if pool is not None:
             row["peak_reserved_bytes"] = pool.total_bytes()
             row["used_bytes_after"] = pool.used_bytes()
