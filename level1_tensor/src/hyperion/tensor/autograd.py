@@ -67,9 +67,10 @@ def set_op_hook(hook: OpHook | None) -> OpHook | None:
     must run the call itself (``ctx.backward(*arrays)`` when ``phase == "backward"``, else
     ``ctx.forward(*arrays, **options)``) and return its result; ``None`` removes it. Returns the
     previous hook. View ops (no kernel: a new stride view) come through with phase ``"view"``, their
-    ``arrays`` the input Tensor. The backward pass's own array work (a leaf's gradient stored, two gradients of one
-    tensor summed) comes through it too, as :class:`AccumulateGrad` and :class:`AddGrads` with phase
-    ``"engine"``. Level 3's profiler is the user: with no hook, each op pays one ``is None`` test."""
+    ``arrays`` the input Tensor. The backward pass's own array work (a leaf's gradient stored, two
+    gradients of one tensor summed) comes through too, as :class:`AccumulateGrad` and
+    :class:`AddGrads` with phase ``"engine"``. Level 3's profiler is the user: with no hook, each
+    op pays one ``is None`` test."""
     global _op_hook
     previous, _op_hook = _op_hook, hook
     return previous
