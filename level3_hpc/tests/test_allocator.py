@@ -143,18 +143,37 @@ def test_a_freed_block_is_parked_and_an_exact_size_takes_it_back_without_sorting
 def test_a_request_no_block_fits_grows_and_the_out_of_memory_retry_flushes_the_park():
     alloc, raw = make()
     xs = [alloc.malloc(512 * 1024) for _ in range(4)]  # one 2 MiB small segment, full
-    for x in xs:
-        alloc.free(x)  # four parked 512 KiB blocks, none merged
-    y = alloc.malloc(MiB)  # no block fits unmerged: a new segment, the park untouched
-    assert len(raw.live) == 2 and alloc.parked_count == 4 and alloc.memory_stats()["num_park_flushes"] == 0
+    alloc.free(xs[0])
+    alloc.free(xs[2])  # two parked 512 KiB blocks, not adjacent
+    y = alloc.malloc(MiB)  # no block, parked block or run of them fits: a new segment, the park untouched
+    stats = alloc.memory_stats()
+    assert len(raw.live) == 2 and alloc.parked_count == 2
+    assert stats["num_park_flushes"] == 0 and stats["num_park_merges"] == 0
     alloc.free(y)
-    tight, raw = make(capacity=2 * MiB)
-    xs = [tight.malloc(512 * 1024) for _ in range(4)]
-    for x in xs:
-        tight.free(x)
-    tight.malloc(MiB)  # the raw allocator is full: flush, release the merged segment, retry
+    tight, raw = make(capacity=24 * MiB)
+    tight.free(tight.malloc(12 * MiB))  # a 12 MiB segment, its block parked
+    tight.malloc(12 * MiB + 512)  # needs 14 MiB more, over capacity: flush, release the 12 MiB, retry
     stats = tight.memory_stats()
     assert stats["num_alloc_retries"] == 1 and stats["num_park_flushes"] == 1 and len(raw.live) == 1
+
+
+def test_adjacent_parked_blocks_are_merged_before_the_cache_grows():
+    alloc, raw = make()
+    a, b, c, d = (alloc.malloc(4 * MiB) for _ in range(4))  # one 20 MiB segment, a 4 MiB free tail
+    alloc.free(a)
+    alloc.free(c)  # parked, each between allocated blocks: no run of 12 MiB
+    e = alloc.malloc(12 * MiB)  # a segment of its own, exactly 12 MiB
+    assert len(raw.live) == 2 and alloc.memory_stats()["num_park_merges"] == 0
+    alloc.free(d)  # c, d and the free tail: a run of 12 MiB inside the first segment
+    assert alloc.malloc(12 * MiB) == c  # that run, merged: no third segment
+    stats = alloc.memory_stats()
+    assert len(raw.live) == 2 and stats["num_park_merges"] == 1 and stats["num_park_flushes"] == 0
+    assert alloc.parked_count == 1 and alloc.malloc(4 * MiB) == a  # the rest of the park (a) still serves
+    alloc.free(e)
+    first, second = alloc.memory_snapshot()
+    assert [(blk["size"], blk["state"]) for blk in first["blocks"]] == [
+        (4 * MiB, "active_allocated"), (4 * MiB, "active_allocated"), (12 * MiB, "active_allocated")]
+    assert [blk["state"] for blk in second["blocks"]] == ["inactive"]
 
 
 def test_a_parked_block_that_fits_is_split_before_the_cache_grows():
@@ -329,6 +348,9 @@ def test_random_alloc_free_with_the_park_in_use(ops):
         spans = sorted((a, a + round_size(n)) for a, (n, _) in live.items())
         assert all(end <= start for (_, end), (start, _) in zip(spans, spans[1:])), "allocations overlap"
         assert alloc.memory_stats()["requested_bytes.all.current"] == sum(n for n, _ in live.values())
+        parked = [block for blocks in alloc.parked.values() for block in blocks]
+        assert len(parked) == alloc.parked_count and len({id(b) for b in parked}) == len(parked)
+        assert all(b.parked and b.allocated and b.address not in alloc.active for b in parked)
     check_invariants(alloc, raw, live)
     for address in list(live):
         alloc.free(address)
@@ -390,3 +412,51 @@ def test_the_public_functions_use_the_device_table():
     gc.collect()
     memory.empty_cache("cpu")
     assert memory.memory_stats("cpu")["reserved_bytes.all.current"] == 0
+
+
+# ---- the GPT step's allocation trace, and CuPy's pool as the yardstick ---------------------------------
+def test_the_cupy_pool_model_splits_by_bins_and_grows_by_the_rounded_request():
+    from hyperion.runtime.bench_alloc import CupyPoolModel
+
+    pool = CupyPoolModel()
+    a = pool.malloc(4096)
+    pool.free(a)
+    assert pool.malloc(1000) == a  # the 4096-byte chunk split: 1024 taken, 3072 binned
+    assert pool.malloc(3000) == a + 1024  # the remainder's bin (3072) is the smallest that fits
+    assert pool.total_bytes == 4096 and pool.mallocs == 1
+    d = pool.malloc(5000)  # nothing free: a new cudaMalloc of exactly the rounded 5120 bytes
+    assert pool.total_bytes == 4096 + 5120 and pool.mallocs == 2
+    pool.free(a)
+    pool.free(a + 1024)  # merged back into one 4096-byte chunk
+    assert pool.malloc(4096) == a and pool.mallocs == 2
+    pool.free(d)
+
+
+def test_numpy_allocations_are_recorded_in_order():
+    from hyperion.runtime.alloc_trace import record_numpy_allocations, trace_summary
+
+    with record_numpy_allocations() as events:
+        a = np.ones(1000)
+        b = a * 2.0
+        del a
+        c = np.empty(500, np.float32)
+    assert ("alloc", 8000) in events and ("free", 0) in events
+    sizes = [n for kind, n in events if kind == "alloc"]
+    assert sizes.index(8000) == 0 and 2000 in sizes  # a first, c after it
+    assert trace_summary(events)["peak_live_bytes"] >= 8000 + 8000
+    del b, c
+
+
+def test_the_recorded_cpu_gpt_step_replays_through_both_pools():
+    from hyperion.runtime.alloc_trace import gpt_step_trace, trace_summary
+    from hyperion.runtime.bench_alloc import CupyPoolModel, replay
+
+    events = gpt_step_trace(batch=1, context=8, steps=2)
+    live = trace_summary(events)["peak_live_bytes"]
+    cupy, (ours, _) = CupyPoolModel(), make()
+    for _ in range(3):
+        replay(cupy, events)
+        replay(ours, events)
+    stats = ours.memory_stats()
+    assert not cupy.in_use and stats["allocated_bytes.all.current"] == 0
+    assert cupy.total_bytes >= live and stats["reserved_bytes.all.peak"] >= stats["allocated_bytes.all.peak"] >= live

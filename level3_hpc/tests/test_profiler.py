@@ -110,3 +110,49 @@ def test_cost_model():
 def test_profiles_do_not_nest():
     with profile(), pytest.raises(RuntimeError, match="do not nest"), profile():
         pass
+
+
+def test_the_engine_work_between_backward_ops_is_recorded():
+    """A leaf's gradient stored (one AccumulateGrad per leaf) and two gradients of one tensor summed
+    (AddGrads: ``h`` feeds two ops) are spans of their own, not uncovered time."""
+    w = ht.randn(8, 8, requires_grad=True)
+    b = ht.randn(8, requires_grad=True)
+    x = ht.randn(4, 8)
+    with profile() as prof:
+        h = x @ w
+        ((h * h) + b).sum().backward()
+    engine = [r.name for r in prof.records if r.phase == "engine"]
+    assert sorted(engine) == ["AccumulateGrad", "AccumulateGrad", "AddGrads"]
+    store = next(r for r in prof.records if r.name == "AccumulateGrad" and r.shapes == [(8, 8)])
+    assert store.depth == 0 and store.bytes == 4 * 2 * 64  # the gradient read, the stored copy written
+    np.testing.assert_allclose(w.grad.numpy(), x.numpy().T @ (2 * (x.numpy() @ w.detach().numpy())), rtol=1e-5)
+
+
+def test_views_are_spans_that_move_no_bytes():
+    x = ht.randn(4, 6, requires_grad=True)
+    with profile() as prof:
+        x.reshape(6, 4).permute(1, 0)[1:].sum().backward()
+    views = [(r.name, r.flops, r.bytes) for r in prof.records if r.phase == "view"]
+    assert [name for name, _, _ in views] == ["View", "Permute", "BasicIndex"]
+    assert all(flops == 0 and nbytes == 0 for _, flops, nbytes in views)
+    assert ("Permute", "backward") in [(r.name, r.phase) for r in prof.records]
+
+
+def test_gaps_and_op_spans_add_up_to_the_wall_time():
+    model, x, y = mlp_step()
+    with profile() as prof:
+        nn.functional.cross_entropy(model(x), y).backward()
+    gaps = prof.gaps(limit=None)
+    assert gaps == sorted(gaps, key=lambda g: -g["seconds"]) and all(g["seconds"] >= 0 for g in gaps)
+    assert sum(g["count"] for g in gaps) == sum(1 for r in prof.records if r.depth == 0)
+    # CPU spans are serial, so covered + uncovered is the whole profiled span
+    assert abs(sum(g["seconds"] for g in gaps) + prof.op_seconds() - prof.wall) < 1e-6
+    assert prof.coverage() == prof.op_seconds() / prof.wall
+
+
+def test_the_coverage_bench_runs_the_gpt_step_on_the_cpu(capsys):
+    from hyperion.runtime.bench_profile import main
+
+    main(["--device", "cpu", "--batch", "1", "--context", "4", "--repeats", "1"])
+    out = capsys.readouterr().out
+    assert "coverage median" in out and "AccumulateGrad" in out and "| Linear | backward |" in out

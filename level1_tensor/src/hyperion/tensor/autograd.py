@@ -64,9 +64,13 @@ _op_hook: OpHook | None = None
 
 def set_op_hook(hook: OpHook | None) -> OpHook | None:
     """Route every ``forward`` and ``backward`` through ``hook(ctx, phase, arrays, options)``, which
-    must run the call itself (``ctx.forward(*arrays, **options)`` or ``ctx.backward(*arrays)``) and
-    return its result; ``None`` removes it. Returns the previous hook. Level 3's profiler is the
-    user: with no hook, each op pays one ``is None`` test."""
+    must run the call itself (``ctx.backward(*arrays)`` when ``phase == "backward"``, else
+    ``ctx.forward(*arrays, **options)``) and return its result; ``None`` removes it. Returns the
+    previous hook. View ops (no kernel: a new stride view) come through with phase ``"view"``, their
+    ``arrays`` the input Tensor. The backward pass's own array work (a leaf's gradient stored, two
+    gradients of one tensor summed) comes through too, as :class:`AccumulateGrad` and
+    :class:`AddGrads` with phase ``"engine"``. Level 3's profiler is the user: with no hook, each
+    op pays one ``is None`` test."""
     global _op_hook
     previous, _op_hook = _op_hook, hook
     return previous
@@ -129,6 +133,25 @@ class Function:
         return f"<{type(self).__name__}Backward>"
 
 
+class AccumulateGrad(Function):
+    """The engine storing a leaf's gradient (a copy, or a sum with the one there): seen by the op hook."""
+
+    differentiable = False
+
+    def forward(self, grad: Array, leaf: Tensor) -> Array:
+        leaf._accumulate_grad(grad)
+        return leaf.grad._array()
+
+
+class AddGrads(Function):
+    """The engine summing two gradients of one tensor (it feeds two ops): seen by the op hook."""
+
+    differentiable = False
+
+    def forward(self, total: Array, grad: Array) -> Array:
+        return total + grad
+
+
 # ---- hooks ----------------------------------------------------------------------------------------
 class RemovableHandle:
     """What registering a hook returns: ``handle.remove()`` unregisters it (again is a no-op)."""
@@ -184,7 +207,10 @@ def run_backward(root: Tensor, grad: Array, retain_graph: bool = False) -> None:
         ctx = node._ctx
         if ctx is None or node._retains_grad:
             if node.requires_grad:
-                node._accumulate_grad(g)
+                if _op_hook is None:
+                    node._accumulate_grad(g)
+                else:
+                    _op_hook(AccumulateGrad(node._backend), "engine", [g], {"leaf": node})
                 for hook in tuple(getattr(node, "_grad_hooks", None) or ()):
                     hook(node)  # this leaf's gradient is complete: e.g. start its all-reduce
             if ctx is None:
@@ -210,7 +236,12 @@ def run_backward(root: Tensor, grad: Array, retain_graph: bool = False) -> None:
             if pg.shape != parent.shape:
                 pg = unbroadcast(pg, parent.shape)
             key = id(parent)
-            grads[key] = grads[key] + pg if key in grads else pg
+            if key not in grads:
+                grads[key] = pg
+            elif _op_hook is None:
+                grads[key] = grads[key] + pg
+            else:
+                grads[key] = _op_hook(AddGrads(parent._backend), "engine", [grads[key], pg], {})
         if not retain_graph:
             ctx.released = True
             ctx.__dict__ = {

@@ -22,13 +22,15 @@ memory management" in the PyTorch docs), reduced to what one Python file can sho
   sorting, no splitting, no merging. A training step asks for the same sizes in the same order
   every step, so after the first steps every request is served from the park. A request the park
   cannot serve takes the best fit among the merged free blocks, else the smallest parked block
-  that fits (split as usual), else a new segment. Parked blocks are merged only by a *flush*:
-  ``empty_cache``, ``memory_snapshot`` and the out-of-memory retry flush, so the park never causes
-  an out-of-memory error, but the cache may hold more than merging on every free would (measured
-  on the GPT step: ``bench_gpu``). Flushing whenever a request needs a new segment -- the first
-  design -- merged the whole park a dozen times per GPT step, and the step took 1.37× as long as
-  on CuPy's pool (H200 run 6 in the level-3 README). (CuPy's ``MemoryPool`` looks in the bin of
-  the exact rounded size first too, but merges on every free, as PyTorch does; both in compiled code.)
+  that fits (split as usual), else the smallest *run* of adjacent parked and free blocks inside one
+  segment that holds it (only that run is unparked and merged: ``num_park_merges``), else a new
+  segment. The whole park is merged only by a *flush*: ``empty_cache``, ``memory_snapshot`` and the
+  out-of-memory retry flush, so the park never causes an out-of-memory error. Flushing whenever a
+  request needs a new segment -- the first design -- merged the whole park a dozen times per GPT
+  step, and the step took 1.37× as long as on CuPy's pool (H200 run 6 in the level-3 README); never
+  merging parked runs held 1.104× CuPy's peak reserved bytes (run 7). (CuPy's ``MemoryPool`` looks
+  in the bin of the exact rounded size first too, but merges on every free, as PyTorch does; both
+  in compiled code.)
 - **Out of memory.** When the raw allocation fails, wait for pending events, release every cached
   segment (``empty_cache``) and retry once; then raise :class:`OutOfMemoryError` naming the requested,
   reserved and allocated bytes.
@@ -90,6 +92,7 @@ class Block:
     uses: set | None = None  # other streams that used it (record_stream)
     pending: int = 0  # events still outstanding before it may be reused
     rounded: int = 0  # the rounded request it was last handed out for: its key in the park
+    parked: bool = False  # freed into the park (still ``allocated``: nothing merges into it)
 
     def key(self) -> tuple[int, int, int]:
         return (self.stream, self.size, self.address)
@@ -125,6 +128,7 @@ class CachingAllocator:
         self.free_blocks: dict[tuple, Block] = {}
         self.active: dict[int, Block] = {}  # address -> allocated block
         self.segments: dict[int, Block] = {}  # base address -> first block
+        self.segment_sizes: dict[int, int] = {}  # base address -> bytes
         self.pending_events: list[tuple[Any, Block]] = []
         self.parked: dict[tuple[int, int], list[Block]] = {}  # (stream, rounded size) -> freed blocks
         self.parked_count = 0
@@ -139,6 +143,7 @@ class CachingAllocator:
         same = self.parked.get((stream, rounded))
         if same:  # the fast path: a parked block of exactly this rounded size (still marked allocated)
             block = same.pop()
+            block.parked = False
             self.parked_count -= 1
         else:
             block = self._take_or_grow(rounded, stream, size)
@@ -166,6 +171,7 @@ class CachingAllocator:
             self._release(block)
             return
         # parked: still ``allocated`` to everything but the statistics, so nothing merges into it
+        block.parked = True
         self.parked_count += 1
         same = self.parked.get((block.stream, block.rounded))
         if same is None:
@@ -181,7 +187,7 @@ class CachingAllocator:
         self.stats.counters["num_park_flushes"] += 1  # ours: empty_cache, snapshots, out-of-memory retries
         for blocks in parked.values():
             for block in blocks:
-                block.allocated = False
+                block.allocated = block.parked = False
                 self._release(block)
 
     def record_stream(self, address: int, stream: int) -> None:
@@ -211,7 +217,7 @@ class CachingAllocator:
         for base, first in list(self.segments.items()):
             if first.next is None and not first.allocated and first.pending == 0:
                 self._unlist(first)
-                del self.segments[base]
+                del self.segments[base], self.segment_sizes[base]
                 self.raw_free(base)
                 self.stats.on_segment_free(first)
 
@@ -251,6 +257,8 @@ class CachingAllocator:
         from_park = block is None and self.parked_count > 0
         if from_park:
             block = self._take_parked_fit(rounded, stream, small)
+            if block is None:
+                block = self._merge_parked_run(rounded, stream, small)
         if block is None:
             block = self._new_segment(rounded, stream, small, requested)
         block = self._split(block, rounded)
@@ -273,8 +281,43 @@ class CachingAllocator:
             return None
         block = self.parked[(stream, best)].pop()
         self.parked_count -= 1
-        block.allocated = False
+        block.allocated = block.parked = False
         return block
+
+    def _merge_parked_run(self, rounded: int, stream: int, small: bool) -> Block | None:
+        """Before a new segment: the smallest run of adjacent free and parked blocks of ``stream`` and
+        the pool, inside one segment, that holds ``rounded`` bytes -- its parked blocks unparked and
+        the run merged into one free block, taken out of the free lists. Only that run is merged, so
+        the rest of the park keeps serving its sizes."""
+        best_total, best_run = 0, None
+        for base, first in self.segments.items():
+            if self.segment_sizes[base] < rounded or first.stream != stream or first.small != small:
+                continue
+            run: list[Block] = []
+            total, block = 0, first
+            while True:
+                if block is not None and (block.parked or (not block.allocated and block.pending == 0)):
+                    run.append(block)
+                    total += block.size
+                else:
+                    if total >= rounded and (best_run is None or total < best_total):
+                        best_total, best_run = total, run
+                    if block is None:
+                        break
+                    run, total = [], 0
+                block = block.next
+        if best_run is None:
+            return None
+        merged = best_run[0]
+        for block in best_run:
+            if block.parked:
+                self.parked[(block.stream, block.rounded)].remove(block)
+                self.parked_count -= 1
+                block.allocated = block.parked = False
+                merged = self._merge(block)  # absorbs its free neighbours of the run
+        self._unlist(merged)  # (a run of one free block is still listed)
+        self.stats.counters["num_park_merges"] += 1
+        return merged
 
     def _take_best_fit(self, size: int, stream: int, small: bool) -> Block | None:
         """Take the free block of ``stream`` in the pool with the smallest ``(size, address)`` ≥ ``size``
@@ -304,7 +347,7 @@ class CachingAllocator:
                     "(free cached segments were released first)"
                 ) from None
         block = Block(base, want, stream, small, base)
-        self.segments[base] = block
+        self.segments[base], self.segment_sizes[base] = block, want
         self.stats.on_segment_alloc(block)
         return block
 
@@ -386,7 +429,8 @@ class _Stats:
         self.reserved = self.reserved_peak = self.segments = self.segments_peak = 0
         self.reserved_at_allocated_peak = 0  # ours, not PyTorch's: fragmentation at the peak
         self.counters = {"num_alloc_retries": 0, "num_ooms": 0, "num_device_alloc": 0, "num_device_free": 0,
-                         "num_park_flushes": 0}  # the last one is ours: requests the park could not serve
+                         "num_park_flushes": 0,  # ours: empty_cache, snapshots, out-of-memory retries
+                         "num_park_merges": 0}  # ours: runs of parked blocks merged instead of a new segment
 
     def on_alloc(self, size: int, requested: int) -> None:
         self.allocated += size

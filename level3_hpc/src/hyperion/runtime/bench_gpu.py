@@ -46,16 +46,17 @@ class CountingRaw:
         return self.cupy.cuda.MemoryPointer(self.cupy.cuda.Memory(size), 0)
 
 
-def _gpt_step(B: int, T: int):
+def _gpt_step(B: int, T: int, device: str = "cuda", config: dict | None = None):
     import hyperion.tensor as ht
     from hyperion.transformer.gpt import GPT, GPTConfig
 
+    config = config or CONFIG
     rng = np.random.default_rng(0)
-    idx = rng.integers(0, CONFIG["vocab_size"], (B, T)).astype(np.int64)
-    tgt = rng.integers(0, CONFIG["vocab_size"], (B, T)).astype(np.int64)
+    idx = rng.integers(0, config["vocab_size"], (B, T)).astype(np.int64)
+    tgt = rng.integers(0, config["vocab_size"], (B, T)).astype(np.int64)
     ht.manual_seed(0)
-    model = GPT(GPTConfig(**CONFIG), device="cuda")
-    x, y = ht.tensor(idx, device="cuda"), ht.tensor(tgt, device="cuda")
+    model = GPT(GPTConfig(**config), device=device)
+    x, y = ht.tensor(idx, device=device), ht.tensor(tgt, device=device)
 
     def step():
         model.zero_grad()
@@ -103,11 +104,14 @@ def allocators(B: int, T: int) -> dict:
             step()
         cupy.cuda.runtime.deviceSynchronize()
         before = raw.count if ours is None else ours.memory_stats()["num_device_alloc"]
+        merges = 0 if ours is None else ours.memory_stats()["num_park_merges"]
         times = _time_steps(step, STEPS)
         after = raw.count if ours is None else ours.memory_stats()["num_device_alloc"]
         row = {"loss": loss, "step_ms_median": statistics.median(times), "step_ms_all": times,
                "tokens_per_s": B * T / (statistics.median(times) * 1e-3),
                "device_mallocs_per_step": (after - before) / STEPS}
+        if ours is not None:  # runs of parked blocks merged instead of a new segment, after warm-up
+            row["park_merges_per_step"] = (ours.memory_stats()["num_park_merges"] - merges) / STEPS
         if pool is not None:
             row["peak_reserved_bytes"] = pool.total_bytes()
             row["used_bytes_after"] = pool.used_bytes()
@@ -133,6 +137,7 @@ def profile_step(B: int, T: int) -> dict:
     import cupy
 
     from hyperion.runtime.backend import use_kernels
+    from hyperion.runtime.bench_profile import coverage
     from hyperion.runtime.profiler import hook_check_seconds, profile
 
     use_kernels(True, matmul_version=None)
@@ -140,8 +145,7 @@ def profile_step(B: int, T: int) -> dict:
     for _ in range(WARMUP):
         step()
     off = statistics.median(_time_steps(step, STEPS))
-    with profile() as prof:
-        step()
+    share, shares, prof = coverage(step, 5)  # the figure bench_profile measures on the CPU twin
     on_times = []
     for _ in range(5):
         with profile():
@@ -150,13 +154,18 @@ def profile_step(B: int, T: int) -> dict:
             cupy.cuda.runtime.deviceSynchronize()
             on_times.append((time.perf_counter() - t) * 1e3)
     on = statistics.median(on_times)
+    timeline = _device_timeline(step)
     use_kernels(False)
     check_s = hook_check_seconds()
     out = {"step_ms_profiler_off": off, "step_ms_profiler_on": on, "profiled_wall_ms": prof.wall * 1e3,
            "hook_checks_per_step": len(prof.records), "hook_check_ns": check_s * 1e9,
            "profiler_off_overhead": check_s * len(prof.records) / (off * 1e-3),
-           "ops_share_of_wall": prof.op_seconds() / prof.wall, "table": prof.table(limit=15),
-           "summary": [{k: v for k, v in row.items()} for row in prof.summary()[:25]]}
+           "ops_share_of_wall": share, "ops_share_of_wall_each": shares, "uncovered_gaps": prof.gaps(15),
+           "engine_ms": sum(r.duration for r in prof.records if r.phase == "engine") * 1e3,
+           "view_ms": sum(r.duration for r in prof.records if r.phase == "view") * 1e3,
+           "table": prof.table(limit=15),
+           "summary": [{k: v for k, v in row.items()} for row in prof.summary()[:25]],
+           "device_timeline": timeline}
     Path(_OUT, "gpt_step_trace.json").write_text(json.dumps(prof.chrome_trace()), encoding="utf-8")
     del model, step
     gc.collect()
@@ -169,6 +178,28 @@ def profile_step(B: int, T: int) -> dict:
     except Exception as exc:  # noqa: BLE001 - reported
         out["torch_error"] = f"{type(exc).__name__}: {exc}"
     return out
+
+
+def _device_timeline(step) -> dict:
+    """One step profiled with the CUPTI device timeline: its kernels, copies and device allocations,
+    the share of the wall time the GPU was busy, merged into ``gpt_step_trace_cupti.json``."""
+    import cupy
+
+    from hyperion.runtime.device_timeline import busy_seconds
+    from hyperion.runtime.profiler import profile
+
+    try:
+        cupy.cuda.runtime.deviceSynchronize()
+        with profile(device_timeline="cuda") as prof:
+            step()
+    except Exception as exc:  # noqa: BLE001 - reported (e.g. cupti-python not installed)
+        return {"error": f"{type(exc).__name__}: {exc}"}
+    acts = prof.timeline.activities
+    Path(_OUT, "gpt_step_trace_cupti.json").write_text(json.dumps(prof.chrome_trace()), encoding="utf-8")
+    return {"kernels": sum(a.kind == "kernel" for a in acts), "memcpys": sum(a.kind == "memcpy" for a in acts),
+            "memsets": sum(a.kind == "memset" for a in acts), "device_mallocs": sum(a.kind == "malloc" for a in acts),
+            "streams": sorted({a.stream for a in acts}), "wall_ms": prof.wall * 1e3,
+            "gpu_busy_share_of_wall": busy_seconds(acts) / prof.wall, "ops_share_of_wall": prof.coverage()}
 
 
 def _torch_step(torch, idx: np.ndarray, tgt: np.ndarray):

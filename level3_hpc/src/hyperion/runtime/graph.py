@@ -201,6 +201,8 @@ def capture(fn: Callable[..., Any], *tensors: Any) -> Graph:
         return Ref(kind, index, array.shape, array.strides, _address(array) - _address(owner))
 
     def hook(ctx: Any, phase: str, arrays: list, options: dict) -> Any:
+        if phase == "view":  # a stride view of a Tensor: no op to record, its storage is resolved by ``ref``
+            return ctx.forward(*arrays, **options)
         if phase != "forward":
             raise CaptureError("graph mode captures forward passes only")
         refs = [ref(a) for a in arrays]

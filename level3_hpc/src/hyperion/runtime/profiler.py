@@ -11,7 +11,10 @@ the FLOPs and bytes its shapes imply (:func:`cost`: an estimate from shapes, not
 Time comes from a per-device timer table: ``perf_counter`` on the CPU, a pair of CUDA events on the
 GPU (read after one synchronisation at the end, so profiling does not serialise the stream).
 ``backend_calls=True`` also wraps the backends' primitive methods (matmul, reductions, ...), nested
-inside their Function's span in the trace.
+inside their Function's span in the trace. Work a step does outside any Function is seen too: the
+backward pass's own array work (``AccumulateGrad``, ``AddGrads``: phase "engine") and views (phase
+"view") come through the same hook, and host data entering or leaving a device (``from_host``,
+``to_numpy``) and the backward's seed (``full``) are always-wrapped backend calls.
 
 With no profile open the cost is one ``is None`` test per op in level 1 (``set_op_hook``).
 """
@@ -24,7 +27,7 @@ import math
 import time
 from collections import defaultdict
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +37,7 @@ from hyperion.tensor import autograd
 from hyperion.tensor.backend import get_backend
 
 MATMUL_OPS = {"Matmul", "Linear", "FlashAttention", "FlashAttentionCUDA", "KernelMatmul"}
+OUTSIDE_OPS = ("from_host", "to_numpy", "full")  # backend calls Tensors make outside any op: always timed
 BACKEND_PRIMITIVES = ("matmul", "sum", "max", "exp", "log", "tanh", "erf", "take", "index_add",
                       "contiguous", "copy", "where", "maximum", "concatenate", "pad")
 
@@ -45,6 +49,8 @@ def cost(name: str, phase: str, shapes: list[tuple[int, ...]], out_shape: tuple[
     per head for attention; one per element of the largest operand otherwise (so convolutions are
     under-counted). Bytes: every operand read once and the output written once. A backward counts
     twice the forward's matmul FLOPs and reads the inputs and the gradient, writing input gradients."""
+    if phase == "view":  # a new stride view of the same storage: no arithmetic, no bytes moved
+        return 0.0, 0.0
     numel = [math.prod(s) for s in shapes]
     out = math.prod(out_shape) if out_shape is not None else 0
     flops = float(max([out, *numel]))
@@ -75,9 +81,6 @@ class Record:
     start: float = 0.0  # seconds from the profile's start
     duration: float = 0.0
     depth: int = 0  # 0: a top-level op; 1 and more: a call inside another op's span
-    timer: Any = field(default=None, repr=False)
-    out_shape: Any = field(default=None, repr=False)  # until the profile closes (see ``costed``)
-    costed: bool = True  # False: the hook left FLOPs, bytes and the dtype's name for __exit__
 
 
 class HostTimer:
@@ -109,6 +112,7 @@ class CudaEventTimer:
         self.cupy = cupy
         self.base = self._event()
         self.base.record()
+        self.offset = time.perf_counter() - origin  # spans start from the profile's start, as on the CPU
 
     def _event(self) -> Any:
         return self._pool.pop() if self._pool else self.cupy.cuda.Event()
@@ -127,7 +131,7 @@ class CudaEventTimer:
         begin, end = value
         end.synchronize()
         elapsed = self.cupy.cuda.get_elapsed_time
-        out = elapsed(self.base, begin) * 1e-3, elapsed(begin, end) * 1e-3
+        out = self.offset + elapsed(self.base, begin) * 1e-3, elapsed(begin, end) * 1e-3
         self._pool += (begin, end)
         return out
 
@@ -138,14 +142,23 @@ TIMERS = {"cpu": HostTimer, "cuda": CudaEventTimer}  # one timer kind per device
 class Profile:
     """Records of one ``with profile():`` block, and the reports made from them."""
 
-    def __init__(self, backend_calls: bool = False) -> None:
-        self.records: list[Record] = []
+    def __init__(self, backend_calls: bool = False, device_timeline: str | None = None) -> None:
+        self.records: list[Record] = []  # filled when the block closes
+        self._pending: list[tuple] = []  # what the hook saw, made into Records by __exit__
         self.backend_calls = backend_calls
         self.origin = time.perf_counter()
         self.wall = 0.0
         self.timers: dict[str, Any] = {}
         self.depth = 0
         self._patched: list[tuple[Any, str]] = []
+        self.timeline = None  # the device's own records (``device_timeline``: CUPTI on cuda)
+        if device_timeline is not None:
+            from hyperion.runtime.device_timeline import DEVICE_TIMELINES
+
+            if device_timeline not in DEVICE_TIMELINES:
+                raise ValueError(f"no device timeline for {device_timeline!r}; there is one for "
+                                 f"{sorted(DEVICE_TIMELINES)}")
+            self.timeline = DEVICE_TIMELINES[device_timeline]()
 
     def timer(self, device: str) -> Any:
         if device not in self.timers:
@@ -155,25 +168,23 @@ class Profile:
     # ---- the hook ------------------------------------------------------------------------------
     def hook(self, ctx: Any, phase: str, arrays: list, options: dict) -> Any:
         device = ctx.backend.device
-        timer = self.timer(device)
+        timer = self.timers.get(device) or self.timer(device)
         self.depth += 1
         token = timer.start()
         try:
-            result = ctx.forward(*arrays, **options) if phase == "forward" else ctx.backward(*arrays)
+            result = ctx.backward(*arrays) if phase == "backward" else ctx.forward(*arrays, **options)
         finally:
             self.depth -= 1
         stamp = timer.stop(token)
-        first = next((a for a in arrays if hasattr(a, "dtype")), None)
-        if phase == "forward":
-            shapes = [a.shape for a in arrays if hasattr(a, "shape")]
-            out_shape = result.shape if hasattr(result, "shape") else None
-        else:  # backward(grad): the forward's shapes are the parents' and the gradient's
-            shapes = [p.shape for p in ctx.parents]
-            out_shape = first.shape if first is not None else None
-        dtype = first.dtype if first is not None else None
-        # FLOPs and bytes are worked out when the profile closes (keep the hook short: it runs per op)
-        self.records.append(Record(type(ctx).__name__, phase, shapes, dtype, device, 0.0, 0.0,
-                                   depth=self.depth, timer=stamp, out_shape=out_shape, costed=False))
+        # The rest waits for __exit__ (FLOPs, bytes, Records): the time from ``stop`` to the next op's
+        # ``start`` is outside every span, so the hook keeps it to a few attribute reads and one append.
+        first = arrays[0] if arrays and hasattr(arrays[0], "dtype") else None
+        if phase == "backward":  # backward(grad): the forward's shapes are the parents' and the gradient's
+            shapes, out_shape = [p.shape for p in ctx.parents], getattr(first, "shape", None)
+        else:  # forward, a view, or the engine's work between backward ops
+            shapes, out_shape = [a.shape for a in arrays if hasattr(a, "shape")], getattr(result, "shape", None)
+        self._pending.append((type(ctx).__name__, phase, shapes, getattr(first, "dtype", None), device,
+                              self.depth, stamp, out_shape))
         return result
 
     def _wrap(self, backend: Any, method: str) -> None:
@@ -183,14 +194,11 @@ class Profile:
             timer = self.timer(backend.device)
             token = timer.start()
             result = original(*args, **kwargs)
-            shapes = [tuple(a.shape) for a in args if hasattr(a, "shape")]
+            stamp = timer.stop(token)
+            shapes = [a.shape for a in args if hasattr(a, "shape")]
             first = next((a for a in args if hasattr(a, "dtype")), None)
-            out_shape = tuple(getattr(result, "shape", ())) if result is not None else None
-            flops, nbytes = cost("Matmul" if method == "matmul" else method, "forward", shapes, out_shape,
-                                 first.dtype.itemsize if first is not None else 4)
-            self.records.append(Record(f"backend.{method}", "call", shapes, str(getattr(first, "dtype", "")),
-                                       backend.device, flops, nbytes, depth=self.depth,
-                                       timer=timer.stop(token)))
+            self._pending.append((f"backend.{method}", "call", shapes, getattr(first, "dtype", None),
+                                  backend.device, self.depth, stamp, getattr(result, "shape", None)))
             return result
 
         backend.__dict__[method] = timed
@@ -203,13 +211,14 @@ class Profile:
             raise RuntimeError("a profile is already open; profiles do not nest")
         _active = self
         self._previous = autograd.set_op_hook(self.hook)
-        if self.backend_calls:
-            from hyperion.tensor.backend import _BACKENDS
+        from hyperion.tensor.backend import _BACKENDS
 
-            for backend in list(_BACKENDS.values()):
-                for method in BACKEND_PRIMITIVES:
-                    if hasattr(backend, method):
-                        self._wrap(backend, method)
+        for backend in list(_BACKENDS.values()):
+            for method in OUTSIDE_OPS + (BACKEND_PRIMITIVES if self.backend_calls else ()):
+                if hasattr(backend, method):
+                    self._wrap(backend, method)
+        if self.timeline is not None:
+            self.timeline.start()
         self.origin = time.perf_counter()
         return self
 
@@ -219,19 +228,21 @@ class Profile:
             get_backend(device).synchronize()
         self.wall = time.perf_counter() - self.origin
         autograd.set_op_hook(self._previous)
+        if self.timeline is not None:
+            self.timeline.stop()
         for backend, method in self._patched:
             del backend.__dict__[method]
         _active = None
-        for record in self.records:
-            record.start, record.duration = self.timers[record.device].resolve(record.timer)
-            record.timer = None
-            if not record.costed:
-                record.shapes = [tuple(shape) for shape in record.shapes]
-                out_shape = None if record.out_shape is None else tuple(record.out_shape)
-                itemsize = record.dtype.itemsize if record.dtype is not None else 4
-                record.flops, record.bytes = cost(record.name, record.phase, record.shapes, out_shape, itemsize)
-                record.dtype = "" if record.dtype is None else str(record.dtype)
-                record.out_shape, record.costed = None, True
+        for name, phase, shapes, dtype, device, depth, stamp, out_shape in self._pending:
+            shapes = [tuple(shape) for shape in shapes]
+            out_shape = None if out_shape is None else tuple(out_shape)
+            kind = "Matmul" if name == "backend.matmul" else name.removeprefix("backend.")
+            flops, nbytes = cost(kind, "forward" if phase == "call" else phase, shapes, out_shape,
+                                 dtype.itemsize if dtype is not None else 4)
+            start, duration = self.timers[device].resolve(stamp)
+            self.records.append(Record(name, phase, shapes, "" if dtype is None else str(dtype), device,
+                                       flops, nbytes, start, duration, depth))
+        self._pending.clear()
 
     # ---- reports -------------------------------------------------------------------------------
     def summary(self) -> list[dict]:
@@ -258,6 +269,25 @@ class Profile:
     def op_seconds(self) -> float:
         """Time inside top-level ops (Functions not nested in another op's span)."""
         return sum(r.duration for r in self.records if r.depth == 0)
+
+    def coverage(self) -> float:
+        """Share of the profiled wall time inside top-level op spans: what the per-op table explains."""
+        return self.op_seconds() / self.wall if self.wall else 0.0
+
+    def gaps(self, limit: int | None = 10) -> list[dict]:
+        """The uncovered time between consecutive top-level spans, summed by (op before, op after),
+        biggest first: where the step's time goes that no op accounts for (Python between ops)."""
+        spans = sorted((r.start, r.start + r.duration, f"{r.name}.{r.phase}") for r in self.records if r.depth == 0)
+        rows: dict[tuple[str, str], list[float]] = defaultdict(lambda: [0, 0.0])
+        end, before = 0.0, "(start)"
+        for start, stop, name in spans:
+            row = rows[(before, name)]
+            row[0] += 1
+            row[1] += max(start - end, 0.0)
+            end, before = max(end, stop), name
+        rows[(before, "(end)")][1] += max(self.wall - end, 0.0)
+        out = [{"before": b, "after": a, "count": n, "seconds": t} for (b, a), (n, t) in rows.items()]
+        return sorted(out, key=lambda row: -row["seconds"])[:limit]  # limit None: every row
 
     def table(self, limit: int = 25) -> str:
         """A Markdown table of :meth:`summary`, with the share of the profiled wall time."""
@@ -290,6 +320,8 @@ class Profile:
                 "args": {"shapes": [list(s) for s in r.shapes], "dtype": r.dtype,
                          "flops": r.flops, "bytes": r.bytes},
             })
+        if self.timeline is not None:  # the device's kernels, copies and allocations, per stream
+            events += self.timeline.trace_events(self.origin)
         return events
 
     def chrome_trace(self, path: str | Path | None = None) -> dict:
@@ -344,8 +376,10 @@ def hook_check_seconds(number: int = 200_000, repeat: int = 7) -> float:
 
 
 @contextlib.contextmanager
-def profile(backend_calls: bool = False) -> Iterator[Profile]:
-    """Record every op run inside the block; yields the :class:`Profile` (reports after the block)."""
-    prof = Profile(backend_calls)
+def profile(backend_calls: bool = False, device_timeline: str | None = None) -> Iterator[Profile]:
+    """Record every op run inside the block; yields the :class:`Profile` (reports after the block).
+    ``device_timeline="cuda"`` also collects the device's own records (CUPTI: kernels, copies,
+    allocations, per stream) into the Chrome trace (:mod:`hyperion.runtime.device_timeline`)."""
+    prof = Profile(backend_calls, device_timeline)
     with prof:
         yield prof

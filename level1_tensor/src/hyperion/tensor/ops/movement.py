@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from hyperion.tensor import autograd
 from hyperion.tensor.autograd import Function, is_grad_enabled
 from hyperion.tensor.backend import Array, get_backend
 from hyperion.tensor.strides import expand_strides, index_view, permute_strides, view_strides
@@ -30,12 +31,17 @@ class ViewFunction(Function):
     @classmethod
     def apply(cls, x: Tensor, **options: Any) -> Tensor:  # type: ignore[override]
         ctx = cls(get_backend(x.device))
-        shape, strides, offset = ctx.view(x, **options)
-        out = x._view(shape, strides, offset)
+        hook = autograd._op_hook  # a profiler sees views too, with phase "view"
+        out = ctx.forward(x, **options) if hook is None else hook(ctx, "view", [x], options)
         if x.requires_grad and is_grad_enabled():
             out.requires_grad, out._ctx = True, ctx
             ctx.parents, ctx.needs_input_grad = (x,), (True,)
         return out
+
+    def forward(self, x: Tensor, **options: Any) -> Tensor:  # type: ignore[override]
+        """The view of ``x`` (a Tensor sharing its storage): what ``apply`` runs."""
+        shape, strides, offset = self.view(x, **options)
+        return x._view(shape, strides, offset)
 
     def view(self, x: Tensor, **options: Any) -> tuple[tuple[int, ...], tuple[int, ...], int]:
         raise NotImplementedError
