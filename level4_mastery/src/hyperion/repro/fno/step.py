@@ -40,6 +40,7 @@ that replays the GPT step, has not run on a GPU yet. If the capture raises, the 
 
 from __future__ import annotations
 
+import traceback
 from collections.abc import Callable
 from typing import Any
 
@@ -86,6 +87,16 @@ class EagerStep:
         return value
 
 
+def describe_failure(error: BaseException) -> str:
+    """``Type: message (at file:line function, ...)``: the innermost project frames and the innermost frame,
+    so a refused capture names the op that did the refused work (a copy from the host, a plan, ...)."""
+    frames = traceback.extract_tb(error.__traceback__)
+    ours = [f for f in frames if "hyperion" in f.filename][-3:]
+    picks = ours + [f for f in frames[-1:] if f not in ours]
+    where = ", ".join(f"{f.filename.rsplit('/', 1)[-1]}:{f.lineno} {f.name}" for f in picks)
+    return f"{type(error).__name__}: {error}" + (f" (at {where})" if where else "")
+
+
 class GraphStep(EagerStep):
     """The step captured once by :class:`CudaGraphStep` (its warm-ups undone) and then replayed."""
 
@@ -113,7 +124,7 @@ class GraphStep(EagerStep):
             try:
                 self.graph = CudaGraphStep(lambda: EagerStep.body(self, self.x, self.y), warmup=self.warmup)
             except Exception as error:  # noqa: BLE001 - an op the capture refuses: run eagerly, say why
-                self.capture_error = f"{type(error).__name__}: {error}"
+                self.capture_error = describe_failure(error)
                 self._restore(saved)
                 EagerStep.body(self, x, y)
                 return
