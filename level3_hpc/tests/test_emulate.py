@@ -113,6 +113,18 @@ def test_dynamic_shared_memory_starts_as_nan_in_every_block():
     assert y[0] == 5 and y[1] == 5 and np.isnan(y[2:]).all()
 
 
+def test_a_write_past_dynamic_shared_memory_is_an_error():
+    source = r"""
+    extern "C" __global__ void overrun(int n) {
+        extern __shared__ float s[];
+        s[threadIdx.x] = 1.f;  // n floats were asked for; threads n.. write past them
+    }"""
+    kernel = emulate.compile_source(source).get_function("overrun")
+    kernel((2,), (32,), (32,), shared_mem=4 * 32)
+    with pytest.raises(RuntimeError, match="wrote past the end of its 120 bytes of dynamic shared memory"):
+        kernel((2,), (32,), (30,), shared_mem=4 * 30)
+
+
 def test_bad_launches_name_the_problem():
     kernel = emulate.compile_source(SHUFFLES).get_function("shuffles")
     with pytest.raises(TypeError, match="takes 3 arguments"):

@@ -5,7 +5,7 @@
 // one; a barrier opens when every thread it names has arrived. Blocks run one after another. Shared
 // memory: a static __shared__ array is one C++ static (the blocks run in turn, so it is the block's own;
 // it keeps the previous block's values); extern __shared__ is a per-launch buffer filled with 0xff bytes
-// (NaN as floats) before each block. Shuffles go through a per-warp exchange buffer between two warp
+// (NaN as floats) before each block, with 4 KiB more of them after its end: a write there is an error. Shuffles go through a per-warp exchange buffer between two warp
 // barriers and follow PTX's shfl rules (width, clamping); a lane that reads a lane outside the mask, a
 // barrier some threads never reach (early return, divergent __syncthreads) and a device assert are errors
 // reported to Python, not hangs. Not modelled: races (a fiber runs alone until it waits), the memory model,
@@ -75,6 +75,7 @@ inline std::vector<unsigned char> shared_bytes;                    // extern __s
 inline std::function<void()> body;                                 // the kernel call of this launch
 inline std::string error;
 constexpr size_t STACK = 256 * 1024;
+constexpr size_t SLACK = 4096;  // bytes past the end of dynamic shared memory, checked after each block
 
 inline void* dynamic_shared() { return shared_bytes.data(); }
 
@@ -163,7 +164,7 @@ inline int run(const unsigned* dims, size_t shared_size) {
     gridDim = grid, blockDim = block;
     fibers.assign(threads, Fiber{});
     exchange.assign(32 * ((threads + 31) / 32), 0);
-    shared_bytes.assign(shared_size + 16, 0);
+    shared_bytes.assign(shared_size + SLACK, 0);
     const size_t page = (size_t)sysconf(_SC_PAGESIZE);
     char* stacks = (char*)mmap(nullptr, STACK * threads, PROT_READ | PROT_WRITE,
                                MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -205,7 +206,17 @@ inline int run(const unsigned* dims, size_t shared_size) {
                         status = -1;
                         break;
                     }
-                    if (all_done) break;
+                    if (all_done) {
+                        for (size_t i = shared_size; i < shared_bytes.size(); ++i)
+                            if (shared_bytes[i] != 0xff) {
+                                error = "block (" + std::to_string(bx) + "," + std::to_string(by) + "," +
+                                        std::to_string(bz) + ") wrote past the end of its " +
+                                        std::to_string(shared_size) + " bytes of dynamic shared memory";
+                                status = -1;
+                                break;
+                            }
+                        break;
+                    }
                     if (!ran) {  // everyone left waits at a barrier that cannot open
                         std::map<std::string, int> waits;
                         int exited = 0;
