@@ -195,8 +195,10 @@ def fit_config(dtype: str, C: int, config: RowConfig, base: int, vec: bool) -> R
 
 
 def backward_shared_bytes(dtype: str, C: int, config: RowConfig) -> int:
-    """Dynamic shared memory of a LayerNorm 14 block: its dw and db sums."""
-    return 2 * 4 * C
+    """Dynamic shared memory of a LayerNorm 14 block: its dw and db sums (SMEM_ACC: laid out by chunk, room
+    for a row at any head)."""
+    n = CHUNK[dtype]
+    return 2 * 4 * (n * ((C + 2 * n - 2) // n) if config.smem_acc else C)
 
 
 def backward_blocks(rows: int, config: RowConfig, resident: int) -> int:
