@@ -18,14 +18,12 @@
 #include <unistd.h>
 
 #include <cmath>
+#include <cstdarg>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <functional>
-#include <map>
-#include <string>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -65,26 +63,44 @@ struct Fiber {
     unsigned generation = 0;
     const char* where = "";
 };
+struct WarpBarriers {  // one barrier per mask a warp's collectives use
+    unsigned masks[8];
+    Barrier barriers[8];
+    int count = 0;
+};
+using Kernel = void (*)();
 inline ucontext_t scheduler;
 inline std::vector<Fiber> fibers;
 inline Fiber* current = nullptr;
 inline Barrier block_barrier;
-inline std::map<std::pair<int, unsigned>, Barrier> warp_barriers;  // (warp, mask) -> its barrier
-inline std::vector<uint64_t> exchange;                             // 32 slots per warp
-inline std::vector<unsigned char> shared_bytes;                    // extern __shared__
-inline std::function<void()> body;                                 // the kernel call of this launch
-inline std::string error;
+inline std::vector<WarpBarriers> warp_barriers;  // per warp
+inline std::vector<uint64_t> exchange;           // 32 slots per warp
+inline std::vector<unsigned char> shared_bytes;  // extern __shared__
+inline Kernel kernel;                            // this launch's kernel, its arguments, and how to call it
+inline void** arguments;
+inline void (*invoke)(Kernel, void**);
+inline char error[1024];
 constexpr size_t STACK = 256 * 1024;
 constexpr size_t SLACK = 4096;  // bytes past the end of dynamic shared memory, checked after each block
 
 inline void* dynamic_shared() { return shared_bytes.data(); }
 
-[[noreturn]] inline void fail(const std::string& what) {
-    if (error.empty()) {
-        char at[160];
-        std::snprintf(at, sizeof at, " (block %u,%u,%u thread %u,%u,%u)", blockIdx.x, blockIdx.y, blockIdx.z,
-                      threadIdx.x, threadIdx.y, threadIdx.z);
-        error = what + at;
+[[gnu::format(printf, 1, 2)]] inline void say(const char* format, ...) {  // append to `error`
+    const size_t n = std::strlen(error);
+    va_list args;
+    va_start(args, format);
+    std::vsnprintf(error + n, sizeof error - n, format, args);
+    va_end(args);
+}
+
+[[noreturn, gnu::format(printf, 1, 2)]] inline void fail(const char* format, ...) {
+    if (!error[0]) {
+        va_list args;
+        va_start(args, format);
+        std::vsnprintf(error, sizeof error, format, args);
+        va_end(args);
+        say(" (block %u,%u,%u thread %u,%u,%u)", blockIdx.x, blockIdx.y, blockIdx.z, threadIdx.x, threadIdx.y,
+            threadIdx.z);
     }
     swapcontext(&current->context, &scheduler);  // never resumed
     std::abort();
@@ -110,8 +126,15 @@ inline unsigned present_lanes() {  // lanes of this warp that exist (the last wa
 }
 
 inline void warp_sync(unsigned mask, const char* where) {
-    if (!(mask >> lane() & 1u)) fail(std::string(where) + ": the calling lane is not in its mask");
-    arrive(warp_barriers[{warp(), mask}], __builtin_popcount(mask & present_lanes()), where);
+    if (!(mask >> lane() & 1u)) fail("a warp collective: the calling lane %d is not in its mask", lane());
+    WarpBarriers& w = warp_barriers[warp()];
+    int i = 0;
+    while (i < w.count && w.masks[i] != mask) ++i;
+    if (i == w.count) {
+        if (w.count == 8) fail("a warp used more than %d different masks", 8);
+        w.masks[w.count++] = mask;
+    }
+    arrive(w.barriers[i], __builtin_popcount(mask & present_lanes()), where);
 }
 
 enum class Shfl { idx, up, down, bfly };
@@ -119,7 +142,7 @@ enum class Shfl { idx, up, down, bfly };
 template <typename T>
 T shuffle(unsigned mask, T value, int b, int width, Shfl mode, const char* where) {
     static_assert(sizeof(T) <= 8 && std::is_trivially_copyable_v<T>, "shuffles move 4- or 8-byte values");
-    if (width < 1 || width > 32 || (width & (width - 1))) fail(std::string(where) + ": width must be a power of two <= 32");
+    if (width < 1 || width > 32 || (width & (width - 1))) fail("a shuffle's width must be a power of two <= 32, got %d", width);
     uint64_t* slots = &exchange[32 * warp()];
     const int me = lane();
     std::memcpy(&slots[me], &value, sizeof(T));
@@ -131,9 +154,7 @@ T shuffle(unsigned mask, T value, int b, int width, Shfl mode, const char* where
     if (mode == Shfl::up) src = me - b >= lo ? me - b : me;
     if (mode == Shfl::down) src = me + b <= hi ? me + b : me;
     if (mode == Shfl::bfly) src = (me ^ b) <= hi ? me ^ b : me;
-    if (!((mask & present_lanes()) >> src & 1u))
-        fail(std::string(where) + ": lane " + std::to_string(me) + " reads lane " + std::to_string(src) +
-             ", which is not in the mask");
+    if (!((mask & present_lanes()) >> src & 1u)) fail("a shuffle: lane %d reads lane %d, which is not in the mask", me, src);
     T out;
     std::memcpy(&out, &slots[src], sizeof(T));
     warp_sync(mask, where);  // nobody overwrites a slot before every lane has read
@@ -152,7 +173,7 @@ inline unsigned ballot(unsigned mask, int predicate, const char* where) {
 }
 
 inline void fiber_main() {
-    body();
+    invoke(kernel, arguments);
     current->done = true;  // returning resumes the scheduler (uc_link)
 }
 
@@ -160,15 +181,16 @@ inline void fiber_main() {
 inline int run(const unsigned* dims, size_t shared_size) {
     const dim3 grid{dims[0], dims[1], dims[2]}, block{dims[3], dims[4], dims[5]};
     const int threads = (int)(block.x * block.y * block.z);
-    error.clear();
+    error[0] = 0;
     gridDim = grid, blockDim = block;
     fibers.assign(threads, Fiber{});
+    warp_barriers.assign((threads + 31) / 32, WarpBarriers{});
     exchange.assign(32 * ((threads + 31) / 32), 0);
     shared_bytes.assign(shared_size + SLACK, 0);
     const size_t page = (size_t)sysconf(_SC_PAGESIZE);
     char* stacks = (char*)mmap(nullptr, STACK * threads, PROT_READ | PROT_WRITE,
                                MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (stacks == MAP_FAILED) return error = "could not map the fibers' stacks", -1;
+    if (stacks == MAP_FAILED) return say("could not map the fibers' stacks"), -1;
     for (int t = 0; t < threads; ++t) mprotect(stacks + STACK * t, page, PROT_NONE);  // overflow: a fault
     int status = 0;
     for (unsigned bz = 0; bz < grid.z && !status; ++bz)
@@ -176,7 +198,7 @@ inline int run(const unsigned* dims, size_t shared_size) {
             for (unsigned bx = 0; bx < grid.x && !status; ++bx) {
                 blockIdx = {bx, by, bz};
                 block_barrier = Barrier{};
-                warp_barriers.clear();
+                warp_barriers.assign(warp_barriers.size(), WarpBarriers{});
                 std::memset(shared_bytes.data(), 0xff, shared_bytes.size());
                 for (int t = 0; t < threads; ++t) {
                     Fiber& f = fibers[t];
@@ -200,32 +222,35 @@ inline int run(const unsigned* dims, size_t shared_size) {
                         threadIdx = f.index;
                         swapcontext(&scheduler, &f.context);
                         ran = true;
-                        if (!error.empty()) break;
+                        if (error[0]) break;
                     }
-                    if (!error.empty()) {
+                    if (error[0]) {
                         status = -1;
                         break;
                     }
                     if (all_done) {
                         for (size_t i = shared_size; i < shared_bytes.size(); ++i)
                             if (shared_bytes[i] != 0xff) {
-                                error = "block (" + std::to_string(bx) + "," + std::to_string(by) + "," +
-                                        std::to_string(bz) + ") wrote past the end of its " +
-                                        std::to_string(shared_size) + " bytes of dynamic shared memory";
+                                say("block (%u,%u,%u) wrote past the end of its %zu bytes of dynamic shared memory",
+                                    bx, by, bz, shared_size);
                                 status = -1;
                                 break;
                             }
                         break;
                     }
                     if (!ran) {  // everyone left waits at a barrier that cannot open
-                        std::map<std::string, int> waits;
-                        int exited = 0;
-                        for (Fiber& f : fibers) f.done ? ++exited : ++waits[f.where];
-                        char at[96];
-                        std::snprintf(at, sizeof at, "deadlock in block (%u,%u,%u): ", bx, by, bz);
-                        error = at;
-                        for (auto& [where, n] : waits) error += std::to_string(n) + " threads wait at " + where + ", ";
-                        error += std::to_string(exited) + " threads have returned";
+                        const char* places[8] = {};  // where the threads wait (a few distinct names)
+                        int waiting[8] = {}, exited = 0;
+                        for (Fiber& f : fibers) {
+                            int i = 0;
+                            while (i < 7 && places[i] && std::strcmp(places[i], f.where)) ++i;
+                            places[i] = f.where;
+                            f.done ? ++exited : ++waiting[i];
+                        }
+                        say("deadlock in block (%u,%u,%u): ", bx, by, bz);
+                        for (int i = 0; i < 8; ++i)
+                            if (waiting[i]) say("%d threads wait at %s, ", waiting[i], places[i]);
+                        say("%d threads have returned", exited);
                         status = -1;
                         break;
                     }
@@ -257,8 +282,12 @@ void call(void (*kernel)(A...), void** args, std::index_sequence<I...>) {
     kernel(*static_cast<std::remove_reference_t<A>*>(args[I])...);
 }
 template <typename... A>
-int launch(void (*kernel)(A...), const unsigned* dims, void** args, size_t shared_size) {
-    body = [=] { call(kernel, args, std::index_sequence_for<A...>{}); };
+void invoke_as(Kernel k, void** args) {
+    call(reinterpret_cast<void (*)(A...)>(k), args, std::index_sequence_for<A...>{});
+}
+template <typename... A>
+int launch(void (*k)(A...), const unsigned* dims, void** args, size_t shared_size) {
+    kernel = reinterpret_cast<Kernel>(k), arguments = args, invoke = invoke_as<A...>;
     return run(dims, shared_size);
 }
 }  // namespace emu
@@ -266,7 +295,7 @@ int launch(void (*kernel)(A...), const unsigned* dims, void** args, size_t share
 // What Python calls. A module is built with hidden visibility and no GNU-unique symbols (emulate.py), so
 // the state above is its own: two modules loaded in one process never share (or half-share) it.
 #define HYPERION_EXPORT extern "C" __attribute__((visibility("default")))
-HYPERION_EXPORT const char* hyperion_error() { return emu::error.c_str(); }
+HYPERION_EXPORT const char* hyperion_error() { return emu::error; }
 
 // ---- the CUDA functions the kernels call -------------------------------------------------------------
 inline void __syncthreads() { emu::arrive(emu::block_barrier, (int)emu::fibers.size(), "__syncthreads"); }
@@ -347,4 +376,4 @@ inline __nv_bfloat162 __floats2bfloat162_rn(float a, float b) { return {__float2
 #define __restrict__
 #define __launch_bounds__(...)
 #undef assert
-#define assert(c) ((c) ? (void)0 : ::emu::fail("device assert failed: " #c))
+#define assert(c) ((c) ? (void)0 : ::emu::fail("device assert failed: %s", #c))
