@@ -144,3 +144,35 @@ def test_bad_launches_name_the_problem():
 def test_an_unknown_source_is_named():
     with pytest.raises(FileNotFoundError, match="no kernel source 'softmax/99_nope.cu'"):
         emulate.load_module("softmax/99_nope.cu")
+
+
+def test_16_bit_conversions_round_as_numpy_and_torch_do():
+    """The shim's __float2half_rn / __float2bfloat16_rn and back, on normals, subnormals, ties, inf and NaN."""
+    import torch
+
+    source = r"""
+    #include <cuda_fp16.h>
+    #include <cuda_bf16.h>
+    extern "C" __global__ void convert(const float* x, __half* h, __nv_bfloat16* b, float* back, int n) {
+        const int i = blockIdx.x * blockDim.x + threadIdx.x;
+        if (i >= n) return;
+        h[i] = __float2half_rn(x[i]);
+        b[i] = __float2bfloat16_rn(x[i]);
+        back[2 * i] = __half2float(h[i]);
+        back[2 * i + 1] = __bfloat162float(b[i]);
+    }"""
+    rng = np.random.default_rng(3)
+    special = [0.0, -0.0, 1.0, 65504.0, 65520.0, 1e-8, 6e-8, 2.0**-24 * 1.5, 1 + 2.0**-11, 1 + 3 * 2.0**-11,
+               np.inf, -np.inf, np.nan, 3.0e38, 1 + 2.0**-8, 1 + 3 * 2.0**-8]
+    x = np.concatenate([special, rng.standard_normal(500) * 10.0 ** rng.integers(-9, 9, 500)]).astype(np.float32)
+    h, b, back = np.zeros(x.size, np.float16), np.zeros(x.size, np.uint16), np.zeros(2 * x.size, np.float32)
+    emulate.compile_source(source).get_function("convert")((5,), (128,), (x, h, b, back, x.size))
+    num = ~np.isnan(x)
+    with np.errstate(over="ignore"):  # 65520 and 3e38 round to inf, as they should
+        half = x.astype(np.float16)
+    np.testing.assert_array_equal(h.view(np.uint16)[num], half.view(np.uint16)[num])
+    bf16 = torch.from_numpy(x).to(torch.bfloat16).view(torch.int16).numpy().view(np.uint16)
+    np.testing.assert_array_equal(b[num], bf16[num])
+    np.testing.assert_array_equal(back[0::2][num], h.astype(np.float32)[num])
+    np.testing.assert_array_equal(back[1::2][num], (b.astype(np.uint32) << 16).view(np.float32)[num])
+    assert np.isnan(back[0::2][~num]).all() and np.isnan(back[1::2][~num]).all()
