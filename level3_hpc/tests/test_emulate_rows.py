@@ -5,7 +5,8 @@ computes (``fit_config``, ``backward_blocks``, ``backward_shared_bytes``), on sm
 regime: groups of 4-16 lanes, one warp and several warps per row, several rows per block, several chunks per
 thread, raw 16-bit caching, the re-reading and the shared-sum backward, widths that are not a multiple of a
 16-byte chunk, arrays that start off a 16-byte boundary, and a persistent backward grid whose groups take
-several rows each. Also the block-per-row kernels a LEGACY table entry keeps (softmax 01-05).
+several rows each. Also the block-per-row kernels a LEGACY table entry keeps (softmax 01-05, LayerNorm 03, 04,
+13) and bias+GELU.
 """
 
 from __future__ import annotations
@@ -234,3 +235,46 @@ def test_bias_gelu_on_the_cpu():
     ref.backward(torch.from_numpy(dy).double())
     assert rel_err(y, ref.detach()) < 1e-6
     assert rel_err(dx, xt.grad) < 1e-6
+
+
+@pytest.mark.parametrize("C", [37, 1000])
+def test_layernorm_block_per_row_kernels_on_the_cpu(C):
+    """LayerNorm 03 (forward) and 13 (backward), what a LEGACY entry runs for fp32, with their launchers'
+    geometry (layernorm_forward, _bwd13_kernel: 2 x C rounded to float4s of shared sums, 3 partial rows)."""
+    rows, block, parts = 7, 64, 3
+    xt, dyt, wt, bt = _data(rows, C, "f32", seed=C)
+    x, dy, w, b = xt.numpy(), dyt.numpy(), wt.numpy(), bt.numpy()
+    vec = int(C % 4 == 0)
+    y, mean, rstd = np.full_like(x, np.nan), np.full(rows, np.nan, np.float32), np.full(rows, np.nan, np.float32)
+    forward = emulate.get_kernel("layernorm/03_register_cached.cu", "layernorm_fwd", CACHE_VEC=rk.cdiv(C, 4 * block))
+    forward((rows,), (block,), (x, w, b, y, mean, rstd, rows, C, np.float32(1e-5), vec))
+    xf, wr, br = xt.double().requires_grad_(), wt.double().requires_grad_(), bt.double().requires_grad_()
+    ref = torch.nn.functional.layer_norm(xf, (C,), wr, br, 1e-5)
+    assert rel_err(y, ref.detach()) < 2e-6
+    ref.backward(dyt.double())
+    source = "layernorm/13_bwd_smem_partials.cu"
+    backward = emulate.get_kernel(source, "layernorm_bwd_smem", CACHE_VEC=rk.cdiv(C, 4 * block), BWD_BLOCK=block)
+    dx = np.full_like(x, np.nan)
+    dw_part, db_part = np.full((parts, C), np.nan, np.float32), np.full((parts, C), np.nan, np.float32)
+    backward((parts,), (block,), (dy, x, w, mean, rstd, dx, dw_part, db_part, rows, C, vec),
+             shared_mem=2 * 4 * rk.cdiv(C, 4) * 4)
+    dw, db = np.zeros(C, np.float32), np.zeros(C, np.float32)
+    reduce = emulate.get_kernel(source, "layernorm_bwd_reduce")
+    reduce((rk.cdiv(C, 256), 1), (256,), (dw_part, db_part, dw, db, parts, C))
+    assert rel_err(dx, xf.grad) < 1e-5
+    assert rel_err(dw, wr.grad) < 1e-5 and rel_err(db, br.grad) < 1e-5
+
+
+@pytest.mark.parametrize("dtype", ["f16", "bf16"])
+def test_layernorm_half_forward_on_the_cpu(dtype):
+    """LayerNorm 04 (what a LEGACY entry runs for 16-bit rows), a row off a 16-byte boundary."""
+    rows, C, block = 5, 1001, 64
+    xt, _, wt, bt = _data(rows, C, dtype)
+    x = _offset(_to_np(xt, dtype), 5)
+    y = _offset(np.zeros_like(x), 5)
+    mean, rstd = np.full(rows, np.nan, np.float32), np.full(rows, np.nan, np.float32)
+    kernel = emulate.get_kernel("layernorm/04_half_fwd.cu", f"layernorm_half_fwd_{dtype}",
+                                CACHE_VEC=rk.cdiv(rk.cdiv(C + 7, 8), block), HALF_BLOCK=block)
+    kernel((rows,), (block,), (x, wt.numpy(), bt.numpy(), y, mean, rstd, rows, C, np.float32(1e-5), 1, 1))
+    ref = torch.nn.functional.layer_norm(xt.double(), (C,), wt.double(), bt.double(), 1e-5)
+    assert rel_err(_to_torch(y, dtype), ref) < TOL[dtype]
