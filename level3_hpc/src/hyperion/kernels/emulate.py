@@ -9,8 +9,9 @@ until it waits, so a missing ``__syncthreads`` reads stale data on every run, no
 that can never open (an early ``return`` before ``__syncthreads``) is reported as an error instead of a hang.
 
 Limits: races are not detected and there is no memory model (a fiber runs alone until it waits), bounds are
-not checked (a wild access corrupts or crashes the process), g++ does not contract to FMA as nvcc does
-(results differ in the last bits), fast intrinsics are the exact functions, speed means nothing.
+not checked (a wild access corrupts or crashes the process; only a write just past dynamic shared memory is
+caught), a static ``__shared__`` array keeps the previous block's values, g++ does not contract to FMA as nvcc
+does (results differ in the last bits), fast intrinsics are the exact functions, speed means nothing.
 
     kernel = get_kernel("softmax/06_row_regimes.cu", "softmax_rows_f32", ROW_THREADS=32)
     kernel(grid, block, (x, y, np.int32(rows), np.int32(C), np.int32(1)), shared_mem=0)  # numpy arrays
