@@ -184,22 +184,42 @@ def _plan(kind: str, dtype: str, rows: int, C: int, config: RowConfig | str | No
     return plan
 
 
-def _build_plan(kind: str, dtype: str, rows: int, C: int, config: RowConfig, base: int, vec: bool):
-    """The launch of ``config`` for rows whose first starts ``base`` bytes past a 16-byte boundary."""
+def fit_config(dtype: str, C: int, config: RowConfig, base: int, vec: bool) -> RowConfig:
+    """``config`` with one more chunk per thread where the rows' alignment (their first starts ``base``
+    bytes past a 16-byte boundary; ``vec``: vector accesses) needs it to cover a row."""
     n = CHUNK[dtype]
     head = (base // (16 // n) if C % n == 0 else n - 1) if vec else 0
     if config.cache * config.threads < chunks_of(C, dtype, head):  # a misaligned array: one more chunk
         config = replace(config, cache=cdiv(chunks_of(C, dtype, head), config.threads))
-    kernel = _kernel(kind, dtype, config)
+    return config
+
+
+def backward_shared_bytes(dtype: str, C: int, config: RowConfig) -> int:
+    """Dynamic shared memory of a LayerNorm 14 block: its dw and db sums (SMEM_ACC: laid out by chunk, room
+    for a row at any head)."""
+    n = CHUNK[dtype]
+    return 2 * 4 * (n * ((C + 2 * n - 2) // n) if config.smem_acc else C)
+
+
+def backward_blocks(rows: int, config: RowConfig, resident: int) -> int:
+    """Blocks of the persistent LayerNorm 14 grid: at most ``resident`` (what the GPU holds at once), at
+    most one per group of rows, and a multiple of 8 groups in all (a group's rows share their alignment)."""
     groups = config.block // config.threads
+    step = 8 // math.gcd(groups, 8)
+    return max(step, min(cdiv(rows, groups), resident) // step * step)
+
+
+def _build_plan(kind: str, dtype: str, rows: int, C: int, config: RowConfig, base: int, vec: bool):
+    """The launch of ``config`` for rows whose first starts ``base`` bytes past a 16-byte boundary."""
+    config = fit_config(dtype, C, config, base, vec)
+    kernel = _kernel(kind, dtype, config)
     if kind != "ln_bwd":
+        groups = config.block // config.threads
         return kernel, (cdiv(rows, groups),), (config.block,), 0, (np.int32(rows), np.int32(C)), 0
-    smem = 2 * 4 * C
+    smem = backward_shared_bytes(dtype, C, config)
     if smem > 48 * 1024:
         kernel.max_dynamic_shared_size_bytes = smem
-    blocks = min(cdiv(rows, groups), sm_count() * _resident_blocks(kernel, config, smem))
-    step = 8 // math.gcd(groups, 8)  # groups in all a multiple of 8: a group's rows share their alignment
-    blocks = max(step, blocks // step * step)
+    blocks = backward_blocks(rows, config, sm_count() * _resident_blocks(kernel, config, smem))
     reduce = get_kernel(SOURCES["ln_bwd"][0], "layernorm_bwd_rows_reduce", **config.defines(),
                         ROW_DTYPE=ROW_DTYPE[dtype])
     reduce_plan = (blocks, reduce, (cdiv(C, 256), cdiv(blocks, 8)), (np.int32(blocks), np.int32(C)))

@@ -6,8 +6,11 @@
 // running sums in registers across rows (no shared or global traffic per row). A row is read once (dy and x
 // kept as raw 16-byte chunks: 2 bytes per element for 16-bit types; RELOAD=1 reads them again instead, for
 // rows too long to keep), reduced over the group (two sums, one barrier), and dx written once. SMEM_ACC=1 keeps
-// the running sums in the block's shared row instead (one group per block, so each column has one owner and
-// needs no atomics): fewer registers, more blocks per SM, for 16-bit rows whose float sums crowd registers. At the end the
+// the running sums in the block's shared memory instead (one group per block, so each column has one owner and
+// needs no atomics): fewer registers, more blocks per SM, for 16-bit rows whose float sums crowd registers. They
+// are laid out by chunk, not by column ([dw|db][N/4][chunk] float4s): a thread's read-modify-write of its chunk's
+// sums is N/2 float4 accesses, consecutive lanes at consecutive float4s (no bank conflicts; by column it was
+// 2N scalar accesses at a stride of N floats, an N-way conflict), and only the final write maps chunks to columns. At the end the
 // block's groups add their sums into shared memory by column and the block writes one row of partials;
 // `layernorm_bwd_rows_reduce` adds the blocks' partials into dw and db (which block 0 zeroes first: no memset).
 #include "row_regime.cuh"
@@ -28,13 +31,16 @@ __device__ __forceinline__ void layernorm_bwd_rows(const T* __restrict__ dy, con
                                                    int C, int vec, int wvec) {
     // part: [2][gridDim.x][C] (dw partials, then db); grads: [2][C] (dw, then db), summed by the next kernel
     constexpr int N = 16 / sizeof(T);
-    extern __shared__ float sums[];  // [2][C]: the block's dw and db
+    extern __shared__ __align__(16) float sums[];  // [2][C]: the block's dw and db (SMEM_ACC: [2][N/4][CHS] float4)
     __shared__ float2 scratch[2][WARPS];
-    for (int i = threadIdx.x; i < 2 * C; i += ROW_BLOCK) {
-        sums[i] = 0.f;
-        if (blockIdx.x == 0) grads[i] = 0.f;
-    }
+    const int CHS = (C + 2 * N - 2) / N;  // chunks of a row at any head (the launcher sizes the shared memory so)
+    for (int i = threadIdx.x; i < (SMEM_ACC ? 2 * N * CHS : 2 * C); i += ROW_BLOCK) sums[i] = 0.f;
+    if (blockIdx.x == 0)
+        for (int i = threadIdx.x; i < 2 * C; i += ROW_BLOCK) grads[i] = 0.f;
     __syncthreads();
+#if SMEM_ACC
+    float4* const sums4 = reinterpret_cast<float4*>(sums);
+#endif
     const int lane = threadIdx.x % ROW_THREADS;
     const int group = blockIdx.x * GROUPS + threadIdx.x / ROW_THREADS, TG = gridDim.x * GROUPS;
     const int head = row_head(x + (size_t)group * C, vec), chunks = (C + head + N - 1) / N;
@@ -70,11 +76,22 @@ __device__ __forceinline__ void layernorm_bwd_rows(const T* __restrict__ dy, con
                     const float xh = (xf[k] - mu) * rs, wdy = wf[k] * df[k];
                     a += wdy, bsum += wdy * xh;
 #if SMEM_ACC
-                    if (e + k >= 0 && e + k < C) sums[e + k] += df[k] * xh, sums[C + e + k] += df[k];
+                    xf[k] = xh;  // outside the row df = 0: nothing is added to the chunk's sums
 #else
                     dwa[j][k] += df[k] * xh, dba[j][k] += df[k];
 #endif
                 }
+#if SMEM_ACC
+#pragma unroll
+                for (int q = 0; q < N / 4; ++q) {
+                    float4& sw = sums4[q * CHS + g];
+                    float4& sb = sums4[(N / 4 + q) * CHS + g];
+                    const float4 a4 = sw, b4 = sb;
+                    sw = make_float4(a4.x + df[4 * q] * xf[4 * q], a4.y + df[4 * q + 1] * xf[4 * q + 1],
+                                     a4.z + df[4 * q + 2] * xf[4 * q + 2], a4.w + df[4 * q + 3] * xf[4 * q + 3]);
+                    sb = make_float4(b4.x + df[4 * q], b4.y + df[4 * q + 1], b4.z + df[4 * q + 2], b4.w + df[4 * q + 3]);
+                }
+#endif
             }
         }
         const float2 ab = group_sum2(make_float2(a, bsum), scratch[it & 1]);
@@ -117,8 +134,14 @@ __device__ __forceinline__ void layernorm_bwd_rows(const T* __restrict__ dy, con
 #endif
     __syncthreads();
     for (int i = threadIdx.x; i < C; i += ROW_BLOCK) {
-        part[(size_t)blockIdx.x * C + i] = sums[i];
-        part[((size_t)gridDim.x + blockIdx.x) * C + i] = sums[C + i];
+#if SMEM_ACC
+        const int g = (i + head) / N, k = (i + head) % N;  // column i is element k of chunk g
+        const float sw = sums[4 * ((k / 4) * CHS + g) + k % 4], sb = sums[4 * ((N / 4 + k / 4) * CHS + g) + k % 4];
+#else
+        const float sw = sums[i], sb = sums[C + i];
+#endif
+        part[(size_t)blockIdx.x * C + i] = sw;
+        part[((size_t)gridDim.x + blockIdx.x) * C + i] = sb;
     }
 }
 
