@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from hyperion.repro.fno import report, run
 
@@ -41,3 +42,12 @@ def test_darcy_data_by_batched_pcg_is_recorded_and_reported(tmp_path):
     assert data["pcg_vs_direct_max_relative_difference"] < 1e-8 and data["pcg_relative_residual_max"] <= 1e-10
     assert report.main([str(out)]) == 0
     assert "batched preconditioned CG on the device, relative residual 1e-10" in (out / "REPORT.md").read_text()
+
+
+def test_report_of_a_recorded_gpu_run_fills_every_field():
+    """The report of a committed H200 run (both experiments, with speed stages): every value filled in,
+    no template placeholder left (the Darcy inference line once printed ``{speed_d['shape'][0]}``)."""
+    folder = Path(__file__).parents[1] / "results" / "fno_h200_3c0586b_check"
+    text = report.report(folder)
+    assert "{" not in text and "}" not in text
+    assert "FNO inference at s = 85 (batch 20)" in text and "FNO inference at s = 1024 (batch 20)" in text

@@ -75,7 +75,7 @@ def table(results: dict[str, Any]) -> str:
                       if darcy.get("capture_error") else ""))
             lines.append(f"| Darcy | {s} | {paper:.4f} | {ours:.4f} | {_holds(ours, paper, darcy)} | {how} |")
         else:
-            lines.append(f"| Darcy | {s} | {paper:.4f} | — | not run | the issue asks for s = 85 only |")
+            lines.append(f"| Darcy | {s} | {paper:.4f} | — | not run | the targets ask for s = 85 only |")
     return "\n".join(lines)
 
 
@@ -284,7 +284,7 @@ def report(folder: Path) -> str:
         "",
         table(results),
         "",
-        "## Targets of issue 16",
+        "## Targets of the reproduction",
         "",
         targets(results),
         "",
@@ -301,7 +301,7 @@ def report(folder: Path) -> str:
     if speed_d and data_d and "seconds" in data_d:
         lines.append(f"Darcy: coefficient + solve at s = {data_d['s_solve']}: "
                      f"{1e3 * data_d['seconds_per_sample']:.1f} ms per sample of wall time ({darcy_solver(data_d)}). "
-                     "FNO inference at s = {speed_d['shape'][0]} (batch {speed_d['batch']}): ours "
+                     f"FNO inference at s = {speed_d['shape'][0]} (batch {speed_d['batch']}): ours "
                      f"{1e3 * speed_d['inference_s_per_sample_ours']:.3f} ms, PyTorch twin "
                      f"{1e3 * speed_d['inference_s_per_sample_torch']:.3f} ms per sample.")
     if lines:
