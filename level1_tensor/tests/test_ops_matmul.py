@@ -56,3 +56,27 @@ def test_matmul_on_integers_matches_torch():
     out = ht.tensor(a) @ ht.tensor(b)
     assert out.dtype == ht.int64
     np.testing.assert_array_equal(out.numpy(), (torch.tensor(a) @ torch.tensor(b)).numpy())
+
+
+def test_linear_backward_skips_the_product_an_input_does_not_need(monkeypatch):
+    """A first layer's input needs no gradient: its backward makes one product (the weight's), not two,
+    and the weight's gradient is unchanged; with the input requiring grad both are made and match torch."""
+    from hyperion.tensor.backend import get_backend
+
+    rng = np.random.default_rng(0)
+    x, w = rng.standard_normal((6, 5)), rng.standard_normal((4, 5))
+    backend, calls = get_backend("cpu"), []
+    real = backend.matmul
+    monkeypatch.setattr(backend, "matmul", lambda a, b: calls.append((a.shape, b.shape)) or real(a, b))
+    for x_needs_grad in (False, True):
+        xt, wt = ht.tensor(x, requires_grad=x_needs_grad), ht.tensor(w, requires_grad=True)
+        out = F.linear(xt, wt)
+        calls.clear()
+        out.sum().backward()
+        tx, tw = torch.tensor(x, requires_grad=x_needs_grad), torch.tensor(w, requires_grad=True)
+        torch.nn.functional.linear(tx, tw).sum().backward()
+        np.testing.assert_allclose(wt.grad.numpy(), tw.grad.numpy(), rtol=1e-12)
+        assert len(calls) == (2 if x_needs_grad else 1)
+        assert (xt.grad is None) == (not x_needs_grad)
+        if x_needs_grad:
+            np.testing.assert_allclose(xt.grad.numpy(), tx.grad.numpy(), rtol=1e-12)

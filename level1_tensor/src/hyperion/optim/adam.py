@@ -89,10 +89,10 @@ class Adam(Optimizer):
                     if amsgrad:
                         max_sq = state["max_exp_avg_sq"]
                         max_sq.copy_(maximum(max_sq, exp_avg_sq))
-                        denom = max_sq.sqrt() / bias_correction2_sqrt + eps
-                    else:
-                        denom = exp_avg_sq.sqrt() / bias_correction2_sqrt + eps
-                    param.add_(-step_size * exp_avg / denom)
+                        denom = max_sq.sqrt().div_(bias_correction2_sqrt).add_(eps)
+                    else:  # in place on the fresh temporaries: same arithmetic, fewer arrays
+                        denom = exp_avg_sq.sqrt().div_(bias_correction2_sqrt).add_(eps)
+                    param.add_((exp_avg * -step_size).div_(denom))
                     # END SOLUTION
         return loss
 

@@ -15,6 +15,7 @@ user-facing surface, with names and semantics following PyTorch's.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -25,6 +26,10 @@ from hyperion.tensor.autograd import RemovableHandle, is_grad_enabled, run_backw
 from hyperion.tensor.backend import Array, get_backend
 from hyperion.tensor.errors import AutogradError, DeviceError, ShapeError
 from hyperion.tensor.strides import is_contiguous, normalize_dim
+
+# Tensor.add_/sub_/mul_/div_: the arrays' in-place operators, and the out-of-place ones for casts they refuse
+_IN_PLACE = {"add_": operator.iadd, "sub_": operator.isub, "mul_": operator.imul, "div_": operator.itruediv}
+_OUT_OF_PLACE = {"add_": operator.add, "sub_": operator.sub, "mul_": operator.mul, "div_": operator.truediv}
 
 
 class Tensor:
@@ -383,19 +388,32 @@ class Tensor:
     def fill_(self, value: Any) -> Tensor:
         return self._inplace("fill_", value)
 
+    def _update(self, op: str, operand: Any) -> Tensor:
+        """``self ⊕= operand`` written into the storage by the array's own in-place operator: one pass,
+        no temporary (an optimizer step is mostly these). Where numpy/CuPy refuse the cast in place (a
+        float into an integer tensor) the result is computed aside and cast on assignment, as before."""
+        self._check_inplace(op)
+        a = self._array()
+        try:
+            _IN_PLACE[op](a, operand)
+        except TypeError:  # raised before anything is written
+            a[...] = _OUT_OF_PLACE[op](a, operand)
+        self._version[0] += 1
+        return self
+
     def add_(self, other: Any, alpha: float = 1) -> Tensor:
         o = self._operand(other)
-        return self._inplace("add_", self._array() + (o if alpha == 1 else alpha * o))
+        return self._update("add_", o if alpha == 1 else alpha * o)
 
     def sub_(self, other: Any, alpha: float = 1) -> Tensor:
         o = self._operand(other)
-        return self._inplace("sub_", self._array() - (o if alpha == 1 else alpha * o))
+        return self._update("sub_", o if alpha == 1 else alpha * o)
 
     def mul_(self, other: Any) -> Tensor:
-        return self._inplace("mul_", self._array() * self._operand(other))
+        return self._update("mul_", self._operand(other))
 
     def div_(self, other: Any) -> Tensor:
-        return self._inplace("div_", self._array() / self._operand(other))
+        return self._update("div_", self._operand(other))
 
     def clamp_(self, min: Any = None, max: Any = None) -> Tensor:
         return self._inplace("clamp_", self._backend.clip(self._array(), min, max))
