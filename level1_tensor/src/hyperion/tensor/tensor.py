@@ -391,13 +391,16 @@ class Tensor:
     def _update(self, op: str, operand: Any) -> Tensor:
         """``self ⊕= operand`` written into the storage by the array's own in-place operator: one pass,
         no temporary (an optimizer step is mostly these). Where numpy/CuPy refuse the cast in place (a
-        float into an integer tensor) the result is computed aside and cast on assignment, as before."""
+        float into an integer tensor), or the array has no in-place operator (Python then returns a new
+        array), the result is written back by assignment, cast as before."""
         self._check_inplace(op)
         a = self._array()
         try:
-            _IN_PLACE[op](a, operand)
+            result = _IN_PLACE[op](a, operand)
         except TypeError:  # raised before anything is written
-            a[...] = _OUT_OF_PLACE[op](a, operand)
+            result = _OUT_OF_PLACE[op](a, operand)
+        if result is not a:  # an array type without in-place operators (level 3's lazy arrays): write it back
+            a[...] = result
         self._version[0] += 1
         return self
 
