@@ -153,3 +153,20 @@ def test_dropout_masks_are_drawn_on_the_device_reproducibly():
     assert abs((out == 0).mean() - 0.25) < 0.01
     a.sum().backward()
     np.testing.assert_array_equal(x.grad.cpu().numpy(), out)  # the gradient passes through the same mask
+
+
+def test_cuda_concatenate_matches_numpy_and_refuses_mismatched_parts():
+    """The CuPy backend's concatenate (copy kernels, no pointer table from the host): numpy's result on every
+    axis, dtypes promoted, and a clear error for parts that disagree off the axis."""
+    backend = ht.get_backend("cuda")
+    import cupy
+
+    rng = np.random.default_rng(0)
+    parts = [rng.standard_normal((2, k, 3)).astype(np.float32) for k in (1, 4, 2)]
+    for axis in (1, -2):
+        got = backend.concatenate([cupy.asarray(p) for p in parts], axis)
+        np.testing.assert_array_equal(cupy.asnumpy(got), np.concatenate(parts, axis=axis))
+    mixed = [cupy.ones((2, 2), dtype=cupy.float32), cupy.ones((1, 2), dtype=cupy.float64)]
+    assert backend.concatenate(mixed, 0).dtype == cupy.float64
+    with pytest.raises(ValueError, match="agree except along axis"):
+        backend.concatenate([cupy.ones((2, 3)), cupy.ones((2, 1))], 0)

@@ -258,6 +258,27 @@ class CupyBackend(Backend):
     def synchronize(self) -> None:
         self.xp.cuda.get_current_stream().synchronize()
 
+    def concatenate(self, arrays: list[Array], axis: int) -> Array:
+        """One copy kernel per part into a fresh output. ``cupy.concatenate`` of several parts uploads a
+        table of their pointers from the host first, which a CUDA-graph capture refuses."""
+        arrays = [self.xp.asarray(a) for a in arrays]
+        if len(arrays) == 1:
+            return arrays[0].copy()
+        axis = axis % arrays[0].ndim
+        rest = [a.shape[:axis] + a.shape[axis + 1 :] for a in arrays]
+        if any(a.ndim != arrays[0].ndim for a in arrays) or any(r != rest[0] for r in rest):
+            raise ValueError(f"concatenate: parts must agree except along axis {axis}, got shapes "
+                             f"{[a.shape for a in arrays]}")
+        shape = list(arrays[0].shape)
+        shape[axis] = sum(a.shape[axis] for a in arrays)
+        out = self.xp.empty(shape, dtype=self.xp.result_type(*arrays))
+        start, index = 0, [slice(None)] * len(shape)
+        for a in arrays:
+            index[axis] = slice(start, start + a.shape[axis])
+            out[tuple(index)] = a
+            start += a.shape[axis]
+        return out
+
     def _fft(self, name: str, a: Array, n: int, axis: int, norm: str) -> Array:
         return getattr(self.xp.fft, name)(a, n=n, axis=axis, norm=norm)  # cuFFT, plans cached by CuPy
 
