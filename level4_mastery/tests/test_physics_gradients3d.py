@@ -44,6 +44,15 @@ def test_gradient_matches_unrolled_autograd(oracle, backend, method):
     assert np.abs(got - expected).max() <= 1e-9 * np.abs(expected).max()  # the issue asks ≤ 0.5 %
 
 
+def test_gradient_left_on_the_device_is_the_host_gradient(oracle):
+    """``to_host=False`` keeps ∂L/∂ε in the engine's array type and dtype; its values are the host gradient's."""
+    problem, eps, g, _, expected = oracle
+    kept = grad3d.run_forward(problem, eps, "numba", keep="reverse", dtype=np.float32)[1]
+    got = grad3d.gradient(problem, eps, g, "numba", "reverse", kept, to_host=False)
+    assert got.dtype == np.float32 and got.shape == expected.shape
+    assert np.abs(got - expected).max() <= 1e-3 * np.abs(expected).max()
+
+
 def test_function_backward_is_the_gradient(oracle):
     problem, eps, g, _, expected = oracle
     leaf = tensor(eps, requires_grad=True)
@@ -160,6 +169,7 @@ def test_gradient_benchmark_warms_every_run_then_times_rounds(tmp_path):
     for name in ("gradient, reverse", "gradient, checkpoint"):
         for sample in rows[name]["samples"]:
             assert sample["seconds"] == pytest.approx(sample["forward_part"] + sample["backward_part"])
+            assert sample["to_host"] >= 0.0  # the copy to float64 numpy, timed apart
     assert result["apart"]["checkpoint"]["max_rel"] <= 1e-12
     with pytest.raises(SystemExit):
         bench_grad3d.main(["--backend", "numpy", "--repeats", "0"])

@@ -18,6 +18,7 @@ triangle; with a KV cache (``N_q = 1``) the new token sees every cached key.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
@@ -66,6 +67,20 @@ def attention_mask(n_q: int, n_k: int, *, causal: bool = False, key_padding_mask
     # END SOLUTION
 
 
+@functools.lru_cache(maxsize=32)
+def causal_bias(n_q: int, n_k: int, dtype: np.dtype) -> np.ndarray:
+    """The additive causal mask (0 where allowed, -inf where blocked), ``(1, 1, N_q, N_k)``, read-only.
+
+    Built once per shape and dtype: every training step asks for the same one, and rebuilding it on the
+    host (``triu``, ``where``) each time left the device idle between the scores and the softmax.
+    Needs ``N_q <= N_k`` (else the first rows would see no key at all)."""
+    if n_q > n_k:
+        raise ShapeError(f"causal_bias: needs N_q <= N_k, got N_q={n_q}, N_k={n_k}")
+    bias = np.where(np.triu(np.ones((n_q, n_k), dtype=bool), k=1 + n_k - n_q), -np.inf, 0.0).astype(dtype)
+    bias.setflags(write=False)
+    return bias[None, None]
+
+
 def naive_attention(q: Tensor, k: Tensor, v: Tensor, *, causal: bool = False,
                     key_padding_mask: np.ndarray | None = None, dropout_p: float = 0.0,
                     training: bool = False) -> Tensor:
@@ -83,8 +98,13 @@ def naive_attention(q: Tensor, k: Tensor, v: Tensor, *, causal: bool = False,
     # BEGIN SOLUTION
     scale = 1.0 / float(np.sqrt(q.shape[-1]))
     scores = (q * scale) @ k.transpose(-2, -1)
-    blocked = attention_mask(q.shape[-2], k.shape[-2], causal=causal, key_padding_mask=key_padding_mask)
+    n_q, n_k = q.shape[-2], k.shape[-2]
+    plain_causal = causal and key_padding_mask is None and n_q <= n_k  # the training step's case: one cached bias
+    blocked = None if plain_causal else attention_mask(n_q, n_k, causal=causal, key_padding_mask=key_padding_mask)
     empty_rows = None
+    if plain_causal:
+        dtype = np.dtype(scores.dtype)
+        scores = scores + Tensor(causal_bias(n_q, n_k, dtype), dtype=dtype, device=q.device)
     if blocked is not None:
         empty = blocked.all(axis=-1, keepdims=True)  # rows in which every key is masked
         if empty.any():

@@ -118,8 +118,11 @@ def main(argv: list[str] | None = None) -> int:
             engine = engines[kernel]
             (_, kept), forward = meter.time(lambda: grad3d.run_forward(problem, eps, args.backend, keep=method,
                                                                        engine=engine))
-            grads[label], backward = meter.time(lambda: grad3d.gradient(problem, eps, g, args.backend, method, kept))
-            return {"seconds": forward + backward, "forward_part": forward, "backward_part": backward}
+            on_device, backward = meter.time(lambda: grad3d.gradient(problem, eps, g, args.backend, method, kept,
+                                                                      to_host=False))
+            grads[label], to_host = meter.time(lambda: np.asarray(engine.to_host(on_device), np.float64))
+            return {"seconds": forward + backward, "forward_part": forward, "backward_part": backward,
+                    "to_host": to_host}
         return run
 
     runs = {"forward, plain solver": plain, "forward, gradient engine (samples monitors)": engine_forward}
@@ -152,16 +155,19 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{args.backend}, {args.size}^3 x {args.steps} steps, CPML {problem.pml}, dtype {first.dtype}; every run "
           f"warmed once untimed, then {args.repeats} interleaved rounds (rotated order); medians. Set-up (ε, "
           "profiles, upload, compilation) excluded from every row; reserved GB from the warm-up, pool emptied first")
+    print("A gradient's seconds end with ∂L/∂ε on the device (as a forward run ends with its fields there); the "
+          "copy to the host as float64 numpy (what the autograd Function returns) is the last column, apart.")
     print("| run | seconds | x one forward run | forward part | backward part | backward / forward run | "
-          "spread (max-min)/median | reserved GB |\n|---|---|---|---|---|---|---|---|")
+          "spread (max-min)/median | reserved GB | + ∂L/∂ε to host s |\n|---|---|---|---|---|---|---|---|---|")
     rows = {}
     for name in names:
-        total, forward, backward = (median(name, key) for key in ("seconds", "forward_part", "backward_part"))
+        total, forward, backward, to_host = (median(name, key) for key in ("seconds", "forward_part",
+                                                                           "backward_part", "to_host"))
         spread = (max(s["seconds"] for s in samples[name]) - min(s["seconds"] for s in samples[name])) / total
-        rows[name] = {"seconds": total, "forward_part": forward, "backward_part": backward,
+        rows[name] = {"seconds": total, "forward_part": forward, "backward_part": backward, "to_host": to_host,
                       "reserved_GB": reserved[name], "samples": samples[name]}
         cells = [f"{total:.3f}", f"{total / reference:.2f}", f"{forward:.3f}", f"{backward:.3f}",
-                 f"{backward / reference:.2f}", f"{spread:.2f}", f"{reserved[name]:.2f}"]
+                 f"{backward / reference:.2f}", f"{spread:.2f}", f"{reserved[name]:.2f}", f"{to_host:.3f}"]
         print(f"| {name} | " + " | ".join("-" if cell == "nan" else cell for cell in cells) + " |")
     for other, d in apart.items():
         print(f"{other} vs {labels[0]}: max |diff| / max |g| = {d['max_rel']:.2e}, relative L2 = {d['l2_rel']:.2e}")

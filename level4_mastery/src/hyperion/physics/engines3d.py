@@ -120,11 +120,12 @@ class Engine(Solver3D):
         """The -J part of ∂E^{n+1}/∂cb = curl H - J (time reversal accumulates Eb · curl H)."""
         grad[self.source_region] -= adjoint.E[2][self.source_region] * self.dtype.type(self.current(n))
 
-    def eps_gradient(self, grad_cb: Any) -> np.ndarray:
-        """∂L/∂ε on R from ∂L/∂cb, as float64 numpy: ∂cb/∂ε = -Δt/ε² = -cb²/Δt, taken where the arrays live."""
+    def eps_gradient(self, grad_cb: Any, to_host: bool = True) -> Any:
+        """∂L/∂ε on R from ∂L/∂cb: ∂cb/∂ε = -Δt/ε² = -cb²/Δt, taken where the arrays live; as float64 numpy,
+        or (``to_host=False``) left where the fields are, in the engine's dtype."""
         cb = self.cb[self.interior]
         g = grad_cb[self.interior] * (cb * cb) * self.dtype.type(-1.0 / self.dt)
-        return np.asarray(self.to_host(g), np.float64)
+        return np.asarray(self.to_host(g), np.float64) if to_host else g
 
     def to_host(self, array: Any) -> np.ndarray:
         return np.asarray(array)

@@ -115,8 +115,9 @@ def run_forward(problem: Problem3D, eps_interior: np.ndarray, backend: str = "nu
 
 
 def gradient(problem: Problem3D, eps_interior: np.ndarray, g: np.ndarray, backend: str = "numpy",
-             method: str = "reverse", kept: dict | None = None, dtype: Any = None) -> np.ndarray:
-    """∂L/∂ε on the interior for ``g = ∂L/∂Re Ẽ + i ∂L/∂Im Ẽ`` (frequencies × monitors), by ``method``.
+             method: str = "reverse", kept: dict | None = None, dtype: Any = None, to_host: bool = True) -> Any:
+    """∂L/∂ε on the interior for ``g = ∂L/∂Re Ẽ + i ∂L/∂Im Ẽ`` (frequencies × monitors), by ``method``:
+    float64 numpy, or (``to_host=False``) on the engine's device in its dtype.
 
     ``kept``: what ``run_forward(..., keep=method)`` kept (used up: time reversal runs its final state back,
     checkpointing takes each checkpoint as the start of its segment's rerun, without a copy).
@@ -154,7 +155,7 @@ def gradient(problem: Problem3D, eps_interior: np.ndarray, g: np.ndarray, backen
                 engine.adjoint_step(adjoint, grad, segment[n + 1 - start], segment[n - start], n)
                 if n > 0:
                     engine.inject(adjoint, loads[n])
-    return engine.eps_gradient(grad)
+    return engine.eps_gradient(grad, to_host)
 
 
 class FDTD3D(Function):
