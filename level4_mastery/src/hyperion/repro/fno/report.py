@@ -142,7 +142,7 @@ def targets(results: dict[str, Any]) -> str:
     if data_d and "seconds" in data_d:
         rows.append(f"| Darcy data generation < 60 s | {data_d['seconds']:.1f} s for {data_d['samples']} samples at "
                     f"s = {data_d['s_solve']} ({darcy_solver(data_d)}"
-                    + (", beside Burgers' training" if "waited_seconds" in results else "")
+                    + (", beside Burgers' training" if _overlapped(results) else "")
                     + (f"; one solve alone: {data_d['solve_seconds_one_process']:.2f} s"
                        if "solve_seconds_one_process" in data_d else "") + ") | "
                     f"{'yes' if data_d['seconds'] < 60 else 'NO'} |")
@@ -268,7 +268,7 @@ def report(folder: Path) -> str:
         "",
         f"GPU: {env.get('gpu', 'none')} (driver {env.get('driver_version', '?')}), CuPy {env.get('cupy', '—')}, "
         f"PyTorch {env.get('torch')}, NumPy {env['numpy']}, Python {env['python']}; commit {env['commit']}; "
-        f"{env['date_utc']} UTC. " + _commands(results),
+        f"{env['date_utc']} UTC" + _darcy_run(results) + ". " + _commands(results),
         "",
         "Burgers initial conditions: " + (
             "constant (mean) mode drawn too -- the paper's formula read literally, NOT the authors' generator; "
@@ -279,7 +279,7 @@ def report(folder: Path) -> str:
         *([f"Scheduling: Burgers' data and speed stage ran alone; then Burgers trained while Darcy's data were "
            f"generated on the CPU (Darcy waited {results['waited_seconds']['before_data']:.0f} s to start); Darcy's "
            f"speed stage and training ran after Burgers had finished (waited "
-           f"{results['waited_seconds']['before_speed']:.0f} s), alone.", ""] if "waited_seconds" in results else []),
+           f"{results['waited_seconds']['before_speed']:.0f} s), alone.", ""] if _overlapped(results) else []),
         "## Paper / ours / holds?",
         "",
         table(results),
@@ -311,6 +311,22 @@ def report(folder: Path) -> str:
     return "\n".join(text)
 
 
+def _overlapped(results: dict[str, Any]) -> bool:
+    """Darcy ran with ``--overlap`` (it waited for Burgers' marker files); runs before this check recorded
+    ``waited_seconds`` always, so the Darcy arguments decide."""
+    args = results.get("darcy_args") or results.get("args") or {}
+    return "waited_seconds" in results and any(str(args.get(k)) != "None" for k in ("start_after", "speed_after"))
+
+
+def _darcy_run(results: dict[str, Any]) -> str:
+    """Darcy's commit and date when its run was another call than Burgers' (its own ``environment``)."""
+    other = results.get("darcy_environment") or {}
+    env = results["environment"]
+    if not other or (other.get("commit"), other.get("date_utc")) == (env.get("commit"), env.get("date_utc")):
+        return ""
+    return f" (Burgers); Darcy: commit {other.get('commit')}, {other.get('date_utc')} UTC, a separate call"
+
+
 def _cli(args: dict[str, str]) -> str:
     flags = {"False": None, "True": "", "None": None}  # store_true options: the flag alone, or nothing
     options = " ".join(f"--{k.replace('_', '-')}" + (f" {v}" if flags.get(v, v) else "")
@@ -320,7 +336,7 @@ def _cli(args: dict[str, str]) -> str:
 
 def _commands(results: dict[str, Any]) -> str:
     if "darcy_args" in results:
-        how = "overlapped, see Scheduling" if "waited_seconds" in results else "run side by side or in turn"
+        how = "overlapped, see Scheduling" if _overlapped(results) else "run side by side or in turn"
         return f"Commands ({how}): {_cli(results['args'])} and {_cli(results['darcy_args'])}."
     return f"Command: {_cli(results['args'])}."
 
