@@ -167,3 +167,19 @@ def test_flash_dispatch_agrees_with_naive():
         np.testing.assert_allclose(outs["flash"], outs["naive"], atol=1e-12, err_msg=f"N_q={n_q}")
         for name, got, want in zip("qkv", grads["flash"], grads["naive"]):
             np.testing.assert_allclose(got, want, atol=1e-10, err_msg=f"grad {name}, N_q={n_q}")
+
+
+def test_causal_bias_is_the_causal_mask_built_once():
+    """The cached additive bias: -inf exactly where ``attention_mask`` blocks, the same read-only array on a
+    second call, per dtype; a query block longer than the keys is refused (its first rows would see nothing)."""
+    from hyperion.transformer.attention import causal_bias
+
+    for n_q, n_k in ((5, 5), (1, 7), (3, 7)):
+        bias = causal_bias(n_q, n_k, np.dtype(np.float32))
+        blocked = attention_mask(n_q, n_k, causal=True)
+        assert bias.shape == blocked.shape and bias.dtype == np.float32
+        assert np.array_equal(np.isneginf(bias), blocked) and not bias[~blocked].any()
+        assert causal_bias(n_q, n_k, np.dtype(np.float32)) is bias and not bias.flags.writeable
+    assert causal_bias(4, 4, np.dtype(np.float64)).dtype == np.float64
+    with pytest.raises(ShapeError, match="N_q <= N_k"):
+        causal_bias(6, 5, np.dtype(np.float32))
