@@ -303,7 +303,7 @@ class CudaEngine(Engine):
     # (kernel 4 with 4 planes per thread), 6 (kernel 4 with no warp mixing core and outer cells, the outer cells
     # numbered densely, the recorded shell restored inside the kernels), 7 (kernel 6 with 48 registers a thread) or
     # 8 (kernel 6 with each core thread marching 8 planes in x, carrying the values the next plane reuses).
-    # Kernel 4 is the fastest measured on the H200 (results/fdtd_speed/); 6-8 are not measured there yet.
+    # Kernel 4 is the fastest measured on the H200, 6-8 included (results/fdtd_speed/h200_2026-12-05/).
     kernel = 4
     march = 8  # kernel 8: planes a core thread marches
 

@@ -34,8 +34,10 @@ checks that replayed steps give the eager steps' parameters. On the CPU there is
 
 Status: two H200 runs with this module's first version (its own capture code) were refused ("calling
 cuBLAS API during stream capture", then "H2D transfers are disallowed"); this version, on the capture
-that replays the GPT step, has not run on a GPU yet. If the capture raises, the step records why
-(``capture_error``), undoes the warm-ups and runs op by op from then on.
+that replays the GPT step, captures on the H200 since level 1's ``CupyBackend.concatenate`` copies part
+by part (``cupy.concatenate`` uploaded a pointer table from the host): the CUDA test passed and both
+experiments trained the full protocol with it (2026-12-05, ``results/fno_h200_full/``). If the capture
+raises, the step records why (``capture_error``), undoes the warm-ups and runs op by op from then on.
 """
 
 from __future__ import annotations
