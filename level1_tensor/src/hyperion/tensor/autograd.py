@@ -12,6 +12,7 @@ The walk is iterative: a chain of 100,000 ops must not hit Python's recursion li
 from __future__ import annotations
 
 import contextlib
+import functools
 import threading
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
@@ -58,22 +59,30 @@ def enable_grad() -> contextlib.AbstractContextManager[None]:
 
 
 # ---- the op hook (a profiler's way in) ----------------------------------------------------------
-OpHook = Callable[["Function", str, list, dict], Any]
+OpHook = Callable[["Function", str, list, dict, Callable[[Any], Any]], Any]
 _op_hook: OpHook | None = None
 
 
 def set_op_hook(hook: OpHook | None) -> OpHook | None:
-    """Route every ``forward`` and ``backward`` through ``hook(ctx, phase, arrays, options)``, which
-    must run the call itself (``ctx.backward(*arrays)`` when ``phase == "backward"``, else
-    ``ctx.forward(*arrays, **options)``) and return its result; ``None`` removes it. Returns the
-    previous hook. View ops (no kernel: a new stride view) come through with phase ``"view"``, their
-    ``arrays`` the input Tensor. The backward pass's own array work (a leaf's gradient stored, two
-    gradients of one tensor summed) comes through too, as :class:`AccumulateGrad` and
-    :class:`AddGrads` with phase ``"engine"``. Level 3's profiler is the user: with no hook, each
-    op pays one ``is None`` test."""
+    """Route every ``forward`` and ``backward`` through ``hook(ctx, phase, arrays, options, finish)``,
+    which must run the call itself (``ctx.backward(*arrays)`` when ``phase == "backward"``, else
+    ``ctx.forward(*arrays, **options)``) and return ``finish(result)``; ``None`` removes it. Returns
+    the previous hook. ``finish`` is the engine's own work on the result -- wrapping it in a Tensor
+    and recording the graph after a forward, handing the gradients to the parents and freeing what
+    the op saved after a backward -- so a profiler's span holds all of an op's cost, as PyTorch's op
+    spans hold its autograd recording. View ops (no kernel: a new stride view) come through with
+    phase ``"view"``, their ``arrays`` the input Tensor. The backward pass's own array work (a leaf's
+    gradient stored, two gradients of one tensor summed) comes through too, as
+    :class:`AccumulateGrad` and :class:`AddGrads` with phase ``"engine"``. Level 3's profiler is
+    the user: with no hook, each op pays one ``is None`` test."""
     global _op_hook
     previous, _op_hook = _op_hook, hook
     return previous
+
+
+def _unchanged(result: Any) -> Any:
+    """``finish`` for calls whose result needs no more work (views, the engine's own array work)."""
+    return result
 
 
 # ---- Function ----------------------------------------------------------------------------------
@@ -117,16 +126,21 @@ class Function:
         backend = get_backend(device)
         ctx = backend.function(cls)(backend)  # cls itself, or the backend's fused-kernel subclass of it
         arrays = [t._array() for t in inputs]
-        out = ctx.forward(*arrays, **options) if _op_hook is None else _op_hook(ctx, "forward", arrays, options)
-        requires_grad = cls.differentiable and _grad_mode.enabled and any(t.requires_grad for t in inputs)
+        if _op_hook is not None:
+            return _op_hook(ctx, "forward", arrays, options, functools.partial(ctx._record, inputs, device))
+        return ctx._record(inputs, device, ctx.forward(*arrays, **options))
+
+    def _record(self, inputs: tuple[Tensor, ...], device: str, out: Array) -> Tensor:
+        """``out`` as a Tensor on ``device``; when a gradient may be needed, this op becomes its ``_ctx``."""
+        requires_grad = self.differentiable and _grad_mode.enabled and any(t.requires_grad for t in inputs)
         requires_grad = requires_grad and out.dtype.kind == "f"  # integer results carry no gradient
         result = type(inputs[0])._from_array(out, device, requires_grad)  # a Tensor: no import of it here
         if requires_grad:
-            ctx.parents = inputs
-            ctx.needs_input_grad = tuple(t.requires_grad for t in inputs)
-            if cls.saves_inputs:
-                ctx.saved_versions = tuple((t._version, t._version[0]) for t in (*inputs, result))
-            result._ctx = ctx
+            self.parents = inputs
+            self.needs_input_grad = tuple(t.requires_grad for t in inputs)
+            if self.saves_inputs:
+                self.saved_versions = tuple((t._version, t._version[0]) for t in (*inputs, result))
+            result._ctx = self
         return result
 
     def __repr__(self) -> str:
@@ -200,7 +214,35 @@ def toposort(root: Tensor) -> list[Tensor]:
 def run_backward(root: Tensor, grad: Array, retain_graph: bool = False) -> None:
     """Propagate ``grad`` (d output / d root) to every leaf that requires grad."""
     grads: dict[int, Array] = {id(root): grad}
-    for node in toposort(root):
+
+    def deliver(ctx: Function, parent_grads: Array | tuple[Array | None, ...]) -> None:
+        """Hand one op's input gradients to its parents (summing where a parent has one already), then
+        free what the op saved, and its links to its parents: nothing of a finished op stays alive."""
+        if not isinstance(parent_grads, tuple):
+            parent_grads = (parent_grads,)
+        for parent, pg in zip(ctx.parents, parent_grads):
+            if pg is None or not parent.requires_grad:
+                continue
+            if pg.shape != parent.shape:
+                pg = unbroadcast(pg, parent.shape)
+            key = id(parent)
+            if key not in grads:
+                grads[key] = pg
+            elif _op_hook is None:
+                grads[key] = grads[key] + pg
+            else:
+                add = AddGrads(parent._backend)
+                grads[key] = _op_hook(add, "engine", [grads[key], pg], {}, _unchanged)
+        if not retain_graph:
+            ctx.released = True
+            ctx.__dict__ = {k: v for k, v in ctx.__dict__.items()
+                            if k in ("backend", "needs_input_grad", "released", "saved_versions")}
+            ctx.parents = ()  # a second backward() stops here, at the error below
+
+    order = toposort(root)
+    order.reverse()  # popped from the end, root first: a tensor is let go as soon as it is done
+    while order:
+        node = order.pop()
         g = grads.pop(id(node), None)
         if g is None:
             continue
@@ -210,7 +252,7 @@ def run_backward(root: Tensor, grad: Array, retain_graph: bool = False) -> None:
                 if _op_hook is None:
                     node._accumulate_grad(g)
                 else:
-                    _op_hook(AccumulateGrad(node._backend), "engine", [g], {"leaf": node})
+                    _op_hook(AccumulateGrad(node._backend), "engine", [g], {"leaf": node}, _unchanged)
                 for hook in tuple(getattr(node, "_grad_hooks", None) or ()):
                     hook(node)  # this leaf's gradient is complete: e.g. start its all-reduce
             if ctx is None:
@@ -227,25 +269,7 @@ def run_backward(root: Tensor, grad: Array, retain_graph: bool = False) -> None:
                     f"pass (version {version[0]}, saved at {seen}); clone it before changing it, or "
                     "run backward before the in-place update"
                 )
-        parent_grads = ctx.backward(g) if _op_hook is None else _op_hook(ctx, "backward", [g], {})
-        if not isinstance(parent_grads, tuple):
-            parent_grads = (parent_grads,)
-        for parent, pg in zip(ctx.parents, parent_grads):
-            if pg is None or not parent.requires_grad:
-                continue
-            if pg.shape != parent.shape:
-                pg = unbroadcast(pg, parent.shape)
-            key = id(parent)
-            if key not in grads:
-                grads[key] = pg
-            elif _op_hook is None:
-                grads[key] = grads[key] + pg
-            else:
-                grads[key] = _op_hook(AddGrads(parent._backend), "engine", [grads[key], pg], {})
-        if not retain_graph:
-            ctx.released = True
-            ctx.__dict__ = {
-                k: v
-                for k, v in ctx.__dict__.items()
-                if k in ("backend", "parents", "needs_input_grad", "released", "saved_versions")
-            }
+        if _op_hook is None:
+            deliver(ctx, ctx.backward(g))
+        else:
+            _op_hook(ctx, "backward", [g], {}, functools.partial(deliver, ctx))

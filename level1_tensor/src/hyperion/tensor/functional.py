@@ -503,7 +503,7 @@ def native_index(x: Tensor, key: Any) -> Any:
                 out.append(arr)
                 dim += arr.ndim
                 continue
-            if arr.size and (int(arr.max()) >= x.shape[dim] or int(arr.min()) < -x.shape[dim]):
+            if arr.size and bool(((arr >= x.shape[dim]) | (arr < -x.shape[dim])).any()):  # one device read
                 raise IndexError(
                     f"index {int(arr.max()) if int(arr.max()) >= x.shape[dim] else int(arr.min())} "
                     f"is out of range for dimension {dim} with size {x.shape[dim]}"
@@ -574,8 +574,10 @@ def _check_target(input: Tensor, target: Tensor, op: str) -> None:
 
 def _check_classes(target: Tensor, classes: int, ignore_index: int, op: str) -> None:
     t = target._array()
-    valid = t[t != ignore_index]
-    if valid.size and (int(valid.min()) < 0 or int(valid.max()) >= classes):
+    # one pass and one read of a device value: a negative index wraps to a huge unsigned one
+    out_of_range = (t != ignore_index) & (t.astype(np.uint64) >= classes)
+    if bool(out_of_range.any()):
+        valid = t[t != ignore_index]
         bad = int(valid.max()) if int(valid.max()) >= classes else int(valid.min())
         raise IndexError(f"{op}: target {bad} is out of range for {classes} classes")
 

@@ -26,6 +26,7 @@ import numpy as np
 from hyperion.nn import Dropout, Linear, Module
 from hyperion.tensor import Tensor, softmax, where
 from hyperion.tensor import functional as TF
+from hyperion.tensor.backend import get_backend
 from hyperion.tensor.errors import DTypeError, ShapeError
 from hyperion.transformer.heads import merge_heads, split_heads
 from hyperion.transformer.kv_cache import KVCache
@@ -81,6 +82,18 @@ def causal_bias(n_q: int, n_k: int, dtype: np.dtype) -> np.ndarray:
     return bias[None, None]
 
 
+def causal_bias_on(n_q: int, n_k: int, dtype: np.dtype, device: str) -> Tensor:
+    """:func:`causal_bias` as a constant Tensor on ``device``, uploaded once per shape, dtype and backend
+    (a GPU step otherwise copied it host to device in every layer)."""
+    return _causal_bias_on(n_q, n_k, np.dtype(dtype), device, get_backend(device))
+
+
+@functools.lru_cache(maxsize=8)
+def _causal_bias_on(n_q: int, n_k: int, dtype: np.dtype, device: str, backend: object) -> Tensor:
+    # ``backend`` is in the key: lazy mode and CUDA-graph capture serve a device through another backend
+    return Tensor(causal_bias(n_q, n_k, dtype), dtype=dtype, device=device)
+
+
 def naive_attention(q: Tensor, k: Tensor, v: Tensor, *, causal: bool = False,
                     key_padding_mask: np.ndarray | None = None, dropout_p: float = 0.0,
                     training: bool = False) -> Tensor:
@@ -104,7 +117,7 @@ def naive_attention(q: Tensor, k: Tensor, v: Tensor, *, causal: bool = False,
     empty_rows = None
     if plain_causal:
         dtype = np.dtype(scores.dtype)
-        scores = scores + Tensor(causal_bias(n_q, n_k, dtype), dtype=dtype, device=q.device)
+        scores = scores + causal_bias_on(n_q, n_k, dtype, q.device)
     if blocked is not None:
         empty = blocked.all(axis=-1, keepdims=True)  # rows in which every key is masked
         if empty.any():

@@ -200,9 +200,9 @@ def capture(fn: Callable[..., Any], *tensors: Any) -> Graph:
         kind, index = owners[id(owner)]
         return Ref(kind, index, array.shape, array.strides, _address(array) - _address(owner))
 
-    def hook(ctx: Any, phase: str, arrays: list, options: dict) -> Any:
+    def hook(ctx: Any, phase: str, arrays: list, options: dict, finish: Any) -> Any:
         if phase == "view":  # a stride view of a Tensor: no op to record, its storage is resolved by ``ref``
-            return ctx.forward(*arrays, **options)
+            return finish(ctx.forward(*arrays, **options))
         if phase != "forward":
             raise CaptureError("graph mode captures forward passes only")
         refs = [ref(a) for a in arrays]
@@ -220,7 +220,7 @@ def capture(fn: Callable[..., Any], *tensors: Any) -> Graph:
         nodes.append(Node(type(ctx), encoded, refs, out.shape, out.dtype))
         owners[id(_owner(out))] = ("node", len(nodes) - 1)
         alive.append(_owner(out))
-        return out
+        return finish(out)
 
     previous = autograd.set_op_hook(hook)
     try:

@@ -166,26 +166,28 @@ class Profile:
         return self.timers[device]
 
     # ---- the hook ------------------------------------------------------------------------------
-    def hook(self, ctx: Any, phase: str, arrays: list, options: dict) -> Any:
+    def hook(self, ctx: Any, phase: str, arrays: list, options: dict, finish: Any) -> Any:
         device = ctx.backend.device
         timer = self.timers.get(device) or self.timer(device)
+        first = arrays[0] if arrays and hasattr(arrays[0], "dtype") else None
+        if phase == "backward":  # backward(grad): the forward's shapes are the parents' and the gradient's
+            # (read now: ``finish`` lets go of the parents)
+            shapes, out_shape = [p.shape for p in ctx.parents], getattr(first, "shape", None)
         self.depth += 1
         token = timer.start()
         try:
             result = ctx.backward(*arrays) if phase == "backward" else ctx.forward(*arrays, **options)
+            if phase != "backward":  # forward, a view, or the engine's work between backward ops
+                shapes, out_shape = [a.shape for a in arrays if hasattr(a, "shape")], getattr(result, "shape", None)
+            finished = finish(result)  # the engine's work on the result: a Tensor and its graph, or gradients passed on
         finally:
             self.depth -= 1
         stamp = timer.stop(token)
         # The rest waits for __exit__ (FLOPs, bytes, Records): the time from ``stop`` to the next op's
         # ``start`` is outside every span, so the hook keeps it to a few attribute reads and one append.
-        first = arrays[0] if arrays and hasattr(arrays[0], "dtype") else None
-        if phase == "backward":  # backward(grad): the forward's shapes are the parents' and the gradient's
-            shapes, out_shape = [p.shape for p in ctx.parents], getattr(first, "shape", None)
-        else:  # forward, a view, or the engine's work between backward ops
-            shapes, out_shape = [a.shape for a in arrays if hasattr(a, "shape")], getattr(result, "shape", None)
         self._pending.append((type(ctx).__name__, phase, shapes, getattr(first, "dtype", None), device,
                               self.depth, stamp, out_shape))
-        return result
+        return finished
 
     def _wrap(self, backend: Any, method: str) -> None:
         original = getattr(backend, method)

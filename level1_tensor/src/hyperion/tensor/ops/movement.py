@@ -32,7 +32,7 @@ class ViewFunction(Function):
     def apply(cls, x: Tensor, **options: Any) -> Tensor:  # type: ignore[override]
         ctx = cls(get_backend(x.device))
         hook = autograd._op_hook  # a profiler sees views too, with phase "view"
-        out = ctx.forward(x, **options) if hook is None else hook(ctx, "view", [x], options)
+        out = ctx.forward(x, **options) if hook is None else hook(ctx, "view", [x], options, autograd._unchanged)
         if x.requires_grad and is_grad_enabled():
             out.requires_grad, out._ctx = True, ctx
             ctx.parents, ctx.needs_input_grad = (x,), (True,)
