@@ -201,3 +201,45 @@ def test_optimizer_step_between_forward_and_backward_is_caught():
         w.sub_(0.1)
     with pytest.raises(ht.AutogradError, match="modified in place"):
         y.backward()
+
+
+def test_backward_lets_go_of_each_intermediate_once_it_is_done():
+    # a finished op keeps neither its saved values nor its parents: activations die during backward,
+    # not when the loss tensor does (PyTorch frees them the same way)
+    import weakref
+
+    x = ht.tensor(np.linspace(-1.0, 1.0, 6), requires_grad=True)
+    h = x * 2.0
+    seen = weakref.ref(h)
+    y = (h.exp() * h).sum()
+    del h
+    assert seen() is not None  # y's graph holds it until backward
+    y.backward()
+    assert seen() is None
+    np.testing.assert_allclose(x.grad.numpy(), 2 * np.exp(2 * x.detach().numpy()) * (1 + 2 * x.detach().numpy()))
+    with pytest.raises(ht.AutogradError, match="retain_graph=True"):
+        y.backward()
+
+
+def test_op_hook_runs_the_op_and_the_engine_work_passed_as_finish():
+    from hyperion.tensor import autograd
+
+    calls = []
+
+    def hook(ctx, phase, arrays, options, finish):
+        result = ctx.backward(*arrays) if phase == "backward" else ctx.forward(*arrays, **options)
+        finished = finish(result)
+        calls.append((type(ctx).__name__, phase, type(finished).__name__))
+        return finished
+
+    previous = autograd.set_op_hook(hook)
+    try:
+        x = ht.tensor([1.0, 2.0], requires_grad=True)
+        y = (x * x).sum()
+        y.backward()
+    finally:
+        autograd.set_op_hook(previous)
+    assert ("Mul", "forward", "Tensor") in calls  # finish made the Tensor and recorded the graph
+    assert y._ctx is not None and y.requires_grad
+    assert ("Sum", "backward", "NoneType") in calls  # finish handed the gradient on
+    np.testing.assert_allclose(x.grad.numpy(), [2.0, 4.0])
