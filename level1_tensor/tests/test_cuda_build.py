@@ -53,3 +53,42 @@ def test_compile_options_carry_includes_and_sorted_defines(tmp_path):
 def test_stub_pattern_matches_the_graders():
     skeleton = pytest.importorskip("hyperion_grader.skeleton")
     assert cuda_build.CUDA_STUB.pattern == skeleton._CU_STUB.pattern
+
+
+def _fake_cupy(launches: list) -> object:
+    """A stand-in for CuPy's driver: ``launchKernel`` reads the parameter block as cuLaunchKernel would."""
+    import ctypes
+    import types
+
+    def launch_kernel(function, gx, gy, gz, bx, by, bz, smem, stream, params, extra):
+        pointers = (ctypes.c_uint64 * 5).from_address(params)
+        values = (ctypes.c_uint64.from_address(pointers[0]).value, ctypes.c_int32.from_address(pointers[1]).value,
+                  ctypes.c_float.from_address(pointers[2]).value, ctypes.c_int32.from_address(pointers[3]).value,
+                  ctypes.c_uint64.from_address(pointers[4]).value)
+        launches.append(((function, gx, gy, gz, bx, by, bz, smem, stream, extra), values))
+
+    stream = types.SimpleNamespace(ptr=77)
+    cuda = types.SimpleNamespace(driver=types.SimpleNamespace(launchKernel=launch_kernel),
+                                 get_current_stream=lambda: stream)
+    return types.SimpleNamespace(cuda=cuda)
+
+
+def test_packed_launch_lays_out_one_slot_per_parameter(monkeypatch):
+    import sys
+    import types
+
+    launches: list = []
+    monkeypatch.setitem(sys.modules, "cupy", _fake_cupy(launches))
+    kernel = types.SimpleNamespace(kernel=types.SimpleNamespace(ptr=1234))
+    launch = cuda_build.PackedLaunch(kernel, (9,), (128, 2), 512, "pifip")
+    launch(0x7F0012345678, -3, 1e-5, True, 2**63 + 5)
+    launch(16, 2**31 - 1, -2.5, 0, 0)
+    head = (1234, 9, 1, 1, 128, 2, 1, 512, 77, 0)
+    assert launches[0][0] == head and launches[1][0] == head
+    eps32 = float(__import__("numpy").float32(1e-5))
+    assert launches[0][1] == (0x7F0012345678, -3, eps32, 1, 2**63 + 5)
+    assert launches[1][1] == (16, 2**31 - 1, -2.5, 0, 0)
+    with pytest.raises(TypeError, match="takes 5 arguments"):
+        launch.pack(1, 2)
+    with pytest.raises(ValueError, match="kinds must be"):
+        cuda_build.PackedLaunch(kernel, (1,), (1,), 0, "pq")

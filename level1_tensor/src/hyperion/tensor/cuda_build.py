@@ -14,6 +14,8 @@ above this level). What it holds:
 * :func:`cuda_include_dir`, :func:`nvcc_path` — where the toolkit is.
 * :func:`to_bf16_bits`, :func:`from_bf16_bits` — bfloat16 as ``uint16`` patterns (numpy and CuPy
   have no bfloat16 dtype).
+* :class:`PackedLaunch` — a kernel launch whose parameter block is laid out once: a call is one
+  ``struct.pack_into`` and one ``cuLaunchKernel`` (CuPy's ``RawKernel`` call inspects every argument).
 * :func:`time_gpu` — CUDA-event timing: warm-up, repeated samples, the median.
 """
 
@@ -25,6 +27,7 @@ import os
 import re
 import shutil
 import statistics
+import struct
 import subprocess
 import tempfile
 import threading
@@ -136,6 +139,52 @@ def clear_cache() -> None:
     """Forget every compiled module and kernel (the next call reads and compiles the source again)."""
     kernel.cache_clear()
     module.cache_clear()
+
+
+class PackedLaunch:
+    """One kernel's launch with its geometry fixed and its parameter block laid out once.
+
+    ``RawKernel.__call__`` looks at the type of every argument on every call (about 6 µs for four on the
+    H200's host, more for eleven); a launch plan built once per shape knows them already. ``kinds`` has one
+    letter per kernel parameter, in order: ``p`` a device pointer (pass ``array.data.ptr``), ``i`` an int32,
+    ``f`` a float32. A call packs its arguments into one 8-byte slot each (``struct.pack_into``) and calls
+    ``cuLaunchKernel`` on the current stream, which copies them before it returns. Calls from several
+    threads take turns on the slots (a lock).
+    """
+
+    FORMATS = {"p": "Q", "i": "i4x", "f": "f4x"}  # each parameter in its own 8-byte slot
+
+    def __init__(self, kernel: Any, grid: tuple[int, ...], block: tuple[int, ...], shared_mem: int,
+                 kinds: str) -> None:
+        import cupy
+        import numpy as np
+
+        if not kinds or set(kinds) - set(self.FORMATS):
+            raise ValueError(f"PackedLaunch: kinds must be letters of {sorted(self.FORMATS)}, got {kinds!r}")
+        if not 1 <= len(grid) <= 3 or not 1 <= len(block) <= 3:
+            raise ValueError(f"PackedLaunch: grid and block take 1 to 3 dimensions, got {grid} and {block}")
+        self.kernel, self.kinds = kernel, kinds  # the RawKernel keeps its module loaded
+        self.format = "<" + "".join(self.FORMATS[k] for k in kinds)
+        self.slots = np.zeros(len(kinds), np.uint64)
+        self.params = np.array([self.slots.ctypes.data + 8 * k for k in range(len(kinds))], np.uint64)
+        self.head = (kernel.kernel.ptr, *grid, *(1,) * (3 - len(grid)), *block, *(1,) * (3 - len(block)),
+                     shared_mem)
+        self._params_ptr = int(self.params.ctypes.data)
+        self._launch = cupy.cuda.driver.launchKernel
+        self._stream = cupy.cuda.get_current_stream
+        self._lock = threading.Lock()
+
+    def pack(self, *args: Any) -> None:
+        """Write ``args`` into the parameter slots (what a call does before it launches)."""
+        if len(args) != len(self.kinds):
+            raise TypeError(f"PackedLaunch: the kernel takes {len(self.kinds)} arguments ({self.kinds}), "
+                            f"got {len(args)}")
+        struct.pack_into(self.format, self.slots, 0, *args)
+
+    def __call__(self, *args: Any) -> None:
+        with self._lock:
+            struct.pack_into(self.format, self.slots, 0, *args)
+            self._launch(*self.head, self._stream().ptr, self._params_ptr, 0)
 
 
 def to_bf16_bits(x: Any) -> Any:

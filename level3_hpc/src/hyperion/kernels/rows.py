@@ -8,8 +8,10 @@
 statistics, dw and db are fp32. A row belongs to a group of ``RowConfig.threads`` threads (row_regime.cuh):
 part of a warp or a warp for short rows, several warps for long rows. :data:`ROW_TABLE` holds the H200
 sweep's winner for each (kernel, dtype, rows, C) of the suite; other shapes take :func:`default_config`.
-A launch plan (kernel, grid, block, shared memory, scalar arguments) is built once per shape and alignment
-and kept in a dictionary: after the first call a call is one look-up, one allocation and one launch.
+A launch plan (:class:`RowPlan`: the kernel with its grid, block and shared memory, its parameter block
+laid out once, :class:`~hyperion.tensor.cuda_build.PackedLaunch`) is built once per shape and alignment and
+kept in a dictionary: after the first call a call is one look-up, its allocations and one ``cuLaunchKernel``
+(two for the backward).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import numpy as np
 
 from hyperion.kernels._launch import cdiv, sm_count
 from hyperion.kernels.loader import get_kernel
+from hyperion.tensor.cuda_build import PackedLaunch
 
 DTYPES = {"f32": np.float32, "f16": np.float16, "bf16": np.uint16}  # bf16 travels as uint16 bit patterns
 CHUNK = {"f32": 4, "f16": 8, "bf16": 8}  # elements per 16-byte chunk
@@ -171,7 +174,6 @@ def _resident_blocks(kernel, config: RowConfig, smem: int) -> int:
 
 
 _PLANS: dict[tuple, tuple] = {}
-_VEC = (np.int32(0), np.int32(1))
 
 
 def _plan(kind: str, dtype: str, rows: int, C: int, config: RowConfig | str | None, base: int, vec: bool):
@@ -209,26 +211,40 @@ def backward_blocks(rows: int, config: RowConfig, resident: int) -> int:
     return max(step, min(cdiv(rows, groups), resident) // step * step)
 
 
-def _build_plan(kind: str, dtype: str, rows: int, C: int, config: RowConfig, base: int, vec: bool):
+@dataclass(frozen=True)
+class RowPlan:
+    """A shape's launches, built once: the row kernel and (backward) the partial-sum reduction with the
+    number of partial sums; ``rows`` and ``C`` as the kernels take them."""
+
+    launch: PackedLaunch
+    rows: int
+    C: int
+    parts: int = 0
+    reduce: PackedLaunch | None = None
+
+
+KINDS = {"softmax": "ppiii", "ln_fwd": "ppppppiifii", "ln_bwd": "ppppppppiiii"}  # the kernels' parameters
+
+
+def _build_plan(kind: str, dtype: str, rows: int, C: int, config: RowConfig, base: int, vec: bool) -> RowPlan:
     """The launch of ``config`` for rows whose first starts ``base`` bytes past a 16-byte boundary."""
     config = fit_config(dtype, C, config, base, vec)
     kernel = _kernel(kind, dtype, config)
     if kind != "ln_bwd":
         groups = config.block // config.threads
-        return kernel, (cdiv(rows, groups),), (config.block,), 0, (np.int32(rows), np.int32(C)), 0
+        return RowPlan(PackedLaunch(kernel, (cdiv(rows, groups),), (config.block,), 0, KINDS[kind]), rows, C)
     smem = backward_shared_bytes(dtype, C, config)
     if smem > 48 * 1024:
         kernel.max_dynamic_shared_size_bytes = smem
     blocks = backward_blocks(rows, config, sm_count() * _resident_blocks(kernel, config, smem))
     reduce = get_kernel(SOURCES["ln_bwd"][0], "layernorm_bwd_rows_reduce", **config.defines(),
                         ROW_DTYPE=ROW_DTYPE[dtype])
-    reduce_plan = (blocks, reduce, (cdiv(C, 256), cdiv(blocks, 8)), (np.int32(blocks), np.int32(C)))
-    return kernel, (blocks,), (config.block,), smem, (np.int32(rows), np.int32(C)), reduce_plan
+    return RowPlan(PackedLaunch(kernel, (blocks,), (config.block,), smem, KINDS[kind]), rows, C, blocks,
+                   PackedLaunch(reduce, (cdiv(C, 256), cdiv(blocks, 8)), (256,), 0, "ppii"))
 
 
 _NP_DTYPES = {name: np.dtype(t) for name, t in DTYPES.items()}
 _F32 = np.dtype(np.float32)
-_EPS: dict[float, np.float32] = {}
 
 
 def _check(x, dtype: str, name: str):
@@ -275,8 +291,7 @@ def rows_softmax(x, dtype: str = "f32", out=None, config: RowConfig | str | None
         from hyperion.kernels.softmax import softmax, softmax_half
 
         return softmax(x, out=y) if dtype == "f32" else softmax_half(x, dtype, out=y)
-    kernel, grid, block, _, scalars, _ = plan
-    kernel(grid, block, (x, y, *scalars, _VEC[vec]))
+    plan.launch(x.data.ptr, y.data.ptr, rows, C, vec)
     return y
 
 
@@ -297,14 +312,9 @@ def rows_layernorm(x, w, b, eps: float = 1e-5, dtype: str = "f32", config: RowCo
         from hyperion.kernels.layernorm import layernorm_forward, layernorm_half
 
         return layernorm_forward(x, w, b, eps) if dtype == "f32" else layernorm_half(x, w, b, eps, dtype)
-    kernel, grid, block, _, scalars, _ = plan
-    wvec = _VEC[w.data.ptr % 16 == 0 and b.data.ptr % 16 == 0]
-    eps32 = _EPS.get(eps) if type(eps) is float else None  # the usual Python float: converted once
-    if eps32 is None:
-        eps32 = np.float32(eps)
-        if type(eps) is float and len(_EPS) < 64:
-            _EPS[eps] = eps32
-    kernel(grid, block, (x, w, b, y, mean, rstd, *scalars, eps32, _VEC[vec], wvec))
+    wp, bp = w.data.ptr, b.data.ptr
+    plan.launch(x.data.ptr, wp, bp, y.data.ptr, mean.data.ptr, rstd.data.ptr, rows, C, eps, vec,
+                wp % 16 == 0 and bp % 16 == 0)  # (eps: packed as the float32 the kernel reads)
     return y, mean, rstd
 
 
@@ -327,12 +337,12 @@ def rows_layernorm_backward(dy, x, w, mean, rstd, dtype: str = "f32", config: Ro
         return layernorm_backward(dy, x, w, mean, rstd)
     if plan is None:
         return dx, cupy.zeros(C, np.float32), cupy.zeros(C, np.float32)
-    kernel, grid, block, smem, scalars, (parts, reduce_kernel, reduce_grid, reduce_args) = plan
     grads = cupy.ndarray((2 * C,), np.float32)  # zeroed by the kernel's first block
-    partial = cupy.ndarray((2 * parts * C,), np.float32)
-    kernel(grid, block, (dy, x, w, mean, rstd, dx, partial, grads, *scalars, _VEC[vec],
-                         _VEC[w.data.ptr % 16 == 0]), shared_mem=smem)
-    reduce_kernel(reduce_grid, (256,), (partial, grads, *reduce_args))
+    partial = cupy.ndarray((2 * plan.parts * C,), np.float32)
+    wp, pp, gp = w.data.ptr, partial.data.ptr, grads.data.ptr
+    plan.launch(dy.data.ptr, x.data.ptr, wp, mean.data.ptr, rstd.data.ptr, dx.data.ptr, pp, gp, rows, C, vec,
+                wp % 16 == 0)
+    plan.reduce(pp, gp, plan.parts, C)
     return dx, grads[:C], grads[C:]
 
 

@@ -393,8 +393,9 @@ def bench_python(quick: bool, sweep: bool) -> list[dict]:
 
     tx = torch.from_dlpack(x)
     y = cupy.empty_like(x)
-    kernel, grid, block, _, scalars, _ = rk._plan("softmax", "f32", 64, 1024, None, x.data.ptr % 16, True)
-    launch = (grid, block, (x, y, *scalars, np.int32(1)))
+    plan = rk._plan("softmax", "f32", 64, 1024, None, x.data.ptr % 16, True)
+    grid, block = plan.launch.head[1:4], plan.launch.head[4:7]
+    launch = (grid, block, (x, y, np.int32(64), np.int32(1024), np.int32(1)))
     cases = {
         "matmul fp32 auto (plan cached)": lambda: mm.matmul_auto(a, a),
         "matmul bf16 auto (12_wgmma, plan cached)": lambda: mm.matmul_tc_auto(ab, ab),
@@ -409,7 +410,8 @@ def bench_python(quick: bool, sweep: bool) -> list[dict]:
         "cupy.matmul (cuBLAS)": lambda: cupy.matmul(a, a),
         "torch.softmax (same shape, for scale)": lambda: torch.softmax(tx, -1),
         "parts: cupy.ndarray allocation alone": lambda: cupy.ndarray((64, 1024), np.float32),
-        "parts: RawKernel launch alone (softmax 06, prepared args)": lambda: kernel(*launch),
+        "parts: RawKernel launch alone (softmax 06, prepared args)": lambda: plan.launch.kernel(*launch),
+        "parts: PackedLaunch alone (softmax 06)": lambda: plan.launch(x.data.ptr, y.data.ptr, 64, 1024, 1),
     }
     if WITH_FLASH:
         out, lse = fc.flash_forward_cuda(q, q, q)
