@@ -6,6 +6,9 @@
     print(prof.table())                    # sorted by time: share of the profiled span, GFLOP/s, GB/s
     prof.chrome_trace("step.json")         # open in https://ui.perfetto.dev or chrome://tracing
 
+A span holds the op and level 1's own work on its result (the hook's ``finish``: the Tensor and its
+graph after a forward, the gradients handed on and the saved values freed after a backward), as
+PyTorch's op spans hold its autograd recording.
 Each record holds the op's name, phase (forward/backward), input shapes, dtype, device, time and
 the FLOPs and bytes its shapes imply (:func:`cost`: an estimate from shapes, not a hardware count).
 Time comes from a per-device timer table: ``perf_counter`` on the CPU, a pair of CUDA events on the

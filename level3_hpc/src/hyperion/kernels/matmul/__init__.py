@@ -17,7 +17,7 @@ import numpy as np
 
 from hyperion.kernels._launch import aligned16, as_device, cdiv, i32
 from hyperion.kernels.loader import get_kernel
-from hyperion.tensor.cuda_build import from_bf16_bits, to_bf16_bits
+from hyperion.tensor.cuda_build import PackedLaunch, from_bf16_bits, to_bf16_bits
 
 __all__ = ["VERSIONS", "choose_fp32", "choose_tc", "from_bf16_bits", "matmul", "matmul_auto", "matmul_tc",
            "matmul_tc_auto", "tc_configs", "to_bf16_bits"]
@@ -227,11 +227,12 @@ def _checked_pair(a, b, dtype, name: str):
     return _check(a, b, dtype, name)
 
 
-_AUTO_PLANS: dict[tuple, tuple] = {}
+_AUTO_PLANS: dict[tuple, tuple] = {}  # key -> (the product, split-K partial sums or None)
 
 
 def _fp32_plan(m: int, n: int, k: int, vec: bool, choice: tuple[str, int] | tuple[str, tuple[int, int]]):
-    """(kernel, grid, threads, scalar args, split-K sum or None) of one fp32 product, built once per key."""
+    """(the product's launch, split-K: (the partial sums' launch, slices) or None) of one fp32 product, built
+    once per key; each launch a :class:`~hyperion.tensor.cuda_build.PackedLaunch` taking the pointers."""
     version, index = choice
     if version == "13_split_k":
         tile, splits = index
@@ -243,13 +244,25 @@ def _fp32_plan(m: int, n: int, k: int, vec: bool, choice: tuple[str, int] | tupl
         vec4 = int(m * n % 4 == 0)
         count = m * n // 4 if vec4 else m * n
         total = cdiv(count, 256) if vec4 else min(cdiv(count, 256), 4096)
-        summer = (get_kernel("matmul/13_split_k.cu", "matmul_split_k_sum", **cfg), (total,),
-                  (i32(m * n), i32(splits), i32(vec4)), splits)
-        return kernel, grid, (cfg["NTHREADS"],), (i32(m), i32(n), i32(k), i32(kslice), i32(int(vec))), summer
+        summer = PackedLaunch(get_kernel("matmul/13_split_k.cu", "matmul_split_k_sum", **cfg), (total,), (256,), 0,
+                              "ppiii")
+        product = PackedLaunch(kernel, grid, (cfg["NTHREADS"],), 0, "pppiiiii")
+        return _Bound(product, (m, n, k, kslice, int(vec))), (_Bound(summer, (m * n, splits, vec4)), splits)
     cfg = WARPTILE_CONFIGS[index]
     kernel = _fp32_kernel(version, tuple(cfg.items()))
     grid = (cdiv(n, cfg["BN"]), cdiv(m, cfg["BM"]))
-    return kernel, grid, (cfg["NTHREADS"],), (i32(m), i32(n), i32(k), i32(int(vec))), None
+    return _Bound(PackedLaunch(kernel, grid, (cfg["NTHREADS"],), 0, "pppiiii"), (m, n, k, int(vec))), None
+
+
+@dataclass(frozen=True)
+class _Bound:
+    """A launch and the scalar arguments that follow its pointers (fixed by the plan's key)."""
+
+    launch: PackedLaunch
+    scalars: tuple[int, ...]
+
+    def __call__(self, *pointers: int) -> None:
+        self.launch(*pointers, *self.scalars)
 
 
 def matmul_auto(a, b, out=None, choice=None):
@@ -268,18 +281,18 @@ def matmul_auto(a, b, out=None, choice=None):
     plan = _AUTO_PLANS.get(key)
     if plan is None:
         plan = _AUTO_PLANS[key] = _fp32_plan(m, n, k, vec, choice or choose_fp32(m, n, k))
-    kernel, grid, threads, args, summer = plan
+    product, summer = plan
     if summer is None:
-        kernel(grid, threads, (a, b, c, *args))
+        product(a.data.ptr, b.data.ptr, c.data.ptr)
         return c
-    sum_kernel, sum_grid, sum_args, splits = summer
+    sum_partials, splits = summer
     parts = cupy.empty((splits, m, n), np.float32)
-    kernel(grid, threads, (a, b, parts, *args))
-    sum_kernel(sum_grid, (256,), (parts, c, *sum_args))
+    product(a.data.ptr, b.data.ptr, parts.data.ptr)
+    sum_partials(parts.data.ptr, c.data.ptr)
     return c
 
 
-_TC_PLANS: dict[tuple, tuple] = {}
+_TC_PLANS: dict[tuple, _Bound] = {}
 
 
 def matmul_tc_auto(a, b, dtype: str = "bf16", out=None):
@@ -303,9 +316,8 @@ def matmul_tc_auto(a, b, dtype: str = "bf16", out=None):
             grid: tuple[int, ...] = (cdiv(n, cfg["TC_BN"]) * cdiv(m, cfg["TC_BM"]),)
         else:
             grid = (cdiv(n, cfg["TC_BN"]), cdiv(m, cfg["TC_BM"]))
-        plan = _TC_PLANS[key] = (kernel, grid, (threads,), smem, (i32(m), i32(n), i32(k), i32(int(vec))))
-    kernel, grid, threads, smem, args = plan
-    kernel(grid, threads, (a, b, c, *args), shared_mem=smem)
+        plan = _TC_PLANS[key] = _Bound(PackedLaunch(kernel, grid, (threads,), smem, "pppiiii"), (m, n, k, int(vec)))
+    plan(a.data.ptr, b.data.ptr, c.data.ptr)
     return c
 
 
