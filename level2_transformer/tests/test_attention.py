@@ -183,3 +183,18 @@ def test_causal_bias_is_the_causal_mask_built_once():
     assert causal_bias(4, 4, np.dtype(np.float64)).dtype == np.float64
     with pytest.raises(ShapeError, match="N_q <= N_k"):
         causal_bias(6, 5, np.dtype(np.float32))
+
+
+def test_causal_bias_on_a_device_is_uploaded_once_per_backend(monkeypatch):
+    """The device copy of the bias: the same Tensor on a second call, not one that needs a gradient; a
+    device served by another backend (lazy mode, a CUDA-graph capture) gets its own copy."""
+    from hyperion.tensor import backend as backend_module
+    from hyperion.transformer.attention import causal_bias, causal_bias_on
+
+    bias = causal_bias_on(3, 7, np.float32, "cpu")
+    assert causal_bias_on(3, 7, np.dtype(np.float32), "cpu") is bias and not bias.requires_grad
+    np.testing.assert_array_equal(bias.numpy(), causal_bias(3, 7, np.dtype(np.float32)))
+    other = type(backend_module.get_backend("cpu"))()
+    monkeypatch.setattr(backend_module, "get_backend", lambda device: other)
+    monkeypatch.setattr("hyperion.transformer.attention.get_backend", lambda device: other)
+    assert causal_bias_on(3, 7, np.float32, "cpu") is not bias
