@@ -60,9 +60,10 @@ class ManualEvents:
             self.complete(stream)
 
 
-def make(capacity: int | None = None, events=None, park: bool = True) -> tuple[CachingAllocator, FakeRaw]:
+def make(capacity: int | None = None, events=None, park: bool = True,
+         park_large: bool = True) -> tuple[CachingAllocator, FakeRaw]:
     raw = FakeRaw(capacity)
-    return CachingAllocator(raw.alloc, raw.free, events, park=park), raw
+    return CachingAllocator(raw.alloc, raw.free, events, park=park, park_large=park_large), raw
 
 
 def test_sizes_round_and_pick_their_pool():
@@ -138,6 +139,22 @@ def test_a_freed_block_is_parked_and_an_exact_size_takes_it_back_without_sorting
     [segment] = alloc.memory_snapshot()  # the snapshot flushes: a and the hole b merged, tail still in use
     assert segment["blocks"][0] == {"address": a, "size": 1024 + 100352, "state": "inactive", "requested_size": 0}
     assert alloc.parked_count == 0 and alloc.memory_stats()["num_park_flushes"] == 1
+
+
+def test_with_park_large_off_only_small_blocks_park_and_a_large_one_merges_at_once():
+    alloc, raw = make(park_large=False)
+    small, large = alloc.malloc(100_000), alloc.malloc(12 * MiB)
+    alloc.malloc(12 * MiB)  # keeps a second large segment in use
+    alloc.free(small)
+    assert alloc.parked_count == 1  # the small pool parks as before
+    alloc.free(large)
+    assert alloc.parked_count == 1 and large not in alloc.active  # merged and listed for best fit
+    assert alloc.malloc(5 * MiB) == large  # another size takes it at once: nothing waits in the park
+    assert alloc.memory_stats()["num_park_flushes"] == 0
+    for address in list(alloc.active):
+        alloc.free(address)
+    alloc.empty_cache()
+    assert raw.live == {}
 
 
 def test_a_request_no_block_fits_grows_and_the_out_of_memory_retry_flushes_the_park():
@@ -324,13 +341,14 @@ def test_random_alloc_free_over_two_streams(ops):
     assert raw.live == {} and alloc.memory_stats()["reserved_bytes.all.current"] == 0
 
 
+@pytest.mark.parametrize("park_large", [True, False])
 @settings(max_examples=60, deadline=None)
 @given(OPS)
-def test_random_alloc_free_with_the_park_in_use(ops):
+def test_random_alloc_free_with_the_park_in_use(park_large, ops):
     """The same random programme, looking only at addresses and counters between operations (the
     snapshot flushes the park, so it is taken only at the end): no overlap, nothing lost."""
     events = ManualEvents()
-    alloc, raw = make(events=events)
+    alloc, raw = make(events=events, park_large=park_large)
     live: dict[int, tuple[int, int]] = {}
     for op, value, stream in ops:
         if op == "alloc":

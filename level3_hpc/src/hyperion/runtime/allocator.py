@@ -121,8 +121,10 @@ class CachingAllocator:
         events: Any = None,
         name: str = "device",
         park: bool = True,
+        park_large: bool = True,
     ) -> None:
         self.raw_alloc, self.raw_free, self.name, self.park = raw_alloc, raw_free, name, park
+        self.park_large = park_large  # False: large-pool blocks merge when freed, only small ones park
         self.events = events if events is not None else HostEvents()
         self.pools: dict[bool, list[tuple]] = {True: [], False: []}  # small? -> sorted free keys
         self.free_blocks: dict[tuple, Block] = {}
@@ -166,7 +168,7 @@ class CachingAllocator:
                 self.pending_events.append((self.events.record(stream), block))
             block.pending, block.uses = len(block.uses), None
             return
-        if not self.park:
+        if not self.park or (not self.park_large and block.rounded > SMALL_SIZE):
             block.allocated = False
             self._release(block)
             return

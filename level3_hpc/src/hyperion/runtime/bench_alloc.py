@@ -151,11 +151,11 @@ def compare_on_trace(events: list[tuple[str, int]], replays: int = 3, repeats: i
     park and ours merging on every free, each replaying ``events`` ``replays`` times from empty (the
     peak includes the first replay, as a training run's does), then timed over ``repeats`` more
     replays each, interleaved."""
-    raws = {"ours": _FakeRaw(), "ours, no park": _FakeRaw()}
-    pools: dict[str, Any] = {"CuPy pool (model)": CupyPoolModel(),
-                             "ours": CachingAllocator(raws["ours"].alloc, raws["ours"].free),
-                             "ours, no park": CachingAllocator(raws["ours, no park"].alloc,
-                                                               raws["ours, no park"].free, park=False)}
+    variants = {"ours": {}, "ours, park small only": {"park_large": False}, "ours, no park": {"park": False}}
+    raws = {name: _FakeRaw() for name in variants}
+    pools: dict[str, Any] = {"CuPy pool (model)": CupyPoolModel()}
+    pools.update({name: CachingAllocator(raws[name].alloc, raws[name].free, **options)
+                  for name, options in variants.items()})
     for pool in pools.values():
         for _ in range(replays):
             mallocs = replay(pool, events)

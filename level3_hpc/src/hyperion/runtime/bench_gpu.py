@@ -88,7 +88,7 @@ def allocators(B: int, T: int) -> dict:
 
     use_kernels(True, matmul_version=None)
     out = {}
-    for mode in ("no pool", "CuPy pool", "ours"):
+    for mode in ("no pool", "CuPy pool", "ours", "ours, park small only"):
         gc.collect()
         raw, pool, ours = CountingRaw(), None, None
         if mode == "no pool":
@@ -96,8 +96,8 @@ def allocators(B: int, T: int) -> dict:
         elif mode == "CuPy pool":
             pool = cupy.cuda.MemoryPool(allocator=raw)
             cupy.cuda.set_allocator(pool.malloc)
-        else:
-            ours = memory.use_caching_allocator("cuda")
+        else:  # large blocks merge when freed in the second: the backward frees each finished op's memory
+            ours = memory.use_caching_allocator("cuda", memory.DeviceAllocator(park_large=mode == "ours"))
         model, step, _ = _gpt_step(B, T)
         loss = float(step().item())
         for _ in range(WARMUP - 1):

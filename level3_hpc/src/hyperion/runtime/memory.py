@@ -124,12 +124,12 @@ class CudaEvents:
 class DeviceAllocator(CachingAllocator):
     """The caching allocator over ``cudaMalloc``; :meth:`install` makes CuPy allocate through it."""
 
-    def __init__(self) -> None:
+    def __init__(self, park_large: bool = True) -> None:
         import cupy
 
         self.cupy = cupy
         self._current_stream = cupy.cuda.get_current_stream
-        super().__init__(self._cuda_malloc, cupy.cuda.runtime.free, CudaEvents(), name="cuda")
+        super().__init__(self._cuda_malloc, cupy.cuda.runtime.free, CudaEvents(), name="cuda", park_large=park_large)
 
     def _cuda_malloc(self, size: int) -> int:
         runtime = self.cupy.cuda.runtime
