@@ -4,8 +4,10 @@
 
 1. Allocators, one model each, same step (level-2 GPT, ``gpt_bench.CONFIG``, B=32, T=256, fp32, the
    level-3 softmax/LayerNorm/GELU kernels with cuBLAS matmuls -- the fastest Hyperion variant):
-   no pool (every allocation a ``cudaMalloc``), CuPy's ``MemoryPool``, ours. Device mallocs per step
-   after 3 warm-up steps, peak reserved, fragmentation at the allocated peak, tokens/s.
+   no pool (every allocation a ``cudaMalloc``), CuPy's ``MemoryPool``, ours (parking every freed block;
+   parking only small ones). Each model is built and warmed (3 steps) under its own allocator, then the
+   timed steps run interleaved, one of each per round. Device mallocs per step, peak reserved,
+   fragmentation at the allocated peak, tokens/s, and a cProfile of one step of each pooled mode.
 2. A profile of the step under ``hyperion.runtime.profile()``: top ops, share of step inside ops,
    step time with the profiler on vs off, and the PyTorch twin's step in the same run.
 3. The level-1 MLP step on cuda vs PyTorch (``hyperion.examples.bench.mlp_step``).
@@ -80,50 +82,120 @@ def _time_steps(step, n: int) -> list[float]:
     return times
 
 
+class GcPauses:
+    """Seconds and passes of Python's cyclic garbage collector, read through ``gc.callbacks``."""
+
+    def __init__(self) -> None:
+        self.seconds, self.passes, self._start = 0.0, 0, 0.0
+
+    def __call__(self, phase: str, info: dict) -> None:
+        if phase == "start":
+            self._start = time.perf_counter()
+        else:
+            self.seconds += time.perf_counter() - self._start
+            self.passes += 1
+
+
+MODES = ("no pool", "CuPy pool", "ours", "ours, park small only")
+
+
+def _install(mode: str, raw: CountingRaw, pool, ours) -> None:
+    """Make ``mode``'s allocator the one CuPy allocates through."""
+    import cupy
+
+    from hyperion.runtime import memory
+
+    if mode == "no pool":
+        cupy.cuda.set_allocator(raw)
+    elif mode == "CuPy pool":
+        cupy.cuda.set_allocator(pool.malloc)
+    else:
+        memory.use_caching_allocator("cuda", ours)
+
+
+def _host_profile(step, lines: int = 18) -> str:
+    """cProfile of one step: where the host's time goes (sorted by time inside each function)."""
+    import cProfile
+    import io
+    import pstats
+
+    import cupy
+
+    profiler = cProfile.Profile()
+    profiler.enable()
+    step()
+    cupy.cuda.runtime.deviceSynchronize()
+    profiler.disable()
+    text = io.StringIO()
+    pstats.Stats(profiler, stream=text).sort_stats("tottime").print_stats(lines)
+    return text.getvalue()[-6000:]
+
+
 def allocators(B: int, T: int) -> dict:
+    """One model per allocator, built and warmed under it; then the timed steps interleaved, one step
+    of each mode per round, so a host that drifts in speed moves every mode alike."""
     import cupy
 
     from hyperion.runtime import memory
     from hyperion.runtime.backend import use_kernels
 
     use_kernels(True, matmul_version=None)
-    out = {}
-    for mode in ("no pool", "CuPy pool", "ours", "ours, park small only"):
+    setups = {}
+    for mode in MODES:
         gc.collect()
-        raw, pool, ours = CountingRaw(), None, None
-        if mode == "no pool":
-            cupy.cuda.set_allocator(raw)
-        elif mode == "CuPy pool":
-            pool = cupy.cuda.MemoryPool(allocator=raw)
-            cupy.cuda.set_allocator(pool.malloc)
-        else:  # large blocks merge when freed in the second: the backward frees each finished op's memory
-            ours = memory.use_caching_allocator("cuda", memory.DeviceAllocator(park_large=mode == "ours"))
+        raw = CountingRaw()
+        pool = cupy.cuda.MemoryPool(allocator=raw) if mode == "CuPy pool" else None
+        # large blocks merge when freed in the last: the backward frees each finished op's memory
+        ours = memory.DeviceAllocator(park_large=mode == "ours") if mode.startswith("ours") else None
+        _install(mode, raw, pool, ours)
         model, step, _ = _gpt_step(B, T)
         loss = float(step().item())
         for _ in range(WARMUP - 1):
             step()
         cupy.cuda.runtime.deviceSynchronize()
-        before = raw.count if ours is None else ours.memory_stats()["num_device_alloc"]
-        merges = 0 if ours is None else ours.memory_stats()["num_park_merges"]
-        times = _time_steps(step, STEPS)
+        setups[mode] = (raw, pool, ours, model, step, loss)
+    counts = {m: (raw.count if ours is None else ours.memory_stats()["num_device_alloc"],
+                  0 if ours is None else ours.memory_stats()["num_park_merges"])
+              for m, (raw, pool, ours, *_rest) in setups.items()}
+    times: dict[str, list[float]] = {m: [] for m in MODES}
+    gc_ms = dict.fromkeys(MODES, 0.0)
+    gc_passes = dict.fromkeys(MODES, 0)
+    pauses = GcPauses()
+    gc.callbacks.append(pauses)
+    for _ in range(STEPS):
+        for mode, (raw, pool, ours, _model, step, _loss) in setups.items():
+            _install(mode, raw, pool, ours)
+            seconds, passes = pauses.seconds, pauses.passes
+            times[mode] += _time_steps(step, 1)
+            gc_ms[mode] += (pauses.seconds - seconds) * 1e3 / STEPS
+            gc_passes[mode] += pauses.passes - passes
+    gc.callbacks.remove(pauses)
+    out = {"timing": f"{STEPS} rounds, one step of each mode per round, in the order {list(MODES)}"}
+    for mode, (raw, pool, ours, _model, step, loss) in setups.items():
+        before, merges = counts[mode]
         after = raw.count if ours is None else ours.memory_stats()["num_device_alloc"]
-        row = {"loss": loss, "step_ms_median": statistics.median(times), "step_ms_all": times,
-               "tokens_per_s": B * T / (statistics.median(times) * 1e-3),
-               "device_mallocs_per_step": (after - before) / STEPS}
-        if ours is not None:  # runs of parked blocks merged instead of a new segment, after warm-up
-            row["park_merges_per_step"] = (ours.memory_stats()["num_park_merges"] - merges) / STEPS
+        row = {"loss": loss, "step_ms_median": statistics.median(times[mode]), "step_ms_all": times[mode],
+               "tokens_per_s": B * T / (statistics.median(times[mode]) * 1e-3),
+               "device_mallocs_per_step": (after - before) / STEPS,
+               "gc_ms_per_step": gc_ms[mode], "gc_passes": gc_passes[mode]}
         if pool is not None:
             row["peak_reserved_bytes"] = pool.total_bytes()
             row["used_bytes_after"] = pool.used_bytes()
-        if ours is not None:
+        if ours is not None:  # runs of parked blocks merged instead of a new segment, after warm-up
             s = ours.memory_stats()
+            row["park_merges_per_step"] = (s["num_park_merges"] - merges) / STEPS
             peak, at_peak = s["allocated_bytes.all.peak"], s["reserved_bytes_at_allocated_peak"]
             row.update(peak_reserved_bytes=s["reserved_bytes.all.peak"], peak_allocated_bytes=peak,
                        reserved_at_allocated_peak=at_peak, fragmentation_at_peak=1 - peak / at_peak,
                        segments=s["segment.all.current"], stats=s)
+        if mode != "no pool":
+            _install(mode, raw, pool, ours)
+            row["host_profile"] = _host_profile(step)
         out[mode] = row
-        del model, step
-        gc.collect()
+    caches = [(pool, ours) for raw, pool, ours, *_ in setups.values()]
+    del setups, step, model, _model
+    gc.collect()  # every model gone: the pools below hold only cached blocks
+    for pool, ours in caches:
         if pool is not None:
             pool.free_all_blocks()
         if ours is not None:
@@ -134,7 +206,6 @@ def allocators(B: int, T: int) -> dict:
 
 
 def profile_step(B: int, T: int) -> dict:
-    import cupy
 
     from hyperion.runtime.backend import use_kernels
     from hyperion.runtime.bench_profile import coverage
@@ -144,20 +215,18 @@ def profile_step(B: int, T: int) -> dict:
     model, step, (idx, tgt) = _gpt_step(B, T)
     for _ in range(WARMUP):
         step()
-    off = statistics.median(_time_steps(step, STEPS))
     share, shares, prof = coverage(step, 5)  # the figure bench_profile measures on the CPU twin
-    on_times = []
-    for _ in range(5):
+    off_times, on_times = [], []
+    for _ in range(STEPS):  # off and on in turns, so a host that drifts in speed moves both alike
+        off_times += _time_steps(step, 1)
         with profile():
-            t = time.perf_counter()
-            step()
-            cupy.cuda.runtime.deviceSynchronize()
-            on_times.append((time.perf_counter() - t) * 1e3)
-    on = statistics.median(on_times)
+            on_times += _time_steps(step, 1)
+    off, on = statistics.median(off_times), statistics.median(on_times)
     timeline = _device_timeline(step)
     use_kernels(False)
     check_s = hook_check_seconds()
-    out = {"step_ms_profiler_off": off, "step_ms_profiler_on": on, "profiled_wall_ms": prof.wall * 1e3,
+    out = {"step_ms_profiler_off": off, "step_ms_profiler_on": on, "profiler_on_overhead": on / off - 1,
+           "step_ms_off_all": off_times, "step_ms_on_all": on_times, "profiled_wall_ms": prof.wall * 1e3,
            "hook_checks_per_step": len(prof.records), "hook_check_ns": check_s * 1e9,
            "profiler_off_overhead": check_s * len(prof.records) / (off * 1e-3),
            "ops_share_of_wall": share, "ops_share_of_wall_each": shares, "uncovered_gaps": prof.gaps(15),
