@@ -147,7 +147,7 @@ class Profile:
 
     def __init__(self, backend_calls: bool = False, device_timeline: str | None = None) -> None:
         self.records: list[Record] = []  # filled when the block closes
-        self._pending: list[tuple] = []  # what the hook saw, made into Records by __exit__
+        self._pending: list[tuple] = []  # (what the hook saw, its time stamp), made into Records by __exit__
         self.backend_calls = backend_calls
         self.origin = time.perf_counter()
         self.wall = 0.0
@@ -170,14 +170,16 @@ class Profile:
 
     # ---- the hook ------------------------------------------------------------------------------
     def hook(self, ctx: Any, phase: str, arrays: list, options: dict, finish: Any) -> Any:
+        # The span runs from the hook's entry to its exit, as PyTorch's op spans run from dispatch to
+        # return: the profiler's own bookkeeping of an op is inside its span, not in the gap after it.
         device = ctx.backend.device
         timer = self.timers.get(device) or self.timer(device)
+        token = timer.start()
         first = arrays[0] if arrays and hasattr(arrays[0], "dtype") else None
         if phase == "backward":  # backward(grad): the forward's shapes are the parents' and the gradient's
             # (read now: ``finish`` lets go of the parents)
             shapes, out_shape = [p.shape for p in ctx.parents], getattr(first, "shape", None)
         self.depth += 1
-        token = timer.start()
         try:
             result = ctx.backward(*arrays) if phase == "backward" else ctx.forward(*arrays, **options)
             if phase != "backward":  # forward, a view, or the engine's work between backward ops
@@ -185,11 +187,9 @@ class Profile:
             finished = finish(result)  # the engine's work on the result: a Tensor and its graph, or gradients passed on
         finally:
             self.depth -= 1
-        stamp = timer.stop(token)
-        # The rest waits for __exit__ (FLOPs, bytes, Records): the time from ``stop`` to the next op's
-        # ``start`` is outside every span, so the hook keeps it to a few attribute reads and one append.
-        self._pending.append((type(ctx).__name__, phase, shapes, getattr(first, "dtype", None), device,
-                              self.depth, stamp, out_shape))
+        # The rest waits for __exit__ (FLOPs, bytes, Records).
+        what = (type(ctx).__name__, phase, shapes, getattr(first, "dtype", None), device, self.depth, out_shape)
+        self._pending.append((what, timer.stop(token)))
         return finished
 
     def _wrap(self, backend: Any, method: str) -> None:
@@ -199,11 +199,11 @@ class Profile:
             timer = self.timer(backend.device)
             token = timer.start()
             result = original(*args, **kwargs)
-            stamp = timer.stop(token)
             shapes = [a.shape for a in args if hasattr(a, "shape")]
             first = next((a for a in args if hasattr(a, "dtype")), None)
-            self._pending.append((f"backend.{method}", "call", shapes, getattr(first, "dtype", None),
-                                  backend.device, self.depth, stamp, getattr(result, "shape", None)))
+            what = (f"backend.{method}", "call", shapes, getattr(first, "dtype", None), backend.device,
+                    self.depth, getattr(result, "shape", None))
+            self._pending.append((what, timer.stop(token)))
             return result
 
         backend.__dict__[method] = timed
@@ -238,7 +238,7 @@ class Profile:
         for backend, method in self._patched:
             del backend.__dict__[method]
         _active = None
-        for name, phase, shapes, dtype, device, depth, stamp, out_shape in self._pending:
+        for (name, phase, shapes, dtype, device, depth, out_shape), stamp in self._pending:
             shapes = [tuple(shape) for shape in shapes]
             out_shape = None if out_shape is None else tuple(out_shape)
             kind = "Matmul" if name == "backend.matmul" else name.removeprefix("backend.")
