@@ -144,18 +144,22 @@ class GPT(Module):
 
         ``idx`` is an int64 ``(B, T)`` Tensor on the model's device holding positions ``start ..
         start+T-1`` (``start`` > 0 when a KV cache holds the earlier ones). Return
-        ``drop(wte(idx) + wpe(positions))`` of shape ``(B, T, C)``, with ``positions`` the int64 Tensor
-        ``arange(start, start + T)`` on ``self.device``, broadcast over the batch; with RoPE
-        (``self.wpe is None``) just ``drop(wte(idx))``: the position then enters through the rotation
-        of q and k. Attention itself is blind to order (a permutation of the tokens permutes its
-        output): the position embedding is the only place the model learns where a token stands.
+        ``drop(wte(idx) + wpe(positions))`` of shape ``(B, T, C)``, with ``positions`` the rows
+        ``start .. start+T-1``, broadcast over the batch; with RoPE (``self.wpe is None``) just
+        ``drop(wte(idx))``: the position then enters through the rotation of q and k. Attention itself
+        is blind to order (a permutation of the tokens permutes its output): the position embedding is
+        the only place the model learns where a token stands. The positions are consecutive, so
+        ``self.wpe.weight[start:start + T]`` (a view) picks the same rows as ``wpe(arange(start,
+        start + T))`` without building, uploading and range-checking an index tensor every step.
         """
         # BEGIN SOLUTION
         x = self.wte(idx)
         if self.wpe is not None:
-            length = idx.shape[1]
-            positions = Tensor(np.arange(start, start + length, dtype=np.int64), device=self.device)
-            x = x + self.wpe(positions)
+            stop = start + idx.shape[1]
+            if start < 0 or stop > self.wpe.weight.shape[0]:
+                raise ShapeError(f"GPT.embed: positions {start}..{stop - 1} outside the "
+                                 f"{self.wpe.weight.shape[0]} learned position embeddings")
+            x = x + self.wpe.weight[start:stop]
         return self.drop(x)
         # END SOLUTION
 
