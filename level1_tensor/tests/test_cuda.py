@@ -170,3 +170,15 @@ def test_cuda_concatenate_matches_numpy_and_refuses_mismatched_parts():
     assert backend.concatenate(mixed, 0).dtype == cupy.float64
     with pytest.raises(ValueError, match="agree except along axis"):
         backend.concatenate([cupy.ones((2, 3)), cupy.ones((2, 1))], 0)
+
+
+def test_number_operands_are_uploaded_once_and_keep_their_sign():
+    x = ht.tensor(np.array([1.0, -2.0], np.float32), device="cuda")
+    backend = x._backend
+    first = backend.scalar(0.5, np.dtype(np.float32))
+    assert backend.scalar(0.5, np.dtype(np.float32)) is first  # one upload per (dtype, value)
+    assert backend.scalar(0.5, np.dtype(np.float64)) is not first
+    np.testing.assert_array_equal((1 / (x * 0.0)).cpu().numpy(), [np.inf, -np.inf])
+    np.testing.assert_array_equal((1 / (x * -0.0)).cpu().numpy(), [-np.inf, np.inf])  # -0.0 is not 0.0
+    np.testing.assert_array_equal((x * 3 + 0.5).cpu().numpy(), [3.5, -5.5])
+    assert float(first.get()) == 0.5  # the ops did not write into the shared operand

@@ -80,6 +80,10 @@ class Backend:
     def asarray(self, data: Any, dtype: Any = None) -> Array:
         return self.xp.asarray(data, dtype=dtype)
 
+    def scalar(self, value: Any, dtype: Any) -> Array:
+        """The 0-d array a Python number becomes as the operand of a binary op (``x * 0.5``)."""
+        return self.asarray(value, dtype)
+
     def to_numpy(self, x: Array) -> np.ndarray:
         return np.asarray(x)
 
@@ -239,6 +243,7 @@ class CupyBackend(Backend):
         import cupy
 
         super().__init__(cupy)
+        self._scalars: dict[tuple, Array] = {}
 
     def strided_view(
         self, storage: Array, shape: tuple[int, ...], strides: tuple[int, ...], offset: int
@@ -254,6 +259,19 @@ class CupyBackend(Backend):
 
     def to_numpy(self, x: Array) -> np.ndarray:
         return self.xp.asnumpy(x)
+
+    def scalar(self, value: Any, dtype: Any) -> Array:
+        """One 0-d device array per (dtype, value), made once: uploading a number from the host on
+        every call (attention's ``q * scale``, once per layer) cost more host time than the kernel it
+        feeds. Sharing is safe because no op writes into its inputs. Keyed by ``repr`` so that -0.0
+        and 0.0 stay apart."""
+        key = (dtype, repr(value))
+        array = self._scalars.get(key)
+        if array is None:
+            if len(self._scalars) >= 4096:  # numbers that never repeat: keep the table small
+                self._scalars.clear()
+            array = self._scalars[key] = self.xp.asarray(value, dtype=dtype)
+        return array
 
     def synchronize(self) -> None:
         self.xp.cuda.get_current_stream().synchronize()

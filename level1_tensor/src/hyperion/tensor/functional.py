@@ -41,7 +41,7 @@ def _scalar(value: Any, like: Tensor) -> Tensor:
         dtype = like.dtype if dtypes.is_floating(like.dtype) else dtypes.default_float
     else:
         raise TypeError(f"expected a Tensor or a number, got {type(value).__name__}")
-    return Tensor._from_array(like._backend.asarray(value, dtype), like.device)
+    return Tensor._from_array(like._backend.scalar(value, dtype), like.device)
 
 
 def _pair(a: Any, b: Any, op: str) -> tuple[Tensor, Tensor]:
