@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import hyperion.tensor as ht
-from hyperion import nn
+from hyperion import nn, optim
 from hyperion.runtime.profiler import cost, profile
 from hyperion.tensor import autograd
 
@@ -126,6 +126,22 @@ def test_the_engine_work_between_backward_ops_is_recorded():
     store = next(r for r in prof.records if r.name == "AccumulateGrad" and r.shapes == [(8, 8)])
     assert store.depth == 0 and store.bytes == 4 * 2 * 64  # the gradient read, the stored copy written
     np.testing.assert_allclose(w.grad.numpy(), x.numpy().T @ (2 * (x.numpy() @ w.detach().numpy())), rtol=1e-5)
+
+
+def test_zero_grad_is_engine_work_and_still_forgets_every_gradient():
+    """``zero_grad`` (module and optimizer) frees or zeroes the gradients inside one ZeroGrads span."""
+    model, x, y = mlp_step()
+    optimizer = optim.SGD(model.parameters(), lr=0.1)
+    for zero in (model.zero_grad, optimizer.zero_grad, lambda: optimizer.zero_grad(set_to_none=False)):
+        nn.functional.cross_entropy(model(x), y).backward()
+        with profile() as prof:
+            zero()
+        assert [(r.name, r.phase, r.depth) for r in prof.records] == [("ZeroGrads", "engine", 0)]
+        grads = [p.grad for p in model.parameters()]
+        if all(g is None for g in grads):
+            continue
+        assert all(float(np.abs(g.numpy()).max()) == 0.0 for g in grads)  # set_to_none=False: zeros
+    assert all(p.grad is not None for p in model.parameters())
 
 
 def test_views_are_spans_that_move_no_bytes():

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from hyperion.tensor import Tensor, enable_grad
+from hyperion.tensor import Tensor, autograd, enable_grad
 
 
 class Optimizer:
@@ -58,15 +58,9 @@ class Optimizer:
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Forget the gradients: ``None`` (the default, which saves memory) or zeros."""
-        for group in self.param_groups:
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                if set_to_none:
-                    p.grad = None
-                else:
-                    p.grad = p.grad.detach()
-                    p.grad.zero_()
+        params = [p for group in self.param_groups for p in group["params"]]
+        if params:  # (through the op hook: a profiler sees it as the engine's work)
+            autograd.zero_grads(params, set_to_none, params[0].device)
 
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         raise NotImplementedError(f"{type(self).__name__}.step")

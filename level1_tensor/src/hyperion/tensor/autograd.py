@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from hyperion.tensor.backend import Array, Backend, get_backend
@@ -73,7 +73,8 @@ def set_op_hook(hook: OpHook | None) -> OpHook | None:
     spans hold its autograd recording. View ops (no kernel: a new stride view) come through with
     phase ``"view"``, their ``arrays`` the input Tensor. The backward pass's own array work (a leaf's
     gradient stored, two gradients of one tensor summed) comes through too, as
-    :class:`AccumulateGrad` and :class:`AddGrads` with phase ``"engine"``. Level 3's profiler is
+    :class:`AccumulateGrad` and :class:`AddGrads` with phase ``"engine"``, and so does ``zero_grad``
+    (:class:`ZeroGrads`, the gradients freed or zeroed). Level 3's profiler is
     the user: with no hook, each op pays one ``is None`` test."""
     global _op_hook
     previous, _op_hook = _op_hook, hook
@@ -164,6 +165,32 @@ class AddGrads(Function):
 
     def forward(self, total: Array, grad: Array) -> Array:
         return total + grad
+
+
+class ZeroGrads(Function):
+    """The engine forgetting leaves' gradients (``zero_grad``; their memory freed): seen by the op hook."""
+
+    differentiable = False
+
+    def forward(self, params: Iterable[Any], set_to_none: bool = True) -> None:
+        for param in params:
+            if param.grad is None:
+                continue
+            if set_to_none:
+                param.grad = None
+            else:
+                param.grad = param.grad.detach()
+                param.grad.zero_()
+
+
+def zero_grads(params: Iterable[Any], set_to_none: bool = True, device: str = "cpu") -> None:
+    """Forget the gradients of ``params`` (``None``, or zeros in place), through the op hook when one
+    is set: a profiler sees the step's ``zero_grad`` as engine work on ``device``."""
+    ctx = ZeroGrads(get_backend(device))
+    if _op_hook is None:
+        ctx.forward(params, set_to_none)
+    else:
+        _op_hook(ctx, "engine", [], {"params": params, "set_to_none": set_to_none}, _unchanged)
 
 
 # ---- hooks ----------------------------------------------------------------------------------------
