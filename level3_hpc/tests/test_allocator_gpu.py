@@ -79,3 +79,17 @@ def test_the_profiler_times_cuda_ops_with_events():
     names = [r.name for r in prof.records]
     assert names == ["Matmul", "ReLU", "Sum"] and all(r.device == "cuda" for r in prof.records)
     assert all(r.duration > 0 for r in prof.records) and prof.op_seconds() <= prof.wall
+
+
+def test_a_block_belongs_to_the_stream_current_when_it_was_allocated():
+    ours = memory.use_caching_allocator("cuda")
+    side = cupy.cuda.Stream(non_blocking=True)
+    try:
+        main = cupy.empty(1024, cupy.float32)
+        with side:
+            other = cupy.empty(1024, cupy.float32)
+        assert ours.active[main.data.ptr].stream == cupy.cuda.get_current_stream().ptr
+        assert ours.active[other.data.ptr].stream == side.ptr != cupy.cuda.get_current_stream().ptr
+        del main, other
+    finally:
+        cupy.cuda.set_allocator(cupy.get_default_memory_pool().malloc)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import bisect
 import weakref
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -128,7 +129,7 @@ class DeviceAllocator(CachingAllocator):
         import cupy
 
         self.cupy = cupy
-        self._current_stream = cupy.cuda.get_current_stream
+        self._stream_ptr = _current_stream_ptr(cupy)
         super().__init__(self._cuda_malloc, cupy.cuda.runtime.free, CudaEvents(), name="cuda", park_large=park_large)
 
     def _cuda_malloc(self, size: int) -> int:
@@ -141,10 +142,21 @@ class DeviceAllocator(CachingAllocator):
             raise
 
     def _malloc(self, size: int, device_id: int) -> int:
-        return self.malloc(size, self._current_stream().ptr)
+        return self.malloc(size, self._stream_ptr())
 
     def install(self) -> None:
         self.cupy.cuda.set_allocator(self.cupy.cuda.PythonFunctionAllocator(self._malloc, self.free).malloc)
+
+
+def _current_stream_ptr(cupy: Any) -> Callable[[], int]:
+    """The cheapest way this CuPy offers to read the current stream's pointer (called per allocation)."""
+    try:
+        from cupy_backends.cuda.stream import get_current_stream_ptr
+
+        get_current_stream_ptr()
+        return get_current_stream_ptr
+    except (ImportError, AttributeError, TypeError):
+        return lambda: cupy.cuda.get_current_stream().ptr
 
 
 def _host() -> HostAllocator:
