@@ -215,13 +215,13 @@ def profile_step(B: int, T: int) -> dict:
     model, step, (idx, tgt) = _gpt_step(B, T)
     for _ in range(WARMUP):
         step()
-    share, shares, prof = coverage(step, 5)  # the figure bench_profile measures on the CPU twin
     off_times, on_times = [], []
     for _ in range(STEPS):  # off and on in turns, so a host that drifts in speed moves both alike
         off_times += _time_steps(step, 1)
         with profile():
             on_times += _time_steps(step, 1)
     off, on = statistics.median(off_times), statistics.median(on_times)
+    share, shares, prof = coverage(step, 5)  # the figure bench_profile measures on the CPU twin
     timeline = _device_timeline(step)
     use_kernels(False)
     check_s = hook_check_seconds()
