@@ -264,13 +264,14 @@ class CupyBackend(Backend):
         """One 0-d device array per (dtype, value), made once: uploading a number from the host on
         every call (attention's ``q * scale``, once per layer) cost more host time than the kernel it
         feeds. Sharing is safe because no op writes into its inputs. Keyed by ``repr`` so that -0.0
-        and 0.0 stay apart."""
+        and 0.0 stay apart, and copied from a one-element host array: made straight from the number,
+        CuPy's 0-d array held +0.0 for -0.0 (CuPy 14.2, H100, 2026-12-05: ``x * -0.0`` gave +0.0)."""
         key = (dtype, repr(value))
         array = self._scalars.get(key)
         if array is None:
             if len(self._scalars) >= 4096:  # numbers that never repeat: keep the table small
                 self._scalars.clear()
-            array = self._scalars[key] = self.xp.asarray(value, dtype=dtype)
+            array = self._scalars[key] = self.xp.asarray(np.array([value], dtype=dtype)).reshape(())
         return array
 
     def synchronize(self) -> None:
