@@ -178,6 +178,9 @@ def allocators(B: int, T: int) -> dict:
                "tokens_per_s": B * T / (statistics.median(times[mode]) * 1e-3),
                "device_mallocs_per_step": (after - before) / STEPS,
                "gc_ms_per_step": gc_ms[mode], "gc_passes": gc_passes[mode]}
+        if mode != "CuPy pool":  # each round's pair: steps one after the other on the same host
+            row["tokens_per_s_vs_cupy_pool_paired"] = statistics.median(
+                c / m for c, m in zip(times["CuPy pool"], times[mode]))
         if pool is not None:
             row["peak_reserved_bytes"] = pool.total_bytes()
             row["used_bytes_after"] = pool.used_bytes()
@@ -226,6 +229,7 @@ def profile_step(B: int, T: int) -> dict:
     use_kernels(False)
     check_s = hook_check_seconds()
     out = {"step_ms_profiler_off": off, "step_ms_profiler_on": on, "profiler_on_overhead": on / off - 1,
+           "profiler_on_overhead_paired": statistics.median(b / a - 1 for a, b in zip(off_times, on_times)),
            "step_ms_off_all": off_times, "step_ms_on_all": on_times, "profiled_wall_ms": prof.wall * 1e3,
            "hook_checks_per_step": len(prof.records), "hook_check_ns": check_s * 1e9,
            "profiler_off_overhead": check_s * len(prof.records) / (off * 1e-3),
