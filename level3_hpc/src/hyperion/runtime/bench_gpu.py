@@ -131,6 +131,32 @@ def _host_profile(step, lines: int = 18) -> str:
     return text.getvalue()[-6000:]
 
 
+def plumbing_us(n: int = 20000) -> dict[str, float]:
+    """Host µs of one ``cupy.empty`` (1 MiB) and its free through each allocator, the floor of CuPy's
+    Python-allocator plumbing included (``PythonFunctionAllocator`` over two trivial functions)."""
+    import cupy
+
+    from hyperion.runtime import memory
+
+    base = cupy.cuda.runtime.malloc(1 << 20)
+    trivial = cupy.cuda.PythonFunctionAllocator(lambda size, device_id: base, lambda ptr, device_id: None)
+    installs = {"CuPy pool": lambda: cupy.cuda.set_allocator(cupy.cuda.MemoryPool().malloc),
+                "PythonFunctionAllocator, trivial functions": lambda: cupy.cuda.set_allocator(trivial.malloc),
+                "ours": lambda: memory.use_caching_allocator("cuda", memory.DeviceAllocator())}
+    out = {}
+    for name, install in installs.items():
+        install()
+        for _ in range(200):
+            cupy.empty(1 << 18, np.float32)
+        t = time.perf_counter()
+        for _ in range(n):
+            cupy.empty(1 << 18, np.float32)
+        out[name] = (time.perf_counter() - t) / n * 1e6
+    cupy.cuda.set_allocator(cupy.get_default_memory_pool().malloc)
+    cupy.cuda.runtime.free(base)
+    return out
+
+
 def allocators(B: int, T: int) -> dict:
     """One model per allocator, built and warmed under it; then the timed steps interleaved, one step
     of each mode per round, so a host that drifts in speed moves every mode alike."""
@@ -170,7 +196,8 @@ def allocators(B: int, T: int) -> dict:
             gc_ms[mode] += (pauses.seconds - seconds) * 1e3 / STEPS
             gc_passes[mode] += pauses.passes - passes
     gc.callbacks.remove(pauses)
-    out = {"timing": f"{STEPS} rounds, one step of each mode per round, in the order {list(MODES)}"}
+    out = {"timing": f"{STEPS} rounds, one step of each mode per round, in the order {list(MODES)}",
+           "plumbing_us_per_empty_and_free": plumbing_us()}
     for mode, (raw, pool, ours, _model, step, loss) in setups.items():
         before, merges = counts[mode]
         after = raw.count if ours is None else ours.memory_stats()["num_device_alloc"]
