@@ -263,9 +263,10 @@ class CupyBackend(Backend):
     def scalar(self, value: Any, dtype: Any) -> Array:
         """One 0-d device array per (dtype, value), made once: uploading a number from the host on
         every call (attention's ``q * scale``, once per layer) took 20 µs of host time on an H100
-        machine (2026-12-05), more than launching the multiply it feeds. Sharing is safe because no op writes into its inputs. Keyed by ``repr`` so that -0.0
-        and 0.0 stay apart, and copied from a one-element host array: made straight from the number,
-        CuPy's 0-d array held +0.0 for -0.0 (CuPy 14.2, H100, 2026-12-05: ``x * -0.0`` gave +0.0)."""
+        machine (2026-12-05), more than launching the multiply it feeds. Sharing is safe because no
+        op writes into its inputs. Keyed by ``repr`` so that -0.0 and 0.0 stay apart, and copied from
+        a one-element host array: made straight from the number, CuPy's 0-d array held +0.0 for -0.0
+        (CuPy 14.2, H100, 2026-12-05: ``x * -0.0`` gave +0.0)."""
         key = (dtype, repr(value))
         array = self._scalars.get(key)
         if array is None:
