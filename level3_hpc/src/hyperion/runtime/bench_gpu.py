@@ -7,7 +7,9 @@
    no pool (every allocation a ``cudaMalloc``), CuPy's ``MemoryPool``, ours (parking every freed block;
    parking only small ones). Each model is built and warmed (3 steps) under its own allocator, then the
    timed steps run interleaved, one of each per round. Device mallocs per step, peak reserved,
-   fragmentation at the allocated peak, tokens/s, and a cProfile of one step of each pooled mode.
+   fragmentation at the allocated peak, tokens/s (also as the median of each round's ratio to CuPy's
+   pool), a cProfile of one step of each pooled mode, and the host µs of one ``cupy.empty`` + free
+   through each allocator (``plumbing_us``).
 2. A profile of the step under ``hyperion.runtime.profile()``: top ops, share of step inside ops,
    step time with the profiler on vs off, and the PyTorch twin's step in the same run.
 3. The level-1 MLP step on cuda vs PyTorch (``hyperion.examples.bench.mlp_step``).
