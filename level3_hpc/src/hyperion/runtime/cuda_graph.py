@@ -19,8 +19,8 @@ and so does this file:
    allocator of its own (:class:`~hyperion.runtime.memory.DeviceAllocator`), which nothing else
    uses afterwards: the addresses baked into the graph are never handed to anyone else.
 3. **Host data becomes a graph copy.** A host→device copy from pageable memory cannot be captured
-   (a step may make a few; level 2's GPT step made two before it cached its causal mask and sliced
-   its position embeddings instead of gathering uploaded indices). During capture the
+   (a step may make a few: level 2's GPT step uploaded its position indices and each layer's causal
+   mask until the mask was cached and the positions became a slice of ``wpe.weight``). During capture the
    backend's ``from_host`` stages the data in pinned host memory kept by the graph and records an
    asynchronous copy, so every replay copies the same constant again.
 4. **Replay.** The graph reads and writes the buffers it captured: the inputs must stay the arrays
