@@ -142,33 +142,16 @@ def mlp_step(quick: bool, device: str = "cpu") -> str:
 def epoch_times(quick: bool) -> str:
     import torch
 
-    import hyperion.tensor as ht
-    from hyperion import nn, optim
-    from hyperion.data import MNIST, MNIST_MEAN, MNIST_STD, DataLoader
-    from hyperion.data import transforms as T
-    from hyperion.examples.mnist import build_model
+    from hyperion import nn
 
     rows = []
     for model_name in ("mlp", "cnn"):
-        shape = T.Flatten() if model_name == "mlp" else T.Reshape(1, 28, 28)
-        data = MNIST("train", transform=T.Compose([T.ToFloat(), T.Normalize(MNIST_MEAN, MNIST_STD), shape]))
-        batches = list(DataLoader(data, batch_size=128, shuffle=True, seed=0, as_tensor=False))
-        if quick:
-            batches = batches[:60]
-        ht.manual_seed(0)
-        ours = build_model(model_name)
-        theirs = build_model(model_name, lib=torch.nn)
-        theirs.load_state_dict({k: torch.tensor(np.asarray(v)) for k, v in ours.state_dict().items()})
-        opt_ours = optim.AdamW(ours.parameters(), lr=1e-3)
-        opt_theirs = torch.optim.AdamW(theirs.parameters(), lr=1e-3)
-        ours_batches = [(ht.tensor(x), ht.tensor(y)) for x, y in batches]
-        theirs_batches = [(torch.tensor(x), torch.tensor(y)) for x, y in batches]
-
-        t_ours = _timed(lambda: _epoch(ours, opt_ours, ours_batches, nn.functional.cross_entropy))
-        t_theirs = _timed(
-            lambda: _epoch(theirs, opt_theirs, theirs_batches, torch.nn.functional.cross_entropy)
+        (ours, opt_ours, ours_batches), (theirs, opt_theirs, theirs_batches) = mnist_setup(model_name, quick)
+        t_ours = timed(lambda: run_epoch(ours, opt_ours, ours_batches, nn.functional.cross_entropy))
+        t_theirs = timed(
+            lambda: run_epoch(theirs, opt_theirs, theirs_batches, torch.nn.functional.cross_entropy)
         )
-        label = f"{len(batches)} batches" + ("" if quick else " (full epoch)")
+        label = f"{len(ours_batches)} batches" + ("" if quick else " (full epoch)")
         rows.append([model_name, label, f"{t_ours:.2f}", f"{t_theirs:.2f}", f"{t_ours / t_theirs:.2f}x"])
     return table(
         f"MNIST epoch, batch 128, AdamW, {torch.get_num_threads()} threads",
@@ -177,7 +160,32 @@ def epoch_times(quick: bool) -> str:
     )
 
 
-def _epoch(model, optimizer, batches, loss_fn) -> None:
+def mnist_setup(model_name: str, quick: bool, seed: int = 0) -> tuple[tuple, tuple]:
+    """``(model, AdamW, batches)`` for Hyperion and for PyTorch: the same MNIST batches (128, shuffled with
+    ``seed``; 60 of them when ``quick``) and the same initial weights."""
+    import torch
+
+    import hyperion.tensor as ht
+    from hyperion import optim
+    from hyperion.data import MNIST, MNIST_MEAN, MNIST_STD, DataLoader
+    from hyperion.data import transforms as T
+    from hyperion.examples.mnist import build_model
+
+    shape = T.Flatten() if model_name == "mlp" else T.Reshape(1, 28, 28)
+    data = MNIST("train", transform=T.Compose([T.ToFloat(), T.Normalize(MNIST_MEAN, MNIST_STD), shape]))
+    batches = list(DataLoader(data, batch_size=128, shuffle=True, seed=seed, as_tensor=False))
+    if quick:
+        batches = batches[:60]
+    ht.manual_seed(seed)
+    ours = build_model(model_name)
+    theirs = build_model(model_name, lib=torch.nn)
+    theirs.load_state_dict({k: torch.tensor(np.asarray(v)) for k, v in ours.state_dict().items()})
+    return ((ours, optim.AdamW(ours.parameters(), lr=1e-3), [(ht.tensor(x), ht.tensor(y)) for x, y in batches]),
+            (theirs, torch.optim.AdamW(theirs.parameters(), lr=1e-3),
+             [(torch.tensor(x), torch.tensor(y)) for x, y in batches]))
+
+
+def run_epoch(model, optimizer, batches, loss_fn) -> None:
     """One pass of training steps, written the same way for both frameworks."""
     model.train()
     for x, y in batches:
@@ -186,7 +194,7 @@ def _epoch(model, optimizer, batches, loss_fn) -> None:
         optimizer.step()
 
 
-def _timed(fn: Callable[[], None]) -> float:
+def timed(fn: Callable[[], None]) -> float:
     start = time.perf_counter()
     fn()
     return time.perf_counter() - start
