@@ -192,3 +192,14 @@ def test_clamp_with_tensor_bounds_gives_ties_to_x_like_torch():
     torch.clamp(*theirs).sum().backward()
     for h, t in zip(ours, theirs):
         np.testing.assert_array_equal(h.grad.numpy(), t.grad.numpy())
+
+
+def test_relu_of_infinities_and_nan_matches_torch():
+    # x · [x > 0] gave NaN at -inf (-inf · 0); max(x, 0) gives PyTorch's 0 there and keeps a NaN a NaN
+    data = np.array([-np.inf, -1.0, -0.0, 0.0, 2.0, np.inf, np.nan], np.float32)
+    x, t = ht.tensor(data, requires_grad=True), torch.tensor(data, requires_grad=True)
+    y, ty = ht.relu(x), torch.relu(t)
+    np.testing.assert_array_equal(y.detach().numpy(), ty.detach().numpy())
+    y.sum().backward()
+    ty.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), t.grad.numpy())
