@@ -4,6 +4,7 @@
     use_kernels()          # from now on cuda matmuls run matmul/08_double_buffered.cu, and softmax,
                            # LayerNorm and GELU (tanh) run softmax 04, LayerNorm 03 / 13, fused/gelu
     use_kernels(False)     # back to CuPy's built-ins (cuBLAS)
+    use_cpu_kernels()      # "cpu" Conv2d, MaxPool2d, ReLU with compiled loops (hyperion.kernels.conv_cpu)
 
 :class:`KernelBackend` is level 1's ``CupyBackend`` with ``matmul`` replaced -- 2-D (and
 batched-by-reshape) fp32 products go to our kernel, anything else (other dtypes, broadcast batch
@@ -61,3 +62,12 @@ def use_kernels(enable: bool = True, **options) -> CupyBackend:
     for op, impl in FUSED.items():
         register_function("cuda", op, impl if fused else None)
     return backend
+
+
+def use_cpu_kernels(enable: bool = True) -> None:
+    """Run "cpu" ``Conv2d``, ``MaxPool2d`` and ``ReLU`` with level 3's compiled loops (:mod:`hyperion.kernels.conv_cpu`)
+    from now on, through the same per-device table; ``enable=False`` goes back to level 1's numpy."""
+    from hyperion.kernels.conv_cpu import COMPILED
+
+    for op, impl in COMPILED.items():
+        register_function("cpu", op, impl if enable else None)

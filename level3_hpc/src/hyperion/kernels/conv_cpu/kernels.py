@@ -1,0 +1,286 @@
+"""numba kernels for the convolution's and max pooling's memory-bound halves, one ``prange`` over image planes.
+
+Level 1's numpy versions walk the ``KH·KW`` kernel offsets ("taps") with one whole-tensor operation each: every
+tap is a full pass over memory, and numpy runs it on one core. Here one compiled loop visits each ``(n, c)``
+plane once and does every tap while the plane sits in cache, on every core (planes are independent: no two
+threads ever write the same element). Padding is never materialised: an offset that falls outside the image
+reads 0 (convolution) or -inf (max pooling) and is skipped on the way back.
+
+Each kernel is compiled once per geometry -- kernel size, stride, padding and dilation are constants of
+the compiled loop (``functools.cache`` over a factory), so LLVM unrolls the taps and vectorises the rows: the
+same loop with them as run-time arguments measured 12x slower (2×2 max pooling of 128×32×28×28 float32 on
+2 cores: 1.8 ms against 0.15). The batch shape stays a run-time argument.
+
+Same arithmetic and the same tie rule as level 1 (``hyperion.tensor.ops.conv``): ``col2im`` adds the taps in
+the same order; max pooling keeps the first tap holding the maximum (only a strictly larger value takes over),
+and a NaN becomes the maximum without taking the gradient, as ``numpy.maximum`` plus ``>`` do there.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numba
+import numpy as np
+
+# numba's OpenMP layer spin-waits after each prange; next to OpenBLAS's own threads on 2 cores that costs a
+# time slice now and then. The workqueue layer blocks instead (chosen here unless NUMBA_THREADING_LAYER
+# names one; it takes effect only if no parallel region has run yet -- level 4's kernels choose the same).
+if numba.config.THREADING_LAYER == "default":
+    numba.config.THREADING_LAYER = "workqueue"
+
+
+@numba.njit(inline="always")
+def _split(plane, c: int) -> tuple[int, int]:
+    """Image and channel of plane ``plane`` (a prange index may be unsigned, and unsigned with signed
+    arithmetic is float arithmetic in numba: cast first)."""
+    plane = np.int64(plane)
+    return plane // c, plane % c
+
+
+@numba.njit(inline="always")
+def _first(stride: int, offset: int) -> int:
+    """The first output index ``q`` whose input position ``q·stride + offset`` is ≥ 0."""
+    return 0 if offset >= 0 else (-offset + stride - 1) // stride
+
+
+@numba.njit(inline="always")
+def _stop(o: int, stride: int, offset: int, size: int) -> int:
+    """One past the last output index ``q < o`` whose input position ``q·stride + offset`` is < ``size``."""
+    if offset >= size:
+        return 0
+    return min(o, (size - 1 - offset) // stride + 1)
+
+
+Geometry = tuple[int, int, int, int, int, int, int, int]  # kh, kw, sh, sw, ph, pw, dh, dw
+
+
+@functools.cache
+def _im2col(g: Geometry):
+    kh, kw, sh, sw, ph, pw, dh, dw = g
+
+    @numba.njit(parallel=True)
+    def kernel(x, oh, ow):
+        n, c, h, w = x.shape
+        cols = np.empty((kh, kw, c, n, oh, ow), x.dtype)
+        for plane in numba.prange(n * c):
+            b, ch = _split(plane, c)
+            src = x[b, ch]
+            for i in range(kh):
+                for j in range(kw):
+                    dst = cols[i, j, ch, b]
+                    q0, q1 = _first(sw, j * dw - pw), _stop(ow, sw, j * dw - pw, w)
+                    for p in range(oh):
+                        row = p * sh + i * dh - ph
+                        if row < 0 or row >= h:
+                            for q in range(ow):
+                                dst[p, q] = 0
+                            continue
+                        for q in range(q0):
+                            dst[p, q] = 0
+                        for q in range(q0, q1):
+                            dst[p, q] = src[row, q * sw + j * dw - pw]
+                        for q in range(max(q0, q1), ow):
+                            dst[p, q] = 0
+        return cols
+
+    return kernel
+
+
+def im2col(x, kernel, out_hw, stride, padding, dilation):
+    """``(KH·KW·C, N·OH·OW)`` columns of ``x`` ``(N, C, H, W)`` padded with zeros (level 1's Task 1.11 layout)."""
+    kh, kw = kernel
+    cols = _im2col((kh, kw, *stride, *padding, *dilation))(x, *out_hw)
+    return cols.reshape(kh * kw * x.shape[1], x.shape[0] * out_hw[0] * out_hw[1])
+
+
+@functools.cache
+def _col2im(g: Geometry):
+    kh, kw, sh, sw, ph, pw, dh, dw = g
+
+    @numba.njit(parallel=True)
+    def kernel(blocks, h, w):
+        _, _, c, n, oh, ow = blocks.shape
+        out = np.empty((n, c, h, w), blocks.dtype)
+        for plane in numba.prange(n * c):
+            b, ch = _split(plane, c)
+            for r in range(h):
+                for s in range(w):  # gather every tap that read input pixel (r, s), in level 1's tap order
+                    total = blocks.dtype.type(0)
+                    for i in range(kh):
+                        pp = r + ph - i * dh
+                        p = pp // sh
+                        if pp < 0 or pp % sh != 0 or p >= oh:
+                            continue
+                        for j in range(kw):
+                            qq = s + pw - j * dw
+                            q = qq // sw
+                            if qq >= 0 and qq % sw == 0 and q < ow:
+                                total += blocks[i, j, ch, b, p, q]
+                    out[b, ch, r, s] = total
+        return out
+
+    return kernel
+
+
+def col2im(cols, x_shape, kernel, out_hw, stride, padding, dilation):
+    """The adjoint of :func:`im2col`: ``(N, C, H, W)`` sums of the column entries, padding dropped (each input
+    pixel gathers the taps that read it, in level 1's tap order: the same sums, rounded the same way)."""
+    n, c, h, w = x_shape
+    blocks = cols.reshape(*kernel, c, n, *out_hw)
+    return _col2im((*kernel, *stride, *padding, *dilation))(blocks, h, w)
+
+
+@numba.njit(parallel=True, cache=True)
+def nchw_plus_bias(out2d, bias, n, oh, ow):
+    """``(O, N·OH·OW)`` product → ``(N, O, OH, OW)`` with ``bias[o]`` added (``bias`` of length 0: none)."""
+    o = out2d.shape[0]
+    src = out2d.reshape(o, n, oh * ow)
+    res = np.empty((n, o, oh * ow), out2d.dtype)
+    for plane in numba.prange(n * o):
+        b, ch = _split(plane, o)
+        add = bias[ch] if bias.size else 0
+        for k in range(oh * ow):
+            res[b, ch, k] = src[ch, b, k] + add
+    return res.reshape(n, o, oh, ow)
+
+
+@functools.cache
+def _maxpool_forward(g: Geometry):
+    kh, kw, sh, sw, ph, pw, dh, dw = g
+
+    @numba.njit(inline="always")
+    def exact(src, r0, c0, h, w):
+        """One window by the rules: padding reads -inf, a NaN takes the maximum but not the gradient."""
+        best = src[0, 0]
+        win = 0
+        for i in range(kh):
+            row = r0 + i * dh
+            for j in range(kw):
+                col = c0 + j * dw
+                v = src[row, col] if 0 <= row < h and 0 <= col < w else -np.inf
+                if i == 0 and j == 0:
+                    best = v
+                elif v > best:
+                    best, win = v, i * kw + j
+                elif v != v:
+                    best = v
+        return best, win
+
+    @numba.njit(parallel=True)
+    def kernel(x, oh, ow):
+        n, c, h, w = x.shape
+        out = np.empty((n, c, oh, ow), x.dtype)
+        winner = np.empty((n, c, oh, ow), np.int32)
+        # the outputs whose windows lie inside the image: rows p0..p1-1, columns q0..q1-1
+        p0, p1 = _first(sh, -ph), _stop(oh, sh, (kh - 1) * dh - ph, h)
+        q0, q1 = _first(sw, -pw), _stop(ow, sw, (kw - 1) * dw - pw, w)
+        border = p0 > 0 or p1 < oh or q0 > 0 or q1 < ow
+        for plane in numba.prange(n * c):
+            b, ch = _split(plane, c)
+            redo = False  # set when a window of the fast loop meets a NaN or an infinity
+            for p in range(p0, p1):  # the fast loop: no bounds, no NaN test, nothing but the taps
+                r0 = p * sh - ph
+                for q in range(q0, q1):
+                    c0 = q * sw - pw
+                    best = x[b, ch, r0, c0]
+                    win = 0
+                    finite = best - best  # NaN if any tap is NaN or infinite
+                    for i in range(kh):
+                        for j in range(kw):
+                            v = x[b, ch, r0 + i * dh, c0 + j * dw]
+                            finite += v - v
+                            if v > best:
+                                best = v
+                                win = i * kw + j
+                    out[b, ch, p, q] = best
+                    winner[b, ch, p, q] = win
+                    redo |= finite != finite
+            if redo or border:  # the windows that reach into the padding, or the whole plane again by the rules
+                for p in range(oh):
+                    for q in range(ow):
+                        if redo or not (p0 <= p < p1 and q0 <= q < q1):
+                            best, win = exact(x[b, ch], p * sh - ph, q * sw - pw, h, w)
+                            out[b, ch, p, q] = best
+                            winner[b, ch, p, q] = win
+        return out, winner
+
+    return kernel
+
+
+def maxpool_forward(x, kernel, out_hw, stride, padding, dilation):
+    """``(out, winner)``: each window's maximum and which tap (row-major ``i·KW + j``) holds it first."""
+    return _maxpool_forward((*kernel, *stride, *padding, *dilation))(x, *out_hw)
+
+
+@functools.cache
+def _maxpool_backward(g: Geometry):
+    kh, kw, sh, sw, ph, pw, dh, dw = g
+
+    @numba.njit(parallel=True)
+    def kernel(grad, winner, h, w):
+        n, c, oh, ow = grad.shape
+        dx = np.empty((n, c, h, w), grad.dtype)
+        for plane in numba.prange(n * c):
+            b, ch = _split(plane, c)
+            dx[b, ch] = 0
+            for p in range(oh):
+                for q in range(ow):
+                    k = winner[b, ch, p, q]
+                    row = p * sh + (k // kw) * dh - ph
+                    col = q * sw + (k % kw) * dw - pw
+                    if 0 <= row < h and 0 <= col < w:  # a winner in the padding (all -inf) sends nothing back
+                        dx[b, ch, row, col] += grad[b, ch, p, q]
+        return dx
+
+    return kernel
+
+
+def maxpool_backward(grad, winner, x_shape, kernel, stride, padding, dilation):
+    """``(N, C, H, W)`` gradient: each output's gradient added where its window's winner was read."""
+    return _maxpool_backward((*kernel, *stride, *padding, *dilation))(grad, winner, *x_shape[2:])
+
+
+@numba.njit(parallel=True, cache=True)
+def channels_first(grad, with_sum):
+    """``(N, O, OH, OW)`` → ``(O, N·OH·OW)`` (the gradient as the backward's products want it) and, when
+    ``with_sum``, each channel's sum (the bias gradient) from the same pass."""
+    n, o, oh, ow = grad.shape
+    hw = oh * ow
+    src = grad.reshape(n, o, hw)
+    out = np.empty((o, n, hw), grad.dtype)
+    sums = np.zeros(o if with_sum else 0, grad.dtype)
+    for ch in numba.prange(o):
+        total = 0.0  # float64: a float32 running sum over N·OH·OW terms would drift
+        for b in range(n):
+            for k in range(hw):
+                v = src[b, ch, k]
+                out[ch, b, k] = v
+                total += v
+        if with_sum:
+            sums[ch] = total
+    return out.reshape(o, n * hw), sums
+
+
+@numba.njit(parallel=True, cache=True)
+def relu_forward(x):
+    """``(max(x, 0), not [x ≤ 0])`` in one pass: level 1's ReLU (a NaN stays NaN and passes its gradient on)."""
+    flat = x.reshape(-1)
+    out = np.empty_like(flat)
+    positive = np.empty(flat.size, np.bool_)
+    for k in numba.prange(flat.size):
+        v = flat[k]
+        keep = not v <= 0
+        positive[k] = keep
+        out[k] = v if keep else 0
+    return out.reshape(x.shape), positive.reshape(x.shape)
+
+
+@numba.njit(parallel=True, cache=True)
+def relu_backward(grad, positive):
+    """``grad · positive`` in one pass."""
+    g, m = grad.reshape(-1), positive.reshape(-1)
+    out = np.empty_like(g)
+    for k in numba.prange(g.size):
+        out[k] = g[k] * m[k]
+    return out.reshape(grad.shape)
