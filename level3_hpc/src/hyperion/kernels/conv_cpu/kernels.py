@@ -62,26 +62,16 @@ def _im2col(g: Geometry):
     @numba.njit(parallel=True)
     def kernel(x, oh, ow):
         n, c, h, w = x.shape
-        cols = np.empty((kh, kw, c, n, oh, ow), x.dtype)
-        for plane in numba.prange(n * c):
-            b, ch = _split(plane, c)
-            src = x[b, ch]
-            for i in range(kh):
-                for j in range(kw):
-                    dst = cols[i, j, ch, b]
-                    q0, q1 = _first(sw, j * dw - pw), _stop(ow, sw, j * dw - pw, w)
-                    for p in range(oh):
-                        row = p * sh + i * dh - ph
-                        if row < 0 or row >= h:
-                            for q in range(ow):
-                                dst[p, q] = 0
-                            continue
-                        for q in range(q0):
-                            dst[p, q] = 0
-                        for q in range(q0, q1):
-                            dst[p, q] = src[row, q * sw + j * dw - pw]
-                        for q in range(max(q0, q1), ow):
-                            dst[p, q] = 0
+        cols = np.empty((kh * kw * c, n, oh, ow), x.dtype)
+        for r in numba.prange(kh * kw * c):  # one row of cols (tap i, j of channel ch), written front to back
+            r = np.int64(r)
+            ch, i, j = r % c, r // c // kw, r // c % kw
+            for b in range(n):
+                for p in range(oh):
+                    row = p * sh + i * dh - ph
+                    for q in range(ow):
+                        col = q * sw + j * dw - pw
+                        cols[r, b, p, q] = x[b, ch, row, col] if 0 <= row < h and 0 <= col < w else 0
         return cols
 
     return kernel
@@ -241,7 +231,7 @@ def maxpool_backward(grad, winner, x_shape, kernel, stride, padding, dilation):
     return _maxpool_backward((*kernel, *stride, *padding, *dilation))(grad, winner, *x_shape[2:])
 
 
-@numba.njit(parallel=True, cache=True)
+@numba.njit(parallel=True, cache=True, fastmath={"reassoc"})  # the sum in any order: vectorised
 def channels_first(grad, with_sum):
     """``(N, O, OH, OW)`` → ``(O, N·OH·OW)`` (the gradient as the backward's products want it) and, when
     ``with_sum``, each channel's sum (the bias gradient) from the same pass."""
@@ -253,10 +243,10 @@ def channels_first(grad, with_sum):
     for ch in numba.prange(o):
         total = 0.0  # float64: a float32 running sum over N·OH·OW terms would drift
         for b in range(n):
+            row = src[b, ch]
+            out[ch, b] = row
             for k in range(hw):
-                v = src[b, ch, k]
-                out[ch, b, k] = v
-                total += v
+                total += row[k]
         if with_sum:
             sums[ch] = total
     return out.reshape(o, n * hw), sums
