@@ -164,3 +164,15 @@ def test_switch_and_fallbacks():
     assert not _compiled(np.zeros((1, 1, 2, 2), np.float16))  # another dtype: level 1's code
     assert not _compiled(np.zeros((1, 1, 2, 2), np.float32), np.zeros((1, 1, 1, 1), np.float64))  # mixed
     assert not _compiled(np.zeros((1, 2, 2), np.float32))
+
+
+def test_the_epoch_benchmark_runs_every_mode_side_by_side():
+    pytest.importorskip("zarr", reason="the bundled MNIST needs the data extra: pip install 'hyperion-tensor[data]'")
+    from hyperion.kernels.conv_cpu import bench
+
+    result = bench.run(quick=True, rounds=2, batches=3)
+    assert result["batches"] == 3 and set(result["median_s"]) == set(bench.MODES)
+    assert all(len(v) == 2 and min(v) > 0 for v in result["seconds"].values())
+    assert set(result["vs_torch_paired"]) == {"level 1 (numpy)", "compiled (level 3)"}
+    assert "| compiled (level 3) |" in bench.markdown(result)
+    assert not registered_functions("cpu")  # each Hyperion epoch switched the kernels off again

@@ -20,7 +20,7 @@ import statistics
 MODES = ("level 1 (numpy)", "compiled (level 3)", "PyTorch")
 
 
-def run(quick: bool, rounds: int) -> dict:
+def run(quick: bool, rounds: int, batches: int | None = None) -> dict:
     import numba
     import numpy as np
     import torch
@@ -30,7 +30,8 @@ def run(quick: bool, rounds: int) -> dict:
     from hyperion.runtime.backend import use_cpu_kernels
 
     torch.set_num_threads(os.cpu_count() or 1)
-    (ours, opt_ours, batches), (theirs, opt_theirs, theirs_batches) = mnist_setup("cnn", quick)
+    (ours, opt_ours, data), (theirs, opt_theirs, theirs_data) = mnist_setup("cnn", quick)
+    batches, theirs_batches = data[:batches], theirs_data[:batches]  # (None: all of them)
 
     def epoch(mode: str) -> float:
         if mode == "PyTorch":
@@ -79,9 +80,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="60-batch epochs")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--batches", type=int, help="only the first N batches of each epoch (a smoke run)")
     parser.add_argument("--out", help="also write the result as JSON here")
     args = parser.parse_args(argv)
-    result = run(args.quick, args.rounds)
+    result = run(args.quick, args.rounds, args.batches)
     print(markdown(result))
     if args.out:
         with open(args.out, "w") as f:
