@@ -201,8 +201,9 @@ class Clamp(Function):
 # ---- activations -------------------------------------------------------------------------------
 class ReLU(Function):
     def forward(self, x: Array) -> Array:
-        self.positive = ~(x <= 0)  # a NaN passes its gradient on, as in PyTorch
-        return self.backend.maximum(x, 0)  # not x · [x > 0]: -inf · 0 is NaN; a NaN stays NaN
+        out = self.backend.maximum(x, 0)  # not x · [x > 0]: -inf · 0 is NaN; a NaN stays NaN
+        self.positive = out != 0  # x > 0, or NaN: a NaN passes its gradient on, as in PyTorch
+        return out
 
     def backward(self, grad: Array) -> Array:
         """Task 1.5: relu passes the gradient where the input was positive, zero elsewhere."""
