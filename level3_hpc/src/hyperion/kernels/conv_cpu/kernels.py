@@ -1,16 +1,17 @@
 """numba kernels for the memory-bound work of convolution, max pooling and ReLU, one ``prange`` over independent rows.
 
 Level 1's numpy versions walk the ``KH·KW`` kernel offsets ("taps") with one whole-tensor operation each: every
-tap is a full pass over memory, and numpy runs it on one core. Here one compiled loop per task does every tap
-of its share -- an ``(n, c)`` image plane (col2im, pooling), a row of the column matrix (im2col), a plane or a
-channel (the layout changes) -- on every core, and no two tasks ever write the same element. Padding is
-never materialised: an offset that falls outside the image reads 0 (convolution) or -inf (max pooling) and is
-skipped on the way back.
+tap is a full (and strided) pass over memory. Here one compiled loop per task does every tap of its share -- an
+``(n, c)`` image plane (col2im, pooling), a row of the column matrix (im2col), a plane or a channel (the layout
+changes) -- in one pass. No two tasks write the same element, so the loops could run on every core
+(``PARALLEL``); beside OpenBLAS's threads on 2 cores that measured slower (below). Padding is never
+materialised: an offset outside the image reads 0 (convolution) or -inf (max pooling) and is skipped on the
+way back.
 
 Each kernel is compiled once per geometry -- kernel size, stride, padding and dilation are constants of
 the compiled loop (``functools.cache`` over a factory), so LLVM unrolls the taps and vectorises the rows: the
-same 2×2 max-pooling loop with them as run-time arguments measured 12x slower (128×32×28×28 float32 on 2
-cores: 1.8 ms against 0.15). The batch shape stays a run-time argument.
+same 2×2 max-pooling loop with them as run-time arguments measured 12x slower (128×32×28×28 float32, 2
+threads: 1.8 ms against 0.15). The batch shape stays a run-time argument.
 
 Same arithmetic and the same tie rule as level 1 (``hyperion.tensor.ops.conv``): ``col2im`` adds the taps in
 the same order; max pooling keeps the first tap holding the maximum (only a strictly larger value takes over),
@@ -24,12 +25,13 @@ import functools
 import numba
 import numpy as np
 
-# numba's OpenMP layer spin-waits after each prange, as OpenBLAS's threads do after each product: on 2 cores a
-# pooling pass right after a product took 16.2 ms with it, 7.9 with the workqueue layer, which blocks instead
-# (chosen here unless NUMBA_THREADING_LAYER names one; it takes effect only if no parallel region has run
-# yet -- level 4's kernels choose the same).
-if numba.config.THREADING_LAYER == "default":
-    numba.config.THREADING_LAYER = "workqueue"
+# One core each: OpenBLAS's threads spin for a while after every product, and a second thread pool competing
+# with them for 2 cores cost more than its threads gained. The MNIST CNN step with these kernels on numba's
+# 2 threads against 1, interleaved in one process: 53.3 against 48.1 ms (paired median 1.08x; two more runs
+# 1.06x and 1.01x). With numba's OpenMP layer it was worse still: a pooling pass right after a product took
+# 16.2 ms instead of 7.9. So the loops are compiled serial (``prange`` is then ``range``); set PARALLEL to
+# try them on every core.
+PARALLEL = False
 
 
 @numba.njit(inline="always")
@@ -61,7 +63,7 @@ Geometry = tuple[int, int, int, int, int, int, int, int]  # kh, kw, sh, sw, ph, 
 def _im2col(g: Geometry):
     kh, kw, sh, sw, ph, pw, dh, dw = g
 
-    @numba.njit(parallel=True)
+    @numba.njit(parallel=PARALLEL)
     def kernel(x, oh, ow):
         n, c, h, w = x.shape
         cols = np.empty((kh * kw * c, n, oh, ow), x.dtype)
@@ -90,7 +92,7 @@ def im2col(x, kernel, out_hw, stride, padding, dilation):
 def _col2im(g: Geometry):
     kh, kw, sh, sw, ph, pw, dh, dw = g
 
-    @numba.njit(parallel=True)
+    @numba.njit(parallel=PARALLEL)
     def kernel(blocks, h, w):
         _, _, c, n, oh, ow = blocks.shape
         out = np.empty((n, c, h, w), blocks.dtype)
@@ -123,7 +125,7 @@ def col2im(cols, x_shape, kernel, out_hw, stride, padding, dilation):
     return _col2im((*kernel, *stride, *padding, *dilation))(blocks, h, w)
 
 
-@numba.njit(parallel=True, cache=True)
+@numba.njit(parallel=PARALLEL, cache=True)
 def nchw_plus_bias(out2d, bias, n, oh, ow):
     """``(O, N·OH·OW)`` product → ``(N, O, OH, OW)`` with ``bias[o]`` added (``bias`` of length 0: none)."""
     o = out2d.shape[0]
@@ -159,7 +161,7 @@ def _maxpool_forward(g: Geometry):
                     best = v
         return best, win
 
-    @numba.njit(parallel=True)
+    @numba.njit(parallel=PARALLEL)
     def kernel(x, oh, ow):
         n, c, h, w = x.shape
         out = np.empty((n, c, oh, ow), x.dtype)
@@ -209,7 +211,7 @@ def maxpool_forward(x, kernel, out_hw, stride, padding, dilation):
 def _maxpool_backward(g: Geometry):
     kh, kw, sh, sw, ph, pw, dh, dw = g
 
-    @numba.njit(parallel=True)
+    @numba.njit(parallel=PARALLEL)
     def kernel(grad, winner, h, w):
         n, c, oh, ow = grad.shape
         dx = np.empty((n, c, h, w), grad.dtype)
@@ -233,7 +235,7 @@ def maxpool_backward(grad, winner, x_shape, kernel, stride, padding, dilation):
     return _maxpool_backward((*kernel, *stride, *padding, *dilation))(grad, winner, *x_shape[2:])
 
 
-@numba.njit(parallel=True, cache=True, fastmath={"reassoc"})  # the sum in any order: vectorised
+@numba.njit(parallel=PARALLEL, cache=True, fastmath={"reassoc"})  # the sum in any order: vectorised
 def channels_first(grad, with_sum):
     """``(N, O, OH, OW)`` → ``(O, N·OH·OW)`` (the gradient as the backward's products want it) and, when
     ``with_sum``, each channel's sum (the bias gradient) from the same pass."""
@@ -254,7 +256,7 @@ def channels_first(grad, with_sum):
     return out.reshape(o, n * hw), sums
 
 
-@numba.njit(parallel=True, cache=True)
+@numba.njit(parallel=PARALLEL, cache=True)
 def relu_forward(x):
     """``(max(x, 0), not [x ≤ 0])`` in one pass: level 1's ReLU (a NaN stays NaN and passes its gradient on)."""
     flat = x.reshape(-1)
@@ -268,7 +270,7 @@ def relu_forward(x):
     return out.reshape(x.shape), positive.reshape(x.shape)
 
 
-@numba.njit(parallel=True, cache=True)
+@numba.njit(parallel=PARALLEL, cache=True)
 def relu_backward(grad, positive):
     """``grad · positive`` in one pass."""
     g, m = grad.reshape(-1), positive.reshape(-1)
