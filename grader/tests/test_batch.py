@@ -15,7 +15,7 @@ import pytest
 from conftest import make_submission
 
 from hyperion_grader import box
-from hyperion_grader.batch import grade_one, run_batch, run_in_forkserver
+from hyperion_grader.batch import Outcome, grade_one, run_batch, run_in_forkserver, write_csv
 from hyperion_grader.gradescope import build_zip, unpack
 from hyperion_grader.judge import GradeConfig, Judge
 from hyperion_grader.k8s import job_manifest
@@ -102,6 +102,18 @@ def test_children_started_and_joined_from_many_threads_report_their_own_exit_cod
         codes = list(pool.map(lambda _: run_in_forkserver(os._exit, (3,), 60), range(400)))
     assert codes == [3] * 400
     assert run_in_forkserver(time.sleep, (30,), 0.5) is None  # past its time: killed, reported as such
+
+
+def test_grades_csv_has_one_line_per_hand_in_whatever_the_error_says(tmp_path):
+    results = {"score": 3.0, "max_score": 10.0, "tests": [{"number": "99.1", "score": 3.0, "max_score": 3.0}]}
+    outcomes = [Outcome("b", results, 1.0, "grader exit 255: ┃ Task ┃\n│ 99.1 │ Add │\r\nTotal: 3/10\n"),
+                Outcome("a", None, 1.0, "grading took longer than 600 s")]
+    write_csv(tmp_path / "grades.csv", outcomes)
+    lines = (tmp_path / "grades.csv").read_text().splitlines()
+    assert lines[0] == "submission,score,max_score,99.1,error"
+    assert lines[1] == "a,0,,,grading took longer than 600 s"
+    assert lines[2].startswith("b,3.0,10.0,3.0,grader exit 255: ┃ Task ┃ / │ 99.1 │ Add │ / Total: 3/10")
+    assert len(lines) == 3
 
 
 def test_side_by_side_graders_compute_each_reference_once(toy, tmp_path, monkeypatch):
