@@ -22,12 +22,15 @@ CONVS = [
     ((1, 2, 5, 5), (3, 2, 2, 2), (2, 2), (2, 2), (2, 2)),  # padding wider than a dilated tap's reach
     ((3, 1, 6, 7), (2, 1, 1, 1), (3, 2), (0, 1), (1, 1)),  # 1x1 kernel
     ((2, 2, 4, 4), (3, 2, 4, 4), (1, 1), (0, 0), (1, 1)),  # kernel as large as the input
+    ((2, 3, 6, 7), (4, 3, 3, 3), (1, 1), (3, 0), (2, 1)),  # stride 1 (col2im's row-segment path), wide padding
 ]
 # (x shape, kernel, stride, padding, dilation)
 POOLS = [
     ((2, 3, 8, 8), (2, 2), (2, 2), (0, 0), (1, 1)),  # the CNN's
     ((2, 2, 7, 9), (3, 3), (1, 1), (1, 1), (1, 1)),  # overlapping windows, padding
     ((1, 2, 9, 7), (2, 3), (2, 2), (1, 1), (2, 1)),  # dilation, rows left over
+    ((2, 2, 7, 7), (2, 2), (2, 2), (1, 1), (1, 1)),  # disjoint windows over padding, covering the image
+    ((1, 3, 9, 8), (2, 2), (3, 3), (1, 0), (1, 1)),  # disjoint windows with pixels in none of them
 ]
 
 

@@ -142,6 +142,7 @@ def nchw_plus_bias(out2d, bias, n, oh, ow):
 @functools.cache
 def _maxpool_forward(g: Geometry):
     kh, kw, sh, sw, ph, pw, dh, dw = g
+    wtype = np.int8 if kh * kw <= 127 else np.int32  # the winner's tap index: a byte for usual windows
 
     @numba.njit(inline="always")
     def exact(src, r0, c0, h, w):
@@ -165,7 +166,7 @@ def _maxpool_forward(g: Geometry):
     def kernel(x, oh, ow):
         n, c, h, w = x.shape
         out = np.empty((n, c, oh, ow), x.dtype)
-        winner = np.empty((n, c, oh, ow), np.int32)
+        winner = np.empty((n, c, oh, ow), wtype)
         # the outputs whose windows lie inside the image: rows p0..p1-1, columns q0..q1-1
         p0, p1 = _first(sh, -ph), _stop(oh, sh, (kh - 1) * dh - ph, h)
         q0, q1 = _first(sw, -pw), _stop(ow, sw, (kw - 1) * dw - pw, w)
@@ -227,7 +228,32 @@ def _maxpool_backward(g: Geometry):
                         dx[b, ch, row, col] += grad[b, ch, p, q]
         return dx
 
-    return kernel
+    @numba.njit(parallel=PARALLEL)
+    def disjoint(grad, winner, h, w):
+        """Windows that do not overlap: every input pixel in a window is written once, its output's
+        gradient if it is the winner, else 0 (no zero-fill first where the windows cover the image)."""
+        n, c, oh, ow = grad.shape
+        dx = np.empty((n, c, h, w), grad.dtype)
+        covers = (dh == 1 and sh == kh and oh * kh - ph >= h) and (dw == 1 and sw == kw and ow * kw - pw >= w)
+        for plane in numba.prange(n * c):
+            b, ch = _split(plane, c)
+            if not covers:
+                dx[b, ch] = 0
+            for p in range(oh):
+                for i in range(kh):
+                    row = p * sh + i * dh - ph
+                    if row < 0 or row >= h:
+                        continue
+                    for q in range(ow):
+                        k = winner[b, ch, p, q]
+                        gv = grad[b, ch, p, q]
+                        for j in range(kw):
+                            col = q * sw + j * dw - pw
+                            if 0 <= col < w:
+                                dx[b, ch, row, col] = gv if k == i * kw + j else 0
+        return dx
+
+    return disjoint if sh >= (kh - 1) * dh + 1 and sw >= (kw - 1) * dw + 1 else kernel
 
 
 def maxpool_backward(grad, winner, x_shape, kernel, stride, padding, dilation):
