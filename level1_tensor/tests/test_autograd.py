@@ -243,3 +243,40 @@ def test_op_hook_runs_the_op_and_the_engine_work_passed_as_finish():
     assert y._ctx is not None and y.requires_grad
     assert ("Sum", "backward", "NoneType") in calls  # finish handed the gradient on
     np.testing.assert_allclose(x.grad.numpy(), [2.0, 4.0])
+
+
+def test_a_leaf_keeps_its_first_gradient_without_a_copy_only_when_nothing_else_holds_it(monkeypatch):
+    backend = ht.get_backend("cpu")
+    copies = []
+    monkeypatch.setattr(backend, "copy", lambda a: copies.append(a.shape) or np.array(a, copy=True))
+    w = ht.tensor(np.ones((4, 3), np.float32), requires_grad=True)
+    b = ht.tensor(np.zeros(3, np.float32), requires_grad=True)
+    x = ht.tensor(np.arange(8, dtype=np.float32).reshape(2, 4))
+    (x @ w + b).sum().backward()  # both gradients are fresh arrays only the engine holds: kept, not copied
+    assert copies == []
+    np.testing.assert_array_equal(w.grad.numpy(), np.repeat(x.numpy().sum(0)[:, None], 3, axis=1))
+    # Add's backward hands one (fresh) array to both inputs: the first leaf visited copies it, the last keeps it
+    p, q = (ht.tensor(np.ones(3, np.float32), requires_grad=True) for _ in range(2))
+    ((p + q) * ht.tensor(np.full(3, 3.0, np.float32))).sum().backward()
+    assert len(copies) == 1 and not np.shares_memory(p.grad.numpy(), q.grad.numpy())
+    p.grad.numpy()[:] = 7.0
+    np.testing.assert_array_equal(q.grad.numpy(), np.full(3, 3.0))
+    # a tensor that retains its gradient passes the same array on to its op: it keeps a copy
+    r = ht.tensor(np.ones(3, np.float32), requires_grad=True)
+    s = r * 2.0
+    s.retain_grad()
+    (s * s).sum().backward()
+    np.testing.assert_array_equal(s.grad.numpy(), np.full(3, 4.0))
+    np.testing.assert_array_equal(r.grad.numpy(), np.full(3, 8.0))
+    assert not np.shares_memory(s.grad.numpy(), r.grad.numpy())
+
+
+def test_a_kept_gradient_is_not_a_view_of_memory_another_tensor_uses():
+    base = ht.tensor(np.arange(6, dtype=np.float64), requires_grad=True)
+    leaf = ht.tensor(np.ones(3), requires_grad=True)
+    total = (base[:3] * leaf).sum() + base.sum()
+    total.backward()
+    np.testing.assert_array_equal(leaf.grad.numpy(), np.arange(3.0))
+    np.testing.assert_array_equal(base.grad.numpy(), [2.0, 2.0, 2.0, 1.0, 1.0, 1.0])
+    for t in (base, leaf):
+        assert t.grad.numpy().base is None or not np.shares_memory(t.grad.numpy(), base.numpy())

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
@@ -149,12 +150,13 @@ class Function:
 
 
 class AccumulateGrad(Function):
-    """The engine storing a leaf's gradient (a copy, or a sum with the one there): seen by the op hook."""
+    """The engine storing a leaf's gradient (a copy or the array itself, or a sum with the one there):
+    seen by the op hook."""
 
     differentiable = False
 
-    def forward(self, grad: Array, leaf: Tensor) -> Array:
-        leaf._accumulate_grad(grad)
+    def forward(self, grad: Array, leaf: Tensor, steal: bool = False) -> Array:
+        leaf._accumulate_grad(grad, steal)
         return leaf.grad._array()
 
 
@@ -206,6 +208,17 @@ class RemovableHandle:
 
 
 # ---- the backward pass -------------------------------------------------------------------------
+def _one_reference() -> int:
+    """What ``sys.getrefcount`` reports for an object held by one local variable (2 on CPython 3.11-3.13,
+    whose count includes getrefcount's own argument): measured, not assumed, as the count is an
+    implementation detail."""
+    probe = object()
+    return sys.getrefcount(probe)
+
+
+_ONE_REFERENCE = _one_reference()
+
+
 def toposort(root: Tensor) -> list[Tensor]:
     """Task 1.8: every tensor that ``root`` depends on, ``root`` first, each before its parents.
 
@@ -276,10 +289,14 @@ def run_backward(root: Tensor, grad: Array, retain_graph: bool = False) -> None:
         ctx = node._ctx
         if ctx is None or node._retains_grad:
             if node.requires_grad:
+                # a leaf's first gradient is kept without a copy when the engine holds the only reference
+                # to it (not a view, not also another tensor's gradient, not saved by an op)
+                steal = ctx is None and sys.getrefcount(g) == _ONE_REFERENCE and node._backend.owns_memory(g)
                 if _op_hook is None:
-                    node._accumulate_grad(g)
+                    node._accumulate_grad(g, steal)
                 else:
-                    _op_hook(AccumulateGrad(node._backend), "engine", [g], {"leaf": node}, _unchanged)
+                    _op_hook(AccumulateGrad(node._backend), "engine", [g], {"leaf": node, "steal": steal},
+                             _unchanged)
                 for hook in tuple(getattr(node, "_grad_hooks", None) or ()):
                     hook(node)  # this leaf's gradient is complete: e.g. start its all-reduce
             if ctx is None:

@@ -77,6 +77,12 @@ class Backend:
     def copy(self, x: Array) -> Array:
         return self.xp.array(x, copy=True, order="C")
 
+    def owns_memory(self, x: Array) -> bool:
+        """Whether ``x`` is an array over memory of its own (not a view into another array's), so a leaf
+        may keep it as its gradient instead of a copy when nothing else refers to it."""
+        return (type(x) is self.xp.ndarray and x.base is None and x.flags.c_contiguous
+                and getattr(x.flags, "writeable", True))  # CuPy arrays have no writeable flag
+
     def asarray(self, data: Any, dtype: Any = None) -> Array:
         return self.xp.asarray(data, dtype=dtype)
 

@@ -120,7 +120,7 @@ def unbroadcast(grad: Array, shape: tuple[int, ...]) -> Array:
     axes = tuple(i for i, size in enumerate(shape) if size == 1 and grad.shape[i] != 1)
     if axes:
         grad = grad.sum(axis=axes, keepdims=True)
-    return grad.reshape(shape)
+    return grad if grad.shape == tuple(shape) else grad.reshape(shape)  # no needless view of the sum
     # END SOLUTION
 
 def expand_strides(shape: Shape, strides: Strides, new_shape: Shape) -> Strides:

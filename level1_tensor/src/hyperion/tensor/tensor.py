@@ -293,11 +293,14 @@ class Tensor:
             grad = gradient._array()
         run_backward(self, grad, retain_graph=retain_graph)
 
-    def _accumulate_grad(self, g: Array) -> None:
+    def _accumulate_grad(self, g: Array, steal: bool = False) -> None:
+        """Add ``g`` to ``.grad`` (a new sum; ``.grad`` may be shared). The first gradient is copied, or,
+        when ``steal`` (the engine holds the only reference to ``g``), kept as it is: PyTorch's
+        AccumulateGrad does the same, saving a copy of every parameter per step."""
         if g.dtype != self.dtype:
             g = g.astype(self.dtype)
         if self.grad is None:
-            self.grad = Tensor._from_array(self._backend.copy(g), self.device)
+            self.grad = Tensor._from_array(g if steal else self._backend.copy(g), self.device)
         else:
             self.grad = Tensor._from_array(self.grad._array() + g, self.device)
 
