@@ -86,6 +86,47 @@ def test_a_second_run_of_the_same_graph_compiles_nothing() -> None:
     np.testing.assert_array_equal(got, (np.abs(a.numpy() - b.numpy()) * a.numpy()).max(-1))
 
 
+def test_a_known_structure_writes_no_source_and_a_new_layout_gets_its_own_kernel(monkeypatch) -> None:
+    import hyperion.runtime.codegen as codegen
+
+    written = []
+    source = codegen._source
+    monkeypatch.setattr(codegen, "_source", lambda *a: written.append(1) or source(*a))
+    a, b, c = t(12, 20), t(12, 20), t(20, 12)
+
+    def graph(x, y):
+        return ((x * y).exp() + y).numpy()
+
+    with lazy("cpu"):
+        graph(a, b)
+    count = len(written)
+    with lazy("cpu"):
+        got = graph(b, a)  # same structure, other arrays: looked up by signature, nothing written
+    assert len(written) == count
+    np.testing.assert_allclose(got, np.exp(b.numpy() * a.numpy()) + a.numpy(), rtol=1e-6, atol=1e-6)
+    with lazy("cpu"):
+        got = graph(a, c.T)  # a transposed operand: another layout, another kernel, read through its strides
+    assert len(written) > count
+    np.testing.assert_allclose(got, np.exp(a.numpy() * c.numpy().T) + c.numpy().T, rtol=1e-6, atol=1e-6)
+    with lazy("cpu"):
+        got = (a.reshape(4, 60) * b.reshape(4, 60) + c.reshape(60, 4).T).numpy()  # flat reads beside a strided one
+    np.testing.assert_allclose(got, a.numpy().reshape(4, 60) * b.numpy().reshape(4, 60) + c.numpy().reshape(60, 4).T,
+                               rtol=1e-6)
+
+
+def test_float32_tanh_in_generated_kernels_is_within_one_ulp_of_numpy() -> None:
+    x = np.concatenate([np.linspace(-25, 25, 20001, dtype=np.float32),
+                        np.float32([0.0, -0.0, 1e-30, -1e-6, 9.99e-5, 1e-4, -2e-4, np.inf, -np.inf, np.nan])])
+    xt = ht.tensor(x)
+    with lazy("cpu") as run:
+        got = (xt * 1.0).tanh().numpy()
+    assert run.kernels == 1
+    want = np.tanh(x)
+    assert np.isnan(got[-1]) and np.signbit(got[20002]) and x[20002] == 0  # -0.0 stays -0.0
+    ulps = np.abs(got[:-1].view(np.int32).astype(np.int64) - want[:-1].view(np.int32).astype(np.int64))
+    assert ulps.max() <= 1
+
+
 def test_matmul_stays_opaque_and_its_epilogue_fuses() -> None:
     a, w, bias = t(8, 16), t(16, 4), t(4)
     with lazy("cpu") as run:

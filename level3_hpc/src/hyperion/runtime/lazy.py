@@ -27,6 +27,7 @@ How it works (tinygrad's LazyBuffer idea, under level 1's autograd rather than i
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import weakref
 from collections.abc import Iterator
@@ -295,6 +296,11 @@ def _is_operand(x: Any) -> bool:
 
 def contiguous_strides(shape: tuple[int, ...]) -> tuple[int, ...]:
     """Element strides of a C-contiguous array of ``shape``."""
+    return _contiguous_strides(tuple(shape))
+
+
+@functools.lru_cache(maxsize=4096)  # asked ~50,000 times a GPT step, for a few hundred shapes
+def _contiguous_strides(shape: tuple[int, ...]) -> tuple[int, ...]:
     strides, step = [], 1
     for size in reversed(shape):
         strides.append(step)
@@ -472,6 +478,12 @@ class LazyBackend(Backend):
 
     def copy(self, x: Any) -> Any:
         return self.elementwise("copy", x) if isinstance(x, LazyArray) else self.inner.copy(x)
+
+    def owns_memory(self, x: Any) -> bool:
+        """A computed node owns its buffer (its own kernel's output); views and lifted arrays do not."""
+        if isinstance(x, LazyArray):
+            return x.op not in ("view", "buffer")
+        return self.inner.owns_memory(x)
 
     def asarray(self, data: Any, dtype: Any = None) -> Any:
         if isinstance(data, LazyArray):
