@@ -260,3 +260,17 @@ def test_an_in_place_write_realises_only_the_readers_of_its_memory() -> None:
         np.testing.assert_array_equal(np.asarray(tripled), np.arange(2.0, 6.0) * 3)
         np.testing.assert_array_equal(np.asarray(other), 2.0)
     np.testing.assert_array_equal(memory, [10.0, 100.0, 2.0, 3.0, 4.0, 5.0])
+
+
+def test_result_dtypes_are_numpys_whatever_was_asked_before() -> None:
+    from hyperion.runtime.lazy import UFUNC_OF, _result_dtype
+
+    cases = [("add", np.array([True]), True), ("add", np.array([True]), 1), ("mul", np.float32([2]), np.float64(3)),
+             ("mul", np.float32([2]), np.float32(3)), ("mul", np.float32([2]), 3.0), ("add", np.int32([1]), 2),
+             ("div", np.int32([1]), 2), ("gt", np.float64([1]), 2), ("maximum", np.int64([1]), 2.5)]
+    for name, array, scalar in cases * 2:  # a second pass answers from the cache
+        key = (np.dtype(array.dtype), np.dtype(scalar.dtype) if isinstance(scalar, np.generic)
+               else ("int", scalar) if type(scalar) is int else type(scalar))
+        assert _result_dtype(name, key) == UFUNC_OF[name](array, scalar).dtype, (name, array.dtype, scalar)
+    with pytest.raises(OverflowError):  # numpy refuses a Python int outside the array's dtype: so does lazy
+        _result_dtype("add", (np.dtype(np.int32), ("int", 2**40)))

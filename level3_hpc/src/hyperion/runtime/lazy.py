@@ -47,6 +47,7 @@ UFUNCS: dict[Any, str] = {
     np.logical_and: "and", np.logical_or: "or", np.logical_not: "not", np.positive: "copy",
 }
 KERNEL_DTYPES = {np.dtype(t) for t in ("float32", "float64", "int32", "int64", "bool")}
+UFUNC_OF = {name: u for u, name in UFUNCS.items()}
 REDUCTIONS = ("sum", "max", "min")
 
 
@@ -294,6 +295,17 @@ def _is_operand(x: Any) -> bool:
         hasattr(x, "__cuda_array_interface__")
 
 
+@functools.lru_cache(maxsize=4096)
+def _result_dtype(name: str, operands: tuple) -> np.dtype:
+    """The dtype numpy gives ``name`` of operands described by their dtypes (arrays and NumPy scalars,
+    which are not weak), Python floats and bools by type, ints as ``("int", value)`` (an int out of an
+    integer dtype's range raises, as numpy does)."""
+    dummies = [np.zeros(1, o) if isinstance(o, np.dtype) else o[1] if isinstance(o, tuple) else o(1)
+               for o in operands]
+    with np.errstate(all="ignore"):
+        return np.dtype(UFUNC_OF[name](*dummies).dtype)
+
+
 def contiguous_strides(shape: tuple[int, ...]) -> tuple[int, ...]:
     """Element strides of a C-contiguous array of ``shape``."""
     return _contiguous_strides(tuple(shape))
@@ -331,20 +343,18 @@ class LazyBackend(Backend):
         return LazyArray("buffer", (), None, x.shape, x.dtype, self, buffer=x)
 
     def elementwise(self, name: str, *args: Any, dtype: Any = None) -> Any:
-        dummies = [np.zeros(1, a.dtype) if hasattr(a, "dtype") and not isinstance(a, np.generic) else a
-                   for a in args]
         if name == "cast":
             out_dtype = np.dtype(dtype)
-        else:
-            with np.errstate(all="ignore"):
-                ufunc = next(u for u, n in UFUNCS.items() if n == name)
-                out_dtype = np.dtype(ufunc(*dummies).dtype)
+        else:  # numpy's promotion (a Python number is "weak"), asked once per kind of operands
+            out_dtype = _result_dtype(name, tuple(
+                np.dtype(a.dtype) if hasattr(a, "dtype") else ("int", a) if type(a) is int else type(a)
+                for a in args))
         arrays = [a for a in args if not isinstance(a, (int, float, bool, np.generic))]
         scalars = [a for a in args if isinstance(a, (int, float, bool, np.generic))]
         shape = np.broadcast_shapes(*[tuple(a.shape) for a in arrays])
         operand_dtypes = {np.dtype(a.dtype) for a in arrays} | {np.asarray(s).dtype for s in scalars}
         if out_dtype not in KERNEL_DTYPES or not operand_dtypes <= KERNEL_DTYPES | {np.dtype("float64")}:
-            run = (lambda a: a.astype(dtype)) if name == "cast" else next(u for u, n in UFUNCS.items() if n == name)
+            run = (lambda a: a.astype(dtype)) if name == "cast" else UFUNC_OF[name]
             return self.fallback(name, run, args, {})
         inputs = tuple(self.broadcast(a, shape) if not isinstance(a, (int, float, bool, np.generic)) else a
                        for a in args)
