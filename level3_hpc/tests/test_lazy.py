@@ -274,3 +274,12 @@ def test_result_dtypes_are_numpys_whatever_was_asked_before() -> None:
         assert _result_dtype(name, key) == UFUNC_OF[name](array, scalar).dtype, (name, array.dtype, scalar)
     with pytest.raises(OverflowError):  # numpy refuses a Python int outside the array's dtype: so does lazy
         _result_dtype("add", (np.dtype(np.int32), ("int", 2**40)))
+
+
+def test_step_time_bench_runs_the_mlp_step_both_ways_and_compiles_nothing_after_the_first_lazy_step() -> None:
+    from hyperion.runtime.bench_lazy import step_times
+
+    (result,) = step_times("cpu", rounds=2, batch=1, context=4, parts=("mlp",)).values()
+    assert result["compiled_after"] == 0
+    assert result["kernels"] < result["eager_ops"]  # fused: fewer launches than eager ops
+    assert result["eager_ms"] > 0 and result["lazy_ms"] > 0

@@ -45,15 +45,19 @@ def _mlp_step(device: str) -> Callable[[], float]:
     return step
 
 
-def step_times(device: str, rounds: int, batch: int, context: int) -> dict:
-    """Eager and lazy ms per step (medians over ``rounds`` alternations) and the compiling first lazy step."""
+def step_times(device: str, rounds: int, batch: int, context: int, parts: tuple[str, ...] = ("mlp", "gpt")) -> dict:
+    """Eager and lazy ms per step (medians over ``rounds`` alternations) and the compiling first lazy step,
+    for the ``parts`` asked ("mlp", "gpt")."""
     from hyperion.kernels.gpt_bench import CONFIG
     from hyperion.runtime.bench_gpu import _gpt_step
     from hyperion.runtime.lazy import lazy
 
-    _, gpt, _ = _gpt_step(batch, context, device=device, config={**CONFIG, "context_length": context})
-    steps = {"MLP 784-256-10, batch 128, SGD": _mlp_step(device),
-             f"GPT (6 layers, d=384), B={batch}, T={context}": lambda: gpt().item()}
+    steps = {}
+    if "mlp" in parts:
+        steps["MLP 784-256-10, batch 128, SGD"] = _mlp_step(device)
+    if "gpt" in parts:
+        _, gpt, _ = _gpt_step(batch, context, device=device, config={**CONFIG, "context_length": context})
+        steps[f"GPT (6 layers, d=384), B={batch}, T={context}"] = lambda: gpt().item()
     result = {}
     for name, step in steps.items():
         step()  # eager warm-up
