@@ -344,10 +344,8 @@ def view(x: Tensor, shape: Sequence[int]) -> Tensor:
 
 def reshape(x: Tensor, shape: Sequence[int]) -> Tensor:
     """A view when the strides allow one, else a copy (as PyTorch)."""
-    from hyperion.tensor.strides import view_strides
-
     shape = resolve_shape(tuple(shape), x.numel(), x.shape)
-    if view_strides(x.shape, x.strides, shape) is not None:
+    if mv.cached_view_strides(x.shape, x.strides, shape) is not None:
         return mv.View.apply(x, shape=shape)
     return mv.Reshape.apply(x, shape=shape)
 
