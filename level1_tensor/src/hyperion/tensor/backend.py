@@ -22,6 +22,7 @@ since CuPy mirrors numpy's API. Only the few places where the two differ are ove
 from __future__ import annotations
 
 import ctypes
+import functools
 import os
 from typing import Any
 
@@ -38,6 +39,16 @@ def _cpu_workers() -> int:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
         return os.cpu_count() or 1
+
+
+@functools.lru_cache(maxsize=4096)
+def _contiguous_strides(shape: tuple[int, ...]) -> tuple[int, ...]:
+    """Element strides of a C-contiguous array of ``shape`` (results come in few shapes: remembered)."""
+    strides, step = [], 1
+    for size in reversed(shape):
+        strides.append(step)
+        step *= max(size, 1)
+    return tuple(reversed(strides))
 
 
 class Backend:
@@ -65,11 +76,11 @@ class Backend:
 
     def to_storage(self, array: Array) -> tuple[Array, tuple[int, ...]]:
         """Flat storage and element strides for a result array (copying only if not C-contiguous)."""
-        array = self.xp.asarray(array)
+        if type(array) is not self.xp.ndarray:  # a scalar or another array type (an op's result is rarely)
+            array = self.xp.asarray(array)
         if not array.flags.c_contiguous:
             array = self.xp.ascontiguousarray(array)
-        item = array.itemsize
-        return array.reshape(-1), tuple(s // item for s in array.strides), array
+        return array.reshape(-1), _contiguous_strides(array.shape), array
 
     def contiguous(self, x: Array) -> Array:
         return self.xp.ascontiguousarray(x)
@@ -147,13 +158,13 @@ class Backend:
 
     # ---- reductions --------------------------------------------------------------------------
     def sum(self, x: Array, axis: tuple[int, ...] | None, keepdims: bool) -> Array:
-        return self.xp.asarray(self.xp.sum(x, axis=axis, keepdims=keepdims))
+        return self.xp.asarray(x.sum(axis=axis, keepdims=keepdims))  # the method: no numpy wrapper layers
 
     def max(self, x: Array, axis: tuple[int, ...] | None, keepdims: bool) -> Array:
-        return self.xp.asarray(self.xp.max(x, axis=axis, keepdims=keepdims))
+        return self.xp.asarray(x.max(axis=axis, keepdims=keepdims))  # the method: no numpy wrapper layers
 
     def min(self, x: Array, axis: tuple[int, ...] | None, keepdims: bool) -> Array:
-        return self.xp.asarray(self.xp.min(x, axis=axis, keepdims=keepdims))
+        return self.xp.asarray(x.min(axis=axis, keepdims=keepdims))  # the method: no numpy wrapper layers
 
     def argmax(self, x: Array, axis: int | None, keepdims: bool) -> Array:
         return self.xp.asarray(self.xp.argmax(x, axis=axis, keepdims=keepdims))

@@ -28,7 +28,8 @@ class Matmul(Function):
                 f"({a.shape[-1]} vs {b.shape[-2 if b.ndim > 1 else 0]})"
             )
         try:  # numpy's shape rule, not the learner's Task 1.3, so tasks are graded independently
-            np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+            if a.ndim > 2 and b.ndim > 2:  # (a 1-D or 2-D operand broadcasts against anything)
+                np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
         except ValueError:
             raise ShapeError(
                 f"matmul: the batch dimensions of shapes {a.shape} and {b.shape} cannot be broadcast"
