@@ -88,6 +88,24 @@ def test_conv2d_equals_level1_and_torch(case, dtype):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("case", CONVS, ids=[str(c[1]) + str(c[2:]) for c in CONVS])
+def test_a_first_layer_weight_gradient_equals_torch(case, dtype, compiled):
+    """No input gradient wanted (a network's first layer): small kernels take the per-image products."""
+    x_shape, w_shape, stride, padding, dilation = case
+    rng = np.random.default_rng(3)
+    x, w, b = (rng.standard_normal(s).astype(dtype) for s in (x_shape, w_shape, (w_shape[0],)))
+    tw, tb = ht.tensor(w, requires_grad=True), ht.tensor(b, requires_grad=True)
+    out = F.conv2d(ht.tensor(x), tw, tb, stride=stride, padding=padding, dilation=dilation)
+    g = rng.standard_normal(out.shape).astype(dtype)
+    (out * ht.tensor(g)).sum().backward()
+    ts = [torch.tensor(a, requires_grad=i > 0) for i, a in enumerate((x, w, b))]
+    TF.conv2d(*ts, stride=stride, padding=padding, dilation=dilation).backward(torch.tensor(g))
+    tol = dict(rtol=1e-5, atol=1e-5) if dtype == np.float32 else dict(rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(tw.grad.numpy(), ts[1].grad.numpy(), **tol)
+    np.testing.assert_allclose(tb.grad.numpy(), ts[2].grad.numpy(), **tol)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("case", POOLS, ids=[str(c[1:]) for c in POOLS])
 def test_max_pool2d_with_ties_equals_level1_and_torch(case, dtype):
     x_shape, kernel, stride, padding, dilation = case

@@ -25,6 +25,7 @@ from hyperion.tensor.ops.conv import Conv2d, MaxPool2d, output_size
 from hyperion.tensor.ops.elementwise import ReLU
 
 Pair = tuple[int, int]
+SMALL_K = 32  # C·KH·KW up to which a first layer's weight gradient is one product per image (measured at 9)
 
 
 def _compiled(*arrays) -> bool:
@@ -67,12 +68,22 @@ class CompiledConv2d(Conv2d):
 
         b = self.backend
         o, c, kh, kw = self.weight_shape
-        g, grad_b = kernels.channels_first(np.ascontiguousarray(grad), self.has_bias)
+        grad = np.ascontiguousarray(grad)
+        needs_x = not self.needs_input_grad or self.needs_input_grad[0]
+        if not needs_x and kh * kw * c <= SMALL_K:
+            # a first layer (no input gradient) with few taps: the weight gradient as one small product per
+            # image, summed -- no channel-first copy of the gradient (128x32x28x28: 1 ms against 3.5)
+            n, hw = grad.shape[0], self.out_hw[0] * self.out_hw[1]
+            per_image = b.matmul(grad.reshape(n, o, hw), self.cols.reshape(-1, n, hw).transpose(1, 2, 0))
+            grad_w = per_image.sum(axis=0).reshape(o, kh, kw, c).transpose(0, 3, 1, 2)
+            grads = (None, grad_w)
+            return grads + (kernels.channel_sums(grad),) if self.has_bias else grads
+        g, grad_b = kernels.channels_first(grad, self.has_bias)
         # the longer side as the product's rows, as level 1 does (OpenBLAS splits that one well on 2 cores)
         grad_w = (b.matmul(self.cols, g.T).T if self.cols.shape[0] > o else b.matmul(g, self.cols.T))
         grad_w = grad_w.reshape(o, kh, kw, c).transpose(0, 3, 1, 2)
         grad_x = None
-        if not self.needs_input_grad or self.needs_input_grad[0]:
+        if needs_x:
             grad_x = kernels.col2im(b.matmul(self.wmat.T, g), self.x_shape, (kh, kw), self.out_hw, self.stride,
                                     self.padding, self.dilation)
         grads = (grad_x, grad_w)

@@ -282,6 +282,21 @@ def channels_first(grad, with_sum):
     return out.reshape(o, n * hw), sums
 
 
+@numba.njit(parallel=PARALLEL, cache=True, fastmath={"reassoc"})  # the sum in any order: vectorised
+def channel_sums(grad):
+    """Each channel's sum of an ``(N, O, OH, OW)`` gradient (the bias gradient), accumulated in float64."""
+    n, o, oh, ow = grad.shape
+    src = grad.reshape(n, o, oh * ow)
+    sums = np.zeros(o, np.float64)
+    for ch in numba.prange(o):
+        total = 0.0
+        for b in range(n):
+            for k in range(oh * ow):
+                total += src[b, ch, k]
+        sums[ch] = total
+    return sums.astype(grad.dtype)
+
+
 @numba.njit(parallel=PARALLEL, cache=True)
 def relu_forward(x):
     """``(max(x, 0), not [x ≤ 0])`` in one pass: level 1's ReLU (a NaN stays NaN and passes its gradient on)."""
