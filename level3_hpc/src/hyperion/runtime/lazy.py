@@ -490,9 +490,10 @@ class LazyBackend(Backend):
         return self.elementwise("copy", x) if isinstance(x, LazyArray) else self.inner.copy(x)
 
     def owns_memory(self, x: Any) -> bool:
-        """A computed node owns its buffer (its own kernel's output); views and lifted arrays do not."""
+        """A computed node owns its buffer (its own kernel's output); views and lifted arrays do not, nor do
+        copies and casts (run op by op, ``interpret=True``, a same-dtype one may hand back its input)."""
         if isinstance(x, LazyArray):
-            return x.op not in ("view", "buffer")
+            return x.op not in ("view", "buffer", "copy", "cast")
         return self.inner.owns_memory(x)
 
     def asarray(self, data: Any, dtype: Any = None) -> Any:
