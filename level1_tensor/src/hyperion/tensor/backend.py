@@ -42,8 +42,9 @@ def _cpu_workers() -> int:
 
 
 @functools.lru_cache(maxsize=4096)
-def _contiguous_strides(shape: tuple[int, ...]) -> tuple[int, ...]:
-    """Element strides of a C-contiguous array of ``shape`` (results come in few shapes: remembered)."""
+def row_major_strides(shape: tuple[int, ...]) -> tuple[int, ...]:
+    """Element strides of a C-contiguous array of ``shape`` (a tuple), remembered: results come in few
+    shapes. The backend's own, not the learner's Task 1.1, so tasks are graded independently."""
     strides, step = [], 1
     for size in reversed(shape):
         strides.append(step)
@@ -80,7 +81,7 @@ class Backend:
             array = self.xp.asarray(array)
         if not array.flags.c_contiguous:
             array = self.xp.ascontiguousarray(array)
-        return array.reshape(-1), _contiguous_strides(array.shape), array
+        return array.reshape(-1), row_major_strides(array.shape), array
 
     def contiguous(self, x: Array) -> Array:
         return self.xp.ascontiguousarray(x)

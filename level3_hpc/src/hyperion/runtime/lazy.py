@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from hyperion.tensor.backend import Backend, get_backend, register_backend
+from hyperion.tensor.backend import Backend, get_backend, register_backend, row_major_strides
 
 # numpy ufunc -> the elementwise op name the code generators know
 UFUNCS: dict[Any, str] = {
@@ -307,17 +307,8 @@ def _result_dtype(name: str, operands: tuple) -> np.dtype:
 
 
 def contiguous_strides(shape: tuple[int, ...]) -> tuple[int, ...]:
-    """Element strides of a C-contiguous array of ``shape``."""
-    return _contiguous_strides(tuple(shape))
-
-
-@functools.lru_cache(maxsize=4096)  # asked ~50,000 times a GPT step, for a few hundred shapes
-def _contiguous_strides(shape: tuple[int, ...]) -> tuple[int, ...]:
-    strides, step = [], 1
-    for size in reversed(shape):
-        strides.append(step)
-        step *= max(size, 1)
-    return tuple(reversed(strides))
+    """Element strides of a C-contiguous array of ``shape`` (level 1's remembered table)."""
+    return row_major_strides(tuple(shape))
 
 
 class LazyBackend(Backend):
