@@ -271,6 +271,73 @@ def test_a_leaf_keeps_its_first_gradient_without_a_copy_only_when_nothing_else_h
     assert not np.shares_memory(s.grad.numpy(), r.grad.numpy())
 
 
+def test_slices_of_one_tensor_add_their_gradients_into_one_array(monkeypatch):
+    """q, k, v = split(qkv): the first slice's backward makes the zeros, the others add into them."""
+    backend = ht.get_backend("cpu")
+    zeros = []
+    real_zeros = backend.zeros
+    monkeypatch.setattr(backend, "zeros", lambda shape, dtype: zeros.append(shape) or real_zeros(shape, dtype))
+    rng = np.random.default_rng(0)
+    data = rng.standard_normal((2, 5, 12)).astype(np.float32)
+    weights = [rng.standard_normal((2, 5, 4)).astype(np.float32) for _ in range(3)]
+    x = ht.tensor(data, requires_grad=True)
+    y = x * 2.0
+    pieces = ht.split(y, 4, dim=-1)
+    sum(((p * ht.tensor(w)).sum() for p, w in zip(pieces, weights, strict=True)), ht.tensor(0.0)).backward()
+    assert zeros == [(2, 5, 12)]  # one (2, 5, 12) array for three slices (before: three, and two sums)
+    xt = torch.tensor(data, requires_grad=True)
+    yt = xt * 2.0
+    sum((p * torch.tensor(w)).sum() for p, w in zip(yt.split(4, dim=-1), weights, strict=True)).backward()
+    np.testing.assert_array_equal(x.grad.numpy(), xt.grad.numpy())
+    # integer, None and ... keys, overlapping slices, and the same slice twice: summed like PyTorch
+    x = ht.tensor(data, requires_grad=True)
+    xt = torch.tensor(data, requires_grad=True)
+    for t in (x, xt):
+        z = t * 1.5
+        (z[1].sum() * 2 + z[0, 2, 3] + z[..., 2:7].sum() + z[:, None, 1:3].sum() + z[..., 2:7].sum()).backward()
+    np.testing.assert_allclose(x.grad.numpy(), xt.grad.numpy(), rtol=1e-6)
+
+
+def test_gradients_are_summed_in_place_only_into_an_array_nothing_else_holds():
+    """The engine adds a tensor's second gradient into its first only when it alone holds the first."""
+
+    class Handed(ht.Function):  # backward hands on an array someone else keeps (here: a list)
+        kept: list = []
+
+        def forward(self, x):
+            return x * 1.0
+
+        def backward(self, grad):
+            out = np.ones_like(grad)
+            Handed.kept.append(out)
+            return out
+
+    x = ht.tensor(np.zeros(3, np.float32), requires_grad=True)
+    y = x * 1.0
+    (Handed.apply(y).sum() + (y * 2.0).sum()).backward()
+    np.testing.assert_array_equal(x.grad.numpy(), np.full(3, 3.0))
+    np.testing.assert_array_equal(Handed.kept[0], np.ones(3))  # not the sum: it was never written into
+    # the gradient handed to backward() stays the caller's, however many ops use the root
+    seed = np.ones(3, np.float32)
+    u = ht.tensor(np.ones(3, np.float32), requires_grad=True)
+    v = u * 1.0
+    w = v + v * 2.0  # v feeds two ops: its gradients 1 and 2 are summed
+    g = ht.tensor(seed)
+    w.backward(g)
+    np.testing.assert_array_equal(g.numpy(), np.ones(3))
+    np.testing.assert_array_equal(u.grad.numpy(), np.full(3, 3.0))
+    # an op's retained graph keeps what it saved: two backward passes give the same gradients
+    a = ht.tensor(np.arange(3, dtype=np.float32), requires_grad=True)
+    b = a * a
+    c = b + b * 3.0
+    c.sum().backward(retain_graph=True)
+    first = a.grad.numpy().copy()
+    a.grad = None
+    c.sum().backward()
+    np.testing.assert_array_equal(a.grad.numpy(), first)
+    np.testing.assert_array_equal(first, 8 * np.arange(3.0))
+
+
 def test_a_kept_gradient_is_not_a_view_of_memory_another_tensor_uses():
     base = ht.tensor(np.arange(6, dtype=np.float64), requires_grad=True)
     leaf = ht.tensor(np.ones(3), requires_grad=True)

@@ -103,6 +103,9 @@ class Function:
 
     differentiable = True
     saves_inputs = True  # backward reads the inputs' (or output's) values: guard them against in-place writes
+    # a one-parent op whose backward can add its gradient into the parent's gradient so far: the engine
+    # then sets ``grad_into`` (that sum, which it alone holds) before ``backward``, which returns None
+    adds_into_pending = False
 
     def __init__(self, backend: Backend | None = None) -> None:
         self.backend = backend or get_backend("cpu")
@@ -165,7 +168,10 @@ class AddGrads(Function):
 
     differentiable = False
 
-    def forward(self, total: Array, grad: Array) -> Array:
+    def forward(self, total: Array, grad: Array, in_place: bool = False) -> Array:
+        if in_place:  # the engine holds the only reference to ``total``: add into it, no new array
+            total += grad
+            return total
         return total + grad
 
 
@@ -216,7 +222,28 @@ def _one_reference() -> int:
     return sys.getrefcount(probe)
 
 
+def _count(x: Any) -> int:
+    return sys.getrefcount(x)
+
+
+def _held_by_a_dict() -> int:
+    """What ``sys.getrefcount`` reports, inside a helper, for an object held by one dict entry and the
+    caller's local variable: how :func:`_sole_pending` sees a pending gradient nothing else refers to."""
+    pending = {0: object()}
+    probe = pending[0]
+    return _count(probe)
+
+
 _ONE_REFERENCE = _one_reference()
+_PENDING_ONLY = _held_by_a_dict()
+
+
+def _sole_pending(total: Array, grad: Array, backend: Backend) -> bool:
+    """Whether the engine may add ``grad`` into ``total`` in place: ``total`` is a pending gradient
+    (``grads[key]``) that nothing else refers to -- no op saved it, no other tensor's gradient or view is
+    it -- over memory of its own, of ``grad``'s dtype (so the sum's dtype is ``total``'s)."""
+    return (backend.in_place_grads and total.dtype == grad.dtype
+            and sys.getrefcount(total) == _PENDING_ONLY and backend.owns_memory(total))
 
 
 def toposort(root: Tensor) -> list[Tensor]:
@@ -266,13 +293,22 @@ def run_backward(root: Tensor, grad: Array, retain_graph: bool = False) -> None:
             if pg.shape != parent.shape:
                 pg = unbroadcast(pg, parent.shape)
             key = id(parent)
-            if key not in grads:
+            total = grads.get(key)
+            if total is None:
                 grads[key] = pg
-            elif _op_hook is None:
-                grads[key] = grads[key] + pg
+                continue
+            # a sum of two gradients of one tensor (it fed two ops): written into the first when the
+            # engine alone holds it (PyTorch's engine does the same), else a new array
+            in_place = _sole_pending(total, pg, parent._backend)
+            del total  # (the test above counted this reference)
+            if _op_hook is None:
+                if in_place:
+                    grads[key] += pg
+                else:
+                    grads[key] = grads[key] + pg
             else:
                 add = AddGrads(parent._backend)
-                grads[key] = _op_hook(add, "engine", [grads[key], pg], {}, _unchanged)
+                grads[key] = _op_hook(add, "engine", [grads.pop(key), pg], {"in_place": in_place}, _unchanged)
         if not retain_graph:
             ctx.released = True
             ctx.__dict__ = {k: v for k, v in ctx.__dict__.items()
@@ -313,6 +349,12 @@ def run_backward(root: Tensor, grad: Array, retain_graph: bool = False) -> None:
                     f"pass (version {version[0]}, saved at {seen}); clone it before changing it, or "
                     "run backward before the in-place update"
                 )
+        if ctx.adds_into_pending:  # e.g. a slice's backward: into its parent's gradient so far, if sole
+            parent = ctx.parents[0]
+            total = grads.get(id(parent))
+            if total is not None and _sole_pending(total, g, parent._backend):
+                ctx.grad_into = total  # the op adds its gradient there and hands on None
+            del total, parent
         if _op_hook is None:
             deliver(ctx, ctx.backward(g))
         else:

@@ -89,6 +89,8 @@ class Backend:
     def copy(self, x: Array) -> Array:
         return self.xp.array(x, copy=True, order="C")
 
+    in_place_grads = True  # the engine may add a gradient into a pending sum it alone holds (level 3's lazy: no)
+
     def owns_memory(self, x: Array) -> bool:
         """Whether ``x`` is an array over memory of its own (not a view into another array's), so a leaf
         may keep it as its gradient instead of a copy when nothing else refers to it."""

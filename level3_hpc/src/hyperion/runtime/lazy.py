@@ -315,6 +315,8 @@ class LazyBackend(Backend):
     """The backend of a device inside ``lazy()``: records nodes instead of computing; everything it
     does not describe runs on ``inner`` (the device's real backend) on realised arrays."""
 
+    in_place_grads = False  # an in-place sum would realise the graph: the engine makes new nodes instead
+
     def __init__(self, inner: Backend, interpret: bool = False) -> None:
         super().__init__(inner.xp)
         self.inner, self.device, self.interpret = inner, inner.device, interpret

@@ -105,7 +105,15 @@ class BasicIndex(ViewFunction):
         self.input_shape, self.native_key = x.shape, key
         return index_view(x.shape, x.strides, x.offset, key)
 
-    def backward(self, grad: Array) -> Array:
+    adds_into_pending = True  # q, k, v = split(qkv): one zeros array for the three slices, not three and two sums
+
+    def backward(self, grad: Array) -> Array | None:
+        into = self.__dict__.pop("grad_into", None)
+        if into is not None:  # the parent's gradient so far (the engine's alone): add this slice into it
+            key = self.native_key if Ellipsis in self.native_key else (*self.native_key, ...)
+            part = into[key]  # a view (the trailing ``...`` keeps an all-integer key from giving a scalar)
+            part += grad
+            return None
         full = self.backend.zeros(self.input_shape, grad.dtype)
         full[self.native_key] = grad
         return full
