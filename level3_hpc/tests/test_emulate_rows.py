@@ -45,8 +45,12 @@ CASES = [
     ("ln_bwd", 9, 1001, R(128, 128, 2, smem_acc=1)),  # sums in shared memory (one group a block)
     ("ln_bwd", 21, 100, R(32, 32, 1, smem_acc=1)),  # the same, a warp a block, 3 rows a group
     ("ln_bwd", 11, 1000, R(256, 256, 1, smem_acc=1)),
-    ("ln_bwd", 5, 4097, R(1024, 1024, 1)),        # the table's fp16 4097 entry: a block of 1024 per row
-    ("ln_bwd", 5, 16384, R(1024, 1024, 2, reload=1)),  # the table's fp16 16384 entry
+    ("ln_bwd", 5, 4097, R(1024, 1024, 1)),        # a block of 1024 per row (the fp16 4097 entry until 12-05)
+    ("ln_bwd", 5, 16384, R(1024, 1024, 2, reload=1)),  # re-reading 16384-wide rows (likewise)
+    ("ln_bwd", 6, 4097, R(256, 256, 3, smem_acc=1)),   # the table's 16-bit entries since the 2026-12-05 sweep
+    ("ln_bwd", 3, 16384, R(512, 512, 4, smem_acc=1)),
+    ("ln_bwd", 9, 1000, R(64, 64, 2, smem_acc=1)),
+    ("ln_bwd", 9, 1000, R(256, 256, 1, reload=1)),     # and fp32's at 65536x1000
 ]
 DTYPES = ["f32", "f16", "bf16"]
 HEADS = (0, 3)  # elements from a 16-byte boundary to the start of x (and of y, dy, dx)
