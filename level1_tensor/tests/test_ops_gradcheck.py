@@ -198,3 +198,41 @@ def test_gradcheck_catches_a_wrong_gradient():
 
     with pytest.raises(GradcheckError):
         gradcheck(lambda t: WrongSquare.apply(t), r(3))
+
+
+def test_every_differentiable_function_has_its_backward_checked():
+    """The cases above (and test_ops_fft's) run the backward of every differentiable Function level 1
+    defines, so a new op cannot land without a finite-difference check. Not here: ``ToDevice`` (two
+    devices: test_cuda.py checks it on a GPU) and ``ViewFunction`` (the base class of the view ops)."""
+    import importlib
+    import pkgutil
+
+    import test_ops_fft
+
+    from hyperion.tensor import autograd, ops
+
+    for module in pkgutil.iter_modules(ops.__path__):
+        importlib.import_module(f"hyperion.tensor.ops.{module.name}")
+
+    def subclasses(cls):
+        return {s for sub in cls.__subclasses__() for s in {sub} | subclasses(sub)}
+
+    defined = {cls for cls in subclasses(autograd.Function)
+               if cls.__module__.startswith("hyperion.tensor.") and cls.differentiable}
+    checked = set()
+
+    def record(ctx, phase, arrays, options, finish):
+        if phase == "backward":
+            checked.add(type(ctx))
+        return finish(ctx.backward(*arrays) if phase == "backward" else ctx.forward(*arrays, **options))
+
+    previous = autograd.set_op_hook(record)
+    try:
+        for name in CASES:
+            test_gradient_matches_finite_differences(name)
+        test_cast_gradient_matches_finite_differences()
+        test_ops_fft.test_gradients_match_finite_differences(6, "ortho")
+    finally:
+        autograd.set_op_hook(previous)
+    unchecked = {f"{c.__module__}.{c.__name__}" for c in defined - checked}
+    assert unchecked == {"hyperion.tensor.ops.movement.ToDevice", "hyperion.tensor.ops.movement.ViewFunction"}
