@@ -47,11 +47,10 @@ CASES = [
     ("ln_bwd", 11, 1000, R(256, 256, 1, smem_acc=1)),
     ("ln_bwd", 5, 4097, R(1024, 1024, 1)),        # a block of 1024 per row (the fp16 4097 entry until 12-05)
     ("ln_bwd", 5, 16384, R(1024, 1024, 2, reload=1)),  # re-reading 16384-wide rows (likewise)
-    ("ln_bwd", 6, 4097, R(256, 256, 3, smem_acc=1)),   # the table's 16-bit entries since the 2026-12-05 sweep
-    ("ln_bwd", 3, 16384, R(512, 512, 4, smem_acc=1)),
-    ("ln_bwd", 9, 1000, R(64, 64, 2, smem_acc=1)),
-    ("ln_bwd", 9, 1000, R(256, 256, 1, reload=1)),     # and fp32's at 65536x1000
 ]
+# every configuration rows.ROW_TABLE holds, at its own width (a few rows), in the dtypes it serves
+TABLE = sorted({(kind, "f32" if dtype == "f32" else "f16", C, config)
+                for (kind, dtype, _, C), config in rk.ROW_TABLE.items() if config != rk.LEGACY}, key=str)
 DTYPES = ["f32", "f16", "bf16"]
 HEADS = (0, 3)  # elements from a 16-byte boundary to the start of x (and of y, dy, dx)
 RESIDENT = 2  # blocks "the device holds" for the backward grid: small, so each group takes several rows
@@ -74,6 +73,7 @@ def _fitted(kind: str, C: int, config: rk.RowConfig) -> list[rk.RowConfig]:
 def _compiled_in_parallel():
     """Every module the tests use, compiled first, two g++ at a time (the disk cache keeps them)."""
     jobs = {(kind, c) for kind, _, C, config in CASES for c in _fitted(kind, C, config)}
+    jobs |= {(kind, c) for kind, _, C, config in TABLE for c in _fitted(kind, C, config)}
     with ThreadPoolExecutor(max_workers=2) as pool:
         list(pool.map(lambda job: emulate.load_module(rk.SOURCES[job[0]][0], **_defines(job[1])), jobs))
 
@@ -172,6 +172,16 @@ def test_row_kernel_on_the_cpu_matches_torch(kind, rows, C, config, dtype, head)
     assert rel_err(_to_torch(dx, dtype), xf.grad) < 4 * TOL[dtype]
     assert rel_err(dw, wr.grad) < 1e-5
     assert rel_err(db, br.grad) < 1e-5
+
+
+@pytest.mark.parametrize("kind, dtype, C, config", TABLE,
+                         ids=[f"{k}-{d}-{c}-{i}" for i, (k, d, c, _) in enumerate(TABLE)])
+def test_every_table_entry_on_the_cpu(kind, dtype, C, config):
+    """rows.ROW_TABLE's entries are configurations the sweep could choose (``candidates``), and each computes
+    its own width correctly: fp32 entries in fp32, 16-bit entries in fp16 and bf16 (which takes fp16's)."""
+    assert config in rk.candidates(kind, dtype, C)
+    for dt in ["f32"] if dtype == "f32" else ["f16", "bf16"]:
+        test_row_kernel_on_the_cpu_matches_torch(kind, 6 if kind == "ln_bwd" else 3, C, config, dt, 3)
 
 
 def test_the_cases_reach_every_regime():
