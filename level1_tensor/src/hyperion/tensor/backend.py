@@ -159,6 +159,18 @@ class Backend:
     def clip(self, x: Array, lo: Any, hi: Any) -> Array:
         return self.xp.clip(x, lo, hi)
 
+    def add_scaled_(self, target: Array, x: Array, alpha: float) -> Array:
+        """``target += alpha * x`` in place (an optimizer's update); returns ``target`` (or, for an array
+        type without in-place operators, the new array). A cast numpy refuses raises TypeError first."""
+        target += alpha * x
+        return target
+
+    def count_outside(self, index: Array, size: int, skip: int) -> int:
+        """How many entries of the integer array ``index`` other than ``skip`` lie outside ``[0, size)``
+        (a target check: one value read back from the device)."""
+        # one pass: a negative index wraps to a huge unsigned one
+        return int(((index != skip) & (index.astype(np.uint64) >= size)).sum())
+
     # ---- reductions --------------------------------------------------------------------------
     def sum(self, x: Array, axis: tuple[int, ...] | None, keepdims: bool) -> Array:
         return self.xp.asarray(x.sum(axis=axis, keepdims=keepdims))  # the method: no numpy wrapper layers
@@ -298,6 +310,19 @@ class CupyBackend(Backend):
     def synchronize(self) -> None:
         self.xp.cuda.get_current_stream().synchronize()
 
+    def add_scaled_(self, target: Array, x: Array, alpha: float) -> Array:
+        """One kernel (``target += alpha * x``) where both are float arrays of one dtype; else two."""
+        if type(x) is not self.xp.ndarray or x.dtype != target.dtype or target.dtype.kind != "f":
+            return super().add_scaled_(target, x, alpha)
+        _cupy_kernels(self.xp)["add_scaled"](x, alpha, target)
+        return target
+
+    def count_outside(self, index: Array, size: int, skip: int) -> int:
+        """One reduction kernel and one read (level 1's composition: four kernels and a read)."""
+        if index.dtype != np.int64:
+            return super().count_outside(index, size, skip)
+        return int(_cupy_kernels(self.xp)["count_outside"](index, size, skip))
+
     def concatenate(self, arrays: list[Array], axis: int) -> Array:
         """One copy kernel per part into a fresh output. ``cupy.concatenate`` of several parts uploads a
         table of their pointers from the host first, which a CUDA-graph capture refuses."""
@@ -335,6 +360,17 @@ class CupyBackend(Backend):
         from cupy.lib.stride_tricks import sliding_window_view
 
         return sliding_window_view(x, window_shape, axis=axes)
+
+
+@functools.cache
+def _cupy_kernels(cupy: Any) -> dict[str, Any]:
+    """CuPy's generated kernels for the two fused primitives (compiled on first use, then cached by CuPy)."""
+    return {
+        "add_scaled": cupy.ElementwiseKernel("T x, T alpha", "T y", "y += alpha * x", "hyperion_add_scaled"),
+        "count_outside": cupy.ReductionKernel(
+            "int64 x, int64 size, int64 skip", "int64 n", "(x != skip && (x < 0 || x >= size)) ? 1 : 0",
+            "a + b", "n = a", "0", "hyperion_count_outside"),
+    }
 
 
 def steady_host_malloc() -> bool:

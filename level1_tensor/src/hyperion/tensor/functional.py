@@ -572,9 +572,7 @@ def _check_target(input: Tensor, target: Tensor, op: str) -> None:
 
 def _check_classes(target: Tensor, classes: int, ignore_index: int, op: str) -> None:
     t = target._array()
-    # one pass and one read of a device value: a negative index wraps to a huge unsigned one
-    out_of_range = (t != ignore_index) & (t.astype(np.uint64) >= classes)
-    if bool(out_of_range.any()):
+    if target._backend.count_outside(t, classes, ignore_index):
         valid = t[t != ignore_index]
         bad = int(valid.max()) if int(valid.max()) >= classes else int(valid.min())
         raise IndexError(f"{op}: target {bad} is out of range for {classes} classes")

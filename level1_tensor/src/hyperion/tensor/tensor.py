@@ -391,29 +391,33 @@ class Tensor:
     def fill_(self, value: Any) -> Tensor:
         return self._inplace("fill_", value)
 
-    def _update(self, op: str, operand: Any) -> Tensor:
-        """``self ⊕= operand`` written into the storage by the array's own in-place operator: one pass,
-        no temporary (an optimizer step is mostly these). Where numpy/CuPy refuse the cast in place (a
+    def _update(self, op: str, operand: Any, alpha: float = 1) -> Tensor:
+        """``self ⊕= alpha · operand`` written into the storage by the array's own in-place operator (or,
+        with an ``alpha``, the backend's ``add_scaled_``: one kernel on CuPy, not a product and a sum): no
+        temporary (an optimizer step is mostly these). Where numpy/CuPy refuse the cast in place (a
         float into an integer tensor), or the array has no in-place operator (Python then returns a new
         array), the result is written back by assignment, cast as before."""
         self._check_inplace(op)
         a = self._array()
         try:
-            result = _IN_PLACE[op](a, operand)
+            if alpha == 1:
+                result = _IN_PLACE[op](a, operand)
+            else:  # add_ and sub_ only (sub_ passes -alpha)
+                result = self._backend.add_scaled_(a, operand, alpha)
         except TypeError:  # raised before anything is written
-            result = _OUT_OF_PLACE[op](a, operand)
+            result = _OUT_OF_PLACE[op](a, operand if alpha == 1 else alpha * operand)
         if result is not a:  # an array type without in-place operators (level 3's lazy arrays): write it back
             a[...] = result
         self._version[0] += 1
         return self
 
     def add_(self, other: Any, alpha: float = 1) -> Tensor:
-        o = self._operand(other)
-        return self._update("add_", o if alpha == 1 else alpha * o)
+        return self._update("add_", self._operand(other), alpha)
 
     def sub_(self, other: Any, alpha: float = 1) -> Tensor:
-        o = self._operand(other)
-        return self._update("sub_", o if alpha == 1 else alpha * o)
+        if alpha == 1:
+            return self._update("sub_", self._operand(other))
+        return self._update("add_", self._operand(other), -alpha)
 
     def mul_(self, other: Any) -> Tensor:
         return self._update("mul_", self._operand(other))

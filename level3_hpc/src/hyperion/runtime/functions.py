@@ -12,6 +12,8 @@ which path each call took.
   small reduction), or the block-per-row 03 / 13 where the per-shape table (``hyperion.kernels.rows``)
   measured them faster.
 - ``KernelGELU``: tanh form only; forward and backward one elementwise kernel each.
+- ``KernelCrossEntropy``: fp32 (N, C) logits, ``fused/cross_entropy.cu``: 2 kernels forward, 1 backward
+  (level 1's composition: about 25); other cases run its parent,
 - ``DeviceCountCrossEntropy``: level 1's cross-entropy (the same kernels), except that the mean
   divides by the count of kept rows *on the device*: level 1 reads it on the host (``int(...)``), a
   synchronisation that drains the GPU's queue in the middle of every training step and that a CUDA
@@ -138,4 +140,43 @@ class DeviceCountCrossEntropy(CrossEntropy):
         return (d * (scale * self.keep.reshape(-1, 1))).astype(self.logp.dtype, copy=False)
 
 
-FUSED = {Softmax: KernelSoftmax, LayerNorm: KernelLayerNorm, GELU: KernelGELU, CrossEntropy: DeviceCountCrossEntropy}
+class KernelCrossEntropy(DeviceCountCrossEntropy):
+    """Cross-entropy of fp32 logits (N, C) with ``fused/cross_entropy.cu``: two kernels forward (per-row
+    losses from one online log-sum-exp pass, then a fixed-order total and count), one backward -- level 1's
+    composition launches about 25. Any reduction, label smoothing and ``ignore_index``; other dtypes and
+    shapes run :class:`DeviceCountCrossEntropy`. ``launch`` is the array module and kernel loader (CuPy and
+    NVRTC; the CPU tests put numpy and the emulator there)."""
+
+    launch: dict = {}
+
+    def forward(self, logits, target, ignore_index: int = -100, label_smoothing: float = 0.0,
+                reduction: str = "mean"):
+        self.kernel = _fp32(logits) and logits.ndim == 2 and target.ndim == 1
+        if not self.kernel:
+            _count(self.backend, "cross_entropy (level 1)")
+            return super().forward(logits, target, ignore_index, label_smoothing, reduction)
+        from hyperion.kernels.fused.cross_entropy import cross_entropy_rows, cross_entropy_total
+
+        _count(self.backend, "cross_entropy kernel")
+        xp = self.backend.xp
+        self.logits, self.target = xp.ascontiguousarray(logits), xp.ascontiguousarray(target)
+        self.ignore_index, self.eps, self.reduction = ignore_index, label_smoothing, reduction
+        loss, self.lse = cross_entropy_rows(self.logits, self.target, ignore_index, label_smoothing, **self.launch)
+        if reduction == "none":
+            self.total = None
+            return loss
+        self.total = cross_entropy_total(loss, self.target, ignore_index, reduction == "mean", **self.launch)
+        return self.total[0]
+
+    def backward(self, grad):
+        if not self.kernel:
+            return super().backward(grad)
+        from hyperion.kernels.fused.cross_entropy import cross_entropy_grad
+
+        grad = self.backend.xp.ascontiguousarray(grad, dtype=np.float32)
+        count = self.lse if self.total is None else self.total[1:]  # "none" reads no count
+        return cross_entropy_grad(self.logits, self.target, self.lse, grad, count, self.ignore_index,
+                                  self.eps, self.reduction, **self.launch)
+
+
+FUSED = {Softmax: KernelSoftmax, LayerNorm: KernelLayerNorm, GELU: KernelGELU, CrossEntropy: KernelCrossEntropy}
