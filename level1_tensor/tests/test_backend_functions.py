@@ -1,4 +1,5 @@
-"""The per-device table of Function overrides: ``register_function`` is what ``Backend.function`` reads."""
+"""The per-device table of Function overrides (``register_function``, read by ``Backend.function``), and the
+backend primitives an optimizer step and a target check use."""
 
 import numpy as np
 import pytest
@@ -52,3 +53,26 @@ def test_steady_host_malloc_is_on_here_and_respects_the_environment(monkeypatch)
     monkeypatch.delenv("HYPERION_MALLOC")
     monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "1000000")
     assert backend.steady_host_malloc() is False
+
+
+def test_add_and_sub_with_alpha_match_torch_through_add_scaled():
+    import torch
+
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((3, 4)).astype(np.float32), rng.standard_normal(4).astype(np.float32)
+    for method, alpha in (("add_", -0.5), ("sub_", 2.0), ("add_", 1)):
+        ours, theirs = ht.tensor(a), torch.tensor(a)
+        getattr(ours, method)(ht.tensor(b), alpha=alpha)  # b broadcast over the rows
+        getattr(theirs, method)(torch.tensor(b), alpha=alpha)
+        np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-6)
+    ints = ht.tensor(np.array([1, 2, 3]))
+    ints.add_(ht.tensor(np.array([1, 1, 1])), alpha=3)  # integers stay integers, in place
+    assert ints.dtype == np.int64 and ints.numpy().tolist() == [4, 5, 6]
+
+
+def test_count_outside_counts_targets_outside_the_classes_but_not_the_skipped():
+    backend = get_backend("cpu")
+    index = np.array([0, 5, -1, 7, -100, 2, 9])
+    assert backend.count_outside(index, 6, -100) == 3
+    assert backend.count_outside(index, 10, -1) == 1
+    assert backend.count_outside(index[:0], 3, -100) == 0

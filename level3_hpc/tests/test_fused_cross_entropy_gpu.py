@@ -60,6 +60,13 @@ def test_count_outside_and_add_scaled_on_cupy():
     index = cupy.asarray([0, 5, -1, 7, -100, 2, 9])
     assert backend.count_outside(index, 6, -100) == 3  # -1, 7, 9
     assert backend.count_outside(index, 10, -1) == 1  # -100
+    big = np.random.default_rng(0).integers(-3, 1000, 100_003)  # many strides of the one block
+    expected = int(((big != -1) & ((big < 0) | (big >= 990))).sum())
+    assert backend.count_outside(cupy.asarray(big), 990, -1) == expected > 0
+    assert backend.count_outside(cupy.asarray(big)[::2], 990, -1) == int(
+        ((big[::2] != -1) & ((big[::2] < 0) | (big[::2] >= 990))).sum())  # a strided view: level 1's path
+    full = backend.full((2, 3), 1.5, np.float32)
+    assert full.dtype == np.float32 and (full.get() == 1.5).all()
     target = cupy.arange(6, dtype=cupy.float32).reshape(2, 3)
     x = cupy.ones(3, dtype=cupy.float32)
     assert backend.add_scaled_(target, x, -0.5) is target  # broadcast over the rows, in place
