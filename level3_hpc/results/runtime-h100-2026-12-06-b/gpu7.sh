@@ -25,7 +25,7 @@ cat $OUT/mlp_ab.txt
 PYTHONPATH=$NEW timeout 60 python3 .device/mlp_host.py > $OUT/mlp_host_new.txt 2>&1
 PYTHONPATH=$OLD timeout 60 python3 .device/mlp_host.py > $OUT/mlp_host_old.txt 2>&1
 head -3 $OUT/mlp_host_new.txt $OUT/mlp_host_old.txt
-for r in 1; do for side in old new; do
+for r in 1 2; do for side in old new; do
   if [ $side = old ]; then P=$OLD; else P=$NEW; fi
   D=/tmp/ab/$side$r; mkdir -p $D
   PYTHONPATH=$P timeout 90 python3 -m hyperion.runtime.bench_gpu --out $D --only profile graph > $D/log.txt 2>&1
