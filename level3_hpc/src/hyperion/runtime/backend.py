@@ -8,9 +8,8 @@
 
 :class:`KernelBackend` is level 1's ``CupyBackend`` with ``matmul`` replaced -- 2-D (and
 batched-by-reshape) fp32 products go to our kernel, anything else (other dtypes, broadcast batch
-shapes) falls back to CuPy. The fused ``Softmax``, ``LayerNorm``, ``GELU``, ``CrossEntropy`` and ``ReLU``
-Functions are handed
-to their kernel subclasses in :mod:`hyperion.runtime.functions` through level 1's one per-device
+shapes) falls back to CuPy. The fused ``Softmax``, ``LayerNorm``, ``GELU`` and ``CrossEntropy`` Functions
+are handed to their kernel subclasses in :mod:`hyperion.runtime.functions` through level 1's one per-device
 table (``register_function("cuda", op, impl)``), which ``use_kernels`` fills and empties.
 ``calls`` counts which path each call took, so a test can see the kernels were used.
 """
@@ -27,8 +26,8 @@ from hyperion.tensor.backend import CupyBackend, register_backend, register_func
 
 class KernelBackend(CupyBackend):
     """CuPy everywhere, except matmul (the level-3 kernel ``version`` for fp32; None keeps cuBLAS) and, when
-    ``fused``, the softmax, LayerNorm, GELU, cross-entropy and ReLU Functions (level-3 kernels for the cases
-    they cover)."""
+    ``fused``, the softmax, LayerNorm, GELU and cross-entropy Functions (level-3 kernels for the cases they
+    cover)."""
 
     def __init__(
         self,
