@@ -1,5 +1,5 @@
-"""On the GPU: the fused cross-entropy ``use_kernels`` registers, and CuPy's one-kernel ``add_scaled_`` and
-``count_outside``, against PyTorch CPU and level 1's composition."""
+"""On the GPU: the fused cross-entropy and the short column sums ``use_kernels`` brings, and CuPy's one-kernel
+``add_scaled_`` and ``count_outside``, against PyTorch CPU, numpy and level 1's composition."""
 
 from __future__ import annotations
 
@@ -60,9 +60,10 @@ def test_count_outside_and_add_scaled_on_cupy():
     index = cupy.asarray([0, 5, -1, 7, -100, 2, 9])
     assert backend.count_outside(index, 6, -100) == 3  # -1, 7, 9
     assert backend.count_outside(index, 10, -1) == 1  # -100
-    big = np.random.default_rng(0).integers(-3, 1000, 100_003)  # many strides of the one block
-    expected = int(((big != -1) & ((big < 0) | (big >= 990))).sum())
-    assert backend.count_outside(cupy.asarray(big), 990, -1) == expected > 0
+    for n in (60_001, 100_003):  # many strides of the one block; past 65,536: level 1's composition
+        big = np.random.default_rng(n).integers(-3, 1000, n)
+        expected = int(((big != -1) & ((big < 0) | (big >= 990))).sum())
+        assert backend.count_outside(cupy.asarray(big), 990, -1) == expected > 0
     assert backend.count_outside(cupy.asarray(big)[::2], 990, -1) == int(
         ((big[::2] != -1) & ((big[::2] < 0) | (big[::2] >= 990))).sum())  # a strided view: level 1's path
     full = backend.full((2, 3), 1.5, np.float32)
@@ -93,3 +94,17 @@ def test_the_mlp_step_trains_like_torch_with_the_kernels(kernels):
         topt.step()
     for (name, p), q in zip(ours.named_parameters(), theirs.parameters()):
         np.testing.assert_allclose(p.detach().numpy(), q.detach().numpy(), rtol=1e-4, atol=1e-5, err_msg=name)
+
+
+def test_short_column_sums_run_one_kernel_and_long_ones_cupy(kernels):
+    import cupy
+
+    rng = np.random.default_rng(5)
+    for rows, cols, path in ((128, 256, "column sum kernel"), (3, 10, "column sum kernel"), (2000, 7, None)):
+        x = rng.standard_normal((rows, cols)).astype(np.float32)
+        before = kernels.calls["column sum kernel"]
+        for keepdims in (False, True):
+            got = kernels.sum(cupy.asarray(x), (0,), keepdims)
+            np.testing.assert_allclose(got.get(), x.astype(np.float64).sum(0, keepdims=keepdims), rtol=1e-5,
+                                       atol=1e-5)
+        assert kernels.calls["column sum kernel"] - before == (2 if path else 0)

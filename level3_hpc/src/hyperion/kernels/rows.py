@@ -69,10 +69,10 @@ def chunks_of(C: int, dtype: str, head: int | None = None) -> int:
 
 def max_cache(kind: str, dtype: str, reload: int = 0, smem_acc: int = 0) -> int:
     """Most chunks per thread a kernel keeps (64 floats of row; the backward also keeps dw and db sums,
-    in registers unless ``smem_acc``)."""
+    in registers unless ``smem_acc``, where it keeps x and dy as raw chunks: 8 registers a chunk for any dtype)."""
     if kind == "ln_bwd" and not smem_acc:
         return (8 if reload else 4) if dtype == "f32" else (4 if reload else 2)
-    return 8 if kind == "ln_bwd" and dtype == "f32" else 4 if kind == "ln_bwd" else 16 if dtype == "f32" else 8
+    return 8 if kind == "ln_bwd" else 16 if dtype == "f32" else 8
 
 
 def candidates(kind: str, dtype: str, C: int) -> list[RowConfig]:

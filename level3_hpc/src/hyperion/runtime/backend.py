@@ -8,8 +8,9 @@
 
 :class:`KernelBackend` is level 1's ``CupyBackend`` with ``matmul`` replaced -- 2-D (and
 batched-by-reshape) fp32 products go to our kernel, anything else (other dtypes, broadcast batch
-shapes) falls back to CuPy. The fused ``Softmax``, ``LayerNorm``, ``GELU`` and ``CrossEntropy`` Functions
-are handed to their kernel subclasses in :mod:`hyperion.runtime.functions` through level 1's one per-device
+shapes) falls back to CuPy; a column sum of a short fp32 matrix (a bias gradient) is one launch of
+``fused/column_sum.cu``. The fused ``Softmax``, ``LayerNorm``, ``GELU`` and ``CrossEntropy`` Functions are handed
+to their kernel subclasses in :mod:`hyperion.runtime.functions` through level 1's one per-device
 table (``register_function("cuda", op, impl)``), which ``use_kernels`` fills and empties.
 ``calls`` counts which path each call took, so a test can see the kernels were used.
 """
@@ -20,14 +21,15 @@ from collections import Counter
 
 import numpy as np
 
+from hyperion.kernels.fused.column_sum import MAX_ROWS, column_sum
 from hyperion.runtime.functions import FUSED
 from hyperion.tensor.backend import CupyBackend, register_backend, register_function
 
 
 class KernelBackend(CupyBackend):
     """CuPy everywhere, except matmul (the level-3 kernel ``version`` for fp32; None keeps cuBLAS) and, when
-    ``fused``, the softmax, LayerNorm, GELU and cross-entropy Functions (level-3 kernels for the cases they
-    cover)."""
+    ``fused``, short column sums and the softmax, LayerNorm, GELU and cross-entropy Functions (level-3 kernels
+    for the cases they cover)."""
 
     def __init__(
         self,
@@ -52,6 +54,16 @@ class KernelBackend(CupyBackend):
             return out.reshape(*a.shape[:-1], b.shape[1])
         self.calls["matmul (CuPy)"] += 1
         return super().matmul(a, b)
+
+    def sum(self, x, axis, keepdims):
+        """A column sum of a short C-contiguous fp32 matrix (a bias gradient) in one launch of
+        ``fused/column_sum.cu``; any other sum is CuPy's reduction."""
+        if (self.fused and axis == (0,) and x.ndim == 2 and x.dtype == np.float32 and 0 < x.shape[0] <= MAX_ROWS
+                and x.flags.c_contiguous):
+            self.calls["column sum kernel"] += 1
+            out = column_sum(x)
+            return out.reshape(1, -1) if keepdims else out
+        return super().sum(x, axis, keepdims)
 
 
 def use_kernels(enable: bool = True, **options) -> CupyBackend:
