@@ -94,6 +94,27 @@ def test_the_mlp_step_trains_like_torch_with_the_kernels(kernels):
         topt.step()
     for (name, p), q in zip(ours.named_parameters(), theirs.parameters()):
         np.testing.assert_allclose(p.detach().numpy(), q.detach().numpy(), rtol=1e-4, atol=1e-5, err_msg=name)
+    calls = kernels.calls  # every fused path of the step ran: 3 steps, one ReLU, two bias gradients each
+    assert (calls["relu kernel"], calls["column sum kernel"], calls["cross_entropy kernel"]) == (3, 6, 3), calls
+
+
+def test_relu_kernel_equals_level_one_on_cupy(kernels):
+    """fp32 through ``fused/relu.cu`` equals plain CuPy (level 1) bit for bit, NaN and infinities included."""
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((257, 129)).astype(np.float32)
+    grad = rng.standard_normal(x.shape).astype(np.float32)
+    x[0, :5] = [np.nan, np.inf, -np.inf, 0.0, -0.0]
+    grad[1, :3] = np.nan
+    got = []
+    for enable in (True, False):
+        use_kernels(enable, matmul_version=None)
+        t = ht.tensor(x, device="cuda", requires_grad=True)
+        y = t.relu()
+        (y * ht.tensor(grad, device="cuda")).sum().backward()
+        got.append((type(y._ctx).__name__, y.detach().numpy(), t.grad.numpy()))
+    assert (got[0][0], got[1][0]) == ("KernelReLU", "ReLU")
+    np.testing.assert_array_equal(got[0][1], got[1][1])
+    np.testing.assert_array_equal(got[0][2], got[1][2])
 
 
 def test_short_column_sums_run_one_kernel_and_long_ones_cupy(kernels):

@@ -9,9 +9,9 @@
 :class:`KernelBackend` is level 1's ``CupyBackend`` with ``matmul`` replaced -- 2-D (and
 batched-by-reshape) fp32 products go to our kernel, anything else (other dtypes, broadcast batch
 shapes) falls back to CuPy; a column sum of a short fp32 matrix (a bias gradient) is one launch of
-``fused/column_sum.cu``. The fused ``Softmax``, ``LayerNorm``, ``GELU`` and ``CrossEntropy`` Functions are handed
-to their kernel subclasses in :mod:`hyperion.runtime.functions` through level 1's one per-device
-table (``register_function("cuda", op, impl)``), which ``use_kernels`` fills and empties.
+``fused/column_sum.cu``. The fused ``Softmax``, ``LayerNorm``, ``GELU``, ``ReLU`` and ``CrossEntropy``
+Functions are handed to their kernel subclasses in :mod:`hyperion.runtime.functions` through level 1's
+one per-device table (``register_function("cuda", op, impl)``), which ``use_kernels`` fills and empties.
 ``calls`` counts which path each call took, so a test can see the kernels were used.
 """
 
@@ -28,8 +28,8 @@ from hyperion.tensor.backend import CupyBackend, register_backend, register_func
 
 class KernelBackend(CupyBackend):
     """CuPy everywhere, except matmul (the level-3 kernel ``version`` for fp32; None keeps cuBLAS) and, when
-    ``fused``, short column sums and the softmax, LayerNorm, GELU and cross-entropy Functions (level-3 kernels
-    for the cases they cover)."""
+    ``fused``, short column sums and the softmax, LayerNorm, GELU, ReLU and cross-entropy Functions (level-3
+    kernels for the cases they cover)."""
 
     def __init__(
         self,

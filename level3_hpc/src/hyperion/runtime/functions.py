@@ -12,6 +12,7 @@ which path each call took.
   small reduction), or the block-per-row 03 / 13 where the per-shape table (``hyperion.kernels.rows``)
   measured them faster.
 - ``KernelGELU``: tanh form only; forward and backward one elementwise kernel each.
+- ``KernelReLU``: fp32, ``fused/relu.cu``: one kernel each way (level 1: two forward, one backward).
 - ``KernelCrossEntropy``: fp32 (N, C) logits, ``fused/cross_entropy.cu``: 2 kernels forward, 1 backward
   (level 1's composition: about 25); other cases run its parent,
 - ``DeviceCountCrossEntropy``: level 1's cross-entropy (the same kernels), except that the mean
@@ -24,7 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from hyperion.tensor.ops.elementwise import GELU
+from hyperion.tensor.ops.elementwise import GELU, ReLU
 from hyperion.tensor.ops.nn import CrossEntropy, LayerNorm, Softmax
 
 SOFTMAX_MAX_ROW = 4 * 1024 * 16 - 3  # softmax 06: 1024 threads of 16 float4 (rows starting anywhere)
@@ -112,6 +113,32 @@ class KernelGELU(GELU):
         return gelu_backward(grad, self.x)
 
 
+class KernelReLU(ReLU):
+    """ReLU of fp32 with ``fused/relu.cu``: the output and its mask in one kernel, the backward in one. The
+    mask is level 1's ``self.positive``, so the results equal level 1's bit for bit; other dtypes run level
+    1's code. ``launch``: as :class:`KernelCrossEntropy`'s."""
+
+    launch: dict = {}
+
+    def forward(self, x):
+        self.kernel = _fp32(x)
+        if not self.kernel:
+            _count(self.backend, "relu (level 1)")
+            return super().forward(x)
+        from hyperion.kernels.fused.relu import relu_forward
+
+        _count(self.backend, "relu kernel")
+        out, self.positive = relu_forward(_contiguous(self.backend, x), **self.launch)
+        return out
+
+    def backward(self, grad):
+        if not (self.kernel and grad.dtype == np.float32):
+            return super().backward(grad)
+        from hyperion.kernels.fused.relu import relu_backward
+
+        return relu_backward(_contiguous(self.backend, grad), self.positive, **self.launch)
+
+
 class DeviceCountCrossEntropy(CrossEntropy):
     """Cross-entropy with ``reduction="mean"`` and no host synchronisation (other reductions: level 1's).
     Same arithmetic as level 1 (``total / count`` in the logits' dtype), so the same loss to the bit."""
@@ -183,4 +210,5 @@ class KernelCrossEntropy(DeviceCountCrossEntropy):
                                   self.eps, self.reduction, **self.launch)
 
 
-FUSED = {Softmax: KernelSoftmax, LayerNorm: KernelLayerNorm, GELU: KernelGELU, CrossEntropy: KernelCrossEntropy}
+FUSED = {Softmax: KernelSoftmax, LayerNorm: KernelLayerNorm, GELU: KernelGELU, ReLU: KernelReLU,
+         CrossEntropy: KernelCrossEntropy}
