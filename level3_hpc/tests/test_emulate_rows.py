@@ -1,12 +1,12 @@
 """The row kernels rows.py dispatches, run on the CPU by the CUDA emulator, against PyTorch CPU.
 
-Softmax 06, LayerNorm 05 (forward) and 14 (backward) in fp32, fp16 and bf16 with the launch geometry rows.py
-computes (``fit_config``, ``backward_blocks``, ``backward_shared_bytes``), on small shapes that reach every
-regime: groups of 4-16 lanes, one warp and several warps per row, several rows per block, several chunks per
-thread, raw 16-bit caching, the re-reading and the shared-sum backward, widths that are not a multiple of a
-16-byte chunk, arrays that start off a 16-byte boundary, and a persistent backward grid whose groups take
-several rows each. Also the block-per-row kernels a LEGACY table entry keeps (softmax 01-05, LayerNorm 03, 04,
-13) and bias+GELU.
+Softmax 06, LayerNorm 05 (forward) and 14 (backward; with 15's column sums when two-pass) in fp32, fp16 and
+bf16 with the launch geometry rows.py computes (``fit_config``, ``backward_blocks``, ``backward_shared_bytes``,
+``column_splits``), on small shapes that reach every regime: groups of 4-16 lanes, one warp and several warps
+per row, several rows per block, several chunks per thread, raw 16-bit caching, the re-reading, the shared-sum
+and the two-pass backward, widths that are not a multiple of a 16-byte chunk, arrays that start off a 16-byte
+boundary, and a persistent backward grid whose groups take several rows each. Also the block-per-row kernels
+a LEGACY table entry keeps (softmax 01-05, LayerNorm 03, 04, 13) and bias+GELU.
 """
 
 from __future__ import annotations
@@ -47,6 +47,8 @@ CASES = [
     ("ln_bwd", 11, 1000, R(256, 256, 1, smem_acc=1)),
     ("ln_bwd", 5, 4097, R(1024, 1024, 1)),        # a block of 1024 per row (the fp16 4097 entry until 12-05)
     ("ln_bwd", 5, 16384, R(1024, 1024, 2, reload=1)),  # re-reading 16384-wide rows (likewise)
+    ("ln_bwd", 37, 37, R(4, 128, 2, two_pass=1)),  # two passes: dx alone, then LayerNorm 15's column sums
+    ("ln_bwd", 70, 4097, R(256, 256, 3, two_pass=1)),  # 70 rows: full and partial 4-row steps in each split
 ]
 # every configuration rows.ROW_TABLE holds, at its own width (a few rows), in the dtypes it serves
 TABLE = sorted({(kind, "f32" if dtype == "f32" else "f16", C, config)
@@ -124,18 +126,23 @@ def run_layernorm(x, w, b, dtype, config, eps=1e-5):
 
 
 def run_layernorm_backward(dy, x, w, mean, rstd, dtype, config):
-    """rows_layernorm_backward's two launches (the row kernel, then the reduction of its partials)."""
+    """rows_layernorm_backward's launches: the row kernel, (two-pass) LayerNorm 15's column sums, then the
+    reduction of the partial sums."""
     rows, C = x.shape
     dx = _offset(np.zeros_like(x), x.ctypes.data % 16 // x.itemsize)
     config = rk.fit_config(dtype, C, config, x.ctypes.data % 16, True)
     blocks = rk.backward_blocks(rows, config, RESIDENT)
+    parts = rk.column_splits(rows, C, RESIDENT) if config.two_pass else blocks
     smem = rk.backward_shared_bytes(dtype, C, config)
-    grads = np.full(2 * C, np.nan, np.float32)  # the kernel's first block zeroes it
-    partial = np.full(2 * blocks * C, np.nan, np.float32)
+    grads = np.full(2 * C, np.nan, np.float32)  # the first block of the kernel making the partials zeroes it
+    partial = np.full(2 * parts * C, np.nan, np.float32)
     args = (dy, x, w, mean, rstd, dx, partial, grads, rows, C, 1, 1)
     _kernel("ln_bwd", config, f"layernorm_bwd_rows_{dtype}")((blocks,), (config.block,), args, shared_mem=smem)
+    if config.two_pass:
+        columns = emulate.get_kernel(rk.COLUMN_SOURCE, f"layernorm_bwd_columns_{dtype}", ROW_DTYPE=0)
+        columns((rk.cdiv(C, 32), parts), (32, rk.COLUMN_SLICES), (dy, x, mean, rstd, partial, grads, rows, C))
     reduce = _kernel("ln_bwd", config, "layernorm_bwd_rows_reduce")
-    reduce((rk.cdiv(C, 256), rk.cdiv(blocks, 8)), (256,), (partial, grads, blocks, C))
+    reduce((rk.cdiv(C, 256), rk.cdiv(parts, 8)), (256,), (partial, grads, parts, C))
     return dx, grads[:C], grads[C:], blocks
 
 
@@ -195,6 +202,7 @@ def test_the_cases_reach_every_regime():
         assert any(c.cache > 1 for c in mine)
     assert any(c.raw for k, c in configs if k != "ln_bwd")
     assert any(c.reload for k, c in configs if k == "ln_bwd") and any(c.smem_acc for k, c in configs if k == "ln_bwd")
+    assert any(c.two_pass for k, c in configs if k == "ln_bwd")
     bwd = [(rows, config) for kind, rows, _, config in CASES if kind == "ln_bwd"]
     assert any(rows > rk.backward_blocks(rows, c, RESIDENT) * (c.block // c.threads) for rows, c in bwd)
     assert any(C % 8 for _, _, C, _ in CASES) and any(C % 8 == 0 for _, _, C, _ in CASES)

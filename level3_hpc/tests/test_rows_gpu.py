@@ -1,7 +1,7 @@
 """Row kernels by regime (softmax 06, LayerNorm 05 and 14) against PyTorch CPU, fp32 / fp16 / bf16.
 
-Every regime (threads per row from 4 to 1024, blocks of several rows, the re-reading backward), odd row
-lengths whose rows start off a 16-byte boundary, and arrays that do not start on one.
+Every regime (threads per row from 4 to 1024, blocks of several rows, the re-reading, shared-sum and two-pass
+backward), odd row lengths whose rows start off a 16-byte boundary, and arrays that do not start on one.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ def _data(shape, dtype, seed=0):
 def _configs(kind, dtype, C):
     """A few of the sweep's candidates (first, last, the first of each variant) and the default."""
     c = rk.candidates(kind, dtype, C)
-    firsts = {(k.reload, k.smem_acc, k.raw, k.min_blocks > 0): k for k in reversed(c)}.values()
+    firsts = {(k.reload, k.smem_acc, k.two_pass, k.raw, k.min_blocks > 0): k for k in reversed(c)}.values()
     return sorted({c[0], c[-1], *firsts, rk.default_config(kind, dtype, C)}, key=str)
 
 

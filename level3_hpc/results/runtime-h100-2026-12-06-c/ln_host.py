@@ -32,7 +32,8 @@ w, b = cupy.ones(1024, np.float32), cupy.zeros(1024, np.float32)
 y, mean, rstd = rk.rows_layernorm(x, w, b)
 plan = rk._plan("ln_fwd", "f32", 64, 1024, None, x.data.ptr % 16, True)
 bplan = rk._plan("ln_bwd", "f32", 64, 1024, None, x.data.ptr % 16, True)
-print("fwd plan", plan if isinstance(plan, str) else plan.launch.head[1:7], "bwd plan parts", getattr(bplan, "parts", bplan))
+print("fwd plan", plan if isinstance(plan, str) else plan.launch.head[1:7],
+      "bwd plan parts", getattr(bplan, "parts", bplan))
 wp, bp = w.data.ptr, b.data.ptr
 pbuf, gbuf, dxbuf = cupy.empty(2 * bplan.parts * 1024, np.float32), cupy.empty(2048, np.float32), cupy.empty_like(x)
 pp, gp = pbuf.data.ptr, gbuf.data.ptr

@@ -1,4 +1,4 @@
-"""Row kernels by regime: softmax 06, LayerNorm 05 (forward) and 14 (backward) for fp32, fp16 and bf16.
+"""Row kernels by regime: softmax 06, LayerNorm 05 (forward) and 14 (backward; 15 its column sums) for fp32, fp16, bf16.
 
     rows_softmax(x)                       -> y
     rows_layernorm(x, w, b, eps)          -> (y, mean, rstd)
@@ -11,7 +11,7 @@ sweep's winner for each (kernel, dtype, rows, C) of the suite; other shapes take
 A launch plan (:class:`RowPlan`: the kernel with its grid, block and shared memory, its parameter block
 laid out once, :class:`~hyperion.tensor.cuda_build.PackedLaunch`) is built once per shape and alignment and
 kept in a dictionary: after the first call a call is one look-up, its allocations and one ``cuLaunchKernel``
-(two for the backward).
+(two for the backward, three for the two-pass backward).
 """
 
 from __future__ import annotations
@@ -38,8 +38,9 @@ REGISTERS_PER_SM, THREADS_PER_SM, SHARED_PER_SM = 65536, 2048, 228 * 1024
 @dataclass(frozen=True)
 class RowConfig:
     """Threads per row, threads per block, 16-byte chunks per thread; (backward) re-read the row instead of
-    keeping it, and keep the dw/db sums in shared memory instead of registers; blocks per SM the registers
-    are capped for (0: no cap); (forward) keep 16-bit chunks raw and convert them in every pass."""
+    keeping it, keep the dw/db sums in shared memory instead of registers, or (``two_pass``) write dx alone and
+    sum dw/db down the columns in a second kernel (LayerNorm 15); blocks per SM the registers are capped for
+    (0: no cap); (forward) keep 16-bit chunks raw and convert them in every pass."""
 
     threads: int
     block: int
@@ -48,9 +49,12 @@ class RowConfig:
     min_blocks: int = 0
     smem_acc: int = 0
     raw: int = 0
+    two_pass: int = 0
 
     def defines(self) -> dict[str, int]:
         d = dict(ROW_THREADS=self.threads, ROW_BLOCK=self.block, CACHE=self.cache)
+        if self.two_pass:
+            d["SUMS"] = 0
         for name, value in (("RELOAD", self.reload), ("MIN_BLOCKS", self.min_blocks), ("SMEM_ACC", self.smem_acc),
                             ("RAW_CACHE", self.raw)):
             if value:
@@ -67,10 +71,11 @@ def chunks_of(C: int, dtype: str, head: int | None = None) -> int:
     return cdiv(C + head, n)
 
 
-def max_cache(kind: str, dtype: str, reload: int = 0, smem_acc: int = 0) -> int:
+def max_cache(kind: str, dtype: str, reload: int = 0, smem_acc: int = 0, two_pass: int = 0) -> int:
     """Most chunks per thread a kernel keeps (64 floats of row; the backward also keeps dw and db sums,
-    in registers unless ``smem_acc``, where it keeps x and dy as raw chunks: 8 registers a chunk for any dtype)."""
-    if kind == "ln_bwd" and not smem_acc:
+    in registers unless ``smem_acc`` or ``two_pass``, where it keeps x and dy as raw chunks: 8 registers a
+    chunk for any dtype)."""
+    if kind == "ln_bwd" and not (smem_acc or two_pass):
         return (8 if reload else 4) if dtype == "f32" else (4 if reload else 2)
     return 8 if kind == "ln_bwd" else 16 if dtype == "f32" else 8
 
@@ -79,20 +84,20 @@ def candidates(kind: str, dtype: str, C: int) -> list[RowConfig]:
     """Every configuration the sweep times for rows of C: threads per row from 4 to 1024 whose chunks fit
     the register cache (the smallest whose cache is one chunk is the last), blocks of 128 / 256 threads
     (or one group), a cap of 64 registers where a thread keeps 4 chunks or more, raw 16-bit chunks; for the
-    backward also the re-reading kernel and the one with its sums in shared memory."""
+    backward also the re-reading kernel, the one with its sums in shared memory and the two-pass one."""
     chunks, out = chunks_of(C, dtype), []
-    variants = [(0, 0)] if kind != "ln_bwd" else [(0, 0), (1, 0), (0, 1)]  # (reload, smem_acc)
-    for reload, smem_acc in variants:
+    variants = [(0, 0, 0)] if kind != "ln_bwd" else [(0, 0, 0), (1, 0, 0), (0, 1, 0), (0, 0, 1)]
+    for reload, smem_acc, two_pass in variants:  # two_pass: write dx alone, then LayerNorm 15's column sums
         for t in (4, 8, 16, 32, 64, 128, 256, 512, 1024):
             cache = cdiv(chunks, t)
-            if cache > max_cache(kind, dtype, reload, smem_acc) or (smem_acc and t < 32):
+            if cache > max_cache(kind, dtype, reload, smem_acc, two_pass) or (smem_acc and t < 32):
                 continue
             blocks = [t] if smem_acc else [max(t, 256)] if reload else sorted({max(t, 128), max(t, 256)})
             for block in blocks:
-                out.append(RowConfig(t, block, cache, reload, 0, smem_acc))
+                out.append(RowConfig(t, block, cache, reload, 0, smem_acc, two_pass=two_pass))
             cap = REGISTERS_PER_SM // (blocks[-1] * 64)  # blocks per SM at 64 registers a thread
             if cache >= 4 and cap >= 2 and not reload:
-                out.append(RowConfig(t, blocks[-1], cache, reload, cap, smem_acc))
+                out.append(RowConfig(t, blocks[-1], cache, reload, cap, smem_acc, two_pass=two_pass))
             if kind != "ln_bwd" and dtype != "f32" and cache >= 2:
                 out += [RowConfig(t, blocks[-1], cache, raw=1)] + ([RowConfig(t, blocks[-1], cache, min_blocks=cap,
                                                                              raw=1)] if cap >= 2 else [])
@@ -203,6 +208,8 @@ def backward_shared_bytes(dtype: str, C: int, config: RowConfig) -> int:
     """Dynamic shared memory of a LayerNorm 14 block: its dw and db sums (SMEM_ACC: laid out by chunk, room
     for a row at any head)."""
     n = CHUNK[dtype]
+    if config.two_pass:
+        return 0
     return 2 * 4 * (n * ((C + 2 * n - 2) // n) if config.smem_acc else C)
 
 
@@ -214,16 +221,28 @@ def backward_blocks(rows: int, config: RowConfig, resident: int) -> int:
     return max(step, min(cdiv(rows, groups), resident) // step * step)
 
 
+COLUMN_SOURCE, COLUMN_SLICES = "layernorm/15_bwd_two_pass.cu", 8  # the two-pass backward's column sums
+
+
+def column_splits(rows: int, C: int, sms: int) -> int:
+    """Row splits of LayerNorm 15's grid (one block per 32 columns and split): about 16 blocks per SM (two
+    waves of 8 resident), each split at least 4 rows per thread slice, at most 1024 splits."""
+    tiles = cdiv(C, 32)
+    return max(1, min(cdiv(16 * sms, tiles), cdiv(rows, 4 * COLUMN_SLICES), 1024))
+
+
 @dataclass(frozen=True)
 class RowPlan:
     """A shape's launches, built once: the row kernel and (backward) the partial-sum reduction with the
-    number of partial sums; ``rows`` and ``C`` as the kernels take them."""
+    number of partial sums, and (two-pass backward) the column-sum kernel that makes them; ``rows`` and
+    ``C`` as the kernels take them."""
 
     launch: PackedLaunch
     rows: int
     C: int
     parts: int = 0
     reduce: PackedLaunch | None = None
+    columns: PackedLaunch | None = None
 
 
 KINDS = {"softmax": "ppiii", "ln_fwd": "ppppppiifii", "ln_bwd": "ppppppppiiii"}  # the kernels' parameters
@@ -242,8 +261,14 @@ def _build_plan(kind: str, dtype: str, rows: int, C: int, config: RowConfig, bas
     blocks = backward_blocks(rows, config, sm_count() * _resident_blocks(kernel, config, smem))
     reduce = get_kernel(SOURCES["ln_bwd"][0], "layernorm_bwd_rows_reduce", **config.defines(),
                         ROW_DTYPE=ROW_DTYPE[dtype])
-    return RowPlan(PackedLaunch(kernel, (blocks,), (config.block,), smem, KINDS[kind]), rows, C, blocks,
-                   PackedLaunch(reduce, (cdiv(C, 256), cdiv(blocks, 8)), (256,), 0, "ppii"))
+    row_launch = PackedLaunch(kernel, (blocks,), (config.block,), smem, KINDS[kind])
+    parts, columns = blocks, None  # one partial row per block of the row kernel, or per split of LayerNorm 15's
+    if config.two_pass:
+        parts = column_splits(rows, C, sm_count())
+        column_kernel = get_kernel(COLUMN_SOURCE, f"layernorm_bwd_columns_{dtype}", ROW_DTYPE=ROW_DTYPE[dtype])
+        columns = PackedLaunch(column_kernel, (cdiv(C, 32), parts), (32, COLUMN_SLICES), 0, "ppppppii")
+    return RowPlan(row_launch, rows, C, parts, PackedLaunch(reduce, (cdiv(C, 256), cdiv(parts, 8)), (256,), 0, "ppii"),
+                   columns)
 
 
 _NP_DTYPES = {name: np.dtype(t) for name, t in DTYPES.items()}
@@ -345,6 +370,8 @@ def rows_layernorm_backward(dy, x, w, mean, rstd, dtype: str = "f32", config: Ro
     wp, pp, gp = w.data.ptr, partial.data.ptr, grads.data.ptr
     plan.launch(dy.data.ptr, x.data.ptr, wp, mean.data.ptr, rstd.data.ptr, dx.data.ptr, pp, gp, rows, C, vec,
                 wp % 16 == 0)
+    if plan.columns is not None:  # two-pass: the row kernel wrote dx alone
+        plan.columns(dy.data.ptr, x.data.ptr, mean.data.ptr, rstd.data.ptr, pp, gp, rows, C)
     plan.reduce(pp, gp, plan.parts, C)
     return dx, grads[:C], grads[C:]
 

@@ -13,6 +13,7 @@
 // 2N scalar accesses at a stride of N floats, an N-way conflict), and only the final write maps chunks to columns. At the end the
 // block's groups add their sums into shared memory by column and the block writes one row of partials;
 // `layernorm_bwd_rows_reduce` adds the blocks' partials into dw and db (which block 0 zeroes first: no memset).
+// SUMS=0 builds the dx-only kernel of the two-pass backward (15): no dw/db work at all; `part` and `grads` unused.
 #include "row_regime.cuh"
 
 #ifndef RELOAD
@@ -22,6 +23,10 @@
 #define SMEM_ACC 0
 #endif
 static_assert(!SMEM_ACC || GROUPS == 1, "shared-memory sums need one group per block (each column has one owner)");
+#ifndef SUMS  // 0: dx only (15 sums dw and db down the columns in a second kernel)
+#define SUMS 1
+#endif
+static_assert(SUMS || !SMEM_ACC, "the dx-only kernel keeps no sums");
 
 template <typename T>
 __device__ __forceinline__ void layernorm_bwd_rows(const T* __restrict__ dy, const T* __restrict__ x,
@@ -34,10 +39,12 @@ __device__ __forceinline__ void layernorm_bwd_rows(const T* __restrict__ dy, con
     extern __shared__ __align__(16) float sums[];  // [2][C]: the block's dw and db (SMEM_ACC: [2][N/4][CHS] float4)
     __shared__ float2 scratch[2][WARPS];
     const int CHS = (C + 2 * N - 2) / N;  // chunks of a row at any head (the launcher sizes the shared memory so)
+#if SUMS
     for (int i = threadIdx.x; i < (SMEM_ACC ? 2 * N * CHS : 2 * C); i += ROW_BLOCK) sums[i] = 0.f;
     if (blockIdx.x == 0)
         for (int i = threadIdx.x; i < 2 * C; i += ROW_BLOCK) grads[i] = 0.f;
     __syncthreads();
+#endif
 #if SMEM_ACC
     float4* const sums4 = reinterpret_cast<float4*>(sums);
 #endif
@@ -77,7 +84,7 @@ __device__ __forceinline__ void layernorm_bwd_rows(const T* __restrict__ dy, con
                     a += wdy, bsum += wdy * xh;
 #if SMEM_ACC
                     xf[k] = xh;  // outside the row df = 0: nothing is added to the chunk's sums
-#else
+#elif SUMS
                     dwa[j][k] += df[k] * xh, dba[j][k] += df[k];
 #endif
                 }
@@ -120,6 +127,9 @@ __device__ __forceinline__ void layernorm_bwd_rows(const T* __restrict__ dy, con
             }
         }
     }
+#if !SUMS
+    (void)dwa, (void)dba, (void)part, (void)grads, (void)CHS;
+#else
 #if !SMEM_ACC
 #pragma unroll
     for (int j = 0; j < CACHE; ++j) {
@@ -143,6 +153,7 @@ __device__ __forceinline__ void layernorm_bwd_rows(const T* __restrict__ dy, con
         part[(size_t)blockIdx.x * C + i] = sw;
         part[((size_t)gridDim.x + blockIdx.x) * C + i] = sb;
     }
+#endif
 }
 
 #define LAYERNORM_BWD_ROWS(NAME, T)                                                                                \
