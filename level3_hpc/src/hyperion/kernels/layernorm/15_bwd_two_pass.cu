@@ -4,6 +4,9 @@
 // neither pass carries the other's state: 14's fused sums need registers (or shared memory) per column of a
 // thread's chunks for the whole row loop, which for 16-bit rows of 4097 leaves too few warps to keep the memory
 // busy (0.92x PyTorch there on an H100, GPU time alone).
+// Measured (H100, 2026-12-06, results/runtime-h100-2026-12-06-c): correct, but SLOWER than 14's table entry at
+// every shape tried, 0.66-0.79x its speed (16384x4097 fp16: 0.441 ms against 0.348; PyTorch 0.311). The
+// sweep keeps it as a candidate; the column pass's one 2-byte load per thread per row is the first suspect.
 // Block (32, COL_SLICES): threadIdx.x owns one column (a warp reads 32 consecutive elements of a row),
 // threadIdx.y every COL_SLICES-th row of blockIdx.y's split of the rows, four rows in flight per thread. The
 // slices meet in shared memory and are added in a fixed order; the split's sums go to part[split] (dw) and
