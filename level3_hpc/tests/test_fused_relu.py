@@ -62,3 +62,21 @@ def test_other_dtypes_run_level_one():
     y, dx, ran = _relu(x, np.ones(2), fused=True)
     assert ran == "EmulatedReLU" and y.dtype == np.float64
     np.testing.assert_array_equal(dx, [0.0, 1.0])
+
+
+def test_lazy_mode_fuses_level_ones_relu_not_the_kernel():
+    """``KernelReLU.fusible``: under ``lazy()`` the registered kernel gives way to level 1's ReLU, so
+    ``(a*b+c).relu().sum()`` stays one generated kernel (an opaque ReLU would split it in three)."""
+    from hyperion.runtime.lazy import lazy
+
+    rng = np.random.default_rng(0)
+    a, b, c = (ht.tensor(rng.standard_normal((64, 33)).astype(np.float32)) for _ in range(3))
+    register_function("cpu", ReLU, EmulatedReLU)
+    try:
+        with lazy("cpu") as run:
+            value = (a * b + c).relu().sum().item()
+    finally:
+        register_function("cpu", ReLU, None)
+    assert run.kernels == 1 and not run.fallbacks, run
+    want = np.maximum(a.numpy() * b.numpy() + c.numpy(), 0).sum(dtype=np.float64)
+    assert value == pytest.approx(want, rel=1e-6)

@@ -116,9 +116,11 @@ class KernelGELU(GELU):
 class KernelReLU(ReLU):
     """ReLU of fp32 with ``fused/relu.cu``: the output and its mask in one kernel, the backward in one. The
     mask is level 1's ``self.positive``, so the results equal level 1's bit for bit; other dtypes run level
-    1's code. ``launch``: as :class:`KernelCrossEntropy`'s."""
+    1's code. ``launch``: as :class:`KernelCrossEntropy`'s. ``fusible``: lazy mode keeps level 1's ReLU,
+    which its scheduler fuses into the neighbouring elementwise kernel."""
 
     launch: dict = {}
+    fusible = True
 
     def forward(self, x):
         self.kernel = _fp32(x)

@@ -553,8 +553,12 @@ class LazyBackend(Backend):
 
     def function(self, op: type) -> type:
         """The device's Function for ``op``, with its array inputs lifted to LazyArrays (so a tensor
-        made before the block, whose cached array is a real one, still joins the graph)."""
+        made before the block, whose cached array is a real one, still joins the graph). A device's fused
+        Function runs opaque, except one marked ``fusible`` (elementwise, e.g. ReLU): the graph keeps level
+        1's op, which fuses into its neighbours' kernel."""
         impl = self.inner.function(op)
+        if getattr(impl, "fusible", False):  # an elementwise fused Function: the scheduler fuses level 1's op
+            impl = op
         lifted = _LIFTED.get(impl)
         if lifted is None and impl is not op:  # a device's fused Function (its own kernels): opaque
             def forward(ctx: Any, *arrays: Any, **options: Any) -> Any:
