@@ -47,7 +47,7 @@ CASES = [
     ("ln_bwd", 11, 1000, R(256, 256, 1, smem_acc=1)),
     ("ln_bwd", 5, 4097, R(1024, 1024, 1)),        # a block of 1024 per row (the fp16 4097 entry until 12-05)
     ("ln_bwd", 5, 16384, R(1024, 1024, 2, reload=1)),  # re-reading 16384-wide rows (likewise)
-    ("ln_bwd", 9, 4097, R(256, 256, 3, reload=1, smem_acc=1)),  # shared sums, the row re-read: fewest registers
+    ("ln_bwd", 9, 4097, R(256, 256, 3, reload=1, smem_acc=1)),  # shared sums, the row re-read after the sums
     ("ln_bwd", 37, 37, R(4, 128, 2, two_pass=1)),  # two passes: dx alone, then LayerNorm 15's column sums
     ("ln_bwd", 70, 4097, R(256, 256, 3, two_pass=1)),  # 70 rows: full and partial 4-row steps in each split
 ]

@@ -85,7 +85,7 @@ def candidates(kind: str, dtype: str, C: int) -> list[RowConfig]:
     the register cache (the smallest whose cache is one chunk is the last), blocks of 128 / 256 threads
     (or one group), a cap of 64 registers where a thread keeps 4 chunks or more, raw 16-bit chunks; for the
     backward also the re-reading kernel, the one with its sums in shared memory (keeping the row or re-reading
-    it: the fewest registers) and the two-pass one."""
+    it) and the two-pass one."""
     chunks, out = chunks_of(C, dtype), []
     variants = [(0, 0, 0)] if kind != "ln_bwd" else [(0, 0, 0), (1, 0, 0), (0, 1, 0), (1, 1, 0), (0, 0, 1)]
     for reload, smem_acc, two_pass in variants:  # two_pass: write dx alone, then LayerNorm 15's column sums
