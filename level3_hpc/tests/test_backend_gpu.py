@@ -60,3 +60,62 @@ def test_fused_functions_run_kernels_with_the_same_gradients():
     assert abs(got[0] - ref[0]) <= 1e-4 * abs(ref[0])
     for g, r in zip(got[1:], ref[1:]):
         assert rel_err(g, r) < 1e-5
+
+
+def _layouts(rng):
+    """Operand pairs of every layout the planned cuBLAS call reads as they are, and some it must copy."""
+    r = lambda *s: rng.standard_normal(s).astype(np.float32)  # noqa: E731
+    import cupy
+
+    yield cupy.asarray(r(128, 784)), cupy.asarray(r(256, 784)).T  # x @ W.T (a Linear layer)
+    yield cupy.asarray(r(10, 128)).T, cupy.asarray(r(10, 256))  # gᵀ @ h (its weight gradient)
+    yield cupy.asarray(r(2, 3, 17, 8)), cupy.asarray(r(2, 3, 9, 8)).swapaxes(-1, -2)  # q @ kᵀ
+    yield cupy.asarray(r(4, 5, 6)), cupy.asarray(r(6, 7))  # batch × one matrix
+    yield cupy.asarray(r(5, 6)), cupy.asarray(r(3, 6, 7))  # one matrix × batch
+    yield cupy.asarray(r(3, 6, 8)).transpose(0, 2, 1)[:, :, :5], cupy.asarray(r(5, 4))  # strided batch: copied
+    yield cupy.asarray(r(9, 12))[:, ::2], cupy.asarray(r(6, 3))  # every other column: copied
+    yield cupy.asarray(r(0, 4)), cupy.asarray(r(4, 3))  # empty
+    yield cupy.asarray(r(3, 0)), cupy.asarray(r(0, 2))  # empty inner dimension: zeros
+    yield (cupy.asarray(r(6, 5) + 1j * r(6, 5)).astype(np.complex64),
+           cupy.asarray(r(5, 4) - 1j * r(5, 4)).astype(np.complex64))
+
+
+def test_cublas_matmul_plans_each_layout_once_and_equals_numpy():
+    """``use_kernels(matmul_version=None)``: fp32 and complex64 products on the planned cuBLAS call; a second
+    call with the same layouts (new data) reuses the plan and gets the new product."""
+    backend = use_kernels(True, matmul_version=None)
+    try:
+        for seed in (0, 1):
+            for a, b in _layouts(np.random.default_rng(seed)):
+                got = backend.matmul(a, b)
+                want = np.matmul(a.get().astype(np.complex128), b.get().astype(np.complex128))
+                assert got.shape == want.shape and got.dtype == a.dtype
+                np.testing.assert_allclose(got.get(), want if a.dtype.kind == "c" else want.real,
+                                           rtol=1e-4, atol=1e-4)
+            if seed == 0:
+                planned = len(backend._gemm.plans)
+        assert len(backend._gemm.plans) == planned  # the second round planned nothing new
+        assert backend.calls["matmul (cuBLAS)"] == 20 and backend.calls["matmul (CuPy)"] == 0
+        import cupy
+
+        half = cupy.ones((4, 4), np.float16)
+        assert backend.matmul(half, half).dtype == np.float16 and backend.calls["matmul (CuPy)"] == 1
+    finally:
+        use_kernels(False)
+
+
+def test_cublas_matmul_follows_the_current_stream():
+    import cupy
+
+    backend = use_kernels(True, matmul_version=None)
+    try:
+        a, b = cupy.ones((64, 32), np.float32), cupy.ones((32, 16), np.float32)
+        stream = cupy.cuda.Stream(non_blocking=True)
+        with stream:
+            c = backend.matmul(a, b)
+        stream.synchronize()
+        assert backend._gemm.stream == stream.ptr and float(c.sum()) == 64 * 16 * 32
+        assert float(backend.matmul(a, b).sum()) == 64 * 16 * 32
+        assert backend._gemm.stream == cupy.cuda.get_current_stream().ptr
+    finally:
+        use_kernels(False)

@@ -114,3 +114,34 @@ def test_matmul_auto_and_split_k(choice, shape):
     assert rel_err(c.get(), a.astype(np.float64) @ b) < 1e-5
     c2 = mm.matmul_auto(cupy.asarray(a), cupy.asarray(b), choice=choice)  # the cached plan, a new output
     assert rel_err(c2.get(), a.astype(np.float64) @ b) < 1e-5
+
+
+def _misaligned(x):
+    view = cupy.empty(x.size + 1, x.dtype)[1:].reshape(x.shape)
+    view[...] = x
+    return view
+
+
+@pytest.mark.parametrize("dtype", ["bf16", "f16"])
+@pytest.mark.parametrize("shape", [(1001, 999, 1003), (1000, 1000, 1000), (67, 45, 33), (64, 64, 60), (5, 8, 3),
+                                   (256, 3, 128)])
+@pytest.mark.parametrize("offset", [0, 1])
+def test_matmul_tc_auto_pads_unaligned_products(dtype, shape, offset):
+    """matmul_tc_auto: aligned shapes on the planned kernel; K or N not a multiple of 8, or an operand starting
+    2 bytes past a 16-byte boundary (``offset``), on zero-padded copies -- the same product either way."""
+    if cupy.cuda.Device().compute_capability != "90":
+        pytest.skip("matmul_tc_auto's kernel is 12_wgmma: a Hopper GPU (sm_90a)")
+    m, k, n = shape
+    a, b = _inputs(m, k, n, seed=5)
+    if dtype == "bf16":
+        da, db = mm.to_bf16_bits(cupy.asarray(a)), mm.to_bf16_bits(cupy.asarray(b))
+        ra, rb = mm.from_bf16_bits(da).get(), mm.from_bf16_bits(db).get()
+    else:
+        da, db = cupy.asarray(a, dtype=np.float16), cupy.asarray(b, dtype=np.float16)
+        ra, rb = da.get().astype(np.float32), db.get().astype(np.float32)
+    if offset:  # both operands copied to start 2 bytes past a 16-byte boundary
+        da, db = _misaligned(da), _misaligned(db)
+        assert da.data.ptr % 16 == 2 and db.data.ptr % 16 == 2 and da._c_contiguous and db._c_contiguous
+    for out in (cupy.full((m, n), np.nan, np.float32), None):  # a poisoned output, then a new one
+        c = mm.matmul_tc_auto(da, db, dtype, out=out)
+        assert c.shape == (m, n) and rel_err(c.get(), ra.astype(np.float64) @ rb) < 1e-5

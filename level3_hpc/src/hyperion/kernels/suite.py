@@ -268,7 +268,7 @@ def bench_tc(quick: bool, sweep: bool) -> list[dict]:
         row["cublas_call_ms"] = call_ms(lambda: ta @ tb)
         row["ours_ms"] = kernel_ms(lambda: mm.matmul_tc_auto(a, b))
         row["ours_call_ms"] = call_ms(lambda: mm.matmul_tc_auto(a, b))
-        row["ours_choice"] = str(mm.choose_tc(m, n, k))
+        row["ours_choice"] = mm.tc_route(m, n, k)
         row["err"] = rel_err(mm.matmul_tc_auto(a, b), want)
         row["ratio"] = row["cublas_bf16_ms"] / row["ours_ms"]
         row["call_ratio"] = row["cublas_call_ms"] / row["ours_call_ms"]

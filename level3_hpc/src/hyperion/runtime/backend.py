@@ -3,15 +3,19 @@
     from hyperion.runtime.backend import use_kernels
     use_kernels()          # from now on cuda matmuls run matmul/08_double_buffered.cu, and softmax,
                            # LayerNorm, GELU (tanh) and cross-entropy run level 3's row and fused kernels
+    use_kernels(matmul_version=None)  # the same, matmuls on cuBLAS through runtime.capturable_gemm
     use_kernels(False)     # back to CuPy's built-ins (cuBLAS)
     use_cpu_kernels()      # "cpu" Conv2d, MaxPool2d, ReLU with compiled loops (hyperion.kernels.conv_cpu)
 
 :class:`KernelBackend` is level 1's ``CupyBackend`` with ``matmul`` replaced -- 2-D (and
 batched-by-reshape) fp32 products go to our kernel, anything else (other dtypes, broadcast batch
-shapes) falls back to CuPy; a column sum of a short fp32 matrix (a bias gradient) is one launch of
-``fused/column_sum.cu``. The fused ``Softmax``, ``LayerNorm``, ``GELU``, ``ReLU`` and ``CrossEntropy``
-Functions are handed to their kernel subclasses in :mod:`hyperion.runtime.functions` through level 1's
-one per-device table (``register_function("cuda", op, impl)``), which ``use_kernels`` fills and empties.
+shapes) falls back to CuPy; with ``matmul_version=None`` fp32 and complex64 products of two ≥ 2-D operands go
+to cuBLAS through :class:`~hyperion.runtime.capturable_gemm.CublasGemm` (the call planned once per layout: a
+few µs of host time where ``cupy.matmul`` takes tens); a column sum of a short fp32 matrix (a bias
+gradient) is one launch of ``fused/column_sum.cu``. The fused ``Softmax``, ``LayerNorm``, ``GELU``, ``ReLU``
+and ``CrossEntropy`` Functions are handed to their kernel subclasses in :mod:`hyperion.runtime.functions`
+through level 1's one per-device table (``register_function("cuda", op, impl)``), which ``use_kernels`` fills
+and empties.
 ``calls`` counts which path each call took, so a test can see the kernels were used.
 """
 
@@ -25,9 +29,12 @@ from hyperion.kernels.fused.column_sum import MAX_ROWS, column_sum
 from hyperion.runtime.functions import FUSED
 from hyperion.tensor.backend import CupyBackend, register_backend, register_function
 
+_CUBLAS_DTYPES = (np.dtype(np.float32), np.dtype(np.complex64))
+
 
 class KernelBackend(CupyBackend):
-    """CuPy everywhere, except matmul (the level-3 kernel ``version`` for fp32; None keeps cuBLAS) and, when
+    """CuPy everywhere, except matmul (the level-3 kernel ``version`` for fp32; None: cuBLAS through our own
+    planned call) and, when
     ``fused``, short column sums and the softmax, LayerNorm, GELU, ReLU and cross-entropy Functions (level-3
     kernels for the cases they cover)."""
 
@@ -40,6 +47,7 @@ class KernelBackend(CupyBackend):
         super().__init__()
         self.matmul_version, self.config, self.fused = matmul_version, config, fused
         self.calls: Counter[str] = Counter()
+        self._gemm = None  # CublasGemm, made on the first cuBLAS matmul
 
     def matmul(self, a, b):
         from hyperion.kernels.matmul import matmul
@@ -52,6 +60,14 @@ class KernelBackend(CupyBackend):
             self.calls["matmul kernel"] += 1
             out = matmul(a.reshape(-1, a.shape[-1]), b, self.matmul_version, self.config)
             return out.reshape(*a.shape[:-1], b.shape[1])
+        if (self.matmul_version is None and a.dtype == b.dtype and a.dtype in _CUBLAS_DTYPES and a.ndim >= 2
+                and b.ndim >= 2):
+            if self._gemm is None:
+                from hyperion.runtime.capturable_gemm import CublasGemm
+
+                self._gemm = CublasGemm()
+            self.calls["matmul (cuBLAS)"] += 1
+            return self._gemm(a, b)
         self.calls["matmul (CuPy)"] += 1
         return super().matmul(a, b)
 

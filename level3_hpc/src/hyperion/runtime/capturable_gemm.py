@@ -11,6 +11,10 @@ row-major ``C = A @ B`` is column-major ``Cᵀ = Bᵀ Aᵀ``, so B goes first. A
 are neither row- nor column-major, or whose batch does not step by one stride, is copied first.
 :class:`CublasGemm` makes the call (``CUBLAS_COMPUTE_32F``: no TF32, as CuPy and the PyTorch twin); complex64
 operands (the FNO's per-mode spectral products) take the same call with ``CUDA_C_32F``, strides in elements.
+The call's arguments are built once per operand layout (shapes, strides, dtype): a later call with the same
+layout converts three pointers and calls cuBLAS, where ``cupy.matmul`` re-derives everything each time (about
+40 µs of host time a call on the H100 hosts' profiles). That is why level 3's backend runs its cuBLAS matmuls
+here outside graphs too.
 """
 
 from __future__ import annotations
@@ -96,40 +100,79 @@ class CublasGemm:
         self.scalars = {"float32": (CUDA_R_32F, ctypes.c_float(1.0), ctypes.c_float(0.0)),
                         "complex64": (CUDA_C_32F, pair(1.0, 0.0), pair(0.0, 0.0))}  # type, alpha, beta
         self.calls = 0
+        self.plans: dict[tuple, _Call] = {}  # operand layout -> the planned call
+        self.function = self.lib.cublasGemmStridedBatchedEx
 
     def __call__(self, a: Any, b: Any) -> Any:
         cupy = self.cupy
-        if a.dtype != b.dtype or a.dtype.name not in self.scalars:
-            raise TypeError(f"CublasGemm: two float32 or two complex64 arrays, got {a.dtype} and {b.dtype}")
-        kind, one, zero = self.scalars[a.dtype.name]
-        batch = tuple(int(n) for n in _broadcast(a.shape[:-2], b.shape[:-2]))
-        (m, k), n = a.shape[-2:], b.shape[-1]
-        pa = plan(a.shape, _elements(a), batch)
-        if pa is None:
-            a = cupy.ascontiguousarray(cupy.broadcast_to(a, batch + (m, k)))
-            pa = plan(a.shape, _elements(a), batch)
-        pb = plan(b.shape, _elements(b), batch)
-        if pb is None:
-            b = cupy.ascontiguousarray(cupy.broadcast_to(b, batch + (k, n)))
-            pb = plan(b.shape, _elements(b), batch)
-        out = cupy.empty(batch + (m, n), a.dtype)
+        key = (a.shape, a.strides, b.shape, b.strides, a.dtype, b.dtype)
+        call = self.plans.get(key)
+        if call is None:
+            call = self._plan(a, b)
+            if call is None:  # an operand cuBLAS cannot read as it is: copied, then planned again (uncached)
+                return self._copy_then_call(a, b)
+            self.plans[key] = call
+        out = cupy.ndarray(call.out_shape, a.dtype)
         stream = cupy.cuda.get_current_stream().ptr
         if stream != self.stream:
-            _check(self.lib.cublasSetStream_v2(self.handle, ctypes.c_void_p(stream)), "cublasSetStream")
-            _check(self.lib.cublasSetWorkspace_v2(self.handle, ctypes.c_void_p(self.workspace.data.ptr),
-                                                  ctypes.c_size_t(WORKSPACE_BYTES)), "cublasSetWorkspace")
-            self.stream = stream
-        count = math.prod(batch)
-        c_int, c_ll, ptr = ctypes.c_int, ctypes.c_longlong, ctypes.c_void_p
-        status = self.lib.cublasGemmStridedBatchedEx(
-            self.handle, c_int(pb.op), c_int(pa.op), c_int(n), c_int(m), c_int(k), ctypes.byref(one),
-            ptr(b.data.ptr), c_int(kind), c_int(pb.ld), c_ll(pb.batch_stride),
-            ptr(a.data.ptr), c_int(kind), c_int(pa.ld), c_ll(pa.batch_stride),
-            ctypes.byref(zero), ptr(out.data.ptr), c_int(kind), c_int(n), c_ll(m * n),
-            c_int(count), c_int(CUBLAS_COMPUTE_32F), c_int(CUBLAS_GEMM_DEFAULT))
+            self._use_stream(stream)
+        ptr = ctypes.c_void_p
+        status = self.function(*call.head, ptr(b.data.ptr), *call.b_args, ptr(a.data.ptr), *call.a_args,
+                               ptr(out.data.ptr), *call.tail)
         _check(status, "cublasGemmStridedBatchedEx")
         self.calls += 1
         return out
+
+    def _plan(self, a: Any, b: Any) -> _Call | None:
+        """The cuBLAS call for operands of ``a``'s and ``b``'s shapes, strides and dtype, all but the three
+        pointers; None if an operand must be copied first (or the product is empty: CuPy computes it)."""
+        if a.dtype != b.dtype or a.dtype.name not in self.scalars:
+            raise TypeError(f"CublasGemm: two float32 or two complex64 arrays, got {a.dtype} and {b.dtype}")
+        if a.ndim < 2 or b.ndim < 2 or a.shape[-1] != b.shape[-2]:
+            raise ValueError(f"CublasGemm: operands of shapes {a.shape} and {b.shape} do not multiply")
+        kind, one, zero = self.scalars[a.dtype.name]
+        batch = tuple(int(n) for n in _broadcast(a.shape[:-2], b.shape[:-2]))
+        (m, k), n = a.shape[-2:], b.shape[-1]
+        pa, pb = plan(a.shape, _elements(a), batch), plan(b.shape, _elements(b), batch)
+        if pa is None or pb is None or 0 in (m, n, k, *batch):
+            return None
+        c_int, c_ll = ctypes.c_int, ctypes.c_longlong
+        return _Call(batch + (m, n),
+                     (self.handle, c_int(pb.op), c_int(pa.op), c_int(n), c_int(m), c_int(k), ctypes.byref(one)),
+                     (c_int(kind), c_int(pb.ld), c_ll(pb.batch_stride)),
+                     (c_int(kind), c_int(pa.ld), c_ll(pa.batch_stride), ctypes.byref(zero)),
+                     (c_int(kind), c_int(n), c_ll(m * n), c_int(math.prod(batch)), c_int(CUBLAS_COMPUTE_32F),
+                      c_int(CUBLAS_GEMM_DEFAULT)))
+
+    def _copy_then_call(self, a: Any, b: Any) -> Any:
+        cupy = self.cupy
+        batch = tuple(int(n) for n in _broadcast(a.shape[:-2], b.shape[:-2]))
+        (m, k), n = a.shape[-2:], b.shape[-1]
+        if 0 in (m, n, k, *batch):
+            return cupy.matmul(a, b)
+        if plan(a.shape, _elements(a), batch) is None:
+            a = cupy.ascontiguousarray(cupy.broadcast_to(a, batch + (m, k)))
+        if plan(b.shape, _elements(b), batch) is None:
+            b = cupy.ascontiguousarray(cupy.broadcast_to(b, batch + (k, n)))
+        return self(a, b)
+
+    def _use_stream(self, stream: int) -> None:
+        _check(self.lib.cublasSetStream_v2(self.handle, ctypes.c_void_p(stream)), "cublasSetStream")
+        _check(self.lib.cublasSetWorkspace_v2(self.handle, ctypes.c_void_p(self.workspace.data.ptr),
+                                              ctypes.c_size_t(WORKSPACE_BYTES)), "cublasSetWorkspace")
+        self.stream = stream
+
+
+@dataclass(frozen=True)
+class _Call:
+    """One planned ``cublasGemmStridedBatchedEx``: the output's shape and the arguments around the pointers
+    (B's, A's and C's), built once per operand layout so that a call converts only three pointers."""
+
+    out_shape: tuple[int, ...]
+    head: tuple[Any, ...]
+    b_args: tuple[Any, ...]
+    a_args: tuple[Any, ...]
+    tail: tuple[Any, ...]
 
 
 def _elements(x: Any) -> tuple[int, ...]:

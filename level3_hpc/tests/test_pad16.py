@@ -1,0 +1,32 @@
+"""``matmul/pad16.cu`` (the zero-padded copies that put unaligned tensor-core products on the fast path) on the
+CPU emulator."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from hyperion.kernels import emulate
+from hyperion.kernels.matmul.pad import pad16
+
+pytestmark = pytest.mark.skipif(not emulate.available(), reason="the CUDA emulator needs g++ on PATH")
+
+
+@pytest.mark.parametrize("shape, padded", [((1001, 999), (1001, 1000)), ((999, 1003), (1000, 1008)),
+                                           ((3, 8), (3, 8)), ((1, 1), (5, 16)), ((7, 13), (9, 24))])
+@pytest.mark.parametrize("dtype", [np.uint16, np.float16])
+def test_pad16_copies_inside_and_zeroes_outside(shape, padded, dtype):
+    bits = np.random.default_rng(shape[0] * shape[1]).integers(1, 2**16, shape, dtype=np.uint16)
+    x = bits.view(dtype)
+    got = pad16(x, *padded, xp=np, get_kernel=emulate.get_kernel)
+    want = np.zeros(padded, np.uint16)
+    want[:shape[0], :shape[1]] = bits
+    assert got.shape == padded and got.dtype == dtype
+    np.testing.assert_array_equal(got.view(np.uint16), want)
+
+
+def test_pad16_refuses_what_it_cannot_do():
+    x = np.zeros((4, 6), np.uint16)
+    for rows, cols, dtype in ((4, 12, np.float32), (3, 8, np.uint16), (4, 10, np.uint16), (4, 4, np.uint16)):
+        with pytest.raises(ValueError, match="pad16"):
+            pad16(x.astype(dtype), rows, cols, xp=np, get_kernel=emulate.get_kernel)
