@@ -13,7 +13,7 @@ import hyperion.tensor as ht  # noqa: E402
 from hyperion import nn, optim  # noqa: E402
 from hyperion.nn import functional as F  # noqa: E402
 from hyperion.runtime.backend import use_kernels  # noqa: E402
-from hyperion.tensor.backend import get_backend  # noqa: E402
+from hyperion.tensor.backend import CupyBackend, get_backend  # noqa: E402
 
 
 @pytest.fixture
@@ -94,8 +94,31 @@ def test_the_mlp_step_trains_like_torch_with_the_kernels(kernels):
         topt.step()
     for (name, p), q in zip(ours.named_parameters(), theirs.parameters()):
         np.testing.assert_allclose(p.detach().numpy(), q.detach().numpy(), rtol=1e-4, atol=1e-5, err_msg=name)
-    calls = kernels.calls  # every fused path of the step ran: 3 steps, one ReLU, two bias gradients each
-    assert (calls["relu kernel"], calls["column sum kernel"], calls["cross_entropy kernel"]) == (3, 6, 3), calls
+    calls = kernels.calls  # every fused path of the step ran: 3 steps, one ReLU, two bias gradients, 4 updates each
+    assert (calls["relu kernel"], calls["column sum kernel"], calls["cross_entropy kernel"],
+            calls["add_scaled kernel"]) == (3, 6, 3, 12), calls
+
+
+def test_add_scaled_kernel_equals_level_one_on_cupy(kernels):
+    """``fused/add_scaled.cu`` gives level 1's CuPy kernel's bits; other layouts go to level 1's path."""
+    import cupy
+
+    rng = np.random.default_rng(7)
+    for shape in ((784, 256), (10,), (3, 300_001)):
+        target, x = (cupy.asarray(rng.standard_normal(shape).astype(np.float32)) for _ in range(2))
+        x.ravel()[:3] = cupy.asarray([np.nan, np.inf, -0.0], np.float32)
+        before = kernels.calls["add_scaled kernel"]
+        ours, theirs = target.copy(), target.copy()
+        assert kernels.add_scaled_(ours, x, -0.01) is ours
+        CupyBackend().add_scaled_(theirs, x, -0.01)
+        assert kernels.calls["add_scaled kernel"] == before + 1
+        np.testing.assert_array_equal(ours.get(), theirs.get())
+    target, row = cupy.zeros((4, 3), np.float32), cupy.ones(3, np.float32)  # broadcast: level 1's path
+    before = kernels.calls["add_scaled kernel"]
+    kernels.add_scaled_(target, row, 2.0)
+    kernels.add_scaled_(target[:, :2], cupy.ones((4, 2), np.float32), 1.0)  # a strided view: level 1's path
+    assert kernels.calls["add_scaled kernel"] == before
+    np.testing.assert_array_equal(target.get(), np.array([[3, 3, 2]] * 4, np.float32))
 
 
 def test_relu_kernel_equals_level_one_on_cupy(kernels):

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from hyperion.kernels import emulate
-from hyperion.kernels.matmul.pad import pad16
+from hyperion.kernels.matmul.pad import crop32, pad16
 
 pytestmark = pytest.mark.skipif(not emulate.available(), reason="the CUDA emulator needs g++ on PATH")
 
@@ -30,3 +30,11 @@ def test_pad16_refuses_what_it_cannot_do():
     for rows, cols, dtype in ((4, 12, np.float32), (3, 8, np.uint16), (4, 10, np.uint16), (4, 4, np.uint16)):
         with pytest.raises(ValueError, match="pad16"):
             pad16(x.astype(dtype), rows, cols, xp=np, get_kernel=emulate.get_kernel)
+
+
+@pytest.mark.parametrize("shape, cols", [((1001, 1008), 1003), ((3, 8), 8), ((5, 16), 1), ((4, 8), 0)])
+def test_crop32_keeps_the_first_columns(shape, cols):
+    x = np.random.default_rng(cols).standard_normal(shape).astype(np.float32)
+    got = crop32(x, cols, xp=np, get_kernel=emulate.get_kernel)
+    assert got.shape == (shape[0], cols)
+    np.testing.assert_array_equal(got, x[:, :cols])

@@ -12,7 +12,8 @@ batched-by-reshape) fp32 products go to our kernel, anything else (other dtypes,
 shapes) falls back to CuPy; with ``matmul_version=None`` fp32 and complex64 products of two ≥ 2-D operands go
 to cuBLAS through :class:`~hyperion.runtime.capturable_gemm.CublasGemm` (the call planned once per layout: a
 few µs of host time where ``cupy.matmul`` takes tens); a column sum of a short fp32 matrix (a bias
-gradient) is one launch of ``fused/column_sum.cu``. The fused ``Softmax``, ``LayerNorm``, ``GELU``, ``ReLU``
+gradient) is one launch of ``fused/column_sum.cu``, and an optimizer's ``add_scaled_`` one planned launch of
+``fused/add_scaled.cu``. The fused ``Softmax``, ``LayerNorm``, ``GELU``, ``ReLU``
 and ``CrossEntropy`` Functions are handed to their kernel subclasses in :mod:`hyperion.runtime.functions`
 through level 1's one per-device table (``register_function("cuda", op, impl)``), which ``use_kernels`` fills
 and empties.
@@ -25,11 +26,13 @@ from collections import Counter
 
 import numpy as np
 
+from hyperion.kernels.fused.add_scaled import MAX_SIZE, add_scaled_
 from hyperion.kernels.fused.column_sum import MAX_ROWS, column_sum
 from hyperion.runtime.functions import FUSED
 from hyperion.tensor.backend import CupyBackend, register_backend, register_function
 
 _CUBLAS_DTYPES = (np.dtype(np.float32), np.dtype(np.complex64))
+_F32 = np.dtype(np.float32)
 
 
 class KernelBackend(CupyBackend):
@@ -70,6 +73,17 @@ class KernelBackend(CupyBackend):
             return self._gemm(a, b)
         self.calls["matmul (CuPy)"] += 1
         return super().matmul(a, b)
+
+    def add_scaled_(self, target, x, alpha: float):
+        """An optimizer's ``target += alpha * x``: one planned launch of ``fused/add_scaled.cu`` for two
+        C-contiguous fp32 CuPy arrays of one shape (the same bits as level 1's CuPy kernel, less host time)."""
+        if (self.fused and type(x) is self.xp.ndarray and type(target) is self.xp.ndarray and x.dtype == _F32
+                and target.dtype == _F32 and x.shape == target.shape and 0 < x.size <= MAX_SIZE
+                and x._c_contiguous and target._c_contiguous):
+            self.calls["add_scaled kernel"] += 1
+            add_scaled_(target, x, alpha)
+            return target
+        return super().add_scaled_(target, x, alpha)
 
     def sum(self, x, axis, keepdims):
         """A column sum of a short C-contiguous fp32 matrix (a bias gradient) in one launch of

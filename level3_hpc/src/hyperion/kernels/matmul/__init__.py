@@ -331,19 +331,47 @@ def matmul_tc_auto(a, b, dtype: str = "bf16", out=None):
     return c
 
 
+_PAD_PLANS: dict[tuple[int, int, int], tuple] = {}
+
+
+def _pad_plan(m: int, n: int, k: int) -> tuple:
+    """(K and N padded to multiples of 8, A's pad launch, B's, the crop launch or None): built once a shape."""
+    from hyperion.kernels.matmul.pad import THREADS
+
+    kp, np8 = cdiv(k, 8) * 8, cdiv(n, 8) * 8
+
+    def pad(rows: int, cols: int, prows: int, pcols: int) -> _Bound:
+        launch = PackedLaunch(get_kernel("matmul/pad16.cu", "pad16"), (cdiv(prows * pcols // 8, THREADS),),
+                              (THREADS,), 0, "ppiiii")
+        return _Bound(launch, (rows, cols, prows, pcols))
+
+    crop = None
+    if np8 != n:
+        crop = _Bound(PackedLaunch(get_kernel("matmul/pad16.cu", "crop32"), (cdiv(m * n, THREADS),), (THREADS,), 0,
+                                   "ppiii"), (m, np8, n))
+    return kp, np8, pad(m, k, m, kp), pad(k, n, kp, np8), crop
+
+
 def _padded_tc(a, b, dtype: str, c):
-    """``c = a @ b`` through zero-padded copies (K and N rounded up to multiples of 8, 16-byte-aligned rows):
-    the tensor-core kernels' fast path loads 8-value chunks, and their element-by-element path for unaligned
-    operands ran at half its speed (1001x999x1003 bf16 on the H200: 0.056 ms against 0.031 at 1000^3). The
-    padded product goes into a scratch matrix when N was padded, then its first N columns into ``c``."""
-    from hyperion.kernels.matmul.pad import pad16
+    """``c = a @ b`` through zero-padded copies (K and N rounded up to multiples of 8, 16-byte-aligned rows:
+    ``matmul/pad16.cu``): the tensor-core kernels' fast path loads 8-value chunks, and their element-by-element
+    path for unaligned operands ran at half its speed (1001x999x1003 bf16 on the H200: 0.056 ms against 0.031
+    at 1000^3). When N was padded the product goes to a scratch matrix whose first N columns are copied to
+    ``c``. Three extra launches, all planned once per shape."""
+    import cupy
 
     (m, k), n = a.shape, b.shape[1]
-    kp, np8 = cdiv(k, 8) * 8, cdiv(n, 8) * 8
-    ap, bp = pad16(a, m, kp), pad16(b, kp, np8)
-    if np8 == n:
+    plan = _PAD_PLANS.get((m, n, k))
+    if plan is None:
+        plan = _PAD_PLANS[(m, n, k)] = _pad_plan(m, n, k)
+    kp, np8, pad_a, pad_b, crop = plan
+    ap, bp = cupy.ndarray((m, kp), a.dtype), cupy.ndarray((kp, np8), b.dtype)
+    pad_a(a.data.ptr, ap.data.ptr)
+    pad_b(b.data.ptr, bp.data.ptr)
+    if crop is None:
         return matmul_tc_auto(ap, bp, dtype, out=c)
-    c[...] = matmul_tc_auto(ap, bp, dtype)[:, :n]
+    wide = matmul_tc_auto(ap, bp, dtype)
+    crop(wide.data.ptr, c.data.ptr)
     return c
 
 
