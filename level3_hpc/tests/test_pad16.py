@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from hyperion.kernels import emulate
-from hyperion.kernels.matmul.pad import crop32, pad16
+from hyperion.kernels.matmul.pad import crop32, pad16, pad16_pair
 
 pytestmark = pytest.mark.skipif(not emulate.available(), reason="the CUDA emulator needs g++ on PATH")
 
@@ -38,3 +38,13 @@ def test_crop32_keeps_the_first_columns(shape, cols):
     got = crop32(x, cols, xp=np, get_kernel=emulate.get_kernel)
     assert got.shape == (shape[0], cols)
     np.testing.assert_array_equal(got, x[:, :cols])
+
+
+def test_pad16_pair_pads_both_operands_in_one_launch():
+    rng = np.random.default_rng(9)
+    a, b = rng.integers(1, 2**16, (7, 13), dtype=np.uint16), rng.integers(1, 2**16, (13, 5), dtype=np.uint16)
+    pa, pb = pad16_pair(a, (7, 16), b, (16, 8), xp=np, get_kernel=emulate.get_kernel)
+    want_a, want_b = np.zeros((7, 16), np.uint16), np.zeros((16, 8), np.uint16)
+    want_a[:, :13], want_b[:13, :5] = a, b
+    np.testing.assert_array_equal(pa, want_a)
+    np.testing.assert_array_equal(pb, want_b)

@@ -316,6 +316,12 @@ def matmul_tc_auto(a, b, dtype: str = "bf16", out=None):
     vec = k % 8 == 0 and n % 8 == 0 and (a.data.ptr | b.data.ptr) % 16 == 0
     if not vec and k:
         return _padded_tc(a, b, dtype, c)
+    _tc_plan(m, n, k, dtype, vec)(a.data.ptr, b.data.ptr, c.data.ptr)
+    return c
+
+
+def _tc_plan(m: int, n: int, k: int, dtype: str, vec: bool) -> _Bound:
+    """The launch of :func:`choose_tc`'s kernel for one shape and alignment, built once (it takes the pointers)."""
     key = (m, n, k, dtype, vec)
     plan = _TC_PLANS.get(key)
     if plan is None:
@@ -327,50 +333,50 @@ def matmul_tc_auto(a, b, dtype: str = "bf16", out=None):
         else:
             grid = (cdiv(n, cfg["TC_BN"]), cdiv(m, cfg["TC_BM"]))
         plan = _TC_PLANS[key] = _Bound(PackedLaunch(kernel, grid, (threads,), smem, "pppiiii"), (m, n, k, int(vec)))
-    plan(a.data.ptr, b.data.ptr, c.data.ptr)
-    return c
+    return plan
 
 
-_PAD_PLANS: dict[tuple[int, int, int], tuple] = {}
+_PAD_PLANS: dict[tuple[int, int, int, str], tuple] = {}
 
 
-def _pad_plan(m: int, n: int, k: int) -> tuple:
-    """(K and N padded to multiples of 8, A's pad launch, B's, the crop launch or None): built once a shape."""
+def _pad_plan(m: int, n: int, k: int, dtype: str) -> tuple:
+    """(K and N padded to multiples of 8, the pad launch of both operands, the padded product's launch, the crop
+    launch or None): built once a shape."""
     from hyperion.kernels.matmul.pad import THREADS
 
     kp, np8 = cdiv(k, 8) * 8, cdiv(n, 8) * 8
-
-    def pad(rows: int, cols: int, prows: int, pcols: int) -> _Bound:
-        launch = PackedLaunch(get_kernel("matmul/pad16.cu", "pad16"), (cdiv(prows * pcols // 8, THREADS),),
-                              (THREADS,), 0, "ppiiii")
-        return _Bound(launch, (rows, cols, prows, pcols))
-
+    pad = PackedLaunch(get_kernel("matmul/pad16.cu", "pad16_pair"), (cdiv(m * kp // 8 + kp * np8 // 8, THREADS),),
+                       (THREADS,), 0, "ppppiiiiiiii")
     crop = None
     if np8 != n:
         crop = _Bound(PackedLaunch(get_kernel("matmul/pad16.cu", "crop32"), (cdiv(m * n, THREADS),), (THREADS,), 0,
                                    "ppiii"), (m, np8, n))
-    return kp, np8, pad(m, k, m, kp), pad(k, n, kp, np8), crop
+    return kp, np8, pad, _tc_plan(m, np8, kp, dtype, True), crop
 
 
 def _padded_tc(a, b, dtype: str, c):
     """``c = a @ b`` through zero-padded copies (K and N rounded up to multiples of 8, 16-byte-aligned rows:
     ``matmul/pad16.cu``): the tensor-core kernels' fast path loads 8-value chunks, and their element-by-element
     path for unaligned operands ran at half its speed (1001x999x1003 bf16 on the H200: 0.056 ms against 0.031
-    at 1000^3). When N was padded the product goes to a scratch matrix whose first N columns are copied to
-    ``c``. Three extra launches, all planned once per shape."""
+    at 1000^3). Both copies are made by one launch into one allocation; when N was padded the product goes to
+    a scratch matrix whose first N columns are copied to ``c``. Two or three launches more than an aligned
+    product, all planned once per shape (host time is what this path costs at 1000-sized products)."""
     import cupy
 
     (m, k), n = a.shape, b.shape[1]
-    plan = _PAD_PLANS.get((m, n, k))
+    plan = _PAD_PLANS.get((m, n, k, dtype))
     if plan is None:
-        plan = _PAD_PLANS[(m, n, k)] = _pad_plan(m, n, k)
-    kp, np8, pad_a, pad_b, crop = plan
-    ap, bp = cupy.ndarray((m, kp), a.dtype), cupy.ndarray((kp, np8), b.dtype)
-    pad_a(a.data.ptr, ap.data.ptr)
-    pad_b(b.data.ptr, bp.data.ptr)
+        plan = _PAD_PLANS[(m, n, k, dtype)] = _pad_plan(m, n, k, dtype)
+    kp, np8, pad, product, crop = plan
+    padded = cupy.ndarray((m * kp + kp * np8,), a.dtype)
+    pa = padded.data.ptr
+    pb = pa + m * kp * 2  # 16-byte aligned: kp is a multiple of 8
+    pad(a.data.ptr, pa, b.data.ptr, pb, m, k, m, kp, k, n, kp, np8)
     if crop is None:
-        return matmul_tc_auto(ap, bp, dtype, out=c)
-    wide = matmul_tc_auto(ap, bp, dtype)
+        product(pa, pb, c.data.ptr)
+        return c
+    wide = cupy.ndarray((m, np8), np.float32)
+    product(pa, pb, wide.data.ptr)
     crop(wide.data.ptr, c.data.ptr)
     return c
 
