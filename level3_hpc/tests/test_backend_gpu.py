@@ -109,13 +109,27 @@ def test_cublas_matmul_follows_the_current_stream():
 
     backend = use_kernels(True, matmul_version=None)
     try:
-        a, b = cupy.ones((64, 32), np.float32), cupy.ones((32, 16), np.float32)
+        a, b = cupy.ones((512, 256), np.float32), cupy.ones((256, 384), np.float32)
         stream = cupy.cuda.Stream(non_blocking=True)
         with stream:
-            c = backend.matmul(a, b)
+            a2 = a * 2  # made on the side stream: the product must run after it, on the same stream
+            c = backend.matmul(a2, b)
         stream.synchronize()
-        assert backend._gemm.stream == stream.ptr and float(c.sum()) == 64 * 16 * 32
-        assert float(backend.matmul(a, b).sum()) == 64 * 16 * 32
-        assert backend._gemm.stream == cupy.cuda.get_current_stream().ptr
+        assert float(c.sum()) == 512 * 384 * 256 * 2
+        assert float(backend.matmul(a, b).sum()) == 512 * 384 * 256
     finally:
         use_kernels(False)
+
+
+def test_cublaslt_plans_equal_the_gemmex_calls():
+    """The planned cublasLtMatmul (the default) and the cublasGemmStridedBatchedEx call (``lt=False``) give the
+    same products on every layout; fp32 layouts are planned on cuBLASLt (an algorithm found once)."""
+    from hyperion.runtime.capturable_gemm import CublasGemm, _LtCall
+
+    lt, ex = CublasGemm(), CublasGemm(lt=False)
+    for a, b in _layouts(np.random.default_rng(2)):
+        got, ref = lt(a, b), ex(a, b)
+        np.testing.assert_allclose(got.get(), ref.get(), rtol=1e-5, atol=1e-5)
+    fp32 = [type(call).__name__ for key, call in lt.plans.items() if key[4] == np.float32]
+    assert fp32 and set(fp32) == {"_LtCall"}, fp32
+    assert not any(type(call) is _LtCall for call in ex.plans.values())

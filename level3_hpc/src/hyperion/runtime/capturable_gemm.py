@@ -11,10 +11,11 @@ row-major ``C = A @ B`` is column-major ``Cᵀ = Bᵀ Aᵀ``, so B goes first. A
 are neither row- nor column-major, or whose batch does not step by one stride, is copied first.
 :class:`CublasGemm` makes the call (``CUBLAS_COMPUTE_32F``: no TF32, as CuPy and the PyTorch twin); complex64
 operands (the FNO's per-mode spectral products) take the same call with ``CUDA_C_32F``, strides in elements.
-The call's arguments are built once per operand layout (shapes, strides, dtype): a later call with the same
-layout converts three pointers and calls cuBLAS, where ``cupy.matmul`` re-derives everything each time (about
-40 µs of host time a call on the H100 hosts' profiles). That is why level 3's backend runs its cuBLAS matmuls
-here outside graphs too.
+The call is planned once per operand layout (shapes, strides, dtype): by default a ``cublasLtMatmul`` with
+its descriptors and the algorithm cuBLASLt's heuristic picks for that layout (found once, kept), else -- where
+cuBLASLt offers none, or with ``CublasGemm(lt=False)`` -- the ``cublasGemmStridedBatchedEx`` call, which
+chooses its algorithm again on every call. A later call with the same layout converts three pointers and
+calls cuBLAS. That is why level 3's backend runs its cuBLAS matmuls here outside graphs too.
 """
 
 from __future__ import annotations
@@ -85,7 +86,7 @@ class CublasGemm:
     """``__call__(a, b)``: ``a @ b`` for two fp32 or two complex64 CuPy arrays of ≥ 2 dims, on the current
     stream."""
 
-    def __init__(self) -> None:
+    def __init__(self, lt: bool = True) -> None:
         import cupy
         import cupy_backends.cuda.libs.cublas  # noqa: F401 - loads libcublas into the process
 
@@ -100,8 +101,9 @@ class CublasGemm:
         self.scalars = {"float32": (CUDA_R_32F, ctypes.c_float(1.0), ctypes.c_float(0.0)),
                         "complex64": (CUDA_C_32F, pair(1.0, 0.0), pair(0.0, 0.0))}  # type, alpha, beta
         self.calls = 0
-        self.plans: dict[tuple, _Call] = {}  # operand layout -> the planned call
+        self.plans: dict[tuple, _Call | _LtCall] = {}  # operand layout -> the planned call
         self.function = self.lib.cublasGemmStridedBatchedEx
+        self.lt = _Lt(self.workspace) if lt else None  # libcublasLt is loaded with libcublas
 
     def __call__(self, a: Any, b: Any) -> Any:
         cupy = self.cupy
@@ -114,16 +116,22 @@ class CublasGemm:
             self.plans[key] = call
         out = cupy.ndarray(call.out_shape, a.dtype)
         stream = cupy.cuda.get_current_stream().ptr
-        if stream != self.stream:
-            self._use_stream(stream)
         ptr = ctypes.c_void_p
-        status = self.function(*call.head, ptr(b.data.ptr), *call.b_args, ptr(a.data.ptr), *call.a_args,
-                               ptr(out.data.ptr), *call.tail)
-        _check(status, "cublasGemmStridedBatchedEx")
+        if type(call) is _LtCall:
+            status = call.matmul(*call.head, ptr(b.data.ptr), call.b_layout, ptr(a.data.ptr), call.a_layout,
+                                 call.beta, ptr(out.data.ptr), call.c_layout, ptr(out.data.ptr), call.c_layout,
+                                 *call.tail, ptr(stream))
+            _check(status, "cublasLtMatmul")
+        else:
+            if stream != self.stream:
+                self._use_stream(stream)
+            status = self.function(*call.head, ptr(b.data.ptr), *call.b_args, ptr(a.data.ptr), *call.a_args,
+                                   ptr(out.data.ptr), *call.tail)
+            _check(status, "cublasGemmStridedBatchedEx")
         self.calls += 1
         return out
 
-    def _plan(self, a: Any, b: Any) -> _Call | None:
+    def _plan(self, a: Any, b: Any) -> _Call | _LtCall | None:
         """The cuBLAS call for operands of ``a``'s and ``b``'s shapes, strides and dtype, all but the three
         pointers; None if an operand must be copied first (or the product is empty: CuPy computes it)."""
         if a.dtype != b.dtype or a.dtype.name not in self.scalars:
@@ -136,12 +144,17 @@ class CublasGemm:
         pa, pb = plan(a.shape, _elements(a), batch), plan(b.shape, _elements(b), batch)
         if pa is None or pb is None or 0 in (m, n, k, *batch):
             return None
+        count = math.prod(batch)
+        if self.lt is not None:
+            call = self.lt.plan(kind, one, zero, pa, pb, m, n, k, count, batch + (m, n))
+            if call is not None:
+                return call
         c_int, c_ll = ctypes.c_int, ctypes.c_longlong
         return _Call(batch + (m, n),
                      (self.handle, c_int(pb.op), c_int(pa.op), c_int(n), c_int(m), c_int(k), ctypes.byref(one)),
                      (c_int(kind), c_int(pb.ld), c_ll(pb.batch_stride)),
                      (c_int(kind), c_int(pa.ld), c_ll(pa.batch_stride), ctypes.byref(zero)),
-                     (c_int(kind), c_int(n), c_ll(m * n), c_int(math.prod(batch)), c_int(CUBLAS_COMPUTE_32F),
+                     (c_int(kind), c_int(n), c_ll(m * n), c_int(count), c_int(CUBLAS_COMPUTE_32F),
                       c_int(CUBLAS_GEMM_DEFAULT)))
 
     def _copy_then_call(self, a: Any, b: Any) -> Any:
@@ -173,6 +186,83 @@ class _Call:
     b_args: tuple[Any, ...]
     a_args: tuple[Any, ...]
     tail: tuple[Any, ...]
+
+
+# cublasLt.h: matmul-descriptor, layout and preference attributes; the heuristic result is 96 bytes (an algo of
+# 8 uint64, its workspace size, status, waves, 4 reserved ints)
+LT_TRANSA, LT_TRANSB, LT_BATCH_COUNT, LT_BATCH_STRIDE, LT_MAX_WORKSPACE = 3, 4, 5, 6, 1
+LT_RESULT_BYTES = 96
+
+
+@dataclass(frozen=True)
+class _LtCall:
+    """One planned ``cublasLtMatmul``: its descriptors and the algorithm cuBLASLt's heuristic chose, found once
+    per operand layout. ``cublasGemmStridedBatchedEx`` repeats that choice on every call (about 17 µs of host
+    time for a 128x784 @ 784x256 product on an H100 host, of the call's 20); a planned Lt call does not."""
+
+    out_shape: tuple[int, ...]
+    matmul: Any  # the cublasLtMatmul function
+    head: tuple[Any, ...]  # handle, descriptor, alpha
+    b_layout: Any
+    a_layout: Any
+    beta: Any
+    c_layout: Any
+    tail: tuple[Any, ...]  # algorithm, workspace, its size
+    keep: tuple[Any, ...]  # what the pointers above point into
+
+
+class _Lt:
+    """cuBLASLt: a handle and the planning of one ``cublasLtMatmul`` per operand layout."""
+
+    def __init__(self, workspace: Any) -> None:
+        self.lib = ctypes.CDLL(_loaded_library("libcublasLt.so"))
+        self.handle = ctypes.c_void_p()
+        _check(self.lib.cublasLtCreate(ctypes.byref(self.handle)), "cublasLtCreate")
+        self.workspace = workspace
+
+    def _layout(self, kind: int, rows: int, cols: int, ld: int, count: int, stride: int) -> ctypes.c_void_p:
+        layout = ctypes.c_void_p()
+        _check(self.lib.cublasLtMatrixLayoutCreate(ctypes.byref(layout), ctypes.c_int(kind), ctypes.c_uint64(rows),
+                                                   ctypes.c_uint64(cols), ctypes.c_int64(ld)), "layout")
+        if count > 1:
+            self._set(self.lib.cublasLtMatrixLayoutSetAttribute, layout, LT_BATCH_COUNT, ctypes.c_int32(count))
+            self._set(self.lib.cublasLtMatrixLayoutSetAttribute, layout, LT_BATCH_STRIDE, ctypes.c_int64(stride))
+        return layout
+
+    @staticmethod
+    def _set(setter: Any, target: Any, attribute: int, value: Any) -> None:
+        _check(setter(target, ctypes.c_int(attribute), ctypes.byref(value), ctypes.c_size_t(ctypes.sizeof(value))),
+               f"cublasLt attribute {attribute}")
+
+    def plan(self, kind: int, one: Any, zero: Any, pa: Operand, pb: Operand, m: int, n: int, k: int, count: int,
+             out_shape: tuple[int, ...]) -> _LtCall | None:
+        """The planned call (column-major ``Cᵀ = op(B) op(A)``, as the GemmEx call), or None where cuBLASLt
+        offers no algorithm for it."""
+        lib = self.lib
+        desc = ctypes.c_void_p()
+        _check(lib.cublasLtMatmulDescCreate(ctypes.byref(desc), ctypes.c_int(CUBLAS_COMPUTE_32F), ctypes.c_int(kind)),
+               "cublasLtMatmulDescCreate")
+        self._set(lib.cublasLtMatmulDescSetAttribute, desc, LT_TRANSA, ctypes.c_int32(pb.op))
+        self._set(lib.cublasLtMatmulDescSetAttribute, desc, LT_TRANSB, ctypes.c_int32(pa.op))
+        b_rows, b_cols = (n, k) if pb.op == OP_N else (k, n)  # as stored (column-major), before the op
+        a_rows, a_cols = (k, m) if pa.op == OP_N else (m, k)
+        b_layout = self._layout(kind, b_rows, b_cols, pb.ld, count, pb.batch_stride)
+        a_layout = self._layout(kind, a_rows, a_cols, pa.ld, count, pa.batch_stride)
+        c_layout = self._layout(kind, n, m, n, count, m * n)
+        preference = ctypes.c_void_p()
+        _check(lib.cublasLtMatmulPreferenceCreate(ctypes.byref(preference)), "cublasLtMatmulPreferenceCreate")
+        self._set(lib.cublasLtMatmulPreferenceSetAttribute, preference, LT_MAX_WORKSPACE,
+                  ctypes.c_uint64(WORKSPACE_BYTES))
+        result, found = (ctypes.c_char * LT_RESULT_BYTES)(), ctypes.c_int(0)
+        status = lib.cublasLtMatmulAlgoGetHeuristic(self.handle, desc, b_layout, a_layout, c_layout, c_layout,
+                                                    preference, ctypes.c_int(1), result, ctypes.byref(found))
+        lib.cublasLtMatmulPreferenceDestroy(preference)
+        if status != 0 or found.value < 1:
+            return None
+        workspace = (ctypes.c_void_p(self.workspace.data.ptr), ctypes.c_size_t(WORKSPACE_BYTES))
+        return _LtCall(out_shape, lib.cublasLtMatmul, (self.handle, desc, ctypes.byref(one)), b_layout, a_layout,
+                       ctypes.byref(zero), c_layout, (ctypes.byref(result), *workspace),
+                       (desc, b_layout, a_layout, c_layout, result, one, zero))
 
 
 def _elements(x: Any) -> tuple[int, ...]:
