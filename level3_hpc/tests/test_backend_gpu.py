@@ -70,7 +70,9 @@ def _layouts(rng):
     yield cupy.asarray(r(128, 784)), cupy.asarray(r(256, 784)).T  # x @ W.T (a Linear layer)
     yield cupy.asarray(r(10, 128)).T, cupy.asarray(r(10, 256))  # gᵀ @ h (its weight gradient)
     yield cupy.asarray(r(2, 3, 17, 8)), cupy.asarray(r(2, 3, 9, 8)).swapaxes(-1, -2)  # q @ kᵀ
-    yield cupy.asarray(r(4, 5, 6)), cupy.asarray(r(6, 7))  # batch × one matrix
+    yield cupy.asarray(r(4, 5, 6)), cupy.asarray(r(6, 7))  # batch × one matrix: one 20 × 6 product
+    yield cupy.asarray(r(2, 3, 5, 6)), cupy.asarray(r(7, 6)).T  # two batch dims × a transposed matrix: one product
+    yield cupy.asarray(r(8, 5, 6))[::2], cupy.asarray(r(6, 7))  # every other matrix: a strided batch, not folded
     yield cupy.asarray(r(5, 6)), cupy.asarray(r(3, 6, 7))  # one matrix × batch
     yield cupy.asarray(r(3, 6, 8)).transpose(0, 2, 1)[:, :, :5], cupy.asarray(r(5, 4))  # strided batch: copied
     yield cupy.asarray(r(9, 12))[:, ::2], cupy.asarray(r(6, 3))  # every other column: copied
@@ -95,7 +97,7 @@ def test_cublas_matmul_plans_each_layout_once_and_equals_numpy():
             if seed == 0:
                 planned = len(backend._gemm.plans)
         assert len(backend._gemm.plans) == planned  # the second round planned nothing new
-        assert backend.calls["matmul (cuBLAS)"] == 20 and backend.calls["matmul (CuPy)"] == 0
+        assert backend.calls["matmul (cuBLAS)"] == 24 and backend.calls["matmul (CuPy)"] == 0
         import cupy
 
         half = cupy.ones((4, 4), np.float16)

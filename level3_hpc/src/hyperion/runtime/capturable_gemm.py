@@ -8,7 +8,9 @@ PyTorch captures cuBLAS the same way: its own handle, its own workspace.
 :func:`plan` turns two row-major operands (any batch shape, broadcast batch dims, transposed
 views) into one ``cublasGemmStridedBatchedEx`` call on the column-major view of the same memory:
 row-major ``C = A @ B`` is column-major ``Cᵀ = Bᵀ Aᵀ``, so B goes first. An operand whose matrices
-are neither row- nor column-major, or whose batch does not step by one stride, is copied first.
+are neither row- nor column-major, or whose batch does not step by one stride, is copied first. A batch of
+row-major matrices times one matrix (a Linear layer on (B, T, C) activations) whose rows follow each other at
+one stride is one (B·T) × C product, not B small ones.
 :class:`CublasGemm` makes the call (``CUBLAS_COMPUTE_32F``: no TF32, as CuPy and the PyTorch twin); complex64
 operands (the FNO's per-mode spectral products) take the same call with ``CUDA_C_32F``, strides in elements.
 The call is planned once per operand layout (shapes, strides, dtype): by default a ``cublasLtMatmul`` with
@@ -144,13 +146,15 @@ class CublasGemm:
         pa, pb = plan(a.shape, _elements(a), batch), plan(b.shape, _elements(b), batch)
         if pa is None or pb is None or 0 in (m, n, k, *batch):
             return None
-        count = math.prod(batch)
+        out_shape, count = batch + (m, n), math.prod(batch)
+        if count > 1 and b.ndim == 2 and pa.op == OP_N and pa.batch_stride == m * pa.ld:
+            m, count = count * m, 1  # a's rows follow each other at one stride: one (batch·m) × k product
         if self.lt is not None:
-            call = self.lt.plan(kind, one, zero, pa, pb, m, n, k, count, batch + (m, n))
+            call = self.lt.plan(kind, one, zero, pa, pb, m, n, k, count, out_shape)
             if call is not None:
                 return call
         c_int, c_ll = ctypes.c_int, ctypes.c_longlong
-        return _Call(batch + (m, n),
+        return _Call(out_shape,
                      (self.handle, c_int(pb.op), c_int(pa.op), c_int(n), c_int(m), c_int(k), ctypes.byref(one)),
                      (c_int(kind), c_int(pb.ld), c_ll(pb.batch_stride)),
                      (c_int(kind), c_int(pa.ld), c_ll(pa.batch_stride), ctypes.byref(zero)),
