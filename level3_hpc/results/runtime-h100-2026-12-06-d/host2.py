@@ -29,13 +29,17 @@ def host_us(fn, calls=2000):
 
 rng = cupy.random.default_rng(0)
 a, b = rng.standard_normal((128, 784), dtype=np.float32), rng.standard_normal((256, 784), dtype=np.float32).T
-gemm = CublasGemm()
+gemm = CublasGemm(lt=False)
 out = gemm(a, b)
 call = next(iter(gemm.plans.values()))
+lt = CublasGemm()
+lt(a, b)
+print("Lt plan:", type(next(iter(lt.plans.values()))).__name__)
 ptr = ctypes.c_void_p
 version = ctypes.c_int()
 rows = {
-    "CublasGemm(a, b) 128x784 @ 784x256": lambda: gemm(a, b),
+    "CublasGemm() (cuBLASLt planned) 128x784 @ 784x256": lambda: lt(a, b),
+    "CublasGemm(lt=False) (GemmEx) 128x784 @ 784x256": lambda: gemm(a, b),
     "  cuBLAS call alone (fixed output)": lambda: gemm.function(*call.head, ptr(b.data.ptr), *call.b_args,
                                                                 ptr(a.data.ptr), *call.a_args, ptr(out.data.ptr),
                                                                 *call.tail),
