@@ -61,9 +61,6 @@ static_assert(A_ITERS * A_PASS == TC_BM, "even copy split of A");
 static_assert(NTHREADS % B_CPR == 0, "each thread copies one fixed chunk column of B");
 static_assert(TC_STAGES >= 3, "a stage is refilled two tiles after use: at least 3 stages");
 
-__device__ __forceinline__ unsigned smem_addr(const void* p) {
-    return static_cast<unsigned>(__cvta_generic_to_shared(p));
-}
 __device__ __forceinline__ void cp_async16(unsigned dst, const void* gmem, bool valid) {
     asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst), "l"(gmem), "r"(valid ? 16 : 0));
 }
@@ -72,27 +69,6 @@ template <int N>
 __device__ __forceinline__ void cp_async_wait() {
     asm volatile("cp.async.wait_group %0;\n" ::"n"(N));
 }
-__device__ __forceinline__ void fence_proxy_async() { asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory"); }
-__device__ __forceinline__ void wgmma_fence() { asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory"); }
-__device__ __forceinline__ void wgmma_commit() { asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory"); }
-template <int N>
-__device__ __forceinline__ void wgmma_wait() {
-    asm volatile("wgmma.wait_group.sync.aligned %0;\n" ::"n"(N) : "memory");
-}
-// Keeps the compiler from moving accumulator reads/writes across the asynchronous MMAs.
-__device__ __forceinline__ void fence_acc(float (&d)[ACC]) {
-#pragma unroll
-    for (int i = 0; i < ACC; ++i) asm volatile("" : "+f"(d[i])::"memory");
-}
-
-// Matrix descriptor: start address, leading and stride byte offsets (all >> 4), 128-byte swizzle (mode 1).
-__device__ __forceinline__ unsigned long long descriptor(unsigned addr, unsigned lbo, unsigned sbo) {
-    return (unsigned long long)((addr & 0x3FFFF) >> 4) | ((unsigned long long)((lbo >> 4) & 0x3FFF) << 16) |
-           ((unsigned long long)((sbo >> 4) & 0x3FFF) << 32) | (1ull << 62);
-}
-
-// Byte offset of 16-byte chunk `chunk` of 128-byte line `line` in a 1024-byte-aligned swizzled region.
-__device__ __forceinline__ unsigned swizzled(int line, int chunk) { return line * 128 + ((chunk ^ (line & 7)) << 4); }
 
 // One k-tile into one stage. Thread t copies chunk t % 8 of A rows t / 8 + i * A_PASS, and chunk t % B_CPR
 // of B k rows t / B_CPR + i * B_PASS (panel chunk / 8, chunk chunk % 8 inside the panel's line).
@@ -128,20 +104,6 @@ __device__ __forceinline__ void load_tile(const unsigned short* A, const unsigne
         } else {
 #pragma unroll
             for (int j = 0; j < 8; ++j) bs_ptr[off / 2 + j] = (gr < K && gn + j < N) ? src[j] : 0;
-        }
-    }
-}
-
-template <bool BF16>
-__device__ __forceinline__ void wgmma_tile(float (&acc)[ACC], unsigned a_base, unsigned b_base) {
-#pragma unroll
-    for (int ks = 0; ks < TC_BK / 16; ++ks) {
-        const unsigned long long da = descriptor(a_base + ks * 32, 16, 1024);  // LBO unused when K-major
-        const unsigned long long db = descriptor(b_base + ks * 16 * 128, TC_B_LBO, TC_B_SBO);
-        if constexpr (TC_BN == 256) {
-            wgmma_m64n256k16<BF16>(acc, da, db);
-        } else {
-            wgmma_m64n128k16<BF16>(acc, da, db);
         }
     }
 }
@@ -192,7 +154,8 @@ __device__ __forceinline__ void wgmma_gemm(const unsigned short* A, const unsign
         const int s = t % TC_STAGES;
         fence_acc(acc);
         wgmma_fence();
-        wgmma_tile<BF16>(acc, As + s * A_STAGE * 2 + wg * 64 * 128, Bs + s * B_STAGE * 2);
+        wgmma_tile<BF16, TC_BN, TC_BK>(acc, As + s * A_STAGE * 2 + wg * 64 * 128, Bs + s * B_STAGE * 2, TC_B_LBO,
+                                        TC_B_SBO);
         wgmma_commit();
         wgmma_wait<1>();  // tile t - 1's products are done: its stage may be refilled after the next barrier
         fence_acc(acc);
@@ -201,23 +164,7 @@ __device__ __forceinline__ void wgmma_gemm(const unsigned short* A, const unsign
     fence_acc(acc);
     cp_async_wait<0>();
 
-    const int warp = (threadIdx.x % 128) / 32, lane = threadIdx.x % 32;
-    const bool pairs = (N % 2 == 0);
-#pragma unroll
-    for (int j = 0; j < TC_BN / 8; ++j)
-#pragma unroll
-        for (int h = 0; h < 2; ++h) {
-            const int r = rowBase + wg * 64 + warp * 16 + lane / 4 + h * 8;
-            const int c = colBase + j * 8 + (lane % 4) * 2;
-            if (r >= M) continue;
-            const float v0 = acc[4 * j + 2 * h], v1 = acc[4 * j + 2 * h + 1];
-            if (pairs && c + 1 < N) {
-                *reinterpret_cast<float2*>(&C[(size_t)r * N + c]) = make_float2(v0, v1);
-            } else {
-                if (c < N) C[(size_t)r * N + c] = v0;
-                if (c + 1 < N) C[(size_t)r * N + c + 1] = v1;
-            }
-        }
+    store_acc<TC_BN>(acc, C, M, N, rowBase + wg * 64, colBase);
 }
 
 extern "C" __global__ void __launch_bounds__(NTHREADS, 1)

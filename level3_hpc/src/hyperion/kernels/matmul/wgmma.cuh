@@ -3,6 +3,7 @@
 // through 64-bit matrix descriptors, and adds the product into 64 x N fp32 accumulators spread over the
 // 128 threads of a warpgroup (N / 2 registers each). The operand lists are long, so they are written out
 // once here (generated text: one line per 16 registers); the kernel only sees wgmma_m64n{128,256}k16.
+// Below them, what 12_wgmma and 14_wgmma_tma share: descriptors, fences, one k-tile of wgmmas, the epilogue.
 // Operands: %0..%(N/2-1) accumulators, then desc_a, desc_b, then scale-d (1: D += A*B) as a predicate;
 // imm-scale-a = imm-scale-b = 1, imm-trans-a = 0 (A is K-major), imm-trans-b = 1 (B is N-major).
 #pragma once
@@ -115,3 +116,69 @@ __device__ __forceinline__ void wgmma_m64n256k16(float (&d)[128], unsigned long 
     }
 }
 
+
+__device__ __forceinline__ unsigned smem_addr(const void* p) {
+    return static_cast<unsigned>(__cvta_generic_to_shared(p));
+}
+__device__ __forceinline__ void fence_proxy_async() { asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory"); }
+__device__ __forceinline__ void wgmma_fence() { asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory"); }
+__device__ __forceinline__ void wgmma_commit() { asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory"); }
+template <int N>
+__device__ __forceinline__ void wgmma_wait() {
+    asm volatile("wgmma.wait_group.sync.aligned %0;\n" ::"n"(N) : "memory");
+}
+// Keeps the compiler from moving accumulator reads/writes across the asynchronous MMAs.
+template <int N>
+__device__ __forceinline__ void fence_acc(float (&d)[N]) {
+#pragma unroll
+    for (int i = 0; i < N; ++i) asm volatile("" : "+f"(d[i])::"memory");
+}
+
+// Matrix descriptor: start address, leading and stride byte offsets (all >> 4), 128-byte swizzle (mode 1).
+__device__ __forceinline__ unsigned long long descriptor(unsigned addr, unsigned lbo, unsigned sbo) {
+    return (unsigned long long)((addr & 0x3FFFF) >> 4) | ((unsigned long long)((lbo >> 4) & 0x3FFF) << 16) |
+           ((unsigned long long)((sbo >> 4) & 0x3FFF) << 32) | (1ull << 62);
+}
+
+// Byte offset of 16-byte chunk `chunk` of 128-byte line `line` in a 1024-byte-aligned swizzled region.
+__device__ __forceinline__ unsigned swizzled(int line, int chunk) { return line * 128 + ((chunk ^ (line & 7)) << 4); }
+
+// One BK-wide k-tile: BK / 16 wgmmas of this warpgroup's 64 rows of A (K-major at a_base) times B (N-major
+// 64-column panels at b_base, panels b_lbo bytes apart, 8-k-row groups b_sbo bytes apart).
+template <bool BF16, int BN, int BK>
+__device__ __forceinline__ void wgmma_tile(float (&acc)[BN / 2], unsigned a_base, unsigned b_base, unsigned b_lbo,
+                                           unsigned b_sbo) {
+#pragma unroll
+    for (int ks = 0; ks < BK / 16; ++ks) {
+        const unsigned long long da = descriptor(a_base + ks * 32, 16, 1024);  // LBO unused when K-major
+        const unsigned long long db = descriptor(b_base + ks * 16 * 128, b_lbo, b_sbo);
+        if constexpr (BN == 256) {
+            wgmma_m64n256k16<BF16>(acc, da, db);
+        } else {
+            wgmma_m64n128k16<BF16>(acc, da, db);
+        }
+    }
+}
+
+// The epilogue: a warpgroup's 64 x BN fp32 accumulators (rows row0.., columns col0..) into C (M x N, row-major),
+// pairs of columns as one 8-byte store where N is even; only inside C.
+template <int BN>
+__device__ __forceinline__ void store_acc(const float (&acc)[BN / 2], float* C, int M, int N, int row0, int col0) {
+    const int warp = (threadIdx.x % 128) / 32, lane = threadIdx.x % 32;
+    const bool pairs = (N % 2 == 0);
+#pragma unroll
+    for (int j = 0; j < BN / 8; ++j)
+#pragma unroll
+        for (int h = 0; h < 2; ++h) {
+            const int r = row0 + warp * 16 + lane / 4 + h * 8;
+            const int c = col0 + j * 8 + (lane % 4) * 2;
+            if (r >= M) continue;
+            const float v0 = acc[4 * j + 2 * h], v1 = acc[4 * j + 2 * h + 1];
+            if (pairs && c + 1 < N) {
+                *reinterpret_cast<float2*>(&C[(size_t)r * N + c]) = make_float2(v0, v1);
+            } else {
+                if (c < N) C[(size_t)r * N + c] = v0;
+                if (c + 1 < N) C[(size_t)r * N + c + 1] = v1;
+            }
+        }
+}

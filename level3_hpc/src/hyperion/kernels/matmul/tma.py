@@ -1,0 +1,145 @@
+"""Launcher of ``matmul/14_wgmma_tma.cu``: ``a @ b`` (bf16 or fp16 bit patterns in, fp32 out) with the tiles
+moved by Hopper's copy engine (TMA) and a producer warpgroup.
+
+The kernel takes two tensor maps by value (``CUtensorMap``, 128 bytes each), made here with the driver's
+``cuTensorMapEncodeTiled`` (through ctypes: CuPy exposes no wrapper): A as a (K inner, M outer) tensor read in
+(64, BM) boxes, B as (N inner, K outer) read in (64, 64) boxes, both with the 128-byte swizzle and zero fill
+past the edges. The maps name the operands' addresses, so they are made once per (pointers, shape) and kept;
+the launch goes through ``cuLaunchKernel`` with a parameter block laid out once per plan, as
+:class:`~hyperion.tensor.cuda_build.PackedLaunch` does for plain parameters.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import functools
+import threading
+from typing import Any
+
+import numpy as np
+
+from hyperion.kernels._launch import cdiv
+
+SOURCE = "matmul/14_wgmma_tma.cu"
+# (BM, BN, stages): the first is the default
+TMA_CONFIGS: list[dict[str, int]] = [
+    dict(TC_BM=128, TC_BN=256, TC_STAGES=4),
+    dict(TC_BM=128, TC_BN=128, TC_STAGES=6),
+    dict(TC_BM=128, TC_BN=256, TC_STAGES=3),
+]
+UINT16, SWIZZLE_128B, L2_PROMOTION_128B = 1, 3, 2  # cuda.h's CUtensorMapDataType / Swizzle / L2promotion
+MAP_BYTES = 128
+
+
+def shared_bytes(cfg: dict[str, int]) -> int:
+    """Dynamic shared memory of a configuration: the ring of A and B tiles, plus 1 KB to align it."""
+    return cfg["TC_STAGES"] * (cfg["TC_BM"] + cfg["TC_BN"]) * 64 * 2 + 1024
+
+
+def threads(cfg: dict[str, int]) -> int:
+    return 128 * (cfg["TC_BM"] // 64 + 1)
+
+
+@functools.cache
+def _driver() -> Any:
+    lib = ctypes.CDLL("libcuda.so.1")
+    lib.cuTensorMapEncodeTiled.restype = ctypes.c_int
+    return lib
+
+
+def tensor_map(ptr: int, inner: int, outer: int, box_inner: int, box_outer: int) -> bytes:
+    """The 128-byte CUtensorMap of a row-major (outer x inner) matrix of 2-byte values at ``ptr``, read in
+    (box_inner x box_outer) boxes, 128-byte swizzled, zeros past its edges."""
+    out = (ctypes.c_uint64 * 16)()
+    status = _driver().cuTensorMapEncodeTiled(
+        ctypes.byref(out), ctypes.c_int(UINT16), ctypes.c_uint32(2), ctypes.c_void_p(ptr),
+        (ctypes.c_uint64 * 2)(inner, outer), (ctypes.c_uint64 * 1)(inner * 2),
+        (ctypes.c_uint32 * 2)(box_inner, box_outer), (ctypes.c_uint32 * 2)(1, 1), ctypes.c_int(0),
+        ctypes.c_int(SWIZZLE_128B), ctypes.c_int(L2_PROMOTION_128B), ctypes.c_int(0))
+    if status != 0:
+        raise RuntimeError(f"cuTensorMapEncodeTiled failed with CUresult {status} (inner {inner}, outer {outer}, "
+                           f"box {box_inner}x{box_outer}, address {ptr:#x})")
+    return bytes(out)
+
+
+class TmaLaunch:
+    """One shape's launch of 14: grid, block and shared memory fixed; a parameter block of two tensor maps, C's
+    pointer and M, N, K, laid out once; the maps cached by the operands' addresses."""
+
+    def __init__(self, kernel: Any, cfg: dict[str, int], m: int, n: int, k: int) -> None:
+        import cupy
+
+        self.cfg, self.m, self.n, self.k = cfg, m, n, k
+        grid = cdiv(n, cfg["TC_BN"]) * cdiv(m, cfg["TC_BM"])
+        self.head = (kernel.kernel.ptr, grid, 1, 1, threads(cfg), 1, 1, shared_bytes(cfg))
+        raw = np.zeros(MAP_BYTES * 2 + 64 + 64, np.uint8)
+        start = (-raw.ctypes.data) % 64
+        self.block = raw[start:start + MAP_BYTES * 2 + 64]  # [map A | map B | C ptr | M | N | K], 64-aligned
+        self._keep = raw
+        base = self.block.ctypes.data
+        self.params = np.array([base, base + 128, base + 256, base + 264, base + 272, base + 280], np.uint64)
+        for offset, value in ((264, m), (272, n), (280, k)):  # each int in its own 8-byte slot
+            self.block[offset:offset + 4] = np.array([value], np.int32).view(np.uint8)
+        self.maps: dict[tuple[int, int], bytes] = {}
+        self._launch, self._stream = cupy.cuda.driver.launchKernel, cupy.cuda.get_current_stream
+        self._lock = threading.Lock()
+
+    def __call__(self, a_ptr: int, b_ptr: int, c_ptr: int) -> None:
+        cfg, m, n, k = self.cfg, self.m, self.n, self.k
+        maps = self.maps.get((a_ptr, b_ptr))
+        if maps is None:
+            if len(self.maps) > 64:
+                self.maps.clear()
+            maps = self.maps[(a_ptr, b_ptr)] = (tensor_map(a_ptr, k, m, 64, cfg["TC_BM"]) +
+                                                tensor_map(b_ptr, n, k, 64, 64))
+        with self._lock:
+            self.block[:256] = np.frombuffer(maps, np.uint8)
+            self.block[256:264] = np.array([c_ptr], np.uint64).view(np.uint8)
+            self._launch(*self.head, self._stream().ptr, int(self.params.ctypes.data), 0)
+
+
+@functools.cache
+def _kernel(dtype: str, items: tuple[tuple[str, int], ...]):
+    from hyperion.kernels.matmul.sm90a import get_kernel_sm90a
+
+    cfg = dict(items)
+    kernel = get_kernel_sm90a(SOURCE, f"matmul_wgmma_tma_{dtype}", **cfg)
+    kernel.max_dynamic_shared_size_bytes = shared_bytes(cfg)
+    return kernel
+
+
+_PLANS: dict[tuple, TmaLaunch] = {}
+
+
+def matmul_tma(a, b, dtype: str = "bf16", config: dict[str, int] | None = None, out=None):
+    """``a @ b`` with 14_wgmma_tma: ``a`` (M x K), ``b`` (K x N) C-contiguous 16-bit patterns (uint16 for bf16,
+    float16 for fp16) with K and N multiples of 8 and 16-byte-aligned starts; fp32 result."""
+    import cupy
+
+    if dtype not in ("bf16", "f16"):
+        raise ValueError(f"matmul_tma: dtype must be 'bf16' or 'f16', got {dtype!r}")
+    want = np.uint16 if dtype == "bf16" else np.float16
+    for name, x in (("a", a), ("b", b)):
+        if type(x) is not cupy.ndarray or x.dtype != want or x.ndim != 2 or not x.flags.c_contiguous:
+            raise ValueError(f"matmul_tma: {name} must be a C-contiguous 2-D cupy array of {np.dtype(want)}")
+    (m, k), n = a.shape, b.shape[1]
+    if b.shape[0] != k:
+        raise ValueError(f"matmul_tma: inner dimensions differ: a is {a.shape}, b is {b.shape}")
+    if k % 8 or n % 8 or (a.data.ptr | b.data.ptr) % 16:
+        raise ValueError(f"matmul_tma: K ({k}) and N ({n}) must be multiples of 8 and the operands 16-byte "
+                         "aligned (the tensor maps' row strides); pad first (matmul_tc_auto does)")
+    c = cupy.ndarray((m, n), np.float32) if out is None else out
+    if c.shape != (m, n) or c.dtype != np.float32 or not c.flags.c_contiguous:
+        raise ValueError(f"matmul_tma: out must be a C-contiguous float32 cupy array of shape {(m, n)}")
+    if m == 0 or n == 0:
+        return c
+    if k == 0:
+        c.fill(0)
+        return c
+    cfg = config or TMA_CONFIGS[0]
+    key = (m, n, k, dtype, tuple(cfg.items()))
+    plan = _PLANS.get(key)
+    if plan is None:
+        plan = _PLANS[key] = TmaLaunch(_kernel(dtype, tuple(cfg.items())), cfg, m, n, k)
+    plan(a.data.ptr, b.data.ptr, c.data.ptr)
+    return c
