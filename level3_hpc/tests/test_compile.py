@@ -22,13 +22,13 @@ from hyperion.kernels.matmul.sm90a import SM90A
 
 SOURCES = sorted(p.relative_to(KERNEL_ROOT).as_posix() for p in KERNEL_ROOT.rglob("*.cu"))
 NVCC = shutil.which("nvcc")
-SM90A_SOURCES = {"matmul/12_wgmma.cu"}  # wgmma exists only on the architecture-specific target sm_90a
+SM90A_SOURCES = {"matmul/12_wgmma.cu", "matmul/14_wgmma_tma.cu"}  # wgmma, setmaxnreg: the sm_90a target only
 
 
 def test_sources_are_found():
     families = {s.split("/")[0] for s in SOURCES}
     assert {"matmul", "softmax", "layernorm", "fused", "demo"} <= families
-    assert len([s for s in SOURCES if re.match(r"matmul/\d\d_", s)]) == 13  # the numbered progression
+    assert len([s for s in SOURCES if re.match(r"matmul/\d\d_", s)]) == 14  # the numbered progression
 
 
 def _compile(source: str, out_dir: Path) -> tuple[int, str, int]:
@@ -82,3 +82,19 @@ def test_wgmma_configs_build_through_the_sm90a_loader(tmp_path):
         for cfg, rc, stderr, cubin in pool.map(build, enumerate(TC12_CONFIGS)):
             assert rc == 0, f"nvcc failed on 12_wgmma with {cfg}:\n{stderr}"
             assert b"matmul_wgmma_bf16" in cubin and b"matmul_wgmma_f16" in cubin
+
+
+@pytest.mark.skipif(NVCC is None, reason="nvcc is not on PATH: the CUDA sources cannot be compiled here")
+def test_tma_configs_build_through_the_sm90a_loader(tmp_path):
+    """Every 14_wgmma_tma configuration passes its static_asserts and keeps the register split (no spills)."""
+    from hyperion.kernels.matmul.sm90a import nvcc_command
+    from hyperion.kernels.matmul.tma import TMA_CONFIGS
+
+    for i, cfg in enumerate(TMA_CONFIGS):
+        out = tmp_path / f"tma{i}.cubin"
+        done = subprocess.run([*nvcc_command("matmul/14_wgmma_tma.cu", out, tuple(sorted(cfg.items()))),
+                               "--resource-usage"], capture_output=True, text=True)
+        assert done.returncode == 0, f"nvcc failed on 14_wgmma_tma with {cfg}:\n{done.stderr[-2000:]}"
+        assert b"matmul_wgmma_tma_bf16" in out.read_bytes()
+        spills = re.findall(r"(\d+) bytes spill stores", done.stdout + done.stderr)
+        assert spills and set(spills) == {"0"}, spills

@@ -145,3 +145,34 @@ def test_matmul_tc_auto_pads_unaligned_products(dtype, shape, offset):
     for out in (cupy.full((m, n), np.nan, np.float32), None):  # a poisoned output, then a new one
         c = mm.matmul_tc_auto(da, db, dtype, out=out)
         assert c.shape == (m, n) and rel_err(c.get(), ra.astype(np.float64) @ rb) < 1e-5
+
+
+@pytest.mark.parametrize("cfg", range(3))
+@pytest.mark.parametrize("dtype", ["bf16", "f16"])
+@pytest.mark.parametrize("shape", [(67, 48, 40), (256, 128, 64), (300, 520, 136), (1100, 704, 264), (1, 8, 8)])
+def test_tma_kernel(cfg, dtype, shape):
+    """14_wgmma_tma: the copy engine's tiles (zero-filled past every edge) give the float64 product."""
+    if cupy.cuda.Device().compute_capability != "90":
+        pytest.skip("14_wgmma_tma needs a Hopper GPU (sm_90a)")
+    from hyperion.kernels.matmul.tma import TMA_CONFIGS
+
+    a, b = _inputs(*shape, seed=6)
+    if dtype == "bf16":
+        da, db = mm.to_bf16_bits(cupy.asarray(a)), mm.to_bf16_bits(cupy.asarray(b))
+        ra, rb = mm.from_bf16_bits(da).get(), mm.from_bf16_bits(db).get()
+    else:
+        da, db = cupy.asarray(a, dtype=np.float16), cupy.asarray(b, dtype=np.float16)
+        ra, rb = da.get().astype(np.float32), db.get().astype(np.float32)
+    out = cupy.full((shape[0], shape[2]), np.nan, np.float32)
+    c = mm.matmul_tc(da, db, dtype, TMA_CONFIGS[cfg], out=out, version="14_wgmma_tma")
+    assert rel_err(c.get(), ra.astype(np.float64) @ rb) < 1e-5
+
+
+def test_tma_refuses_unaligned_operands():
+    from hyperion.kernels.matmul.tma import matmul_tma
+
+    a, b = cupy.zeros((4, 12), np.uint16), cupy.zeros((12, 8), np.uint16)
+    with pytest.raises(ValueError, match="multiples of 8"):
+        matmul_tma(a, b)
+    with pytest.raises(ValueError, match="inner dimensions"):
+        matmul_tma(cupy.zeros((4, 16), np.uint16), b)

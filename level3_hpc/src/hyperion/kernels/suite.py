@@ -273,7 +273,7 @@ def bench_tc(quick: bool, sweep: bool) -> list[dict]:
         row["ratio"] = row["cublas_bf16_ms"] / row["ours_ms"]
         row["call_ratio"] = row["cublas_call_ms"] / row["ours_call_ms"]
         if sweep:
-            for version in ("11_mma_pipelined", "12_wgmma"):
+            for version in ("11_mma_pipelined", "12_wgmma", "14_wgmma_tma"):
                 for i, cfg in enumerate(mm.tc_configs(version)):
                     fn = (lambda v=version, c=cfg: mm.matmul_tc(a, b, "bf16", config=c, version=v))
                     try:
@@ -497,7 +497,12 @@ def _compile_job(job: tuple) -> str:
         elif kind == "tc":
             from hyperion.kernels import matmul as mm
 
-            mm._tc_kernel(args[0], "bf16", tuple(args[1].items()))
+            if args[0] == "14_wgmma_tma":
+                from hyperion.kernels.matmul.tma import tma_kernel
+
+                tma_kernel("bf16", tuple(args[1].items()))
+            else:
+                mm._tc_kernel(args[0], "bf16", tuple(args[1].items()))
         elif kind == "split_k":
             from hyperion.kernels.loader import get_kernel
 
@@ -533,9 +538,10 @@ def precompile(jobs: int = 16, sections: tuple[str, ...] = ("flash", "matmul", "
         work += [("fp32", (v, cfg)) for v in ("07_warptile", "08_double_buffered") for cfg in mm.WARPTILE_CONFIGS]
         work += [("split_k", mm.WARPTILE_CONFIGS[i]) for i in sorted({i for i, _ in mm.SPLIT_K_CONFIGS})]
     if "tc" in sections:
-        work += [("tc", (v, cfg)) for v in ("11_mma_pipelined", "12_wgmma") for cfg in mm.tc_configs(v)]
-    if "python" in sections and "tc" not in sections:  # the two tensor-core plans the host-time table calls
-        work += [("tc", ("12_wgmma", mm.tc_configs("12_wgmma")[i])) for i in {0, mm.choose_tc(256, 256, 256)[1]}]
+        work += [("tc", (v, cfg)) for v in ("11_mma_pipelined", "12_wgmma", "14_wgmma_tma") for cfg in mm.tc_configs(v)]
+    if "python" in sections and "tc" not in sections:  # the tensor-core plan the host-time table calls
+        version, index = mm.choose_tc(256, 256, 256)
+        work += [("tc", (version, mm.tc_configs(version)[index]))]
     if "rows" in sections:
         configs = {(kind, dtype, cfg) for _, c in ROW_SHAPES for kind in ROW_KINDS for dtype in ROW_DTYPES
                    for cfg in rk.candidates(kind, dtype, c)}

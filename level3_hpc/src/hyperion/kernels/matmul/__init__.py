@@ -1,8 +1,9 @@
 """The matmul progression: ``matmul(a, b, version)`` runs one numbered kernel on fp32 CuPy arrays.
 
 ``VERSIONS`` lists them in order (01_naive ... 08_double_buffered, fp32) and :func:`matmul_tc` runs
-the tensor-core kernels (09_wmma, 10_mma_sync, 11_mma_pipelined, 12_wgmma: bf16 or fp16 in, fp32 out;
-12 is Hopper's wgmma, built for sm_90a with nvcc by :mod:`hyperion.kernels.matmul.sm90a`). Every version handles any
+the tensor-core kernels (09_wmma, 10_mma_sync, 11_mma_pipelined, 12_wgmma, 14_wgmma_tma: bf16 or fp16 in,
+fp32 out; 12 is Hopper's wgmma, built for sm_90a with nvcc by :mod:`hyperion.kernels.matmul.sm90a`, and 14
+feeds it with the copy engine and a producer warpgroup, :mod:`hyperion.kernels.matmul.tma`). Every version handles any
 M, N, K (tiles past the matrix edge read zeros and store nothing). 13_split_k is 08 with K cut into slices
 (more blocks for small products), chosen per shape by :func:`matmul_auto`. Tile sizes of 07 to 10 are
 compile-time defines, so the autotuner in ``hyperion.kernels.bench`` compiles one module per configuration.
@@ -12,12 +13,16 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from hyperion.kernels._launch import aligned16, as_device, cdiv, i32
 from hyperion.kernels.loader import get_kernel
 from hyperion.tensor.cuda_build import PackedLaunch, from_bf16_bits, to_bf16_bits
+
+if TYPE_CHECKING:
+    from hyperion.kernels.matmul.tma import TmaLaunch
 
 __all__ = ["VERSIONS", "choose_fp32", "choose_tc", "from_bf16_bits", "matmul", "matmul_auto", "matmul_tc",
            "matmul_tc_auto", "tc_configs", "tc_route", "to_bf16_bits"]
@@ -177,12 +182,14 @@ FP32_TABLE: dict[tuple[int, int, int], tuple[str, int] | tuple[str, tuple[int, i
     (1001, 1003, 999): ("13_split_k", (5, 2)),
 }
 TC_TABLE: dict[tuple[int, int, int], tuple[str, int]] = {  # (M, N, K) -> (version, tc_configs(version) index)
-    (4096, 4096, 4096): ("12_wgmma", 0),
-    (8192, 8192, 8192): ("12_wgmma", 3),
-    (3072, 2048, 5120): ("12_wgmma", 3),
-    (2048, 2048, 2048): ("12_wgmma", 0),
-    (1000, 1000, 1000): ("12_wgmma", 6),
-}  # (1001, 1003, 999) won ("12_wgmma", 5) on its unaligned path; it now runs padded to (1001, 1008, 1000)
+    # 14_wgmma_tma, timed against 12's picks and cuBLAS on an H100 on 2026-12-06 (results/runtime-h100-2026-12-06-d,
+    # calls 10-11: tma_check.py): the faster of its configurations at each shape
+    (4096, 4096, 4096): ("14_wgmma_tma", 0),
+    (8192, 8192, 8192): ("14_wgmma_tma", 0),
+    (3072, 2048, 5120): ("14_wgmma_tma", 1),
+    (2048, 2048, 2048): ("14_wgmma_tma", 0),
+    (1000, 1000, 1000): ("14_wgmma_tma", 1),
+}  # 12_wgmma's H200 winners before: (4096³: 0), (8192³: 3), (3072x2048x5120: 3), (2048³: 0), (1000³: 6)
 SM_COUNT_H200 = 132
 
 
@@ -205,9 +212,9 @@ def choose_tc(m: int, n: int, k: int) -> tuple[str, int]:
     """``(version, config index)`` of the tensor-core kernel for an ``m x k @ k x n`` product."""
     if (m, n, k) in TC_TABLE:
         return TC_TABLE[(m, n, k)]
-    if _waves(m, n, 128, 256) < 2:  # small: 128x128 tiles (more blocks), 3 stages, two blocks per SM
-        return ("12_wgmma", 6)
-    return ("12_wgmma", 0)
+    if _waves(m, n, 128, 256) < 2:  # small: 128x128 tiles (more blocks), 6 stages
+        return ("14_wgmma_tma", 1)
+    return ("14_wgmma_tma", 0)
 
 
 def tc_route(m: int, n: int, k: int) -> str:
@@ -320,13 +327,21 @@ def matmul_tc_auto(a, b, dtype: str = "bf16", out=None):
     return c
 
 
-def _tc_plan(m: int, n: int, k: int, dtype: str, vec: bool) -> _Bound:
+def _tc_plan(m: int, n: int, k: int, dtype: str, vec: bool) -> _Bound | TmaLaunch:
     """The launch of :func:`choose_tc`'s kernel for one shape and alignment, built once (it takes the pointers)."""
     key = (m, n, k, dtype, vec)
     plan = _TC_PLANS.get(key)
     if plan is None:
         version, index = choose_tc(m, n, k)
         cfg = tc_configs(version)[index]
+        if version == "14_wgmma_tma":  # tensor maps need 16-byte row strides and a K: aligned operands only
+            if not vec or k == 0:
+                version, cfg = "12_wgmma", TC12_CONFIGS[0]
+            else:
+                from hyperion.kernels.matmul.tma import TmaLaunch, tma_kernel
+
+                plan = _TC_PLANS[key] = TmaLaunch(tma_kernel(dtype, tuple(cfg.items())), cfg, m, n, k)
+                return plan
         kernel, smem, threads = _tc_kernel(version, dtype, tuple(cfg.items()))
         if version == "12_wgmma":
             grid: tuple[int, ...] = (cdiv(n, cfg["TC_BN"]) * cdiv(m, cfg["TC_BM"]),)
@@ -391,6 +406,10 @@ TC_VERSIONS = {
 
 def tc_configs(version: str) -> list[dict[str, int]]:
     """The tile configurations a tensor-core version is swept over (the first is its default)."""
+    if version == "14_wgmma_tma":
+        from hyperion.kernels.matmul.tma import TMA_CONFIGS
+
+        return TMA_CONFIGS
     return {"11_mma_pipelined": TC11_CONFIGS, "12_wgmma": TC12_CONFIGS}.get(version, TC_CONFIGS)
 
 
@@ -409,10 +428,14 @@ def matmul_tc(
     a, b, dtype: str = "bf16", config: dict[str, int] | None = None, out=None, version: str = "10_mma_sync"
 ):
     """``a @ b`` on tensor cores: ``a``, ``b`` hold 16-bit patterns (uint16 for bf16, float16 for fp16),
-    fp32 accumulation, fp32 result. ``version``: "09_wmma", "10_mma_sync", "11_mma_pipelined" or
-    "12_wgmma" (Hopper only: sm_90a)."""
+    fp32 accumulation, fp32 result. ``version``: "09_wmma", "10_mma_sync", "11_mma_pipelined",
+    "12_wgmma" or "14_wgmma_tma" (both Hopper only: sm_90a; 14 needs K and N multiples of 8)."""
     if dtype not in ("bf16", "f16"):
         raise ValueError(f"matmul_tc: dtype must be 'bf16' or 'f16', got {dtype!r}")
+    if version == "14_wgmma_tma":  # tensor maps and a parameter block of its own (matmul/tma.py)
+        from hyperion.kernels.matmul.tma import matmul_tma
+
+        return matmul_tma(a, b, dtype, config, out)
     if version not in TC_VERSIONS:
         raise ValueError(f"unknown tensor-core version {version!r}; known: {list(TC_VERSIONS)}")
     a, b = _check(a, b, np.uint16 if dtype == "bf16" else np.float16, "matmul_tc")

@@ -99,7 +99,8 @@ class TmaLaunch:
 
 
 @functools.cache
-def _kernel(dtype: str, items: tuple[tuple[str, int], ...]):
+def tma_kernel(dtype: str, items: tuple[tuple[str, int], ...]):
+    """The compiled kernel of one configuration (its shared-memory limit raised once)."""
     from hyperion.kernels.matmul.sm90a import get_kernel_sm90a
 
     cfg = dict(items)
@@ -140,6 +141,6 @@ def matmul_tma(a, b, dtype: str = "bf16", config: dict[str, int] | None = None, 
     key = (m, n, k, dtype, tuple(cfg.items()))
     plan = _PLANS.get(key)
     if plan is None:
-        plan = _PLANS[key] = TmaLaunch(_kernel(dtype, tuple(cfg.items())), cfg, m, n, k)
+        plan = _PLANS[key] = TmaLaunch(tma_kernel(dtype, tuple(cfg.items())), cfg, m, n, k)
     plan(a.data.ptr, b.data.ptr, c.data.ptr)
     return c
