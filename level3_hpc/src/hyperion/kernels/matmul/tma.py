@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ctypes
 import functools
+import struct
 import threading
 from typing import Any
 
@@ -81,21 +82,25 @@ class TmaLaunch:
         for offset, value in ((264, m), (272, n), (280, k)):  # each int in its own 8-byte slot
             self.block[offset:offset + 4] = np.array([value], np.int32).view(np.uint8)
         self.maps: dict[tuple[int, int], bytes] = {}
+        self.current: tuple[int, int] | None = None  # the operands whose maps the block holds
+        self._params_ptr = int(self.params.ctypes.data)
         self._launch, self._stream = cupy.cuda.driver.launchKernel, cupy.cuda.get_current_stream
         self._lock = threading.Lock()
 
     def __call__(self, a_ptr: int, b_ptr: int, c_ptr: int) -> None:
         cfg, m, n, k = self.cfg, self.m, self.n, self.k
-        maps = self.maps.get((a_ptr, b_ptr))
+        key = (a_ptr, b_ptr)
+        maps = self.maps.get(key)
         if maps is None:
             if len(self.maps) > 64:
                 self.maps.clear()
-            maps = self.maps[(a_ptr, b_ptr)] = (tensor_map(a_ptr, k, m, 64, cfg["TC_BM"]) +
-                                                tensor_map(b_ptr, n, k, 64, 64))
+            maps = self.maps[key] = (tensor_map(a_ptr, k, m, 64, cfg["TC_BM"]) + tensor_map(b_ptr, n, k, 64, 64))
         with self._lock:
-            self.block[:256] = np.frombuffer(maps, np.uint8)
-            self.block[256:264] = np.array([c_ptr], np.uint64).view(np.uint8)
-            self._launch(*self.head, self._stream().ptr, int(self.params.ctypes.data), 0)
+            if key != self.current:  # the same operands as the last call: their maps are in place already
+                self.block[:256] = np.frombuffer(maps, np.uint8)
+                self.current = key
+            struct.pack_into("<Q", self.block, 256, c_ptr)
+            self._launch(*self.head, self._stream().ptr, self._params_ptr, 0)
 
 
 @functools.cache

@@ -1,0 +1,55 @@
+"""The host side of ``matmul/14_wgmma_tma.cu``'s launch, on the CPU: the parameter block ``TmaLaunch`` hands
+``cuLaunchKernel`` (two 128-byte tensor maps, C's pointer, M, N, K, each where the kernel reads it). A wrong
+offset here gave K = 0 on the GPU (2026-12-06, call 9): every product came out zero."""
+
+from __future__ import annotations
+
+import ctypes
+import sys
+import types
+
+import numpy as np
+
+from hyperion.kernels.matmul import tma
+
+
+def _fake_cupy(launches: list) -> types.ModuleType:
+    cupy = types.ModuleType("cupy")
+    cupy.cuda = types.SimpleNamespace(
+        driver=types.SimpleNamespace(launchKernel=lambda *args: launches.append((args, _params(args[9])))),
+        get_current_stream=lambda: types.SimpleNamespace(ptr=1234))
+    return cupy
+
+
+def _params(params_ptr: int) -> tuple[bytes, bytes, int, int, int, int]:
+    pointers = np.frombuffer(ctypes.string_at(params_ptr, 6 * 8), np.uint64)
+    read = [ctypes.string_at(int(p), n) for p, n in zip(pointers, (128, 128, 8, 4, 4, 4))]
+    c_ptr = int(np.frombuffer(read[2], np.uint64)[0])
+    m, n, k = (int(np.frombuffer(r, np.int32)[0]) for r in read[3:])
+    return read[0], read[1], c_ptr, m, n, k
+
+
+def test_the_parameter_block_holds_each_argument_where_the_kernel_reads_it(monkeypatch):
+    launches: list = []
+    monkeypatch.setitem(sys.modules, "cupy", _fake_cupy(launches))
+    encoded = []
+
+    def fake_map(ptr, inner, outer, box_inner, box_outer):
+        encoded.append((ptr, inner, outer, box_inner, box_outer))
+        return bytes([len(encoded)]) * 128
+
+    monkeypatch.setattr(tma, "tensor_map", fake_map)
+    kernel = types.SimpleNamespace(kernel=types.SimpleNamespace(ptr=99))
+    cfg = tma.TMA_CONFIGS[0]
+    launch = tma.TmaLaunch(kernel, cfg, 1001, 1008, 1000)
+    launch(0x1000, 0x2000, 0x3000)
+    launch(0x1000, 0x2000, 0x4000)  # same operands: no new maps
+    launch(0x5000, 0x2000, 0x6000)  # a new A: its maps
+    assert encoded == [(0x1000, 1000, 1001, 64, cfg["TC_BM"]), (0x2000, 1008, 1000, 64, 64),
+                       (0x5000, 1000, 1001, 64, cfg["TC_BM"]), (0x2000, 1008, 1000, 64, 64)]
+    assert len(launches) == 3
+    grid = -(-1008 // cfg["TC_BN"]) * -(-1001 // cfg["TC_BM"])
+    expected = ((1, 2, 0x3000), (1, 2, 0x4000), (3, 4, 0x6000))  # (map A's byte, map B's, C) as each launch read
+    for (args, block), (a_byte, b_byte, c_ptr) in zip(launches, expected):
+        assert args[:8] == (99, grid, 1, 1, tma.threads(cfg), 1, 1, tma.shared_bytes(cfg)) and args[8] == 1234
+        assert block == (bytes([a_byte]) * 128, bytes([b_byte]) * 128, c_ptr, 1001, 1008, 1000)
