@@ -19,6 +19,15 @@ def _inputs(M, K, N, seed):
     return rng.standard_normal((M, K)).astype(np.float32), rng.standard_normal((K, N)).astype(np.float32)
 
 
+def _tc_operands(a, b, dtype):
+    """16-bit device copies of fp32 ``a``, ``b`` (bf16 patterns or fp16) and the fp32 values they hold."""
+    if dtype == "bf16":
+        da, db = mm.to_bf16_bits(cupy.asarray(a)), mm.to_bf16_bits(cupy.asarray(b))
+        return da, db, mm.from_bf16_bits(da).get(), mm.from_bf16_bits(db).get()
+    da, db = cupy.asarray(a, dtype=np.float16), cupy.asarray(b, dtype=np.float16)
+    return da, db, da.get().astype(np.float32), db.get().astype(np.float32)
+
+
 @pytest.mark.parametrize("version", list(mm.VERSIONS))
 @pytest.mark.parametrize("shape", SHAPES)
 def test_fp32_versions(version, shape):
@@ -60,12 +69,7 @@ def test_tensorcore(version, dtype, cfg, shape):
     if version == "12_wgmma" and cupy.cuda.Device().compute_capability != "90":
         pytest.skip("12_wgmma needs a Hopper GPU (sm_90a)")
     a, b = _inputs(*shape, seed=2)
-    if dtype == "bf16":
-        da, db = mm.to_bf16_bits(cupy.asarray(a)), mm.to_bf16_bits(cupy.asarray(b))
-        ra, rb = mm.from_bf16_bits(da).get(), mm.from_bf16_bits(db).get()
-    else:
-        da, db = cupy.asarray(a, dtype=np.float16), cupy.asarray(b, dtype=np.float16)
-        ra, rb = da.get().astype(np.float32), db.get().astype(np.float32)
+    da, db, ra, rb = _tc_operands(a, b, dtype)
     out = cupy.full((shape[0], shape[2]), np.nan, np.float32)
     c = mm.matmul_tc(da, db, dtype, cfg, out=out, version=version)
     assert rel_err(c.get(), ra.astype(np.float64) @ rb) < 1e-5
@@ -133,12 +137,7 @@ def test_matmul_tc_auto_pads_unaligned_products(dtype, shape, offset):
         pytest.skip("matmul_tc_auto's kernel is 12_wgmma: a Hopper GPU (sm_90a)")
     m, k, n = shape
     a, b = _inputs(m, k, n, seed=5)
-    if dtype == "bf16":
-        da, db = mm.to_bf16_bits(cupy.asarray(a)), mm.to_bf16_bits(cupy.asarray(b))
-        ra, rb = mm.from_bf16_bits(da).get(), mm.from_bf16_bits(db).get()
-    else:
-        da, db = cupy.asarray(a, dtype=np.float16), cupy.asarray(b, dtype=np.float16)
-        ra, rb = da.get().astype(np.float32), db.get().astype(np.float32)
+    da, db, ra, rb = _tc_operands(a, b, dtype)
     if offset:  # both operands copied to start 2 bytes past a 16-byte boundary
         da, db = _misaligned(da), _misaligned(db)
         assert da.data.ptr % 16 == 2 and db.data.ptr % 16 == 2 and da._c_contiguous and db._c_contiguous
@@ -157,12 +156,7 @@ def test_tma_kernel(cfg, dtype, shape):
     from hyperion.kernels.matmul.tma import TMA_CONFIGS
 
     a, b = _inputs(*shape, seed=6)
-    if dtype == "bf16":
-        da, db = mm.to_bf16_bits(cupy.asarray(a)), mm.to_bf16_bits(cupy.asarray(b))
-        ra, rb = mm.from_bf16_bits(da).get(), mm.from_bf16_bits(db).get()
-    else:
-        da, db = cupy.asarray(a, dtype=np.float16), cupy.asarray(b, dtype=np.float16)
-        ra, rb = da.get().astype(np.float32), db.get().astype(np.float32)
+    da, db, ra, rb = _tc_operands(a, b, dtype)
     out = cupy.full((shape[0], shape[2]), np.nan, np.float32)
     c = mm.matmul_tc(da, db, dtype, TMA_CONFIGS[cfg], out=out, version="14_wgmma_tma")
     assert rel_err(c.get(), ra.astype(np.float64) @ rb) < 1e-5
