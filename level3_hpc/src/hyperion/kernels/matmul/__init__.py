@@ -168,8 +168,8 @@ def _fp32_kernel(version: str, defines: tuple[tuple[str, int], ...]):
 
 # ---- per-shape choice ------------------------------------------------------------------------------
 # A tile of 128x128 leaves most of the 132 SMs idle at 1000^3 (64 blocks): below a wave of big tiles the
-# choice moves to smaller tiles. FP32_TABLE / TC_TABLE hold the H200 sweep's winners for the suite's
-# shapes (``python -m hyperion.kernels.suite --sweep``, REPORT.md); other shapes use the rule.
+# choice moves to smaller tiles. FP32_TABLE holds the H200 sweep's winners for the suite's shapes (``python -m
+# hyperion.kernels.suite --sweep``, REPORT.md), TC_TABLE an H100's timings of 14 (below); other shapes use the rule.
 # Winners of the H200 sweep of 2026-12-04 (suite --sweep, kernel-only medians; REPORT.md has the table).
 # (M, N, K) -> (version, WARPTILE_CONFIGS index), or ("13_split_k", (index, slices))
 FP32_TABLE: dict[tuple[int, int, int], tuple[str, int] | tuple[str, tuple[int, int]]] = {
