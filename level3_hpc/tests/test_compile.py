@@ -22,7 +22,8 @@ from hyperion.kernels.matmul.sm90a import SM90A
 
 SOURCES = sorted(p.relative_to(KERNEL_ROOT).as_posix() for p in KERNEL_ROOT.rglob("*.cu"))
 NVCC = shutil.which("nvcc")
-SM90A_SOURCES = {"matmul/12_wgmma.cu", "matmul/14_wgmma_tma.cu"}  # wgmma, setmaxnreg: the sm_90a target only
+# wgmma, setmaxnreg: the sm_90a target only
+SM90A_SOURCES = {"matmul/12_wgmma.cu", "matmul/14_wgmma_tma.cu", "attention/08_flash_fwd_wgmma.cu"}
 
 
 def test_sources_are_found():
@@ -98,3 +99,32 @@ def test_tma_configs_build_through_the_sm90a_loader(tmp_path):
         assert b"matmul_wgmma_tma_bf16" in out.read_bytes()
         spills = re.findall(r"(\d+) bytes spill stores", done.stdout + done.stderr)
         assert spills and set(spills) == {"0"}, spills
+
+
+@pytest.mark.skipif(NVCC is None, reason="nvcc is not on PATH: the CUDA sources cannot be compiled here")
+def test_flash_wgmma_tiles_build_without_spills(tmp_path):
+    """08_flash_fwd_wgmma builds at every head dimension with its default tile (no spills), and every tile the
+    suite sweeps builds; the generated wgmma header is the generator's current output."""
+    from hyperion.kernels.attention import SOURCE, WGMMA_DIMS, WGMMA_TILES
+    from hyperion.kernels.attention.gen_wgmma import HEADER, render
+    from hyperion.kernels.matmul.sm90a import nvcc_command
+    from hyperion.kernels.suite import WGMMA_SWEEP
+
+    assert HEADER.read_text() == render(), "wgmma_ops.cuh is stale: python -m hyperion.kernels.attention.gen_wgmma"
+    jobs = [(d, WGMMA_TILES[d], True) for d in WGMMA_DIMS]
+    jobs += [(d, tile, False) for d in (64, 128) for tile in WGMMA_SWEEP]
+
+    def build(job):
+        d, tile, default = job
+        out = tmp_path / f"f8_{d}_{'_'.join(map(str, tile.values()))}.cubin"
+        done = subprocess.run([*nvcc_command(SOURCE, out, tuple(sorted({"FLASH_D": d, **tile}.items()))),
+                               "--resource-usage"], capture_output=True, text=True)
+        return job, done.returncode, done.stdout + done.stderr, out.read_bytes() if out.exists() else b""
+
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        for (d, tile, default), rc, log, cubin in pool.map(build, jobs):
+            assert rc == 0, f"nvcc failed on 08 with d={d} {tile}:\n{log[-2000:]}"
+            assert b"flash_fwd_wgmma_f16" in cubin and b"flash_fwd_wgmma_bf16" in cubin
+            if default:  # d = 128's table entry spills a little and was measured fastest anyway (its comment)
+                spills = re.findall(r"(\d+) bytes spill stores", log)
+                assert spills and set(spills) == ({"52"} if d == 128 else {"0"}), (d, spills)

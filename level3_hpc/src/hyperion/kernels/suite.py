@@ -133,12 +133,18 @@ PIPE_SWEEP: dict[int, list[tuple[tuple[str, int], ...]]] = {
 
 
 TWO_SWEEP: list[tuple[tuple[str, int], ...]] = [(("FLASH_BC", 64),), (("FLASH_BC", 32),)]
+# 08_flash_fwd_wgmma (Hopper): keys per tile, warpgroups per block, blocks per SM asked of __launch_bounds__
+WGMMA_SWEEP: list[dict[str, int]] = [
+    {"FLASH_BC": bc, "FLASH_WG": wg, "FLASH_MIN_BLOCKS": blocks}
+    for bc, wg, blocks in ((128, 2, 1), (64, 2, 1), (64, 2, 2), (128, 3, 1), (64, 3, 1), (128, 1, 2), (64, 1, 3))
+]
 
 
 def bench_flash(quick: bool, sweep: bool) -> list[dict]:
     import torch
     from torch.nn.attention import SDPBackend, sdpa_kernel
 
+    from hyperion.kernels import attention as fh
     from hyperion.transformer.flash import cuda as fc
 
     rows = []
@@ -164,11 +170,11 @@ def bench_flash(quick: bool, sweep: bool) -> list[dict]:
                         out = torch.nn.functional.scaled_dot_product_attention(qg, kg, vg, is_causal=causal)
                     return torch.autograd.grad(out, (qg, kg, vg), do)
 
-                def ours(qc=qc, kc=kc, vc=vc, causal=causal):
-                    return fc.flash_forward_cuda(qc, kc, vc, causal=causal)
+                def ours(qc=qc, kc=kc, vc=vc, causal=causal):  # 08 on Hopper, else level 2's 05
+                    return fh.flash_forward_hopper(qc, kc, vc, causal=causal)
 
                 def ours_fb(qc=qc, kc=kc, vc=vc, doc=doc, causal=causal):
-                    out, lse = fc.flash_forward_cuda(qc, kc, vc, causal=causal)
+                    out, lse = fh.flash_forward_hopper(qc, kc, vc, causal=causal)
                     return fc.flash_backward_cuda(qc, kc, vc, out, lse, doc, causal=causal)
 
                 ref = sdpa()
@@ -182,6 +188,16 @@ def bench_flash(quick: bool, sweep: bool) -> list[dict]:
                 row["fb_ratio"] = row["sdpa_fb_ms"] / row["ours_fb_ms"]
                 row["ours_fwd_tflops"] = flops / row["ours_fwd_ms"] / 1e9
                 row["sdpa_fwd_tflops"] = flops / row["sdpa_fwd_ms"] / 1e9
+                if sweep and d in fh.WGMMA_DIMS and fh.hopper_available():
+                    row["sweep[05 default]"] = kernel_ms(lambda: fc.flash_forward_cuda(qc, kc, vc, causal=causal))
+                    for tile in WGMMA_SWEEP:
+                        name = "08," + ",".join(f"{k[6:]}={v}" for k, v in tile.items())
+                        try:
+                            fn = (lambda tile=tile: fh.flash_forward_wgmma(qc, kc, vc, causal=causal, tile=tile))
+                            e = rel_err(fn()[0], _cp(ref))
+                            row[f"sweep[{name}]"] = kernel_ms(fn) if e < 1e-2 else f"wrong {e:.1e}"
+                        except Exception as error:  # a tile that does not compile or launch
+                            row[f"sweep[{name}]"] = f"failed: {str(error).splitlines()[0][:80]}"
                 if sweep and d in PIPE_SWEEP:
                     saved, saved_two = dict(fc.PIPE_TILES), dict(fc.TWO_TILES)
                     for impl in ("pipe", "pipe64", "two"):
@@ -373,6 +389,7 @@ def bench_python(quick: bool, sweep: bool) -> list[dict]:
     """Host microseconds per call at small shapes (the GPU is never the bottleneck there)."""
     import cupy
 
+    from hyperion.kernels import attention as fh
     from hyperion.kernels import layernorm as ln
     from hyperion.kernels import matmul as mm
     from hyperion.kernels import softmax as sm
@@ -416,6 +433,7 @@ def bench_python(quick: bool, sweep: bool) -> list[dict]:
     if WITH_FLASH:
         out, lse = fc.flash_forward_cuda(q, q, q)
         cases["flash fwd fp16 (05)"] = lambda: fc.flash_forward_cuda(q, q, q)
+        cases["flash fwd fp16 (Hopper dispatch)"] = lambda: fh.flash_forward_hopper(q, q, q)
         cases["flash bwd fp16 (06)"] = lambda: fc.flash_backward_cuda(q, q, q, out, lse, q)
     rows = []
     for name, fn in cases.items():
@@ -435,7 +453,8 @@ def _g(values: list[float]) -> float:
 def markdown(results: dict) -> str:
     out = []
     if results.get("flash"):
-        out += ["### FlashAttention fp16, B=4, H=16 (ours: 05 forward, 06 backward; SDPA: its flash backend)", "",
+        out += ["### FlashAttention fp16, B=4, H=16 (ours: 08 forward on Hopper, else 05; 06 backward; "
+                "SDPA: its flash backend)", "",
                 "| d | N | causal | SDPA fwd ms | ours fwd ms | fwd ratio | SDPA f+b ms | ours f+b ms | f+b ratio "
                 "| ours fwd TFLOP/s | rel err fwd / grads |", "|---|---|---|---|---|---|---|---|---|---|---|"]
         for r in results["flash"]:

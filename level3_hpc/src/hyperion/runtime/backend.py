@@ -103,6 +103,11 @@ def use_kernels(enable: bool = True, **options) -> CupyBackend:
     fused = enable and backend.fused
     for op, impl in FUSED.items():
         register_function("cuda", op, impl if fused else None)
+    from hyperion.kernels.attention import FlashAttentionHopper
+    from hyperion.transformer.flash.function import FlashAttention, FlashAttentionCUDA
+
+    # level 2 registers its own CUDA Function; the kernels swap in the one with the Hopper forward and back
+    register_function("cuda", FlashAttention, FlashAttentionHopper if fused else FlashAttentionCUDA)
     return backend
 
 

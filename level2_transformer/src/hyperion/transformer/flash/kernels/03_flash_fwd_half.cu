@@ -102,10 +102,10 @@ __device__ void flash_fwd_wmma(const T* __restrict__ q, const T* __restrict__ k,
         tile_max = fmaxf(tile_max, __shfl_xor_sync(0xffffffffu, tile_max, 1));
         const float m_new = fmaxf(m, tile_max);
         const float shift = m_new == -INFINITY ? 0.f : m_new;
-        const float alpha = exp2f(m - shift);
+        const float alpha = flash_exp2(m - shift);
         float p_sum = 0.f;
         for (int c = half * (BC / 2); c < (half + 1) * (BC / 2); ++c) {
-            const float p = exp2f(s_row[c] - shift);
+            const float p = flash_exp2(s_row[c] - shift);
             Pw[r * LDP + c] = from_float<T>(p);
             p_sum += p;
         }

@@ -146,7 +146,7 @@ __device__ void flash_fwd_mma(const T* __restrict__ q, const T* __restrict__ k, 
             tile_max[h] = fmaxf(tile_max[h], __shfl_xor_sync(0xffffffffu, tile_max[h], 2));
             const float m_new = fmaxf(m[h], tile_max[h]);
             shift[h] = m_new == -INFINITY ? 0.f : m_new;
-            alpha[h] = exp2f(m[h] - shift[h]);
+            alpha[h] = flash_exp2(m[h] - shift[h]);
             m[h] = m_new;
             l[h] *= alpha[h];
         }
@@ -154,7 +154,7 @@ __device__ void flash_fwd_mma(const T* __restrict__ q, const T* __restrict__ k, 
         for (int n = 0; n < BC / 8; ++n) {
 #pragma unroll
             for (int e = 0; e < 4; ++e) {
-                s[n][e] = exp2f(s[n][e] - shift[e >> 1]);
+                s[n][e] = flash_exp2(s[n][e] - shift[e >> 1]);
                 l[e >> 1] += s[n][e];
             }
         }

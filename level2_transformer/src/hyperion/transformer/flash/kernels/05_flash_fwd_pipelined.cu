@@ -17,7 +17,7 @@
 //    causal diagonal or a padded batch; a warp whose 16 rows see none of a causal tile skips it.
 //
 // As in 04: P stays in registers (the S accumulators, rounded to half, are the A fragments of the
-// second mma), scores are prescaled by scale * log2(e) and exponentiated with exp2f, and the row sum is
+// second mma), scores are prescaled by scale * log2(e) and exponentiated with flash_exp2 (common.cuh), and the row sum is
 // reduced across the 4 lanes of a row group only at the end. Block: WARPS warps x 16 query rows; the
 // loader instantiates WARPS = 4 (64-row blocks, more blocks per SM) and WARPS = 8 (128-row blocks,
 // each K/V tile shared by twice the rows), and the benchmark measures both.
@@ -211,7 +211,7 @@ __device__ void flash_fwd_pipe(const T* __restrict__ q, const T* __restrict__ k,
                 tile_max[h] = fmaxf(tile_max[h], __shfl_xor_sync(0xffffffffu, tile_max[h], 2));
                 const float m_new = fmaxf(m[h], tile_max[h]);
                 base[h] = m_new == -INFINITY ? 0.f : m_new;  // a row that has seen no key yet
-                alpha[h] = exp2f(m[h] - base[h]);
+                alpha[h] = flash_exp2(m[h] - base[h]);
                 m[h] = m_new;
                 l[h] *= alpha[h];
             }
@@ -219,7 +219,7 @@ __device__ void flash_fwd_pipe(const T* __restrict__ q, const T* __restrict__ k,
             for (int n = 0; n < BC / 8; ++n) {
 #pragma unroll
                 for (int e = 0; e < 4; ++e) {
-                    s[n][e] = exp2f(s[n][e] - base[e >> 1]);
+                    s[n][e] = flash_exp2(s[n][e] - base[e >> 1]);
                     l[e >> 1] += s[n][e];
                 }
             }

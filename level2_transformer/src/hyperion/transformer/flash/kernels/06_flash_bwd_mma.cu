@@ -161,7 +161,7 @@ __device__ void flash_bwd_dq_mma(const T* __restrict__ q, const T* __restrict__ 
                     const int j = j0 + n * 8 + 2 * t + (e & 1), h = e >> 1;
                     const bool visible =
                         !masked || (j < n_k && !(has_pad && pad_row[j]) && !(causal && j > rows[h] + diag));
-                    const float p = visible ? exp2f(s[n][e] * scale_log2 - lse2[h]) : 0.f;
+                    const float p = visible ? flash_exp2(s[n][e] * scale_log2 - lse2[h]) : 0.f;
                     s[n][e] = p * (dp[n][e] - row_delta[h]) * scale;  // dS
                 }
             accumulate<T, D, BC>(dqa, s, Kt, mi, mr);  // dQ += dS K
@@ -261,7 +261,7 @@ __device__ void flash_bwd_dkdv_mma(const T* __restrict__ q, const T* __restrict_
                 for (int e = 0; e < 4; ++e) {
                     const int col = n * 8 + 2 * t + (e & 1), i = i0 + col, h = e >> 1;
                     const bool visible = !masked || (key_ok[h] && i < n_q && !(causal && keys[h] > i + diag));
-                    const float pt = visible ? exp2f(p[n][e] * scale_log2 - Lt[col]) : 0.f;
+                    const float pt = visible ? flash_exp2(p[n][e] * scale_log2 - Lt[col]) : 0.f;
                     p[n][e] = pt;
                     ds[n][e] = pt * (ds[n][e] - Dt[col]) * scale;
                 }

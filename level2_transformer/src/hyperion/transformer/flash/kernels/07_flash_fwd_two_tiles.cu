@@ -147,7 +147,7 @@ __device__ void flash_fwd_two_tiles(const T* __restrict__ q, const T* __restrict
                     tile_max[h] = fmaxf(tile_max[h], __shfl_xor_sync(0xffffffffu, tile_max[h], 2));
                     const float m_new = fmaxf(m[mt][h], tile_max[h]);
                     base[h] = m_new == -INFINITY ? 0.f : m_new;  // a row that has seen no key yet
-                    alpha[h] = exp2f(m[mt][h] - base[h]);
+                    alpha[h] = flash_exp2(m[mt][h] - base[h]);
                     m[mt][h] = m_new;
                     l[mt][h] *= alpha[h];
                 }
@@ -155,7 +155,7 @@ __device__ void flash_fwd_two_tiles(const T* __restrict__ q, const T* __restrict
                 for (int n = 0; n < BC / 8; ++n)
 #pragma unroll
                     for (int e = 0; e < 4; ++e) {
-                        s[mt][n][e] = exp2f(s[mt][n][e] - base[e >> 1]);
+                        s[mt][n][e] = flash_exp2(s[mt][n][e] - base[e >> 1]);
                         l[mt][e >> 1] += s[mt][n][e];
                     }
 #pragma unroll

@@ -4,7 +4,7 @@
 // 1 = padding. Query `row` may see key `j` when j < N_k, key_pad[b][j] == 0 and, if causal,
 // j <= row + diag. `causal` is 0 (none), 1 (top-left: diag 0, as PyTorch's is_causal) or 2
 // (bottom-right: diag N_k - N_q, the last query sees the last key, as with a KV cache).
-// Softmax runs in base 2: scores are scaled by scale * log2(e) so that exp2f can be used; lse is written in natural log.
+// Softmax runs in base 2: scores are scaled by scale * log2(e) so that exp2 can be used; lse is written in natural log.
 #pragma once
 #include <cuda_fp16.h>
 #include <cuda_bf16.h>
@@ -24,6 +24,25 @@ template <> __device__ __forceinline__ float from_float<float>(float x) { return
 template <> __device__ __forceinline__ __half from_float<__half>(float x) { return __float2half_rn(x); }
 template <> __device__ __forceinline__ __nv_bfloat16 from_float<__nv_bfloat16>(float x) {
     return __float2bfloat16_rn(x);
+}
+
+// exp2 of the tensor-core kernels' softmax: the special-function unit's ex2.approx.ftz alone, one instruction
+// (what exp2f becomes under -use_fast_math, as FlashAttention-2 is built). Plain exp2f keeps outputs below
+// 2^-126 as denormals: a range test and two multiplies around the same instruction, for every score — and
+// these kernels issue about as many softmax instructions per score as the tensor cores need cycles at d = 64
+// (FlashAttention-3, section 3.1). A weight below 2^-126 beside the row maximum's weight 1 changes no sum.
+// Relative error about 2^-22 either way. FLASH_EXACT_EXP2=1 compiles exp2f back in, for A/B timing.
+#ifndef FLASH_EXACT_EXP2
+#define FLASH_EXACT_EXP2 0
+#endif
+__device__ __forceinline__ float flash_exp2(float x) {
+#if FLASH_EXACT_EXP2
+    return exp2f(x);
+#else
+    float y;
+    asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x));
+    return y;
+#endif
 }
 
 __device__ __forceinline__ int causal_diag(int causal, int n_q, int n_k) { return causal == 2 ? n_k - n_q : 0; }

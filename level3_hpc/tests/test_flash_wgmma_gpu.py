@@ -1,0 +1,157 @@
+"""08_flash_fwd_wgmma (Hopper) against naive attention in float64, and the dispatch that picks it.
+
+Skipped without a GPU; the kernel tests also need a compute-capability-9.0 GPU (wgmma is sm_90a only).
+Tolerances as level 2's half-precision tests: 1e-2 against float64 attention of the same rounded inputs.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from level3_gpu import skip_without_gpu
+
+skip_without_gpu()
+
+import cupy as cp  # noqa: E402
+
+import hyperion.tensor as ht  # noqa: E402
+from hyperion.kernels import attention as fh  # noqa: E402
+from hyperion.transformer.flash import cuda as level2  # noqa: E402
+from hyperion.transformer.flash import flash_attention  # noqa: E402
+from hyperion.transformer.flash.naive import naive_attention_forward  # noqa: E402
+
+hopper = pytest.mark.skipif(not fh.hopper_available(), reason="08 uses wgmma: a compute-capability-9.0 GPU only")
+# (B, H, N_q, N_k, d): edges that are not multiples of the 128-row block or the key tile, one query, N_q != N_k
+SHAPES = [(2, 3, 130, 77, 64), (1, 2, 200, 200, 128), (2, 2, 33, 300, 80), (1, 2, 257, 129, 96), (1, 1, 1, 77, 64),
+          (1, 2, 1000, 1000, 128), (2, 1, 64, 64, 64)]
+MASKS = [(False, False), (True, False), ("bottom_right", False), (False, True), (True, True)]
+
+
+def _inputs(shape, seed=0):
+    b, h, n_q, n_k, d = shape
+    rng = np.random.default_rng(seed)
+    q = rng.standard_normal((b, h, n_q, d))
+    k, v = (rng.standard_normal((b, h, n_k, d)) for _ in range(2))
+    pad = rng.random((b, n_k)) < 0.3
+    if b > 1:
+        pad[-1] = True  # the last batch element: every row fully masked
+    return [cp.asarray(x) for x in (q, k, v)], cp.asarray(pad)
+
+
+def _close(got, want, name, tol=1e-2):
+    got, want = cp.asnumpy(got).astype(np.float64), cp.asnumpy(want)
+    assert np.isfinite(got).all(), f"{name}: NaN or inf"
+    np.testing.assert_allclose(got, want, rtol=tol, atol=tol * max(1.0, np.abs(want).max()), err_msg=name)
+
+
+@hopper
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize(("causal", "padding"), MASKS)
+def test_wgmma_forward_fp16(shape, causal, padding):
+    (q, k, v), pad = _inputs(shape, seed=1)
+    mask = pad if padding else None
+    q, k, v = (x.astype(cp.float16) for x in (q, k, v))
+    want, want_lse = naive_attention_forward(*(x.astype(cp.float64) for x in (q, k, v)), causal=causal,
+                                             key_padding_mask=mask)
+    out, lse = fh.flash_forward_wgmma(q, k, v, causal=causal, key_padding_mask=mask)
+    assert out.dtype == cp.float16 and out.shape == q.shape and lse.shape == q.shape[:3]
+    _close(out, want, f"08 fp16 {shape} causal={causal} padding={padding}")
+    finite = cp.isfinite(want_lse)
+    assert bool(cp.all(cp.isneginf(lse) == ~finite)), "fully masked rows: lse = -inf, others finite"
+    _close(lse[finite], want_lse[finite], "08 lse")
+    if padding and shape[0] > 1:
+        assert bool(cp.all(out[-1] == 0)), "fully masked rows are zero"
+
+
+@hopper
+@pytest.mark.parametrize("shape", SHAPES[:4])
+@pytest.mark.parametrize("causal", [False, True])
+def test_wgmma_forward_bf16(shape, causal):
+    (q, k, v), _ = _inputs(shape, seed=2)
+    q, k, v = (level2.from_bf16_bits(level2.to_bf16_bits(x.astype(cp.float32))) for x in (q, k, v))  # exact in bf16
+    want, _ = naive_attention_forward(*(x.astype(cp.float64) for x in (q, k, v)), causal=causal)
+    out, _ = fh.flash_forward_wgmma(q, k, v, causal=causal, precision="bf16")
+    assert out.dtype == cp.float32
+    _close(out, want, f"08 bf16 {shape}", 2e-2)
+
+
+@hopper
+@pytest.mark.parametrize("tile", [{"FLASH_BC": 64, "FLASH_WG": 1, "FLASH_MIN_BLOCKS": 2},
+                                  {"FLASH_BC": 128, "FLASH_WG": 3, "FLASH_MIN_BLOCKS": 1},
+                                  {"FLASH_BC": 64, "FLASH_WG": 2, "FLASH_MIN_BLOCKS": 2}])
+@pytest.mark.parametrize("d", [64, 128])
+def test_wgmma_tiles_agree(tile, d):
+    (q, k, v), pad = _inputs((2, 2, 300, 333, d), seed=3)
+    q, k, v = (x.astype(cp.float16) for x in (q, k, v))
+    for causal in (False, True):
+        want, _ = naive_attention_forward(*(x.astype(cp.float64) for x in (q, k, v)), causal=causal,
+                                          key_padding_mask=pad)
+        out, _ = fh.flash_forward_wgmma(q, k, v, causal=causal, key_padding_mask=pad, tile=tile)
+        _close(out, want, f"08 {tile} d={d} causal={causal}")
+
+
+@hopper
+def test_wgmma_negative_and_zero_scale():
+    (q, k, v), _ = _inputs((1, 2, 100, 150, 64), seed=4)
+    q, k, v = (x.astype(cp.float16) for x in (q, k, v))
+    for scale in (-0.2, 0.0):
+        want, _ = naive_attention_forward(*(x.astype(cp.float64) for x in (q, k, v)), causal=True, scale=scale)
+        out, _ = fh.flash_forward_wgmma(q, k, v, causal=True, scale=scale)
+        _close(out, want, f"08 scale={scale}")
+
+
+@hopper
+def test_wgmma_refuses_what_it_does_not_cover():
+    (q, k, v), _ = _inputs((1, 1, 10, 10, 64))
+    with pytest.raises(ValueError, match="fp16/bf16"):
+        fh.flash_forward_wgmma(q.astype(cp.float32), k.astype(cp.float32), v.astype(cp.float32))
+    q48 = cp.zeros((1, 1, 10, 48), cp.float16)
+    with pytest.raises(ValueError, match="head dimension"):
+        fh.flash_forward_wgmma(q48, q48, q48)
+
+
+def test_dispatch_falls_back_to_level2_where_08_does_not_apply(monkeypatch):
+    (q, k, v), _ = _inputs((1, 2, 50, 60, 40), seed=5)  # d = 40: not a wgmma head dimension
+    q, k, v = (x.astype(cp.float16) for x in (q, k, v))
+    called = []
+    monkeypatch.setattr(fh, "flash_forward_wgmma", lambda *a, **kw: called.append(1))
+    out, _ = fh.flash_forward_hopper(q, k, v, causal=True)
+    want, _ = level2.flash_forward_cuda(q, k, v, causal=True)
+    assert not called and bool(cp.all(out == want))
+    fh.flash_forward_hopper(q.astype(cp.float32), k.astype(cp.float32), v.astype(cp.float32))
+    assert not called
+
+
+@hopper
+def test_dispatch_picks_08_on_hopper(monkeypatch):
+    (q, k, v), _ = _inputs((1, 2, 50, 60, 64), seed=6)
+    q, k, v = (x.astype(cp.float16) for x in (q, k, v))
+    called = []
+    real = fh.flash_forward_wgmma
+    monkeypatch.setattr(fh, "flash_forward_wgmma", lambda *a, **kw: called.append(1) or real(*a, **kw))
+    fh.flash_forward_hopper(q, k, v)
+    assert called == [1]
+    fh.flash_forward_hopper(q, k, v, impl="pipe")  # an explicit level-2 kernel is honoured
+    assert called == [1]
+
+
+def test_use_kernels_registers_the_hopper_function():
+    from hyperion.runtime.backend import use_kernels
+    from hyperion.tensor.backend import get_backend
+    from hyperion.transformer.flash.function import FlashAttention, FlashAttentionCUDA
+
+    try:
+        use_kernels(True)
+        assert get_backend("cuda").function(FlashAttention) is fh.FlashAttentionHopper
+        (q, k, v), pad = _inputs((2, 2, 70, 90, 64), seed=7)
+        tq, tk, tv = (ht.tensor(cp.asnumpy(x).astype(np.float16), device="cuda", requires_grad=True)
+                      for x in (q, k, v))
+        out = flash_attention(tq, tk, tv, causal=True, key_padding_mask=cp.asnumpy(pad))
+        out.sum().backward()
+        want, _ = level2.flash_forward_cuda(*(cp.asarray(t.detach().to("cpu").numpy()) for t in (tq, tk, tv)),
+                                            causal=True, key_padding_mask=pad)
+        _close(out.detach().to("cpu").numpy(), want, "Function forward vs level 2's 05", 2e-3)
+        assert all(t.grad is not None and np.isfinite(t.grad.to("cpu").numpy()).all() for t in (tq, tk, tv))
+    finally:
+        use_kernels(False)
+    assert get_backend("cuda").function(FlashAttention) is FlashAttentionCUDA
