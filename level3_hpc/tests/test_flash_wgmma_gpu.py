@@ -1,4 +1,4 @@
-"""08_flash_fwd_wgmma (Hopper) against naive attention in float64, and the dispatch that picks it.
+"""08_flash_fwd_wgmma and 09_flash_bwd_wgmma (Hopper) against naive attention in float64, and the dispatch.
 
 Skipped without a GPU; the kernel tests also need a compute-capability-9.0 GPU (wgmma is sm_90a only).
 Tolerances as level 2's half-precision tests: 1e-2 against float64 attention of the same rounded inputs.
@@ -18,7 +18,7 @@ import hyperion.tensor as ht  # noqa: E402
 from hyperion.kernels import attention as fh  # noqa: E402
 from hyperion.transformer.flash import cuda as level2  # noqa: E402
 from hyperion.transformer.flash import flash_attention  # noqa: E402
-from hyperion.transformer.flash.naive import naive_attention_forward  # noqa: E402
+from hyperion.transformer.flash.naive import naive_attention_backward, naive_attention_forward  # noqa: E402
 
 hopper = pytest.mark.skipif(not fh.hopper_available(), reason="08 uses wgmma: a compute-capability-9.0 GPU only")
 # (B, H, N_q, N_k, d): edges that are not multiples of the 128-row block or the key tile, one query, N_q != N_k
@@ -148,10 +148,72 @@ def test_use_kernels_registers_the_hopper_function():
                       for x in (q, k, v))
         out = flash_attention(tq, tk, tv, causal=True, key_padding_mask=cp.asnumpy(pad))
         out.sum().backward()
-        want, _ = level2.flash_forward_cuda(*(cp.asarray(t.detach().to("cpu").numpy()) for t in (tq, tk, tv)),
-                                            causal=True, key_padding_mask=pad)
+        q16, k16, v16 = (cp.asarray(t.detach().to("cpu").numpy()) for t in (tq, tk, tv))
+        want, lse = level2.flash_forward_cuda(q16, k16, v16, causal=True, key_padding_mask=pad)
         _close(out.detach().to("cpu").numpy(), want, "Function forward vs level 2's 05", 2e-3)
-        assert all(t.grad is not None and np.isfinite(t.grad.to("cpu").numpy()).all() for t in (tq, tk, tv))
+        want_grads = level2.flash_backward_cuda(q16, k16, v16, want, lse, cp.ones_like(want), causal=True,
+                                                key_padding_mask=pad)
+        for t, w, which in zip((tq, tk, tv), want_grads, "qkv", strict=True):
+            _close(t.grad.to("cpu").numpy(), w, f"Function d{which} vs level 2's 06", 5e-3)
     finally:
         use_kernels(False)
     assert get_backend("cuda").function(FlashAttention) is FlashAttentionCUDA
+
+
+def _grads_close(got, q, k, v, do, causal, mask, name, tol=1e-2):
+    want = naive_attention_backward(*(x.astype(cp.float64) for x in (q, k, v, do)), causal=causal,
+                                    key_padding_mask=mask)
+    for g, w, which in zip(got, want, "qkv", strict=True):
+        assert g.dtype == q.dtype and g.shape == w.shape
+        _close(g, w, f"{name} d{which}", tol)
+
+
+@hopper
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize(("causal", "padding"), MASKS)
+def test_wgmma_backward_fp16(shape, causal, padding):
+    (q, k, v), pad = _inputs(shape, seed=8)
+    do = cp.asarray(np.random.default_rng(9).standard_normal(q.shape)).astype(cp.float16)
+    mask = pad if padding else None
+    q, k, v = (x.astype(cp.float16) for x in (q, k, v))
+    out, lse = fh.flash_forward_wgmma(q, k, v, causal=causal, key_padding_mask=mask)
+    grads = fh.flash_backward_wgmma(q, k, v, out, lse, do, causal=causal, key_padding_mask=mask)
+    _grads_close(grads, q, k, v, do, causal, mask, f"09 fp16 {shape} causal={causal} padding={padding}")
+    if padding and shape[0] > 1:
+        assert all(bool(cp.all(g[-1] == 0)) for g in grads), "fully masked batch element: zero gradients"
+
+
+@hopper
+@pytest.mark.parametrize("causal", [False, True])
+def test_wgmma_backward_bf16(causal):
+    (q, k, v), _ = _inputs(SHAPES[0], seed=10)
+    do = cp.asarray(np.random.default_rng(11).standard_normal(q.shape))
+    q, k, v, do = (level2.from_bf16_bits(level2.to_bf16_bits(x.astype(cp.float32))) for x in (q, k, v, do))
+    out, lse = fh.flash_forward_wgmma(q, k, v, causal=causal, precision="bf16")
+    grads = fh.flash_backward_wgmma(q, k, v, out, lse, do, causal=causal, precision="bf16")
+    _grads_close(grads, q, k, v, do, causal, None, "09 bf16", 2e-2)
+
+
+@hopper
+@pytest.mark.parametrize("tile", [{"FLASH_BT": 128, "FLASH_WG": 2, "FLASH_MIN_BLOCKS": 1},
+                                  {"FLASH_BT": 64, "FLASH_WG": 1, "FLASH_MIN_BLOCKS": 2}])
+def test_wgmma_backward_tiles_agree(tile):
+    (q, k, v), pad = _inputs((2, 2, 300, 333, 64), seed=12)
+    do = cp.asarray(np.random.default_rng(13).standard_normal(q.shape)).astype(cp.float16)
+    q, k, v = (x.astype(cp.float16) for x in (q, k, v))
+    for causal in (False, "bottom_right"):
+        out, lse = fh.flash_forward_wgmma(q, k, v, causal=causal, key_padding_mask=pad)
+        grads = fh.flash_backward_wgmma(q, k, v, out, lse, do, causal=causal, key_padding_mask=pad, tile=tile)
+        _grads_close(grads, q, k, v, do, causal, pad, f"09 {tile} causal={causal}")
+
+
+@hopper
+def test_wgmma_backward_matches_level2_06():
+    (q, k, v), _ = _inputs((2, 4, 512, 512, 128), seed=14)
+    do = cp.asarray(np.random.default_rng(15).standard_normal(q.shape)).astype(cp.float16)
+    q, k, v = (x.astype(cp.float16) for x in (q, k, v))
+    out, lse = level2.flash_forward_cuda(q, k, v, causal=True)
+    ours = fh.flash_backward_hopper(q, k, v, out, lse, do, causal=True)
+    theirs = level2.flash_backward_cuda(q, k, v, out, lse, do, causal=True)
+    for a, b, which in zip(ours, theirs, "qkv", strict=True):
+        _close(a, b, f"09 vs 06 d{which}", 5e-3)

@@ -138,6 +138,11 @@ WGMMA_SWEEP: list[dict[str, int]] = [
     {"FLASH_BC": bc, "FLASH_WG": wg, "FLASH_MIN_BLOCKS": blocks}
     for bc, wg, blocks in ((128, 2, 1), (64, 2, 1), (64, 2, 2), (128, 3, 1), (64, 3, 1), (128, 1, 2), (64, 1, 3))
 ]
+# 09_flash_bwd_wgmma: rows of a streamed tile, warpgroups per block, blocks per SM
+BWD_SWEEP: list[dict[str, int]] = [
+    {"FLASH_BT": bt, "FLASH_WG": wg, "FLASH_MIN_BLOCKS": blocks}
+    for bt, wg, blocks in ((64, 2, 1), (128, 2, 1), (64, 1, 2), (64, 1, 1), (128, 1, 1))
+]
 
 
 def bench_flash(quick: bool, sweep: bool) -> list[dict]:
@@ -173,9 +178,9 @@ def bench_flash(quick: bool, sweep: bool) -> list[dict]:
                 def ours(qc=qc, kc=kc, vc=vc, causal=causal):  # 08 on Hopper, else level 2's 05
                     return fh.flash_forward_hopper(qc, kc, vc, causal=causal)
 
-                def ours_fb(qc=qc, kc=kc, vc=vc, doc=doc, causal=causal):
+                def ours_fb(qc=qc, kc=kc, vc=vc, doc=doc, causal=causal):  # 09 on Hopper, else 06
                     out, lse = fh.flash_forward_hopper(qc, kc, vc, causal=causal)
-                    return fc.flash_backward_cuda(qc, kc, vc, out, lse, doc, causal=causal)
+                    return fh.flash_backward_hopper(qc, kc, vc, out, lse, doc, causal=causal)
 
                 ref = sdpa()
                 ref_grads = sdpa_fb()
@@ -197,6 +202,18 @@ def bench_flash(quick: bool, sweep: bool) -> list[dict]:
                             e = rel_err(fn()[0], _cp(ref))
                             row[f"sweep[{name}]"] = kernel_ms(fn) if e < 1e-2 else f"wrong {e:.1e}"
                         except Exception as error:  # a tile that does not compile or launch
+                            row[f"sweep[{name}]"] = f"failed: {str(error).splitlines()[0][:80]}"
+                    out, lse = fh.flash_forward_hopper(qc, kc, vc, causal=causal)
+                    row["sweep[06 bwd]"] = kernel_ms(lambda: fc.flash_backward_cuda(qc, kc, vc, out, lse, doc,
+                                                                                   causal=causal))
+                    for tile in BWD_SWEEP:
+                        name = "09 bwd," + ",".join(f"{k[6:]}={v}" for k, v in tile.items())
+                        try:
+                            fn = (lambda tile=tile, out=out, lse=lse: fh.flash_backward_wgmma(
+                                qc, kc, vc, out, lse, doc, causal=causal, tile=tile))
+                            e = max(rel_err(g, _cp(r)) for g, r in zip(fn(), ref_grads, strict=True))
+                            row[f"sweep[{name}]"] = kernel_ms(fn) if e < 1e-2 else f"wrong {e:.1e}"
+                        except Exception as error:
                             row[f"sweep[{name}]"] = f"failed: {str(error).splitlines()[0][:80]}"
                 if sweep and d in PIPE_SWEEP:
                     saved, saved_two = dict(fc.PIPE_TILES), dict(fc.TWO_TILES)
@@ -434,6 +451,7 @@ def bench_python(quick: bool, sweep: bool) -> list[dict]:
         out, lse = fc.flash_forward_cuda(q, q, q)
         cases["flash fwd fp16 (05)"] = lambda: fc.flash_forward_cuda(q, q, q)
         cases["flash fwd fp16 (Hopper dispatch)"] = lambda: fh.flash_forward_hopper(q, q, q)
+        cases["flash bwd fp16 (Hopper dispatch)"] = lambda: fh.flash_backward_hopper(q, q, q, out, lse, q)
         cases["flash bwd fp16 (06)"] = lambda: fc.flash_backward_cuda(q, q, q, out, lse, q)
     rows = []
     for name, fn in cases.items():

@@ -258,14 +258,7 @@ def flash_backward_cuda(
     n_k = k.shape[2]
     dim = _padded_dim(d)
     scale = default_scale(d, scale)
-    if impl == "mma" and kind != "f32" and dout.dtype == out.dtype:  # rowsum(dO ∘ O), one launch
-        dout, out = cp.ascontiguousarray(dout), cp.ascontiguousarray(out)
-        delta = cp.empty(q.shape[:3], cp.float32)
-        rows = batch * heads * n_q
-        fn = kernel("06_flash_bwd_mma.cu", "flash_bwd_delta_f16" if kind == "f16" else "flash_bwd_delta_f32", dim)
-        fn(((rows + 7) // 8,), (256,), (dout, out, delta, np.int32(rows), np.int32(d)))
-    else:
-        delta = (dout.astype(cp.float32) * out.astype(cp.float32)).sum(axis=-1)  # rowsum(dO ∘ O)
+    delta = row_delta(dout, out, kind, dim)
     q, k, v, dout = (_prepare(x, dim) for x in (q, k, v, dout))
     if kind == "bf16":
         q, k, v, dout = (to_bf16_bits(x) for x in (q, k, v, dout))
@@ -292,6 +285,22 @@ def flash_backward_cuda(
         ((n_q + BWD_OWN - 1) // BWD_OWN, bh), (BWD_OWN,), (q, k, v, dout, lse, delta, pad, dq, *tail)
     )
     return _finish_grads((dq, dk, dv), kind, dim, d)
+
+
+def row_delta(dout, out, kind: str, dim: int):
+    """``rowsum(dO ∘ O)`` in float32, shape ``(B, H, N_q)``, before any padding of the head dimension: one
+    launch of 06's delta kernel for half-precision kinds, CuPy's reduction otherwise."""
+    import numpy as np
+
+    cp = _cupy()
+    if kind == "f32" or dout.dtype != out.dtype:
+        return (dout.astype(cp.float32) * out.astype(cp.float32)).sum(axis=-1)
+    dout, out = cp.ascontiguousarray(dout), cp.ascontiguousarray(out)
+    delta = cp.empty(out.shape[:3], cp.float32)
+    rows = delta.size
+    fn = kernel("06_flash_bwd_mma.cu", "flash_bwd_delta_f16" if kind == "f16" else "flash_bwd_delta_f32", dim)
+    fn(((rows + 7) // 8,), (256,), (dout, out, delta, np.int32(rows), np.int32(out.shape[-1])))
+    return delta
 
 
 def _finish_grads(grads, kind, dim, d):

@@ -23,15 +23,8 @@
 // Masks, causal tile skipping (per warpgroup: a wgmma is issued by all four warps) and the longest-first order of
 // causal blocks are 05's. Not yet here (FlashAttention-3's next steps): TMA loads, a producer warpgroup, and
 // overlapping one tile's softmax with the next tile's S = Q Kᵀ.
-#include <cuda_bf16.h>
-#include <cuda_fp16.h>
+#include "attention/flash_wgmma.cuh"
 
-#include "matmul/wgmma.cuh"
-#include "attention/wgmma_ops.cuh"
-
-#ifndef INFINITY
-#define INFINITY __int_as_float(0x7f800000)
-#endif
 #ifndef FLASH_D
 #define FLASH_D 64  // head dimension: 64, 80, 96 or 128
 #endif
@@ -46,90 +39,16 @@
 #endif
 
 constexpr int D = FLASH_D, BC = FLASH_BC, BR = 64 * FLASH_WG, THREADS = 128 * FLASH_WG;
-constexpr int SLABS = (D + 63) / 64;                            // 64-column slabs per row
-constexpr int Q_BYTES = SLABS * BR * 128, KV_BYTES = SLABS * BC * 128;  // multiples of 1024
-constexpr float LOG2E = 1.4426950408889634f, LN2 = 0.6931471805599453f;
+constexpr int Q_BYTES = ((D + 63) / 64) * BR * 128, KV_BYTES = ((D + 63) / 64) * BC * 128;  // multiples of 1024
 static_assert(D % 16 == 0 && D >= 64 && D <= 128, "head dimension 64 .. 128, a multiple of 16");
 static_assert(BC == 64 || BC == 128, "64 or 128 keys per tile");
-
-__device__ __forceinline__ void cp_async16(unsigned dst, const void* src, bool valid) {  // zero-fills if !valid
-    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst), "l"(src), "r"(valid ? 16 : 0));
-}
-__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
-template <int N> __device__ __forceinline__ void cp_async_wait() { asm volatile("cp.async.wait_group %0;\n" ::"n"(N)); }
-
-__device__ __forceinline__ float fast_exp2(float x) {  // the SFU alone (level 2's common.cuh says why)
-    float y;
-    asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x));
-    return y;
-}
-
-// Byte offset of 16-byte chunk c8 (columns 8 c8 ..) of row r in a swizzled tile of `rows` rows.
-__device__ __forceinline__ unsigned tile_offset(int rows, int r, int c8) {
-    return (c8 / 8) * rows * 128 + swizzled(r, c8 % 8);
-}
-
-// Rows r0 .. r0 + ROWS of a (n, D) matrix into the tile at shared address dst; rows >= n read as zeros.
-template <int ROWS>
-__device__ __forceinline__ void load_rows(unsigned dst, const unsigned short* src, int r0, int n) {
-    constexpr int CPR = D / 8;  // 16-byte chunks per row
-#pragma unroll
-    for (int idx = threadIdx.x; idx < ROWS * CPR; idx += THREADS) {
-        const int r = idx / CPR, c8 = idx % CPR, row = r0 + r;
-        const bool valid = row < n;
-        cp_async16(dst + tile_offset(ROWS, r, c8), src + (size_t)(valid ? row : 0) * D + c8 * 8, valid);
-    }
-}
-
-template <bool BF16> __device__ __forceinline__ unsigned pack(float lo, float hi);
-template <> __device__ __forceinline__ unsigned pack<false>(float lo, float hi) {
-    __half2 h = __floats2half2_rn(lo, hi);
-    return *reinterpret_cast<unsigned*>(&h);
-}
-template <> __device__ __forceinline__ unsigned pack<true>(float lo, float hi) {
-    __nv_bfloat162 h = __floats2bfloat162_rn(lo, hi);
-    return *reinterpret_cast<unsigned*>(&h);
-}
-
-// S (64 x BC) = this warpgroup's 64 rows of Q (at q_tile) times the K tile, transposed.
-template <bool BF16>
-__device__ __forceinline__ void scores(float (&s)[BC / 2], unsigned q_tile, unsigned k_tile) {
-#pragma unroll
-    for (int ks = 0; ks < D / 16; ++ks) {
-        const unsigned step = (ks % 4) * 32;  // 16 columns = 32 bytes along the line
-        const unsigned long long da = descriptor(q_tile + (ks / 4) * BR * 128 + step, 16, 1024);
-        const unsigned long long db = descriptor(k_tile + (ks / 4) * BC * 128 + step, 16, 1024);
-        if constexpr (BC == 128) {
-            wgmma_ss_m64n128k16<BF16>(s, da, db, ks > 0);
-        } else {
-            wgmma_ss_m64n64k16<BF16>(s, da, db, ks > 0);
-        }
-    }
-}
-
-// O (64 x D) += P (64 x BC, registers) times the V tile.
-template <bool BF16>
-__device__ __forceinline__ void accumulate(float (&o)[D / 2], const unsigned (&p)[BC / 16][4], unsigned v_tile) {
-#pragma unroll
-    for (int kk = 0; kk < BC / 16; ++kk) {
-        const unsigned long long db = descriptor(v_tile + kk * 16 * 128, BC * 128, 1024);
-        if constexpr (D == 64) {
-            wgmma_rs_m64n64k16<BF16>(o, p[kk], db, 1);
-        } else if constexpr (D == 80) {
-            wgmma_rs_m64n80k16<BF16>(o, p[kk], db, 1);
-        } else if constexpr (D == 96) {
-            wgmma_rs_m64n96k16<BF16>(o, p[kk], db, 1);
-        } else {
-            wgmma_rs_m64n128k16<BF16>(o, p[kk], db, 1);
-        }
-    }
-}
 
 template <bool BF16>
 __device__ void flash_fwd_wgmma(const unsigned short* __restrict__ q, const unsigned short* __restrict__ k,
                                 const unsigned short* __restrict__ v, const unsigned char* __restrict__ key_pad,
                                 unsigned short* __restrict__ out, float* __restrict__ lse, int heads, int n_q,
                                 int n_k, float scale, int causal, int has_pad) {
+    using namespace fa;
     extern __shared__ __align__(1024) unsigned char smem_raw[];
     const unsigned raw = smem_addr(smem_raw), q_tile = (raw + 1023) & ~1023u;  // Q | K0 | V0 | K1 | V1
     const unsigned k_tiles = q_tile + Q_BYTES;                                   // stage s: K at + 2 s KV_BYTES
@@ -145,10 +64,10 @@ __device__ void flash_fwd_wgmma(const unsigned short* __restrict__ q, const unsi
     const int kv_end = causal ? min(n_k, max(0, q0 + BR + diag)) : n_k;
     const int n_tiles = (kv_end + BC - 1) / BC;
 
-    load_rows<BR>(q_tile, q, q0, n_q);
+    load_rows<D, BR, THREADS>(q_tile, q, q0, n_q);
     if (n_tiles > 0) {
-        load_rows<BC>(k_tiles, k, 0, n_k);
-        load_rows<BC>(k_tiles + KV_BYTES, v, 0, n_k);
+        load_rows<D, BC, THREADS>(k_tiles, k, 0, n_k);
+        load_rows<D, BC, THREADS>(k_tiles + KV_BYTES, v, 0, n_k);
     }
     cp_async_commit();
 
@@ -164,8 +83,8 @@ __device__ void flash_fwd_wgmma(const unsigned short* __restrict__ q, const unsi
     for (int it = 0; it < n_tiles; ++it) {
         const int stage = it & 1, j0 = it * BC;
         if (it + 1 < n_tiles) {  // the next tile flies while this one is computed
-            load_rows<BC>(k_tiles + (stage ^ 1) * 2 * KV_BYTES, k, j0 + BC, n_k);
-            load_rows<BC>(k_tiles + (stage ^ 1) * 2 * KV_BYTES + KV_BYTES, v, j0 + BC, n_k);
+            load_rows<D, BC, THREADS>(k_tiles + (stage ^ 1) * 2 * KV_BYTES, k, j0 + BC, n_k);
+            load_rows<D, BC, THREADS>(k_tiles + (stage ^ 1) * 2 * KV_BYTES + KV_BYTES, v, j0 + BC, n_k);
         }
         cp_async_commit();
         cp_async_wait<1>();  // this thread's copies of tile `it` (and Q) have landed ...
@@ -176,7 +95,7 @@ __device__ void flash_fwd_wgmma(const unsigned short* __restrict__ q, const unsi
         if (!(causal && j0 > group_last_row + diag)) {  // else no row of this warpgroup sees a key of the tile
             float s[BC / 2];
             wgmma_fence();
-            scores<BF16>(s, my_q, k_tile);
+            rows_times_rows<BF16, D, BC>(s, my_q, BR, k_tile, BC);  // S = Q Kᵀ
             wgmma_commit();
             wgmma_wait<0>();
             fence_acc(s);
@@ -209,17 +128,13 @@ __device__ void flash_fwd_wgmma(const unsigned short* __restrict__ q, const unsi
                 m[h] = m_new;
                 l[h] *= alpha[h];
             }
-            unsigned p[BC / 16][4];  // P rounded to half: the A fragments of P V, key step kk = 16 keys
 #pragma unroll
-            for (int j = 0; j < BC / 8; ++j) {
-#pragma unroll
-                for (int e = 0; e < 4; ++e) {
-                    s[4 * j + e] = fast_exp2(s[4 * j + e] - base[e >> 1]);
-                    l[e >> 1] += s[4 * j + e];
-                }
-                p[j / 2][(j & 1) * 2] = pack<BF16>(s[4 * j], s[4 * j + 1]);
-                p[j / 2][(j & 1) * 2 + 1] = pack<BF16>(s[4 * j + 2], s[4 * j + 3]);
+            for (int i = 0; i < BC / 2; ++i) {
+                s[i] = fast_exp2(s[i] - base[(i >> 1) & 1]);
+                l[(i >> 1) & 1] += s[i];
             }
+            unsigned p[BC / 16][4];  // P rounded to half: the A fragments of P V
+            to_a_fragments<BF16, BC>(p, s);
 #pragma unroll
             for (int j = 0; j < D / 8; ++j) {
                 o[4 * j] *= alpha[0];
@@ -228,30 +143,24 @@ __device__ void flash_fwd_wgmma(const unsigned short* __restrict__ q, const unsi
                 o[4 * j + 3] *= alpha[1];
             }
             wgmma_fence();  // O and P were written by ordinary instructions since the last wgmma
-            accumulate<BF16>(o, p, v_tile);
+            regs_times_tile<BF16, D, BC>(o, p, v_tile, BC);  // O += P V
             wgmma_commit();
             wgmma_wait<0>();
             fence_acc(o);
-#pragma unroll
-            for (int kk = 0; kk < BC / 16; ++kk)  // P stays live until the tensor cores have read it
-                asm volatile("" ::"r"(p[kk][0]), "r"(p[kk][1]), "r"(p[kk][2]), "r"(p[kk][3]));
+            keep_until_here<BC>(p);
         }
         __syncthreads();  // every warpgroup is done with this stage before the next iteration refills it
     }
 
+    float inv[2];
 #pragma unroll
     for (int h = 0; h < 2; ++h) {
         l[h] += __shfl_xor_sync(0xffffffffu, l[h], 1);
         l[h] += __shfl_xor_sync(0xffffffffu, l[h], 2);
-        const int row = rows[h];
-        if (row >= n_q) continue;
-        const float inv = l[h] > 0.f ? 1.f / l[h] : 0.f;  // a fully masked row: output 0
-        unsigned short* orow = out + ((size_t)bh * n_q + row) * D;
-#pragma unroll
-        for (int j = 0; j < D / 8; ++j)
-            *reinterpret_cast<unsigned*>(orow + j * 8 + 2 * t) = pack<BF16>(o[4 * j + 2 * h] * inv, o[4 * j + 2 * h + 1] * inv);
-        if (t == 0) lse[(size_t)bh * n_q + row] = l[h] > 0.f ? (m[h] + log2f(l[h])) * LN2 : -INFINITY;
+        inv[h] = l[h] > 0.f ? 1.f / l[h] : 0.f;  // a fully masked row: output 0
+        if (t == 0 && rows[h] < n_q) lse[(size_t)bh * n_q + rows[h]] = l[h] > 0.f ? (m[h] + log2f(l[h])) * LN2 : -INFINITY;
     }
+    store_rows<BF16, D>(out + (size_t)bh * n_q * D, o, rows, n_q, inv[0], inv[1]);
 }
 
 // Dynamic shared memory: Q_BYTES + 4 KV_BYTES + 1024 (alignment) bytes.

@@ -1,12 +1,12 @@
-"""FlashAttention on Hopper: ``08_flash_fwd_wgmma.cu`` and the one function that picks it.
+"""FlashAttention on Hopper: ``08_flash_fwd_wgmma.cu``, ``09_flash_bwd_wgmma.cu`` and the functions that pick them.
 
 Level 2's CUDA FlashAttention (``hyperion.transformer.flash.cuda``) ends with mma.sync kernels (05 forward,
 06 backward) that run on any GPU since Ampere. 08 continues that progression with Hopper's warpgroup MMA
-(sm_90a only, built with nvcc by :mod:`hyperion.kernels.matmul.sm90a`). :func:`flash_forward_hopper` takes
-level 2's arguments and returns what level 2 returns; it runs 08 for fp16/bf16 inputs with a head dimension
-in :data:`WGMMA_DIMS` on a compute-capability-9.0 GPU, and level 2's kernel otherwise.
-:class:`FlashAttentionHopper` is the autograd Function that ``use_kernels`` registers for "cuda"; its
-backward is level 2's (06 on tensor cores).
+(sm_90a only, built with nvcc by :mod:`hyperion.kernels.matmul.sm90a`), and 09 does the same for 06.
+:func:`flash_forward_hopper` and :func:`flash_backward_hopper` take level 2's arguments and return what level 2
+returns; they run 08 / 09 for fp16/bf16 inputs with a head dimension in :data:`WGMMA_DIMS` on a
+compute-capability-9.0 GPU, and level 2's kernels otherwise. :class:`FlashAttentionHopper` is the autograd
+Function that ``use_kernels`` registers for "cuda".
 """
 
 from __future__ import annotations
@@ -21,15 +21,16 @@ from hyperion.transformer.flash import cuda as level2
 from hyperion.transformer.flash._inputs import causal_mode, check_qkv, default_scale
 from hyperion.transformer.flash.function import FlashAttentionCUDA
 
-__all__ = ["WGMMA_DIMS", "WGMMA_TILES", "FlashAttentionHopper", "flash_forward_hopper", "flash_forward_wgmma",
-           "hopper_available", "shared_bytes"]
+__all__ = ["BWD_TILES", "WGMMA_DIMS", "WGMMA_TILES", "FlashAttentionHopper", "flash_backward_hopper",
+           "flash_backward_wgmma", "flash_forward_hopper", "flash_forward_wgmma", "hopper_available", "shared_bytes"]
 
 SOURCE = "attention/08_flash_fwd_wgmma.cu"
+BWD_SOURCE = "attention/09_flash_bwd_wgmma.cu"
 WGMMA_DIMS = (64, 80, 96, 128)
 # Per head dimension: keys per K/V tile (FLASH_BC), warpgroups per block (FLASH_WG, 64 query rows each) and
 # __launch_bounds__'s blocks per SM (FLASH_MIN_BLOCKS). From the H100 sweep of 2026-12-06 (`suite --only flash
-# --sweep`, results/runtime-h100-2026-12-06-e/call3_suite_flash_08.txt): the fastest tile at N = 4096 and
-# 8192, within 0.01 ms of the fastest at N = 1024. d = 128's three warpgroups spill 52 bytes (168 registers
+# --sweep`, results/runtime-h100-2026-12-06-e/call5_suite_flash.txt): the fastest tile at N = 4096 and
+# 8192, within 0.01 ms of the fastest at N = 1024. d = 128's three warpgroups spill (52-72 bytes at 168 registers
 # a thread) and are still the fastest there; d = 96 was not swept (it takes d = 80's tile).
 WGMMA_TILES: dict[int, dict[str, int]] = {
     64: {"FLASH_BC": 128, "FLASH_WG": 1, "FLASH_MIN_BLOCKS": 2},
@@ -37,6 +38,24 @@ WGMMA_TILES: dict[int, dict[str, int]] = {
     96: {"FLASH_BC": 64, "FLASH_WG": 2, "FLASH_MIN_BLOCKS": 1},
     128: {"FLASH_BC": 128, "FLASH_WG": 3, "FLASH_MIN_BLOCKS": 1},
 }
+
+
+# 09 per head dimension: rows of a streamed tile (FLASH_BT), warpgroups per block, blocks per SM. From the same
+# kind of sweep (results/runtime-h100-2026-12-06-e/call9_suite_flash.txt): the fastest at N = 4096 and 8192
+# (d = 80's spills 44 bytes in the dK/dV kernel and is still the fastest); d = 96 not swept.
+BWD_TILES: dict[int, dict[str, int]] = {
+    64: {"FLASH_BT": 128, "FLASH_WG": 1, "FLASH_MIN_BLOCKS": 1},
+    80: {"FLASH_BT": 128, "FLASH_WG": 2, "FLASH_MIN_BLOCKS": 1},
+    96: {"FLASH_BT": 64, "FLASH_WG": 2, "FLASH_MIN_BLOCKS": 1},
+    128: {"FLASH_BT": 64, "FLASH_WG": 2, "FLASH_MIN_BLOCKS": 1},
+}
+
+
+def bwd_shared_bytes(d: int, tile: dict[str, int]) -> int:
+    """Dynamic shared memory of 09: the owned rows (two operands), two stages of two streamed tiles, the
+    dK/dV kernel's statistics (two stages of L and delta), + alignment."""
+    slabs = -(-d // 64)
+    return slabs * 128 * (2 * 64 * tile["FLASH_WG"] + 4 * tile["FLASH_BT"]) + 16 * tile["FLASH_BT"] + 1024
 
 
 def shared_bytes(d: int, tile: dict[str, int]) -> int:
@@ -60,12 +79,26 @@ def hopper_available() -> bool:
 
 
 @functools.cache
-def _kernel(kind: str, d: int, tile: tuple[tuple[str, int], ...]) -> Any:
+def _kernel(source: str, name: str, d: int, tile: tuple[tuple[str, int], ...], smem: int) -> Any:
     from hyperion.kernels.matmul.sm90a import get_kernel_sm90a
 
-    fn = get_kernel_sm90a(SOURCE, f"flash_fwd_wgmma_{kind}", FLASH_D=d, **dict(tile))
-    fn.max_dynamic_shared_size_bytes = shared_bytes(d, dict(tile))
+    fn = get_kernel_sm90a(source, name, FLASH_D=d, **dict(tile))
+    fn.max_dynamic_shared_size_bytes = smem
     return fn
+
+
+def _check_kind(q, precision, where: str) -> str:
+    kind = level2._kind(q.dtype, precision)
+    if kind == "f32" or q.shape[-1] not in WGMMA_DIMS:
+        raise ValueError(f"{where}: fp16/bf16 with head dimension in {WGMMA_DIMS}, got {kind}, d={q.shape[-1]}")
+    return kind
+
+
+def _operands(kind: str, *arrays):
+    import cupy
+
+    arrays = tuple(cupy.ascontiguousarray(x) for x in arrays)
+    return tuple(to_bf16_bits(x) for x in arrays) if kind == "bf16" else arrays
 
 
 def flash_forward_wgmma(q, k, v, *, causal=False, key_padding_mask=None, scale=None, precision=None,
@@ -75,40 +108,80 @@ def flash_forward_wgmma(q, k, v, *, causal=False, key_padding_mask=None, scale=N
     import cupy
 
     check_qkv(q, k, v, key_padding_mask, "flash_forward_wgmma")
-    kind = level2._kind(q.dtype, precision)
+    kind = _check_kind(q, precision, "flash_forward_wgmma")
     batch, heads, n_q, d = q.shape
-    if kind == "f32" or d not in WGMMA_DIMS:
-        raise ValueError(f"flash_forward_wgmma: fp16/bf16 with head dimension in {WGMMA_DIMS}, got {kind}, d={d}")
     tile = tile or WGMMA_TILES[d]
-    q, k, v = (cupy.ascontiguousarray(x) for x in (q, k, v))
-    if kind == "bf16":
-        q, k, v = (to_bf16_bits(x) for x in (q, k, v))
+    q, k, v = _operands(kind, q, k, v)
     n_k = k.shape[2]
     pad = level2._pad_mask(key_padding_mask, batch, n_k)
     out = cupy.empty_like(q)
     lse = cupy.empty((batch, heads, n_q), cupy.float32)
     rows = 64 * tile["FLASH_WG"]
-    fn = _kernel(kind, d, tuple(sorted(tile.items())))
+    smem = shared_bytes(d, tile)
+    fn = _kernel(SOURCE, f"flash_fwd_wgmma_{kind}", d, tuple(sorted(tile.items())), smem)
     args = (q, k, v, pad, out, lse, np.int32(heads), np.int32(n_q), np.int32(n_k),
             np.float32(default_scale(d, scale)), np.int32(causal_mode(causal)), np.int32(key_padding_mask is not None))
-    fn(((n_q + rows - 1) // rows, batch * heads), (128 * tile["FLASH_WG"],), args, shared_mem=shared_bytes(d, tile))
+    fn(((n_q + rows - 1) // rows, batch * heads), (128 * tile["FLASH_WG"],), args, shared_mem=smem)
     return (from_bf16_bits(out) if kind == "bf16" else out), lse
+
+
+def flash_backward_wgmma(q, k, v, out, lse, dout, *, causal=False, key_padding_mask=None, scale=None,
+                         precision=None, tile: dict[str, int] | None = None):
+    """``(dQ, dK, dV)`` by 09 (Hopper only) from the forward's ``out`` and ``lse``; level 2's
+    ``flash_backward_cuda`` semantics, for fp16 (or float32 with ``precision="bf16"``), d in :data:`WGMMA_DIMS`."""
+    import cupy
+
+    check_qkv(q, k, v, key_padding_mask, "flash_backward_wgmma")
+    kind = _check_kind(q, precision, "flash_backward_wgmma")
+    batch, heads, n_q, d = q.shape
+    tile = tile or BWD_TILES[d]
+    delta = level2.row_delta(dout, out, kind, d)
+    q, k, v, dout = _operands(kind, q, k, v, dout)
+    n_k = k.shape[2]
+    lse = cupy.ascontiguousarray(lse, dtype=cupy.float32)
+    pad = level2._pad_mask(key_padding_mask, batch, n_k)
+    dq, dk, dv = cupy.empty_like(q), cupy.empty_like(k), cupy.empty_like(v)
+    rows, items, smem = 64 * tile["FLASH_WG"], tuple(sorted(tile.items())), bwd_shared_bytes(d, tile)
+    tail = (np.int32(heads), np.int32(n_q), np.int32(n_k), np.float32(default_scale(d, scale)),
+            np.int32(causal_mode(causal)), np.int32(key_padding_mask is not None))
+    block = (128 * tile["FLASH_WG"],)
+    dkdv = _kernel(BWD_SOURCE, f"flash_bwd_dkdv_wgmma_{kind}", d, items, smem)
+    dkdv(((n_k + rows - 1) // rows, batch * heads), block, (q, k, v, dout, lse, delta, pad, dk, dv, *tail),
+         shared_mem=smem)
+    dq_kernel = _kernel(BWD_SOURCE, f"flash_bwd_dq_wgmma_{kind}", d, items, smem)
+    dq_kernel(((n_q + rows - 1) // rows, batch * heads), block, (q, k, v, dout, lse, delta, pad, dq, *tail),
+              shared_mem=smem)
+    return tuple(from_bf16_bits(g) for g in (dq, dk, dv)) if kind == "bf16" else (dq, dk, dv)
 
 
 def flash_forward_hopper(q, k, v, *, causal=False, key_padding_mask=None, scale=None, precision=None, impl=None):
     """Level 2's ``flash_forward_cuda``, but 08 (wgmma) where it applies: fp16/bf16, d in :data:`WGMMA_DIMS`,
     a Hopper GPU, no ``impl`` asked for. Same arguments, same results (to fp16 rounding)."""
-    half = q.dtype == np.float16 or precision == "bf16"
-    if impl is None and half and q.shape[-1] in WGMMA_DIMS and q.ndim == 4 and hopper_available():
+    if _wgmma_applies(q, precision, impl):
         return flash_forward_wgmma(q, k, v, causal=causal, key_padding_mask=key_padding_mask, scale=scale,
                                    precision=precision)
     return level2.flash_forward_cuda(q, k, v, causal=causal, key_padding_mask=key_padding_mask, scale=scale,
                                      precision=precision, impl=impl)
 
 
+def flash_backward_hopper(q, k, v, out, lse, dout, *, causal=False, key_padding_mask=None, scale=None,
+                          precision=None, impl=None):
+    """Level 2's ``flash_backward_cuda``, but 09 (wgmma) where it applies (as :func:`flash_forward_hopper`)."""
+    if _wgmma_applies(q, precision, impl):
+        return flash_backward_wgmma(q, k, v, out, lse, dout, causal=causal, key_padding_mask=key_padding_mask,
+                                    scale=scale, precision=precision)
+    return level2.flash_backward_cuda(q, k, v, out, lse, dout, causal=causal, key_padding_mask=key_padding_mask,
+                                      scale=scale, precision=precision, impl=impl)
+
+
+def _wgmma_applies(q, precision, impl) -> bool:
+    half = q.dtype == np.float16 or precision == "bf16"
+    return impl is None and half and q.ndim == 4 and q.shape[-1] in WGMMA_DIMS and hopper_available()
+
+
 class FlashAttentionHopper(FlashAttentionCUDA):
-    """Level 2's CUDA FlashAttention Function with the forward of :func:`flash_forward_hopper`."""
+    """Level 2's CUDA FlashAttention Function on :func:`flash_forward_hopper` and :func:`flash_backward_hopper`."""
 
     @staticmethod
     def kernels():
-        return flash_forward_hopper, level2.flash_backward_cuda
+        return flash_forward_hopper, flash_backward_hopper
