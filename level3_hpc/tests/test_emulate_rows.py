@@ -5,13 +5,16 @@ bf16 with the launch geometry rows.py computes (``fit_config``, ``backward_block
 ``column_splits``), on small shapes that reach every regime: groups of 4-16 lanes, one warp and several warps
 per row, several rows per block, several chunks per thread, raw 16-bit caching, the re-reading, the shared-sum
 and the two-pass backward, widths that are not a multiple of a 16-byte chunk, arrays that start off a 16-byte
-boundary, and a persistent backward grid whose groups take several rows each. Also the block-per-row kernels
-a LEGACY table entry keeps (softmax 01-05, LayerNorm 03, 04, 13) and bias+GELU.
+boundary, and a persistent backward grid whose groups take several rows each. Also the one-launch backward
+(LayerNorm 14 with LAST_BLOCK_REDUCE: the last block adds the partial sums) against a float64 reference and
+the two launches, the block-per-row kernels a LEGACY table entry keeps (softmax 01-05, LayerNorm 03, 04, 13)
+and bias+GELU.
 """
 
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -59,12 +62,12 @@ HEADS = (0, 3)  # elements from a 16-byte boundary to the start of x (and of y, 
 RESIDENT = 2  # blocks "the device holds" for the backward grid: small, so each group takes several rows
 
 
-def _defines(config: rk.RowConfig) -> dict:
-    return dict(config.defines(), ROW_DTYPE=0)  # one module for the three dtypes (rows.py builds one each)
+def _defines(config: rk.RowConfig, **extra: int) -> dict:
+    return dict(config.defines(), **extra, ROW_DTYPE=0)  # one module for the three dtypes (rows.py builds one each)
 
 
-def _kernel(kind: str, config: rk.RowConfig, name: str):
-    return emulate.get_kernel(rk.SOURCES[kind][0], name, **_defines(config))
+def _kernel(kind: str, config: rk.RowConfig, name: str, **extra: int):
+    return emulate.get_kernel(rk.SOURCES[kind][0], name, **_defines(config, **extra))
 
 
 def _fitted(kind: str, C: int, config: rk.RowConfig) -> list[rk.RowConfig]:
@@ -75,10 +78,14 @@ def _fitted(kind: str, C: int, config: rk.RowConfig) -> list[rk.RowConfig]:
 @pytest.fixture(scope="module", autouse=True)
 def _compiled_in_parallel():
     """Every module the tests use, compiled first, two g++ at a time (the disk cache keeps them)."""
-    jobs = {(kind, c) for kind, _, C, config in CASES for c in _fitted(kind, C, config)}
-    jobs |= {(kind, c) for kind, _, C, config in TABLE for c in _fitted(kind, C, config)}
+    jobs = {(kind, c, ()) for kind, _, C, config in CASES for c in _fitted(kind, C, config)}
+    jobs |= {(kind, c, ()) for kind, _, C, config in TABLE for c in _fitted(kind, C, config)}
+    for _, C, config, head in ONE_LAUNCH:  # the one-launch kernel and the two launches it is compared with
+        fitted = {rk.fit_config(dtype, C, config, head * TORCH[dtype].itemsize, True) for dtype in DTYPES}
+        jobs |= {("ln_bwd", c, extra) for c in fitted for extra in ((), (("LAST_BLOCK_REDUCE", 1),))}
     with ThreadPoolExecutor(max_workers=2) as pool:
-        list(pool.map(lambda job: emulate.load_module(rk.SOURCES[job[0]][0], **_defines(job[1])), jobs))
+        list(pool.map(lambda job: emulate.load_module(rk.SOURCES[job[0]][0], **_defines(job[1], **dict(job[2]))),
+                      jobs))
 
 
 def _to_np(t: torch.Tensor, dtype: str) -> np.ndarray:
@@ -145,6 +152,32 @@ def run_layernorm_backward(dy, x, w, mean, rstd, dtype, config):
     reduce = _kernel("ln_bwd", config, "layernorm_bwd_rows_reduce")
     reduce((rk.cdiv(C, 256), rk.cdiv(parts, 8)), (256,), (partial, grads, parts, C))
     return dx, grads[:C], grads[C:], blocks
+
+
+def run_layernorm_backward_one_launch(dy, x, w, mean, rstd, dtype, config, blocks, work=None):
+    """rows_layernorm_backward's one launch (LAST_BLOCK_REDUCE) on a grid of ``blocks``; ``work``: the
+    ``(counter, partial)`` workspace of an earlier call to reuse, else a fresh one (counter zeroed, partial
+    NaN: every entry the last block reads must have been written). Returns dx, dw, db and the workspace."""
+    rows, C = x.shape
+    dx = _offset(np.zeros_like(x), x.ctypes.data % 16 // x.itemsize)
+    config = rk.fit_config(dtype, C, config, x.ctypes.data % 16, True)
+    padded = rk.cdiv(C, 4) * 4  # partial rows of whole float4s, 16-byte aligned
+    counter, partial = work or (np.zeros(1, np.uint32), _offset(np.full(2 * blocks * padded, np.nan, np.float32), 0))
+    dw, db = np.full(C, np.nan, np.float32), np.full(C, np.nan, np.float32)
+    args = (dy, x, w, mean, rstd, dx, partial, dw, db, counter, rows, C, 1, 1)
+    kernel = _kernel("ln_bwd", config, f"layernorm_bwd_rows_{dtype}", LAST_BLOCK_REDUCE=1)
+    kernel((blocks,), (config.block,), args, shared_mem=rk.backward_shared_bytes(dtype, C, config, True))
+    return dx, dw, db, (counter, partial)
+
+
+def reference_backward(dy, x, w, dtype):
+    """dx, dw, db of LayerNorm in float64 numpy, from the (rounded) inputs the kernels read."""
+    x64, dy64, w64 = (_to_torch(x, dtype).numpy(), _to_torch(dy, dtype).numpy(), w.astype(np.float64))
+    xhat = (x64 - x64.mean(1, keepdims=True)) / np.sqrt(x64.var(1, keepdims=True) + 1e-5)
+    g = dy64 * w64
+    dx = (g - g.mean(1, keepdims=True) - xhat * (g * xhat).mean(1, keepdims=True)) / np.sqrt(
+        x64.var(1, keepdims=True) + 1e-5)
+    return dx, (dy64 * xhat).sum(0), dy64.sum(0)
 
 
 def _data(rows, C, dtype, seed=0):
@@ -302,3 +335,91 @@ def test_layernorm_half_forward_on_the_cpu(dtype):
     kernel((rows,), (block,), (x, wt.numpy(), bt.numpy(), y, mean, rstd, rows, C, np.float32(1e-5), 1, 1))
     ref = torch.nn.functional.layer_norm(xt.double(), (C,), wt.double(), bt.double(), 1e-5)
     assert rel_err(_to_torch(y, dtype), ref) < TOL[dtype]
+
+
+# (rows, C, config, head, blocks): the one-launch backward on grids rows.py would launch on a large GPU
+# (backward_blocks with no cap), or on fewer blocks where a case says so.
+ONE_LAUNCH = [
+    (64, 1024, rk.default_config("ln_bwd", "f32", 1024), 0),  # the host-bound shape: 16 blocks of 4 groups
+    (37, 37, R(4, 128, 2), 3),                  # 32 groups a block: 32 turns into the block's sums
+    (21, 100, R(16, 256, 2, reload=1), 3),      # rows not a multiple of the groups, the re-reading kernel
+    (19, 1001, R(32, 256, 4), 3),               # C odd, rows off a 16-byte boundary
+    (9, 1001, R(128, 128, 2, smem_acc=1), 3),   # shared-memory sums: 8 blocks, the first with 2 rows
+    (5, 3001, R(1024, 1024, 1), 0),             # a block per row, 3 of the 8 blocks empty
+    (5, 1, R(4, 128, 1), 0),                    # C = 1: a grid of one block (it is the last)
+]
+
+
+def _one_launch_case(rows, C, config, head, dtype):
+    xt, dyt, wt, _ = _data(rows, C, dtype, seed=rows + C)
+    x, dy, w = _offset(_to_np(xt, dtype), head), _offset(_to_np(dyt, dtype), head), wt.numpy()
+    x64 = xt.double()
+    mean = x64.mean(1).float().numpy()
+    rstd = (1 / (x64.var(1, unbiased=False) + 1e-5).sqrt()).float().numpy()
+    return dy, x, w, mean, rstd
+
+
+def _err(out, ref) -> float:
+    """rel_err, its denominator at least 1 (C = 1: dx and dw are 0, exactly in the kernel)."""
+    out, ref = np.asarray(out, np.float64), np.asarray(ref, np.float64)
+    assert np.isfinite(out).all(), "output has NaN/inf (an element was not written?)"
+    return float(np.linalg.norm(out - ref) / max(np.linalg.norm(ref), 1.0))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("rows,C,config,head", ONE_LAUNCH, ids=[f"{r}x{c}-{cf.threads}t" for r, c, cf, _ in ONE_LAUNCH])
+def test_one_launch_backward_on_the_cpu(rows, C, config, head, dtype):
+    """LAST_BLOCK_REDUCE: dx, dw, db against float64 numpy and against the two launches (dx the same bits: the
+    same code; dw, db the same sums added in another order); a second call on the same workspace gives the same
+    bits, and each call leaves the counter at 0."""
+    dy, x, w, mean, rstd = _one_launch_case(rows, C, config, head, dtype)
+    fitted = rk.fit_config(dtype, C, config, x.ctypes.data % 16, True)
+    blocks = rk.backward_blocks(rows, fitted, rows)
+    assert rk.last_block_reduce(dtype, rows, C, fitted)  # rows.py launches these shapes as one
+    dx, dw, db, work = run_layernorm_backward_one_launch(dy, x, w, mean, rstd, dtype, config, blocks)
+    assert work[0][0] == 0  # reset by the last block
+    ref_dx, ref_dw, ref_db = reference_backward(dy, x, w, dtype)
+    assert _err(_to_torch(dx, dtype), ref_dx) < 4 * TOL[dtype]
+    assert _err(dw, ref_dw) < 1e-5 and _err(db, ref_db) < 1e-5
+    dx2, dw2, db2, _ = run_layernorm_backward(dy, x, w, mean, rstd, dtype, config)
+    assert np.array_equal(dx.view(np.uint8), dx2.view(np.uint8))
+    assert _err(dw, dw2) < 1e-6 and _err(db, db2) < 1e-6
+    again = run_layernorm_backward_one_launch(dy, x, w, mean, rstd, dtype, config, blocks, work)
+    assert work[0][0] == 0
+    for first, second in zip((dx, dw, db), again[:3]):
+        assert np.array_equal(first.view(np.uint8), second.view(np.uint8))
+
+
+def test_one_launch_cases_reach_every_regime():
+    """ONE_LAUNCH's claims: several groups a block (turns) and one, shared-memory sums, re-reading, a grid of
+    one block, grids with empty blocks, C odd and C = 1, aligned and offset rows."""
+    configs = [config for _, _, config, _ in ONE_LAUNCH]
+    grids = [(rows, rk.backward_blocks(rows, c, rows), c.block // c.threads) for rows, _, c, _ in ONE_LAUNCH]
+    assert any(c.block // c.threads > 1 for c in configs) and any(c.block == c.threads for c in configs)
+    assert any(c.smem_acc for c in configs) and any(c.reload for c in configs)
+    assert any(blocks == 1 for _, blocks, _ in grids)
+    assert any((blocks - 1) * groups >= rows for rows, blocks, groups in grids)  # the last block has no row
+    assert any(C % 2 for _, C, _, _ in ONE_LAUNCH) and any(C == 1 for _, C, _, _ in ONE_LAUNCH)
+    assert {head for *_, head in ONE_LAUNCH} == {0, 3}
+
+
+def test_one_launch_is_chosen_for_small_reductions():
+    """rows.py's rule: one launch where the largest grid's partial sums fit LAST_BLOCK_FLOATS (64 x 1024 fp32,
+    the host-bound shape, does), two where they don't or where the kernel is two-pass."""
+    cfg = rk.default_config("ln_bwd", "f32", 1024)  # 64 threads a row, 4 rows a block
+    assert rk.backward_blocks(64, cfg, 64) == 16 and rk.last_block_reduce("f32", 64, 1024, cfg)
+    assert rk.last_block_reduce("f16", 1, 1, rk.default_config("ln_bwd", "f16", 1))
+    most = rk.LAST_BLOCK_FLOATS // 1024  # blocks of partial rows of 1024 that fit exactly
+    assert rk.last_block_reduce("f32", 4 * most, 1024, cfg)
+    assert not rk.last_block_reduce("f32", 4 * most + 8, 1024, cfg)
+    assert not rk.last_block_reduce("f32", 64, 1024, replace(cfg, two_pass=1))
+    for (kind, dtype, rows, C), entry in rk.ROW_TABLE.items():  # the suite's shapes are GPU-bound: two launches
+        if kind == "ln_bwd" and entry != rk.LEGACY:
+            assert not rk.last_block_reduce(dtype, rows, C, entry)
+    big = rk.default_config("ln_bwd", "f16", 4096)
+    assert not rk.last_block_reduce("f16", 4096, 4096, big)
+    assert rk.last_block_reduce("f16", 8, 4096, big)  # 4 blocks x 4096, 2 groups: 64 KB of shared sums
+    assert rk.backward_shared_bytes("f16", 4096, big, True) == 2 * rk.backward_shared_bytes("f16", 4096, big)
+    many = R(4, 256, 8, reload=1)  # 64 groups of 4 threads, rows of 128: 64 KB of shared sums
+    assert rk.last_block_reduce("f32", 64, 128, many)
+    assert not rk.last_block_reduce("f32", 64, 256, replace(many, cache=16))  # 128 KB: two launches

@@ -145,3 +145,87 @@ def test_bad_inputs_name_the_problem():
         rk.rows_layernorm(x, cupy.zeros(7, np.float32), cupy.zeros(8, np.float32))
     with pytest.raises(TypeError, match="cupy.ndarray"):
         rk.rows_softmax(np.zeros((4, 8), np.float32))
+
+
+ONE_LAUNCH_SHAPES = [(64, 1024), (3, 7), (37, 100), (9, 1001), (5, 1)]  # each within rows.LAST_BLOCK_FLOATS
+
+
+def _backward_plan(dtype: str, shape: tuple[int, int]) -> rk.RowPlan:
+    """The backward plan the last call built for ``shape`` (call after clear_plans and one call)."""
+    (plan,) = [p for key, p in rk._PLANS.items() if key[:4] == ("ln_bwd", dtype, *shape)]
+    return plan
+
+
+def _backward(dtype: str, shape: tuple[int, int], seed: int = 0):
+    """rows_layernorm_backward's (dx, dw, db) on _data's arrays, the forward's statistics, and the torch grads."""
+    x, dy, w, b = _data(shape, dtype, seed)
+    gx, gdy, gw = _to_gpu(x, dtype), _to_gpu(dy, dtype), cupy.asarray(w.numpy())
+    _, mean, rstd = rk.rows_layernorm(gx, gw, cupy.asarray(b.numpy()), dtype=dtype)
+    xf, wr, br = x.float().clone().requires_grad_(), w.clone().requires_grad_(), b.clone().requires_grad_()
+    torch.nn.functional.layer_norm(xf, (shape[1],), wr, br, 1e-5).backward(dy.float())
+    return (lambda: rk.rows_layernorm_backward(gdy, gx, gw, mean, rstd, dtype)), (xf.grad, wr.grad, br.grad)
+
+
+def _same_bits(a, b) -> bool:
+    return bool((a.view(cupy.uint8) == b.view(cupy.uint8)).all())
+
+
+@pytest.mark.parametrize("dtype", ["f32", "f16", "bf16"])
+@pytest.mark.parametrize("shape", ONE_LAUNCH_SHAPES)
+def test_one_launch_backward_matches_two_launches_and_torch(shape, dtype):
+    """The small backward's one launch (its last block adds the partial sums) against the two launches
+    (rows.LAST_BLOCK_FLOATS = 0) and PyTorch: dx the same bits, dw and db the same sums in another order."""
+    call, (gx_ref, gw_ref, gb_ref) = _backward(dtype, shape)
+    rk.clear_plans()
+    try:
+        dx, dw, db = call()
+        assert _backward_plan(dtype, shape).last_block
+        saved = rk.LAST_BLOCK_FLOATS
+        rk.LAST_BLOCK_FLOATS = 0
+        rk.clear_plans()
+        try:
+            dx2, dw2, db2 = call()
+            assert not _backward_plan(dtype, shape).last_block
+        finally:
+            rk.LAST_BLOCK_FLOATS = saved
+    finally:
+        rk.clear_plans()
+    assert _same_bits(dx, dx2)
+    assert rel_err(dw.get(), dw2.get()) < 1e-6 and rel_err(db.get(), db2.get()) < 1e-6
+    assert rel_err(_to_torch(dx, dtype), gx_ref) < 4 * TOL[dtype] or shape[1] == 1  # C = 1: dx is 0
+    assert rel_err(db.get(), gb_ref) < 1e-5
+    assert rel_err(dw.get(), gw_ref) < 1e-5 or shape[1] == 1
+
+
+def test_one_launch_backward_twice_and_on_two_streams():
+    """Calls reuse the stream's workspace: the counter is back at 0 after each, and dw, db come out the same
+    bits every time (partial sums in a fixed order); another stream gets a workspace of its own."""
+    call, _ = _backward("f32", (64, 1024), seed=1)
+    rk.clear_plans()
+    first = call()
+    plan = _backward_plan("f32", (64, 1024))
+    assert plan.last_block and len(plan.workspaces) == 1
+    for _ in range(3):
+        assert all(_same_bits(a, b) for a, b in zip(first, call()))
+    (buffer,) = [work[2] for work in plan.workspaces.values()]  # [counter, pad][partial sums]
+    assert int(buffer[:1].view(cupy.uint32).get()[0]) == 0
+    cupy.cuda.get_current_stream().synchronize()
+    stream = cupy.cuda.Stream(non_blocking=True)
+    with stream:
+        other = call()
+        stream.synchronize()
+    assert len(plan.workspaces) == 2
+    assert all(_same_bits(a, b) for a, b in zip(first, other))
+
+
+@pytest.mark.parametrize(("rows", "C", "dtype"), [(256, 768, "f16"), (8, 6144, "f32")])
+def test_backward_at_exactly_48_kb_of_dynamic_shared_memory(rows, C, dtype):
+    """Shapes whose backward asks for exactly 48 KB of dynamic shared memory: the launch needs the raised
+    limit too, because the kernel has static shared memory of its own (256 x 768 fp16 failed to launch with
+    CUDA_ERROR_INVALID_VALUE on an H100 before the limit was raised for every size)."""
+    config = rk.fit_config(dtype, C, rk.choose("ln_bwd", dtype, rows, C), 0, True)
+    assert rk.backward_shared_bytes(dtype, C, config, rk.last_block_reduce(dtype, rows, C, config)) == 48 * 1024
+    call, (gx_ref, gw_ref, gb_ref) = _backward(dtype, (rows, C))
+    dx, dw, db = call()
+    assert rel_err(_to_torch(dx, dtype), gx_ref) < 4 * TOL[dtype]
+    assert rel_err(dw.get(), gw_ref) < 1e-5 and rel_err(db.get(), gb_ref) < 1e-5

@@ -11,13 +11,14 @@ sweep's winner for each (kernel, dtype, rows, C) of the suite; other shapes take
 A launch plan (:class:`RowPlan`: the kernel with its grid, block and shared memory, its parameter block
 laid out once, :class:`~hyperion.tensor.cuda_build.PackedLaunch`) is built once per shape and alignment and
 kept in a dictionary: after the first call a call is one look-up, its allocations and one ``cuLaunchKernel``
-(two for the backward, three for the two-pass backward).
+(two for the backward, three for the two-pass backward; one for a small backward, whose last block adds the
+partial sums: :func:`last_block_reduce`).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -171,9 +172,9 @@ def choose(kind: str, dtype: str, rows: int, C: int) -> RowConfig | str:
 ROW_DTYPE = {"f32": 1, "f16": 2, "bf16": 3}  # the one kernel of a source a module is built with
 
 
-def _kernel(kind: str, dtype: str, config: RowConfig):
+def _kernel(kind: str, dtype: str, config: RowConfig, **extra: int):
     source, prefix = SOURCES[kind]
-    return get_kernel(source, f"{prefix}_{dtype}", **config.defines(), ROW_DTYPE=ROW_DTYPE[dtype])
+    return get_kernel(source, f"{prefix}_{dtype}", **config.defines(), **extra, ROW_DTYPE=ROW_DTYPE[dtype])
 
 
 def _resident_blocks(kernel, config: RowConfig, smem: int) -> int:
@@ -205,13 +206,15 @@ def fit_config(dtype: str, C: int, config: RowConfig, base: int, vec: bool) -> R
     return config
 
 
-def backward_shared_bytes(dtype: str, C: int, config: RowConfig) -> int:
+def backward_shared_bytes(dtype: str, C: int, config: RowConfig, last_block: bool = False) -> int:
     """Dynamic shared memory of a LayerNorm 14 block: its dw and db sums (SMEM_ACC: laid out by chunk, room
-    for a row at any head)."""
+    for a row at any head; ``last_block``, the one-launch kernel: a row of sums for each group of the block)."""
     n = CHUNK[dtype]
     if config.two_pass:
         return 0
-    return 2 * 4 * (n * ((C + 2 * n - 2) // n) if config.smem_acc else C)
+    if config.smem_acc:
+        return 2 * 4 * n * ((C + 2 * n - 2) // n)
+    return 2 * 4 * C * (config.block // config.threads if last_block else 1)
 
 
 def backward_blocks(rows: int, config: RowConfig, resident: int) -> int:
@@ -232,11 +235,33 @@ def column_splits(rows: int, C: int, sms: int) -> int:
     return max(1, min(cdiv(16 * sms, tiles), cdiv(rows, 4 * COLUMN_SLICES), 1024))
 
 
+# The one-launch backward (LayerNorm 14 with LAST_BLOCK_REDUCE=1) where the grid's partial sums are at most
+# LAST_BLOCK_FLOATS floats each for dw and db, and its block's shared sums (a row per group) fit LAST_BLOCK_SHARED.
+# Its last block adds the partials alone. GPU time of this form on an H100 (2026-12-06, Nsight Compute,
+# results/runtime-h100-2026-12-06-e call 11), one launch against row kernel + reduction: fp32 64 x 1024
+# 11.1-11.8 against 13.7 + 3.5 µs, 128 x 1024 (2^15 floats) 14.0-14.9 against 14.0 + 3.6, 37 x 37 8.5-9.0
+# against 10.8 + 2.8, 4096 x 64 17.8 against 35.6 + 3.4; fp16 64 x 1024 14.1-14.5 against 37.9 + 3.5. An
+# earlier form measured 256 x 1024 (2^16 floats) slower in one launch (21.3 against 14.0 + 3.7 µs), hence the
+# bound. Host time at 64 x 1024 fp32, best of 5 x 1000 calls: 17.1 against 33.8 µs on that (slow) host.
+LAST_BLOCK_FLOATS = 1 << 15
+LAST_BLOCK_SHARED = 96 * 1024
+
+
+def last_block_reduce(dtype: str, rows: int, C: int, config: RowConfig) -> bool:
+    """Whether the backward of ``config`` runs as one launch (its last block adds the partial sums): not the
+    two-pass kernel, the largest grid :func:`backward_blocks` can give (no cap on resident blocks) times C
+    within :data:`LAST_BLOCK_FLOATS` (so the choice does not depend on the compiled kernel's registers), and
+    its shared memory within :data:`LAST_BLOCK_SHARED`."""
+    return (not config.two_pass and backward_blocks(rows, config, rows) * C <= LAST_BLOCK_FLOATS
+            and backward_shared_bytes(dtype, C, config, True) <= LAST_BLOCK_SHARED)
+
+
 @dataclass(frozen=True)
 class RowPlan:
     """A shape's launches, built once: the row kernel and (backward) the partial-sum reduction with the
     number of partial sums, and (two-pass backward) the column-sum kernel that makes them; ``rows`` and
-    ``C`` as the kernels take them."""
+    ``C`` as the kernels take them. ``last_block``: the row kernel adds the partial sums itself (one launch,
+    no ``reduce``); ``workspaces`` then holds its counter and partial sums, one per CUDA stream."""
 
     launch: PackedLaunch
     rows: int
@@ -244,22 +269,42 @@ class RowPlan:
     parts: int = 0
     reduce: PackedLaunch | None = None
     columns: PackedLaunch | None = None
+    last_block: bool = False
+    workspaces: dict = field(default_factory=dict, compare=False, repr=False)
+
+    def workspace(self, stream: int) -> tuple[int, int]:
+        """``(counter, partials)`` device pointers of the one-launch backward on ``stream``
+        (``cupy.cuda.get_current_stream().ptr``), allocated and zeroed on the first call from that stream.
+        Kernels on one stream run in order, so each call may reuse them; two streams never share one."""
+        work = self.workspaces.get(stream)
+        if work is None:
+            import cupy
+
+            padded = cdiv(self.C, 4) * 4  # partial rows of whole float4s
+            buf = cupy.zeros(4 + 2 * self.parts * padded, np.float32)  # [counter, pad][dw | db partials]
+            work = self.workspaces.setdefault(stream, (buf.data.ptr, buf.data.ptr + 16, buf))
+        return work[0], work[1]
 
 
 KINDS = {"softmax": "ppiii", "ln_fwd": "ppppppiifii", "ln_bwd": "ppppppppiiii"}  # the kernels' parameters
+LAST_BLOCK_KINDS = "ppppppppppiiii"  # ln_bwd with LAST_BLOCK_REDUCE: ..., part, dw, db, counter, rows, C, vec, wvec
 
 
 def _build_plan(kind: str, dtype: str, rows: int, C: int, config: RowConfig, base: int, vec: bool) -> RowPlan:
     """The launch of ``config`` for rows whose first starts ``base`` bytes past a 16-byte boundary."""
     config = fit_config(dtype, C, config, base, vec)
-    kernel = _kernel(kind, dtype, config)
+    last_block = kind == "ln_bwd" and last_block_reduce(dtype, rows, C, config)
+    kernel = _kernel(kind, dtype, config, **({"LAST_BLOCK_REDUCE": 1} if last_block else {}))
     if kind != "ln_bwd":
         groups = config.block // config.threads
         return RowPlan(PackedLaunch(kernel, (cdiv(rows, groups),), (config.block,), 0, KINDS[kind]), rows, C)
-    smem = backward_shared_bytes(dtype, C, config)
-    if smem > 48 * 1024:
+    smem = backward_shared_bytes(dtype, C, config, last_block)
+    if smem:  # raised always: the default cap is 48 KB minus the kernel's static shared memory (exactly 48 KB failed)
         kernel.max_dynamic_shared_size_bytes = smem
     blocks = backward_blocks(rows, config, sm_count() * _resident_blocks(kernel, config, smem))
+    if last_block:
+        return RowPlan(PackedLaunch(kernel, (blocks,), (config.block,), smem, LAST_BLOCK_KINDS), rows, C, blocks,
+                       last_block=True)
     reduce = get_kernel(SOURCES["ln_bwd"][0], "layernorm_bwd_rows_reduce", **config.defines(),
                         ROW_DTYPE=ROW_DTYPE[dtype])
     row_launch = PackedLaunch(kernel, (blocks,), (config.block,), smem, KINDS[kind])
@@ -366,6 +411,13 @@ def rows_layernorm_backward(dy, x, w, mean, rstd, dtype: str = "f32", config: Ro
         return layernorm_backward(dy, x, w, mean, rstd)
     if plan is None:
         return dx, cupy.zeros(C, np.float32), cupy.zeros(C, np.float32)
+    if plan.last_block:  # one launch: the partial sums and the counter live in the plan's workspace
+        counter, pp = plan.workspace(cupy.cuda.get_current_stream().ptr)
+        dw, db = cupy.ndarray((C,), np.float32), cupy.ndarray((C,), np.float32)
+        wp = w.data.ptr
+        plan.launch(dy.data.ptr, x.data.ptr, wp, mean.data.ptr, rstd.data.ptr, dx.data.ptr, pp, dw.data.ptr,
+                    db.data.ptr, counter, rows, C, vec, wp % 16 == 0)
+        return dx, dw, db
     grads = cupy.ndarray((2 * C,), np.float32)  # zeroed by the kernel's first block
     partial = cupy.ndarray((2 * plan.parts * C,), np.float32)
     wp, pp, gp = w.data.ptr, partial.data.ptr, grads.data.ptr
