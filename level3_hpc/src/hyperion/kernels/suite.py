@@ -432,7 +432,7 @@ def bench_python(quick: bool, sweep: bool) -> list[dict]:
     launch = (grid, block, (x, y, np.int32(64), np.int32(1024), np.int32(1)))
     cases = {
         "matmul fp32 auto (plan cached)": lambda: mm.matmul_auto(a, a),
-        "matmul bf16 auto (12_wgmma, plan cached)": lambda: mm.matmul_tc_auto(ab, ab),
+        "matmul bf16 auto (plan cached)": lambda: mm.matmul_tc_auto(ab, ab),
         "softmax fp32 (06 rows)": lambda: rk.rows_softmax(x),
         "softmax fp16 (06 rows)": lambda: rk.rows_softmax(xh, "f16"),
         "layernorm fwd fp32 (05 rows)": lambda: rk.rows_layernorm(x, w, b),
