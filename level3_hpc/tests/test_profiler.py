@@ -102,9 +102,10 @@ def test_cost_model():
     assert cost("Matmul", "backward", [(8, 16), (16, 32)], (8, 32), 4)[0] == 4 * 8 * 16 * 32
     flops, nbytes = cost("Add", "forward", [(10, 10), (10,)], (10, 10), 8)
     assert flops == 100 and nbytes == 8 * (100 + 10 + 100)
-    assert cost("FlashAttention", "forward", [(2, 3, 5, 8), (2, 3, 7, 8), (2, 3, 7, 8)], (2, 3, 5, 8), 4)[0] == (
-        4 * 2 * 3 * 5 * 7 * 8
-    )
+    for name in ("FlashAttention", "FlashAttentionCUDA", "FlashAttentionHopper"):  # every device's Function
+        assert cost(name, "forward", [(2, 3, 5, 8), (2, 3, 7, 8), (2, 3, 7, 8)], (2, 3, 5, 8), 4)[0] == (
+            4 * 2 * 3 * 5 * 7 * 8
+        )
 
 
 def test_profiles_do_not_nest():

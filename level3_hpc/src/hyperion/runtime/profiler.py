@@ -39,7 +39,7 @@ import numpy as np
 from hyperion.tensor import autograd
 from hyperion.tensor.backend import get_backend
 
-MATMUL_OPS = {"Matmul", "Linear", "FlashAttention", "FlashAttentionCUDA", "KernelMatmul"}
+MATMUL_OPS = {"Matmul", "Linear", "FlashAttention", "FlashAttentionCUDA", "FlashAttentionHopper", "KernelMatmul"}
 OUTSIDE_OPS = ("from_host", "to_numpy", "full")  # backend calls Tensors make outside any op: always timed
 BACKEND_PRIMITIVES = ("matmul", "sum", "max", "exp", "log", "tanh", "erf", "take", "index_add",
                       "contiguous", "copy", "where", "maximum", "concatenate", "pad")
