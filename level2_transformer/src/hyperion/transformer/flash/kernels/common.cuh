@@ -26,12 +26,13 @@ template <> __device__ __forceinline__ __nv_bfloat16 from_float<__nv_bfloat16>(f
     return __float2bfloat16_rn(x);
 }
 
-// exp2 of the tensor-core kernels' softmax: the special-function unit's ex2.approx.ftz alone, one instruction
-// (what exp2f becomes under -use_fast_math, as FlashAttention-2 is built). Plain exp2f keeps outputs below
-// 2^-126 as denormals: a range test and two multiplies around the same instruction, for every score — and
-// these kernels issue about as many softmax instructions per score as the tensor cores need cycles at d = 64
-// (FlashAttention-3, section 3.1). A weight below 2^-126 beside the row maximum's weight 1 changes no sum.
-// Relative error about 2^-22 either way. FLASH_EXACT_EXP2=1 compiles exp2f back in, for A/B timing.
+// exp2 of the tensor-core kernels' softmax: the special-function unit's ex2.approx.ftz (PTX), what exp2f becomes
+// under -use_fast_math, as FlashAttention-2 is built. Plain exp2f compiles to ex2.approx.f32 without .ftz,
+// which keeps outputs below 2^-126 as denormals and so costs extra instructions around the same unit (a range
+// test and rescaling; the SASS was not inspected here). A weight below 2^-126 beside the row maximum's weight 1
+// changes no sum; relative error about 2^-22 either way. Measured on an H100 (2026-12-06): no difference in
+// 05's or 06's time beyond noise -- they were not issue-bound on the softmax. FLASH_EXACT_EXP2=1 compiles exp2f
+// back in, for that A/B.
 #ifndef FLASH_EXACT_EXP2
 #define FLASH_EXACT_EXP2 0
 #endif
