@@ -217,3 +217,17 @@ def test_wgmma_backward_matches_level2_06():
     theirs = level2.flash_backward_cuda(q, k, v, out, lse, do, causal=True)
     for a, b, which in zip(ours, theirs, "qkv", strict=True):
         _close(a, b, f"09 vs 06 d{which}", 5e-3)
+
+
+@hopper
+@pytest.mark.parametrize(("n_q", "n_k"), [(0, 50), (40, 0), (0, 0)])
+def test_wgmma_empty_sequences(n_q, n_k):
+    """No queries or no keys: no launch; outputs of the right shapes; rows with no key are 0 with lse -inf."""
+    q = cp.ones((1, 2, n_q, 64), cp.float16)
+    k = v = cp.ones((1, 2, n_k, 64), cp.float16)
+    out, lse = fh.flash_forward_wgmma(q, k, v)
+    assert out.shape == q.shape and lse.shape == q.shape[:3]
+    assert bool(cp.all(out == 0)) and bool(cp.all(cp.isneginf(lse)))
+    grads = fh.flash_backward_wgmma(q, k, v, out, lse, cp.ones_like(q))
+    assert [g.shape for g in grads] == [q.shape, k.shape, v.shape]
+    assert all(bool(cp.all(g == 0)) for g in grads)

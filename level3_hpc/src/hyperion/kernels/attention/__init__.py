@@ -116,6 +116,8 @@ def flash_forward_wgmma(q, k, v, *, causal=False, key_padding_mask=None, scale=N
     pad = level2._pad_mask(key_padding_mask, batch, n_k)
     out = cupy.empty_like(q)
     lse = cupy.empty((batch, heads, n_q), cupy.float32)
+    if out.size == 0:  # no query rows: nothing to launch (a grid of 0 blocks is a launch error)
+        return (from_bf16_bits(out) if kind == "bf16" else out), lse
     rows = 64 * tile["FLASH_WG"]
     smem = shared_bytes(d, tile)
     fn = _kernel(SOURCE, f"flash_fwd_wgmma_{kind}", d, tuple(sorted(tile.items())), smem)
@@ -133,6 +135,8 @@ def flash_backward_wgmma(q, k, v, out, lse, dout, *, causal=False, key_padding_m
 
     check_qkv(q, k, v, key_padding_mask, "flash_backward_wgmma")
     kind = _check_kind(q, precision, "flash_backward_wgmma")
+    if q.size == 0 or k.size == 0:  # no query rows or no keys: every gradient is zero, nothing to launch
+        return tuple(cupy.zeros_like(x) for x in (q, k, v))
     batch, heads, n_q, d = q.shape
     tile = tile or BWD_TILES[d]
     delta = level2.row_delta(dout, out, kind, d)
