@@ -22,20 +22,6 @@ __device__ __forceinline__ float4 load4(const float* m, int row, int col, int ro
     return t;
 }
 
-// A float4 of row `row` of an (rows x ld) matrix at columns col..col+3, zero at or past column `end`.
-__device__ __forceinline__ float4 load4_until(const float* m, int row, int col, int rows, int ld, int end, int vec) {
-    if (vec && row < rows && col + 3 < end) return *reinterpret_cast<const float4*>(&m[(size_t)row * ld + col]);
-    float4 t = make_float4(0.f, 0.f, 0.f, 0.f);
-    if (row < rows) {
-        const float* p = &m[(size_t)row * ld];
-        if (col + 0 < end) t.x = p[col + 0];
-        if (col + 1 < end) t.y = p[col + 1];
-        if (col + 2 < end) t.z = p[col + 2];
-        if (col + 3 < end) t.w = p[col + 3];
-    }
-    return t;
-}
-
 __device__ __forceinline__ void store4(float* m, int row, int col, int rows, int cols, int vec, float4 t) {
     if (row >= rows) return;
     if (vec && col + 3 < cols) {

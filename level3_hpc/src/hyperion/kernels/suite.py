@@ -260,7 +260,6 @@ def bench_matmul(quick: bool, sweep: bool) -> list[dict]:
             timed = {}
             choices = [("08_double_buffered", i) for i in range(len(mm.WARPTILE_CONFIGS))]
             choices += [("13_split_k", sk) for sk in mm.SPLIT_K_CONFIGS]
-            choices += [("15_conflict_free", cf) for cf in mm.CONFLICT_FREE_CHOICES]
             for choice in choices:
                 fn = (lambda a=a, b=b, choice=choice: mm.matmul_auto(a, b, choice=choice))
                 try:
@@ -545,10 +544,6 @@ def _compile_job(job: tuple) -> str:
             from hyperion.kernels.loader import get_kernel
 
             get_kernel("matmul/13_split_k.cu", "matmul_split_k", **args)
-        elif kind == "conflict_free":
-            from hyperion.kernels.loader import get_kernel
-
-            get_kernel("matmul/15_conflict_free.cu", "matmul_conflict_free", **args)
         elif kind == "rows":
             from hyperion.kernels import rows as rk
 
@@ -579,7 +574,6 @@ def precompile(jobs: int = 16, sections: tuple[str, ...] = ("flash", "matmul", "
     if "matmul" in sections:
         work += [("fp32", (v, cfg)) for v in ("07_warptile", "08_double_buffered") for cfg in mm.WARPTILE_CONFIGS]
         work += [("split_k", mm.WARPTILE_CONFIGS[i]) for i in sorted({i for i, _ in mm.SPLIT_K_CONFIGS})]
-        work += [("conflict_free", cfg) for cfg in mm.CONFLICT_FREE_CONFIGS]
     if "tc" in sections:
         work += [("tc", (v, cfg)) for v in ("11_mma_pipelined", "12_wgmma", "14_wgmma_tma") for cfg in mm.tc_configs(v)]
     if "python" in sections and "tc" not in sections:  # the tensor-core plan the host-time table calls

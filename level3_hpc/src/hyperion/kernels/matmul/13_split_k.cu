@@ -44,6 +44,20 @@ static_assert(WMITER * WSUBM == WM && WNITER * WSUBN == WN, "warp tile splits ev
 static_assert((WSUBN / TN) * (WSUBM / TM) == 32, "a sub-tile is 32 threads of TM x TN");
 static_assert(BM % ROW_STRIDE_A == 0 && BK % ROW_STRIDE_B == 0 && TN % 4 == 0, "loads tile evenly");
 
+// A float4 of row `row` of an (rows x ld) matrix at columns col..col+3, zero at or past column `end`.
+__device__ __forceinline__ float4 load4_until(const float* m, int row, int col, int rows, int ld, int end, int vec) {
+    if (vec && row < rows && col + 3 < end) return *reinterpret_cast<const float4*>(&m[(size_t)row * ld + col]);
+    float4 t = make_float4(0.f, 0.f, 0.f, 0.f);
+    if (row < rows) {
+        const float* p = &m[(size_t)row * ld];
+        if (col + 0 < end) t.x = p[col + 0];
+        if (col + 1 < end) t.y = p[col + 1];
+        if (col + 2 < end) t.z = p[col + 2];
+        if (col + 3 < end) t.w = p[col + 3];
+    }
+    return t;
+}
+
 extern "C" __global__ void __launch_bounds__(NTHREADS)
     matmul_split_k(const float* __restrict__ A, const float* __restrict__ B, float* __restrict__ P, int M, int N,
                    int K, int kslice, int vec) {

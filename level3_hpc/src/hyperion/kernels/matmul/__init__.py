@@ -227,19 +227,6 @@ def tc_route(m: int, n: int, k: int) -> str:
 
 # 13_split_k: (WARPTILE_CONFIGS index, slices of K) candidates; the sweep times each at every suite shape.
 SPLIT_K_CONFIGS: list[tuple[int, int]] = [(5, 2), (5, 3), (5, 4), (2, 2), (2, 3), (1, 2), (6, 2)]
-# 15_conflict_free: 08's tiles with MINB (blocks per SM the registers must allow); registers from nvcc
-# --resource-usage for sm_90 (only the fifth spills, 8 bytes). Chosen as ("15_conflict_free", (index, slices)).
-CONFLICT_FREE_CONFIGS: list[dict[str, int]] = [
-    dict(BM=128, BN=128, BK=8, WM=64, WN=32, WNITER=2, TM=8, TN=4, NTHREADS=256, MINB=2),  # 125 registers
-    dict(BM=128, BN=128, BK=8, WM=64, WN=32, WNITER=1, TM=8, TN=8, NTHREADS=256, MINB=2),  # 128
-    dict(BM=128, BN=128, BK=16, WM=64, WN=32, WNITER=2, TM=8, TN=4, NTHREADS=256, MINB=1),  # 165
-    dict(BM=128, BN=128, BK=8, WM=64, WN=64, WNITER=4, TM=8, TN=4, NTHREADS=128, MINB=2),  # 233
-    dict(BM=64, BN=128, BK=16, WM=32, WN=64, WNITER=2, TM=4, TN=4, NTHREADS=128, MINB=4),  # 128, 8 bytes spilled
-    dict(BM=64, BN=128, BK=8, WM=32, WN=64, WNITER=2, TM=4, TN=4, NTHREADS=128, MINB=4),  # 126
-    dict(BM=128, BN=64, BK=16, WM=32, WN=64, WNITER=2, TM=8, TN=4, NTHREADS=128, MINB=3),  # 167
-]
-CONFLICT_FREE_CHOICES: list[tuple[int, int]] = [(i, 1) for i in range(len(CONFLICT_FREE_CONFIGS))] + [
-    (4, 2), (5, 2), (4, 3), (0, 2)]  # the sweep's candidates: every tile whole, small tiles with K split
 
 
 def _checked_pair(a, b, dtype, name: str):
@@ -255,29 +242,26 @@ def _checked_pair(a, b, dtype, name: str):
 
 
 _AUTO_PLANS: dict[tuple, tuple] = {}  # key -> (the product, split-K partial sums or None)
-SPLIT_KERNELS = {"13_split_k": "matmul_split_k", "15_conflict_free": "matmul_conflict_free"}  # z = a slice of K
 
 
 def _fp32_plan(m: int, n: int, k: int, vec: bool, choice: tuple[str, int] | tuple[str, tuple[int, int]]):
     """(the product's launch, split-K: (the partial sums' launch, slices) or None) of one fp32 product, built
     once per key; each launch a :class:`~hyperion.tensor.cuda_build.PackedLaunch` taking the pointers."""
     version, index = choice
-    if version in ("13_split_k", "15_conflict_free"):
+    if version == "13_split_k":
         tile, splits = index
-        cfg = (WARPTILE_CONFIGS if version == "13_split_k" else CONFLICT_FREE_CONFIGS)[tile]
-        kslice = cdiv(cdiv(k, splits), cfg["BK"]) * cfg["BK"] if k else 1  # whole BK tiles but in the last slice
-        splits = max(1, cdiv(k, kslice))
-        kernel = get_kernel(f"matmul/{version}.cu", SPLIT_KERNELS[version], **cfg)
+        cfg = WARPTILE_CONFIGS[tile]
+        kslice = cdiv(cdiv(k, splits), cfg["BK"]) * cfg["BK"]  # whole BK tiles in every slice but the last
+        splits = cdiv(k, kslice)
+        kernel = get_kernel("matmul/13_split_k.cu", "matmul_split_k", **cfg)
         grid = (cdiv(n, cfg["BN"]), cdiv(m, cfg["BM"]), splits)
-        product = _Bound(PackedLaunch(kernel, grid, (cfg["NTHREADS"],), 0, "pppiiiii"), (m, n, k, kslice, int(vec)))
-        if splits == 1:  # one slice: the product writes C itself
-            return product, None
         vec4 = int(m * n % 4 == 0)
         count = m * n // 4 if vec4 else m * n
         total = cdiv(count, 256) if vec4 else min(cdiv(count, 256), 4096)
-        sums = get_kernel("matmul/13_split_k.cu", "matmul_split_k_sum", **(cfg if version == "13_split_k" else {}))
-        summer = PackedLaunch(sums, (total,), (256,), 0, "ppiii")
-        return product, (_Bound(summer, (m * n, splits, vec4)), splits)
+        summer = PackedLaunch(get_kernel("matmul/13_split_k.cu", "matmul_split_k_sum", **cfg), (total,), (256,), 0,
+                              "ppiii")
+        product = PackedLaunch(kernel, grid, (cfg["NTHREADS"],), 0, "pppiiiii")
+        return _Bound(product, (m, n, k, kslice, int(vec))), (_Bound(summer, (m * n, splits, vec4)), splits)
     cfg = WARPTILE_CONFIGS[index]
     kernel = _fp32_kernel(version, tuple(cfg.items()))
     grid = (cdiv(n, cfg["BN"]), cdiv(m, cfg["BM"]))
@@ -297,8 +281,7 @@ class _Bound:
 
 def matmul_auto(a, b, out=None, choice=None):
     """``a @ b`` (fp32) with the kernel and tiles :func:`choose_fp32` picks for this shape (or ``choice``:
-    ``(version, WARPTILE_CONFIGS index)``, ``("13_split_k", (index, slices))`` or
-    ``("15_conflict_free", (CONFLICT_FREE_CONFIGS index, slices))``). The launch plan is
+    ``(version, WARPTILE_CONFIGS index)``, or ``("13_split_k", (index, slices))``). The launch plan is
     built once per shape: a later call is a look-up, an allocation and a launch."""
     import cupy
 
