@@ -105,7 +105,7 @@ def test_tma_configs_build_through_the_sm90a_loader(tmp_path):
 @pytest.mark.skipif(NVCC is None, reason="nvcc is not on PATH: the CUDA sources cannot be compiled here")
 def test_flash_wgmma_tiles_build_without_spills(tmp_path):
     """08_flash_fwd_wgmma and 09_flash_bwd_wgmma build at every head dimension with their default tiles (no
-    spills but the two small ones their tables name), and every tile the suite sweeps builds; the generated
+    spills but the three small ones their tables name), and every tile the suite sweeps builds; the generated
     wgmma header is current."""
     from hyperion.kernels.attention import BWD_SOURCE, BWD_TILES, SOURCE, WGMMA_DIMS, WGMMA_TILES
     from hyperion.kernels.attention.gen_wgmma import HEADER, render
@@ -131,7 +131,7 @@ def test_flash_wgmma_tiles_build_without_spills(tmp_path):
             names = (b"flash_fwd_wgmma_f16", b"flash_fwd_wgmma_bf16") if source == SOURCE else \
                 (b"flash_bwd_dq_wgmma_f16", b"flash_bwd_dkdv_wgmma_bf16")
             assert all(name in cubin for name in names)
-            if default:  # d = 128's table entry spills a little and was measured fastest anyway (its comment)
+            if default:  # 08 at d = 128 and 09 at d = 80, 96 spill a little and were measured fastest anyway
                 spills = re.findall(r"(\d+) bytes spill stores", log)
-                limit = 128 if (source, d) in {(SOURCE, 128), (BWD_SOURCE, 80)} else 0
+                limit = 128 if (source, d) in {(SOURCE, 128), (BWD_SOURCE, 80), (BWD_SOURCE, 96)} else 0
                 assert spills and max(map(int, spills)) <= limit, (source, d, spills)

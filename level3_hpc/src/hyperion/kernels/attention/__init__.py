@@ -31,22 +31,24 @@ WGMMA_DIMS = (64, 80, 96, 128)
 # __launch_bounds__'s blocks per SM (FLASH_MIN_BLOCKS). From the H100 sweep of 2026-12-06 (`suite --only flash
 # --sweep`, results/runtime-h100-2026-12-06-e/call5_suite_flash.txt): the fastest tile at N = 4096 and
 # 8192, within 0.01 ms of the fastest at N = 1024. d = 128's three warpgroups spill (52-72 bytes at 168 registers
-# a thread) and are still the fastest there; d = 96 was not swept (it takes d = 80's tile).
+# a thread) and are still the fastest there. d = 96 from its own sweep (results/runtime-h100-2026-12-06-f, call
+# 5): two blocks an SM, fastest at every N (1.06 against 1.57 ms with d = 80's tile at N = 4096).
 WGMMA_TILES: dict[int, dict[str, int]] = {
     64: {"FLASH_BC": 128, "FLASH_WG": 1, "FLASH_MIN_BLOCKS": 2},
     80: {"FLASH_BC": 64, "FLASH_WG": 2, "FLASH_MIN_BLOCKS": 1},
-    96: {"FLASH_BC": 64, "FLASH_WG": 2, "FLASH_MIN_BLOCKS": 1},
+    96: {"FLASH_BC": 64, "FLASH_WG": 2, "FLASH_MIN_BLOCKS": 2},
     128: {"FLASH_BC": 128, "FLASH_WG": 3, "FLASH_MIN_BLOCKS": 1},
 }
 
 
 # 09 per head dimension: rows of a streamed tile (FLASH_BT), warpgroups per block, blocks per SM. From the same
 # kind of sweep (results/runtime-h100-2026-12-06-e/call9_suite_flash.txt): the fastest at N = 4096 and 8192
-# (d = 80's spills 44 bytes in the dK/dV kernel and is still the fastest); d = 96 not swept.
+# (d = 80's spills 44 bytes in the dK/dV kernel and is still the fastest); d = 96 from its own sweep
+# (results/runtime-h100-2026-12-06-f, call 5: fastest at N = 4096 and 8192, as at d = 80; spills 28 bytes).
 BWD_TILES: dict[int, dict[str, int]] = {
     64: {"FLASH_BT": 128, "FLASH_WG": 1, "FLASH_MIN_BLOCKS": 1},
     80: {"FLASH_BT": 128, "FLASH_WG": 2, "FLASH_MIN_BLOCKS": 1},
-    96: {"FLASH_BT": 64, "FLASH_WG": 2, "FLASH_MIN_BLOCKS": 1},
+    96: {"FLASH_BT": 128, "FLASH_WG": 2, "FLASH_MIN_BLOCKS": 1},
     128: {"FLASH_BT": 64, "FLASH_WG": 2, "FLASH_MIN_BLOCKS": 1},
 }
 
