@@ -231,3 +231,31 @@ def test_wgmma_empty_sequences(n_q, n_k):
     grads = fh.flash_backward_wgmma(q, k, v, out, lse, cp.ones_like(q))
     assert [g.shape for g in grads] == [q.shape, k.shape, v.shape]
     assert all(bool(cp.all(g == 0)) for g in grads)
+
+
+@hopper
+@pytest.mark.parametrize("causal", [True, "bottom_right"])
+@pytest.mark.parametrize("group", [1, 3, 64])
+def test_causal_block_order_changes_nothing_but_the_order(causal, group):
+    """block_tile's grouped longest-first order (3 does not divide the 10 heads: a short last group; 64: all
+    heads in one group) gives the plain order's outputs and gradients bit for bit: each block's work is the same."""
+    (q, k, v), _ = _inputs((2, 5, 200, 170, 64), seed=9)
+    q, k, v = (x.astype(cp.float16) for x in (q, k, v))
+    dout = cp.asarray(np.random.default_rng(10).standard_normal(q.shape)).astype(cp.float16)
+    base, base_lse = fh.flash_forward_wgmma(q, k, v, causal=causal, group=1)
+    out, lse = fh.flash_forward_wgmma(q, k, v, causal=causal, group=group)
+    assert bool(cp.all(out == base)) and bool(cp.all(lse == base_lse))
+    want = fh.flash_backward_wgmma(q, k, v, base, base_lse, dout, causal=causal, group=1)
+    got = fh.flash_backward_wgmma(q, k, v, base, base_lse, dout, causal=causal, group=group)
+    for name, g, w in zip(("dQ", "dK", "dV"), got, want):
+        assert bool(cp.all(g == w)), name
+    ref = naive_attention_forward(*(x.astype(cp.float64) for x in (q, k, v)), causal=causal)[0]
+    _close(out, ref, f"08 causal={causal} group={group}")
+
+
+@hopper
+def test_block_order_refuses_a_group_of_no_heads():
+    (q, k, v), _ = _inputs((1, 1, 64, 64, 64))
+    q, k, v = (x.astype(cp.float16) for x in (q, k, v))
+    with pytest.raises(ValueError, match="group must be a positive"):
+        fh.flash_forward_wgmma(q, k, v, causal=True, group=0)

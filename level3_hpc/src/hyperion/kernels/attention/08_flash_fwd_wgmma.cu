@@ -20,8 +20,8 @@
 // copies, fences them into the async proxy (fence.proxy.async), then the block barrier. A wgmma reads its
 // register operands after it is issued: all of P is packed before the first P V wgmma and kept live until the
 // wait (an empty asm that "reads" it), so the compiler cannot reuse those registers while the tensor cores read.
-// Masks, causal tile skipping (per warpgroup: a wgmma is issued by all four warps) and the longest-first order of
-// causal blocks are 05's. Not yet here (FlashAttention-3's next steps): TMA loads, a producer warpgroup, and
+// Masks and causal tile skipping (per warpgroup: a wgmma is issued by all four warps) are 05's; causal blocks
+// start longest first across a group of heads (block_tile in flash_wgmma.cuh), not only inside one head as in 05. Not yet here (FlashAttention-3's next steps): TMA loads, a producer warpgroup, and
 // overlapping one tile's softmax with the next tile's S = Q Kᵀ.
 #include "attention/flash_wgmma.cuh"
 
@@ -47,7 +47,7 @@ template <bool BF16>
 __device__ void flash_fwd_wgmma(const unsigned short* __restrict__ q, const unsigned short* __restrict__ k,
                                 const unsigned short* __restrict__ v, const unsigned char* __restrict__ key_pad,
                                 unsigned short* __restrict__ out, float* __restrict__ lse, int heads, int n_q,
-                                int n_k, float scale, int causal, int has_pad) {
+                                int n_k, float scale, int causal, int has_pad, int group) {
     using namespace fa;
     extern __shared__ __align__(1024) unsigned char smem_raw[];
     const unsigned raw = smem_addr(smem_raw), q_tile = (raw + 1023) & ~1023u;  // Q | K0 | V0 | K1 | V1
@@ -55,7 +55,9 @@ __device__ void flash_fwd_wgmma(const unsigned short* __restrict__ q, const unsi
 
     const int wg = threadIdx.x / 128, warp = (threadIdx.x % 128) / 32, lane = threadIdx.x % 32;
     const int g = lane / 4, t = lane % 4;
-    const int bh = blockIdx.y, q0 = (causal ? gridDim.x - 1 - blockIdx.x : blockIdx.x) * BR;
+    int rank, bh;
+    block_tile(group, rank, bh);
+    const int q0 = (causal ? gridDim.x - 1 - rank : rank) * BR;  // causal: the last query rows see the most keys
     const unsigned char* pad_row = key_pad + (size_t)(bh / heads) * n_k;
     q += (size_t)bh * n_q * D;
     k += (size_t)bh * n_k * D;
@@ -168,8 +170,8 @@ __device__ void flash_fwd_wgmma(const unsigned short* __restrict__ q, const unsi
     extern "C" __global__ void __launch_bounds__(THREADS, FLASH_MIN_BLOCKS)                                    \
         NAME(const unsigned short* q, const unsigned short* k, const unsigned short* v,                        \
              const unsigned char* key_pad, unsigned short* out, float* lse, int heads, int n_q, int n_k,        \
-             float scale, int causal, int has_pad) {                                                           \
-        flash_fwd_wgmma<BF16>(q, k, v, key_pad, out, lse, heads, n_q, n_k, scale, causal, has_pad);           \
+             float scale, int causal, int has_pad, int group) {                                                \
+        flash_fwd_wgmma<BF16>(q, k, v, key_pad, out, lse, heads, n_q, n_k, scale, causal, has_pad, group);    \
     }
 
 FLASH_FWD_WGMMA(flash_fwd_wgmma_f16, false)

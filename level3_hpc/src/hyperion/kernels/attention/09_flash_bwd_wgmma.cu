@@ -37,15 +37,16 @@ __device__ void flash_bwd_dq_wgmma(const unsigned short* __restrict__ q, const u
                                    const unsigned short* __restrict__ v, const unsigned short* __restrict__ dout,
                                    const float* __restrict__ lse, const float* __restrict__ delta,
                                    const unsigned char* __restrict__ key_pad, unsigned short* __restrict__ dq,
-                                   int heads, int n_q, int n_k, float scale, int causal, int has_pad) {
+                                   int heads, int n_q, int n_k, float scale, int causal, int has_pad, int group) {
     using namespace fa;
     extern __shared__ __align__(1024) unsigned char smem_raw[];
     const unsigned own = (smem_addr(smem_raw) + 1023) & ~1023u;  // Q | dO | stage 0: K, V | stage 1: K, V
     const unsigned tiles = own + 2 * OWN_BYTES;
     const int wg = threadIdx.x / 128, warp = (threadIdx.x % 128) / 32, lane = threadIdx.x % 32;
     const int g = lane / 4, t = lane % 4;
-    // causal: the last query blocks see the most keys; launch them first so the short ones fill the tail
-    const int bh = blockIdx.y, q0 = (causal ? gridDim.x - 1 - blockIdx.x : blockIdx.x) * BR;
+    int rank, bh;
+    block_tile(group, rank, bh);
+    const int q0 = (causal ? gridDim.x - 1 - rank : rank) * BR;  // causal: the last query rows see the most keys
     const unsigned char* pad_row = key_pad + (size_t)(bh / heads) * n_k;
     q += (size_t)bh * n_q * D;
     dout += (size_t)bh * n_q * D;
@@ -129,7 +130,7 @@ __device__ void flash_bwd_dkdv_wgmma(const unsigned short* __restrict__ q, const
                                      const float* __restrict__ lse, const float* __restrict__ delta,
                                      const unsigned char* __restrict__ key_pad, unsigned short* __restrict__ dk,
                                      unsigned short* __restrict__ dv, int heads, int n_q, int n_k, float scale,
-                                     int causal, int has_pad) {
+                                     int causal, int has_pad, int group) {
     using namespace fa;
     extern __shared__ __align__(1024) unsigned char smem_raw[];
     const unsigned raw = smem_addr(smem_raw), own = (raw + 1023) & ~1023u;  // K | V | 2 stages of Q, dO | stats
@@ -138,7 +139,9 @@ __device__ void flash_bwd_dkdv_wgmma(const unsigned short* __restrict__ q, const
     float* Ds = Ls + 2 * BT;                                                           // [2][BT] delta
     const int wg = threadIdx.x / 128, warp = (threadIdx.x % 128) / 32, lane = threadIdx.x % 32;
     const int g = lane / 4, t = lane % 4;
-    const int bh = blockIdx.y, j0 = blockIdx.x * BR;
+    int rank, bh;
+    block_tile(group, rank, bh);
+    const int j0 = rank * BR;  // causal: the first keys are seen by the most queries
     const unsigned char* pad_row = key_pad + (size_t)(bh / heads) * n_k;
     q += (size_t)bh * n_q * D;
     dout += (size_t)bh * n_q * D;
@@ -236,18 +239,18 @@ __device__ void flash_bwd_dkdv_wgmma(const unsigned short* __restrict__ q, const
         flash_bwd_dq_wgmma_##SUFFIX(const unsigned short* q, const unsigned short* k, const unsigned short* v,  \
                                     const unsigned short* dout, const float* lse, const float* delta,          \
                                     const unsigned char* key_pad, unsigned short* dq, int heads, int n_q,      \
-                                    int n_k, float scale, int causal, int has_pad) {                           \
+                                    int n_k, float scale, int causal, int has_pad, int group) {                \
         flash_bwd_dq_wgmma<BF16>(q, k, v, dout, lse, delta, key_pad, dq, heads, n_q, n_k, scale, causal,       \
-                                 has_pad);                                                                     \
+                                 has_pad, group);                                                              \
     }                                                                                                          \
     extern "C" __global__ void __launch_bounds__(THREADS, FLASH_MIN_BLOCKS)                                    \
         flash_bwd_dkdv_wgmma_##SUFFIX(const unsigned short* q, const unsigned short* k,                        \
                                       const unsigned short* v, const unsigned short* dout, const float* lse,   \
                                       const float* delta, const unsigned char* key_pad, unsigned short* dk,    \
                                       unsigned short* dv, int heads, int n_q, int n_k, float scale,            \
-                                      int causal, int has_pad) {                                               \
+                                      int causal, int has_pad, int group) {                                    \
         flash_bwd_dkdv_wgmma<BF16>(q, k, v, dout, lse, delta, key_pad, dk, dv, heads, n_q, n_k, scale, causal, \
-                                   has_pad);                                                                   \
+                                   has_pad, group);                                                            \
     }
 
 FLASH_BWD_WGMMA(f16, false)

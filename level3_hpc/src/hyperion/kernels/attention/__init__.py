@@ -21,8 +21,9 @@ from hyperion.transformer.flash import cuda as level2
 from hyperion.transformer.flash._inputs import causal_mode, check_qkv, default_scale
 from hyperion.transformer.flash.function import FlashAttentionCUDA
 
-__all__ = ["BWD_TILES", "WGMMA_DIMS", "WGMMA_TILES", "FlashAttentionHopper", "flash_backward_hopper",
-           "flash_backward_wgmma", "flash_forward_hopper", "flash_forward_wgmma", "hopper_available", "shared_bytes"]
+__all__ = ["BWD_TILES", "CAUSAL_GROUP", "WGMMA_DIMS", "WGMMA_TILES", "FlashAttentionHopper",
+           "flash_backward_hopper", "flash_backward_wgmma", "flash_forward_hopper", "flash_forward_wgmma",
+           "hopper_available", "shared_bytes"]
 
 SOURCE = "attention/08_flash_fwd_wgmma.cu"
 BWD_SOURCE = "attention/09_flash_bwd_wgmma.cu"
@@ -41,10 +42,34 @@ WGMMA_TILES: dict[int, dict[str, int]] = {
 }
 
 
+# Causal launches take heads CAUSAL_GROUP at a time, every head's longest tile of a group first (flash_wgmma.cuh's
+# block_tile); 1 is the plain order (a head's tiles longest first, then the next head's). Swept on an H100 at
+# B = 4, H = 16, d 64/80/128, N 1024/4096/8192, causal (results/runtime-h100-2026-12-06-f, call 7): 16 was faster
+# than 1 in all 9 cells, forward and forward + backward (e.g. d = 128, N = 4096 f+b 0.92 against 0.86 of SDPA).
+CAUSAL_GROUP = 16
+
+
+def _grid(n: int, rows: int, batch_heads: int) -> tuple[int, int]:
+    """(tiles of ``rows``, batch x heads): the grid of 08/09, inside CUDA's limits and block_tile's 32 bits."""
+    tiles = -(-n // rows)
+    if batch_heads > 65535 or tiles * batch_heads >= 2**31:
+        raise ValueError(f"flash (wgmma): {batch_heads} batch x heads (at most 65535) and {tiles} tiles of {rows} "
+                         f"rows make too large a grid")
+    return tiles, batch_heads
+
+
+def _group(causal, group: int | None) -> int:
+    """Heads per group of the block order: 1 (the plain order) unless causal."""
+    if group is not None and group < 1:
+        raise ValueError(f"group must be a positive number of heads, got {group}")
+    return (group or CAUSAL_GROUP) if causal else 1
+
+
 # 09 per head dimension: rows of a streamed tile (FLASH_BT), warpgroups per block, blocks per SM. From the same
 # kind of sweep (results/runtime-h100-2026-12-06-e/call9_suite_flash.txt): the fastest at N = 4096 and 8192
-# (d = 80's spills 44 bytes in the dK/dV kernel and is still the fastest); d = 96 from its own sweep
-# (results/runtime-h100-2026-12-06-f, call 5: fastest at N = 4096 and 8192, as at d = 80; spills 28 bytes).
+# (d = 80's spills in the dK/dV kernel -- 20 bytes since block_tile, 44 before -- and is still the fastest);
+# d = 96 from its own sweep (results/runtime-h100-2026-12-06-f, call 5: fastest at N = 4096 and 8192, as at
+# d = 80; spills 52 bytes).
 BWD_TILES: dict[int, dict[str, int]] = {
     64: {"FLASH_BT": 128, "FLASH_WG": 1, "FLASH_MIN_BLOCKS": 1},
     80: {"FLASH_BT": 128, "FLASH_WG": 2, "FLASH_MIN_BLOCKS": 1},
@@ -104,17 +129,18 @@ def _operands(kind: str, *arrays):
 
 
 def flash_forward_wgmma(q, k, v, *, causal=False, key_padding_mask=None, scale=None, precision=None,
-                        tile: dict[str, int] | None = None):
+                        tile: dict[str, int] | None = None, group: int | None = None):
     """``(O, lse)`` by 08 for CuPy fp16 ``q (B, H, N_q, d)``, ``k, v (B, H, N_k, d)`` (or float32 with
-    ``precision="bf16"``), d in :data:`WGMMA_DIMS`; level 2's ``flash_forward_cuda`` semantics. Hopper only."""
+    ``precision="bf16"``), d in :data:`WGMMA_DIMS`; level 2's ``flash_forward_cuda`` semantics. Hopper only.
+    ``tile`` and ``group`` (causal block order, :data:`CAUSAL_GROUP`) override the tables, for sweeps."""
     import cupy
 
     check_qkv(q, k, v, key_padding_mask, "flash_forward_wgmma")
     kind = _check_kind(q, precision, "flash_forward_wgmma")
     batch, heads, n_q, d = q.shape
-    tile = tile or WGMMA_TILES[d]
     q, k, v = _operands(kind, q, k, v)
     n_k = k.shape[2]
+    tile = tile or WGMMA_TILES[d]
     pad = level2._pad_mask(key_padding_mask, batch, n_k)
     out = cupy.empty_like(q)
     lse = cupy.empty((batch, heads, n_q), cupy.float32)
@@ -124,13 +150,14 @@ def flash_forward_wgmma(q, k, v, *, causal=False, key_padding_mask=None, scale=N
     smem = shared_bytes(d, tile)
     fn = _kernel(SOURCE, f"flash_fwd_wgmma_{kind}", d, tuple(sorted(tile.items())), smem)
     args = (q, k, v, pad, out, lse, np.int32(heads), np.int32(n_q), np.int32(n_k),
-            np.float32(default_scale(d, scale)), np.int32(causal_mode(causal)), np.int32(key_padding_mask is not None))
-    fn(((n_q + rows - 1) // rows, batch * heads), (128 * tile["FLASH_WG"],), args, shared_mem=smem)
+            np.float32(default_scale(d, scale)), np.int32(causal_mode(causal)), np.int32(key_padding_mask is not None),
+            np.int32(_group(causal, group)))
+    fn(_grid(n_q, rows, batch * heads), (128 * tile["FLASH_WG"],), args, shared_mem=smem)
     return (from_bf16_bits(out) if kind == "bf16" else out), lse
 
 
 def flash_backward_wgmma(q, k, v, out, lse, dout, *, causal=False, key_padding_mask=None, scale=None,
-                         precision=None, tile: dict[str, int] | None = None):
+                         precision=None, tile: dict[str, int] | None = None, group: int | None = None):
     """``(dQ, dK, dV)`` by 09 (Hopper only) from the forward's ``out`` and ``lse``; level 2's
     ``flash_backward_cuda`` semantics, for fp16 (or float32 with ``precision="bf16"``), d in :data:`WGMMA_DIMS`."""
     import cupy
@@ -149,13 +176,13 @@ def flash_backward_wgmma(q, k, v, out, lse, dout, *, causal=False, key_padding_m
     dq, dk, dv = cupy.empty_like(q), cupy.empty_like(k), cupy.empty_like(v)
     rows, items, smem = 64 * tile["FLASH_WG"], tuple(sorted(tile.items())), bwd_shared_bytes(d, tile)
     tail = (np.int32(heads), np.int32(n_q), np.int32(n_k), np.float32(default_scale(d, scale)),
-            np.int32(causal_mode(causal)), np.int32(key_padding_mask is not None))
+            np.int32(causal_mode(causal)), np.int32(key_padding_mask is not None), np.int32(_group(causal, group)))
     block = (128 * tile["FLASH_WG"],)
     dkdv = _kernel(BWD_SOURCE, f"flash_bwd_dkdv_wgmma_{kind}", d, items, smem)
-    dkdv(((n_k + rows - 1) // rows, batch * heads), block, (q, k, v, dout, lse, delta, pad, dk, dv, *tail),
+    dkdv(_grid(n_k, rows, batch * heads), block, (q, k, v, dout, lse, delta, pad, dk, dv, *tail),
          shared_mem=smem)
     dq_kernel = _kernel(BWD_SOURCE, f"flash_bwd_dq_wgmma_{kind}", d, items, smem)
-    dq_kernel(((n_q + rows - 1) // rows, batch * heads), block, (q, k, v, dout, lse, delta, pad, dq, *tail),
+    dq_kernel(_grid(n_q, rows, batch * heads), block, (q, k, v, dout, lse, delta, pad, dq, *tail),
               shared_mem=smem)
     return tuple(from_bf16_bits(g) for g in (dq, dk, dv)) if kind == "bf16" else (dq, dk, dv)
 

@@ -133,4 +133,20 @@ __device__ __forceinline__ void store_rows(unsigned short* dst, const float (&y)
     }
 }
 
+// The tile and the (batch, head) this block works on. Blocks start in linear order (blockIdx.x fastest over
+// the grid's (tiles, batch x heads)). Causal tiles differ in work -- the longest are the last query rows
+// (forward, dQ) or the first keys (dK, dV) -- so heads are taken `group` at a time and inside a group every
+// head's longest tile starts before any head's next (longest processing time first: the short ones fill the
+// tail). Group 1 is the plain order, one head's tiles after another's; a small group keeps few heads in
+// flight, so their K and V stay in L2. `rank` 0 is a head's longest tile.
+__device__ __forceinline__ void block_tile(int group, int& rank, int& bh) {
+    const unsigned tiles = gridDim.x, heads_total = gridDim.y;  // the launcher keeps tiles x heads < 2^31
+    const unsigned linear = blockIdx.y * tiles + blockIdx.x;
+    const unsigned first = linear / (group * tiles) * group;  // the group's first head
+    const unsigned size = min((unsigned)group, heads_total - first);
+    const unsigned within = linear - first * tiles;
+    rank = (int)(within / size);
+    bh = (int)(first + within % size);
+}
+
 }  // namespace fa
