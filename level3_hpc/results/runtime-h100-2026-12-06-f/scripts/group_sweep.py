@@ -1,4 +1,5 @@
 # ruff: noqa
+# ruff: noqa
 """Causal block order (08/09's `group`): forward and forward+backward times per heads-per-group, against SDPA."""
 import json
 

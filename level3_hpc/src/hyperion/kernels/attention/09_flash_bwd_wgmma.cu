@@ -135,7 +135,7 @@ __device__ void flash_bwd_dkdv_wgmma(const unsigned short* __restrict__ q, const
     extern __shared__ __align__(1024) unsigned char smem_raw[];
     const unsigned raw = smem_addr(smem_raw), own = (raw + 1023) & ~1023u;  // K | V | 2 stages of Q, dO | stats
     const unsigned tiles = own + 2 * OWN_BYTES;
-    float* Ls = reinterpret_cast<float*>(smem_raw + (tiles + 4 * TILE_BYTES - raw));  // [2][BT] log2-scaled L
+    float* Ls = reinterpret_cast<float*>(smem_raw + (tiles + 4 * TILE_BYTES - raw));  // [2][BT] L (natural log)
     float* Ds = Ls + 2 * BT;                                                           // [2][BT] delta
     const int wg = threadIdx.x / 128, warp = (threadIdx.x % 128) / 32, lane = threadIdx.x % 32;
     const int g = lane / 4, t = lane % 4;
@@ -153,12 +153,15 @@ __device__ void flash_bwd_dkdv_wgmma(const unsigned short* __restrict__ q, const
     const int i_begin = causal ? (max(0, j0 - diag) / BT) * BT : 0;  // earlier queries see none of these keys
     const int n_tiles = i_begin < n_q ? (n_q - i_begin + BT - 1) / BT : 0;
 
-    auto load_stats = [&](int stage, int i0) {  // log2-scaled L (+inf: P = 0) and delta of one query tile
+    // L and delta of one query tile, copied asynchronously with the tile (a plain load here stalled every tile
+    // on global latency). L stays in natural-log units: every entry the loop below uses is visible, and a visible
+    // query row has a finite L (rows past n_q, fully masked rows: masked tiles, P = 0 without reading L).
+    auto load_stats = [&](int stage, int i0) {
+        const unsigned ls_shared = smem_addr(Ls + stage * BT), ds_shared = smem_addr(Ds + stage * BT);
         for (int idx = threadIdx.x; idx < BT; idx += THREADS) {
             const int i = i0 + idx;
-            const float L = i < n_q ? lse[i] : -INFINITY;
-            Ls[stage * BT + idx] = L == -INFINITY ? INFINITY : L * LOG2E;
-            Ds[stage * BT + idx] = i < n_q ? delta[i] : 0.f;
+            cp_async4(ls_shared + 4 * idx, lse + (i < n_q ? i : 0), i < n_q);
+            cp_async4(ds_shared + 4 * idx, delta + (i < n_q ? i : 0), i < n_q);  // 0 past n_q
         }
     };
     load_rows<D, BR, THREADS>(own, k, j0, n_k);
@@ -210,7 +213,7 @@ __device__ void flash_bwd_dkdv_wgmma(const unsigned short* __restrict__ q, const
             for (int i = 0; i < BT / 2; ++i) {
                 const int col = (i / 4) * 8 + 2 * t + (i & 1), query = i0 + col, h = (i >> 1) & 1;
                 const bool visible = !masked || (key_ok[h] && query < n_q && !(causal && keys[h] > query + diag));
-                const float pt = visible ? fast_exp2(p[i] * scale_log2 - Lt[col]) : 0.f;
+                const float pt = visible ? fast_exp2(p[i] * scale_log2 - Lt[col] * LOG2E) : 0.f;
                 p[i] = pt;
                 ds[i] = pt * (ds[i] - Dt[col]) * scale;
             }
