@@ -1,5 +1,4 @@
 # ruff: noqa
-# ruff: noqa
 """Causal block order (08/09's `group`): forward and forward+backward times per heads-per-group, against SDPA."""
 import json
 
