@@ -28,3 +28,24 @@ def test_shared_bytes_counts_slabs():
     assert shared_bytes(80, tile) == shared_bytes(128, tile) == 2 * 128 * (128 + 4 * 128) + 1024
     bwd = {"FLASH_BT": 64, "FLASH_WG": 2, "FLASH_MIN_BLOCKS": 1}
     assert bwd_shared_bytes(128, bwd) == 2 * 128 * (2 * 128 + 4 * 64) + 16 * 64 + 1024
+
+
+def test_causal_block_order_groups_heads_only_when_causal():
+    from hyperion.kernels.attention import CAUSAL_GROUP, _group
+
+    assert _group(False, None) == 1 and _group(False, 7) == 1  # equal blocks: the plain order
+    assert _group(True, None) == CAUSAL_GROUP and _group("bottom_right", 3) == 3
+    with pytest.raises(ValueError, match="positive number of heads"):
+        _group(True, 0)
+
+
+def test_launch_grid_stays_inside_cuda_and_32_bit_limits():
+    """08/09's grid is (tiles, batch x heads): y at most 65535, and block_tile counts blocks in 32 bits."""
+    from hyperion.kernels.attention import _grid
+
+    assert _grid(1000, 128, 64) == (8, 64)
+    assert _grid(1, 64, 65535) == (1, 65535)
+    with pytest.raises(ValueError, match="too large a grid"):
+        _grid(64, 64, 65536)
+    with pytest.raises(ValueError, match="too large a grid"):
+        _grid((2**31 // 1000 + 1) * 64, 64, 1000)  # tiles x heads reaches 2^31
