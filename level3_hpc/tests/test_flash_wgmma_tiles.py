@@ -5,7 +5,14 @@ from __future__ import annotations
 
 import pytest
 
-from hyperion.kernels.attention import BWD_TILES, WGMMA_DIMS, WGMMA_TILES, bwd_shared_bytes, shared_bytes
+from hyperion.kernels.attention import (
+    BWD_TILES,
+    DQ_TILES,
+    WGMMA_DIMS,
+    WGMMA_TILES,
+    bwd_shared_bytes,
+    shared_bytes,
+)
 from hyperion.kernels.suite import BWD_SWEEP, WGMMA_SWEEP
 
 HOPPER_SMEM = 227 * 1024
@@ -15,6 +22,7 @@ HOPPER_SMEM = 227 * 1024
 def test_every_head_dimension_has_tiles_that_fit(d):
     assert shared_bytes(d, WGMMA_TILES[d]) <= HOPPER_SMEM
     assert bwd_shared_bytes(d, BWD_TILES[d]) <= HOPPER_SMEM
+    assert bwd_shared_bytes(d, DQ_TILES[d]) <= HOPPER_SMEM
     for tile in WGMMA_SWEEP:
         assert shared_bytes(d, tile) <= HOPPER_SMEM, tile
     for tile in BWD_SWEEP:

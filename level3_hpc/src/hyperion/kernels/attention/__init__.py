@@ -21,7 +21,7 @@ from hyperion.transformer.flash import cuda as level2
 from hyperion.transformer.flash._inputs import causal_mode, check_qkv, default_scale
 from hyperion.transformer.flash.function import FlashAttentionCUDA
 
-__all__ = ["BWD_TILES", "CAUSAL_GROUP", "WGMMA_DIMS", "WGMMA_TILES", "FlashAttentionHopper",
+__all__ = ["BWD_TILES", "CAUSAL_GROUP", "DQ_TILES", "WGMMA_DIMS", "WGMMA_TILES", "FlashAttentionHopper",
            "flash_backward_hopper", "flash_backward_wgmma", "flash_forward_hopper", "flash_forward_wgmma",
            "hopper_available", "shared_bytes"]
 
@@ -65,7 +65,8 @@ def _group(causal, group: int | None) -> int:
     return (group or CAUSAL_GROUP) if causal else 1
 
 
-# 09 per head dimension: rows of a streamed tile (FLASH_BT), warpgroups per block, blocks per SM. From the same
+# 09's dK/dV kernel per head dimension (dQ's: DQ_TILES below): rows of a streamed tile (FLASH_BT), warpgroups
+# per block, blocks per SM; d = 128's from the kernels timed apart (call 10, below). Else from the same
 # kind of sweep (results/runtime-h100-2026-12-06-e/call9_suite_flash.txt): the fastest at N = 4096 and 8192
 # (d = 80's spills in the dK/dV kernel -- 20 bytes since block_tile, 44 before -- and is still the fastest);
 # d = 96 from its own sweep (results/runtime-h100-2026-12-06-f, call 5: fastest at N = 4096 and 8192, as at
@@ -74,8 +75,14 @@ BWD_TILES: dict[int, dict[str, int]] = {
     64: {"FLASH_BT": 128, "FLASH_WG": 1, "FLASH_MIN_BLOCKS": 1},
     80: {"FLASH_BT": 128, "FLASH_WG": 2, "FLASH_MIN_BLOCKS": 1},
     96: {"FLASH_BT": 128, "FLASH_WG": 2, "FLASH_MIN_BLOCKS": 1},
-    128: {"FLASH_BT": 64, "FLASH_WG": 2, "FLASH_MIN_BLOCKS": 1},
+    128: {"FLASH_BT": 64, "FLASH_WG": 1, "FLASH_MIN_BLOCKS": 2},
 }
+# The dQ kernel's own tile where it differs from BWD_TILES (the dK/dV kernel's). The two kernels timed apart
+# (results/runtime-h100-2026-12-06-f, call 10, d = 128, N 4096/8192, causal and not): dK/dV fastest with one
+# warpgroup and two blocks an SM (2-8 % over two warpgroups, one block), dQ with 128-row streamed tiles (4-13 %).
+# Forward + backward at d = 128 with both (results/runtime-h100-2026-12-06-g, call 1): 1.08 / 0.98 / 1.04 / 0.93x
+# SDPA at N 4096, 4096 causal, 8192, 8192 causal, against 1.03 / 0.95 / 0.95 / 0.89x with dQ on dK/dV's tile.
+DQ_TILES: dict[int, dict[str, int]] = {**BWD_TILES, 128: {"FLASH_BT": 128, "FLASH_WG": 2, "FLASH_MIN_BLOCKS": 1}}
 
 
 def bwd_shared_bytes(d: int, tile: dict[str, int]) -> int:
@@ -167,23 +174,20 @@ def flash_backward_wgmma(q, k, v, out, lse, dout, *, causal=False, key_padding_m
     if q.size == 0 or k.size == 0:  # no query rows or no keys: every gradient is zero, nothing to launch
         return tuple(cupy.zeros_like(x) for x in (q, k, v))
     batch, heads, n_q, d = q.shape
-    tile = tile or BWD_TILES[d]
+    tiles = (tile or BWD_TILES[d], tile or DQ_TILES[d])  # (dK/dV's, dQ's): one ``tile`` sets both
     delta = level2.row_delta(dout, out, kind, d)
     q, k, v, dout = _operands(kind, q, k, v, dout)
     n_k = k.shape[2]
     lse = cupy.ascontiguousarray(lse, dtype=cupy.float32)
     pad = level2._pad_mask(key_padding_mask, batch, n_k)
     dq, dk, dv = cupy.empty_like(q), cupy.empty_like(k), cupy.empty_like(v)
-    rows, items, smem = 64 * tile["FLASH_WG"], tuple(sorted(tile.items())), bwd_shared_bytes(d, tile)
     tail = (np.int32(heads), np.int32(n_q), np.int32(n_k), np.float32(default_scale(d, scale)),
             np.int32(causal_mode(causal)), np.int32(key_padding_mask is not None), np.int32(_group(causal, group)))
-    block = (128 * tile["FLASH_WG"],)
-    dkdv = _kernel(BWD_SOURCE, f"flash_bwd_dkdv_wgmma_{kind}", d, items, smem)
-    dkdv(_grid(n_k, rows, batch * heads), block, (q, k, v, dout, lse, delta, pad, dk, dv, *tail),
-         shared_mem=smem)
-    dq_kernel = _kernel(BWD_SOURCE, f"flash_bwd_dq_wgmma_{kind}", d, items, smem)
-    dq_kernel(_grid(n_q, rows, batch * heads), block, (q, k, v, dout, lse, delta, pad, dq, *tail),
-              shared_mem=smem)
+    for name, t, n, args in (("dkdv", tiles[0], n_k, (q, k, v, dout, lse, delta, pad, dk, dv, *tail)),
+                             ("dq", tiles[1], n_q, (q, k, v, dout, lse, delta, pad, dq, *tail))):
+        smem = bwd_shared_bytes(d, t)
+        fn = _kernel(BWD_SOURCE, f"flash_bwd_{name}_wgmma_{kind}", d, tuple(sorted(t.items())), smem)
+        fn(_grid(n, 64 * t["FLASH_WG"], batch * heads), (128 * t["FLASH_WG"],), args, shared_mem=smem)
     return tuple(from_bf16_bits(g) for g in (dq, dk, dv)) if kind == "bf16" else (dq, dk, dv)
 
 
