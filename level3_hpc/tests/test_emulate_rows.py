@@ -53,9 +53,6 @@ CASES = [
     ("ln_bwd", 9, 4097, R(256, 256, 3, reload=1, smem_acc=1)),  # shared sums, the row re-read after the sums
     ("ln_bwd", 37, 37, R(4, 128, 2, two_pass=1)),  # two passes: dx alone, then LayerNorm 15's column sums
     ("ln_bwd", 70, 4097, R(256, 256, 3, two_pass=1)),  # 70 rows: full and partial 4-row steps in each split
-    ("ln_bwd", 9, 4097, R(256, 256, 2, tail=1)),  # 513 chunks: 512 in registers, 1 in the tail slot
-    ("ln_bwd", 37, 37, R(4, 128, 1, tail=1)),     # tails of 32 groups a block meet in the shared sums
-    ("ln_bwd", 21, 100, R(8, 256, 3, reload=1, tail=1)),  # the re-reading kernel with a tail
 ]
 # every configuration rows.ROW_TABLE holds, at its own width (a few rows), in the dtypes it serves
 TABLE = sorted({(kind, "f32" if dtype == "f32" else "f16", C, config)
@@ -241,8 +238,6 @@ def test_the_cases_reach_every_regime():
     assert any(c.reload for k, c in configs if k == "ln_bwd") and any(c.smem_acc for k, c in configs if k == "ln_bwd")
     assert any(c.two_pass for k, c in configs if k == "ln_bwd")
     assert any(c.reload and c.smem_acc for k, c in configs if k == "ln_bwd")
-    assert any(c.tail and c.block > c.threads for k, c in configs if k == "ln_bwd")
-    assert any(c.tail and c.reload for k, c in configs if k == "ln_bwd")
     bwd = [(rows, config) for kind, rows, _, config in CASES if kind == "ln_bwd"]
     assert any(rows > rk.backward_blocks(rows, c, RESIDENT) * (c.block // c.threads) for rows, c in bwd)
     assert any(C % 8 for _, _, C, _ in CASES) and any(C % 8 == 0 for _, _, C, _ in CASES)
@@ -352,7 +347,6 @@ ONE_LAUNCH = [
     (9, 1001, R(128, 128, 2, smem_acc=1), 3),   # shared-memory sums: 8 blocks, the first with 2 rows
     (5, 3001, R(1024, 1024, 1), 0),             # a block per row, 3 of the 8 blocks empty
     (5, 1, R(4, 128, 1), 0),                    # C = 1: a grid of one block (it is the last)
-    (37, 37, R(4, 128, 1, tail=1), 3),          # tail slots: sums into each group's own shared row
 ]
 
 
@@ -402,7 +396,7 @@ def test_one_launch_cases_reach_every_regime():
     configs = [config for _, _, config, _ in ONE_LAUNCH]
     grids = [(rows, rk.backward_blocks(rows, c, rows), c.block // c.threads) for rows, _, c, _ in ONE_LAUNCH]
     assert any(c.block // c.threads > 1 for c in configs) and any(c.block == c.threads for c in configs)
-    assert any(c.smem_acc for c in configs) and any(c.reload for c in configs) and any(c.tail for c in configs)
+    assert any(c.smem_acc for c in configs) and any(c.reload for c in configs)
     assert any(blocks == 1 for _, blocks, _ in grids)
     assert any((blocks - 1) * groups >= rows for rows, blocks, groups in grids)  # the last block has no row
     assert any(C % 2 for _, C, _, _ in ONE_LAUNCH) and any(C == 1 for _, C, _, _ in ONE_LAUNCH)

@@ -41,8 +41,7 @@ class RowConfig:
     """Threads per row, threads per block, 16-byte chunks per thread; (backward) re-read the row instead of
     keeping it, keep the dw/db sums in shared memory instead of registers, or (``two_pass``) write dx alone and
     sum dw/db down the columns in a second kernel (LayerNorm 15); blocks per SM the registers are capped for
-    (0: no cap); (forward) keep 16-bit chunks raw and convert them in every pass; (backward, ``tail``) read one
-    chunk more than ``cache`` per thread, its dw/db sums added into shared memory as the row is read."""
+    (0: no cap); (forward) keep 16-bit chunks raw and convert them in every pass."""
 
     threads: int
     block: int
@@ -52,22 +51,16 @@ class RowConfig:
     smem_acc: int = 0
     raw: int = 0
     two_pass: int = 0
-    tail: int = 0
 
     def defines(self) -> dict[str, int]:
         d = dict(ROW_THREADS=self.threads, ROW_BLOCK=self.block, CACHE=self.cache)
         if self.two_pass:
             d["SUMS"] = 0
         for name, value in (("RELOAD", self.reload), ("MIN_BLOCKS", self.min_blocks), ("SMEM_ACC", self.smem_acc),
-                            ("RAW_CACHE", self.raw), ("TAIL", self.tail)):
+                            ("RAW_CACHE", self.raw)):
             if value:
                 d[name] = value
         return d
-
-    @property
-    def slots(self) -> int:
-        """Chunks a thread reads per row: its cache and (``tail``) the one whose sums live in shared memory."""
-        return self.cache + self.tail
 
 
 def chunks_of(C: int, dtype: str, head: int | None = None) -> int:
@@ -93,21 +86,15 @@ def candidates(kind: str, dtype: str, C: int) -> list[RowConfig]:
     the register cache (the smallest whose cache is one chunk is the last), blocks of 128 / 256 threads
     (or one group), a cap of 64 registers where a thread keeps 4 chunks or more, raw 16-bit chunks; for the
     backward also the re-reading kernel, the one with its sums in shared memory (keeping the row or re-reading
-    it), the two-pass one, and where a row's chunks fill at most half of the last slot, that slot as a tail
-    (its sums in shared memory)."""
+    it) and the two-pass one."""
     chunks, out = chunks_of(C, dtype), []
     variants = [(0, 0, 0)] if kind != "ln_bwd" else [(0, 0, 0), (1, 0, 0), (0, 1, 0), (1, 1, 0), (0, 0, 1)]
     for reload, smem_acc, two_pass in variants:  # two_pass: write dx alone, then LayerNorm 15's column sums
         for t in (4, 8, 16, 32, 64, 128, 256, 512, 1024):
-            cache, most = cdiv(chunks, t), max_cache(kind, dtype, reload, smem_acc, two_pass)
-            blocks = [t] if smem_acc else [max(t, 256)] if reload else sorted({max(t, 128), max(t, 256)})
-            if kind == "ln_bwd" and not (smem_acc or two_pass) and 0 < chunks % t <= t // 2 and 1 < cache <= most + 1:
-                for block in blocks:  # the last slot a tail; also with registers capped at 128 a thread
-                    two = REGISTERS_PER_SM // (block * 128)
-                    out += [RowConfig(t, block, cache - 1, reload, tail=1)] + (
-                        [RowConfig(t, block, cache - 1, reload, two, tail=1)] if two >= 2 else [])
-            if cache > most or (smem_acc and t < 32):
+            cache = cdiv(chunks, t)
+            if cache > max_cache(kind, dtype, reload, smem_acc, two_pass) or (smem_acc and t < 32):
                 continue
+            blocks = [t] if smem_acc else [max(t, 256)] if reload else sorted({max(t, 128), max(t, 256)})
             for block in blocks:
                 out.append(RowConfig(t, block, cache, reload, 0, smem_acc, two_pass=two_pass))
             cap = REGISTERS_PER_SM // (blocks[-1] * 64)  # blocks per SM at 64 registers a thread
@@ -214,8 +201,8 @@ def fit_config(dtype: str, C: int, config: RowConfig, base: int, vec: bool) -> R
     bytes past a 16-byte boundary; ``vec``: vector accesses) needs it to cover a row."""
     n = CHUNK[dtype]
     head = (base // (16 // n) if C % n == 0 else n - 1) if vec else 0
-    if config.slots * config.threads < chunks_of(C, dtype, head):  # a misaligned array: one more chunk
-        config = replace(config, cache=cdiv(chunks_of(C, dtype, head), config.threads) - config.tail)
+    if config.cache * config.threads < chunks_of(C, dtype, head):  # a misaligned array: one more chunk
+        config = replace(config, cache=cdiv(chunks_of(C, dtype, head), config.threads))
     return config
 
 

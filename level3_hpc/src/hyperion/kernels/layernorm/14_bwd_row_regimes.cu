@@ -13,11 +13,6 @@
 // 2N scalar accesses at a stride of N floats, an N-way conflict), and only the final write maps chunks to columns. At the end the
 // block's groups add their sums into shared memory by column and the block writes one row of partials;
 // `layernorm_bwd_rows_reduce` adds the blocks' partials into dw and db (which block 0 zeroes first: no memset).
-// TAIL=1 gives a thread one more chunk than CACHE, whose dw/db sums are not kept in registers but added as the
-// row is read into the block's shared sums (the group's own row under LAST_BLOCK_REDUCE; by shared atomics
-// otherwise): rows of 4097 16-bit elements have 513 chunks, one past 256 threads x 2, and a whole third slot
-// of register sums (16 floats a chunk) halves the blocks an SM holds. Only the tail chunks' few threads do
-// the shared-memory work; every thread keeps 8 more registers (the slot's raw x and dy).
 // SUMS=0 builds the dx-only kernel of the two-pass backward (15): no dw/db work at all; `part` and `grads` unused.
 // LAST_BLOCK_REDUCE=1 is one launch instead of two, for small shapes whose call is bound by the host's launches
 // (rows.py picks it): each block writes its partial row as above, fences it and counts itself on `counter`;
@@ -36,11 +31,6 @@
 #define SMEM_ACC 0
 #endif
 static_assert(!SMEM_ACC || GROUPS == 1, "shared-memory sums need one group per block (each column has one owner)");
-#ifndef TAIL  // 1: one more chunk a thread, its dw/db sums in the block's shared memory
-#define TAIL 0
-#endif
-static_assert(!TAIL || !SMEM_ACC, "the shared-memory sums already cover every chunk");
-constexpr int SLOTS = CACHE + TAIL;  // chunks a thread reads per row (the tail slot's sums in shared memory)
 #ifndef SUMS  // 0: dx only (15 sums dw and db down the columns in a second kernel)
 #define SUMS 1
 #endif
@@ -86,20 +76,6 @@ __device__ __forceinline__ void add_partials(const float* part, float* __restric
     }
 }
 
-// dx of chunk g from its raw x and dy: rstd * (w*dy - mean(w*dy) - xhat * mean(w*dy*xhat)).
-template <typename T>
-__device__ __forceinline__ void store_dx(T* __restrict__ dx, uint4 xr, uint4 dr, const float* __restrict__ w, int g,
-                                         int head, int C, int vec, int wvec, float mu, float rs, float ma, float mb) {
-    constexpr int N = 16 / sizeof(T);
-    float xf[N], df[N], wf[N], out[N];
-    unpack<T>(xr, xf);
-    unpack<T>(dr, df);
-    load_f32<N>(w, N * g - head, C, wvec, wf);
-#pragma unroll
-    for (int k = 0; k < N; ++k) out[k] = rs * (wf[k] * df[k] - ma - (xf[k] - mu) * rs * mb);
-    store_chunk(dx, g, head, C, vec, out);
-}
-
 template <typename T>
 __device__ __forceinline__ void layernorm_bwd_rows(const T* __restrict__ dy, const T* __restrict__ x,
                                                    const float* __restrict__ w, const float* __restrict__ mean,
@@ -125,9 +101,6 @@ __device__ __forceinline__ void layernorm_bwd_rows(const T* __restrict__ dy, con
     float4* const sums4 = reinterpret_cast<float4*>(sums);
 #endif
     const int lane = threadIdx.x % ROW_THREADS;
-#if LAST_BLOCK_REDUCE
-    float* const mine = sums + 2 * C * (threadIdx.x / ROW_THREADS);  // the group's own row of sums
-#endif
     const int group = blockIdx.x * GROUPS + threadIdx.x / ROW_THREADS, TG = gridDim.x * GROUPS;
     const int head = row_head(x + (size_t)group * C, vec), chunks = (C + head + N - 1) / N;
     float dwa[CACHE][N], dba[CACHE][N];
@@ -142,11 +115,11 @@ __device__ __forceinline__ void layernorm_bwd_rows(const T* __restrict__ dy, con
         const size_t off = (size_t)(valid ? row : 0) * C;
         const float mu = valid ? mean[row] : 0.f, rs = valid ? rstd[row] : 0.f;
 #if !RELOAD
-        uint4 xs[SLOTS], dys[SLOTS];
+        uint4 xs[CACHE], dys[CACHE];
 #endif
         float a = 0.f, bsum = 0.f;
 #pragma unroll
-        for (int j = 0; j < SLOTS; ++j) {
+        for (int j = 0; j < CACHE; ++j) {
             const int g = j * ROW_THREADS + lane, e = N * g - head;
             if (valid && g < chunks) {
                 const uint4 xr = load_raw(x + off, g, head, C, vec), dr = load_raw(dy + off, g, head, C, vec);
@@ -164,15 +137,7 @@ __device__ __forceinline__ void layernorm_bwd_rows(const T* __restrict__ dy, con
 #if SMEM_ACC
                     xf[k] = xh;  // outside the row df = 0: nothing is added to the chunk's sums
 #elif SUMS
-                    if (j < CACHE) {
-                        dwa[j < CACHE ? j : 0][k] += df[k] * xh, dba[j < CACHE ? j : 0][k] += df[k];
-                    } else if (e + k >= 0 && e + k < C) {  // the tail slot: into shared memory
-#if LAST_BLOCK_REDUCE  // the group's own row: one owner per column, no atomics, the same bits every run
-                        mine[e + k] += df[k] * xh, mine[C + e + k] += df[k];
-#else
-                        atomicAdd(&sums[e + k], df[k] * xh), atomicAdd(&sums[C + e + k], df[k]);
-#endif
-                    }
+                    dwa[j][k] += df[k] * xh, dba[j][k] += df[k];
 #endif
                 }
 #if SMEM_ACC
@@ -192,19 +157,25 @@ __device__ __forceinline__ void layernorm_bwd_rows(const T* __restrict__ dy, con
         const float ma = ab.x / C, mb = ab.y / C;
 #if !RELOAD
 #pragma unroll
-        for (int j = 0; j < SLOTS; ++j) launder(xs[j]), launder(dys[j]);  // keep raw chunks, not their floats
+        for (int j = 0; j < CACHE; ++j) launder(xs[j]), launder(dys[j]);  // keep raw chunks, not their floats
 #endif
         const float* __restrict__ w2 = launder_ptr(w);  // reload w from L1 rather than hold it in registers
 #pragma unroll
-        for (int j = 0; j < SLOTS; ++j) {
-            const int g = j * ROW_THREADS + lane;
+        for (int j = 0; j < CACHE; ++j) {
+            const int g = j * ROW_THREADS + lane, e = N * g - head;
             if (valid && g < chunks) {
 #if RELOAD
                 const uint4 xr = load_raw(x + off, g, head, C, vec), dr = load_raw(dy + off, g, head, C, vec);
 #else
                 const uint4 xr = xs[j], dr = dys[j];
 #endif
-                store_dx(dx + off, xr, dr, w2, g, head, C, vec, wvec, mu, rs, ma, mb);
+                float xf[N], df[N], wf[N], out[N];
+                unpack<T>(xr, xf);
+                unpack<T>(dr, df);
+                load_f32<N>(w2, e, C, wvec, wf);
+#pragma unroll
+                for (int k = 0; k < N; ++k) out[k] = rs * (wf[k] * df[k] - ma - (xf[k] - mu) * rs * mb);
+                store_chunk(dx + off, g, head, C, vec, out);
             }
         }
     }
@@ -213,6 +184,7 @@ __device__ __forceinline__ void layernorm_bwd_rows(const T* __restrict__ dy, con
 #else
 #if !SMEM_ACC
     // LAST_BLOCK_REDUCE: into the group's own row of sums (a column has one owner in a group), else by atomics
+    float* const mine = sums + (LAST_BLOCK_REDUCE ? 2 * C * (threadIdx.x / ROW_THREADS) : 0);
 #pragma unroll
     for (int j = 0; j < CACHE; ++j) {
         const int g = j * ROW_THREADS + lane, e = N * g - head;
