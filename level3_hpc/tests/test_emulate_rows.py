@@ -75,14 +75,21 @@ def _fitted(kind: str, C: int, config: rk.RowConfig) -> list[rk.RowConfig]:
     return [rk.fit_config(dtype, C, config, head * TORCH[dtype].itemsize, True) for dtype in DTYPES for head in HEADS]
 
 
+def _shifts(kind: str, C: int) -> set[tuple]:
+    """The W_SHIFT defines rows.py adds for a case (LayerNorm only), over the dtypes and alignments."""
+    return {tuple(rk.w_shift(kind, dtype, C, head * TORCH[dtype].itemsize, True).items()) for dtype in DTYPES
+            for head in HEADS}
+
+
 @pytest.fixture(scope="module", autouse=True)
 def _compiled_in_parallel():
     """Every module the tests use, compiled first, two g++ at a time (the disk cache keeps them)."""
-    jobs = {(kind, c, ()) for kind, _, C, config in CASES for c in _fitted(kind, C, config)}
-    jobs |= {(kind, c, ()) for kind, _, C, config in TABLE for c in _fitted(kind, C, config)}
+    jobs = {(kind, c, s) for kind, _, C, config in CASES for c in _fitted(kind, C, config) for s in _shifts(kind, C)}
+    jobs |= {(kind, c, s) for kind, _, C, config in TABLE for c in _fitted(kind, C, config) for s in _shifts(kind, C)}
     for _, C, config, head in ONE_LAUNCH:  # the one-launch kernel and the two launches it is compared with
         fitted = {rk.fit_config(dtype, C, config, head * TORCH[dtype].itemsize, True) for dtype in DTYPES}
-        jobs |= {("ln_bwd", c, extra) for c in fitted for extra in ((), (("LAST_BLOCK_REDUCE", 1),))}
+        jobs |= {("ln_bwd", c, s + extra) for c in fitted for s in _shifts("ln_bwd", C)
+                 for extra in ((), (("LAST_BLOCK_REDUCE", 1),))}
     with ThreadPoolExecutor(max_workers=2) as pool:
         list(pool.map(lambda job: emulate.load_module(rk.SOURCES[job[0]][0], **_defines(job[1], **dict(job[2]))),
                       jobs))
@@ -129,7 +136,8 @@ def run_layernorm(x, w, b, dtype, config, eps=1e-5):
     config = rk.fit_config(dtype, C, config, x.ctypes.data % 16, True)
     grid = rk.cdiv(rows, config.block // config.threads)
     args = (x, w, b, y, mean, rstd, rows, C, np.float32(eps), 1, 1)
-    _kernel("ln_fwd", config, f"layernorm_rows_{dtype}")((grid,), (config.block,), args)
+    shift = rk.w_shift("ln_fwd", dtype, C, x.ctypes.data % 16, True)
+    _kernel("ln_fwd", config, f"layernorm_rows_{dtype}", **shift)((grid,), (config.block,), args)
     return y, mean, rstd
 
 
@@ -145,11 +153,13 @@ def run_layernorm_backward(dy, x, w, mean, rstd, dtype, config):
     grads = np.full(2 * C, np.nan, np.float32)  # the first block of the kernel making the partials zeroes it
     partial = np.full(2 * parts * C, np.nan, np.float32)
     args = (dy, x, w, mean, rstd, dx, partial, grads, rows, C, 1, 1)
-    _kernel("ln_bwd", config, f"layernorm_bwd_rows_{dtype}")((blocks,), (config.block,), args, shared_mem=smem)
+    shift = rk.w_shift("ln_bwd", dtype, C, x.ctypes.data % 16, True)
+    _kernel("ln_bwd", config, f"layernorm_bwd_rows_{dtype}", **shift)((blocks,), (config.block,), args,
+                                                                      shared_mem=smem)
     if config.two_pass:
         columns = emulate.get_kernel(rk.COLUMN_SOURCE, f"layernorm_bwd_columns_{dtype}", ROW_DTYPE=0)
         columns((rk.cdiv(C, 32), parts), (32, rk.COLUMN_SLICES), (dy, x, mean, rstd, partial, grads, rows, C))
-    reduce = _kernel("ln_bwd", config, "layernorm_bwd_rows_reduce")
+    reduce = _kernel("ln_bwd", config, "layernorm_bwd_rows_reduce", **shift)
     reduce((rk.cdiv(C, 256), rk.cdiv(parts, 8)), (256,), (partial, grads, parts, C))
     return dx, grads[:C], grads[C:], blocks
 
@@ -165,7 +175,8 @@ def run_layernorm_backward_one_launch(dy, x, w, mean, rstd, dtype, config, block
     counter, partial = work or (np.zeros(1, np.uint32), _offset(np.full(2 * blocks * padded, np.nan, np.float32), 0))
     dw, db = np.full(C, np.nan, np.float32), np.full(C, np.nan, np.float32)
     args = (dy, x, w, mean, rstd, dx, partial, dw, db, counter, rows, C, 1, 1)
-    kernel = _kernel("ln_bwd", config, f"layernorm_bwd_rows_{dtype}", LAST_BLOCK_REDUCE=1)
+    shift = rk.w_shift("ln_bwd", dtype, C, x.ctypes.data % 16, True)
+    kernel = _kernel("ln_bwd", config, f"layernorm_bwd_rows_{dtype}", LAST_BLOCK_REDUCE=1, **shift)
     kernel((blocks,), (config.block,), args, shared_mem=rk.backward_shared_bytes(dtype, C, config, True))
     return dx, dw, db, (counter, partial)
 

@@ -86,7 +86,7 @@ def candidates(kind: str, dtype: str, C: int) -> list[RowConfig]:
     the register cache (the smallest whose cache is one chunk is the last), blocks of 128 / 256 threads
     (or one group), a cap of 64 registers where a thread keeps 4 chunks or more, raw 16-bit chunks; for the
     backward also the re-reading kernel, the one with its sums in shared memory (keeping the row or re-reading
-    it) and the two-pass one."""
+    it; keeping it in fewer than 4 chunks a thread, also capped for three blocks an SM) and the two-pass one."""
     chunks, out = chunks_of(C, dtype), []
     variants = [(0, 0, 0)] if kind != "ln_bwd" else [(0, 0, 0), (1, 0, 0), (0, 1, 0), (1, 1, 0), (0, 0, 1)]
     for reload, smem_acc, two_pass in variants:  # two_pass: write dx alone, then LayerNorm 15's column sums
@@ -100,6 +100,8 @@ def candidates(kind: str, dtype: str, C: int) -> list[RowConfig]:
             cap = REGISTERS_PER_SM // (blocks[-1] * 64)  # blocks per SM at 64 registers a thread
             if cache >= 4 and cap >= 2 and not reload:
                 out.append(RowConfig(t, blocks[-1], cache, reload, cap, smem_acc, two_pass=two_pass))
+            if smem_acc and not reload and cache < 4 and 3 * t <= THREADS_PER_SM:  # three blocks an SM
+                out.append(RowConfig(t, t, cache, 0, 3, 1))
             if kind != "ln_bwd" and dtype != "f32" and cache >= 2:
                 out += [RowConfig(t, blocks[-1], cache, raw=1)] + ([RowConfig(t, blocks[-1], cache, min_blocks=cap,
                                                                              raw=1)] if cap >= 2 else [])
@@ -127,6 +129,10 @@ LEGACY = "legacy"  # a table entry that keeps the block-per-row kernel (softmax 
 # (results/rows-h200-2026-12-05, LayerNorm 14's shared-memory sums then new) timed them at least 8 % faster
 # than the entry before them, in the same process (16-bit backward at 16384x4097: 0.459 -> 0.342 ms; at
 # 4096x16384: 0.319 -> 0.215 ms); smaller differences in that sweep were left as they were.
+# Entries marked "H100, 2026-12-06 (g)": LayerNorm 14 with W_SHIFT (weight loads by shifted float4s) swept on
+# an H100 (results/runtime-h100-2026-12-06-g, calls 3-4; no H200 was lent): 16-bit backward at 16384x4097 with
+# the shared-sum kernel capped for three blocks an SM 0.263 ms against 0.326 for the entry before it (PyTorch
+# 0.320); fp32 there the shared-sum kernel instead of the block-per-row one.
 ROW_TABLE: dict[tuple[str, str, int, int], RowConfig | str] = {
     ("softmax", "f32", 16384, 4096): LEGACY,
     ("ln_fwd", "f32", 16384, 4096): LEGACY,
@@ -148,10 +154,10 @@ ROW_TABLE: dict[tuple[str, str, int, int], RowConfig | str] = {
     ("ln_bwd", "f16", 65536, 1000): RowConfig(64, 64, 2, smem_acc=1),  # 2026-12-05 sweep
     ("softmax", "f32", 16384, 4097): RowConfig(128, 128, 9),
     ("ln_fwd", "f32", 16384, 4097): RowConfig(256, 256, 5),
-    ("ln_bwd", "f32", 16384, 4097): LEGACY,
+    ("ln_bwd", "f32", 16384, 4097): RowConfig(256, 256, 5, min_blocks=4, smem_acc=1),  # H100, 2026-12-06 (g)
     ("softmax", "f16", 16384, 4097): RowConfig(128, 128, 5),
     ("ln_fwd", "f16", 16384, 4097): RowConfig(128, 256, 5, min_blocks=4, raw=1),
-    ("ln_bwd", "f16", 16384, 4097): RowConfig(256, 256, 3, smem_acc=1),  # 2026-12-05 sweep
+    ("ln_bwd", "f16", 16384, 4097): RowConfig(256, 256, 3, min_blocks=3, smem_acc=1),  # H100, 2026-12-06 (g)
     ("softmax", "f32", 4096, 16384): LEGACY,
     ("ln_fwd", "f32", 4096, 16384): LEGACY,
     ("ln_bwd", "f32", 4096, 16384): LEGACY,
@@ -204,6 +210,18 @@ def fit_config(dtype: str, C: int, config: RowConfig, base: int, vec: bool) -> R
     if config.cache * config.threads < chunks_of(C, dtype, head):  # a misaligned array: one more chunk
         config = replace(config, cache=cdiv(chunks_of(C, dtype, head), config.threads))
     return config
+
+
+def w_shift(kind: str, dtype: str, C: int, base: int, vec: bool) -> dict[str, int]:
+    """The define that lets LayerNorm's weight and bias loads shift aligned float4s (``row_regime.cuh``'s
+    ``load_f32``) where some row starts off a 16-byte boundary (``base``: the first row's offset, bytes; rows
+    of a length that is not a whole number of chunks): ``{"W_SHIFT": 1}``, else none. It costs registers. On
+    an H100 (results/runtime-h100-2026-12-06-g, calls 2-4) it made LayerNorm at 16384x4097 faster in the
+    backward (fp16 0.91 -> 0.98x PyTorch with the table's kernel as it was) and in the 16-bit forward (2.05 ->
+    2.38x), but fp32's forward slower (1.91 -> 1.80x): the fp32 forward keeps its scalar loads."""
+    if not vec or kind == "softmax" or (kind == "ln_fwd" and dtype == "f32"):
+        return {}
+    return {"W_SHIFT": 1} if C % CHUNK[dtype] or base % 16 else {}
 
 
 def backward_shared_bytes(dtype: str, C: int, config: RowConfig, last_block: bool = False) -> int:
@@ -294,7 +312,8 @@ def _build_plan(kind: str, dtype: str, rows: int, C: int, config: RowConfig, bas
     """The launch of ``config`` for rows whose first starts ``base`` bytes past a 16-byte boundary."""
     config = fit_config(dtype, C, config, base, vec)
     last_block = kind == "ln_bwd" and last_block_reduce(dtype, rows, C, config)
-    kernel = _kernel(kind, dtype, config, **({"LAST_BLOCK_REDUCE": 1} if last_block else {}))
+    extra = ({"LAST_BLOCK_REDUCE": 1} if last_block else {}) | w_shift(kind, dtype, C, base, vec)
+    kernel = _kernel(kind, dtype, config, **extra)
     if kind != "ln_bwd":
         groups = config.block // config.threads
         return RowPlan(PackedLaunch(kernel, (cdiv(rows, groups),), (config.block,), 0, KINDS[kind]), rows, C)
@@ -306,7 +325,7 @@ def _build_plan(kind: str, dtype: str, rows: int, C: int, config: RowConfig, bas
         return RowPlan(PackedLaunch(kernel, (blocks,), (config.block,), smem, LAST_BLOCK_KINDS), rows, C, blocks,
                        last_block=True)
     reduce = get_kernel(SOURCES["ln_bwd"][0], "layernorm_bwd_rows_reduce", **config.defines(),
-                        ROW_DTYPE=ROW_DTYPE[dtype])
+                        **w_shift(kind, dtype, C, base, vec), ROW_DTYPE=ROW_DTYPE[dtype])  # the row kernel's module
     row_launch = PackedLaunch(kernel, (blocks,), (config.block,), smem, KINDS[kind])
     parts, columns = blocks, None  # one partial row per block of the row kernel, or per split of LayerNorm 15's
     if config.two_pass:
