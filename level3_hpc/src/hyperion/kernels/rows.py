@@ -130,9 +130,9 @@ LEGACY = "legacy"  # a table entry that keeps the block-per-row kernel (softmax 
 # than the entry before them, in the same process (16-bit backward at 16384x4097: 0.459 -> 0.342 ms; at
 # 4096x16384: 0.319 -> 0.215 ms); smaller differences in that sweep were left as they were.
 # Entries marked "H100, 2026-12-06 (g)": LayerNorm 14 with W_SHIFT (weight loads by shifted float4s) swept on
-# an H100 (results/runtime-h100-2026-12-06-g, calls 3-4; no H200 was lent): 16-bit backward at 16384x4097 with
-# the shared-sum kernel capped for three blocks an SM 0.263 ms against 0.326 for the entry before it (PyTorch
-# 0.320); fp32 there the shared-sum kernel instead of the block-per-row one.
+# an H100 (results/runtime-h100-2026-12-06-g, call 3's candidate sweep; no H200 was lent): 16-bit backward at
+# 16384x4097 with the shared-sum kernel capped for three blocks an SM, 0.263 ms against 0.326 for the entry
+# before it (PyTorch 0.320).
 ROW_TABLE: dict[tuple[str, str, int, int], RowConfig | str] = {
     ("softmax", "f32", 16384, 4096): LEGACY,
     ("ln_fwd", "f32", 16384, 4096): LEGACY,
@@ -154,7 +154,7 @@ ROW_TABLE: dict[tuple[str, str, int, int], RowConfig | str] = {
     ("ln_bwd", "f16", 65536, 1000): RowConfig(64, 64, 2, smem_acc=1),  # 2026-12-05 sweep
     ("softmax", "f32", 16384, 4097): RowConfig(128, 128, 9),
     ("ln_fwd", "f32", 16384, 4097): RowConfig(256, 256, 5),
-    ("ln_bwd", "f32", 16384, 4097): RowConfig(256, 256, 5, min_blocks=4, smem_acc=1),  # H100, 2026-12-06 (g)
+    ("ln_bwd", "f32", 16384, 4097): LEGACY,
     ("softmax", "f16", 16384, 4097): RowConfig(128, 128, 5),
     ("ln_fwd", "f16", 16384, 4097): RowConfig(128, 256, 5, min_blocks=4, raw=1),
     ("ln_bwd", "f16", 16384, 4097): RowConfig(256, 256, 3, min_blocks=3, smem_acc=1),  # H100, 2026-12-06 (g)
@@ -214,12 +214,13 @@ def fit_config(dtype: str, C: int, config: RowConfig, base: int, vec: bool) -> R
 
 def w_shift(kind: str, dtype: str, C: int, base: int, vec: bool) -> dict[str, int]:
     """The define that lets LayerNorm's weight and bias loads shift aligned float4s (``row_regime.cuh``'s
-    ``load_f32``) where some row starts off a 16-byte boundary (``base``: the first row's offset, bytes; rows
-    of a length that is not a whole number of chunks): ``{"W_SHIFT": 1}``, else none. It costs registers. On
-    an H100 (results/runtime-h100-2026-12-06-g, calls 2-4) it made LayerNorm at 16384x4097 faster in the
-    backward (fp16 0.91 -> 0.98x PyTorch with the table's kernel as it was) and in the 16-bit forward (2.05 ->
-    2.38x), but fp32's forward slower (1.91 -> 1.80x): the fp32 forward keeps its scalar loads."""
-    if not vec or kind == "softmax" or (kind == "ln_fwd" and dtype == "f32"):
+    ``load_f32``) where some 16-bit row starts off a 16-byte boundary (``base``: the first row's offset, bytes;
+    rows of a length that is not a whole number of chunks): ``{"W_SHIFT": 1}``, else none. It costs registers.
+    On an H100 (results/runtime-h100-2026-12-06-g, calls 2-3) it made 16-bit LayerNorm at 16384x4097 faster
+    (backward 0.91 -> 0.98x PyTorch in the same configuration, forward 2.05 -> 2.38x) and fp32's forward there
+    slower (1.91 -> 1.80x); fp32 (4 scalar loads a chunk, not 8) keeps its scalar loads: its backward with the
+    shift was timed only in a first form of it (call 2), not in this one."""
+    if not vec or kind == "softmax" or dtype == "f32":
         return {}
     return {"W_SHIFT": 1} if C % CHUNK[dtype] or base % 16 else {}
 
