@@ -184,7 +184,9 @@ __device__ __forceinline__ void layernorm_bwd_rows(const T* __restrict__ dy, con
 #else
 #if !SMEM_ACC
     // LAST_BLOCK_REDUCE: into the group's own row of sums (a column has one owner in a group), else by atomics
-    float* const mine = sums + (LAST_BLOCK_REDUCE ? 2 * C * (threadIdx.x / ROW_THREADS) : 0);
+#if LAST_BLOCK_REDUCE
+    float* const mine = sums + 2 * C * (threadIdx.x / ROW_THREADS);
+#endif
 #pragma unroll
     for (int j = 0; j < CACHE; ++j) {
         const int g = j * ROW_THREADS + lane, e = N * g - head;
