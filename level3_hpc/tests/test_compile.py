@@ -23,14 +23,14 @@ from hyperion.kernels.matmul.sm90a import SM90A
 SOURCES = sorted(p.relative_to(KERNEL_ROOT).as_posix() for p in KERNEL_ROOT.rglob("*.cu"))
 NVCC = shutil.which("nvcc")
 # wgmma, setmaxnreg: the sm_90a target only
-SM90A_SOURCES = {"matmul/12_wgmma.cu", "matmul/14_wgmma_tma.cu", "attention/08_flash_fwd_wgmma.cu",
-                 "attention/09_flash_bwd_wgmma.cu"}
+SM90A_SOURCES = {"matmul/12_wgmma.cu", "matmul/14_wgmma_tma.cu", "matmul/15_wgmma_3xtf32.cu",
+                 "attention/08_flash_fwd_wgmma.cu", "attention/09_flash_bwd_wgmma.cu"}
 
 
 def test_sources_are_found():
     families = {s.split("/")[0] for s in SOURCES}
     assert {"matmul", "softmax", "layernorm", "fused", "demo"} <= families
-    assert len([s for s in SOURCES if re.match(r"matmul/\d\d_", s)]) == 14  # the numbered progression
+    assert len([s for s in SOURCES if re.match(r"matmul/\d\d_", s)]) == 15  # the numbered progression
 
 
 def _compile(source: str, out_dir: Path) -> tuple[int, str, int]:
@@ -88,16 +88,20 @@ def test_wgmma_configs_build_through_the_sm90a_loader(tmp_path):
 
 @pytest.mark.skipif(NVCC is None, reason="nvcc is not on PATH: the CUDA sources cannot be compiled here")
 def test_tma_configs_build_through_the_sm90a_loader(tmp_path):
-    """Every 14_wgmma_tma configuration passes its static_asserts and keeps the register split (no spills)."""
+    """Every configuration of 14_wgmma_tma and 15_wgmma_3xtf32 passes its static_asserts and keeps the register
+    split (no spills)."""
+    from hyperion.kernels.matmul import tf32x3
     from hyperion.kernels.matmul.sm90a import nvcc_command
     from hyperion.kernels.matmul.tma import TMA_CONFIGS
 
-    for i, cfg in enumerate(TMA_CONFIGS):
+    builds = [("matmul/14_wgmma_tma.cu", cfg, b"matmul_wgmma_tma_bf16") for cfg in TMA_CONFIGS]
+    builds += [(tf32x3.SOURCE, cfg, b"matmul_wgmma_3xtf32") for cfg in tf32x3.CONFIGS]
+    for i, (source, cfg, kernel) in enumerate(builds):
         out = tmp_path / f"tma{i}.cubin"
-        done = subprocess.run([*nvcc_command("matmul/14_wgmma_tma.cu", out, tuple(sorted(cfg.items()))),
+        done = subprocess.run([*nvcc_command(source, out, tuple(sorted(cfg.items()))),
                                "--resource-usage"], capture_output=True, text=True)
-        assert done.returncode == 0, f"nvcc failed on 14_wgmma_tma with {cfg}:\n{done.stderr[-2000:]}"
-        assert b"matmul_wgmma_tma_bf16" in out.read_bytes()
+        assert done.returncode == 0, f"nvcc failed on {source} with {cfg}:\n{done.stderr[-2000:]}"
+        assert kernel in out.read_bytes()
         spills = re.findall(r"(\d+) bytes spill stores", done.stdout + done.stderr)
         assert spills and set(spills) == {"0"}, spills
 

@@ -53,3 +53,29 @@ def test_the_parameter_block_holds_each_argument_where_the_kernel_reads_it(monke
     for (args, block), (a_byte, b_byte, c_ptr) in zip(launches, expected):
         assert args[:8] == (99, grid, 1, 1, tma.threads(cfg), 1, 1, tma.shared_bytes(cfg)) and args[8] == 1234
         assert block == (bytes([a_byte]) * 128, bytes([b_byte]) * 128, c_ptr, 1001, 1008, 1000)
+
+
+def test_3xtf32_maps_read_the_stacked_splits_in_fp32_boxes(monkeypatch):
+    """15's maps: the (2M x KP) and (2N x KP) hi|lo matrices, 4-byte values, (32, BM) and (32, BN) boxes; its
+    launch takes 15's shared memory and the padded K."""
+    from hyperion.kernels.matmul import tf32x3
+
+    launches: list = []
+    monkeypatch.setitem(sys.modules, "cupy", _fake_cupy(launches))
+    encoded = []
+
+    def fake_map(ptr, inner, outer, box_inner, box_outer, elem_bytes=2):
+        encoded.append((ptr, inner, outer, box_inner, box_outer, elem_bytes))
+        return bytes([len(encoded)]) * 128
+
+    monkeypatch.setattr(tf32x3, "tensor_map", fake_map)
+    kernel = types.SimpleNamespace(kernel=types.SimpleNamespace(ptr=7))
+    cfg = tf32x3.CONFIGS[0]
+    kp = tf32x3.padded_k(1003)
+    assert kp == 1004
+    launch = tma.TmaLaunch(kernel, cfg, 1001, 999, kp, tf32x3.shared_bytes(cfg), tf32x3.split_maps)
+    launch(0x1000, 0x9000, 0x3000)
+    assert encoded == [(0x1000, 1004, 2002, 32, cfg["TC_BM"], 4), (0x9000, 1004, 1998, 32, cfg["TC_BN"], 4)]
+    (args, block), = launches
+    assert args[7] == tf32x3.shared_bytes(cfg) <= 227 * 1024 and args[4] == tma.threads(cfg)
+    assert block == (bytes([1]) * 128, bytes([2]) * 128, 0x3000, 1001, 999, 1004)

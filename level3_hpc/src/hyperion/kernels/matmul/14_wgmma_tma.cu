@@ -16,6 +16,7 @@
 //    fp32 accumulators take 128 each.
 // Rasterisation and epilogue as in 12. The tensor maps need K and N multiples of 8 (16-byte row strides);
 // matmul_tc_auto's padded path gives it those. Compile for sm_90a.
+#include "tma.cuh"
 #include "wgmma.cuh"
 
 #ifndef TC_BM
@@ -44,39 +45,6 @@ static_assert(TC_STAGES >= 2, "a ring of at least two stages");
 constexpr int LAUNCH_REGS = (65536 / NTHREADS) / 8 * 8 > 255 ? 248 : (65536 / NTHREADS) / 8 * 8;
 constexpr int CONSUMER_REGS = LAUNCH_REGS + (LAUNCH_REGS - 40) / CONSUMERS / 8 * 8;
 static_assert(CONSUMERS == 2, "the register split is worked out for two consumer warpgroups (BM = 128)");
-
-struct __align__(64) TensorMap {  // CUtensorMap: 128 opaque bytes, filled by cuTensorMapEncodeTiled
-    unsigned long long opaque[16];
-};
-
-__device__ __forceinline__ void mbar_init(unsigned bar, unsigned count) {
-    asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(bar), "r"(count) : "memory");
-}
-__device__ __forceinline__ void mbar_expect_tx(unsigned bar, unsigned bytes) {
-    asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(bar), "r"(bytes) : "memory");
-}
-__device__ __forceinline__ void mbar_arrive(unsigned bar) {
-    asm volatile("mbarrier.arrive.shared::cta.b64 _, [%0];\n" ::"r"(bar) : "memory");
-}
-// Returns once the barrier's phase of this parity has completed.
-__device__ __forceinline__ void mbar_wait(unsigned bar, unsigned parity) {
-    unsigned done = 0;
-    while (!done)
-        asm volatile(
-            "{\n.reg .pred p;\nmbarrier.try_wait.parity.shared::cta.b64 p, [%1], %2;\nselp.u32 %0, 1, 0, p;\n}\n"
-            : "=r"(done)
-            : "r"(bar), "r"(parity)
-            : "memory");
-}
-// One 2-D box of the tensor map at (c0: inner coordinate, c1: outer) into shared memory at dst; the bytes
-// are counted on the mbarrier at bar.
-__device__ __forceinline__ void tma_load_2d(unsigned dst, const TensorMap* map, int c0, int c1, unsigned bar) {
-    asm volatile(
-        "cp.async.bulk.tensor.2d.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1, {%2, %3}], [%4];\n" ::"r"(
-            dst),
-        "l"(reinterpret_cast<unsigned long long>(map)), "r"(c0), "r"(c1), "r"(bar)
-        : "memory");
-}
 
 template <bool BF16>
 __device__ __forceinline__ void tma_gemm(const TensorMap* map_a, const TensorMap* map_b, float* C, int M, int N,

@@ -28,7 +28,8 @@ TMA_CONFIGS: list[dict[str, int]] = [
     dict(TC_BM=128, TC_BN=128, TC_STAGES=6),
     dict(TC_BM=128, TC_BN=256, TC_STAGES=3),
 ]
-UINT16, SWIZZLE_128B, L2_PROMOTION_128B = 1, 3, 2  # cuda.h's CUtensorMapDataType / Swizzle / L2promotion
+UINT16, UINT32, SWIZZLE_128B, L2_PROMOTION_128B = 1, 2, 3, 2  # cuda.h's CUtensorMapDataType / Swizzle / L2promotion
+_DATA_TYPE = {2: UINT16, 4: UINT32}  # element bytes -> the data type the copy engine moves unchanged
 MAP_BYTES = 128
 
 
@@ -48,13 +49,14 @@ def _driver() -> Any:
     return lib
 
 
-def tensor_map(ptr: int, inner: int, outer: int, box_inner: int, box_outer: int) -> bytes:
-    """The 128-byte CUtensorMap of a row-major (outer x inner) matrix of 2-byte values at ``ptr``, read in
-    (box_inner x box_outer) boxes, 128-byte swizzled, zeros past its edges."""
+def tensor_map(ptr: int, inner: int, outer: int, box_inner: int, box_outer: int, elem_bytes: int = 2) -> bytes:
+    """The 128-byte CUtensorMap of a row-major (outer x inner) matrix of ``elem_bytes``-byte values at ``ptr``
+    (2: 16-bit patterns, 4: fp32 bits), read in (box_inner x box_outer) boxes, 128-byte swizzled, zeros past
+    its edges."""
     out = (ctypes.c_uint64 * 16)()
     status = _driver().cuTensorMapEncodeTiled(
-        ctypes.byref(out), ctypes.c_int(UINT16), ctypes.c_uint32(2), ctypes.c_void_p(ptr),
-        (ctypes.c_uint64 * 2)(inner, outer), (ctypes.c_uint64 * 1)(inner * 2),
+        ctypes.byref(out), ctypes.c_int(_DATA_TYPE[elem_bytes]), ctypes.c_uint32(2), ctypes.c_void_p(ptr),
+        (ctypes.c_uint64 * 2)(inner, outer), (ctypes.c_uint64 * 1)(inner * elem_bytes),
         (ctypes.c_uint32 * 2)(box_inner, box_outer), (ctypes.c_uint32 * 2)(1, 1), ctypes.c_int(0),
         ctypes.c_int(SWIZZLE_128B), ctypes.c_int(L2_PROMOTION_128B), ctypes.c_int(0))
     if status != 0:
@@ -63,16 +65,24 @@ def tensor_map(ptr: int, inner: int, outer: int, box_inner: int, box_outer: int)
     return bytes(out)
 
 
-class TmaLaunch:
-    """One shape's launch of 14: grid, block and shared memory fixed; a parameter block of two tensor maps, C's
-    pointer and M, N, K, laid out once; the maps cached by the operands' addresses."""
+def maps_14(a_ptr: int, b_ptr: int, cfg: dict[str, int], m: int, n: int, k: int) -> bytes:
+    """14's two tensor maps: A (K inner, M outer) in (64, BM) boxes, B (N inner, K outer) in (64, 64) boxes."""
+    return tensor_map(a_ptr, k, m, 64, cfg["TC_BM"]) + tensor_map(b_ptr, n, k, 64, 64)
 
-    def __init__(self, kernel: Any, cfg: dict[str, int], m: int, n: int, k: int) -> None:
+
+class TmaLaunch:
+    """One shape's launch of a kernel taking ``(map_a, map_b, C, M, N, K)`` (14, 15): grid, block and shared
+    memory fixed; a parameter block of two tensor maps, C's pointer and M, N, K, laid out once; the maps
+    (``make_maps(a_ptr, b_ptr, cfg, m, n, k)``) cached by the operands' addresses."""
+
+    def __init__(self, kernel: Any, cfg: dict[str, int], m: int, n: int, k: int, smem: int | None = None,
+                 make_maps: Any = maps_14) -> None:
         import cupy
 
-        self.cfg, self.m, self.n, self.k = cfg, m, n, k
+        self.cfg, self.m, self.n, self.k, self.make_maps = cfg, m, n, k, make_maps
         grid = cdiv(n, cfg["TC_BN"]) * cdiv(m, cfg["TC_BM"])
-        self.head = (kernel.kernel.ptr, grid, 1, 1, threads(cfg), 1, 1, shared_bytes(cfg))
+        smem = shared_bytes(cfg) if smem is None else smem
+        self.head = (kernel.kernel.ptr, grid, 1, 1, threads(cfg), 1, 1, smem)
         raw = np.zeros(MAP_BYTES * 2 + 64 + 64, np.uint8)
         start = (-raw.ctypes.data) % 64
         self.block = raw[start:start + MAP_BYTES * 2 + 64]  # [map A | map B | C ptr | M | N | K], 64-aligned
@@ -94,7 +104,7 @@ class TmaLaunch:
         if maps is None:
             if len(self.maps) > 64:
                 self.maps.clear()
-            maps = self.maps[key] = (tensor_map(a_ptr, k, m, 64, cfg["TC_BM"]) + tensor_map(b_ptr, n, k, 64, 64))
+            maps = self.maps[key] = self.make_maps(a_ptr, b_ptr, cfg, m, n, k)
         with self._lock:
             if key != self.current:  # the same operands as the last call: their maps are in place already
                 self.block[:256] = np.frombuffer(maps, np.uint8)

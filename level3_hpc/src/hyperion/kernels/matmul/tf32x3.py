@@ -1,0 +1,97 @@
+"""Launcher of ``matmul/15_wgmma_3xtf32.cu``: an fp32 ``a @ b`` on Hopper's tensor cores as three TF32 products
+(hi·hi + hi·lo + lo·hi of every operand split into two TF32 parts), at fp32's accuracy.
+
+Two launches a call, both planned once per shape: ``split_3xtf32`` writes A's (hi | lo) rows and B's transposed
+(hi | lo) rows into one scratch allocation (K rounded up to a multiple of 4, zeros past K), and the product
+reads them through two tensor maps (fp32 bits, (32, BM) and (32, BN) boxes), kept by the scratch's address as
+:class:`~hyperion.kernels.matmul.tma.TmaLaunch` keeps 14's. Any M, N, K: the split absorbs the ragged edges.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+from hyperion.kernels._launch import cdiv
+from hyperion.kernels.matmul.tma import TmaLaunch, tensor_map
+from hyperion.tensor.cuda_build import PackedLaunch
+
+SOURCE = "matmul/15_wgmma_3xtf32.cu"
+# (BM, BN, stages): the first is the default. A stage holds A's and B's hi and lo tiles of 32 values of K.
+CONFIGS: list[dict[str, int]] = [
+    dict(TC_BM=128, TC_BN=256, TC_STAGES=2),
+    dict(TC_BM=128, TC_BN=128, TC_STAGES=3),
+]
+SPLIT_THREADS = (32, 8)
+
+
+def shared_bytes(cfg: dict[str, int]) -> int:
+    """Dynamic shared memory: the ring of (A hi, A lo, B hi, B lo) tiles, 128 bytes a row, plus 1 KB to align."""
+    return cfg["TC_STAGES"] * (cfg["TC_BM"] + cfg["TC_BN"]) * 128 * 2 + 1024
+
+
+def padded_k(k: int) -> int:
+    """K rounded up to a multiple of 4: rows of 16 bytes, as the tensor maps need."""
+    return cdiv(k, 4) * 4
+
+
+def split_maps(a_ptr: int, b_ptr: int, cfg: dict[str, int], m: int, n: int, kp: int) -> bytes:
+    """The product's two tensor maps: the (2M x KP) split of A in (32, BM) boxes, the (2N x KP) split of B^T
+    in (32, BN) boxes."""
+    return tensor_map(a_ptr, kp, 2 * m, 32, cfg["TC_BM"], 4) + tensor_map(b_ptr, kp, 2 * n, 32, cfg["TC_BN"], 4)
+
+
+@functools.cache
+def _kernels(items: tuple[tuple[str, int], ...]):
+    from hyperion.kernels.matmul.sm90a import get_kernel_sm90a
+
+    cfg = dict(items)
+    product = get_kernel_sm90a(SOURCE, "matmul_wgmma_3xtf32", **cfg)
+    product.max_dynamic_shared_size_bytes = shared_bytes(cfg)
+    return get_kernel_sm90a(SOURCE, "split_3xtf32", **cfg), product
+
+
+_PLANS: dict[tuple, tuple[PackedLaunch, TmaLaunch, int]] = {}
+
+
+def _plan(m: int, n: int, k: int, cfg: dict[str, int]) -> tuple[PackedLaunch, TmaLaunch, int]:
+    """(the split's launch, the product's launch, KP) of one shape and configuration, built once."""
+    key = (m, n, k, tuple(cfg.items()))
+    plan = _PLANS.get(key)
+    if plan is None:
+        split, product = _kernels(tuple(cfg.items()))
+        kp = padded_k(k)
+        tiles_a, tiles_b = cdiv(m, 32) * cdiv(kp, 32), cdiv(n, 32) * cdiv(kp, 32)
+        split_launch = PackedLaunch(split, (tiles_a + tiles_b,), SPLIT_THREADS, 0, "ppppiiiii")
+        plan = _PLANS[key] = (split_launch, TmaLaunch(product, cfg, m, n, kp, shared_bytes(cfg), split_maps), kp)
+    return plan
+
+
+def matmul_3xtf32(a, b, config: dict[str, int] | None = None, out=None):
+    """``a @ b`` for C-contiguous 2-D float32 CuPy arrays (any M, N, K) by 15_wgmma_3xtf32 (Hopper only);
+    fp32 result (into ``out`` if given)."""
+    import cupy
+
+    for name, x in (("a", a), ("b", b)):
+        if type(x) is not cupy.ndarray or x.dtype != np.float32 or x.ndim != 2 or not x.flags.c_contiguous:
+            raise ValueError(f"matmul_3xtf32: {name} must be a C-contiguous 2-D cupy float32 array, got "
+                             f"{type(x).__name__} {getattr(x, 'dtype', '')} {getattr(x, 'shape', '')}")
+    (m, k), n = a.shape, b.shape[1]
+    if b.shape[0] != k:
+        raise ValueError(f"matmul_3xtf32: inner dimensions differ: a is {a.shape}, b is {b.shape}")
+    c = cupy.ndarray((m, n), np.float32) if out is None else out
+    if type(c) is not cupy.ndarray or c.shape != (m, n) or c.dtype != np.float32 or not c.flags.c_contiguous:
+        raise ValueError(f"matmul_3xtf32: out must be a C-contiguous float32 cupy array of shape {(m, n)}")
+    if m == 0 or n == 0:
+        return c
+    if k == 0:
+        c.fill(0)
+        return c
+    split, product, kp = _plan(m, n, k, config or CONFIGS[0])
+    scratch = cupy.ndarray((2 * (m + n) * kp,), np.float32)
+    sa = scratch.data.ptr
+    sb = sa + 2 * m * kp * 4  # a multiple of 32 bytes: kp is a multiple of 4
+    split(a.data.ptr, sa, b.data.ptr, sb, m, n, k, kp, cdiv(m, 32) * cdiv(kp, 32))
+    product(sa, sb, c.data.ptr)
+    return c
