@@ -241,6 +241,7 @@ def bench_matmul(quick: bool, sweep: bool) -> list[dict]:
     import cupy
 
     from hyperion.kernels import matmul as mm
+    from hyperion.kernels.attention import hopper_available
 
     rows = []
     for m, k, n in MATMUL_SHAPES[:3] if quick else MATMUL_SHAPES:
@@ -278,9 +279,27 @@ def bench_matmul(quick: bool, sweep: bool) -> list[dict]:
             row["err"] = rel_err(mm.matmul_auto(a, b), want)
             row["ratio"] = row["cublas_ms"] / row["ours_ms"]
             row["call_ratio"] = row["cublas_call_ms"] / row["ours_call_ms"]
+        if hopper_available():  # 15: the same fp32 product as three TF32 tensor-core products
+            from hyperion.kernels.matmul.tf32x3 import matmul_3xtf32
+
+            row["tf32x3_ms"] = kernel_ms(lambda a=a, b=b: matmul_3xtf32(a, b))
+            row["tf32x3_call_ms"] = call_ms(lambda a=a, b=b: matmul_3xtf32(a, b))
+            row["tf32x3_ratio"] = row["cublas_ms"] / row["tf32x3_ms"]
+            row["tf32x3_err64"] = worst_error64(matmul_3xtf32(a, b), a, b)
+            row["cublas_err64"] = worst_error64(want, a, b)
         rows.append(row)
         print(json.dumps(row), flush=True)
     return rows
+
+
+def worst_error64(c, a, b) -> float:
+    """max |C - AB| / (|A| |B|) elementwise, AB in float64 on the GPU: the rounding error of every element per
+    unit of the sizes it is made of (fp32's unit roundoff is 6e-8; one TF32 product alone gives about 5e-4)."""
+    import cupy
+
+    a64, b64 = a.astype(cupy.float64), b.astype(cupy.float64)
+    scale = cupy.abs(a64) @ cupy.abs(b64)
+    return float(cupy.max(cupy.abs(c.astype(cupy.float64) - a64 @ b64) / cupy.maximum(scale, 1e-300)))
 
 
 def bench_tc(quick: bool, sweep: bool) -> list[dict]:
@@ -492,6 +511,18 @@ def markdown(results: dict) -> str:
                            f"| {r['ours_choice']} | {r['err']:.1e} |")
             out += ["", f"Geometric mean of the ratios {_g([r['ratio'] for r in results[key]]):.2f}; worst "
                     f"{min(r['ratio'] for r in results[key]):.2f}.", ""]
+    tf32 = [r for r in results.get("matmul") or [] if "tf32x3_ms" in r]
+    if tf32:
+        out += ["### fp32 matmul as three TF32 tensor-core products (15_wgmma_3xtf32) vs cuBLAS fp32", "",
+                "| shape | cuBLAS ms | 15 ms | ratio | call-to-call: cuBLAS ms | 15 ms | worst error: cuBLAS | 15 |",
+                "|---|---|---|---|---|---|---|---|"]
+        for r in tf32:
+            out.append(f"| {r['shape']} | {r['cublas_ms']:.3f} | {r['tf32x3_ms']:.3f} | {r['tf32x3_ratio']:.2f} "
+                       f"| {r['cublas_call_ms']:.3f} | {r['tf32x3_call_ms']:.3f} | {r['cublas_err64']:.1e} "
+                       f"| {r['tf32x3_err64']:.1e} |")
+        out += ["", f"Geometric mean of the ratios {_g([r['tf32x3_ratio'] for r in tf32]):.2f}; worst "
+                f"{min(r['tf32x3_ratio'] for r in tf32):.2f}. Worst error: max |C - AB| / (|A| |B|) elementwise, "
+                "AB in float64.", ""]
     if results.get("rows"):
         names = tuple(f"{k}_{d}" for k in ROW_KINDS for d in ROW_DTYPES)
         out += ["### Row kernels vs PyTorch (ratio = torch ms / ours ms, kernel-only; call-to-call in brackets)", "",
