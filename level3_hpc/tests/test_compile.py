@@ -123,7 +123,8 @@ def test_flash_wgmma_tiles_build_without_spills(tmp_path):
     jobs += [(BWD_SOURCE, d, DQ_TILES[d], "flash_bwd_dq_wgmma") for d in WGMMA_DIMS]
     jobs += [(BWD_SOURCE, d, tile, None) for d in (64, 128) for tile in BWD_SWEEP]
     # (kernel, d) -> bytes its table's tile may spill: measured fastest anyway (the tables' comments)
-    allowed = {("flash_fwd_wgmma", 128): 128, ("flash_bwd_dkdv_wgmma", 80): 128, ("flash_bwd_dkdv_wgmma", 96): 128}
+    # (09's softmax step unswitched on `masked`, 2026-12-06: d = 96's dK/dV 80 -> 0 bytes, d = 80's 20 -> 16)
+    allowed = {("flash_fwd_wgmma", 128): 128, ("flash_bwd_dkdv_wgmma", 80): 16}
 
     def build(job):
         source, d, tile, _ = job
