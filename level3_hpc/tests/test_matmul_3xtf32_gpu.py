@@ -10,6 +10,7 @@ from level3_gpu import skip_without_gpu
 skip_without_gpu()
 import cupy  # noqa: E402
 
+from hyperion.kernels import matmul as mm  # noqa: E402
 from hyperion.kernels.matmul import tf32x3  # noqa: E402
 
 if cupy.cuda.Device().compute_capability != "90":
@@ -43,8 +44,8 @@ def test_split_matches_a_numpy_split():
     assert kp == 44
     scratch = cupy.full((2 * (m + n) * kp,), np.nan, np.float32)
     sa = scratch.data.ptr
-    split(cupy.asarray(a).data.ptr, sa, cupy.asarray(b).data.ptr, sa + 2 * m * kp * 4, m, n, k, kp,
-          -(-m // 32) * -(-kp // 32))
+    da, db = cupy.asarray(a), cupy.asarray(b)  # held: a temporary's memory would go back to the pool at once
+    split(da.data.ptr, sa, db.data.ptr, sa + 2 * m * kp * 4, m, n, k, kp, -(-m // 32) * -(-kp // 32))
     out = scratch.get()
     got_a, got_b = out[:2 * m * kp].reshape(2, m, kp), out[2 * m * kp:].reshape(2, n, kp)
     for got, x in ((got_a, a), (got_b, b.T)):
@@ -68,6 +69,16 @@ def test_product_holds_fp32_accuracy(cfg, shape):
     ours, cublas = worst_error(c, a, b), worst_error(cupy.matmul(da, db).get(), a, b)
     print(f"{shape} cfg {cfg}: worst error ours {ours:.2e}, cuBLAS fp32 {cublas:.2e}")
     assert np.isfinite(c).all() and ours < 1e-6
+
+
+def test_matmul_auto_takes_15_for_large_products_on_hopper():
+    m, k, n = 1000, 1003, 1001  # 1.004e9 multiply-adds: over TF32X3_MIN_MACS
+    assert mm.choose_fp32(m, n, k, True) == ("15_wgmma_3xtf32", 0)
+    assert mm.choose_fp32(m, n, k, False)[0] != "15_wgmma_3xtf32"
+    rng = np.random.default_rng(3)
+    a, b = rng.standard_normal((m, k)).astype(np.float32), rng.standard_normal((k, n)).astype(np.float32)
+    c = mm.matmul_auto(cupy.asarray(a), cupy.asarray(b)).get()
+    assert worst_error(c, a, b) < 1e-6
 
 
 def test_empty_and_zero_k():

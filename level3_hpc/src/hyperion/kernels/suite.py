@@ -253,7 +253,7 @@ def bench_matmul(quick: bool, sweep: bool) -> list[dict]:
         row["cublas_call_ms"] = call_ms(lambda a=a, b=b: cupy.matmul(a, b))
         row["ours_ms"] = kernel_ms(lambda a=a, b=b: mm.matmul_auto(a, b))
         row["ours_call_ms"] = call_ms(lambda a=a, b=b: mm.matmul_auto(a, b))
-        row["ours_choice"] = mm.choose_fp32(m, n, k)
+        row["ours_choice"] = mm.choose_fp32(m, n, k, hopper_available())
         row["err"] = rel_err(mm.matmul_auto(a, b), want)
         row["ratio"] = row["cublas_ms"] / row["ours_ms"]
         row["call_ratio"] = row["cublas_call_ms"] / row["ours_call_ms"]
@@ -275,7 +275,7 @@ def bench_matmul(quick: bool, sweep: bool) -> list[dict]:
             row["cublas_ms"] = kernel_ms(lambda a=a, b=b: cupy.matmul(a, b))
             row["ours_ms"] = kernel_ms(lambda a=a, b=b: mm.matmul_auto(a, b))
             row["ours_call_ms"] = call_ms(lambda a=a, b=b: mm.matmul_auto(a, b))
-            row["ours_choice"] = mm.choose_fp32(m, n, k)
+            row["ours_choice"] = mm.choose_fp32(m, n, k, hopper_available())
             row["err"] = rel_err(mm.matmul_auto(a, b), want)
             row["ratio"] = row["cublas_ms"] / row["ours_ms"]
             row["call_ratio"] = row["cublas_call_ms"] / row["ours_call_ms"]

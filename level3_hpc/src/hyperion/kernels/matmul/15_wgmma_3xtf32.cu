@@ -11,8 +11,13 @@
 //    copy is also what makes ragged edges cheap: the product itself sees aligned operands at every shape.
 //  * matmul_wgmma_3xtf32 is 14_wgmma_tma with 32-value k-tiles (one 128-byte swizzled line of fp32): the
 //    producer warpgroup's copy engine loads each stage's four boxes (A hi, A lo, B hi, B lo) on one mbarrier;
-//    each consumer warpgroup issues 4 k-steps x 3 wgmmas (m64nBNk8, tf32) a stage. A hi box of the last row
+//    each consumer warpgroup issues 4 k-steps x 3 wgmmas (m64n128k8, tf32) a stage. A hi box of the last row
 //    block reads rows past M -- lo rows -- which only reach rows of C past M, never stored (the same for B).
+//  * The tensor cores round their sums toward zero, not to nearest: accumulated over all of K inside them, the
+//    error grew with K to 6-8x cuBLAS's (first H100 run; Ootomo and Yokota, 2022, report the same for 3xTF32 on
+//    the A100). So each stage's products go into a partial sum that starts from zero, and the CUDA cores add
+//    it to the fp32 sum, rounding to nearest -- two partial sums in turn, so that one stage's wgmmas run while
+//    the previous stage's sum is added.
 // Compile for sm_90a.
 #include "tma.cuh"
 #include "wgmma.cuh"
@@ -21,10 +26,10 @@
 #define TC_BM 128
 #endif
 #ifndef TC_BN
-#define TC_BN 256
+#define TC_BN 128
 #endif
 #ifndef TC_STAGES
-#define TC_STAGES 2
+#define TC_STAGES 3
 #endif
 #ifndef TC_GROUP_M
 #define TC_GROUP_M 8
@@ -36,7 +41,8 @@ constexpr int NTHREADS = 128 * (CONSUMERS + 1);
 constexpr unsigned A_BYTES = TC_BM * 128, B_BYTES = TC_BN * 128;  // one half (hi or lo) of a stage
 constexpr unsigned STAGE_BYTES = 2 * (A_BYTES + B_BYTES);         // [A hi | A lo | B hi | B lo]
 constexpr int ACC = TC_BN / 2;
-static_assert(TC_BM % 64 == 0 && (TC_BN == 128 || TC_BN == 256), "64-row warpgroups, wgmma n128/n256");
+static_assert(TC_BM % 64 == 0 && TC_BN == 128, "64-row warpgroups; BN = 128: three sets of 64 accumulators a thread "
+                                               "(the sum, two partial sums) fit, three of 128 would not");
 static_assert(TC_STAGES >= 2, "a ring of at least two stages");
 static_assert(CONSUMERS == 2, "the register split is worked out for two consumer warpgroups (BM = 128)");
 constexpr int LAUNCH_REGS = (65536 / NTHREADS) / 8 * 8 > 255 ? 248 : (65536 / NTHREADS) / 8 * 8;
@@ -131,32 +137,55 @@ extern "C" __global__ void __launch_bounds__(NTHREADS, 1)
     } else {  // consumers
         asm volatile("setmaxnreg.inc.sync.aligned.u32 %0;\n" ::"n"(CONSUMER_REGS));
         const int cw = wg - 1, lane = threadIdx.x % 32;
-        float acc[ACC];
+        float acc[ACC], p0[ACC], p1[ACC];  // the sum (CUDA cores) and two stages' partial sums (tensor cores)
 #pragma unroll
         for (int i = 0; i < ACC; ++i) acc[i] = 0.f;
-        for (int t = 0; t < tiles; ++t) {
+        // Stage t's 12 wgmmas into a partial sum that starts from zero (scale-d 0 on the first)
+        auto issue = [&](int t, float(&part)[ACC]) {
             const int s = t % TC_STAGES;
             const unsigned stage = base + s * STAGE_BYTES;
             const unsigned a_hi = stage + cw * 64 * 128, a_lo = a_hi + A_BYTES;
             const unsigned b_hi = stage + 2 * A_BYTES, b_lo = b_hi + B_BYTES;
             mbar_wait(smem_addr(&full[s]), (t / TC_STAGES) & 1);
-            fence_acc(acc);
+            fence_acc(part);
             wgmma_fence();
 #pragma unroll
             for (int ks = 0; ks < TF_BK / 8; ++ks) {  // 8 values of K (32 bytes) a step
                 const unsigned long long ah = descriptor(a_hi + ks * 32, 16, 1024), al = descriptor(a_lo + ks * 32, 16, 1024);
                 const unsigned long long bh = descriptor(b_hi + ks * 32, 16, 1024), bl = descriptor(b_lo + ks * 32, 16, 1024);
-                wgmma_k8_tf32(acc, al, bh);  // the small terms first
-                wgmma_k8_tf32(acc, ah, bl);
-                wgmma_k8_tf32(acc, ah, bh);
+                wgmma_k8_tf32(part, al, bh, ks > 0);  // the small terms first
+                wgmma_k8_tf32(part, ah, bl, 1);
+                wgmma_k8_tf32(part, ah, bh, 1);
             }
             wgmma_commit();
-            wgmma_wait<1>();  // tile t - 1's products are done: release its stage
-            fence_acc(acc);
-            if (t > 0 && lane == 0) mbar_arrive(smem_addr(&empty[(t - 1) % TC_STAGES]));
+        };
+        // Once stage t's products are done (the later stage's may still run): add them with fp32's rounding to
+        // nearest, and release the stage to the producer.
+        auto retire = [&](int t, float(&part)[ACC]) {
+            wgmma_wait<1>();
+            fence_acc(part);
+#pragma unroll
+            for (int i = 0; i < ACC; ++i) acc[i] += part[i];
+            if (lane == 0) mbar_arrive(smem_addr(&empty[t % TC_STAGES]));
+        };
+        // Unrolled by two, so that p0 and p1 stay registers (an index the compiler can't resolve would not).
+        issue(0, p0);
+        int t = 1;
+        for (; t + 1 < tiles; t += 2) {
+            issue(t, p1);
+            retire(t - 1, p0);
+            issue(t + 1, p0);
+            retire(t, p1);
+        }
+        if (t < tiles) {
+            issue(t, p1);
+            retire(t - 1, p0);
         }
         wgmma_wait<0>();
-        fence_acc(acc);
+        fence_acc(p0);
+        fence_acc(p1);
+#pragma unroll
+        for (int i = 0; i < ACC; ++i) acc[i] += (t < tiles ? p1[i] : p0[i]);
         store_acc<TC_BN>(acc, C, M, N, rowBase + cw * 64, colBase);
     }
 }

@@ -197,9 +197,18 @@ def _waves(m: int, n: int, bm: int, bn: int, sms: int = SM_COUNT_H200) -> float:
     return cdiv(m, bm) * cdiv(n, bn) / sms
 
 
+# 15_wgmma_3xtf32 (Hopper only: fp32 as three TF32 tensor-core products) from this many multiply-adds up:
+# at the suite's smallest shape (1000^3) it was measured faster than 08/13 and cuBLAS on an H100
+# (results/runtime-h100-2026-12-06-h); below it, unmeasured, the CUDA-core kernels stay.
+TF32X3_MIN_MACS = 10**9
+
+
 @functools.cache
-def choose_fp32(m: int, n: int, k: int) -> tuple[str, int] | tuple[str, tuple[int, int]]:
-    """``(version, config index)`` of the fp32 kernel for an ``m x k @ k x n`` product."""
+def choose_fp32(m: int, n: int, k: int, hopper: bool = False) -> tuple[str, int] | tuple[str, tuple[int, int]]:
+    """``(version, config index)`` of the fp32 kernel for an ``m x k @ k x n`` product (``hopper``: on an
+    sm_90 GPU, where 15_wgmma_3xtf32 runs)."""
+    if hopper and m * n * k >= TF32X3_MIN_MACS:
+        return ("15_wgmma_3xtf32", 0)
     if (m, n, k) in FP32_TABLE:
         return FP32_TABLE[(m, n, k)]
     if _waves(m, n, 128, 128) < 2:  # fewer than two waves of 128x128 tiles: 64x128 tiles, twice the blocks
@@ -281,8 +290,10 @@ class _Bound:
 
 def matmul_auto(a, b, out=None, choice=None):
     """``a @ b`` (fp32) with the kernel and tiles :func:`choose_fp32` picks for this shape (or ``choice``:
-    ``(version, WARPTILE_CONFIGS index)``, or ``("13_split_k", (index, slices))``). The launch plan is
-    built once per shape: a later call is a look-up, an allocation and a launch."""
+    ``(version, WARPTILE_CONFIGS index)``, ``("13_split_k", (index, slices))`` or ``("15_wgmma_3xtf32",
+    tf32x3.CONFIGS index)``). The launch plan is built once per shape: a later call is a look-up, an allocation
+    and a launch. On Hopper, large products run as three TF32 products (15): errors about those of an fp32
+    product (REPORT.md has both against float64), but an infinite input gives NaN where fp32 gives ±inf."""
     import cupy
 
     a, b = _checked_pair(a, b, np.float32, "matmul")
@@ -290,6 +301,14 @@ def matmul_auto(a, b, out=None, choice=None):
     c = _out(out, (m, n))
     if m == 0 or n == 0:
         return c
+    if choice is None and m * n * k >= TF32X3_MIN_MACS:
+        from hyperion.kernels.attention import hopper_available
+
+        choice = choose_fp32(m, n, k, hopper_available())
+    if choice is not None and choice[0] == "15_wgmma_3xtf32":
+        from hyperion.kernels.matmul.tf32x3 import CONFIGS, matmul_3xtf32
+
+        return matmul_3xtf32(a, b, CONFIGS[choice[1]], out=c)
     vec = k % 4 == 0 and n % 4 == 0 and (a.data.ptr | b.data.ptr | c.data.ptr) % 16 == 0
     key = (m, n, k, vec, choice)
     plan = _AUTO_PLANS.get(key)

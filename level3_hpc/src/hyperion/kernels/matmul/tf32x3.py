@@ -20,8 +20,9 @@ from hyperion.tensor.cuda_build import PackedLaunch
 SOURCE = "matmul/15_wgmma_3xtf32.cu"
 # (BM, BN, stages): the first is the default. A stage holds A's and B's hi and lo tiles of 32 values of K.
 CONFIGS: list[dict[str, int]] = [
-    dict(TC_BM=128, TC_BN=256, TC_STAGES=2),
     dict(TC_BM=128, TC_BN=128, TC_STAGES=3),
+    dict(TC_BM=128, TC_BN=128, TC_STAGES=2),
+    dict(TC_BM=128, TC_BN=128, TC_STAGES=3, TC_GROUP_M=16),
 ]
 SPLIT_THREADS = (32, 8)
 

@@ -118,9 +118,9 @@ __device__ __forceinline__ void wgmma_m64n256k16(float (&d)[128], unsigned long 
 
 // The tf32 forms (15_wgmma_3xtf32): 8 values of K an instruction (32 bytes, as bf16's 16), both operands K-major:
 // tf32 has no transpose immediates, only imm-scale-a and imm-scale-b.
-// m64n128k8, tf32: D (64 x 128, 64 fp32 registers per thread) += A (smem, K-major) * B (smem, K-major)
+// m64n128k8, tf32: D (64 x 128, 64 fp32 registers per thread) = scale_d * D + A (smem, K-major) * B (smem, K-major)
 __device__ __forceinline__ void wgmma_m64n128k8_tf32(float (&d)[64], unsigned long long desc_a,
-                                                    unsigned long long desc_b) {
+                                                    unsigned long long desc_b, int scale_d) {
     asm volatile(
         "{\n.reg .pred p;\nsetp.ne.b32 p, %66, 0;\n"
         "wgmma.mma_async.sync.aligned.m64n128k8.f32.tf32.tf32 "
@@ -138,12 +138,12 @@ __device__ __forceinline__ void wgmma_m64n128k8_tf32(float (&d)[64], unsigned lo
             "+f"(d[40]), "+f"(d[41]), "+f"(d[42]), "+f"(d[43]), "+f"(d[44]), "+f"(d[45]), "+f"(d[46]), "+f"(d[47]),
             "+f"(d[48]), "+f"(d[49]), "+f"(d[50]), "+f"(d[51]), "+f"(d[52]), "+f"(d[53]), "+f"(d[54]), "+f"(d[55]),
             "+f"(d[56]), "+f"(d[57]), "+f"(d[58]), "+f"(d[59]), "+f"(d[60]), "+f"(d[61]), "+f"(d[62]), "+f"(d[63])
-        : "l"(desc_a), "l"(desc_b), "r"(1));
+        : "l"(desc_a), "l"(desc_b), "r"(scale_d));
 }
 
-// m64n256k8, tf32: D (64 x 256, 128 fp32 registers per thread) += A (smem, K-major) * B (smem, K-major)
+// m64n256k8, tf32: D (64 x 256, 128 fp32 registers per thread) = scale_d * D + A (smem, K-major) * B (smem, K-major)
 __device__ __forceinline__ void wgmma_m64n256k8_tf32(float (&d)[128], unsigned long long desc_a,
-                                                    unsigned long long desc_b) {
+                                                    unsigned long long desc_b, int scale_d) {
     asm volatile(
         "{\n.reg .pred p;\nsetp.ne.b32 p, %130, 0;\n"
         "wgmma.mma_async.sync.aligned.m64n256k8.f32.tf32.tf32 "
@@ -173,15 +173,15 @@ __device__ __forceinline__ void wgmma_m64n256k8_tf32(float (&d)[128], unsigned l
             "+f"(d[104]), "+f"(d[105]), "+f"(d[106]), "+f"(d[107]), "+f"(d[108]), "+f"(d[109]), "+f"(d[110]), "+f"(d[111]),
             "+f"(d[112]), "+f"(d[113]), "+f"(d[114]), "+f"(d[115]), "+f"(d[116]), "+f"(d[117]), "+f"(d[118]), "+f"(d[119]),
             "+f"(d[120]), "+f"(d[121]), "+f"(d[122]), "+f"(d[123]), "+f"(d[124]), "+f"(d[125]), "+f"(d[126]), "+f"(d[127])
-        : "l"(desc_a), "l"(desc_b), "r"(1));
+        : "l"(desc_a), "l"(desc_b), "r"(scale_d));
 }
 
-// Either by its accumulators' count (N = 2 x registers).
-__device__ __forceinline__ void wgmma_k8_tf32(float (&d)[64], unsigned long long a, unsigned long long b) {
-    wgmma_m64n128k8_tf32(d, a, b);
+// Either by its accumulators' count (N = 2 x registers); scale_d 0: D = A*B (the accumulators' values ignored).
+__device__ __forceinline__ void wgmma_k8_tf32(float (&d)[64], unsigned long long a, unsigned long long b, int scale_d) {
+    wgmma_m64n128k8_tf32(d, a, b, scale_d);
 }
-__device__ __forceinline__ void wgmma_k8_tf32(float (&d)[128], unsigned long long a, unsigned long long b) {
-    wgmma_m64n256k8_tf32(d, a, b);
+__device__ __forceinline__ void wgmma_k8_tf32(float (&d)[128], unsigned long long a, unsigned long long b, int scale_d) {
+    wgmma_m64n256k8_tf32(d, a, b, scale_d);
 }
 
 __device__ __forceinline__ unsigned smem_addr(const void* p) {
