@@ -433,6 +433,7 @@ def bench_python(quick: bool, sweep: bool) -> list[dict]:
 
     rng = cupy.random.default_rng(0)
     a = rng.standard_normal((256, 256), dtype=np.float32)
+    a1k = rng.standard_normal((1024, 1024), dtype=np.float32)
     ab = cupy.zeros((256, 256), np.uint16) + np.uint16(0x3F80)
     x = rng.standard_normal((64, 1024), dtype=np.float32)
     w, b = cupy.ones(1024, np.float32), cupy.zeros(1024, np.float32)
@@ -452,6 +453,7 @@ def bench_python(quick: bool, sweep: bool) -> list[dict]:
     cases = {
         "matmul fp32 auto (plan cached)": lambda: mm.matmul_auto(a, a),
         "matmul bf16 auto (plan cached)": lambda: mm.matmul_tc_auto(ab, ab),
+        "matmul fp32 auto at 1024^3 (15_wgmma_3xtf32 on Hopper)": lambda: mm.matmul_auto(a1k, a1k),
         "softmax fp32 (06 rows)": lambda: rk.rows_softmax(x),
         "softmax fp16 (06 rows)": lambda: rk.rows_softmax(xh, "f16"),
         "layernorm fwd fp32 (05 rows)": lambda: rk.rows_layernorm(x, w, b),
