@@ -120,11 +120,8 @@ __device__ __forceinline__ void wgmma_gemm(const unsigned short* A, const unsign
     unsigned short* Bs_ptr = smem + TC_STAGES * A_STAGE;
 
     // grouped rasterisation of a 1-D grid
-    const int blocks_m = (M + TC_BM - 1) / TC_BM, blocks_n = (N + TC_BN - 1) / TC_BN;
-    const int per_group = TC_GROUP_M * blocks_n, group = blockIdx.x / per_group;
-    const int first_m = group * TC_GROUP_M, group_rows = min(blocks_m - first_m, TC_GROUP_M);
-    const int bm = first_m + (blockIdx.x % per_group) % group_rows, bn = (blockIdx.x % per_group) / group_rows;
-    const int rowBase = bm * TC_BM, colBase = bn * TC_BN;
+    const int2 corner = raster_tile(M, N, TC_BM, TC_BN, TC_GROUP_M);
+    const int rowBase = corner.x, colBase = corner.y;
     const int wg = threadIdx.x / 128;
 
     float acc[ACC];

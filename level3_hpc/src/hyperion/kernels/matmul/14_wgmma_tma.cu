@@ -54,21 +54,11 @@ __device__ __forceinline__ void tma_gemm(const TensorMap* map_a, const TensorMap
     const unsigned raw = smem_addr(smem_raw), base = (raw + 1023) & ~1023u;  // swizzled tiles: 1024-aligned
     const unsigned As = base, Bs = base + TC_STAGES * A_BYTES;
 
-    const int blocks_m = (M + TC_BM - 1) / TC_BM, blocks_n = (N + TC_BN - 1) / TC_BN;
-    const int per_group = TC_GROUP_M * blocks_n, group = blockIdx.x / per_group;
-    const int first_m = group * TC_GROUP_M, group_rows = min(blocks_m - first_m, TC_GROUP_M);
-    const int bm = first_m + (blockIdx.x % per_group) % group_rows, bn = (blockIdx.x % per_group) / group_rows;
-    const int rowBase = bm * TC_BM, colBase = bn * TC_BN;
+    const int2 corner = raster_tile(M, N, TC_BM, TC_BN, TC_GROUP_M);
+    const int rowBase = corner.x, colBase = corner.y;
     const int wg = threadIdx.x / 128, tiles = (K + TC_BK - 1) / TC_BK;
 
-    if (threadIdx.x == 0) {
-        for (int s = 0; s < TC_STAGES; ++s) {
-            mbar_init(smem_addr(&full[s]), 1);               // the producer's arrive (with the byte count)
-            mbar_init(smem_addr(&empty[s]), CONSUMERS * 4);  // one arrive per consumer warp
-        }
-        asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
-    }
-    __syncthreads();
+    ring_init(full, empty, CONSUMERS * 4);
 
     if (wg == 0) {  // producer
         asm volatile("setmaxnreg.dec.sync.aligned.u32 40;\n");

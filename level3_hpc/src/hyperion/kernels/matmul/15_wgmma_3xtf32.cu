@@ -104,21 +104,11 @@ extern "C" __global__ void __launch_bounds__(NTHREADS, 1)
     __shared__ __align__(8) unsigned long long full[TC_STAGES], empty[TC_STAGES];
     const unsigned raw = smem_addr(smem_raw), base = (raw + 1023) & ~1023u;  // swizzled tiles: 1024-aligned
 
-    const int blocks_m = (M + TC_BM - 1) / TC_BM, blocks_n = (N + TC_BN - 1) / TC_BN;
-    const int per_group = TC_GROUP_M * blocks_n, group = blockIdx.x / per_group;
-    const int first_m = group * TC_GROUP_M, group_rows = min(blocks_m - first_m, TC_GROUP_M);
-    const int bm = first_m + (blockIdx.x % per_group) % group_rows, bn = (blockIdx.x % per_group) / group_rows;
-    const int rowBase = bm * TC_BM, colBase = bn * TC_BN;
+    const int2 corner = raster_tile(M, N, TC_BM, TC_BN, TC_GROUP_M);
+    const int rowBase = corner.x, colBase = corner.y;
     const int wg = threadIdx.x / 128, tiles = (KP + TF_BK - 1) / TF_BK;
 
-    if (threadIdx.x == 0) {
-        for (int s = 0; s < TC_STAGES; ++s) {
-            mbar_init(smem_addr(&full[s]), 1);
-            mbar_init(smem_addr(&empty[s]), CONSUMERS * 4);
-        }
-        asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
-    }
-    __syncthreads();
+    ring_init(full, empty, CONSUMERS * 4);
 
     if (wg == 0) {  // producer
         asm volatile("setmaxnreg.dec.sync.aligned.u32 40;\n");

@@ -34,3 +34,18 @@ __device__ __forceinline__ void tma_load_2d(unsigned dst, const TensorMap* map, 
         "l"(reinterpret_cast<unsigned long long>(map)), "r"(c0), "r"(c1), "r"(bar)
         : "memory");
 }
+
+// Thread 0 readies a producer/consumer ring: each stage's "full" barrier completes on the producer's one arrive
+// (with the byte count), its "empty" barrier on one arrive per consumer warp; then the block syncs.
+template <int STAGES>
+__device__ __forceinline__ void ring_init(unsigned long long (&full)[STAGES], unsigned long long (&empty)[STAGES],
+                                          unsigned consumer_warps) {
+    if (threadIdx.x == 0) {
+        for (int s = 0; s < STAGES; ++s) {
+            mbar_init(static_cast<unsigned>(__cvta_generic_to_shared(&full[s])), 1);
+            mbar_init(static_cast<unsigned>(__cvta_generic_to_shared(&empty[s])), consumer_warps);
+        }
+        asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
+    }
+    __syncthreads();
+}

@@ -201,6 +201,16 @@ __device__ __forceinline__ void fence_acc(float (&d)[N]) {
     for (int i = 0; i < N; ++i) asm volatile("" : "+f"(d[i])::"memory");
 }
 
+// Grouped rasterisation of a 1-D grid: the (row, column) of C where this block's BM x BN tile starts. Blocks walk
+// groups of group_m block rows column by column, so that the blocks in flight share B's tiles in L2.
+__device__ __forceinline__ int2 raster_tile(int M, int N, int BM, int BN, int group_m) {
+    const int blocks_m = (M + BM - 1) / BM, blocks_n = (N + BN - 1) / BN;
+    const int per_group = group_m * blocks_n, group = blockIdx.x / per_group;
+    const int first_m = group * group_m, group_rows = min(blocks_m - first_m, group_m);
+    const int bm = first_m + (blockIdx.x % per_group) % group_rows, bn = (blockIdx.x % per_group) / group_rows;
+    return make_int2(bm * BM, bn * BN);
+}
+
 // Matrix descriptor: start address, leading and stride byte offsets (all >> 4), 128-byte swizzle (mode 1).
 __device__ __forceinline__ unsigned long long descriptor(unsigned addr, unsigned lbo, unsigned sbo) {
     return (unsigned long long)((addr & 0x3FFFF) >> 4) | ((unsigned long long)((lbo >> 4) & 0x3FFF) << 16) |
