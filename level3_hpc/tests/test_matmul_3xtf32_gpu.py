@@ -40,7 +40,8 @@ def test_split_matches_a_numpy_split():
     rng = np.random.default_rng(0)
     a = (rng.standard_normal((m, k)) * 10.0 ** rng.integers(-8, 8, (m, k))).astype(np.float32)
     b = (rng.standard_normal((k, n)) * 10.0 ** rng.integers(-8, 8, (k, n))).astype(np.float32)
-    split, _, kp = tf32x3._plan(m, n, k, tf32x3.CONFIGS[0])
+    plan = tf32x3.plan(m, n, k, tf32x3.CONFIGS[0])
+    split, kp = plan.split, plan.kp
     assert kp == 44
     scratch = cupy.full((2 * (m + n) * kp,), np.nan, np.float32)
     sa = scratch.data.ptr

@@ -257,6 +257,12 @@ def _fp32_plan(m: int, n: int, k: int, vec: bool, choice: tuple[str, int] | tupl
     """(the product's launch, split-K: (the partial sums' launch, slices) or None) of one fp32 product, built
     once per key; each launch a :class:`~hyperion.tensor.cuda_build.PackedLaunch` taking the pointers."""
     version, index = choice
+    if version == "15_wgmma_3xtf32":  # its own plan: the split's and the product's launches
+        from hyperion.kernels.matmul import tf32x3
+
+        if k == 0:
+            raise ValueError("matmul: 15_wgmma_3xtf32 needs K > 0")
+        return tf32x3.plan(m, n, k, tf32x3.CONFIGS[index]), None
     if version == "13_split_k":
         tile, splits = index
         cfg = WARPTILE_CONFIGS[tile]
@@ -301,18 +307,14 @@ def matmul_auto(a, b, out=None, choice=None):
     c = _out(out, (m, n))
     if m == 0 or n == 0:
         return c
-    if choice is None and m * n * k >= TF32X3_MIN_MACS:
-        from hyperion.kernels.attention import hopper_available
-
-        choice = choose_fp32(m, n, k, hopper_available())
-    if choice is not None and choice[0] == "15_wgmma_3xtf32":
-        from hyperion.kernels.matmul.tf32x3 import CONFIGS, matmul_3xtf32
-
-        return matmul_3xtf32(a, b, CONFIGS[choice[1]], out=c)
     vec = k % 4 == 0 and n % 4 == 0 and (a.data.ptr | b.data.ptr | c.data.ptr) % 16 == 0
     key = (m, n, k, vec, choice)
     plan = _AUTO_PLANS.get(key)
     if plan is None:
+        if choice is None and m * n * k >= TF32X3_MIN_MACS:  # the GPU's kind matters only here, once a shape
+            from hyperion.kernels.attention import hopper_available
+
+            choice = choose_fp32(m, n, k, hopper_available())
         plan = _AUTO_PLANS[key] = _fp32_plan(m, n, k, vec, choice or choose_fp32(m, n, k))
     product, summer = plan
     if summer is None:

@@ -53,20 +53,38 @@ def _kernels(items: tuple[tuple[str, int], ...]):
     return get_kernel_sm90a(SOURCE, "split_3xtf32", **cfg), product
 
 
-_PLANS: dict[tuple, tuple[PackedLaunch, TmaLaunch, int]] = {}
+class Plan:
+    """One shape's two launches, built once: called with the operands' and C's pointers, it allocates the
+    scratch of both splits, splits, and multiplies (what a call costs beyond a look-up)."""
 
-
-def _plan(m: int, n: int, k: int, cfg: dict[str, int]) -> tuple[PackedLaunch, TmaLaunch, int]:
-    """(the split's launch, the product's launch, KP) of one shape and configuration, built once."""
-    key = (m, n, k, tuple(cfg.items()))
-    plan = _PLANS.get(key)
-    if plan is None:
+    def __init__(self, m: int, n: int, k: int, cfg: dict[str, int]) -> None:
         split, product = _kernels(tuple(cfg.items()))
-        kp = padded_k(k)
-        tiles_a, tiles_b = cdiv(m, 32) * cdiv(kp, 32), cdiv(n, 32) * cdiv(kp, 32)
-        split_launch = PackedLaunch(split, (tiles_a + tiles_b,), SPLIT_THREADS, 0, "ppppiiiii")
-        plan = _PLANS[key] = (split_launch, TmaLaunch(product, cfg, m, n, kp, shared_bytes(cfg), split_maps), kp)
-    return plan
+        self.kp = kp = padded_k(k)
+        self.tiles_a = cdiv(m, 32) * cdiv(kp, 32)
+        self.split = PackedLaunch(split, (self.tiles_a + cdiv(n, 32) * cdiv(kp, 32),), SPLIT_THREADS, 0, "ppppiiiii")
+        self.product = TmaLaunch(product, cfg, m, n, kp, shared_bytes(cfg), split_maps)
+        self.m, self.n, self.k = m, n, k
+        self.words, self.b_offset = 2 * (m + n) * kp, 2 * m * kp * 4  # a multiple of 32 bytes: kp is of 4
+
+    def __call__(self, a_ptr: int, b_ptr: int, c_ptr: int) -> None:
+        import cupy
+
+        scratch = cupy.ndarray((self.words,), np.float32)
+        sa = scratch.data.ptr
+        self.split(a_ptr, sa, b_ptr, sa + self.b_offset, self.m, self.n, self.k, self.kp, self.tiles_a)
+        self.product(sa, sa + self.b_offset, c_ptr)  # the pool reuses scratch only after these, in stream order
+
+
+_PLANS: dict[tuple, Plan] = {}
+
+
+def plan(m: int, n: int, k: int, cfg: dict[str, int]) -> Plan:
+    """The :class:`Plan` of one shape and configuration (built once)."""
+    key = (m, n, k, tuple(cfg.items()))
+    found = _PLANS.get(key)
+    if found is None:
+        found = _PLANS[key] = Plan(m, n, k, cfg)
+    return found
 
 
 def matmul_3xtf32(a, b, config: dict[str, int] | None = None, out=None):
@@ -89,10 +107,5 @@ def matmul_3xtf32(a, b, config: dict[str, int] | None = None, out=None):
     if k == 0:
         c.fill(0)
         return c
-    split, product, kp = _plan(m, n, k, config or CONFIGS[0])
-    scratch = cupy.ndarray((2 * (m + n) * kp,), np.float32)
-    sa = scratch.data.ptr
-    sb = sa + 2 * m * kp * 4  # a multiple of 32 bytes: kp is a multiple of 4
-    split(a.data.ptr, sa, b.data.ptr, sb, m, n, k, kp, cdiv(m, 32) * cdiv(kp, 32))
-    product(sa, sb, c.data.ptr)
+    plan(m, n, k, config or CONFIGS[0])(a.data.ptr, b.data.ptr, c.data.ptr)
     return c
