@@ -132,7 +132,7 @@ LEGACY = "legacy"  # a table entry that keeps the block-per-row kernel (softmax 
 # Entries marked "H100, 2026-12-06 (g)": LayerNorm 14 with W_SHIFT (weight loads by shifted float4s) swept on
 # an H100 (results/runtime-h100-2026-12-06-g, call 3's candidate sweep; no H200 was lent): 16-bit backward at
 # 16384x4097 with the shared-sum kernel capped for three blocks an SM, 0.263 ms against 0.326 for the entry
-# before it (PyTorch 0.320).
+# before it (PyTorch 0.320); in a suite run (results/runtime-h100-2026-12-06-h, call 2) 1.19x PyTorch.
 ROW_TABLE: dict[tuple[str, str, int, int], RowConfig | str] = {
     ("softmax", "f32", 16384, 4096): LEGACY,
     ("ln_fwd", "f32", 16384, 4096): LEGACY,
