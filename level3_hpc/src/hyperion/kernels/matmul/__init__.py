@@ -299,7 +299,8 @@ def matmul_auto(a, b, out=None, choice=None):
     ``(version, WARPTILE_CONFIGS index)``, ``("13_split_k", (index, slices))`` or ``("15_wgmma_3xtf32",
     tf32x3.CONFIGS index)``). The launch plan is built once per shape: a later call is a look-up, an allocation
     and a launch. On Hopper, large products run as three TF32 products (15): errors about those of an fp32
-    product (REPORT.md has both against float64), but an infinite input gives NaN where fp32 gives ±inf."""
+    product (REPORT.md has both against float64), but an infinite input can give NaN where fp32 gives ±inf
+    (∞ times a zero low part in a correction product; by construction, not run)."""
     import cupy
 
     a, b = _checked_pair(a, b, np.float32, "matmul")
