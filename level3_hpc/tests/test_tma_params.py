@@ -84,9 +84,9 @@ def test_3xtf32_maps_read_the_stacked_splits_in_fp32_boxes(monkeypatch):
 def test_fp32_products_go_to_15_only_on_hopper_and_only_when_large():
     from hyperion.kernels import matmul as mm
 
-    big = (1000, 1001, 999)  # 1.0e9 multiply-adds: at the threshold
-    assert 1000 * 1001 * 999 >= mm.TF32X3_MIN_MACS
+    big = (1001, 1003, 999)  # the suite's 1001x999x1003: 1.003e9 multiply-adds
+    assert 1001 * 1003 * 999 >= mm.TF32X3_MIN_MACS > 1000 * 1001 * 999
     assert mm.choose_fp32(*big, hopper=True) == ("15_wgmma_3xtf32", 0)
     assert mm.choose_fp32(*big, hopper=False)[0] != "15_wgmma_3xtf32"
-    assert mm.choose_fp32(999, 999, 999, hopper=True)[0] != "15_wgmma_3xtf32"  # 9.97e8: below it
+    assert mm.choose_fp32(1000, 1001, 999, hopper=True)[0] != "15_wgmma_3xtf32"  # 9.99999e8: below it
     assert mm.choose_fp32(8192, 8192, 8192) == mm.FP32_TABLE[(8192, 8192, 8192)]  # no GPU kind given: the table
