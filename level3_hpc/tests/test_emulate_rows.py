@@ -36,6 +36,7 @@ CASES = [
     ("softmax", 3, 1001, R(32, 128, 8)),          # a warp per row, 8 chunks a thread
     ("softmax", 3, 1000, R(128, 128, 2)),         # 4 warps per row (shared-memory step), a block per row
     ("softmax", 2, 4097, R(512, 512, 4, raw=1)),  # 16 warps per row, raw chunks
+    ("softmax", 3, 1000, R(64, 128, 4, stream=1)),  # streaming-hint loads and stores
     ("ln_fwd", 9, 37, R(4, 128, 2)),
     ("ln_fwd", 5, 100, R(16, 256, 2, raw=1)),
     ("ln_fwd", 3, 1001, R(32, 256, 8)),
@@ -44,6 +45,7 @@ CASES = [
     ("ln_bwd", 37, 37, R(4, 128, 2)),             # persistent groups: several rows each
     ("ln_bwd", 21, 100, R(16, 256, 2, reload=1)),  # re-reading backward
     ("ln_bwd", 19, 1001, R(32, 256, 4)),
+    ("ln_bwd", 19, 1001, R(32, 256, 4, stream=1)),
     ("ln_bwd", 9, 1000, R(128, 256, 1)),
     ("ln_bwd", 9, 1001, R(128, 128, 2, smem_acc=1)),  # sums in shared memory (one group a block)
     ("ln_bwd", 21, 100, R(32, 32, 1, smem_acc=1)),  # the same, a warp a block, 3 rows a group

@@ -45,7 +45,7 @@ def _data(shape, dtype, seed=0):
 def _configs(kind, dtype, C):
     """A few of the sweep's candidates (first, last, the first of each variant) and the default."""
     c = rk.candidates(kind, dtype, C)
-    firsts = {(k.reload, k.smem_acc, k.two_pass, k.raw, k.min_blocks > 0): k for k in reversed(c)}.values()
+    firsts = {(k.reload, k.smem_acc, k.two_pass, k.raw, k.min_blocks > 0, k.stream): k for k in reversed(c)}.values()
     return sorted({c[0], c[-1], *firsts, rk.default_config(kind, dtype, C)}, key=str)
 
 

@@ -90,3 +90,55 @@ def test_fp32_products_go_to_15_only_on_hopper_and_only_when_large():
     assert mm.choose_fp32(*big, hopper=False)[0] != "15_wgmma_3xtf32"
     assert mm.choose_fp32(1000, 1001, 999, hopper=True)[0] != "15_wgmma_3xtf32"  # 9.99999e8: below it
     assert mm.choose_fp32(8192, 8192, 8192) == mm.FP32_TABLE[(8192, 8192, 8192)]  # no GPU kind given: the table
+
+
+def test_3xtf32_keeps_one_workspace_per_stream_and_allocates_past_the_limit(monkeypatch):
+    """15's scratch: kept per stream between calls (no allocation, maps in place), grown for a larger split,
+    fresh each call past ``KEEP_BYTES``; the split writes where the product's maps read."""
+    from hyperion.kernels.matmul import tf32x3
+
+    launches: list = []
+    cupy = _fake_cupy(launches)
+    stream = types.SimpleNamespace(ptr=1234)
+    cupy.cuda.get_current_stream = lambda: stream
+    allocations: list[int] = []
+
+    def empty(words, dtype):
+        allocations.append(words)
+        return types.SimpleNamespace(size=words, data=types.SimpleNamespace(ptr=0x100000 * len(allocations)))
+
+    cupy.empty = empty
+    monkeypatch.setitem(sys.modules, "cupy", cupy)
+    encoded = []
+    monkeypatch.setattr(tf32x3, "tensor_map", lambda ptr, *rest: encoded.append(ptr) or bytes(128))
+    kernel = types.SimpleNamespace(kernel=types.SimpleNamespace(ptr=7))
+    monkeypatch.setattr(tf32x3, "_kernels", lambda items: (kernel, kernel))
+    monkeypatch.setattr(tf32x3, "_WORKSPACES", {})
+    small, large = tf32x3.Plan(64, 32, 30, tf32x3.CONFIGS[0]), tf32x3.Plan(128, 64, 30, tf32x3.CONFIGS[0])
+    assert small.words == 2 * (64 + 32) * 32 and small.b_offset == 2 * 64 * 32 * 4
+
+    def split_pointers() -> list[int]:
+        args, _ = launches[-2]
+        slots = np.frombuffer(ctypes.string_at(int(np.frombuffer(ctypes.string_at(args[9], 8), np.uint64)[0]), 32),
+                              np.uint64)
+        return [int(p) for p in slots]
+
+    small(0xA, 0xB, 0xC)
+    small(0xA, 0xB, 0xD)
+    assert allocations == [small.words] and encoded == [0x100000, 0x100000 + small.b_offset]
+    assert split_pointers() == [0xA, 0x100000, 0xB, 0x100000 + small.b_offset]
+    large(0xA, 0xB, 0xC)  # grows this stream's workspace
+    small(0xA, 0xB, 0xC)  # and the smaller split fits in it
+    assert allocations == [small.words, large.words] and split_pointers()[1] == 0x200000
+    stream.ptr = 5678  # another stream: its own
+    small(0xA, 0xB, 0xC)
+    assert allocations[-1] == small.words and len(allocations) == 3
+    tf32x3.release_workspaces()
+    stream.ptr = 1234
+    small(0xA, 0xB, 0xC)
+    assert len(allocations) == 4
+    monkeypatch.setattr(tf32x3, "KEEP_BYTES", small.words * 4 - 4)
+    over = tf32x3.Plan(64, 32, 30, tf32x3.CONFIGS[0])
+    over(0xA, 0xB, 0xC)
+    over(0xA, 0xB, 0xC)
+    assert len(allocations) == 6 and len(launches) == 2 * 8  # eight calls, two launches each

@@ -186,6 +186,12 @@ class PackedLaunch:
             struct.pack_into(self.format, self.slots, 0, *args)
             self._launch(*self.head, self._stream().ptr, self._params_ptr, 0)
 
+    def enqueue(self, stream: int, *args: Any) -> None:
+        """Launch on the stream whose handle is ``stream`` without taking this launch's lock: for a caller that
+        launches several kernels in a row under one lock of its own (and so keeps other threads off the slots)."""
+        struct.pack_into(self.format, self.slots, 0, *args)
+        self._launch(*self.head, stream, self._params_ptr, 0)
+
 
 def to_bf16_bits(x: Any) -> Any:
     """float32 CuPy array → bfloat16 ``uint16`` patterns, rounded to nearest even; NaN stays NaN."""

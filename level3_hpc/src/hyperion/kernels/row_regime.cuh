@@ -33,6 +33,9 @@
 #ifndef MIN_BLOCKS  // blocks per SM the registers must leave room for (__launch_bounds__)
 #define MIN_BLOCKS 1
 #endif
+#ifndef STREAM_IO  // 1: a row's aligned chunks loaded and stored with the streaming hint (evict first: the
+#define STREAM_IO 0  // row is read once and written once, so it need not stay in L1 or L2 for others)
+#endif
 static_assert(ROW_THREADS >= 1 && ROW_THREADS <= 1024 && (ROW_THREADS & (ROW_THREADS - 1)) == 0, "power of two");
 static_assert(ROW_BLOCK % 32 == 0 && ROW_BLOCK % ROW_THREADS == 0 && ROW_BLOCK <= 1024, "whole groups per block");
 constexpr int GROUPS = ROW_BLOCK / ROW_THREADS;  // rows a block works on at once
@@ -66,7 +69,10 @@ template <typename T>
 __device__ __forceinline__ uint4 load_raw(const T* __restrict__ r, int g, int head, int C, int vec) {
     constexpr int N = 16 / sizeof(T);
     const int e = N * g - head;
-    if (vec && e >= 0 && e + N - 1 < C) return *reinterpret_cast<const uint4*>(r + e);
+    if (vec && e >= 0 && e + N - 1 < C) {
+        const uint4* chunk = reinterpret_cast<const uint4*>(r + e);
+        return STREAM_IO ? __ldcs(chunk) : *chunk;
+    }
     union {
         uint4 u;
         T h[N];
@@ -129,7 +135,11 @@ __device__ __forceinline__ void store_chunk(T* __restrict__ r, int g, int head, 
 #pragma unroll
     for (int k = 0; k < N; ++k) t.h[k] = Elem<T>::from_float(f[k]);
     if (vec && e >= 0 && e + N - 1 < C) {
-        *reinterpret_cast<uint4*>(r + e) = t.u;
+        uint4* chunk = reinterpret_cast<uint4*>(r + e);
+        if (STREAM_IO)
+            __stcs(chunk, t.u);
+        else
+            *chunk = t.u;
         return;
     }
 #pragma unroll

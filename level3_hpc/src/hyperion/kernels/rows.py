@@ -41,7 +41,8 @@ class RowConfig:
     """Threads per row, threads per block, 16-byte chunks per thread; (backward) re-read the row instead of
     keeping it, keep the dw/db sums in shared memory instead of registers, or (``two_pass``) write dx alone and
     sum dw/db down the columns in a second kernel (LayerNorm 15); blocks per SM the registers are capped for
-    (0: no cap); (forward) keep 16-bit chunks raw and convert them in every pass."""
+    (0: no cap); (forward) keep 16-bit chunks raw and convert them in every pass; (``stream``) load and store
+    the row's chunks with the streaming cache hint (``__ldcs``/``__stcs``: evict first)."""
 
     threads: int
     block: int
@@ -51,13 +52,14 @@ class RowConfig:
     smem_acc: int = 0
     raw: int = 0
     two_pass: int = 0
+    stream: int = 0
 
     def defines(self) -> dict[str, int]:
         d = dict(ROW_THREADS=self.threads, ROW_BLOCK=self.block, CACHE=self.cache)
         if self.two_pass:
             d["SUMS"] = 0
         for name, value in (("RELOAD", self.reload), ("MIN_BLOCKS", self.min_blocks), ("SMEM_ACC", self.smem_acc),
-                            ("RAW_CACHE", self.raw)):
+                            ("RAW_CACHE", self.raw), ("STREAM_IO", self.stream)):
             if value:
                 d[name] = value
         return d
@@ -86,7 +88,8 @@ def candidates(kind: str, dtype: str, C: int) -> list[RowConfig]:
     the register cache (the smallest whose cache is one chunk is the last), blocks of 128 / 256 threads
     (or one group), a cap of 64 registers where a thread keeps 4 chunks or more, raw 16-bit chunks; for the
     backward also the re-reading kernel, the one with its sums in shared memory (keeping the row or re-reading
-    it; keeping it in fewer than 4 chunks a thread, also capped for three blocks an SM) and the two-pass one."""
+    it; keeping it in fewer than 4 chunks a thread, also capped for three blocks an SM) and the two-pass one.
+    Every one that reads its row once comes twice: as it is and with the streaming cache hint (``stream``)."""
     chunks, out = chunks_of(C, dtype), []
     variants = [(0, 0, 0)] if kind != "ln_bwd" else [(0, 0, 0), (1, 0, 0), (0, 1, 0), (1, 1, 0), (0, 0, 1)]
     for reload, smem_acc, two_pass in variants:  # two_pass: write dx alone, then LayerNorm 15's column sums
@@ -107,7 +110,7 @@ def candidates(kind: str, dtype: str, C: int) -> list[RowConfig]:
                                                                              raw=1)] if cap >= 2 else [])
             if cache == 1:
                 break
-    return out
+    return out + [replace(c, stream=1) for c in out if not c.reload]
 
 
 def default_config(kind: str, dtype: str, C: int) -> RowConfig:

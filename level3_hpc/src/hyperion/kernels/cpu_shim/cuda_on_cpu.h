@@ -319,6 +319,10 @@ template <typename T>
 T __ldg(const T* p) { return *p; }
 template <typename T>  // a load through L2 (no memory model here: a plain load)
 T __ldcg(const T* p) { return *p; }
+template <typename T>  // a streaming (evict-first) load and store: no caches here, plain accesses
+T __ldcs(const T* p) { return *p; }
+template <typename T>
+void __stcs(T* p, T v) { *p = v; }
 template <typename T>  // the fibers never run at the same time: a read-modify-write is atomic
 T atomicAdd(T* p, T v) { T old = *p; *p = old + v; return old; }
 template <typename T>

@@ -2,14 +2,21 @@
 (hi·hi + hi·lo + lo·hi of every operand split into two TF32 parts), at fp32's accuracy.
 
 Two launches a call, both planned once per shape: ``split_3xtf32`` writes A's (hi | lo) rows and B's transposed
-(hi | lo) rows into one scratch allocation (K rounded up to a multiple of 4, zeros past K), and the product
-reads them through two tensor maps (fp32 bits, (32, BM) and (32, BN) boxes), kept by the scratch's address as
+(hi | lo) rows into one scratch array (K rounded up to a multiple of 4, zeros past K), and the product reads
+them through two tensor maps (fp32 bits, (32, BM) and (32, BN) boxes), kept by the scratch's address as
 :class:`~hyperion.kernels.matmul.tma.TmaLaunch` keeps 14's. Any M, N, K: the split absorbs the ragged edges.
+
+The scratch is a workspace kept per stream between calls (as cuBLAS keeps its own), up to
+:data:`KEEP_BYTES`: a call then allocates nothing and finds its tensor maps in place, so its host work is two
+parameter packs and two ``cuLaunchKernel``. Larger splits (products whose GPU time dwarfs an allocation) take
+a fresh array from CuPy's pool each call. :func:`release_workspaces` gives the kept ones back to the pool.
 """
 
 from __future__ import annotations
 
 import functools
+import threading
+from typing import Any
 
 import numpy as np
 
@@ -53,11 +60,26 @@ def _kernels(items: tuple[tuple[str, int], ...]):
     return get_kernel_sm90a(SOURCE, "split_3xtf32", **cfg), product
 
 
+KEEP_BYTES = 64 << 20  # a split of at most this many bytes stays allocated for its stream between calls
+_WORKSPACES: dict[int, Any] = {}  # stream handle -> the kept scratch (a float32 CuPy array); one device, as the plans
+_LOCK = threading.Lock()  # one caller at a time between a split and its product (they share the workspace)
+
+
+def release_workspaces() -> None:
+    """Give every kept scratch back to CuPy's pool (the next call on a stream allocates its own again)."""
+    with _LOCK:
+        _WORKSPACES.clear()
+
+
 class Plan:
-    """One shape's two launches, built once: called with the operands' and C's pointers, it allocates the
-    scratch of both splits, splits, and multiplies (what a call costs beyond a look-up)."""
+    """One shape's two launches, built once: called with the operands' and C's pointers, it takes its stream's
+    workspace (or, past :data:`KEEP_BYTES`, a fresh scratch), splits, and multiplies — what a call costs beyond
+    a look-up. Both launches are enqueued under one module lock, so two threads on one stream cannot put a
+    split between another call's split and product."""
 
     def __init__(self, m: int, n: int, k: int, cfg: dict[str, int]) -> None:
+        import cupy
+
         split, product = _kernels(tuple(cfg.items()))
         self.kp = kp = padded_k(k)
         self.tiles_a = cdiv(m, 32) * cdiv(kp, 32)
@@ -65,14 +87,21 @@ class Plan:
         self.product = TmaLaunch(product, cfg, m, n, kp, shared_bytes(cfg), split_maps)
         self.m, self.n, self.k = m, n, k
         self.words, self.b_offset = 2 * (m + n) * kp, 2 * m * kp * 4  # a multiple of 32 bytes: kp is of 4
+        self.kept = self.words * 4 <= KEEP_BYTES
+        self._stream, self._empty = cupy.cuda.get_current_stream, cupy.empty
 
     def __call__(self, a_ptr: int, b_ptr: int, c_ptr: int) -> None:
-        import cupy
-
-        scratch = cupy.ndarray((self.words,), np.float32)
-        sa = scratch.data.ptr
-        self.split(a_ptr, sa, b_ptr, sa + self.b_offset, self.m, self.n, self.k, self.kp, self.tiles_a)
-        self.product(sa, sa + self.b_offset, c_ptr)  # the pool reuses scratch only after these, in stream order
+        with _LOCK:
+            stream = self._stream().ptr
+            scratch = _WORKSPACES.get(stream) if self.kept else None
+            if scratch is None or scratch.size < self.words:
+                scratch = self._empty(self.words, np.float32)  # freed to the pool after these launches, which
+                if self.kept:  # it hands out again only on this stream, so only after them
+                    _WORKSPACES[stream] = scratch
+            sa = scratch.data.ptr
+            self.split.enqueue(stream, a_ptr, sa, b_ptr, sa + self.b_offset, self.m, self.n, self.k, self.kp,
+                               self.tiles_a)
+            self.product.enqueue(stream, sa, sa + self.b_offset, c_ptr)
 
 
 _PLANS: dict[tuple, Plan] = {}

@@ -98,19 +98,23 @@ class TmaLaunch:
         self._lock = threading.Lock()
 
     def __call__(self, a_ptr: int, b_ptr: int, c_ptr: int) -> None:
-        cfg, m, n, k = self.cfg, self.m, self.n, self.k
-        key = (a_ptr, b_ptr)
-        maps = self.maps.get(key)
-        if maps is None:
-            if len(self.maps) > 64:
-                self.maps.clear()
-            maps = self.maps[key] = self.make_maps(a_ptr, b_ptr, cfg, m, n, k)
         with self._lock:
-            if key != self.current:  # the same operands as the last call: their maps are in place already
-                self.block[:256] = np.frombuffer(maps, np.uint8)
-                self.current = key
-            struct.pack_into("<Q", self.block, 256, c_ptr)
-            self._launch(*self.head, self._stream().ptr, self._params_ptr, 0)
+            self.enqueue(self._stream().ptr, a_ptr, b_ptr, c_ptr)
+
+    def enqueue(self, stream: int, a_ptr: int, b_ptr: int, c_ptr: int) -> None:
+        """Launch on the stream whose handle is ``stream``; the caller holds a lock that keeps other threads off
+        the parameter block (``__call__`` its own)."""
+        key = (a_ptr, b_ptr)
+        if key != self.current:  # the same operands as the last call: their maps are in place already
+            maps = self.maps.get(key)
+            if maps is None:
+                if len(self.maps) > 64:
+                    self.maps.clear()
+                maps = self.maps[key] = self.make_maps(a_ptr, b_ptr, self.cfg, self.m, self.n, self.k)
+            self.block[:256] = np.frombuffer(maps, np.uint8)
+            self.current = key
+        struct.pack_into("<Q", self.block, 256, c_ptr)
+        self._launch(*self.head, stream, self._params_ptr, 0)
 
 
 @functools.cache
