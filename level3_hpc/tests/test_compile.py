@@ -111,20 +111,29 @@ def test_flash_wgmma_tiles_build_without_spills(tmp_path):
     """08_flash_fwd_wgmma and 09_flash_bwd_wgmma build at every head dimension with their default tiles (the
     kernel a table names spills nothing, but the few small spills named below), and every tile the suite sweeps
     builds; the generated wgmma header is current."""
-    from hyperion.kernels.attention import BWD_SOURCE, BWD_TILES, DQ_TILES, SOURCE, WGMMA_DIMS, WGMMA_TILES
+    from hyperion.kernels.attention import (
+        BWD_SOURCE,
+        BWD_TILES,
+        DQ_TILES,
+        SHORT_TILES,
+        SOURCE,
+        WGMMA_DIMS,
+        WGMMA_TILES,
+    )
     from hyperion.kernels.attention.gen_wgmma import HEADER, render
     from hyperion.kernels.matmul.sm90a import nvcc_command
     from hyperion.kernels.suite import BWD_SWEEP, WGMMA_SWEEP
 
     assert HEADER.read_text() == render(), "wgmma_ops.cuh is stale: python -m hyperion.kernels.attention.gen_wgmma"
     jobs = [(SOURCE, d, WGMMA_TILES[d], "flash_fwd_wgmma") for d in WGMMA_DIMS]
+    jobs += [(SOURCE, d, tile, "flash_fwd_wgmma") for d, (_, _, tile) in SHORT_TILES.items()]
     jobs += [(SOURCE, d, tile, None) for d in (64, 128) for tile in WGMMA_SWEEP]
     jobs += [(BWD_SOURCE, d, BWD_TILES[d], "flash_bwd_dkdv_wgmma") for d in WGMMA_DIMS]
     jobs += [(BWD_SOURCE, d, DQ_TILES[d], "flash_bwd_dq_wgmma") for d in WGMMA_DIMS]
     jobs += [(BWD_SOURCE, d, tile, None) for d in (64, 128) for tile in BWD_SWEEP]
     # (kernel, d) -> bytes its table's tile may spill: measured fastest anyway (the tables' comments)
     # (09's softmax step unswitched on `masked`, 2026-12-06: d = 96's dK/dV 80 -> 0 bytes, d = 80's 20 -> 16)
-    allowed = {("flash_fwd_wgmma", 128): 128, ("flash_bwd_dkdv_wgmma", 80): 16}
+    allowed = {("flash_fwd_wgmma", 128): 128, ("flash_bwd_dkdv_wgmma", 80): 16}  # d = 128's short tile: 16
 
     def build(job):
         source, d, tile, _ = job

@@ -8,9 +8,11 @@ import pytest
 from hyperion.kernels.attention import (
     BWD_TILES,
     DQ_TILES,
+    SHORT_TILES,
     WGMMA_DIMS,
     WGMMA_TILES,
     bwd_shared_bytes,
+    forward_tile,
     shared_bytes,
 )
 from hyperion.kernels.suite import BWD_SWEEP, WGMMA_SWEEP
@@ -57,3 +59,13 @@ def test_launch_grid_stays_inside_cuda_and_32_bit_limits():
         _grid(64, 64, 65536)
     with pytest.raises(ValueError, match="too large a grid"):
         _grid((2**31 // 1000 + 1) * 64, 64, 1000)  # tiles x heads reaches 2^31
+
+
+def test_short_sequences_take_the_short_tile_only_where_it_was_faster():
+    """SHORT_TILES' bounds: d = 128 not causal up to N_q 2048, causal up to 512; other d, longer N: the table."""
+    longest, longest_causal, tile = SHORT_TILES[128]
+    assert (longest, longest_causal) == (2048, 512) and shared_bytes(128, tile) <= HOPPER_SMEM
+    assert forward_tile(128, 1024, False) == forward_tile(128, 2048, False) == tile
+    assert forward_tile(128, 2049, False) == forward_tile(128, 1024, True) == WGMMA_TILES[128]
+    assert forward_tile(128, 512, "bottom_right") == tile and forward_tile(128, 513, True) == WGMMA_TILES[128]
+    assert all(forward_tile(d, 64, False) == WGMMA_TILES[d] for d in WGMMA_DIMS if d not in SHORT_TILES)

@@ -21,9 +21,9 @@ from hyperion.transformer.flash import cuda as level2
 from hyperion.transformer.flash._inputs import causal_mode, check_qkv, default_scale
 from hyperion.transformer.flash.function import FlashAttentionCUDA
 
-__all__ = ["BWD_TILES", "CAUSAL_GROUP", "DQ_TILES", "WGMMA_DIMS", "WGMMA_TILES", "FlashAttentionHopper",
-           "flash_backward_hopper", "flash_backward_wgmma", "flash_forward_hopper", "flash_forward_wgmma",
-           "hopper_available", "shared_bytes"]
+__all__ = ["BWD_TILES", "CAUSAL_GROUP", "DQ_TILES", "SHORT_TILES", "WGMMA_DIMS", "WGMMA_TILES",
+           "FlashAttentionHopper", "flash_backward_hopper", "flash_backward_wgmma", "flash_forward_hopper",
+           "flash_forward_wgmma", "forward_tile", "hopper_available", "shared_bytes"]
 
 SOURCE = "attention/08_flash_fwd_wgmma.cu"
 BWD_SOURCE = "attention/09_flash_bwd_wgmma.cu"
@@ -40,6 +40,25 @@ WGMMA_TILES: dict[int, dict[str, int]] = {
     96: {"FLASH_BC": 64, "FLASH_WG": 2, "FLASH_MIN_BLOCKS": 2},
     128: {"FLASH_BC": 128, "FLASH_WG": 3, "FLASH_MIN_BLOCKS": 1},
 }
+
+# Short sequences at d = 128: the table's three warpgroups make few, partly empty blocks (N = 1024 is 5.3 tiles
+# of 192 rows a head) and one block an SM; two warpgroups, 64-key tiles and two blocks an SM fill the GPU
+# better. Measured on an H100 at B = 4, H = 16 (results/runtime-h100-2026-12-06-i, call 1; SDPA's time / ours):
+# not causal, N = 512 / 1024 / 2048: 1.03 / 1.01 / 1.03 against the table's 0.82 / 0.99 / 1.01; causal at
+# N = 512 1.09 against 1.00, but at 1024 and 2048 the table's tile was faster (1.21 / 1.29 against 1.19 / 1.26).
+# (head dimension -> (longest N_q not causal, longest N_q causal, tile)); it spills 16 bytes (test_compile).
+SHORT_TILES: dict[int, tuple[int, int, dict[str, int]]] = {
+    128: (2048, 512, {"FLASH_BC": 64, "FLASH_WG": 2, "FLASH_MIN_BLOCKS": 2}),
+}
+
+
+def forward_tile(d: int, n_q: int, causal) -> dict[str, int]:
+    """08's tile for head dimension ``d`` and ``n_q`` query rows: :data:`SHORT_TILES` where it applies, else
+    :data:`WGMMA_TILES`."""
+    short = SHORT_TILES.get(d)
+    if short is not None and n_q <= (short[1] if causal_mode(causal) else short[0]):
+        return short[2]
+    return WGMMA_TILES[d]
 
 
 # Causal launches take heads CAUSAL_GROUP at a time, every head's longest tile of a group first (flash_wgmma.cuh's
@@ -147,7 +166,7 @@ def flash_forward_wgmma(q, k, v, *, causal=False, key_padding_mask=None, scale=N
     batch, heads, n_q, d = q.shape
     q, k, v = _operands(kind, q, k, v)
     n_k = k.shape[2]
-    tile = tile or WGMMA_TILES[d]
+    tile = tile or forward_tile(d, n_q, causal)
     pad = level2._pad_mask(key_padding_mask, batch, n_k)
     out = cupy.empty_like(q)
     lse = cupy.empty((batch, heads, n_q), cupy.float32)
