@@ -438,15 +438,15 @@ def test_one_launch_is_chosen_for_small_reductions():
     assert not rk.last_block_reduce("f32", 64, 256, replace(many, cache=16))  # 128 KB: two launches
 
 
-def test_weight_shift_is_compiled_only_where_16_bit_rows_can_start_off_16_bytes():
-    """rows.w_shift: LayerNorm kernels of 16-bit rows that are not a whole number of 16-byte chunks (or an
-    array that starts off 16 bytes) get W_SHIFT; aligned rows, fp32, softmax and scalar (vec off) launches
-    are compiled as before."""
+def test_weight_shift_is_compiled_only_where_rows_can_start_off_16_bytes():
+    """rows.w_shift: LayerNorm kernels of 16-bit rows, and fp32 backward rows, that are not a whole number of
+    16-byte chunks (or an array that starts off 16 bytes) get W_SHIFT; aligned rows, fp32 forward, softmax and
+    scalar (vec off) launches are compiled as before."""
     for kind in ("ln_fwd", "ln_bwd"):
-        for dtype in ("f16", "bf16"):
+        for dtype in ("f16", "bf16") if kind == "ln_fwd" else ("f16", "bf16", "f32"):
             assert rk.w_shift(kind, dtype, 4097, 0, True) == {"W_SHIFT": 1}
-            assert rk.w_shift(kind, dtype, 4096, 6, True) == {"W_SHIFT": 1}
+            assert rk.w_shift(kind, dtype, 4096, 4 if dtype == "f32" else 6, True) == {"W_SHIFT": 1}
             assert rk.w_shift(kind, dtype, 4096, 0, True) == {}
             assert rk.w_shift(kind, dtype, 4097, 0, False) == {}
-        assert rk.w_shift(kind, "f32", 4097, 4, True) == {}
+    assert rk.w_shift("ln_fwd", "f32", 4097, 4, True) == {}
     assert rk.w_shift("softmax", "f16", 4097, 0, True) == {}

@@ -136,6 +136,9 @@ LEGACY = "legacy"  # a table entry that keeps the block-per-row kernel (softmax 
 # an H100 (results/runtime-h100-2026-12-06-g, call 3's candidate sweep; no H200 was lent): 16-bit backward at
 # 16384x4097 with the shared-sum kernel capped for three blocks an SM, 0.263 ms against 0.326 for the entry
 # before it (PyTorch 0.320); in a suite run (results/runtime-h100-2026-12-06-h, call 2) 1.19x PyTorch.
+# Marked "H100, 2026-12-06 (i)": the fp32 backward at 16384x4097 with W_SHIFT (now on for fp32 backward rows too),
+# the candidate sweep of results/runtime-h100-2026-12-06-i, call 2: the shared-sum kernel capped for four blocks
+# an SM, 0.328 ms against 0.466 for LEGACY, its entry before (PyTorch 0.714).
 ROW_TABLE: dict[tuple[str, str, int, int], RowConfig | str] = {
     ("softmax", "f32", 16384, 4096): LEGACY,
     ("ln_fwd", "f32", 16384, 4096): LEGACY,
@@ -157,7 +160,7 @@ ROW_TABLE: dict[tuple[str, str, int, int], RowConfig | str] = {
     ("ln_bwd", "f16", 65536, 1000): RowConfig(64, 64, 2, smem_acc=1),  # 2026-12-05 sweep
     ("softmax", "f32", 16384, 4097): RowConfig(128, 128, 9),
     ("ln_fwd", "f32", 16384, 4097): RowConfig(256, 256, 5),
-    ("ln_bwd", "f32", 16384, 4097): LEGACY,
+    ("ln_bwd", "f32", 16384, 4097): RowConfig(256, 256, 5, min_blocks=4, smem_acc=1),  # H100, 2026-12-06 (i)
     ("softmax", "f16", 16384, 4097): RowConfig(128, 128, 5),
     ("ln_fwd", "f16", 16384, 4097): RowConfig(128, 256, 5, min_blocks=4, raw=1),
     ("ln_bwd", "f16", 16384, 4097): RowConfig(256, 256, 3, min_blocks=3, smem_acc=1),  # H100, 2026-12-06 (g)
@@ -221,9 +224,10 @@ def w_shift(kind: str, dtype: str, C: int, base: int, vec: bool) -> dict[str, in
     rows of a length that is not a whole number of chunks): ``{"W_SHIFT": 1}``, else none. It costs registers.
     On an H100 (results/runtime-h100-2026-12-06-g, calls 2-3) it made 16-bit LayerNorm at 16384x4097 faster
     (backward 0.91 -> 0.98x PyTorch in the same configuration, forward 2.05 -> 2.38x) and fp32's forward there
-    slower (1.91 -> 1.80x); fp32 (4 scalar loads a chunk, not 8) keeps its scalar loads: its backward with the
-    shift was timed only in a first form of it (call 2), not in this one."""
-    if not vec or kind == "softmax" or dtype == "f32":
+    slower (1.91 -> 1.80x), so fp32's forward keeps its scalar loads (4 a chunk, not 8). fp32's backward takes
+    the shift: with it, its fastest candidate at 16384x4097 took 0.328 ms against 0.466 for the table's entry
+    before (results/runtime-h100-2026-12-06-i, call 2); other fp32 backward shapes with it were not timed."""
+    if not vec or kind == "softmax" or (dtype == "f32" and kind == "ln_fwd"):
         return {}
     return {"W_SHIFT": 1} if C % CHUNK[dtype] or base % 16 else {}
 
