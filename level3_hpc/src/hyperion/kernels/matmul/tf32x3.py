@@ -10,6 +10,8 @@ The scratch is a workspace kept per stream between calls (as cuBLAS keeps its ow
 :data:`KEEP_BYTES`: a call then allocates nothing and finds its tensor maps in place, so its host work is two
 parameter packs and two ``cuLaunchKernel``. Larger splits (products whose GPU time dwarfs an allocation) take
 a fresh array from CuPy's pool each call. :func:`release_workspaces` gives the kept ones back to the pool.
+A CUDA graph captured over these calls keeps its stream's workspace address: replayed on another stream
+while calls run on the first, both would write the same memory.
 """
 
 from __future__ import annotations
