@@ -370,6 +370,22 @@ def _row_cases(r: int, c: int, dtype: str, gen):
     return cases, error
 
 
+def copy_gbs(r: int, c: int, dtype: str) -> float:
+    """GB/s (read + write) of a device copy of an r x c array of ``dtype``, GPU time alone: the speed a row kernel
+    that reads and writes each element once can at most reach."""
+    import cupy
+
+    src = cupy.zeros(r * c, np.float32 if dtype == "f32" else np.float16)
+    dst = cupy.empty_like(src)
+    return 2 * src.nbytes / graph_ms(lambda: cupy.copyto(dst, src), False) / 1e6
+
+
+def row_bytes(kind: str, r: int, c: int, dtype: str) -> int:
+    """The bytes a row kernel must move: x in and y out (the backward: x and dy in, dx out); the vectors and
+    per-row statistics are left out (small beside the rows)."""
+    return (3 if kind == "ln_bwd" else 2) * r * c * (4 if dtype == "f32" else 2)
+
+
 def bench_rows(quick: bool, sweep: bool) -> list[dict]:
     """Every row kernel vs PyTorch. With ``sweep``: every configuration of 06/05/14 and the block-per-row
     kernel (04/05, 03/04, 13) is checked and timed, the fastest goes into ``rows.ROW_TABLE`` for this run,
@@ -382,6 +398,10 @@ def bench_rows(quick: bool, sweep: bool) -> list[dict]:
     for r, c in ROW_SHAPES[:2] if quick else ROW_SHAPES:
         row: dict = {"shape": f"{r}x{c}"}
         for dtype in ROW_DTYPES:
+            try:
+                row[f"copy_gbs_{dtype}"] = copy_gbs(r, c, dtype)
+            except Exception as error_:
+                row[f"copy_gbs_{dtype}"] = f"failed: {str(error_).splitlines()[0][:100]}"
             cases, error = _row_cases(r, c, dtype, torch.Generator(device="cuda").manual_seed(r + c))
             for kind, (theirs, mine) in cases.items():
                 name = f"{kind}_{dtype}"
@@ -489,6 +509,17 @@ def _g(values: list[float]) -> float:
     return math.exp(sum(math.log(v) for v in values) / len(values)) if values else float("nan")
 
 
+def _of_copy(row: dict, name: str) -> str:
+    """'torch % / ours %' of the copy's speed for one cell of the rows table, or what is missing."""
+    kind, dtype = name.rsplit("_", 1)
+    v, copy = row.get(name), row.get(f"copy_gbs_{dtype}")
+    if not (isinstance(v, dict) and "ours_graph_ms" in v and isinstance(copy, float)):
+        return "—"
+    r, c = map(int, row["shape"].split("x"))
+    pct = [row_bytes(kind, r, c, dtype) / v[f"{side}_graph_ms"] / 1e6 / copy * 100 for side in ("torch", "ours")]
+    return f"{pct[0]:.0f} / {pct[1]:.0f}"
+
+
 def markdown(results: dict) -> str:
     out = []
     if results.get("flash"):
@@ -542,6 +573,11 @@ def markdown(results: dict) -> str:
             cells = [f"{v['graph_ratio']:.2f}" if isinstance(v := r.get(name), dict) and "graph_ratio" in v
                      else str(v.get("graph", "—") if isinstance(v, dict) else v) for name in names]
             out.append(f"| {r['shape']} | " + " | ".join(cells) + " |")
+        out += ["", "The same GPU times as a fraction of a device copy's speed (the bytes each kernel must move, "
+                "`row_bytes`, against a copy of the rows, both alone on the GPU; torch / ours, %):", "",
+                "| shape | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
+        for r in results["rows"]:
+            out.append(f"| {r['shape']} | " + " | ".join(_of_copy(r, name) for name in names) + " |")
         out.append("")
     if results.get("python"):
         out += ["### Host time per call (Python + launch), small shapes", "", "| call | µs |", "|---|---|"]

@@ -1,0 +1,34 @@
+"""The suite's row tables on the CPU: each cell's share of a device copy's speed comes from the bytes the kernel
+must move and its GPU time alone (no GPU here: the results are made up, the arithmetic is the suite's)."""
+
+from __future__ import annotations
+
+from hyperion.kernels import suite
+
+
+def _cell(torch_ms: float, ours_ms: float) -> dict:
+    return {"torch_ms": torch_ms, "ours_ms": ours_ms, "ratio": torch_ms / ours_ms, "err": 0.0,
+            "torch_call_ms": torch_ms, "ours_call_ms": ours_ms, "choice": "x",
+            "torch_graph_ms": torch_ms, "ours_graph_ms": ours_ms, "graph_ratio": torch_ms / ours_ms}
+
+
+def test_row_bytes_count_the_rows_each_kernel_reads_and_writes():
+    assert suite.row_bytes("softmax", 100, 10, "f32") == 2 * 100 * 10 * 4
+    assert suite.row_bytes("ln_fwd", 100, 10, "f16") == 2 * 100 * 10 * 2
+    assert suite.row_bytes("ln_bwd", 100, 10, "f32") == 3 * 100 * 10 * 4
+
+
+def test_the_copy_table_gives_each_side_its_share_of_the_copy_speed():
+    # softmax f32 at 100x10 moves 8000 bytes: in 0.004 ms that is 2 GB/s, the copy's speed here (100 %)
+    row = {"shape": "100x10", "copy_gbs_f32": 2.0, "copy_gbs_f16": "failed: no GPU",
+           "softmax_f32": _cell(0.008, 0.004), "ln_bwd_f32": _cell(0.006, 0.012), "softmax_f16": _cell(1.0, 1.0)}
+    text = suite.markdown({"rows": [row]})
+    table = text.split("fraction of a device copy's speed")[1]
+    line = next(x for x in table.splitlines() if x.startswith("| 100x10 |"))
+    cells = [c.strip() for c in line.strip("|").split("|")][1:]
+    names = [f"{k}_{d}" for k in suite.ROW_KINDS for d in suite.ROW_DTYPES]
+    got = dict(zip(names, cells, strict=True))
+    assert got["softmax_f32"] == "50 / 100"
+    assert got["ln_bwd_f32"] == "100 / 50"  # 12000 bytes: 2 GB/s in 0.006 ms, 1 in 0.012
+    assert got["softmax_f16"] == "—"  # the copy failed: no share claimed
+    assert got["ln_fwd_f32"] == "—"  # not measured
