@@ -32,3 +32,12 @@ def test_the_copy_table_gives_each_side_its_share_of_the_copy_speed():
     assert got["ln_bwd_f32"] == "100 / 50"  # 12000 bytes: 2 GB/s in 0.006 ms, 1 in 0.012
     assert got["softmax_f16"] == "—"  # the copy failed: no share claimed
     assert got["ln_fwd_f32"] == "—"  # not measured
+
+
+def test_host_bound_cells_are_marked():
+    """A side whose back-to-back time is well over its GPU time alone is host-bound: its cell gets a mark."""
+    slow_host = _cell(0.010, 0.010) | {"ours_ms": 0.020}  # ours: 0.020 back to back, 0.010 alone on the GPU
+    row = {"shape": "100x10", "softmax_f32": _cell(0.010, 0.010), "softmax_f16": slow_host}
+    line = next(x for x in suite.markdown({"rows": [row]}).splitlines() if x.startswith("| 100x10 |"))
+    cells = [c.strip() for c in line.strip("|").split("|")][1:]
+    assert cells[0] == "1.00 (1.00)" and cells[1].endswith("†")

@@ -509,6 +509,16 @@ def _g(values: list[float]) -> float:
     return math.exp(sum(math.log(v) for v in values) / len(values)) if values else float("nan")
 
 
+HOST_BOUND = 1.25  # back-to-back time over GPU time alone past which a side counts as host-bound
+
+
+def _host_mark(v: dict) -> str:
+    """'†' where either side's kernel-only (back-to-back) time is host-bound, as its GPU time alone shows."""
+    bound = any(f"{side}_graph_ms" in v and v[f"{side}_ms"] > HOST_BOUND * v[f"{side}_graph_ms"]
+                for side in ("torch", "ours"))
+    return " †" if bound else ""
+
+
 def _of_copy(row: dict, name: str) -> str:
     """'torch % / ours %' of the copy's speed for one cell of the rows table, or what is missing."""
     kind, dtype = name.rsplit("_", 1)
@@ -564,9 +574,11 @@ def markdown(results: dict) -> str:
             cells = []
             for name in names:
                 v = r.get(name)
-                cells.append(f"{v['ratio']:.2f} ({v['torch_call_ms'] / v['ours_call_ms']:.2f})"
+                cells.append(f"{v['ratio']:.2f} ({v['torch_call_ms'] / v['ours_call_ms']:.2f}){_host_mark(v)}"
                              if isinstance(v, dict) else str(v))
             out.append(f"| {r['shape']} | " + " | ".join(cells) + " |")
+        out += ["", f"† host-bound: a side's back-to-back time is over {HOST_BOUND:.2f}× its GPU time alone (the "
+                "table below), so there the ratio compares launch rates, not kernels."]
         out += ["", "GPU time alone (CUDA-graph replay of 20 calls, both sides; ratio = torch / ours):", "",
                 "| shape | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
         for r in results["rows"]:
