@@ -46,7 +46,8 @@ WGMMA_TILES: dict[int, dict[str, int]] = {
 # better. Measured on an H100 at B = 4, H = 16 (results/runtime-h100-2026-12-06-i, call 1; SDPA's time / ours):
 # not causal, N = 512 / 1024 / 2048: 1.03 / 1.01 / 1.03 against the table's 0.82 / 0.99 / 1.01; causal at
 # N = 512 1.09 against 1.00, but at 1024 and 2048 the table's tile was faster (1.21 / 1.29 against 1.19 / 1.26).
-# (head dimension -> (longest N_q not causal, longest N_q causal, tile)); it spills 16 bytes (test_compile).
+# Measured with N_q = N_k only; the rule looks at N_q. (head dimension -> (longest N_q not causal, longest N_q
+# causal, tile)); it spills 16 bytes (test_compile).
 SHORT_TILES: dict[int, tuple[int, int, dict[str, int]]] = {
     128: (2048, 512, {"FLASH_BC": 64, "FLASH_WG": 2, "FLASH_MIN_BLOCKS": 2}),
 }
