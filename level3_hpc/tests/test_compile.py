@@ -74,16 +74,17 @@ def test_wgmma_configs_build_through_the_sm90a_loader(tmp_path):
         i, cfg = i_cfg
         out = tmp_path / f"cfg{i}.cubin"
         done = subprocess.run(
-            nvcc_command("matmul/12_wgmma.cu", out, tuple(sorted(cfg.items()))),
+            [*nvcc_command("matmul/12_wgmma.cu", out, tuple(sorted(cfg.items()))), "--resource-usage"],
             capture_output=True,
             text=True,
         )
-        return cfg, done.returncode, done.stderr[-2000:], out.read_bytes() if out.exists() else b""
+        return cfg, done.returncode, done.stdout + done.stderr, out.read_bytes() if out.exists() else b""
 
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-        for cfg, rc, stderr, cubin in pool.map(build, enumerate(TC12_CONFIGS)):
-            assert rc == 0, f"nvcc failed on 12_wgmma with {cfg}:\n{stderr}"
+        for cfg, rc, log, cubin in pool.map(build, enumerate(TC12_CONFIGS)):
+            assert rc == 0, f"nvcc failed on 12_wgmma with {cfg}:\n{log[-2000:]}"
             assert b"matmul_wgmma_bf16" in cubin and b"matmul_wgmma_f16" in cubin
+            assert "C7514" not in log, f"ptxas serialized 12_wgmma's wgmmas with {cfg}"
 
 
 @pytest.mark.skipif(NVCC is None, reason="nvcc is not on PATH: the CUDA sources cannot be compiled here")
