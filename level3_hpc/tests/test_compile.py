@@ -90,9 +90,8 @@ def test_wgmma_configs_build_through_the_sm90a_loader(tmp_path):
 @pytest.mark.skipif(NVCC is None, reason="nvcc is not on PATH: the CUDA sources cannot be compiled here")
 def test_tma_configs_build_through_the_sm90a_loader(tmp_path):
     """Every configuration of 14_wgmma_tma and 15_wgmma_3xtf32 passes its static_asserts and keeps the register
-    split (no spills). ptxas leaves 14's wgmmas asynchronous; 15's it serializes (C7514: the CUDA cores read one
-    partial sum while the other's wgmmas are in flight, which ptxas does not tell apart) — pinned here, so that a
-    form it keeps asynchronous shows up."""
+    split (no spills), and ptxas leaves their wgmmas asynchronous (no warning C7514: 15's loop as first written,
+    with a stage in flight across its back edge, had every wgmma serialized)."""
     from hyperion.kernels.matmul import tf32x3
     from hyperion.kernels.matmul.sm90a import nvcc_command
     from hyperion.kernels.matmul.tma import TMA_CONFIGS
@@ -107,7 +106,7 @@ def test_tma_configs_build_through_the_sm90a_loader(tmp_path):
         assert kernel in out.read_bytes()
         spills = re.findall(r"(\d+) bytes spill stores", done.stdout + done.stderr)
         assert spills and set(spills) == {"0"}, spills
-        assert ("C7514" in done.stdout + done.stderr) == (source == tf32x3.SOURCE), (source, cfg)
+        assert "C7514" not in done.stdout + done.stderr, f"ptxas serialized the wgmmas of {source} with {cfg}"
 
 
 @pytest.mark.skipif(NVCC is None, reason="nvcc is not on PATH: the CUDA sources cannot be compiled here")
