@@ -37,11 +37,17 @@ CASES = [
     ("softmax", 3, 1000, R(128, 128, 2)),         # 4 warps per row (shared-memory step), a block per row
     ("softmax", 2, 4097, R(512, 512, 4, raw=1)),  # 16 warps per row, raw chunks
     ("softmax", 3, 1000, R(64, 128, 4, stream=1)),  # streaming-hint loads and stores
+    ("softmax", 70, 37, R(4, 32, 2, iters=3)),    # 3 rows a group, the next loaded during this one; last block partial
+    ("softmax", 7, 1000, R(128, 128, 2, iters=2)),  # a block per 2 rows, the last with one row past the end
+    ("softmax", 5, 100, R(16, 64, 2, raw=1, iters=2)),
     ("ln_fwd", 9, 37, R(4, 128, 2)),
     ("ln_fwd", 5, 100, R(16, 256, 2, raw=1)),
     ("ln_fwd", 3, 1001, R(32, 256, 8)),
     ("ln_fwd", 3, 1000, R(128, 256, 1)),          # 2 rows a block of 4-warp groups, 1 chunk a thread
     ("ln_fwd", 2, 4097, R(256, 256, 5, raw=1)),
+    ("ln_fwd", 70, 37, R(4, 32, 2, iters=3)),
+    ("ln_fwd", 7, 1000, R(128, 128, 2, iters=2)),
+    ("ln_fwd", 5, 4097, R(256, 256, 5, raw=1, iters=2)),
     ("ln_bwd", 37, 37, R(4, 128, 2)),             # persistent groups: several rows each
     ("ln_bwd", 21, 100, R(16, 256, 2, reload=1)),  # re-reading backward
     ("ln_bwd", 19, 1001, R(32, 256, 4)),
@@ -126,7 +132,7 @@ def run_softmax(x: np.ndarray, dtype: str, config: rk.RowConfig) -> np.ndarray:
     rows, C = x.shape
     y = _offset(np.zeros_like(x), x.ctypes.data % 16 // x.itemsize)
     config = rk.fit_config(dtype, C, config, x.ctypes.data % 16, True)
-    grid = rk.cdiv(rows, config.block // config.threads)
+    grid = rk.forward_blocks(rows, config)
     _kernel("softmax", config, f"softmax_rows_{dtype}")((grid,), (config.block,), (x, y, rows, C, 1))
     return y
 
@@ -136,7 +142,7 @@ def run_layernorm(x, w, b, dtype, config, eps=1e-5):
     y = _offset(np.zeros_like(x), x.ctypes.data % 16 // x.itemsize)
     mean, rstd = np.full(rows, np.nan, np.float32), np.full(rows, np.nan, np.float32)
     config = rk.fit_config(dtype, C, config, x.ctypes.data % 16, True)
-    grid = rk.cdiv(rows, config.block // config.threads)
+    grid = rk.forward_blocks(rows, config)
     args = (x, w, b, y, mean, rstd, rows, C, np.float32(eps), 1, 1)
     shift = rk.w_shift("ln_fwd", dtype, C, x.ctypes.data % 16, True)
     _kernel("ln_fwd", config, f"layernorm_rows_{dtype}", **shift)((grid,), (config.block,), args)

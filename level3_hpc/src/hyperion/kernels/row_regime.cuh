@@ -36,6 +36,9 @@
 #ifndef STREAM_IO  // 1: a row's aligned chunks loaded and stored with the streaming hint (evict first: the
 #define STREAM_IO 0  // row is read once and written once, so it need not stay in L1 or L2 for others)
 #endif
+#ifndef ROW_ITERS  // rows a group takes, one after another (softmax 06): the next row is loaded during this one
+#define ROW_ITERS 1
+#endif
 static_assert(ROW_THREADS >= 1 && ROW_THREADS <= 1024 && (ROW_THREADS & (ROW_THREADS - 1)) == 0, "power of two");
 static_assert(ROW_BLOCK % 32 == 0 && ROW_BLOCK % ROW_THREADS == 0 && ROW_BLOCK <= 1024, "whole groups per block");
 constexpr int GROUPS = ROW_BLOCK / ROW_THREADS;  // rows a block works on at once
@@ -184,6 +187,35 @@ __device__ __forceinline__ void load_f32(const float* __restrict__ v, int e, int
     }
 #pragma unroll
     for (int k = 0; k < N; ++k) f[k] = (e + k >= 0 && e + k < C) ? v[e + k] : 0.f;
+}
+
+// One row's chunks as a thread of its group holds them: raw 16-byte values (RAW_CACHE) or floats (elements
+// outside the row: `fill`; raw chunks hold zeros there, and their readers fill).
+template <typename T>
+struct RowChunks {
+#if RAW_CACHE
+    uint4 c[CACHE];
+#else
+    float c[CACHE][16 / sizeof(T)];
+#endif
+};
+
+template <typename T>
+__device__ __forceinline__ void load_row(RowChunks<T>& r, const T* __restrict__ xr, bool valid, int lane, int C,
+                                         int vec, float fill) {
+    constexpr int N = 16 / sizeof(T);
+    const int head = row_head(xr, vec), chunks = (C + head + N - 1) / N;
+#pragma unroll
+    for (int j = 0; j < CACHE; ++j) {
+        const int g = j * ROW_THREADS + lane;
+        if (valid && g < chunks) {
+#if RAW_CACHE
+            r.c[j] = load_raw(xr, g, head, C, vec);
+#else
+            load_chunk(xr, g, head, C, vec, fill, r.c[j]);  // RAW: zeros outside (load_raw)
+#endif
+        }
+    }
 }
 
 // Hide a value from the optimiser: after `launder`, the compiler must re-derive anything computed from it.

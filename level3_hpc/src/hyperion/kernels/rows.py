@@ -42,7 +42,8 @@ class RowConfig:
     keeping it, keep the dw/db sums in shared memory instead of registers, or (``two_pass``) write dx alone and
     sum dw/db down the columns in a second kernel (LayerNorm 15); blocks per SM the registers are capped for
     (0: no cap); (forward) keep 16-bit chunks raw and convert them in every pass; (``stream``) load and store
-    the row's chunks with the streaming cache hint (``__ldcs``/``__stcs``: evict first)."""
+    the row's chunks with the streaming cache hint (``__ldcs``/``__stcs``: evict first); (forward, ``iters``)
+    rows a group takes one after another, loading the next while it reduces this one."""
 
     threads: int
     block: int
@@ -53,6 +54,7 @@ class RowConfig:
     raw: int = 0
     two_pass: int = 0
     stream: int = 0
+    iters: int = 1
 
     def defines(self) -> dict[str, int]:
         d = dict(ROW_THREADS=self.threads, ROW_BLOCK=self.block, CACHE=self.cache)
@@ -62,6 +64,10 @@ class RowConfig:
                             ("RAW_CACHE", self.raw), ("STREAM_IO", self.stream)):
             if value:
                 d[name] = value
+        if self.iters != 1:
+            if self.iters < 1:
+                raise ValueError(f"RowConfig.iters must be at least 1, got {self.iters}")
+            d["ROW_ITERS"] = self.iters
         return d
 
 
@@ -243,6 +249,11 @@ def backward_shared_bytes(dtype: str, C: int, config: RowConfig, last_block: boo
     return 2 * 4 * C * (config.block // config.threads if last_block else 1)
 
 
+def forward_blocks(rows: int, config: RowConfig) -> int:
+    """Blocks of a softmax or LayerNorm forward launch: each takes block / threads groups of ``iters`` rows."""
+    return cdiv(rows, config.block // config.threads * config.iters)
+
+
 def backward_blocks(rows: int, config: RowConfig, resident: int) -> int:
     """Blocks of the persistent LayerNorm 14 grid: at most ``resident`` (what the GPU holds at once), at
     most one per group of rows, and a multiple of 8 groups in all (a group's rows share their alignment)."""
@@ -323,8 +334,7 @@ def _build_plan(kind: str, dtype: str, rows: int, C: int, config: RowConfig, bas
     extra = ({"LAST_BLOCK_REDUCE": 1} if last_block else {}) | w_shift(kind, dtype, C, base, vec)
     kernel = _kernel(kind, dtype, config, **extra)
     if kind != "ln_bwd":
-        groups = config.block // config.threads
-        return RowPlan(PackedLaunch(kernel, (cdiv(rows, groups),), (config.block,), 0, KINDS[kind]), rows, C)
+        return RowPlan(PackedLaunch(kernel, (forward_blocks(rows, config),), (config.block,), 0, KINDS[kind]), rows, C)
     smem = backward_shared_bytes(dtype, C, config, last_block)
     if smem:  # raised always: the default cap is 48 KB minus the kernel's static shared memory (exactly 48 KB failed)
         kernel.max_dynamic_shared_size_bytes = smem

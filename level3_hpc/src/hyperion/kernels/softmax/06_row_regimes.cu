@@ -7,29 +7,25 @@
 // Chunks are aligned to 16 bytes per row, so odd lengths (4097) keep vector loads except at the two ends.
 // RAW_CACHE=1 keeps the chunks as raw 16-byte values (4 registers per 8 halves instead of 8 floats) and
 // converts them again in each pass (exp is computed twice): more rows in flight per SM for long 16-bit rows.
-// The launcher picks (ROW_THREADS, ROW_BLOCK, CACHE, ...) per row length from a table measured on the H200.
+// ROW_ITERS > 1: a group takes that many rows and loads the next while it reduces this one (more bytes in
+// flight per thread, fewer blocks). The launcher picks (ROW_THREADS, ROW_BLOCK, CACHE, ...) per shape from a
+// table measured on the GPU.
 #include "row_regime.cuh"
 
+// Softmax of one row from the chunks load_row gave (every thread of the block calls it: barriers inside).
 template <typename T>
-__device__ __forceinline__ void softmax_rows(const T* __restrict__ x, T* __restrict__ y, int rows, int C, int vec) {
+__device__ __forceinline__ void softmax_row(RowChunks<T>& r, T* __restrict__ yr, bool valid, int lane, int C,
+                                            int vec, float (&scratch)[2][WARPS]) {
     constexpr int N = 16 / sizeof(T);
-    __shared__ float scratch[2][WARPS];
-    const int lane = threadIdx.x % ROW_THREADS;
-    const int row = blockIdx.x * GROUPS + threadIdx.x / ROW_THREADS;
-    const bool valid = row < rows;  // no early return: every thread takes part in the shuffles and barriers
-    const T* xr = x + (size_t)(valid ? row : 0) * C;
-    T* yr = y + (size_t)(valid ? row : 0) * C;
-    const int head = row_head(xr, vec), chunks = (C + head + N - 1) / N;
+    const int head = row_head(yr, vec), chunks = (C + head + N - 1) / N;  // y shares x's alignment when vec
 #if RAW_CACHE
-    uint4 raw[CACHE];
     float m = -INFINITY;
 #pragma unroll
     for (int j = 0; j < CACHE; ++j) {
         const int g = j * ROW_THREADS + lane;
         if (valid && g < chunks) {
             float f[N];
-            raw[j] = load_raw(xr, g, head, C, vec);
-            unpack_fill<T>(raw[j], g, head, C, -INFINITY, f);
+            unpack_fill<T>(r.c[j], g, head, C, -INFINITY, f);
 #pragma unroll
             for (int k = 0; k < N; ++k) m = fmaxf(m, f[k]);
         }
@@ -41,7 +37,7 @@ __device__ __forceinline__ void softmax_rows(const T* __restrict__ x, T* __restr
         const int g = j * ROW_THREADS + lane;
         if (valid && g < chunks) {
             float f[N];
-            unpack_fill<T>(raw[j], g, head, C, -INFINITY, f);
+            unpack_fill<T>(r.c[j], g, head, C, -INFINITY, f);
 #pragma unroll
             for (int k = 0; k < N; ++k) s += expf(f[k] - m);
         }
@@ -52,20 +48,19 @@ __device__ __forceinline__ void softmax_rows(const T* __restrict__ x, T* __restr
         const int g = j * ROW_THREADS + lane;
         if (valid && g < chunks) {
             float f[N];
-            unpack_fill<T>(raw[j], g, head, C, -INFINITY, f);
+            unpack_fill<T>(r.c[j], g, head, C, -INFINITY, f);
 #pragma unroll
             for (int k = 0; k < N; ++k) f[k] = expf(f[k] - m) * inv;
             store_chunk(yr, g, head, C, vec, f);
         }
     }
 #else
-    float f[CACHE][N];
+    float (&f)[CACHE][N] = r.c;
     float m = -INFINITY;
 #pragma unroll
     for (int j = 0; j < CACHE; ++j) {
         const int g = j * ROW_THREADS + lane;
         if (valid && g < chunks) {
-            load_chunk(xr, g, head, C, vec, -INFINITY, f[j]);
 #pragma unroll
             for (int k = 0; k < N; ++k) m = fmaxf(m, f[j][k]);
         }
@@ -91,6 +86,25 @@ __device__ __forceinline__ void softmax_rows(const T* __restrict__ x, T* __restr
         }
     }
 #endif
+}
+
+// A group takes ROW_ITERS rows, GROUPS apart; the next row's loads are issued before this row's reductions.
+template <typename T>
+__device__ __forceinline__ void softmax_rows(const T* __restrict__ x, T* __restrict__ y, int rows, int C, int vec) {
+    __shared__ float scratch[2][WARPS];
+    const int lane = threadIdx.x % ROW_THREADS;
+    const int row0 = blockIdx.x * (GROUPS * ROW_ITERS) + threadIdx.x / ROW_THREADS;
+    RowChunks<T> cur;
+    load_row(cur, x + (size_t)(row0 < rows ? row0 : 0) * C, row0 < rows, lane, C, vec, -INFINITY);
+#pragma unroll
+    for (int it = 0; it < ROW_ITERS; ++it) {
+        const int row = row0 + it * GROUPS, next = row + GROUPS;
+        RowChunks<T> nxt;
+        if (it + 1 < ROW_ITERS) load_row(nxt, x + (size_t)(next < rows ? next : 0) * C, next < rows, lane, C, vec, -INFINITY);
+        // no early return for rows past the end: every thread takes part in the shuffles and barriers
+        softmax_row(cur, y + (size_t)(row < rows ? row : 0) * C, row < rows, lane, C, vec, scratch);
+        if (it + 1 < ROW_ITERS) cur = nxt;
+    }
 }
 
 #if ROW_BUILD(1)
