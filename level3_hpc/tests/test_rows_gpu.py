@@ -6,6 +6,8 @@ backward), odd row lengths whose rows start off a 16-byte boundary, and arrays t
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
@@ -43,10 +45,13 @@ def _data(shape, dtype, seed=0):
 
 
 def _configs(kind, dtype, C):
-    """A few of the sweep's candidates (first, last, the first of each variant) and the default."""
+    """A few of the sweep's candidates (first, last, the first of each variant) and the default; for the forward
+    kernels also the default and the first with groups taking 2 and 3 rows each (``iters``)."""
     c = rk.candidates(kind, dtype, C)
     firsts = {(k.reload, k.smem_acc, k.two_pass, k.raw, k.min_blocks > 0, k.stream): k for k in reversed(c)}.values()
-    return sorted({c[0], c[-1], *firsts, rk.default_config(kind, dtype, C)}, key=str)
+    default = rk.default_config(kind, dtype, C)
+    several = [replace(default, iters=2), replace(c[0], iters=3)] if kind != "ln_bwd" else []
+    return sorted({c[0], c[-1], *firsts, default, *several}, key=str)
 
 
 def _cases():
