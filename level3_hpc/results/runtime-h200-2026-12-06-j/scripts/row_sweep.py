@@ -2,8 +2,10 @@
 """Row candidates at given shapes, the suite's timing (kernel_ms): every candidate once, then the best 6 and the
 table's pick re-timed in 3 interleaved rounds with torch (median). Prints bandwidth (GB/s of the bytes each
 kernel must move) beside a cupy copy of the same rows.  usage: row_sweep.py R C kind:dtype [kind:dtype ...]"""
+import os
 import statistics
 import sys
+from dataclasses import replace
 
 import cupy
 import numpy as np
@@ -16,7 +18,9 @@ from hyperion.kernels.suite import _row_cases, kernel_ms, precompile
 def main():
     r, c = int(sys.argv[1]), int(sys.argv[2])
     specs = [s.split(":") for s in sys.argv[3:]]
-    jobs = {("rows", (k, d, cfg)) for k, d in specs for cfg in rk.candidates(k, d, c)}
+    iters = [int(i) for i in os.environ.get("ITERS", "1").split(",")]
+    cands_of = lambda k, d: [replace(cfg, iters=i) for cfg in rk.candidates(k, d, c) for i in (iters if k != "ln_bwd" else [1])]
+    jobs = {("rows", (k, d, cfg)) for k, d in specs for cfg in cands_of(k, d)}
     bad = [x for x in precompile(sections=(), extra=tuple(sorted(jobs, key=str))) if not x.startswith("ok")]
     print("precompile failures:", len(bad), bad[:3], flush=True)
     for kind, dtype in specs:
@@ -27,7 +31,7 @@ def main():
         cases, error = _row_cases(r, c, dtype, torch.Generator(device="cuda").manual_seed(r + c))
         theirs, mine = cases[kind]
         want = theirs()
-        cands = rk.candidates(kind, dtype, c) + ([rk.LEGACY] if dtype == "f32" else [])
+        cands = cands_of(kind, dtype) + ([rk.LEGACY] if dtype == "f32" else [])
         first = {}
         for cfg in cands:
             try:
@@ -39,7 +43,7 @@ def main():
             except Exception as exc:
                 print("  failed", cfg, str(exc).splitlines()[0][:120])
         pick = rk.choose(kind, dtype, r, c)
-        best = sorted(first, key=first.get)[:6]
+        best = sorted(first, key=first.get)[:int(os.environ.get('TOP', '6'))]
         if pick not in best and pick in first:
             best.append(pick)
         rounds = {cfg: [] for cfg in best}; tt = []
