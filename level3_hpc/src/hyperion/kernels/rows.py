@@ -158,7 +158,7 @@ ROW_TABLE: dict[tuple[str, str, int, int], RowConfig | str] = {
     ("softmax", "f16", 4096, 1000): RowConfig(16, 256, 8, min_blocks=4, raw=1),
     ("ln_fwd", "f16", 4096, 1000): RowConfig(64, 256, 2, min_blocks=4, raw=1),
     ("ln_bwd", "f16", 4096, 1000): RowConfig(128, 256, 1),
-    ("softmax", "f32", 65536, 1000): RowConfig(128, 128, 2),
+    ("softmax", "f32", 65536, 1000): RowConfig(128, 128, 2, stream=1),  # H100 12-06 (i) call 2, H200 (j) calls 2-3
     ("ln_fwd", "f32", 65536, 1000): LEGACY,
     ("ln_bwd", "f32", 65536, 1000): RowConfig(256, 256, 1, reload=1),  # 2026-12-05 sweep
     ("softmax", "f16", 65536, 1000): RowConfig(128, 128, 1),

@@ -115,24 +115,16 @@ __device__ __forceinline__ void layernorm_bwd_rows(const T* __restrict__ dy, con
         const size_t off = (size_t)(valid ? row : 0) * C;
         const float mu = valid ? mean[row] : 0.f, rs = valid ? rstd[row] : 0.f;
 #if !RELOAD
-        // Every chunk's loads issued before any is used: used as it arrives, the next chunk's loads would wait
-        // for this one's arithmetic, one chunk in flight at a time.
         uint4 xs[CACHE], dys[CACHE];
-#pragma unroll
-        for (int j = 0; j < CACHE; ++j) {
-            const int g = j * ROW_THREADS + lane;
-            if (valid && g < chunks) xs[j] = load_raw(x + off, g, head, C, vec), dys[j] = load_raw(dy + off, g, head, C, vec);
-        }
 #endif
         float a = 0.f, bsum = 0.f;
 #pragma unroll
         for (int j = 0; j < CACHE; ++j) {
             const int g = j * ROW_THREADS + lane, e = N * g - head;
             if (valid && g < chunks) {
-#if RELOAD
                 const uint4 xr = load_raw(x + off, g, head, C, vec), dr = load_raw(dy + off, g, head, C, vec);
-#else
-                const uint4 xr = xs[j], dr = dys[j];
+#if !RELOAD
+                xs[j] = xr, dys[j] = dr;
 #endif
                 float xf[N], df[N], wf[N];
                 unpack<T>(xr, xf);
