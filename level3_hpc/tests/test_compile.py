@@ -24,7 +24,7 @@ SOURCES = sorted(p.relative_to(KERNEL_ROOT).as_posix() for p in KERNEL_ROOT.rglo
 NVCC = shutil.which("nvcc")
 # wgmma, setmaxnreg: the sm_90a target only
 SM90A_SOURCES = {"matmul/12_wgmma.cu", "matmul/14_wgmma_tma.cu", "matmul/15_wgmma_3xtf32.cu",
-                 "attention/08_flash_fwd_wgmma.cu", "attention/09_flash_bwd_wgmma.cu"}
+                 "attention/08_flash_fwd_wgmma.cu", "attention/09_flash_bwd_wgmma.cu", "attention/10_flash_fwd_tma.cu"}
 
 
 def test_sources_are_found():
@@ -123,6 +123,8 @@ def test_flash_wgmma_tiles_build_without_spills(tmp_path):
         WGMMA_DIMS,
         WGMMA_TILES,
     )
+    from hyperion.kernels.attention.fwd_tma import SOURCE as TMA_SOURCE
+    from hyperion.kernels.attention.fwd_tma import TMA_TILES
     from hyperion.kernels.attention.gen_wgmma import HEADER, render
     from hyperion.kernels.matmul.sm90a import nvcc_command
     from hyperion.kernels.suite import BWD_SWEEP, WGMMA_SWEEP
@@ -134,6 +136,7 @@ def test_flash_wgmma_tiles_build_without_spills(tmp_path):
     jobs += [(BWD_SOURCE, d, BWD_TILES[d], "flash_bwd_dkdv_wgmma") for d in WGMMA_DIMS]
     jobs += [(BWD_SOURCE, d, DQ_TILES[d], "flash_bwd_dq_wgmma") for d in WGMMA_DIMS]
     jobs += [(BWD_SOURCE, d, tile, None) for d in (64, 128) for tile in BWD_SWEEP]
+    jobs += [(TMA_SOURCE, d, TMA_TILES[d], "flash_fwd_tma") for d in WGMMA_DIMS]
     # (kernel, d) -> bytes its table's tile may spill: measured fastest anyway (the tables' comments)
     # (09's softmax step unswitched on `masked`, 2026-12-06: d = 96's dK/dV 80 -> 0 bytes, d = 80's 20 -> 16)
     allowed = {("flash_fwd_wgmma", 128): 128, ("flash_bwd_dkdv_wgmma", 80): 16}  # d = 128's short tile: 16
@@ -148,8 +151,9 @@ def test_flash_wgmma_tiles_build_without_spills(tmp_path):
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
         for (source, d, tile, kernel), rc, log, cubin in pool.map(build, jobs):
             assert rc == 0, f"nvcc failed on {source} with d={d} {tile}:\n{log[-2000:]}"
-            names = (b"flash_fwd_wgmma_f16", b"flash_fwd_wgmma_bf16") if source == SOURCE else \
-                (b"flash_bwd_dq_wgmma_f16", b"flash_bwd_dkdv_wgmma_bf16")
+            names = {SOURCE: (b"flash_fwd_wgmma_f16", b"flash_fwd_wgmma_bf16"),
+                     TMA_SOURCE: (b"flash_fwd_tma_f16", b"flash_fwd_tma_bf16"),
+                     BWD_SOURCE: (b"flash_bwd_dq_wgmma_f16", b"flash_bwd_dkdv_wgmma_bf16")}[source]
             assert all(name in cubin for name in names)
             assert "C7514" not in log, f"ptxas serialized the wgmmas of {source} with d={d} {tile}"
             if kernel:  # the spills of the kernel the table picked this tile for, f16 and bf16

@@ -49,19 +49,25 @@ def _driver() -> Any:
     return lib
 
 
-def tensor_map(ptr: int, inner: int, outer: int, box_inner: int, box_outer: int, elem_bytes: int = 2) -> bytes:
+def tensor_map(ptr: int, inner: int, outer: int, box_inner: int, box_outer: int, elem_bytes: int = 2,
+               depth: int | None = None) -> bytes:
     """The 128-byte CUtensorMap of a row-major (outer x inner) matrix of ``elem_bytes``-byte values at ``ptr``
     (2: 16-bit patterns, 4: fp32 bits), read in (box_inner x box_outer) boxes, 128-byte swizzled, zeros past
-    its edges."""
+    its edges. With ``depth``: ``depth`` such matrices one after another, a 3-D map read one matrix a box (its
+    rows past ``outer`` arrive as zeros, not as the next matrix's)."""
+    rank = 2 if depth is None else 3
+    dims = (inner, outer, depth)[:rank]
+    strides = (inner * elem_bytes, inner * outer * elem_bytes)[:rank - 1]
     out = (ctypes.c_uint64 * 16)()
     status = _driver().cuTensorMapEncodeTiled(
-        ctypes.byref(out), ctypes.c_int(_DATA_TYPE[elem_bytes]), ctypes.c_uint32(2), ctypes.c_void_p(ptr),
-        (ctypes.c_uint64 * 2)(inner, outer), (ctypes.c_uint64 * 1)(inner * elem_bytes),
-        (ctypes.c_uint32 * 2)(box_inner, box_outer), (ctypes.c_uint32 * 2)(1, 1), ctypes.c_int(0),
+        ctypes.byref(out), ctypes.c_int(_DATA_TYPE[elem_bytes]), ctypes.c_uint32(rank), ctypes.c_void_p(ptr),
+        (ctypes.c_uint64 * rank)(*dims), (ctypes.c_uint64 * (rank - 1))(*strides),
+        (ctypes.c_uint32 * rank)(*(box_inner, box_outer, 1)[:rank]), (ctypes.c_uint32 * rank)(*(1, 1, 1)[:rank]),
+        ctypes.c_int(0),
         ctypes.c_int(SWIZZLE_128B), ctypes.c_int(L2_PROMOTION_128B), ctypes.c_int(0))
     if status != 0:
         raise RuntimeError(f"cuTensorMapEncodeTiled failed with CUresult {status} (inner {inner}, outer {outer}, "
-                           f"box {box_inner}x{box_outer}, address {ptr:#x})")
+                           f"depth {depth}, box {box_inner}x{box_outer}, address {ptr:#x})")
     return bytes(out)
 
 

@@ -1,0 +1,251 @@
+// FlashAttention forward 10 -- 08 with FlashAttention-3's two next steps (Shah et al. 2024, sec. 3.1-3.2):
+// the tiles moved by the copy engine for a producer warpgroup, and one tile's softmax overlapped with the
+// tensor cores' work on its neighbours.
+//  * 08 loads K/V with cp.async from every thread and stops the whole block at a barrier per tile. Here
+//    warpgroup 0 is a producer (as in matmul 14): one thread asks the copy engine (TMA) for Q once and for
+//    each K and V tile, into a ring of FLASH_STAGES stages. The tensors are described to it as 3-D maps
+//    (d inner, N, batch x heads; cuTensorMapEncodeTiled on the host), so rows past a head's N arrive as zeros
+//    -- never the next head's rows -- and the 128-byte swizzle is the one 08's tiles have. K and V have
+//    their own "full" mbarriers (S = Q Kᵀ starts before V has landed); a stage's "empty" barrier completes
+//    when every consumer warp has released it. No block-wide barrier in the loop.
+//  * Warpgroups 1 .. FLASH_WG consume, 64 query rows each, with 08's arithmetic in a different order
+//    (FlashAttention-3's intra-warpgroup pipelining): the tensor cores get S_t = Q K_tᵀ and O += P_{t-1} V_{t-1}
+//    issued back to back; the warpgroup waits for S_t only and does its softmax while P_{t-1} V_{t-1} runs, then
+//    waits for that, rescales O by the new running maximum and releases stage t - 1. P_{t-1}'s registers are
+//    read by the running wgmma, so the new probabilities stay in fp32 until it has finished.
+//  * setmaxnreg hands the producer's registers to the consumers (14's split).
+// Masks, causal skipping and block order are 08's; a consumer whose causal rows need fewer tiles than the
+// block loads still waits for and releases the rest (the ring's phases count every consumer warp).
+#include "attention/flash_wgmma.cuh"
+#include "matmul/tma.cuh"
+
+#ifndef FLASH_D
+#define FLASH_D 64  // head dimension: 64, 80, 96 or 128
+#endif
+#ifndef FLASH_BC
+#define FLASH_BC 128  // keys per K/V tile: 64 or 128
+#endif
+#ifndef FLASH_WG
+#define FLASH_WG 2  // consumer warpgroups per block (64 query rows each)
+#endif
+#ifndef FLASH_STAGES
+#define FLASH_STAGES 2  // K/V tiles in the ring
+#endif
+#ifndef FLASH_MIN_BLOCKS
+#define FLASH_MIN_BLOCKS 1  // blocks an SM: __launch_bounds__ gives each thread 65536 / (threads x this) registers
+#endif
+
+constexpr int D = FLASH_D, BC = FLASH_BC, CONSUMERS = FLASH_WG, STAGES = FLASH_STAGES;
+constexpr int BR = 64 * CONSUMERS, THREADS = 128 * (CONSUMERS + 1), SLABS = (D + 63) / 64;
+constexpr unsigned Q_BYTES = SLABS * BR * 128, KV_BYTES = SLABS * BC * 128;  // multiples of 1024
+static_assert(D % 16 == 0 && D >= 64 && D <= 128, "head dimension 64 .. 128, a multiple of 16");
+static_assert(BC == 64 || BC == 128, "64 or 128 keys per tile");
+static_assert(CONSUMERS >= 1 && CONSUMERS <= 3 && STAGES >= 2, "1-3 consumer warpgroups, 2+ stages");
+// Registers: the launch gives LAUNCH_REGS a thread (the __launch_bounds__ cap); the producer keeps 24 and the
+// consumers share what it gives back, at most 240 (one consumer warpgroup therefore needs two blocks an SM).
+constexpr int PRODUCER_REGS = 24;
+constexpr int CAP = 65536 / (THREADS * FLASH_MIN_BLOCKS) / 8 * 8;
+constexpr int LAUNCH_REGS = CAP > 255 ? 248 : CAP;
+constexpr int CONSUMER_SHARE = LAUNCH_REGS + (LAUNCH_REGS - PRODUCER_REGS) / CONSUMERS / 8 * 8;
+constexpr int CONSUMER_REGS = CONSUMER_SHARE > 240 ? 240 : CONSUMER_SHARE;
+static_assert(CONSUMER_REGS > LAUNCH_REGS && CONSUMER_REGS >= 128, "the consumers must gain registers, to 128+");
+
+// One box (64 columns x rows of one (batch, head)) of a 3-D tensor map into shared memory, counted on bar.
+__device__ __forceinline__ void tma_load_3d(unsigned dst, const TensorMap* map, int col, int row, int bh,
+                                            unsigned bar) {
+    asm volatile(
+        "cp.async.bulk.tensor.3d.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1, {%2, %3, %4}], "
+        "[%5];\n" ::"r"(dst),
+        "l"(reinterpret_cast<unsigned long long>(map)), "r"(col), "r"(row), "r"(bh), "r"(bar)
+        : "memory");
+}
+
+// A tile of `rows` rows starting at `row` of head bh: one box per 64-column slab, slab s at dst + s rows 128.
+template <int ROWS>
+__device__ __forceinline__ void tma_tile(unsigned dst, const TensorMap* map, int row, int bh, unsigned bar) {
+#pragma unroll
+    for (int s = 0; s < SLABS; ++s) tma_load_3d(dst + s * ROWS * 128, map, s * 64, row, bh, bar);
+}
+
+template <bool BF16>
+__device__ void flash_fwd_tma(const TensorMap* map_q, const TensorMap* map_k, const TensorMap* map_v,
+                              const unsigned char* __restrict__ key_pad, unsigned short* __restrict__ out,
+                              float* __restrict__ lse, int heads, int n_q, int n_k, float scale, int causal,
+                              int has_pad, int group) {
+    using namespace fa;
+    extern __shared__ __align__(1024) unsigned char smem_raw[];
+    __shared__ __align__(8) unsigned long long q_full, k_full[STAGES], v_full[STAGES], empty[STAGES];
+    const unsigned raw = smem_addr(smem_raw), q_tile = (raw + 1023) & ~1023u;  // Q | K0 | V0 | K1 | V1 ...
+    const unsigned kv_tiles = q_tile + Q_BYTES;                                 // stage s: K at + 2 s KV_BYTES
+
+    const int wg = threadIdx.x / 128;
+    int rank, bh;
+    block_tile(group, rank, bh);
+    const int q0 = (causal ? gridDim.x - 1 - rank : rank) * BR;  // causal: the last query rows see the most keys
+    const int diag = causal == 2 ? n_k - n_q : 0;              // 1: top-left (PyTorch's is_causal), 2: bottom-right
+    const int kv_end = causal ? min(n_k, max(0, q0 + BR + diag)) : n_k;
+    const int n_tiles = (kv_end + BC - 1) / BC;
+
+    if (threadIdx.x == 0) {
+        mbar_init(smem_addr(&q_full), 1);
+        for (int s = 0; s < STAGES; ++s) {
+            mbar_init(smem_addr(&k_full[s]), 1);
+            mbar_init(smem_addr(&v_full[s]), 1);
+            mbar_init(smem_addr(&empty[s]), CONSUMERS * 4);
+        }
+        asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
+    }
+    __syncthreads();
+
+    if (wg == 0) {  // producer
+        asm volatile("setmaxnreg.dec.sync.aligned.u32 %0;\n" ::"n"(PRODUCER_REGS));
+        if (threadIdx.x == 0) {
+            mbar_expect_tx(smem_addr(&q_full), Q_BYTES);
+            tma_tile<BR>(q_tile, map_q, q0, bh, smem_addr(&q_full));
+            for (int t = 0; t < n_tiles; ++t) {
+                const int s = t % STAGES;
+                if (t >= STAGES) mbar_wait(smem_addr(&empty[s]), ((t / STAGES) - 1) & 1);
+                const unsigned k_tile = kv_tiles + s * 2 * KV_BYTES;
+                mbar_expect_tx(smem_addr(&k_full[s]), KV_BYTES);
+                tma_tile<BC>(k_tile, map_k, t * BC, bh, smem_addr(&k_full[s]));
+                mbar_expect_tx(smem_addr(&v_full[s]), KV_BYTES);
+                tma_tile<BC>(k_tile + KV_BYTES, map_v, t * BC, bh, smem_addr(&v_full[s]));
+            }
+        }
+        return;
+    }
+    asm volatile("setmaxnreg.inc.sync.aligned.u32 %0;\n" ::"n"(CONSUMER_REGS));
+
+    const int cw = wg - 1, warp = (threadIdx.x % 128) / 32, lane = threadIdx.x % 32;
+    const int g = lane / 4, t4 = lane % 4;
+    const unsigned char* pad_row = key_pad + (size_t)(bh / heads) * n_k;
+    const int warp_row = q0 + cw * 64 + warp * 16, rows[2] = {warp_row + g, warp_row + g + 8};
+    // Tiles this warpgroup's rows see (causal: up to its last row's diagonal).
+    const int my_end = causal ? min(n_k, max(0, q0 + cw * 64 + 64 + diag)) : n_k;
+    const int my_tiles = (my_end + BC - 1) / BC;
+    const unsigned my_q = q_tile + cw * 64 * 128;  // this warpgroup's 64 lines of each Q slab
+    const float scale_log2 = scale * LOG2E;
+
+    float o[D / 2];
+#pragma unroll
+    for (int i = 0; i < D / 2; ++i) o[i] = 0.f;
+    float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.f, 0.f};  // rows g and g + 8 of this warp (l: this lane's part)
+    float s[BC / 2];
+    unsigned p[BC / 16][4];  // P_{t-1} rounded to half: the A fragments of P V
+
+    // S_t's scores (in s) -> probabilities relative to the new running maximum; l and m updated; returns the
+    // factor O must be rescaled by.
+    auto online_softmax = [&](int j0, float (&alpha)[2]) {
+#pragma unroll
+        for (int i = 0; i < BC / 2; ++i) s[i] *= scale_log2;
+        const bool masked = j0 + BC > n_k || has_pad || (causal && j0 + BC - 1 > warp_row + diag);
+        if (masked) {
+#pragma unroll
+            for (int i = 0; i < BC / 2; ++i) {
+                const int j = j0 + (i / 4) * 8 + 2 * t4 + (i & 1), row = rows[(i >> 1) & 1];
+                const bool visible = j < n_k && !(has_pad && pad_row[j]) && !(causal && j > row + diag);
+                if (!visible) s[i] = -INFINITY;
+            }
+        }
+        float tile_max[2] = {-INFINITY, -INFINITY};
+#pragma unroll
+        for (int j = 0; j < BC / 8; ++j) {
+            tile_max[0] = fmaxf(tile_max[0], fmaxf(s[4 * j], s[4 * j + 1]));
+            tile_max[1] = fmaxf(tile_max[1], fmaxf(s[4 * j + 2], s[4 * j + 3]));
+        }
+        float base[2];
+#pragma unroll
+        for (int h = 0; h < 2; ++h) {
+            tile_max[h] = fmaxf(tile_max[h], __shfl_xor_sync(0xffffffffu, tile_max[h], 1));
+            tile_max[h] = fmaxf(tile_max[h], __shfl_xor_sync(0xffffffffu, tile_max[h], 2));
+            const float m_new = fmaxf(m[h], tile_max[h]);
+            base[h] = m_new == -INFINITY ? 0.f : m_new;  // a row that has seen no key yet
+            alpha[h] = fast_exp2(m[h] - base[h]);
+            m[h] = m_new;
+            l[h] *= alpha[h];
+        }
+#pragma unroll
+        for (int i = 0; i < BC / 2; ++i) {
+            s[i] = fast_exp2(s[i] - base[(i >> 1) & 1]);
+            l[(i >> 1) & 1] += s[i];
+        }
+    };
+    auto release = [&](int t) {  // this warp is done with tile t's stage
+        if (lane == 0) mbar_arrive(smem_addr(&empty[t % STAGES]));
+    };
+    auto scores = [&](int t) {  // issue S_t = Q K_tᵀ once K_t has landed
+        mbar_wait(smem_addr(&k_full[t % STAGES]), (t / STAGES) & 1);
+        wgmma_fence();
+        rows_times_rows<BF16, D, BC>(s, my_q, BR, kv_tiles + (t % STAGES) * 2 * KV_BYTES, BC);
+        wgmma_commit();
+    };
+    auto values = [&](int t) {  // issue O += P_t V_t once V_t has landed
+        mbar_wait(smem_addr(&v_full[t % STAGES]), (t / STAGES) & 1);
+        regs_times_tile<BF16, D, BC>(o, p, kv_tiles + (t % STAGES) * 2 * KV_BYTES + KV_BYTES, BC);
+        wgmma_commit();
+    };
+
+    mbar_wait(smem_addr(&q_full), 0);
+    if (my_tiles > 0) {
+        float alpha[2];
+        scores(0);
+        wgmma_wait<0>();
+        fence_acc(s);
+        online_softmax(0, alpha);
+        to_a_fragments<BF16, BC>(p, s);
+        for (int t = 1; t < my_tiles; ++t) {
+            scores(t);        // S_t = Q K_tᵀ ...
+            values(t - 1);    // ... and O += P_{t-1} V_{t-1} queued behind it
+            wgmma_wait<1>();  // S_t is done; P V still runs while the softmax below does
+            fence_acc(s);
+            online_softmax(t * BC, alpha);
+            wgmma_wait<0>();
+            fence_acc(o);
+            keep_until_here<BC>(p);
+            release(t - 1);
+#pragma unroll
+            for (int j = 0; j < D / 8; ++j) {
+                o[4 * j] *= alpha[0];
+                o[4 * j + 1] *= alpha[0];
+                o[4 * j + 2] *= alpha[1];
+                o[4 * j + 3] *= alpha[1];
+            }
+            to_a_fragments<BF16, BC>(p, s);
+        }
+        wgmma_fence();
+        values(my_tiles - 1);
+        wgmma_wait<0>();
+        fence_acc(o);
+        keep_until_here<BC>(p);
+        release(my_tiles - 1);
+    }
+    for (int t = my_tiles; t < n_tiles; ++t) {  // tiles the block loads for the other warpgroups' rows only
+        mbar_wait(smem_addr(&k_full[t % STAGES]), (t / STAGES) & 1);
+        mbar_wait(smem_addr(&v_full[t % STAGES]), (t / STAGES) & 1);
+        release(t);
+    }
+
+    float inv[2];
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {
+        l[h] += __shfl_xor_sync(0xffffffffu, l[h], 1);
+        l[h] += __shfl_xor_sync(0xffffffffu, l[h], 2);
+        inv[h] = l[h] > 0.f ? 1.f / l[h] : 0.f;  // a fully masked row: output 0
+        if (t4 == 0 && rows[h] < n_q) lse[(size_t)bh * n_q + rows[h]] = l[h] > 0.f ? (m[h] + log2f(l[h])) * LN2 : -INFINITY;
+    }
+    // store_rows numbers threads inside a warp only; its row list is this warpgroup's.
+    store_rows<BF16, D>(out + (size_t)bh * n_q * D, o, rows, n_q, inv[0], inv[1]);
+}
+
+// Dynamic shared memory: Q_BYTES + 2 STAGES KV_BYTES + 1024 (alignment) bytes.
+#define FLASH_FWD_TMA(NAME, BF16)                                                                              \
+    extern "C" __global__ void __launch_bounds__(THREADS, FLASH_MIN_BLOCKS)                                                   \
+        NAME(const __grid_constant__ TensorMap map_q, const __grid_constant__ TensorMap map_k,                 \
+             const __grid_constant__ TensorMap map_v, const unsigned char* key_pad, unsigned short* out,        \
+             float* lse, int heads, int n_q, int n_k, float scale, int causal, int has_pad, int group) {        \
+        flash_fwd_tma<BF16>(&map_q, &map_k, &map_v, key_pad, out, lse, heads, n_q, n_k, scale, causal,         \
+                            has_pad, group);                                                                    \
+    }
+
+FLASH_FWD_TMA(flash_fwd_tma_f16, false)
+FLASH_FWD_TMA(flash_fwd_tma_bf16, true)
