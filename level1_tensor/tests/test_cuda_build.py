@@ -92,3 +92,30 @@ def test_packed_launch_lays_out_one_slot_per_parameter(monkeypatch):
         launch.pack(1, 2)
     with pytest.raises(ValueError, match="kinds must be"):
         cuda_build.PackedLaunch(kernel, (1,), (1,), 0, "pq")
+
+
+def test_an_edit_to_a_header_in_another_folder_rebuilds_the_cubin(monkeypatch, tmp_path):
+    """The on-disk cubin cache keys on every header under the root, not only the source's neighbours (attention's
+    kernels include matmul/wgmma.cuh). nvcc is replaced by a stub that writes the command it was given."""
+    (tmp_path / "matmul").mkdir()
+    (tmp_path / "attention").mkdir()
+    (tmp_path / "matmul" / "shared.cuh").write_text("#define X 1\n")
+    source = tmp_path / "attention" / "k.cu"
+    source.write_text('#include "matmul/shared.cuh"\nextern "C" __global__ void k() {}\n')
+    monkeypatch.setenv("HYPERION_CUBIN_CACHE", str(tmp_path / "cache"))
+    built = []
+
+    def fake_run(command, **kwargs):
+        out = command[command.index("-o") + 1]
+        with open(out, "w") as f:
+            f.write(" ".join(command))
+        built.append(out)
+        return type("Done", (), {"returncode": 0, "stderr": ""})()
+
+    monkeypatch.setattr(cuda_build, "nvcc_path", lambda: "nvcc")
+    monkeypatch.setattr(cuda_build.subprocess, "run", fake_run)
+    first = cuda_build.build_cubin(source, tmp_path)
+    assert cuda_build.build_cubin(source, tmp_path) == first and len(built) == 1  # cached
+    (tmp_path / "matmul" / "shared.cuh").write_text("#define X 2\n")
+    second = cuda_build.build_cubin(source, tmp_path)
+    assert second != first and len(built) == 2

@@ -99,9 +99,13 @@ def _cubin_cache_dir() -> Path:
 
 
 def build_cubin(path: Path, root: Path, defines: Defines = (), arch: str = SM90A) -> Path:
-    """Compile ``path`` with ``nvcc`` into a cubin, cached on disk by source, headers, defines and nvcc."""
+    """Compile ``path`` with ``nvcc`` into a cubin, cached on disk by source, headers, defines and nvcc.
+
+    Every header under ``root`` is part of the key: a source includes its neighbours' (attention's kernels
+    include ``matmul/wgmma.cuh`` and ``matmul/tma.cuh``), and an edit to one must rebuild them."""
     source = read_checked(path, root)
-    headers = [head.read_text(encoding="utf-8") for head in sorted(path.parent.glob("*.cuh"))]
+    headers = [(head.relative_to(root).as_posix(), head.read_text(encoding="utf-8"))
+               for head in sorted(root.rglob("*.cuh"))]
     key = hashlib.sha256(repr((path.name, source, headers, defines, arch, nvcc_path())).encode()).hexdigest()[:24]
     cubin = _cubin_cache_dir() / f"{path.stem}_{key}.cubin"
     if not cubin.is_file():
