@@ -12,11 +12,10 @@ from level3_gpu import skip_without_gpu
 skip_without_gpu()
 
 import cupy as cp  # noqa: E402
-from test_flash_wgmma_gpu import MASKS, SHAPES, _close, _inputs  # noqa: E402
+from test_flash_wgmma_gpu import MASKS, SHAPES, _close, _inputs, check_forward_bf16, check_forward_fp16  # noqa: E402
 
 from hyperion.kernels import attention as fh  # noqa: E402
 from hyperion.kernels.attention import fwd_tma  # noqa: E402
-from hyperion.transformer.flash import cuda as level2  # noqa: E402
 from hyperion.transformer.flash.naive import naive_attention_forward  # noqa: E402
 
 hopper = pytest.mark.skipif(not fh.hopper_available(), reason="10 uses wgmma and TMA: compute capability 9.0 only")
@@ -28,31 +27,14 @@ TMA_SHAPES = [*SHAPES, (3, 5, 129, 1025, 64), (1, 3, 700, 450, 96)]
 @pytest.mark.parametrize("shape", TMA_SHAPES)
 @pytest.mark.parametrize(("causal", "padding"), MASKS)
 def test_tma_forward_fp16(shape, causal, padding):
-    (q, k, v), pad = _inputs(shape, seed=1)
-    mask = pad if padding else None
-    q, k, v = (x.astype(cp.float16) for x in (q, k, v))
-    want, want_lse = naive_attention_forward(*(x.astype(cp.float64) for x in (q, k, v)), causal=causal,
-                                             key_padding_mask=mask)
-    out, lse = fwd_tma.flash_forward_tma(q, k, v, causal=causal, key_padding_mask=mask)
-    assert out.dtype == cp.float16 and out.shape == q.shape and lse.shape == q.shape[:3]
-    _close(out, want, f"10 fp16 {shape} causal={causal} padding={padding}")
-    finite = cp.isfinite(want_lse)
-    assert bool(cp.all(cp.isneginf(lse) == ~finite)), "fully masked rows: lse = -inf, others finite"
-    _close(lse[finite], want_lse[finite], "10 lse")
-    if padding and shape[0] > 1:
-        assert bool(cp.all(out[-1] == 0)), "fully masked rows are zero"
+    check_forward_fp16(fwd_tma.flash_forward_tma, "10", shape, causal, padding)
 
 
 @hopper
 @pytest.mark.parametrize("shape", TMA_SHAPES[:4])
 @pytest.mark.parametrize("causal", [False, True])
 def test_tma_forward_bf16(shape, causal):
-    (q, k, v), _ = _inputs(shape, seed=2)
-    q, k, v = (level2.from_bf16_bits(level2.to_bf16_bits(x.astype(cp.float32))) for x in (q, k, v))  # exact in bf16
-    want, _ = naive_attention_forward(*(x.astype(cp.float64) for x in (q, k, v)), causal=causal)
-    out, _ = fwd_tma.flash_forward_tma(q, k, v, causal=causal, precision="bf16")
-    assert out.dtype == cp.float32
-    _close(out, want, f"10 bf16 {shape}", 2e-2)
+    check_forward_bf16(fwd_tma.flash_forward_tma, "10", shape, causal)
 
 
 @hopper

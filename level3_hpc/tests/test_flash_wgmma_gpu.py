@@ -44,35 +44,44 @@ def _close(got, want, name, tol=1e-2):
     np.testing.assert_allclose(got, want, rtol=tol, atol=tol * max(1.0, np.abs(want).max()), err_msg=name)
 
 
-@hopper
-@pytest.mark.parametrize("shape", SHAPES)
-@pytest.mark.parametrize(("causal", "padding"), MASKS)
-def test_wgmma_forward_fp16(shape, causal, padding):
+def check_forward_fp16(forward, name, shape, causal, padding):
+    """``forward`` (08's or 10's) against float64 attention: outputs, lse, fully masked rows."""
     (q, k, v), pad = _inputs(shape, seed=1)
     mask = pad if padding else None
     q, k, v = (x.astype(cp.float16) for x in (q, k, v))
     want, want_lse = naive_attention_forward(*(x.astype(cp.float64) for x in (q, k, v)), causal=causal,
                                              key_padding_mask=mask)
-    out, lse = fh.flash_forward_wgmma(q, k, v, causal=causal, key_padding_mask=mask)
+    out, lse = forward(q, k, v, causal=causal, key_padding_mask=mask)
     assert out.dtype == cp.float16 and out.shape == q.shape and lse.shape == q.shape[:3]
-    _close(out, want, f"08 fp16 {shape} causal={causal} padding={padding}")
+    _close(out, want, f"{name} fp16 {shape} causal={causal} padding={padding}")
     finite = cp.isfinite(want_lse)
     assert bool(cp.all(cp.isneginf(lse) == ~finite)), "fully masked rows: lse = -inf, others finite"
-    _close(lse[finite], want_lse[finite], "08 lse")
+    _close(lse[finite], want_lse[finite], f"{name} lse")
     if padding and shape[0] > 1:
         assert bool(cp.all(out[-1] == 0)), "fully masked rows are zero"
+
+
+def check_forward_bf16(forward, name, shape, causal):
+    (q, k, v), _ = _inputs(shape, seed=2)
+    q, k, v = (level2.from_bf16_bits(level2.to_bf16_bits(x.astype(cp.float32))) for x in (q, k, v))  # exact in bf16
+    want, _ = naive_attention_forward(*(x.astype(cp.float64) for x in (q, k, v)), causal=causal)
+    out, _ = forward(q, k, v, causal=causal, precision="bf16")
+    assert out.dtype == cp.float32
+    _close(out, want, f"{name} bf16 {shape}", 2e-2)
+
+
+@hopper
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize(("causal", "padding"), MASKS)
+def test_wgmma_forward_fp16(shape, causal, padding):
+    check_forward_fp16(fh.flash_forward_wgmma, "08", shape, causal, padding)
 
 
 @hopper
 @pytest.mark.parametrize("shape", SHAPES[:4])
 @pytest.mark.parametrize("causal", [False, True])
 def test_wgmma_forward_bf16(shape, causal):
-    (q, k, v), _ = _inputs(shape, seed=2)
-    q, k, v = (level2.from_bf16_bits(level2.to_bf16_bits(x.astype(cp.float32))) for x in (q, k, v))  # exact in bf16
-    want, _ = naive_attention_forward(*(x.astype(cp.float64) for x in (q, k, v)), causal=causal)
-    out, _ = fh.flash_forward_wgmma(q, k, v, causal=causal, precision="bf16")
-    assert out.dtype == cp.float32
-    _close(out, want, f"08 bf16 {shape}", 2e-2)
+    check_forward_bf16(fh.flash_forward_wgmma, "08", shape, causal)
 
 
 @hopper

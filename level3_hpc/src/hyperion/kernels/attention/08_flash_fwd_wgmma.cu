@@ -54,7 +54,7 @@ __device__ void flash_fwd_wgmma(const unsigned short* __restrict__ q, const unsi
     const unsigned k_tiles = q_tile + Q_BYTES;                                   // stage s: K at + 2 s KV_BYTES
 
     const int wg = threadIdx.x / 128, warp = (threadIdx.x % 128) / 32, lane = threadIdx.x % 32;
-    const int g = lane / 4, t = lane % 4;
+    const int g = lane / 4;
     int rank, bh;
     block_tile(group, rank, bh);
     const int q0 = (causal ? gridDim.x - 1 - rank : rank) * BR;  // causal: the last query rows see the most keys
@@ -102,48 +102,11 @@ __device__ void flash_fwd_wgmma(const unsigned short* __restrict__ q, const unsi
             wgmma_wait<0>();
             fence_acc(s);
 
-#pragma unroll
-            for (int i = 0; i < BC / 2; ++i) s[i] *= scale_log2;
-            const bool masked = j0 + BC > n_k || has_pad || (causal && j0 + BC - 1 > warp_row + diag);
-            if (masked) {
-#pragma unroll
-                for (int i = 0; i < BC / 2; ++i) {
-                    const int j = j0 + (i / 4) * 8 + 2 * t + (i & 1), row = rows[(i >> 1) & 1];
-                    const bool visible = j < n_k && !(has_pad && pad_row[j]) && !(causal && j > row + diag);
-                    if (!visible) s[i] = -INFINITY;
-                }
-            }
-            float tile_max[2] = {-INFINITY, -INFINITY};
-#pragma unroll
-            for (int j = 0; j < BC / 8; ++j) {
-                tile_max[0] = fmaxf(tile_max[0], fmaxf(s[4 * j], s[4 * j + 1]));
-                tile_max[1] = fmaxf(tile_max[1], fmaxf(s[4 * j + 2], s[4 * j + 3]));
-            }
-            float alpha[2], base[2];
-#pragma unroll
-            for (int h = 0; h < 2; ++h) {
-                tile_max[h] = fmaxf(tile_max[h], __shfl_xor_sync(0xffffffffu, tile_max[h], 1));
-                tile_max[h] = fmaxf(tile_max[h], __shfl_xor_sync(0xffffffffu, tile_max[h], 2));
-                const float m_new = fmaxf(m[h], tile_max[h]);
-                base[h] = m_new == -INFINITY ? 0.f : m_new;  // a row that has seen no key yet
-                alpha[h] = fast_exp2(m[h] - base[h]);
-                m[h] = m_new;
-                l[h] *= alpha[h];
-            }
-#pragma unroll
-            for (int i = 0; i < BC / 2; ++i) {
-                s[i] = fast_exp2(s[i] - base[(i >> 1) & 1]);
-                l[(i >> 1) & 1] += s[i];
-            }
+            float alpha[2];
+            online_softmax<BC>(s, m, l, alpha, scale_log2, j0, rows, warp_row, n_k, pad_row, has_pad, causal, diag);
             unsigned p[BC / 16][4];  // P rounded to half: the A fragments of P V
             to_a_fragments<BF16, BC>(p, s);
-#pragma unroll
-            for (int j = 0; j < D / 8; ++j) {
-                o[4 * j] *= alpha[0];
-                o[4 * j + 1] *= alpha[0];
-                o[4 * j + 2] *= alpha[1];
-                o[4 * j + 3] *= alpha[1];
-            }
+            rescale_rows<D>(o, alpha);
             wgmma_fence();  // O and P were written by ordinary instructions since the last wgmma
             regs_times_tile<BF16, D, BC>(o, p, v_tile, BC);  // O += P V
             wgmma_commit();
@@ -155,13 +118,7 @@ __device__ void flash_fwd_wgmma(const unsigned short* __restrict__ q, const unsi
     }
 
     float inv[2];
-#pragma unroll
-    for (int h = 0; h < 2; ++h) {
-        l[h] += __shfl_xor_sync(0xffffffffu, l[h], 1);
-        l[h] += __shfl_xor_sync(0xffffffffu, l[h], 2);
-        inv[h] = l[h] > 0.f ? 1.f / l[h] : 0.f;  // a fully masked row: output 0
-        if (t == 0 && rows[h] < n_q) lse[(size_t)bh * n_q + rows[h]] = l[h] > 0.f ? (m[h] + log2f(l[h])) * LN2 : -INFINITY;
-    }
+    finish_rows(l, m, rows, n_q, lse + (size_t)bh * n_q, inv);
     store_rows<BF16, D>(out + (size_t)bh * n_q * D, o, rows, n_q, inv[0], inv[1]);
 }
 

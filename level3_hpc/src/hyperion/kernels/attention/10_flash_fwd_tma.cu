@@ -117,7 +117,7 @@ __device__ void flash_fwd_tma(const TensorMap* map_q, const TensorMap* map_k, co
     asm volatile("setmaxnreg.inc.sync.aligned.u32 %0;\n" ::"n"(CONSUMER_REGS));
 
     const int cw = wg - 1, warp = (threadIdx.x % 128) / 32, lane = threadIdx.x % 32;
-    const int g = lane / 4, t4 = lane % 4;
+    const int g = lane / 4;
     const unsigned char* pad_row = key_pad + (size_t)(bh / heads) * n_k;
     const int warp_row = q0 + cw * 64 + warp * 16, rows[2] = {warp_row + g, warp_row + g + 8};
     // Tiles this warpgroup's rows see (causal: up to its last row's diagonal).
@@ -133,43 +133,6 @@ __device__ void flash_fwd_tma(const TensorMap* map_q, const TensorMap* map_k, co
     float s[BC / 2];
     unsigned p[BC / 16][4];  // P_{t-1} rounded to half: the A fragments of P V
 
-    // S_t's scores (in s) -> probabilities relative to the new running maximum; l and m updated; returns the
-    // factor O must be rescaled by.
-    auto online_softmax = [&](int j0, float (&alpha)[2]) {
-#pragma unroll
-        for (int i = 0; i < BC / 2; ++i) s[i] *= scale_log2;
-        const bool masked = j0 + BC > n_k || has_pad || (causal && j0 + BC - 1 > warp_row + diag);
-        if (masked) {
-#pragma unroll
-            for (int i = 0; i < BC / 2; ++i) {
-                const int j = j0 + (i / 4) * 8 + 2 * t4 + (i & 1), row = rows[(i >> 1) & 1];
-                const bool visible = j < n_k && !(has_pad && pad_row[j]) && !(causal && j > row + diag);
-                if (!visible) s[i] = -INFINITY;
-            }
-        }
-        float tile_max[2] = {-INFINITY, -INFINITY};
-#pragma unroll
-        for (int j = 0; j < BC / 8; ++j) {
-            tile_max[0] = fmaxf(tile_max[0], fmaxf(s[4 * j], s[4 * j + 1]));
-            tile_max[1] = fmaxf(tile_max[1], fmaxf(s[4 * j + 2], s[4 * j + 3]));
-        }
-        float base[2];
-#pragma unroll
-        for (int h = 0; h < 2; ++h) {
-            tile_max[h] = fmaxf(tile_max[h], __shfl_xor_sync(0xffffffffu, tile_max[h], 1));
-            tile_max[h] = fmaxf(tile_max[h], __shfl_xor_sync(0xffffffffu, tile_max[h], 2));
-            const float m_new = fmaxf(m[h], tile_max[h]);
-            base[h] = m_new == -INFINITY ? 0.f : m_new;  // a row that has seen no key yet
-            alpha[h] = fast_exp2(m[h] - base[h]);
-            m[h] = m_new;
-            l[h] *= alpha[h];
-        }
-#pragma unroll
-        for (int i = 0; i < BC / 2; ++i) {
-            s[i] = fast_exp2(s[i] - base[(i >> 1) & 1]);
-            l[(i >> 1) & 1] += s[i];
-        }
-    };
     auto release = [&](int t) {  // this warp is done with tile t's stage
         if (lane == 0) mbar_arrive(smem_addr(&empty[t % STAGES]));
     };
@@ -191,25 +154,20 @@ __device__ void flash_fwd_tma(const TensorMap* map_q, const TensorMap* map_k, co
         scores(0);
         wgmma_wait<0>();
         fence_acc(s);
-        online_softmax(0, alpha);
+        online_softmax<BC>(s, m, l, alpha, scale_log2, 0, rows, warp_row, n_k, pad_row, has_pad, causal, diag);
         to_a_fragments<BF16, BC>(p, s);
         for (int t = 1; t < my_tiles; ++t) {
             scores(t);        // S_t = Q K_tᵀ ...
             values(t - 1);    // ... and O += P_{t-1} V_{t-1} queued behind it
             wgmma_wait<1>();  // S_t is done; P V still runs while the softmax below does
             fence_acc(s);
-            online_softmax(t * BC, alpha);
+            online_softmax<BC>(s, m, l, alpha, scale_log2, t * BC, rows, warp_row, n_k, pad_row, has_pad, causal,
+                               diag);
             wgmma_wait<0>();
             fence_acc(o);
             keep_until_here<BC>(p);
             release(t - 1);
-#pragma unroll
-            for (int j = 0; j < D / 8; ++j) {
-                o[4 * j] *= alpha[0];
-                o[4 * j + 1] *= alpha[0];
-                o[4 * j + 2] *= alpha[1];
-                o[4 * j + 3] *= alpha[1];
-            }
+            rescale_rows<D>(o, alpha);
             to_a_fragments<BF16, BC>(p, s);
         }
         wgmma_fence();
@@ -226,13 +184,7 @@ __device__ void flash_fwd_tma(const TensorMap* map_q, const TensorMap* map_k, co
     }
 
     float inv[2];
-#pragma unroll
-    for (int h = 0; h < 2; ++h) {
-        l[h] += __shfl_xor_sync(0xffffffffu, l[h], 1);
-        l[h] += __shfl_xor_sync(0xffffffffu, l[h], 2);
-        inv[h] = l[h] > 0.f ? 1.f / l[h] : 0.f;  // a fully masked row: output 0
-        if (t4 == 0 && rows[h] < n_q) lse[(size_t)bh * n_q + rows[h]] = l[h] > 0.f ? (m[h] + log2f(l[h])) * LN2 : -INFINITY;
-    }
+    finish_rows(l, m, rows, n_q, lse + (size_t)bh * n_q, inv);
     // store_rows numbers threads inside a warp only; its row list is this warpgroup's.
     store_rows<BF16, D>(out + (size_t)bh * n_q * D, o, rows, n_q, inv[0], inv[1]);
 }

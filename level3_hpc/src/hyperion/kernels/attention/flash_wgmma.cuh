@@ -136,6 +136,76 @@ __device__ __forceinline__ void store_rows(unsigned short* dst, const float (&y)
     }
 }
 
+// One K/V tile's step of the online softmax on a warpgroup's S accumulators (BC keys from j0; this thread's rows
+// rows[0], rows[1] of a warp whose first row is warp_row): scores into log2 units, what a row may not see set to
+// -inf (keys past n_k, padded keys, keys past the causal diagonal), the running maxima m and sums l updated, the
+// factor the running output must be rescaled by in alpha, and S turned into P = exp2(S - m) in place.
+template <int BC>
+__device__ __forceinline__ void online_softmax(float (&s)[BC / 2], float (&m)[2], float (&l)[2], float (&alpha)[2],
+                                               float scale_log2, int j0, const int (&rows)[2], int warp_row,
+                                               int n_k, const unsigned char* pad_row, int has_pad, int causal,
+                                               int diag) {
+    const int t = threadIdx.x % 4;
+#pragma unroll
+    for (int i = 0; i < BC / 2; ++i) s[i] *= scale_log2;
+    const bool masked = j0 + BC > n_k || has_pad || (causal && j0 + BC - 1 > warp_row + diag);
+    if (masked) {
+#pragma unroll
+        for (int i = 0; i < BC / 2; ++i) {
+            const int j = j0 + (i / 4) * 8 + 2 * t + (i & 1), row = rows[(i >> 1) & 1];
+            const bool visible = j < n_k && !(has_pad && pad_row[j]) && !(causal && j > row + diag);
+            if (!visible) s[i] = -INFINITY;
+        }
+    }
+    float tile_max[2] = {-INFINITY, -INFINITY};
+#pragma unroll
+    for (int j = 0; j < BC / 8; ++j) {
+        tile_max[0] = fmaxf(tile_max[0], fmaxf(s[4 * j], s[4 * j + 1]));
+        tile_max[1] = fmaxf(tile_max[1], fmaxf(s[4 * j + 2], s[4 * j + 3]));
+    }
+    float base[2];
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {
+        tile_max[h] = fmaxf(tile_max[h], __shfl_xor_sync(0xffffffffu, tile_max[h], 1));
+        tile_max[h] = fmaxf(tile_max[h], __shfl_xor_sync(0xffffffffu, tile_max[h], 2));
+        const float m_new = fmaxf(m[h], tile_max[h]);
+        base[h] = m_new == -INFINITY ? 0.f : m_new;  // a row that has seen no key yet
+        alpha[h] = fast_exp2(m[h] - base[h]);
+        m[h] = m_new;
+        l[h] *= alpha[h];
+    }
+#pragma unroll
+    for (int i = 0; i < BC / 2; ++i) {
+        s[i] = fast_exp2(s[i] - base[(i >> 1) & 1]);
+        l[(i >> 1) & 1] += s[i];
+    }
+}
+
+// The running output's rows times their rescale factors (alpha[0] for row g, alpha[1] for row g + 8).
+template <int D>
+__device__ __forceinline__ void rescale_rows(float (&o)[D / 2], const float (&alpha)[2]) {
+#pragma unroll
+    for (int j = 0; j < D / 8; ++j) {
+        o[4 * j] *= alpha[0];
+        o[4 * j + 1] *= alpha[0];
+        o[4 * j + 2] *= alpha[1];
+        o[4 * j + 3] *= alpha[1];
+    }
+}
+
+// After the last tile: the four lanes' parts of each row's sum added, the row's log-sum-exp (natural log;
+// -inf for a row that saw no key) written to lse_rows, and 1 / sum in inv (0 for such a row: its output is 0).
+__device__ __forceinline__ void finish_rows(float (&l)[2], const float (&m)[2], const int (&rows)[2], int n_q,
+                                            float* lse_rows, float (&inv)[2]) {
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {
+        l[h] += __shfl_xor_sync(0xffffffffu, l[h], 1);
+        l[h] += __shfl_xor_sync(0xffffffffu, l[h], 2);
+        inv[h] = l[h] > 0.f ? 1.f / l[h] : 0.f;
+        if (threadIdx.x % 4 == 0 && rows[h] < n_q) lse_rows[rows[h]] = l[h] > 0.f ? (m[h] + log2f(l[h])) * LN2 : -INFINITY;
+    }
+}
+
 // The tile and the (batch, head) this block works on. Blocks start in linear order (blockIdx.x fastest over
 // the grid's (tiles, batch x heads)). Causal tiles differ in work -- the longest are the last query rows
 // (forward, dQ) or the first keys (dK, dV) -- so heads are taken `group` at a time and inside a group every
