@@ -76,3 +76,17 @@ def test_tma_unaligned_view_and_no_keys():
     _close(out, want, "10 unaligned q")
     out0, lse0 = fwd_tma.flash_forward_tma(q, k[:, :, :0], v[:, :, :0])
     assert bool(cp.all(out0 == 0)) and bool(cp.all(cp.isneginf(lse0)))
+
+
+@hopper
+@pytest.mark.parametrize(("d", "n_q", "want"), [(64, 100, "10"), (80, 5000, "08"), (96, 1000, "08"),
+                                                 (96, 4096, "10"), (128, 1, "10")])
+def test_dispatch_takes_10_where_its_table_says(monkeypatch, d, n_q, want):
+    called = []
+    real08, real10 = fh.flash_forward_wgmma, fwd_tma.flash_forward_tma
+    monkeypatch.setattr(fh, "flash_forward_wgmma", lambda *a, **kw: called.append("08") or real08(*a, **kw))
+    monkeypatch.setattr(fwd_tma, "flash_forward_tma", lambda *a, **kw: called.append("10") or real10(*a, **kw))
+    q = cp.ones((1, 1, n_q, d), cp.float16)
+    k = cp.ones((1, 1, 7, d), cp.float16)
+    out, _ = fh.flash_forward_hopper(q, k, k, causal=True)
+    assert called == [want] and bool(cp.all(out == 1))

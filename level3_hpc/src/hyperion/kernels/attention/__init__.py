@@ -213,8 +213,14 @@ def flash_backward_wgmma(q, k, v, out, lse, dout, *, causal=False, key_padding_m
 
 def flash_forward_hopper(q, k, v, *, causal=False, key_padding_mask=None, scale=None, precision=None, impl=None):
     """Level 2's ``flash_forward_cuda``, but 08 (wgmma) where it applies: fp16/bf16, d in :data:`WGMMA_DIMS`,
-    a Hopper GPU, no ``impl`` asked for. Same arguments, same results (to fp16 rounding)."""
+    a Hopper GPU, no ``impl`` asked for; and 10 (TMA, a producer warpgroup) instead of 08 at the head dimensions
+    and lengths of ``fwd_tma.TMA_FROM_N``. Same arguments, same results (to fp16 rounding)."""
     if _wgmma_applies(q, precision, impl):
+        from hyperion.kernels.attention import fwd_tma
+
+        if q.shape[2] >= fwd_tma.TMA_FROM_N.get(q.shape[-1], 1 << 62):
+            return fwd_tma.flash_forward_tma(q, k, v, causal=causal, key_padding_mask=key_padding_mask,
+                                             scale=scale, precision=precision)
         return flash_forward_wgmma(q, k, v, causal=causal, key_padding_mask=key_padding_mask, scale=scale,
                                    precision=precision)
     return level2.flash_forward_cuda(q, k, v, causal=causal, key_padding_mask=key_padding_mask, scale=scale,

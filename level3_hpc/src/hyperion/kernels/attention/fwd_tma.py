@@ -22,13 +22,20 @@ from hyperion.transformer.flash._inputs import causal_mode, check_qkv, default_s
 
 SOURCE = "attention/10_flash_fwd_tma.cu"
 # Per head dimension: keys per tile, consumer warpgroups (64 query rows each), ring stages, blocks per SM.
-# First choices, not yet from a sweep on a GPU.
+# From the H100 sweep of 2026-12-06 (results/runtime-h100-2026-12-06-k, call 1: B = 4, H = 16, fp16, N 1024 /
+# 4096 / 8192, causal and not): the fastest of 10's tiles at N = 4096 and 8192.
 TMA_TILES: dict[int, dict[str, int]] = {
-    64: {"FLASH_BC": 128, "FLASH_WG": 2, "FLASH_STAGES": 2, "FLASH_MIN_BLOCKS": 1},
-    80: {"FLASH_BC": 64, "FLASH_WG": 2, "FLASH_STAGES": 3, "FLASH_MIN_BLOCKS": 1},
-    96: {"FLASH_BC": 64, "FLASH_WG": 2, "FLASH_STAGES": 3, "FLASH_MIN_BLOCKS": 1},
+    64: {"FLASH_BC": 128, "FLASH_WG": 1, "FLASH_STAGES": 2, "FLASH_MIN_BLOCKS": 2},
+    80: {"FLASH_BC": 128, "FLASH_WG": 2, "FLASH_STAGES": 2, "FLASH_MIN_BLOCKS": 1},
+    96: {"FLASH_BC": 128, "FLASH_WG": 2, "FLASH_STAGES": 2, "FLASH_MIN_BLOCKS": 1},
     128: {"FLASH_BC": 128, "FLASH_WG": 2, "FLASH_STAGES": 2, "FLASH_MIN_BLOCKS": 1},
 }
+# Where flash_forward_hopper takes 10 over 08: head dimension -> the shortest N_q. In that sweep 10 (its
+# table's tile) against 08 (its own): d = 64 1.02-1.13x SDPA against 1.02-1.14 (faster at N = 4096 and 8192
+# without a mask, within 2 % elsewhere); d = 128 faster in all six cells (1.05-1.38 against 0.99-1.26); d = 96
+# faster or even from N = 4096 (1.09-1.20 against 1.05-1.20), slower at N = 1024 without a mask (0.95 against
+# 1.02); d = 80 slower in five of six cells (08 stays).
+TMA_FROM_N: dict[int, int] = {64: 1, 96: 4096, 128: 1}
 _SCALARS = "<QQQiiifiii"  # key_pad, out, lse, heads, n_q, n_k, scale, causal, has_pad, group
 
 
