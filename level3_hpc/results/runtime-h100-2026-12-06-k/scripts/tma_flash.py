@@ -1,3 +1,4 @@
+# ruff: noqa: B023, E501
 """10_flash_fwd_tma against 08 (its table's tile) and SDPA (flash backend), fp16, B=4 H=16, forward kernel
 time (CUDA events, median), two interleaved rounds; worst relative error against SDPA. Writes a table to stdout."""
 import sys
