@@ -533,8 +533,8 @@ def _of_copy(row: dict, name: str) -> str:
 def markdown(results: dict) -> str:
     out = []
     if results.get("flash"):
-        out += ["### FlashAttention fp16, B=4, H=16 (ours: 08 forward on Hopper, else 05; 06 backward; "
-                "SDPA: its flash backend)", "",
+        out += ["### FlashAttention fp16, B=4, H=16 (ours: 08 or 10 forward on Hopper, else 05; 09 backward on "
+                "Hopper, else 06; SDPA: its flash backend)", "",
                 "| d | N | causal | SDPA fwd ms | ours fwd ms | fwd ratio | SDPA f+b ms | ours f+b ms | f+b ratio "
                 "| ours fwd TFLOP/s | rel err fwd / grads |", "|---|---|---|---|---|---|---|---|---|---|---|"]
         for r in results["flash"]:
@@ -621,6 +621,10 @@ def _compile_job(job: tuple) -> str:
                 tma_kernel("bf16", tuple(args[1].items()))
             else:
                 mm._tc_kernel(args[0], "bf16", tuple(args[1].items()))
+        elif kind == "sm90a":  # a cubin only (nvcc; no GPU needed): 08, 09, 10 at their tables' tiles
+            from hyperion.kernels.matmul.sm90a import build_cubin
+
+            build_cubin(args[0], **dict(args[1]))
         elif kind == "split_k":
             from hyperion.kernels.loader import get_kernel
 
@@ -652,6 +656,13 @@ def precompile(jobs: int = 16, sections: tuple[str, ...] = ("flash", "matmul", "
         for d in ATTN_DIMS:
             work += [("flash", ("06_flash_bwd_mma.cu", "flash_bwd_dq_mma_f16", d, ()))]
             work += [("flash", ("07_flash_fwd_two_tiles.cu", "flash_fwd_two_f16", d, tile)) for tile in TWO_SWEEP]
+        from hyperion.kernels import attention as fh
+        from hyperion.kernels.attention import fwd_tma
+
+        for d in fh.WGMMA_DIMS:
+            for source, table in ((fh.SOURCE, fh.WGMMA_TILES), (fh.BWD_SOURCE, fh.BWD_TILES),
+                                  (fh.BWD_SOURCE, fh.DQ_TILES), (fwd_tma.SOURCE, fwd_tma.TMA_TILES)):
+                work += [("sm90a", (source, (("FLASH_D", d), *table[d].items())))]
     if "matmul" in sections:
         work += [("fp32", (v, cfg)) for v in ("07_warptile", "08_double_buffered") for cfg in mm.WARPTILE_CONFIGS]
         work += [("split_k", mm.WARPTILE_CONFIGS[i]) for i in sorted({i for i, _ in mm.SPLIT_K_CONFIGS})]
