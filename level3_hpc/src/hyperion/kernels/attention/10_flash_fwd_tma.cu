@@ -31,9 +31,6 @@
 #ifndef FLASH_STAGES
 #define FLASH_STAGES 2  // K/V tiles in the ring
 #endif
-#ifndef FLASH_PINGPONG
-#define FLASH_PINGPONG 0  // 1: two consumer warpgroups take turns issuing their products (not causal only)
-#endif
 #ifndef FLASH_MIN_BLOCKS
 #define FLASH_MIN_BLOCKS 1  // blocks an SM: __launch_bounds__ gives each thread 65536 / (threads x this) registers
 #endif
@@ -139,48 +136,29 @@ __device__ void flash_fwd_tma(const TensorMap* map_q, const TensorMap* map_k, co
     auto release = [&](int t) {  // this warp is done with tile t's stage
         if (lane == 0) mbar_arrive(smem_addr(&empty[t % STAGES]));
     };
-    auto k_ready = [&](int t) { mbar_wait(smem_addr(&k_full[t % STAGES]), (t / STAGES) & 1); };
-    auto v_ready = [&](int t) { mbar_wait(smem_addr(&v_full[t % STAGES]), (t / STAGES) & 1); };
-    auto scores = [&](int t) {  // issue S_t = Q K_tᵀ
+    auto scores = [&](int t) {  // issue S_t = Q K_tᵀ once K_t has landed
+        mbar_wait(smem_addr(&k_full[t % STAGES]), (t / STAGES) & 1);
         wgmma_fence();
         rows_times_rows<BF16, D, BC>(s, my_q, BR, kv_tiles + (t % STAGES) * 2 * KV_BYTES, BC);
         wgmma_commit();
     };
-    auto values = [&](int t) {  // issue O += P_t V_t
+    auto values = [&](int t) {  // issue O += P_t V_t once V_t has landed
+        mbar_wait(smem_addr(&v_full[t % STAGES]), (t / STAGES) & 1);
         regs_times_tile<BF16, D, BC>(o, p, kv_tiles + (t % STAGES) * 2 * KV_BYTES + KV_BYTES, BC);
         wgmma_commit();
     };
-    // FLASH_PINGPONG (FlashAttention-3's sec. 3.1 schedule): two consumer warpgroups take turns issuing their
-    // products -- named barrier 1 + cw is this warpgroup's turn, the other one passes it -- so one's softmax runs
-    // under the other's products. Not causal only: there both have the same number of turns (causal tile counts
-    // differ). Warpgroup 1 passes first, and not after its last turn (every barrier's arrivals balanced).
-    const bool pingpong = FLASH_PINGPONG && CONSUMERS == 2 && !causal;
-    auto turn = [&]() {
-        if (pingpong) asm volatile("bar.sync %0, 256;\n" ::"r"(1 + cw) : "memory");
-    };
-    auto pass = [&]() {
-        if (pingpong) asm volatile("bar.arrive %0, 256;\n" ::"r"(2 - cw) : "memory");
-    };
 
     mbar_wait(smem_addr(&q_full), 0);
-    if (cw == 1) pass();
     if (my_tiles > 0) {
         float alpha[2];
-        k_ready(0);
-        turn();
         scores(0);
-        pass();
         wgmma_wait<0>();
         fence_acc(s);
         online_softmax<BC>(s, m, l, alpha, scale_log2, 0, rows, warp_row, n_k, pad_row, has_pad, causal, diag);
         to_a_fragments<BF16, BC>(p, s);
         for (int t = 1; t < my_tiles; ++t) {
-            k_ready(t);
-            v_ready(t - 1);
-            turn();
             scores(t);        // S_t = Q K_tᵀ ...
             values(t - 1);    // ... and O += P_{t-1} V_{t-1} queued behind it
-            pass();
             wgmma_wait<1>();  // S_t is done; P V still runs while the softmax below does
             fence_acc(s);
             online_softmax<BC>(s, m, l, alpha, scale_log2, t * BC, rows, warp_row, n_k, pad_row, has_pad, causal,
@@ -192,19 +170,16 @@ __device__ void flash_fwd_tma(const TensorMap* map_q, const TensorMap* map_k, co
             rescale_rows<D>(o, alpha);
             to_a_fragments<BF16, BC>(p, s);
         }
-        v_ready(my_tiles - 1);
-        turn();
         wgmma_fence();
         values(my_tiles - 1);
-        if (cw == 0) pass();
         wgmma_wait<0>();
         fence_acc(o);
         keep_until_here<BC>(p);
         release(my_tiles - 1);
     }
     for (int t = my_tiles; t < n_tiles; ++t) {  // tiles the block loads for the other warpgroups' rows only
-        k_ready(t);
-        v_ready(t);
+        mbar_wait(smem_addr(&k_full[t % STAGES]), (t / STAGES) & 1);
+        mbar_wait(smem_addr(&v_full[t % STAGES]), (t / STAGES) & 1);
         release(t);
     }
 
