@@ -133,7 +133,7 @@ def test_dispatch_falls_back_to_level2_where_08_does_not_apply(monkeypatch):
 
 @hopper
 def test_dispatch_picks_08_on_hopper(monkeypatch):
-    (q, k, v), _ = _inputs((1, 2, 50, 60, 64), seed=6)
+    (q, k, v), _ = _inputs((1, 2, 50, 60, 80), seed=6)  # d = 80: 08's (10 takes d = 64 and 128: fwd_tma.TMA_FROM_N)
     q, k, v = (x.astype(cp.float16) for x in (q, k, v))
     called = []
     real = fh.flash_forward_wgmma
