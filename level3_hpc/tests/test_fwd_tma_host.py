@@ -1,0 +1,89 @@
+"""10_flash_fwd_tma's host side without a GPU: the tensor maps' arguments to the driver (a 3-D map per tensor, so
+a tile past a head's end reads zeros) and the parameter block handed to cuLaunchKernel (three 128-byte maps on
+64-byte boundaries, then one 8-byte slot per scalar). The driver and CuPy are replaced by recorders."""
+
+from __future__ import annotations
+
+import ctypes
+import sys
+import types
+
+import pytest
+
+from hyperion.kernels.attention import fwd_tma
+from hyperion.kernels.matmul import tma
+
+
+class _Encoder:
+    def __init__(self) -> None:
+        self.calls: list[dict] = []
+
+    def cuTensorMapEncodeTiled(self, out, dtype, rank, ptr, dims, strides, box, elem_strides, *rest):  # noqa: N802
+        rank = rank.value
+        self.calls.append({"rank": rank, "ptr": ptr.value, "dims": list(dims), "strides": list(strides),
+                           "box": list(box), "elem_strides": list(elem_strides)})
+        return 0
+
+
+def test_flash_maps_are_3d_one_head_a_box(monkeypatch):
+    enc = _Encoder()
+    monkeypatch.setattr(tma, "_driver", lambda: enc)
+    fwd_tma._MAPS.clear()
+    maps = fwd_tma._maps(0x1000, 0x2000, 0x3000, d=80, n_q=300, n_k=77, bh=6, rows=128, bc=64)
+    assert len(maps) == 3 and all(len(m) == 128 for m in maps)
+    q, k, v = enc.calls
+    assert q == {"rank": 3, "ptr": 0x1000, "dims": [80, 300, 6], "strides": [160, 300 * 160], "box": [64, 128, 1],
+                 "elem_strides": [1, 1, 1]}
+    assert k["dims"] == [80, 77, 6] and k["strides"] == [160, 77 * 160] and k["box"] == [64, 64, 1]
+    assert v["ptr"] == 0x3000 and v["dims"] == k["dims"]
+    fwd_tma._maps(0x1000, 0x2000, 0x3000, d=80, n_q=300, n_k=77, bh=6, rows=128, bc=64)
+    assert len(enc.calls) == 3  # the same addresses and shape: the cached maps
+
+
+def test_matmul_maps_stay_2d(monkeypatch):
+    enc = _Encoder()
+    monkeypatch.setattr(tma, "_driver", lambda: enc)
+    tma.tensor_map(0x4000, 1024, 512, 64, 128)
+    assert enc.calls == [{"rank": 2, "ptr": 0x4000, "dims": [1024, 512], "strides": [2048], "box": [64, 128],
+                          "elem_strides": [1, 1]}]
+
+
+def test_a_failed_encode_names_the_shape(monkeypatch):
+    enc = _Encoder()
+    enc.cuTensorMapEncodeTiled = lambda *a: 1  # CUDA_ERROR_INVALID_VALUE
+    monkeypatch.setattr(tma, "_driver", lambda: enc)
+    with pytest.raises(RuntimeError, match=r"CUresult 1 \(inner 64, outer 10, depth 3"):
+        tma.tensor_map(0x10, 64, 10, 64, 64, depth=3)
+
+
+def test_launch_parameter_block(monkeypatch):
+    seen = {}
+
+    def launch(fn_ptr, gx, gy, gz, bx, by, bz, smem, stream, params, extra):
+        slot = (ctypes.c_uint64 * 13).from_address(params)
+        seen["head"] = (fn_ptr, gx, gy, gz, bx, by, bz, smem, stream, extra)
+        seen["maps"] = [ctypes.string_at(slot[i], 128) for i in range(3)]
+        seen["aligned"] = [slot[i] % 64 for i in range(3)]
+        seen["pointers"] = [ctypes.c_uint64.from_address(slot[i]).value for i in range(3, 6)]
+        seen["ints"] = [ctypes.c_int32.from_address(slot[i]).value for i in (6, 7, 8, 10, 11, 12)]
+        seen["scale"] = ctypes.c_float.from_address(slot[9]).value
+
+    stream = types.SimpleNamespace(ptr=77)
+    fake = types.SimpleNamespace(cuda=types.SimpleNamespace(driver=types.SimpleNamespace(launchKernel=launch),
+                                                           get_current_stream=lambda: stream))
+    monkeypatch.setitem(sys.modules, "cupy", fake)
+    maps = tuple(bytes([i + 1]) * 128 for i in range(3))
+    kernel = types.SimpleNamespace(kernel=types.SimpleNamespace(ptr=5))
+    fwd_tma._launch(kernel, (3, 64), 384, 165888, maps, 0xA0, 0xB0, 0xC0, 16, 1000, 999, 0.125, 2, 1, 16)
+    assert seen["head"] == (5, 3, 64, 1, 384, 1, 1, 165888, 77, 0)
+    assert seen["maps"] == list(maps) and seen["aligned"] == [0, 0, 0]
+    assert seen["pointers"] == [0xA0, 0xB0, 0xC0]
+    assert seen["ints"] == [16, 1000, 999, 2, 1, 16] and seen["scale"] == 0.125
+
+
+def test_shared_memory_and_threads_of_the_tables():
+    for d, tile in fwd_tma.TMA_TILES.items():
+        per_sm = fwd_tma.shared_bytes(d, tile) * tile["FLASH_MIN_BLOCKS"]
+        assert per_sm <= 227 * 1024, (d, tile, per_sm)  # Hopper's shared memory an SM
+        assert fwd_tma.threads(tile) == 128 * (tile["FLASH_WG"] + 1)
+    assert set(fwd_tma.TMA_FROM_N) <= set(fwd_tma.TMA_TILES)
