@@ -56,29 +56,38 @@ def test_a_failed_encode_names_the_shape(monkeypatch):
         tma.tensor_map(0x10, 64, 10, 64, 64, depth=3)
 
 
-def test_launch_parameter_block(monkeypatch):
-    seen = {}
+def test_plan_parameter_block(monkeypatch):
+    seen = []
 
     def launch(fn_ptr, gx, gy, gz, bx, by, bz, smem, stream, params, extra):
         slot = (ctypes.c_uint64 * 13).from_address(params)
-        seen["head"] = (fn_ptr, gx, gy, gz, bx, by, bz, smem, stream, extra)
-        seen["maps"] = [ctypes.string_at(slot[i], 128) for i in range(3)]
-        seen["aligned"] = [slot[i] % 64 for i in range(3)]
-        seen["pointers"] = [ctypes.c_uint64.from_address(slot[i]).value for i in range(3, 6)]
-        seen["ints"] = [ctypes.c_int32.from_address(slot[i]).value for i in (6, 7, 8, 10, 11, 12)]
-        seen["scale"] = ctypes.c_float.from_address(slot[9]).value
+        seen.append({
+            "head": (fn_ptr, gx, gy, gz, bx, by, bz, smem, stream, extra),
+            "maps": [ctypes.string_at(slot[i], 128) for i in range(3)],
+            "aligned": [slot[i] % 64 for i in range(3)],
+            "pointers": [ctypes.c_uint64.from_address(slot[i]).value for i in range(3, 6)],
+            "ints": [ctypes.c_int32.from_address(slot[i]).value for i in (6, 7, 8, 10, 11, 12)],
+            "scale": ctypes.c_float.from_address(slot[9]).value})
 
     stream = types.SimpleNamespace(ptr=77)
     fake = types.SimpleNamespace(cuda=types.SimpleNamespace(driver=types.SimpleNamespace(launchKernel=launch),
                                                            get_current_stream=lambda: stream))
     monkeypatch.setitem(sys.modules, "cupy", fake)
-    maps = tuple(bytes([i + 1]) * 128 for i in range(3))
+    fwd_tma._PLANS.clear()
     kernel = types.SimpleNamespace(kernel=types.SimpleNamespace(ptr=5))
-    fwd_tma._launch(kernel, (3, 64), 384, 165888, maps, 0xA0, 0xB0, 0xC0, 16, 1000, 999, 0.125, 2, 1, 16)
-    assert seen["head"] == (5, 3, 64, 1, 384, 1, 1, 165888, 77, 0)
-    assert seen["maps"] == list(maps) and seen["aligned"] == [0, 0, 0]
-    assert seen["pointers"] == [0xA0, 0xB0, 0xC0]
-    assert seen["ints"] == [16, 1000, 999, 2, 1, 16] and seen["scale"] == 0.125
+    scalars = (16, 1000, 999, 0.125, 2, 1, 16)
+    first = fwd_tma.plan(kernel, (3, 64), 384, 165888, *scalars)
+    assert fwd_tma.plan(kernel, (3, 64), 384, 165888, *scalars) is first  # one plan per geometry and scalars
+    assert fwd_tma.plan(kernel, (3, 64), 384, 165888, 16, 1000, 999, 0.25, 2, 1, 16) is not first
+    maps = tuple(bytes([i + 1]) * 128 for i in range(3))
+    first(maps, 0xA0, 0xB0, 0xC0)
+    other = tuple(bytes([i + 7]) * 128 for i in range(3))
+    first(other, 0xA1, 0xB1, 0xC1)  # new operands: their maps and pointers replace the old
+    for call, m, base in ((seen[0], maps, 0xA0), (seen[1], other, 0xA1)):
+        assert call["head"] == (5, 3, 64, 1, 384, 1, 1, 165888, 77, 0)
+        assert call["maps"] == list(m) and call["aligned"] == [0, 0, 0]
+        assert call["pointers"] == [base, base + 0x10, base + 0x20]
+        assert call["ints"] == [16, 1000, 999, 2, 1, 16] and call["scale"] == 0.125
 
 
 def test_shared_memory_and_threads_of_the_tables():

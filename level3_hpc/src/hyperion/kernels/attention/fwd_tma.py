@@ -2,14 +2,15 @@
 the copy engine (TMA) and each tile's softmax overlapped with the tensor cores' next products.
 
 The kernel takes Q, K and V as 3-D tensor maps by value (``CUtensorMap``, 128 bytes each: d inner, N, batch x
-heads; made by :func:`hyperion.kernels.matmul.tma.tensor_map`), so it is launched through ``cuLaunchKernel``
-with a parameter block laid out here. :func:`flash_forward_tma` has :func:`flash_forward_wgmma`'s arguments and
-results.
+heads; made by :func:`hyperion.kernels.matmul.tma.tensor_map` and kept by address), so it is launched through
+``cuLaunchKernel`` with a parameter block laid out once per geometry (:class:`Plan`). :func:`flash_forward_tma`
+has :func:`flash_forward_wgmma`'s arguments and results.
 """
 
 from __future__ import annotations
 
 import struct
+import threading
 from typing import Any
 
 import numpy as np
@@ -36,7 +37,6 @@ TMA_TILES: dict[int, dict[str, int]] = {
 # faster or even from N = 4096 (1.09-1.20 against 1.05-1.20), slower at N = 1024 without a mask (0.95 against
 # 1.02); d = 80 slower in five of six cells (08 stays).
 TMA_FROM_N: dict[int, int] = {64: 1, 96: 4096, 128: 1}
-_SCALARS = "<QQQiiifiii"  # key_pad, out, lse, heads, n_q, n_k, scale, causal, has_pad, group
 
 
 def shared_bytes(d: int, tile: dict[str, int]) -> int:
@@ -57,23 +57,54 @@ def _aligned(x):
     return x if x.data.ptr % 16 == 0 else cupy.array(x, copy=True)
 
 
-def _launch(fn: Any, grid: tuple[int, int], block: int, smem: int, maps: tuple[bytes, ...], *scalars: Any) -> None:
-    """cuLaunchKernel with the three maps and the scalars each in their own slot of one 64-aligned buffer."""
-    import cupy
+class Plan:
+    """One launch geometry of 10 (kernel, grid, block, shared memory, and the seven scalars): its parameter block
+    -- the three 128-byte maps on 64-byte boundaries, then an 8-byte slot per scalar -- laid out once. A call
+    copies the maps in only when they are not the ones already there, packs the three pointers that change
+    from call to call and calls cuLaunchKernel, which copies the block before it returns. Calls from several
+    threads take turns (a lock)."""
 
-    raw = np.zeros(3 * MAP_BYTES + 8 * len(scalars) + 64, np.uint8)
-    start = (-raw.ctypes.data) % 64
-    block_bytes = raw[start:]
-    for i, m in enumerate(maps):
-        block_bytes[i * MAP_BYTES:(i + 1) * MAP_BYTES] = np.frombuffer(m, np.uint8)
-    fmt = "".join(c if c in "Q" else c + "4x" for c in _SCALARS[1:])
-    struct.pack_into("<" + fmt, block_bytes, 3 * MAP_BYTES, *scalars)
-    base = block_bytes.ctypes.data
-    params = np.array([base + i * MAP_BYTES for i in range(3)] +
-                      [base + 3 * MAP_BYTES + 8 * i for i in range(len(scalars))], np.uint64)
-    cupy.cuda.driver.launchKernel(fn.kernel.ptr, grid[0], grid[1], 1, block, 1, 1, smem,
-                                  cupy.cuda.get_current_stream().ptr, int(params.ctypes.data), 0)
-    # cuLaunchKernel has copied the parameters when it returns: raw and params may go
+    POINTERS = 3 * MAP_BYTES  # key_pad, out, lse: three 8-byte slots after the maps
+    SCALARS = "<i4xi4xi4xf4xi4xi4xi4x"  # heads, n_q, n_k, scale, causal, has_pad, group
+
+    def __init__(self, fn: Any, grid: tuple[int, int], block: int, smem: int, *scalars: Any) -> None:
+        import cupy
+
+        size = self.POINTERS + 8 * 10
+        self._raw = np.zeros(size + 64, np.uint8)
+        start = (-self._raw.ctypes.data) % 64
+        self.block = self._raw[start:start + size]
+        struct.pack_into(self.SCALARS, self.block, self.POINTERS + 24, *scalars)
+        base = self.block.ctypes.data
+        self.params = np.array([base + i * MAP_BYTES for i in range(3)] +
+                               [base + self.POINTERS + 8 * i for i in range(10)], np.uint64)
+        self._params_ptr = int(self.params.ctypes.data)
+        self.head = (fn.kernel.ptr, grid[0], grid[1], 1, block, 1, 1, smem)
+        self.maps: tuple[bytes, ...] | None = None  # the maps the block holds
+        self._launch, self._stream = cupy.cuda.driver.launchKernel, cupy.cuda.get_current_stream
+        self._lock = threading.Lock()
+
+    def __call__(self, maps: tuple[bytes, ...], key_pad: int, out: int, lse: int) -> None:
+        with self._lock:
+            if maps is not self.maps:
+                self.block[:self.POINTERS] = np.frombuffer(b"".join(maps), np.uint8)
+                self.maps = maps
+            struct.pack_into("<QQQ", self.block, self.POINTERS, key_pad, out, lse)
+            self._launch(*self.head, self._stream().ptr, self._params_ptr, 0)
+
+
+_PLANS: dict[tuple, Plan] = {}
+
+
+def plan(fn: Any, grid: tuple[int, int], block: int, smem: int, *scalars: Any) -> Plan:
+    """The :class:`Plan` of this kernel, geometry and scalars, made on the first call."""
+    key = (fn.kernel.ptr, grid, block, smem, scalars)
+    found = _PLANS.get(key)
+    if found is None:
+        if len(_PLANS) > 256:
+            _PLANS.clear()
+        found = _PLANS[key] = Plan(fn, grid, block, smem, *scalars)
+    return found
 
 
 _MAPS: dict[tuple[int, ...], tuple[bytes, bytes, bytes]] = {}
@@ -113,7 +144,7 @@ def flash_forward_tma(q, k, v, *, causal=False, key_padding_mask=None, scale=Non
     maps = _maps(q.data.ptr, k.data.ptr, v.data.ptr, d, n_q, n_k, bh, rows, tile["FLASH_BC"])
     smem = shared_bytes(d, tile)
     fn = _kernel(SOURCE, f"flash_fwd_tma_{kind}", d, tuple(sorted(tile.items())), smem)
-    _launch(fn, _grid(n_q, rows, bh), threads(tile), smem, maps, pad.data.ptr, out.data.ptr, lse.data.ptr, heads,
-            n_q, n_k, float(default_scale(d, scale)), causal_mode(causal), int(key_padding_mask is not None),
-            _group(causal, group))
+    launch = plan(fn, _grid(n_q, rows, bh), threads(tile), smem, heads, n_q, n_k, float(default_scale(d, scale)),
+                  causal_mode(causal), int(key_padding_mask is not None), _group(causal, group))
+    launch(maps, pad.data.ptr, out.data.ptr, lse.data.ptr)
     return (from_bf16_bits(out) if kind == "bf16" else out), lse
