@@ -206,3 +206,21 @@ def test_default_process_prints_no_nested_openmp_warnings():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "OpenBLAS Warning" not in done.stderr, done.stderr[:500]
+
+
+def test_bench_times_every_call_right_after_its_own_untimed_twin():
+    """The CPU benchmark's order: no variant is timed right after another (naive's spinning BLAS threads and
+    flushed caches slowed whichever came next), and every variant is timed ``repeat`` times."""
+    from hyperion.transformer.flash.bench import _interleaved
+
+    calls: list[str] = []
+    fns = {name: (lambda name=name: calls.append(name)) for name in ("naive", "numba", "torch")}
+    best = _interleaved(fns, 5, budget_s=0.0)
+    assert set(best) == {"naive", "numba", "torch"} and all(t >= 0 for t in best.values())
+    assert len(calls) == 2 * 3 * 5
+    pairs = [calls[i:i + 2] for i in range(0, len(calls), 2)]  # (untimed, timed)
+    assert all(first == second for first, second in pairs), calls
+    assert [p[0] for p in pairs[:3]] == ["naive", "numba", "torch"] and pairs[3][0] == "numba"  # rotated
+    calls.clear()
+    _interleaved(fns, 2, budget_s=1.0)  # instant calls: rounds until the budget, at most 30
+    assert len(calls) == 2 * 3 * 30

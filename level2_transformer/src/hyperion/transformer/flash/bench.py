@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import math
 import time
 import tracemalloc
 from collections.abc import Callable
@@ -70,21 +71,32 @@ def _peak_bytes(fn: Callable[[], object]) -> int:
         tracemalloc.stop()
 
 
-def _interleaved(fns: dict[str, Callable[[], object]], repeat: int) -> dict[str, float]:
-    """Best time of each function over ``repeat`` rounds; round i starts at the i-th function (rotation).
+def _interleaved(fns: dict[str, Callable[[], object]], repeat: int, budget_s: float = 0.5) -> dict[str, float]:
+    """Best time of each function over ``repeat`` rounds or more; round i starts at the i-th function
+    (rotation), and every timed call comes right after an untimed call of the same function.
 
-    The order matters: a call made right after naive attention ran 1.2-1.5x slower (OpenBLAS's threads
-    still spin after numpy's large products, and its N×N scores have flushed the caches; measured at
-    N = 2048 on 2 cores, flash and SDPA alike). In a fixed order one variant always pays that.
+    What runs just before a call matters: a call made right after naive attention ran 1.2-2x slower, for
+    about 0.1 s (OpenBLAS's threads still spin after numpy's large products, and its N×N scores have flushed
+    the caches; measured at N = 1024 and 2048 on 2 cores, flash and SDPA alike). Rotating the order alone
+    does not even that out: with three functions and five rounds the second one follows naive three times,
+    the third once. So each timed call follows its own untimed twin, as in a loop of that call. Short calls
+    (N = 1024: ~8 ms) came out 8 or 15 ms from one call to the next on the shared 2-core machine, flash and
+    SDPA alike, so more rounds run until the slowest function has had ``budget_s`` of timed calls (at most
+    30 rounds).
     """
     best = {name: float("inf") for name in fns}
     names = list(fns)
-    for i in range(repeat):
+    i = rounds = 0
+    while i < rounds or i == 0:
         for name in names[i % len(names):] + names[:i % len(names)]:
             fn = fns[name]
+            fn()
             t0 = time.perf_counter()
             fn()
             best[name] = min(best[name], time.perf_counter() - t0)
+        if i == 0:  # the first round sets how many there are
+            rounds = max(repeat, min(30, math.ceil(budget_s / max(max(best.values()), 1e-9))))
+        i += 1
     return best
 
 
