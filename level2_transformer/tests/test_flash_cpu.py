@@ -208,19 +208,21 @@ def test_default_process_prints_no_nested_openmp_warnings():
     assert "OpenBLAS Warning" not in done.stderr, done.stderr[:500]
 
 
-def test_bench_times_every_call_right_after_its_own_untimed_twin():
-    """The CPU benchmark's order: no variant is timed right after another (naive's spinning BLAS threads and
-    flushed caches slowed whichever came next), and every variant is timed ``repeat`` times."""
-    from hyperion.transformer.flash.bench import _interleaved
+def test_bench_times_each_variant_in_a_run_of_its_own_calls():
+    """The CPU benchmark's order: a variant's timed calls come after its own untimed ones (never right after
+    another variant: naive's spinning BLAS threads slowed whichever came next), in three rotated passes."""
+    from hyperion.transformer.flash.bench import _in_passes
 
     calls: list[str] = []
     fns = {name: (lambda name=name: calls.append(name)) for name in ("naive", "numba", "torch")}
-    best = _interleaved(fns, 5, budget_s=0.0)
+    best = _in_passes(fns, 5, settle_s=0.0, budget_s=0.0)
     assert set(best) == {"naive", "numba", "torch"} and all(t >= 0 for t in best.values())
-    assert len(calls) == 2 * 3 * 5
-    pairs = [calls[i:i + 2] for i in range(0, len(calls), 2)]  # (untimed, timed)
-    assert all(first == second for first, second in pairs), calls
-    assert [p[0] for p in pairs[:3]] == ["naive", "numba", "torch"] and pairs[3][0] == "numba"  # rotated
+    runs = [calls[0]]  # the order of the runs of equal names
+    for name in calls[1:]:
+        if name != runs[-1]:
+            runs.append(name)
+    assert runs == ["naive", "numba", "torch", "numba", "torch", "naive", "torch", "naive", "numba"]
+    assert len(calls) == 3 * 3 * (1 + 2)  # per pass and function: one untimed call, ceil(5 / 3) timed
     calls.clear()
-    _interleaved(fns, 2, budget_s=1.0)  # instant calls: rounds until the budget, at most 30
-    assert len(calls) == 2 * 3 * 30
+    _in_passes(fns, 1, settle_s=0.0, budget_s=1.0)  # instant calls: timed until the budget, at most 10 a pass
+    assert len(calls) == 3 * 3 * (1 + 10)

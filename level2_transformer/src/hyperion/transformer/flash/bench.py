@@ -2,8 +2,9 @@
 
     python -m hyperion.transformer.flash.bench [--quick] [--device cpu|cuda] [--out DIR]
 
-Every variant is first checked against naive attention on the benchmark's own inputs, then timed
-interleaved with the others (best of ``--repeat``), so the ratios compare runs made side by side.
+Every variant is first checked against naive attention on the benchmark's own inputs, then timed beside the
+others in one process (best of ``--repeat`` or more, in three rotated passes; on the CPU each variant's timed
+calls follow its own, see ``_in_passes``), so the ratios compare runs made side by side.
 
 CPU (float32, d = 64, B·H given by --batch/--heads): naive numpy vs the numba kernels vs PyTorch CPU
 ``scaled_dot_product_attention``. Peak memory is ``tracemalloc``'s peak during one call: numpy
@@ -71,32 +72,35 @@ def _peak_bytes(fn: Callable[[], object]) -> int:
         tracemalloc.stop()
 
 
-def _interleaved(fns: dict[str, Callable[[], object]], repeat: int, budget_s: float = 0.5) -> dict[str, float]:
-    """Best time of each function over ``repeat`` rounds or more; round i starts at the i-th function
-    (rotation), and every timed call comes right after an untimed call of the same function.
+def _in_passes(fns: dict[str, Callable[[], object]], repeat: int, settle_s: float = 0.2,
+                 budget_s: float = 0.5) -> dict[str, float]:
+    """Best time of each function: three passes over them in a rotated order; in a pass, each function is
+    first called untimed for ``settle_s`` (at least once), then timed ``repeat`` times or for ``budget_s``,
+    whichever is more (at most 30 calls).
 
-    What runs just before a call matters: a call made right after naive attention ran 1.2-2x slower, for
-    about 0.1 s (OpenBLAS's threads still spin after numpy's large products, and its N×N scores have flushed
-    the caches; measured at N = 1024 and 2048 on 2 cores, flash and SDPA alike). Rotating the order alone
-    does not even that out: with three functions and five rounds the second one follows naive three times,
-    the third once. So each timed call follows its own untimed twin, as in a loop of that call. Short calls
-    (N = 1024: ~8 ms) came out 8 or 15 ms from one call to the next on the shared 2-core machine, flash and
-    SDPA alike, so more rounds run until the slowest function has had ``budget_s`` of timed calls (at most
-    30 rounds).
+    What runs before a call matters: a call made within about 0.1 s of naive attention ran 1.2-2x slower
+    (OpenBLAS's threads still spin after numpy's large products, and its N×N scores have flushed the caches;
+    measured at N = 1024 and 2048 on 2 cores, flash and SDPA alike). Interleaving single calls in a rotated
+    order did not even that out: at N = 1024 (8 ms calls) every flash call fell within 0.1 s of a naive one.
+    So each function is timed in a run of its own calls, after the others' threads have settled; the passes
+    still spread a change of the machine's load over every function.
     """
     best = {name: float("inf") for name in fns}
     names = list(fns)
-    i = rounds = 0
-    while i < rounds or i == 0:
-        for name in names[i % len(names):] + names[:i % len(names)]:
+    for p in range(3):
+        for name in names[p % len(names):] + names[:p % len(names)]:
             fn = fns[name]
+            start = time.perf_counter()
             fn()
-            t0 = time.perf_counter()
-            fn()
-            best[name] = min(best[name], time.perf_counter() - t0)
-        if i == 0:  # the first round sets how many there are
-            rounds = max(repeat, min(30, math.ceil(budget_s / max(max(best.values()), 1e-9))))
-        i += 1
+            while time.perf_counter() - start < settle_s:
+                fn()
+            spent, calls = 0.0, 0
+            while calls < max(1, math.ceil(repeat / 3)) or (spent < budget_s / 3 and calls < 10):
+                t0 = time.perf_counter()
+                fn()
+                elapsed = time.perf_counter() - t0
+                best[name] = min(best[name], elapsed)
+                spent, calls = spent + elapsed, calls + 1
     return best
 
 
@@ -123,7 +127,7 @@ def bench_cpu(sizes, batch, heads, d, repeat, backward_up_to) -> list[dict]:
             "numba": lambda: flash_forward(q, k, v),
             "torch": lambda: torch.nn.functional.scaled_dot_product_attention(tq, tk, tv),
         }
-        times = _interleaved(fns, repeat)
+        times = _in_passes(fns, repeat)
         row = {"N": n, **{f"{name}_s": t for name, t in times.items()}}
         row["naive_mb"] = _peak_bytes(fns["naive"]) / 2**20
         row["numba_mb"] = _peak_bytes(fns["numba"]) / 2**20
@@ -142,7 +146,7 @@ def bench_cpu(sizes, batch, heads, d, repeat, backward_up_to) -> list[dict]:
             fb = {"naive_fb": naive_fb, "numba_fb": lambda: flash_backward(q, k, v, *flash_forward(q, k, v), do),
                   "torch_fb": torch_fb}
             flash_backward(q, k, v, out, lse, do)  # compile
-            row.update({f"{name}_s": t for name, t in _interleaved(fb, max(1, repeat - 1)).items()})
+            row.update({f"{name}_s": t for name, t in _in_passes(fb, max(1, repeat - 1)).items()})
             torch_fb()
             want = naive_attention_backward(q, k, v, do)
             got = flash_backward(q, k, v, out, lse, do)
@@ -238,7 +242,8 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"argument --threads: must be 0 (leave the defaults) or more, got {args.threads}")
         threads = ", ".join(set_threads(args.threads)) if args.threads else default_threads()
         lines += [
-            f"CPU, float32, B={batch}, H={heads}, d={d}, non-causal, best of {repeat} interleaved; "
+            f"CPU, float32, B={batch}, H={heads}, d={d}, non-causal, best of {repeat} or more "
+            "(three rotated passes, each variant timed after 0.2 s of its own calls); "
             f"{os.cpu_count()} cores, threads: {threads}. Peak memory: tracemalloc.",
             "",
             CPU_HEADER,
