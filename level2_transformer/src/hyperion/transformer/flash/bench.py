@@ -78,7 +78,7 @@ def _in_passes(fns: dict[str, Callable[[], object]], repeat: int, settle_s: floa
     first called untimed for ``settle_s`` (at least once), then timed ``repeat`` times or for ``budget_s``,
     whichever is more (at most 30 calls).
 
-    What runs before a call matters: a call made within about 0.1 s of naive attention ran 1.2-2x slower
+    What runs before a call matters: a call made within about 0.1 s of naive attention ran 1.2-2.7x slower
     (OpenBLAS's threads still spin after numpy's large products, and its N×N scores have flushed the caches;
     measured at N = 1024 and 2048 on 2 cores, flash and SDPA alike). Interleaving single calls in a rotated
     order did not even that out: at N = 1024 (8 ms calls) every flash call fell within 0.1 s of a naive one.
