@@ -214,7 +214,12 @@ def flash_backward_wgmma(q, k, v, out, lse, dout, *, causal=False, key_padding_m
 def flash_forward_hopper(q, k, v, *, causal=False, key_padding_mask=None, scale=None, precision=None, impl=None):
     """Level 2's ``flash_forward_cuda``, but 08 (wgmma) where it applies: fp16/bf16, d in :data:`WGMMA_DIMS`,
     a Hopper GPU, no ``impl`` asked for; and 10 (TMA, a producer warpgroup) instead of 08 at the head dimensions
-    and lengths of ``fwd_tma.TMA_FROM_N``. Same arguments, same results (to fp16 rounding)."""
+    and lengths of ``fwd_tma.TMA_FROM_N``. Same arguments, same results (to fp16 rounding). fp16 calls run by
+    a plan made once per shape (:mod:`.planned`) where one applies."""
+    if impl is None and precision is None:
+        done = planned.forward(q, k, v, causal, key_padding_mask, scale)
+        if done is not None:
+            return done
     if _wgmma_applies(q, precision, impl):
         from hyperion.kernels.attention import fwd_tma
 
@@ -230,6 +235,10 @@ def flash_forward_hopper(q, k, v, *, causal=False, key_padding_mask=None, scale=
 def flash_backward_hopper(q, k, v, out, lse, dout, *, causal=False, key_padding_mask=None, scale=None,
                           precision=None, impl=None):
     """Level 2's ``flash_backward_cuda``, but 09 (wgmma) where it applies (as :func:`flash_forward_hopper`)."""
+    if impl is None and precision is None:
+        done = planned.backward(q, k, v, out, lse, dout, causal, key_padding_mask, scale)
+        if done is not None:
+            return done
     if _wgmma_applies(q, precision, impl):
         return flash_backward_wgmma(q, k, v, out, lse, dout, causal=causal, key_padding_mask=key_padding_mask,
                                     scale=scale, precision=precision)
@@ -248,3 +257,6 @@ class FlashAttentionHopper(FlashAttentionCUDA):
     @staticmethod
     def kernels():
         return flash_forward_hopper, flash_backward_hopper
+
+
+from hyperion.kernels.attention import planned  # noqa: E402  (it uses the tables and helpers above)

@@ -1,0 +1,197 @@
+"""Planned calls of the Hopper FlashAttention: the host work that depends only on a call's shapes, dtypes and
+flags -- argument checks, which kernel and tile, grid, shared memory, the parameter blocks -- done once per such
+key, so that a later call is a look-up, its output allocations and its launches (issue 14's budget: 15 µs of
+Python per kernel call).
+
+:func:`forward` and :func:`backward` are what :func:`~hyperion.kernels.attention.flash_forward_hopper` and
+:func:`~hyperion.kernels.attention.flash_backward_hopper` try first. They return ``None`` where no plan applies
+-- float32 or bf16 inputs, an ``impl`` asked for, a head dimension 08/09 do not take, a GPU that is not Hopper,
+an empty problem, an input that is not C-contiguous or (10, TMA) not 16-byte aligned -- and the caller takes
+the general path, which checks everything and copies what it must. A plan runs the same kernels with the same
+arguments as the general path, so the two give the same bits (test_flash_planned_gpu).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from hyperion.tensor.cuda_build import PackedLaunch
+from hyperion.transformer.flash import cuda as level2
+from hyperion.transformer.flash._inputs import causal_mode, check_qkv, default_scale
+
+LIMIT = 256  # plans kept per direction; past it the table starts again (a plan is cheap to rebuild)
+_MISSING = object()
+_FORWARD: dict[tuple, Any] = {}
+_BACKWARD: dict[tuple, Any] = {}
+_F16 = np.dtype(np.float16)
+_F32 = np.dtype(np.float32)
+# the scalars after the pointers of 08, 09 (both kernels) and 06's delta kernel
+SCALARS = "iiifiii"  # heads, n_q, n_k, scale, causal, has_pad, group
+
+
+def _key(arrays: tuple, causal: Any, key_padding_mask: Any, scale: Any) -> tuple | None:
+    """What a plan depends on: the device, each array's type, shape and dtype, the mask's, the flags (with
+    ``causal``'s type: ``1`` is refused where ``True`` is not). ``None`` when something is not hashable."""
+    import cupy
+
+    mask = None if key_padding_mask is None else (type(key_padding_mask), key_padding_mask.shape,
+                                                  key_padding_mask.dtype)
+    key = (cupy.cuda.get_device_id(), *[(type(x), x.shape, x.dtype) for x in arrays], type(causal), causal, mask,
+           scale)
+    try:
+        hash(key)
+    except TypeError:
+        return None
+    return key
+
+
+def _lookup(table: dict, key: tuple | None, build: Any) -> Any:
+    if key is None:
+        return None
+    found = table.get(key, _MISSING)
+    if found is _MISSING:
+        found = build()  # raises on bad arguments: nothing is kept
+        if len(table) >= LIMIT:
+            table.clear()
+        table[key] = found
+    return found
+
+
+def _applies(q: Any) -> bool:
+    """fp16 CuPy arrays with a wgmma head dimension on a Hopper GPU (the general path checks the rest)."""
+    import cupy
+
+    from hyperion.kernels.attention import WGMMA_DIMS, hopper_available
+
+    return type(q) is cupy.ndarray and q.dtype == _F16 and q.ndim == 4 and q.shape[-1] in WGMMA_DIMS and \
+        hopper_available()
+
+
+def _scalars(q: Any, k: Any, causal: Any, key_padding_mask: Any, scale: Any) -> tuple:
+    from hyperion.kernels.attention import _group
+
+    _, heads, n_q, d = q.shape
+    return (heads, n_q, k.shape[2], default_scale(d, scale), causal_mode(causal), int(key_padding_mask is not None),
+            _group(causal, None))
+
+
+class _Forward:
+    """One forward geometry: 10 (TMA, its parameter block) or 08 (a packed launch), the no-padding mask, the
+    output shapes."""
+
+    def __init__(self, q: Any, k: Any, v: Any, causal: Any, key_padding_mask: Any, scale: Any) -> None:
+        from hyperion.kernels import attention as fh
+        from hyperion.kernels.attention import fwd_tma
+
+        check_qkv(q, k, v, key_padding_mask, "flash_forward_hopper")
+        scalars = _scalars(q, k, causal, key_padding_mask, scale)
+        batch, heads, n_q, d = q.shape
+        n_k = k.shape[2]
+        bh = batch * heads
+        self.out_shape, self.lse_shape = q.shape, q.shape[:3]
+        self.batch, self.n_k = batch, n_k
+        self.no_pad = level2._pad_mask(None, batch, n_k).data.ptr  # kept alive by level 2's cache
+        self.tma = n_q >= fwd_tma.TMA_FROM_N.get(d, 1 << 62)
+        if self.tma:
+            tile = fwd_tma.TMA_TILES[d]
+            rows, smem = 64 * tile["FLASH_WG"], fwd_tma.shared_bytes(d, tile)
+            fn = fh._kernel(fwd_tma.SOURCE, "flash_fwd_tma_f16", d, tuple(sorted(tile.items())), smem)
+            self.geometry = (d, n_q, n_k, bh, rows, tile["FLASH_BC"])
+            self.launch = fwd_tma.plan(fn, fh._grid(n_q, rows, bh), fwd_tma.threads(tile), smem, *scalars)
+        else:
+            tile = fh.forward_tile(d, n_q, causal)
+            smem = fh.shared_bytes(d, tile)
+            fn = fh._kernel(fh.SOURCE, "flash_fwd_wgmma_f16", d, tuple(sorted(tile.items())), smem)
+            packed = PackedLaunch(fn, fh._grid(n_q, 64 * tile["FLASH_WG"], bh), (128 * tile["FLASH_WG"],), smem,
+                                  "pppppp" + SCALARS)
+            self.launch = lambda q, k, v, pad, out, lse: packed(q, k, v, pad, out, lse, *scalars)
+
+    def __call__(self, q: Any, k: Any, v: Any, key_padding_mask: Any) -> tuple[Any, Any] | None:
+        import cupy
+
+        if not (q._c_contiguous and k._c_contiguous and v._c_contiguous):
+            return None
+        qp, kp, vp = q.data.ptr, k.data.ptr, v.data.ptr
+        if self.tma and (qp | kp | vp) % 16:
+            return None
+        mask = None if key_padding_mask is None else level2._pad_mask(key_padding_mask, self.batch, self.n_k)
+        pad_ptr = self.no_pad if mask is None else mask.data.ptr  # ``mask`` held until launched (the pool)
+        out, lse = cupy.ndarray(self.out_shape, _F16), cupy.ndarray(self.lse_shape, _F32)
+        if self.tma:
+            from hyperion.kernels.attention.fwd_tma import _maps
+
+            self.launch(_maps(qp, kp, vp, *self.geometry), pad_ptr, out.data.ptr, lse.data.ptr)
+        else:
+            self.launch(qp, kp, vp, pad_ptr, out.data.ptr, lse.data.ptr)
+        return out, lse
+
+
+class _Backward:
+    """One backward geometry: 06's delta kernel, then 09's dK/dV and dQ kernels, each a packed launch."""
+
+    def __init__(self, q: Any, k: Any, v: Any, out: Any, lse: Any, dout: Any, causal: Any, key_padding_mask: Any,
+                 scale: Any) -> None:
+        from hyperion.kernels import attention as fh
+
+        check_qkv(q, k, v, key_padding_mask, "flash_backward_hopper")
+        scalars = _scalars(q, k, causal, key_padding_mask, scale)
+        batch, heads, n_q, d = q.shape
+        n_k = k.shape[2]
+        self.shapes = (q.shape, k.shape, lse.shape)
+        self.batch, self.n_k = batch, n_k
+        self.no_pad = level2._pad_mask(None, batch, n_k).data.ptr
+        rows = batch * heads * n_q
+        delta = PackedLaunch(level2.kernel("06_flash_bwd_mma.cu", "flash_bwd_delta_f16", d), ((rows + 7) // 8,),
+                             (256,), 0, "pppii")
+        launches = []
+        for name, tile, n, pointers in (("dkdv", fh.BWD_TILES[d], n_k, "p" * 9), ("dq", fh.DQ_TILES[d], n_q, "p" * 8)):
+            smem = fh.bwd_shared_bytes(d, tile)
+            fn = fh._kernel(fh.BWD_SOURCE, f"flash_bwd_{name}_wgmma_f16", d, tuple(sorted(tile.items())), smem)
+            launches.append(PackedLaunch(fn, fh._grid(n, 64 * tile["FLASH_WG"], batch * heads),
+                                         (128 * tile["FLASH_WG"],), smem, pointers + SCALARS))
+        dkdv, dq = launches
+
+        def launch(q, k, v, dout, out, lse, delta_out, pad, dq_out, dk_out, dv_out) -> None:
+            delta(dout, out, delta_out, rows, d)
+            dkdv(q, k, v, dout, lse, delta_out, pad, dk_out, dv_out, *scalars)
+            dq(q, k, v, dout, lse, delta_out, pad, dq_out, *scalars)
+
+        self.launch = launch
+
+    def __call__(self, q: Any, k: Any, v: Any, out: Any, lse: Any, dout: Any, key_padding_mask: Any):
+        import cupy
+
+        if not (q._c_contiguous and k._c_contiguous and v._c_contiguous and out._c_contiguous
+                and lse._c_contiguous and dout._c_contiguous):
+            return None
+        mask = None if key_padding_mask is None else level2._pad_mask(key_padding_mask, self.batch, self.n_k)
+        q_shape, k_shape, lse_shape = self.shapes
+        delta = cupy.ndarray(lse_shape, _F32)
+        dq, dk, dv = cupy.ndarray(q_shape, _F16), cupy.ndarray(k_shape, _F16), cupy.ndarray(k_shape, _F16)
+        self.launch(q.data.ptr, k.data.ptr, v.data.ptr, dout.data.ptr, out.data.ptr, lse.data.ptr, delta.data.ptr,
+                    self.no_pad if mask is None else mask.data.ptr, dq.data.ptr, dk.data.ptr, dv.data.ptr)
+        return dq, dk, dv
+
+
+def forward(q: Any, k: Any, v: Any, causal: Any, key_padding_mask: Any, scale: Any) -> tuple[Any, Any] | None:
+    """``(O, lse)`` by the plan of this call's key, or ``None`` (take the general path)."""
+    def build() -> _Forward | None:
+        return _Forward(q, k, v, causal, key_padding_mask, scale) if _applies(q) and q.size and k.size else None
+
+    plan = _lookup(_FORWARD, _key((q, k, v), causal, key_padding_mask, scale), build)
+    return None if plan is None else plan(q, k, v, key_padding_mask)
+
+
+def backward(q: Any, k: Any, v: Any, out: Any, lse: Any, dout: Any, causal: Any, key_padding_mask: Any,
+             scale: Any) -> tuple[Any, Any, Any] | None:
+    """``(dQ, dK, dV)`` by the plan of this call's key, or ``None`` (take the general path)."""
+    def build() -> _Backward | None:
+        fits = (_applies(q) and q.size and k.size and out.shape == q.shape == dout.shape
+                and out.dtype == dout.dtype == _F16 and lse.dtype == _F32 and lse.shape == q.shape[:3]
+                and type(out) is type(dout) is type(lse) is type(q))
+        return _Backward(q, k, v, out, lse, dout, causal, key_padding_mask, scale) if fits else None
+
+    plan = _lookup(_BACKWARD, _key((q, k, v, out, lse, dout), causal, key_padding_mask, scale), build)
+    return None if plan is None else plan(q, k, v, out, lse, dout, key_padding_mask)
