@@ -203,3 +203,25 @@ def test_head_dims_80_and_96_are_not_padded():
     from hyperion.transformer.flash.cuda import _padded_dim
 
     assert [_padded_dim(d) for d in (80, 96, 72, 100)] == [80, 96, 80, 128]
+
+
+def _shifted(x):
+    """``x``'s values in a C-contiguous view starting 2 bytes past a 16-byte boundary (as ``buf[1:]`` of a
+    flat fp16 buffer): the kernels' 16-byte loads would fault on it; the launchers copy it first."""
+    view = cp.empty(x.size + 1, x.dtype)[1:].reshape(x.shape)
+    view[...] = x
+    assert view.flags.c_contiguous and view.data.ptr % 16
+    return view
+
+
+@pytest.mark.parametrize("impl", HALF_IMPLS)
+def test_a_misaligned_view_gives_the_aligned_results(impl):
+    (q, k, v, do), _ = _inputs((1, 2, 70, 90, 64), seed=31)
+    q, k, v, do = (x.astype(cp.float16) for x in (q, k, v, do))
+    out, lse = flash_forward_cuda(q, k, v, causal=True, impl=impl)
+    got, got_lse = flash_forward_cuda(_shifted(q), _shifted(k), _shifted(v), causal=True, impl=impl)
+    assert bool(cp.all(got == out)) and bool(cp.all(got_lse == lse))
+    grads = flash_backward_cuda(q, k, v, out, lse, do, causal=True, impl="mma")
+    shifted = flash_backward_cuda(*(_shifted(x) for x in (q, k, v, out)), lse, _shifted(do), causal=True, impl="mma")
+    for a, b in zip(grads, shifted, strict=True):
+        assert bool(cp.all(a == b))

@@ -15,7 +15,7 @@ import cupy as cp  # noqa: E402
 from test_flash_wgmma_gpu import MASKS, SHAPES, _close, _inputs, check_forward_bf16, check_forward_fp16  # noqa: E402
 
 from hyperion.kernels import attention as fh  # noqa: E402
-from hyperion.kernels.attention import fwd_tma  # noqa: E402
+from hyperion.kernels.attention import fwd_tma, planned  # noqa: E402
 from hyperion.transformer.flash.naive import naive_attention_forward  # noqa: E402
 
 hopper = pytest.mark.skipif(not fh.hopper_available(), reason="10 uses wgmma and TMA: compute capability 9.0 only")
@@ -82,11 +82,15 @@ def test_tma_unaligned_view_and_no_keys():
 @pytest.mark.parametrize(("d", "n_q", "want"), [(64, 100, "10"), (80, 5000, "08"), (96, 1000, "08"),
                                                  (96, 4096, "10"), (128, 1, "10")])
 def test_dispatch_takes_10_where_its_table_says(monkeypatch, d, n_q, want):
-    called = []
-    real08, real10 = fh.flash_forward_wgmma, fwd_tma.flash_forward_tma
-    monkeypatch.setattr(fh, "flash_forward_wgmma", lambda *a, **kw: called.append("08") or real08(*a, **kw))
-    monkeypatch.setattr(fwd_tma, "flash_forward_tma", lambda *a, **kw: called.append("10") or real10(*a, **kw))
+    """Both ways the dispatch runs: by a plan (fp16, contiguous, aligned) and by the general path."""
     q = cp.ones((1, 1, n_q, d), cp.float16)
     k = cp.ones((1, 1, 7, d), cp.float16)
+    out, _ = fh.flash_forward_hopper(q, k, k, causal=True)
+    assert planned._FORWARD[planned._key((q, k, k), True, None, None)].kernel == want and bool(cp.all(out == 1))
+    called = []
+    real08, real10 = fh.flash_forward_wgmma, fwd_tma.flash_forward_tma
+    monkeypatch.setattr(planned, "forward", lambda *a: None)  # no plan: the general path
+    monkeypatch.setattr(fh, "flash_forward_wgmma", lambda *a, **kw: called.append("08") or real08(*a, **kw))
+    monkeypatch.setattr(fwd_tma, "flash_forward_tma", lambda *a, **kw: called.append("10") or real10(*a, **kw))
     out, _ = fh.flash_forward_hopper(q, k, k, causal=True)
     assert called == [want] and bool(cp.all(out == 1))

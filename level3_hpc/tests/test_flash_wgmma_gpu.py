@@ -135,8 +135,11 @@ def test_dispatch_falls_back_to_level2_where_08_does_not_apply(monkeypatch):
 def test_dispatch_picks_08_on_hopper(monkeypatch):
     (q, k, v), _ = _inputs((1, 2, 50, 60, 80), seed=6)  # d = 80: 08's (10 takes d = 64 and 128: fwd_tma.TMA_FROM_N)
     q, k, v = (x.astype(cp.float16) for x in (q, k, v))
+    fh.flash_forward_hopper(q, k, v)
+    assert fh.planned._FORWARD[fh.planned._key((q, k, v), False, None, None)].kernel == "08"  # run by a plan
     called = []
     real = fh.flash_forward_wgmma
+    monkeypatch.setattr(fh.planned, "forward", lambda *a: None)  # no plan: the general path
     monkeypatch.setattr(fh, "flash_forward_wgmma", lambda *a, **kw: called.append(1) or real(*a, **kw))
     fh.flash_forward_hopper(q, k, v)
     assert called == [1]

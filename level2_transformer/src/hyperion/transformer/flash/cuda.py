@@ -129,8 +129,12 @@ def _padded_dim(d: int) -> int:
 
 
 def _prepare(x: Any, head_dim: int) -> Any:
+    """``x`` C-contiguous, its data 16-byte aligned (the kernels load 16 bytes at a time: a view starting
+    mid-vector, e.g. ``buf[1:]``, is copied) and its head dimension zero-padded to ``head_dim``."""
     cp = _cupy()
     x = cp.ascontiguousarray(x)
+    if x.data.ptr % 16:
+        x = x.copy()  # a fresh allocation: the memory pool's blocks are 256-byte aligned
     if x.shape[-1] == head_dim:
         return x
     out = cp.zeros((*x.shape[:-1], head_dim), x.dtype)

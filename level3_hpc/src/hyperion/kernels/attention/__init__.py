@@ -149,9 +149,8 @@ def _check_kind(q, precision, where: str) -> str:
 
 
 def _operands(kind: str, *arrays):
-    import cupy
-
-    arrays = tuple(cupy.ascontiguousarray(x) for x in arrays)
+    """The kernels' operands: C-contiguous and 16-byte aligned (level 2's ``_prepare``), bf16 bits for "bf16"."""
+    arrays = tuple(level2._prepare(x, x.shape[-1]) for x in arrays)
     return tuple(to_bf16_bits(x) for x in arrays) if kind == "bf16" else arrays
 
 

@@ -50,13 +50,6 @@ def threads(tile: dict[str, int]) -> int:
     return 128 * (tile["FLASH_WG"] + 1)
 
 
-def _aligned(x):
-    """``x`` itself when its data starts 16-byte aligned (a tensor map's requirement), else an aligned copy."""
-    import cupy
-
-    return x if x.data.ptr % 16 == 0 else cupy.array(x, copy=True)
-
-
 class Plan:
     """One launch geometry of 10 (kernel, grid, block, shared memory, and the seven scalars): its parameter block
     -- the three 128-byte maps on 64-byte boundaries, then an 8-byte slot per scalar -- laid out once. A call
@@ -135,7 +128,7 @@ def flash_forward_tma(q, k, v, *, causal=False, key_padding_mask=None, scale=Non
     if q.size == 0 or n_k == 0:  # no query rows, or no keys (a tensor map needs every dimension >= 1): 08's
         return flash_forward_wgmma(q, k, v, causal=causal, key_padding_mask=key_padding_mask, scale=scale,
                                    precision=precision, group=group)
-    q, k, v = (_aligned(x) for x in _operands(kind, q, k, v))
+    q, k, v = _operands(kind, q, k, v)  # contiguous and 16-byte aligned (a tensor map's requirement)
     tile = tile or TMA_TILES[d]
     pad = level2._pad_mask(key_padding_mask, batch, n_k)
     out = cupy.empty_like(q)

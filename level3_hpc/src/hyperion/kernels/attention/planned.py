@@ -6,7 +6,7 @@ Python per kernel call).
 :func:`forward` and :func:`backward` are what :func:`~hyperion.kernels.attention.flash_forward_hopper` and
 :func:`~hyperion.kernels.attention.flash_backward_hopper` try first. They return ``None`` where no plan applies
 -- float32 or bf16 inputs, an ``impl`` asked for, a head dimension 08/09 do not take, a GPU that is not Hopper,
-an empty problem, an input that is not C-contiguous or (10, TMA) not 16-byte aligned -- and the caller takes
+an empty problem, an input that is not C-contiguous or not 16-byte aligned -- and the caller takes
 the general path, which checks everything and copies what it must. A plan runs the same kernels with the same
 arguments as the general path, so the two give the same bits (test_flash_planned_gpu).
 """
@@ -94,6 +94,7 @@ class _Forward:
         self.batch, self.n_k = batch, n_k
         self.no_pad = level2._pad_mask(None, batch, n_k).data.ptr  # kept alive by level 2's cache
         self.tma = n_q >= fwd_tma.TMA_FROM_N.get(d, 1 << 62)
+        self.kernel = "10" if self.tma else "08"
         if self.tma:
             tile = fwd_tma.TMA_TILES[d]
             rows, smem = 64 * tile["FLASH_WG"], fwd_tma.shared_bytes(d, tile)
@@ -114,7 +115,7 @@ class _Forward:
         if not (q._c_contiguous and k._c_contiguous and v._c_contiguous):
             return None
         qp, kp, vp = q.data.ptr, k.data.ptr, v.data.ptr
-        if self.tma and (qp | kp | vp) % 16:
+        if (qp | kp | vp) % 16:  # 08 and 10 load 16 bytes at a time (10 by tensor maps)
             return None
         mask = None if key_padding_mask is None else level2._pad_mask(key_padding_mask, self.batch, self.n_k)
         pad_ptr = self.no_pad if mask is None else mask.data.ptr  # ``mask`` held until launched (the pool)
@@ -165,6 +166,8 @@ class _Backward:
 
         if not (q._c_contiguous and k._c_contiguous and v._c_contiguous and out._c_contiguous
                 and lse._c_contiguous and dout._c_contiguous):
+            return None
+        if (q.data.ptr | k.data.ptr | v.data.ptr | dout.data.ptr) % 16:  # 09's 16-byte loads
             return None
         mask = None if key_padding_mask is None else level2._pad_mask(key_padding_mask, self.batch, self.n_k)
         q_shape, k_shape, lse_shape = self.shapes
