@@ -87,6 +87,25 @@ def test_conv2d_equals_level1_and_torch(case, dtype):
         np.testing.assert_allclose(ours, theirs.numpy(), **tol)
 
 
+@pytest.mark.parametrize("case", CONVS, ids=[str(c[1]) + str(c[2:]) for c in CONVS])
+def test_im2col_and_col2im_equal_level1s_bit_for_bit(case):
+    """The column matrix is a copy and col2im adds in level 1's tap order: both exactly level 1's."""
+    from hyperion.kernels.conv_cpu import kernels
+    from hyperion.tensor.backend import get_backend
+    from hyperion.tensor.ops import conv as level1
+
+    x_shape, (_, _, kh, kw), stride, padding, dilation = case
+    x = np.random.default_rng(2).standard_normal(x_shape).astype(np.float32)
+    out_hw = tuple(level1.output_size(x_shape[2 + a], (kh, kw)[a], stride[a], padding[a], dilation[a]) for a in (0, 1))
+    backend = get_backend("cpu")
+    padded = level1.pad2d(backend, x, padding)
+    want = level1.im2col(backend, padded, (kh, kw), out_hw, stride, dilation)
+    np.testing.assert_array_equal(kernels.im2col(x, (kh, kw), out_hw, stride, padding, dilation), want)
+    cols = np.random.default_rng(3).standard_normal(want.shape).astype(np.float32)
+    want_x = level1.unpad2d(level1.col2im(backend, cols, padded.shape, (kh, kw), out_hw, stride, dilation), padding)
+    np.testing.assert_array_equal(kernels.col2im(cols, x_shape, (kh, kw), out_hw, stride, padding, dilation), want_x)
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("case", CONVS, ids=[str(c[1]) + str(c[2:]) for c in CONVS])
 def test_a_first_layer_weight_gradient_equals_torch(case, dtype, compiled):

@@ -67,15 +67,31 @@ def _im2col(g: Geometry):
     def kernel(x, oh, ow):
         n, c, h, w = x.shape
         cols = np.empty((kh * kw * c, n, oh, ow), x.dtype)
+        flat_x, flat_cols = x.reshape(-1), cols.reshape(-1)  # flat offsets: no per-index wraparound tests
+        plane_in, plane_out = h * w, oh * ow
         for r in numba.prange(kh * kw * c):  # one row of cols (tap i, j of channel ch), written front to back
             r = np.int64(r)
             ch, i, j = r % c, r // c // kw, r // c % kw
+            shift = j * dw - pw
+            q0, q1 = _first(sw, shift), _stop(ow, sw, shift, w)  # the outputs q whose column is inside
+            q1 = max(q0, q1)
             for b in range(n):
+                src0 = (b * c + ch) * plane_in
+                dst0 = (r * n + b) * plane_out
                 for p in range(oh):
                     row = p * sh + i * dh - ph
-                    for q in range(ow):
-                        col = q * sw + j * dw - pw
-                        cols[r, b, p, q] = x[b, ch, row, col] if 0 <= row < h and 0 <= col < w else 0
+                    dst = dst0 + p * ow
+                    if 0 <= row < h:
+                        src = src0 + row * w + shift
+                        for q in range(q0):
+                            flat_cols[np.uint64(dst + q)] = 0
+                        for q in range(q0, q1):  # no bounds test: a plain (for stride 1, vector) copy
+                            flat_cols[np.uint64(dst + q)] = flat_x[np.uint64(src + q * sw)]
+                        for q in range(q1, ow):
+                            flat_cols[np.uint64(dst + q)] = 0
+                    else:
+                        for q in range(ow):
+                            flat_cols[np.uint64(dst + q)] = 0
         return cols
 
     return kernel
@@ -131,9 +147,10 @@ def nchw_plus_bias(out2d, bias, n, oh, ow):
     o = out2d.shape[0]
     src = out2d.reshape(o, n, oh * ow)
     res = np.empty((n, o, oh * ow), out2d.dtype)
+    zero = out2d.dtype.type(0)  # typed: with a plain 0 the sum is float64 (select and add)
     for plane in numba.prange(n * o):
         b, ch = _split(plane, o)
-        add = bias[ch] if bias.size else 0
+        add = bias[ch] if bias.size else zero
         for k in range(oh * ow):
             res[b, ch, k] = src[ch, b, k] + add
     return res.reshape(n, o, oh, ow)
@@ -234,7 +251,10 @@ def _maxpool_backward(g: Geometry):
         gradient if it is the winner, else 0 (no zero-fill first where the windows cover the image)."""
         n, c, oh, ow = grad.shape
         dx = np.empty((n, c, h, w), grad.dtype)
+        zero = grad.dtype.type(0)  # typed: with a plain 0 the select is float64
         covers = (dh == 1 and sh == kh and oh * kh - ph >= h) and (dw == 1 and sw == kw and ow * kw - pw >= w)
+        q0, q1 = _first(sw, -pw), _stop(ow, sw, (kw - 1) * dw - pw, w)  # windows whose columns are all inside
+        q1 = max(q0, q1)
         for plane in numba.prange(n * c):
             b, ch = _split(plane, c)
             if not covers:
@@ -244,13 +264,17 @@ def _maxpool_backward(g: Geometry):
                     row = p * sh + i * dh - ph
                     if row < 0 or row >= h:
                         continue
-                    for q in range(ow):
-                        k = winner[b, ch, p, q]
-                        gv = grad[b, ch, p, q]
+                    for q in range(q0, q1):  # no column test: 3x faster than the edge loop below (2x2 pooling)
+                        k, gv = winner[b, ch, p, q], grad[b, ch, p, q]
                         for j in range(kw):
-                            col = q * sw + j * dw - pw
-                            if 0 <= col < w:
-                                dx[b, ch, row, col] = gv if k == i * kw + j else 0
+                            dx[b, ch, row, q * sw + j * dw - pw] = gv if k == i * kw + j else zero
+                    for edge in range(2):  # the windows reaching past an edge (none in the usual case)
+                        for q in range(q0) if edge == 0 else range(q1, ow):
+                            k, gv = winner[b, ch, p, q], grad[b, ch, p, q]
+                            for j in range(kw):
+                                col = q * sw + j * dw - pw
+                                if 0 <= col < w:
+                                    dx[b, ch, row, col] = gv if k == i * kw + j else zero
         return dx
 
     return disjoint if sh >= (kh - 1) * dh + 1 and sw >= (kw - 1) * dw + 1 else kernel
@@ -303,11 +327,12 @@ def relu_forward(x):
     flat = x.reshape(-1)
     out = np.empty_like(flat)
     positive = np.empty(flat.size, np.bool_)
+    zero = x.dtype.type(0)  # typed: with a plain 0 the select is float64
     for k in numba.prange(flat.size):
         v = flat[k]
         keep = not v <= 0
         positive[k] = keep
-        out[k] = v if keep else 0
+        out[k] = v if keep else zero
     return out.reshape(x.shape), positive.reshape(x.shape)
 
 
@@ -316,6 +341,7 @@ def relu_backward(grad, positive):
     """``grad · positive`` in one pass."""
     g, m = grad.reshape(-1), positive.reshape(-1)
     out = np.empty_like(g)
+    zero, one = grad.dtype.type(0), grad.dtype.type(1)  # typed factors: the product stays in grad's dtype
     for k in numba.prange(g.size):
-        out[k] = g[k] * m[k]
+        out[k] = g[k] * (one if m[k] else zero)  # a product, as level 1's: a NaN gradient stays NaN
     return out.reshape(grad.shape)
