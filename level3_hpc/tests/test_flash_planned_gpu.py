@@ -130,3 +130,26 @@ def test_the_plan_tables_stay_bounded(monkeypatch):
         (q, k, v), _, _ = _fp16((1, 1, n, n, 64), 26)
         fh.flash_forward_hopper(q, k, v)
         assert len(planned._FORWARD) <= 3
+
+
+@hopper
+def test_a_plan_holds_its_own_no_padding_mask():
+    """Level 2's cache of all-zero masks may drop the one a plan was made with (64 kept): the plan holds it, so
+    memory reused after the cache lets go is never read as the mask."""
+    from hyperion.transformer.flash import cuda as level2
+
+    (q, k, v), do, _ = _fp16((2, 2, 192, 160, 64), 27)
+    want = _general_forward(q, k, v, causal=True)
+    fh.flash_forward_hopper(q, k, v, causal=True)  # the plan is made
+    level2._no_padding.cache_clear()
+    junk = [cp.full((2, 160), 1, cp.uint8) for _ in range(64)]  # the pool hands the freed block out again
+    _same(fh.flash_forward_hopper(q, k, v, causal=True), want, "after the cache let go")
+    del junk
+
+
+@hopper
+def test_host_keys_and_values_keep_the_general_path():
+    """A numpy ``k`` and ``v`` beside a CuPy ``q``: the general path copies them to the GPU, as before plans."""
+    (q, k, v), _, _ = _fp16((1, 2, 64, 80, 64), 28)
+    want = fh.flash_forward_hopper(q, k, v)
+    _same(fh.flash_forward_hopper(q, cp.asnumpy(k), cp.asnumpy(v)), want, "numpy k, v")

@@ -34,8 +34,10 @@ def test_the_key_tells_true_from_one_and_each_shape_and_dtype():
 
 
 def test_an_unhashable_argument_means_no_plan():
-    assert planned._key(_arrays(), False, None, np.float32([0.5])) is None
-    assert planned._lookup({}, None, lambda: pytest.fail("no key: nothing is built")) is None
+    key = planned._key(_arrays(), False, None, np.float32([0.5]))  # an array as the scale
+    table: dict = {}
+    assert planned._lookup(table, key, lambda: pytest.fail("no hashable key: nothing is built")) is None
+    assert table == {}
 
 
 def test_a_failed_build_keeps_nothing_and_the_table_stays_bounded(monkeypatch):

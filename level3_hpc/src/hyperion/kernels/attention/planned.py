@@ -31,26 +31,24 @@ _F32 = np.dtype(np.float32)
 SCALARS = "iiifiii"  # heads, n_q, n_k, scale, causal, has_pad, group
 
 
-def _key(arrays: tuple, causal: Any, key_padding_mask: Any, scale: Any) -> tuple | None:
+def _key(arrays: tuple, causal: Any, key_padding_mask: Any, scale: Any) -> tuple:
     """What a plan depends on: the device, each array's type, shape and dtype, the mask's, the flags (with
-    ``causal``'s type: ``1`` is refused where ``True`` is not). ``None`` when something is not hashable."""
+    ``causal``'s type: ``1`` is refused where ``True`` is not)."""
     import cupy
 
     mask = None if key_padding_mask is None else (type(key_padding_mask), key_padding_mask.shape,
                                                   key_padding_mask.dtype)
-    key = (cupy.cuda.get_device_id(), *[(type(x), x.shape, x.dtype) for x in arrays], type(causal), causal, mask,
-           scale)
+    return (cupy.cuda.get_device_id(), type(causal), causal, mask, scale,
+            *[(type(x), x.shape, x.dtype) for x in arrays])
+
+
+def _lookup(table: dict, key: tuple, build: Any) -> Any:
+    """The plan kept for ``key``, built (and kept) on the first call; ``None`` when ``key`` cannot be hashed
+    (e.g. a ``scale`` that is an array): no plan, the general path."""
     try:
-        hash(key)
+        found = table.get(key, _MISSING)
     except TypeError:
         return None
-    return key
-
-
-def _lookup(table: dict, key: tuple | None, build: Any) -> Any:
-    if key is None:
-        return None
-    found = table.get(key, _MISSING)
     if found is _MISSING:
         found = build()  # raises on bad arguments: nothing is kept
         if len(table) >= LIMIT:
@@ -91,15 +89,18 @@ class _Forward:
         n_k = k.shape[2]
         bh = batch * heads
         self.out_shape, self.lse_shape = q.shape, q.shape[:3]
+        self.lse_at = -(-2 * q.size // 256) * 256
+        self.nbytes = self.lse_at + 4 * batch * heads * n_q
         self.batch, self.n_k = batch, n_k
-        self.no_pad = level2._pad_mask(None, batch, n_k).data.ptr  # kept alive by level 2's cache
+        self.zeros = level2._pad_mask(None, batch, n_k)  # held here: level 2's cache of them may let it go
+        self.no_pad = self.zeros.data.ptr
         self.tma = n_q >= fwd_tma.TMA_FROM_N.get(d, 1 << 62)
         self.kernel = "10" if self.tma else "08"
         if self.tma:
             tile = fwd_tma.TMA_TILES[d]
             rows, smem = 64 * tile["FLASH_WG"], fwd_tma.shared_bytes(d, tile)
             fn = fh._kernel(fwd_tma.SOURCE, "flash_fwd_tma_f16", d, tuple(sorted(tile.items())), smem)
-            self.geometry = (d, n_q, n_k, bh, rows, tile["FLASH_BC"])
+            self.geometry, self.maps = (d, n_q, n_k, bh, rows, tile["FLASH_BC"]), fwd_tma._maps
             self.launch = fwd_tma.plan(fn, fh._grid(n_q, rows, bh), fwd_tma.threads(tile), smem, *scalars)
         else:
             tile = fh.forward_tile(d, n_q, causal)
@@ -119,11 +120,11 @@ class _Forward:
             return None
         mask = None if key_padding_mask is None else level2._pad_mask(key_padding_mask, self.batch, self.n_k)
         pad_ptr = self.no_pad if mask is None else mask.data.ptr  # ``mask`` held until launched (the pool)
-        out, lse = cupy.ndarray(self.out_shape, _F16), cupy.ndarray(self.lse_shape, _F32)
+        block = cupy.cuda.alloc(self.nbytes)  # out, then lse at a 256-byte boundary: one allocation, not two
+        out = cupy.ndarray(self.out_shape, _F16, block)
+        lse = cupy.ndarray(self.lse_shape, _F32, block + self.lse_at)
         if self.tma:
-            from hyperion.kernels.attention.fwd_tma import _maps
-
-            self.launch(_maps(qp, kp, vp, *self.geometry), pad_ptr, out.data.ptr, lse.data.ptr)
+            self.launch(self.maps(qp, kp, vp, *self.geometry), pad_ptr, out.data.ptr, lse.data.ptr)
         else:
             self.launch(qp, kp, vp, pad_ptr, out.data.ptr, lse.data.ptr)
         return out, lse
@@ -141,8 +142,11 @@ class _Backward:
         batch, heads, n_q, d = q.shape
         n_k = k.shape[2]
         self.shapes = (q.shape, k.shape, lse.shape)
+        self.delta_at = -(-2 * q.size // 256) * 256
+        self.nbytes = self.delta_at + 4 * lse.size
         self.batch, self.n_k = batch, n_k
-        self.no_pad = level2._pad_mask(None, batch, n_k).data.ptr
+        self.zeros = level2._pad_mask(None, batch, n_k)  # held here: level 2's cache of them may let it go
+        self.no_pad = self.zeros.data.ptr
         rows = batch * heads * n_q
         delta = PackedLaunch(level2.kernel("06_flash_bwd_mma.cu", "flash_bwd_delta_f16", d), ((rows + 7) // 8,),
                              (256,), 0, "pppii")
@@ -171,8 +175,9 @@ class _Backward:
             return None
         mask = None if key_padding_mask is None else level2._pad_mask(key_padding_mask, self.batch, self.n_k)
         q_shape, k_shape, lse_shape = self.shapes
-        delta = cupy.ndarray(lse_shape, _F32)
-        dq, dk, dv = cupy.ndarray(q_shape, _F16), cupy.ndarray(k_shape, _F16), cupy.ndarray(k_shape, _F16)
+        block = cupy.cuda.alloc(self.nbytes)  # dQ, then delta (small scratch) at a 256-byte boundary
+        dq, delta = cupy.ndarray(q_shape, _F16, block), cupy.ndarray(lse_shape, _F32, block + self.delta_at)
+        dk, dv = cupy.ndarray(k_shape, _F16), cupy.ndarray(k_shape, _F16)
         self.launch(q.data.ptr, k.data.ptr, v.data.ptr, dout.data.ptr, out.data.ptr, lse.data.ptr, delta.data.ptr,
                     self.no_pad if mask is None else mask.data.ptr, dq.data.ptr, dk.data.ptr, dv.data.ptr)
         return dq, dk, dv
@@ -181,7 +186,8 @@ class _Backward:
 def forward(q: Any, k: Any, v: Any, causal: Any, key_padding_mask: Any, scale: Any) -> tuple[Any, Any] | None:
     """``(O, lse)`` by the plan of this call's key, or ``None`` (take the general path)."""
     def build() -> _Forward | None:
-        return _Forward(q, k, v, causal, key_padding_mask, scale) if _applies(q) and q.size and k.size else None
+        fits = _applies(q) and type(k) is type(v) is type(q) and q.size and k.size  # numpy k, v: the general path
+        return _Forward(q, k, v, causal, key_padding_mask, scale) if fits else None
 
     plan = _lookup(_FORWARD, _key((q, k, v), causal, key_padding_mask, scale), build)
     return None if plan is None else plan(q, k, v, key_padding_mask)
@@ -193,7 +199,7 @@ def backward(q: Any, k: Any, v: Any, out: Any, lse: Any, dout: Any, causal: Any,
     def build() -> _Backward | None:
         fits = (_applies(q) and q.size and k.size and out.shape == q.shape == dout.shape
                 and out.dtype == dout.dtype == _F16 and lse.dtype == _F32 and lse.shape == q.shape[:3]
-                and type(out) is type(dout) is type(lse) is type(q))
+                and type(k) is type(v) is type(out) is type(dout) is type(lse) is type(q))
         return _Backward(q, k, v, out, lse, dout, causal, key_padding_mask, scale) if fits else None
 
     plan = _lookup(_BACKWARD, _key((q, k, v, out, lse, dout), causal, key_padding_mask, scale), build)
