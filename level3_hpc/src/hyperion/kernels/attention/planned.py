@@ -89,8 +89,6 @@ class _Forward:
         n_k = k.shape[2]
         bh = batch * heads
         self.out_shape, self.lse_shape = q.shape, q.shape[:3]
-        self.lse_at = -(-2 * q.size // 256) * 256
-        self.nbytes = self.lse_at + 4 * batch * heads * n_q
         self.batch, self.n_k = batch, n_k
         self.zeros = level2._pad_mask(None, batch, n_k)  # held here: level 2's cache of them may let it go
         self.no_pad = self.zeros.data.ptr
@@ -120,9 +118,7 @@ class _Forward:
             return None
         mask = None if key_padding_mask is None else level2._pad_mask(key_padding_mask, self.batch, self.n_k)
         pad_ptr = self.no_pad if mask is None else mask.data.ptr  # ``mask`` held until launched (the pool)
-        block = cupy.cuda.alloc(self.nbytes)  # out, then lse at a 256-byte boundary: one allocation, not two
-        out = cupy.ndarray(self.out_shape, _F16, block)
-        lse = cupy.ndarray(self.lse_shape, _F32, block + self.lse_at)
+        out, lse = cupy.ndarray(self.out_shape, _F16), cupy.ndarray(self.lse_shape, _F32)
         if self.tma:
             self.launch(self.maps(qp, kp, vp, *self.geometry), pad_ptr, out.data.ptr, lse.data.ptr)
         else:
@@ -142,8 +138,6 @@ class _Backward:
         batch, heads, n_q, d = q.shape
         n_k = k.shape[2]
         self.shapes = (q.shape, k.shape, lse.shape)
-        self.delta_at = -(-2 * q.size // 256) * 256
-        self.nbytes = self.delta_at + 4 * lse.size
         self.batch, self.n_k = batch, n_k
         self.zeros = level2._pad_mask(None, batch, n_k)  # held here: level 2's cache of them may let it go
         self.no_pad = self.zeros.data.ptr
@@ -175,9 +169,8 @@ class _Backward:
             return None
         mask = None if key_padding_mask is None else level2._pad_mask(key_padding_mask, self.batch, self.n_k)
         q_shape, k_shape, lse_shape = self.shapes
-        block = cupy.cuda.alloc(self.nbytes)  # dQ, then delta (small scratch) at a 256-byte boundary
-        dq, delta = cupy.ndarray(q_shape, _F16, block), cupy.ndarray(lse_shape, _F32, block + self.delta_at)
-        dk, dv = cupy.ndarray(k_shape, _F16), cupy.ndarray(k_shape, _F16)
+        delta = cupy.ndarray(lse_shape, _F32)
+        dq, dk, dv = cupy.ndarray(q_shape, _F16), cupy.ndarray(k_shape, _F16), cupy.ndarray(k_shape, _F16)
         self.launch(q.data.ptr, k.data.ptr, v.data.ptr, dout.data.ptr, out.data.ptr, lse.data.ptr, delta.data.ptr,
                     self.no_pad if mask is None else mask.data.ptr, dq.data.ptr, dk.data.ptr, dv.data.ptr)
         return dq, dk, dv
