@@ -149,7 +149,7 @@ def test_a_plan_holds_its_own_no_padding_mask():
 
 @hopper
 def test_host_keys_and_values_keep_the_general_path():
-    """A numpy ``k`` and ``v`` beside a CuPy ``q``: no plan; the general path's error, as before plans (the
+    """A numpy ``k`` and ``v`` beside a CuPy ``q``: no plan; the general path's error, which names the type (a
     plan would have failed on numpy's missing attributes instead)."""
     (q, k, v), _, _ = _fp16((1, 2, 64, 80, 64), 28)
     fh.flash_forward_hopper(q, k, v)

@@ -132,6 +132,9 @@ def _prepare(x: Any, head_dim: int) -> Any:
     """``x`` C-contiguous, its data 16-byte aligned (the kernels load 16 bytes at a time: a view starting
     mid-vector, e.g. ``buf[1:]``, is copied) and its head dimension zero-padded to ``head_dim``."""
     cp = _cupy()
+    if not isinstance(x, cp.ndarray):
+        raise TypeError(f"CUDA FlashAttention takes CuPy arrays on the GPU, got a {type(x).__module__}."
+                        f"{type(x).__name__} (move it with cupy.asarray)")
     x = cp.ascontiguousarray(x)
     if x.data.ptr % 16:
         x = x.copy()  # a fresh allocation: the memory pool's blocks are 256-byte aligned
