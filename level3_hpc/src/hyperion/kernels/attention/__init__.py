@@ -5,8 +5,9 @@ Level 2's CUDA FlashAttention (``hyperion.transformer.flash.cuda``) ends with mm
 (sm_90a only, built with nvcc by :mod:`hyperion.kernels.matmul.sm90a`), and 09 does the same for 06.
 :func:`flash_forward_hopper` and :func:`flash_backward_hopper` take level 2's arguments and return what level 2
 returns; they run 08 / 09 for fp16/bf16 inputs with a head dimension in :data:`WGMMA_DIMS` on a
-compute-capability-9.0 GPU, and level 2's kernels otherwise. :class:`FlashAttentionHopper` is the autograd
-Function that ``use_kernels`` registers for "cuda".
+compute-capability-9.0 GPU, and level 2's kernels otherwise; an fp16 call whose shapes and flags were seen
+before runs by the plan made then (:mod:`.planned`: a look-up, the allocations and packed launches).
+:class:`FlashAttentionHopper` is the autograd Function that ``use_kernels`` registers for "cuda".
 """
 
 from __future__ import annotations
