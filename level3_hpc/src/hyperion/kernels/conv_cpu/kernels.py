@@ -13,6 +13,12 @@ the compiled loop (``functools.cache`` over a factory), so LLVM unrolls the taps
 same 2×2 max-pooling loop with them as run-time arguments measured 12x slower (128×32×28×28 float32, 2
 threads: 1.8 ms against 0.15). The batch shape stays a run-time argument.
 
+Two things made a pass 2-4x slower than memory allows, and are avoided where the pass is hot: numba tests every
+signed index for wraparound (``a[-1]``), and a bounds test on every element keeps LLVM from vectorising. So
+im2col writes by flat offsets (unsigned) and copies the run of columns that lies inside the image without a
+test, the edges apart; the pooling backward does the same for the windows inside the image. And a select
+between a float32 value and a plain ``0`` is float64 in numba: the zeros are typed.
+
 Same arithmetic and the same tie rule as level 1 (``hyperion.tensor.ops.conv``): ``col2im`` adds the taps in
 the same order; max pooling keeps the first tap holding the maximum (only a strictly larger value takes over),
 and a NaN becomes the maximum without taking the gradient, as ``numpy.maximum`` plus ``>`` do there.
