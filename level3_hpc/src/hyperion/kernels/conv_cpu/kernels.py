@@ -13,8 +13,9 @@ the compiled loop (``functools.cache`` over a factory), so LLVM unrolls the taps
 same 2×2 max-pooling loop with them as run-time arguments measured 12x slower (128×32×28×28 float32, 2
 threads: 1.8 ms against 0.15). The batch shape stays a run-time argument.
 
-Two things made im2col and the pooling backward 2-4x slower than they are now (the CNN's shapes, 2026-12-07,
-``results/conv-cpu-2026-12-07``), and are avoided where a pass is hot: numba tests every
+Two things made im2col and the pooling backward slower than they are now (at the CNN's shapes, 2026-12-07:
+im2col of conv2 2x, the pooling backward 1.7-3.8x; ``results/conv-cpu-2026-12-07``), and are avoided where a
+pass is hot: numba tests every
 signed index for wraparound (``a[-1]``), and a bounds test on every element keeps LLVM from vectorising. So
 im2col writes by flat offsets (unsigned) and copies the run of columns that lies inside the image without a
 test, the edges apart; the pooling backward does the same for the windows inside the image. And a select
