@@ -225,3 +225,21 @@ def test_a_misaligned_view_gives_the_aligned_results(impl):
     shifted = flash_backward_cuda(*(_shifted(x) for x in (q, k, v, out)), lse, _shifted(do), causal=True, impl="mma")
     for a, b in zip(grads, shifted, strict=True):
         assert bool(cp.all(a == b))
+
+
+def test_every_form_of_a_padding_mask_gives_the_same_bits():
+    """A contiguous bool mask is read in place (viewed as uint8); a strided or a host mask is copied first."""
+    (q, k, v, do), pad = _inputs((2, 2, 70, 90, 64), seed=32)
+    q, k, v, do = (x.astype(cp.float16) for x in (q, k, v, do))
+    wide = cp.zeros((2, 180), bool)
+    wide[:, ::2] = pad
+    out, lse = flash_forward_cuda(q, k, v, key_padding_mask=cp.asnumpy(pad))
+    grads = flash_backward_cuda(q, k, v, out, lse, do, key_padding_mask=cp.asnumpy(pad))
+    for name, mask in {"contiguous": pad, "strided": wide[:, ::2]}.items():
+        got, got_lse = flash_forward_cuda(q, k, v, key_padding_mask=mask)
+        assert bool(cp.all(got == out)) and bool(cp.all(got_lse == lse)), name
+        for a, b in zip(flash_backward_cuda(q, k, v, out, lse, do, key_padding_mask=mask), grads, strict=True):
+            assert bool(cp.all(a == b)), name
+    assert pad.dtype == cp.bool_ and bool(cp.all(wide[:, ::2] == pad)), "the caller's masks are left as they were"
+    with pytest.raises(ValueError, match="bool"):
+        flash_forward_cuda(q, k, v, key_padding_mask=pad.astype(cp.uint8))

@@ -165,6 +165,9 @@ def _pad_mask(key_padding_mask: Any, batch: int, n_k: int) -> Any:
     cp = _cupy()
     if key_padding_mask is None:
         return _no_padding(batch, n_k, cp.cuda.get_device_id())
+    if (isinstance(key_padding_mask, cp.ndarray) and key_padding_mask.dtype == cp.bool_
+            and key_padding_mask.flags.c_contiguous):
+        return key_padding_mask.view(cp.uint8)  # the same bytes (a bool is one byte, 0 or 1): no copy, no launch
     return cp.ascontiguousarray(cp.asarray(key_padding_mask), dtype=cp.uint8)
 
 
