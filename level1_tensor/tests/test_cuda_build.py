@@ -119,3 +119,19 @@ def test_an_edit_to_a_header_in_another_folder_rebuilds_the_cubin(monkeypatch, t
     (tmp_path / "matmul" / "shared.cuh").write_text("#define X 2\n")
     second = cuda_build.build_cubin(source, tmp_path)
     assert second != first and len(built) == 2
+
+
+def test_an_edit_to_a_header_changes_the_nvrtc_source(tmp_path):
+    """CuPy keys its NVRTC cache on the code string and the options only: the code must name the headers' text,
+    or a kernel built before a header was edited keeps running in every later process."""
+    (tmp_path / "rows").mkdir()
+    (tmp_path / "regime.cuh").write_text("#define X 1\n")
+    source = tmp_path / "rows" / "k.cu"
+    source.write_text('#include "regime.cuh"\nextern "C" __global__ void k() {}\n')
+    first = cuda_build.nvrtc_source(source, tmp_path)
+    assert first.startswith(source.read_text()) and cuda_build.nvrtc_source(source, tmp_path) == first
+    (tmp_path / "regime.cuh").write_text("#define X 2\n")
+    second = cuda_build.nvrtc_source(source, tmp_path)
+    assert second != first
+    (tmp_path / "rows" / "new.cuh").write_text("\n")  # a header added anywhere under the root
+    assert cuda_build.nvrtc_source(source, tmp_path) not in (first, second)

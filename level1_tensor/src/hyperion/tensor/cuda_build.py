@@ -98,15 +98,31 @@ def _cubin_cache_dir() -> Path:
     return path
 
 
+def headers_digest(root: Path) -> str:
+    """A hash of every header under ``root`` (names and text): part of each compiled kernel's cache key."""
+    digest = hashlib.sha256()
+    for head in sorted(root.rglob("*.cuh")):
+        digest.update(head.relative_to(root).as_posix().encode() + b"\0" + head.read_bytes() + b"\0")
+    return digest.hexdigest()[:24]
+
+
+def nvrtc_source(path: Path, root: Path) -> str:
+    """The text NVRTC compiles: the checked source and a last comment naming :func:`headers_digest`.
+
+    CuPy caches NVRTC's output on disk by the code string and the options, not by the headers the code
+    includes: without the comment, an edited ``row_regime.cuh`` kept running the kernels built from its old
+    text, in every later process (seen on a GPU: a benchmark of a header patch timed the unpatched code)."""
+    return f"{read_checked(path, root)}\n// headers under the include folder: {headers_digest(root)}\n"
+
+
 def build_cubin(path: Path, root: Path, defines: Defines = (), arch: str = SM90A) -> Path:
     """Compile ``path`` with ``nvcc`` into a cubin, cached on disk by source, headers, defines and nvcc.
 
     Every header under ``root`` is part of the key: a source includes its neighbours' (attention's kernels
     include ``matmul/wgmma.cuh`` and ``matmul/tma.cuh``), and an edit to one must rebuild them."""
     source = read_checked(path, root)
-    headers = [(head.relative_to(root).as_posix(), head.read_text(encoding="utf-8"))
-               for head in sorted(root.rglob("*.cuh"))]
-    key = hashlib.sha256(repr((path.name, source, headers, defines, arch, nvcc_path())).encode()).hexdigest()[:24]
+    key = hashlib.sha256(repr((path.name, source, headers_digest(root), defines, arch, nvcc_path())).encode())
+    key = key.hexdigest()[:24]
     cubin = _cubin_cache_dir() / f"{path.stem}_{key}.cubin"
     if not cubin.is_file():
         tmp = cubin.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
@@ -125,7 +141,7 @@ def module(root: Path, relative: str, defines: Defines = (), arch: str | None = 
 
     path = root / relative
     if arch is None:
-        return cupy.RawModule(code=read_checked(path, root), options=compile_options(root, defines), backend="nvrtc")
+        return cupy.RawModule(code=nvrtc_source(path, root), options=compile_options(root, defines), backend="nvrtc")
     return cupy.RawModule(path=str(build_cubin(path, root, defines, arch)))
 
 
