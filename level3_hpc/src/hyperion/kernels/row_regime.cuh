@@ -205,17 +205,27 @@ __device__ __forceinline__ void load_row(RowChunks<T>& r, const T* __restrict__ 
                                          int vec, float fill) {
     constexpr int N = 16 / sizeof(T);
     const int head = row_head(xr, vec), chunks = (C + head + N - 1) / N;
+#if RAW_CACHE
 #pragma unroll
     for (int j = 0; j < CACHE; ++j) {
         const int g = j * ROW_THREADS + lane;
-        if (valid && g < chunks) {
-#if RAW_CACHE
-            r.c[j] = load_raw(xr, g, head, C, vec);
-#else
-            load_chunk(xr, g, head, C, vec, fill, r.c[j]);  // RAW: zeros outside (load_raw)
-#endif
-        }
+        if (valid && g < chunks) r.c[j] = load_raw(xr, g, head, C, vec);
     }
+#else
+    // Every load issued before any value is looked at: a fill of the row's ends right after its load would make
+    // the thread wait for that load before issuing the next, one chunk in flight at a time.
+    uint4 raw[CACHE];
+#pragma unroll
+    for (int j = 0; j < CACHE; ++j) {
+        const int g = j * ROW_THREADS + lane;
+        if (valid && g < chunks) raw[j] = load_raw(xr, g, head, C, vec);
+    }
+#pragma unroll
+    for (int j = 0; j < CACHE; ++j) {
+        const int g = j * ROW_THREADS + lane;
+        if (valid && g < chunks) unpack_fill<T>(raw[j], g, head, C, fill, r.c[j]);
+    }
+#endif
 }
 
 // Hide a value from the optimiser: after `launder`, the compiler must re-derive anything computed from it.

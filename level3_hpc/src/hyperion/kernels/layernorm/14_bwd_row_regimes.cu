@@ -115,16 +115,26 @@ __device__ __forceinline__ void layernorm_bwd_rows(const T* __restrict__ dy, con
         const size_t off = (size_t)(valid ? row : 0) * C;
         const float mu = valid ? mean[row] : 0.f, rs = valid ? rstd[row] : 0.f;
 #if !RELOAD
+        // One chunk ahead: chunk j + 1's loads are issued before chunk j's arithmetic (two in flight a thread,
+        // not one; all of them at once needs registers the table's caps do not leave).
         uint4 xs[CACHE], dys[CACHE];
+        if (valid && lane < chunks)
+            xs[0] = load_raw(x + off, lane, head, C, vec), dys[0] = load_raw(dy + off, lane, head, C, vec);
 #endif
         float a = 0.f, bsum = 0.f;
 #pragma unroll
         for (int j = 0; j < CACHE; ++j) {
             const int g = j * ROW_THREADS + lane, e = N * g - head;
-            if (valid && g < chunks) {
-                const uint4 xr = load_raw(x + off, g, head, C, vec), dr = load_raw(dy + off, g, head, C, vec);
 #if !RELOAD
-                xs[j] = xr, dys[j] = dr;
+            if (j + 1 < CACHE && valid && g + ROW_THREADS < chunks)
+                xs[j + 1] = load_raw(x + off, g + ROW_THREADS, head, C, vec),
+                dys[j + 1] = load_raw(dy + off, g + ROW_THREADS, head, C, vec);
+#endif
+            if (valid && g < chunks) {
+#if RELOAD
+                const uint4 xr = load_raw(x + off, g, head, C, vec), dr = load_raw(dy + off, g, head, C, vec);
+#else
+                const uint4 xr = xs[j], dr = dys[j];
 #endif
                 float xf[N], df[N], wf[N];
                 unpack<T>(xr, xf);
