@@ -8,7 +8,9 @@ above this level). What it holds:
   NVRTC, or ``nvcc`` for ``arch="sm_90a"``: ``wgmma`` exists only there) and caches the kernel under
   the call's arguments. Every later call is one dictionary look-up: no file is stat'ed, read or
   hashed again (``12_wgmma`` used to re-hash its sources on every call: ~0.25 ms of Python).
-  :func:`clear_cache` forgets every kernel (after editing a source in a running session).
+  :func:`clear_cache` forgets every kernel (after editing a source in a running session). On disk, CuPy
+  keeps NVRTC's output by code string and options only, so the code it is given ends with a hash of every
+  header under the root (:func:`nvrtc_source`): an edited header is compiled anew in the next process.
 * :data:`CUDA_STUB` / :func:`stubs_in` — the pattern the grader's skeleton generator writes in place
   of a solution region; a stub raises ``NotImplementedError`` in Python, before any compiler runs.
 * :func:`cuda_include_dir`, :func:`nvcc_path` — where the toolkit is.
