@@ -178,11 +178,17 @@ def test_numba_memory_is_linear_in_n():
 
 
 def test_blas_is_single_threaded_inside_the_kernels_and_restored_after():
+    import numpy as np
+
     from hyperion.transformer.flash.blas_threads import _openblas_controls, blas_single_threaded
 
-    controls = _openblas_controls()
+    np.dot(np.ones((2, 2)), np.ones((2, 2)))  # numpy's own OpenBLAS is mapped by now
+    controls = _openblas_controls()  # loads scipy's (numba's np.dot calls it)
+    with open("/proc/self/maps") as maps:
+        mapped = {line.split()[-1] for line in maps if "openblas" in line.lower() and "/" in line}
     if not controls:
         pytest.skip("no OpenBLAS with a thread-count API is loaded in this process")
+    assert len(controls) == len(mapped), f"not every OpenBLAS is controlled: {sorted(mapped)}"  # numpy's was missed
     for _, put in controls:
         put(2)
     with blas_single_threaded():

@@ -19,7 +19,10 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-_PREFIXES = ("scipy_openblas", "scipy_openblas64_", "openblas")  # scipy / numpy wheels, a system OpenBLAS
+# (get, set) symbol names: scipy's wheel, numpy's 64-bit-integer wheel (its suffix after the name), a system OpenBLAS
+_SYMBOLS = (("scipy_openblas_get_num_threads", "scipy_openblas_set_num_threads"),
+            ("scipy_openblas_get_num_threads64_", "scipy_openblas_set_num_threads64_"),
+            ("openblas_get_num_threads", "openblas_set_num_threads"))
 _lock = threading.RLock()  # re-entrant: a flash call inside another one's block must not deadlock
 
 
@@ -38,8 +41,7 @@ def _openblas_controls() -> tuple[tuple[object, object], ...]:
     controls = []
     for path in paths:
         lib = ctypes.CDLL(path)
-        for prefix in _PREFIXES:
-            getter, setter = f"{prefix}_get_num_threads", f"{prefix}_set_num_threads"
+        for getter, setter in _SYMBOLS:
             if hasattr(lib, getter) and hasattr(lib, setter):
                 get, put = getattr(lib, getter), getattr(lib, setter)
                 get.restype, put.argtypes = ctypes.c_int, (ctypes.c_int,)
