@@ -112,7 +112,7 @@ class CudaEvents:
 
     def record(self, stream: int) -> Any:
         event = self.cupy.cuda.Event(disable_timing=True)
-        event.record(self.cupy.cuda.ExternalStream(stream))
+        self.cupy.cuda.runtime.eventRecord(event.ptr, stream)  # a raw stream pointer: no stream object made
         return event
 
     def query(self, event: Any) -> bool:
