@@ -319,11 +319,11 @@ def flash_backward(
     dtype = _compute_dtype(q.dtype)
     batch, heads, n_q, d = q.shape
     scale = dtype.type(default_scale(d, scale))
-    qb = to_blocks(q.astype(dtype) * scale, block_q)  # pre-scaled: see backward_head
+    qb = to_blocks(np.multiply(q, scale, dtype=dtype), block_q)  # pre-scaled (see backward_head), one pass
     dob = to_blocks(dout.astype(dtype, copy=False), block_q)
     kb, vb = (to_blocks(x.astype(dtype, copy=False), block_k) for x in (k, v))
     bh, n_qb = qb.shape[:2]
-    delta = (dout.astype(dtype) * out.astype(dtype)).sum(axis=-1)
+    delta = (dout.astype(dtype, copy=False) * out.astype(dtype, copy=False)).sum(axis=-1)
     pad_rows = ((0, 0), (0, 0), (0, n_qb * block_q - n_q))
     lse_b = np.pad(lse.astype(dtype), pad_rows, constant_values=-np.inf).reshape(bh, n_qb, block_q)
     delta_b = np.pad(delta, pad_rows).reshape(bh, n_qb, block_q)
