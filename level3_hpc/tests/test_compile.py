@@ -24,7 +24,8 @@ SOURCES = sorted(p.relative_to(KERNEL_ROOT).as_posix() for p in KERNEL_ROOT.rglo
 NVCC = shutil.which("nvcc")
 # wgmma, setmaxnreg: the sm_90a target only
 SM90A_SOURCES = {"matmul/12_wgmma.cu", "matmul/14_wgmma_tma.cu", "matmul/15_wgmma_3xtf32.cu",
-                 "attention/08_flash_fwd_wgmma.cu", "attention/09_flash_bwd_wgmma.cu", "attention/10_flash_fwd_tma.cu"}
+                 "attention/08_flash_fwd_wgmma.cu", "attention/09_flash_bwd_wgmma.cu", "attention/10_flash_fwd_tma.cu",
+                 "attention/11_flash_bwd_tma.cu"}
 
 
 def test_sources_are_found():
@@ -123,6 +124,8 @@ def test_flash_wgmma_tiles_build_without_spills(tmp_path):
         WGMMA_DIMS,
         WGMMA_TILES,
     )
+    from hyperion.kernels.attention.bwd_tma import BWD_TMA_TILES, DQ_TMA_TILES
+    from hyperion.kernels.attention.bwd_tma import SOURCE as BWD_TMA_SOURCE
     from hyperion.kernels.attention.fwd_tma import SOURCE as TMA_SOURCE
     from hyperion.kernels.attention.fwd_tma import TMA_TILES
     from hyperion.kernels.attention.gen_wgmma import HEADER, render
@@ -137,13 +140,16 @@ def test_flash_wgmma_tiles_build_without_spills(tmp_path):
     jobs += [(BWD_SOURCE, d, DQ_TILES[d], "flash_bwd_dq_wgmma") for d in WGMMA_DIMS]
     jobs += [(BWD_SOURCE, d, tile, None) for d in (64, 128) for tile in BWD_SWEEP]
     jobs += [(TMA_SOURCE, d, TMA_TILES[d], "flash_fwd_tma") for d in WGMMA_DIMS]
+    jobs += [(BWD_TMA_SOURCE, d, BWD_TMA_TILES[d], "flash_bwd_dkdv_tma") for d in WGMMA_DIMS]
+    jobs += [(BWD_TMA_SOURCE, d, DQ_TMA_TILES[d], "flash_bwd_dq_tma") for d in WGMMA_DIMS]
     # (kernel, d) -> bytes its table's tile may spill: measured fastest anyway (the tables' comments)
     # (09's softmax step unswitched on `masked`, 2026-12-06: d = 96's dK/dV 80 -> 0 bytes, d = 80's 20 -> 16)
-    allowed = {("flash_fwd_wgmma", 128): 128, ("flash_bwd_dkdv_wgmma", 80): 16}  # d = 128's short tile: 16
+    allowed = {("flash_fwd_wgmma", 128): 128, ("flash_bwd_dkdv_wgmma", 80): 16,  # d = 128's short tile: 16
+               ("flash_bwd_dkdv_tma", 80): 16}  # 11's 128-row tile at d = 80 (bwd_tma.BWD_TMA_TILES)
 
     def build(job):
-        source, d, tile, _ = job
-        out = tmp_path / f"{source[10:12]}_{d}_{'_'.join(map(str, tile.values()))}.cubin"
+        source, d, tile, kernel = job  # one file a job: two jobs of one tile must not write the same one at once
+        out = tmp_path / f"{source[10:12]}_{kernel}_{d}_{'_'.join(map(str, tile.values()))}.cubin"
         done = subprocess.run([*nvcc_command(source, out, tuple(sorted({"FLASH_D": d, **tile}.items()))),
                                "--resource-usage"], capture_output=True, text=True)
         return job, done.returncode, done.stdout + done.stderr, out.read_bytes() if out.exists() else b""
@@ -153,7 +159,8 @@ def test_flash_wgmma_tiles_build_without_spills(tmp_path):
             assert rc == 0, f"nvcc failed on {source} with d={d} {tile}:\n{log[-2000:]}"
             names = {SOURCE: (b"flash_fwd_wgmma_f16", b"flash_fwd_wgmma_bf16"),
                      TMA_SOURCE: (b"flash_fwd_tma_f16", b"flash_fwd_tma_bf16"),
-                     BWD_SOURCE: (b"flash_bwd_dq_wgmma_f16", b"flash_bwd_dkdv_wgmma_bf16")}[source]
+                     BWD_SOURCE: (b"flash_bwd_dq_wgmma_f16", b"flash_bwd_dkdv_wgmma_bf16"),
+                     BWD_TMA_SOURCE: (b"flash_bwd_dq_tma_f16", b"flash_bwd_dkdv_tma_bf16")}[source]
             assert all(name in cubin for name in names)
             assert "C7514" not in log, f"ptxas serialized the wgmmas of {source} with d={d} {tile}"
             if kernel:  # the spills of the kernel the table picked this tile for, f16 and bf16

@@ -538,8 +538,8 @@ def _of_copy(row: dict, name: str) -> str:
 def markdown(results: dict) -> str:
     out = []
     if results.get("flash"):
-        out += ["### FlashAttention fp16, B=4, H=16 (ours: 08 or 10 forward on Hopper, else 05; 09 backward on "
-                "Hopper, else 06; SDPA: its flash backend)", "",
+        out += ["### FlashAttention fp16, B=4, H=16 (ours: 08 or 10 forward on Hopper, else 05; 09 or 11 "
+                "backward on Hopper, else 06; SDPA: its flash backend)", "",
                 "| d | N | causal | SDPA fwd ms | ours fwd ms | fwd ratio | SDPA f+b ms | ours f+b ms | f+b ratio "
                 "| ours fwd TFLOP/s | rel err fwd / grads |", "|---|---|---|---|---|---|---|---|---|---|---|"]
         for r in results["flash"]:
@@ -662,11 +662,12 @@ def precompile(jobs: int = 16, sections: tuple[str, ...] = ("flash", "matmul", "
             work += [("flash", ("06_flash_bwd_mma.cu", "flash_bwd_dq_mma_f16", d, ()))]
             work += [("flash", ("07_flash_fwd_two_tiles.cu", "flash_fwd_two_f16", d, tile)) for tile in TWO_SWEEP]
         from hyperion.kernels import attention as fh
-        from hyperion.kernels.attention import fwd_tma
+        from hyperion.kernels.attention import bwd_tma, fwd_tma
 
         for d in fh.WGMMA_DIMS:
             for source, table in ((fh.SOURCE, fh.WGMMA_TILES), (fh.BWD_SOURCE, fh.BWD_TILES),
-                                  (fh.BWD_SOURCE, fh.DQ_TILES), (fwd_tma.SOURCE, fwd_tma.TMA_TILES)):
+                                  (fh.BWD_SOURCE, fh.DQ_TILES), (fwd_tma.SOURCE, fwd_tma.TMA_TILES),
+                                  (bwd_tma.SOURCE, bwd_tma.BWD_TMA_TILES), (bwd_tma.SOURCE, bwd_tma.DQ_TMA_TILES)):
                 work += [("sm90a", (source, (("FLASH_D", d), *table[d].items())))]
     if "matmul" in sections:
         work += [("fp32", (v, cfg)) for v in ("07_warptile", "08_double_buffered") for cfg in mm.WARPTILE_CONFIGS]

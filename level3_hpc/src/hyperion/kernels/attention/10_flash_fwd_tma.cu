@@ -16,8 +16,7 @@
 //  * setmaxnreg hands the producer's registers to the consumers (14's split).
 // Masks, causal skipping and block order are 08's; a consumer whose causal rows need fewer tiles than the
 // block loads still waits for and releases the rest (the ring's phases count every consumer warp).
-#include "attention/flash_wgmma.cuh"
-#include "matmul/tma.cuh"
+#include "attention/flash_tma.cuh"
 
 #ifndef FLASH_D
 #define FLASH_D 64  // head dimension: 64, 80, 96 or 128
@@ -41,31 +40,7 @@ constexpr unsigned Q_BYTES = SLABS * BR * 128, KV_BYTES = SLABS * BC * 128;  // 
 static_assert(D % 16 == 0 && D >= 64 && D <= 128, "head dimension 64 .. 128, a multiple of 16");
 static_assert(BC == 64 || BC == 128, "64 or 128 keys per tile");
 static_assert(CONSUMERS >= 1 && CONSUMERS <= 3 && STAGES >= 2, "1-3 consumer warpgroups, 2+ stages");
-// Registers: the launch gives LAUNCH_REGS a thread (the __launch_bounds__ cap); the producer keeps 24 and the
-// consumers share what it gives back, at most 240 (one consumer warpgroup therefore needs two blocks an SM).
-constexpr int PRODUCER_REGS = 24;
-constexpr int CAP = 65536 / (THREADS * FLASH_MIN_BLOCKS) / 8 * 8;
-constexpr int LAUNCH_REGS = CAP > 255 ? 248 : CAP;
-constexpr int CONSUMER_SHARE = LAUNCH_REGS + (LAUNCH_REGS - PRODUCER_REGS) / CONSUMERS / 8 * 8;
-constexpr int CONSUMER_REGS = CONSUMER_SHARE > 240 ? 240 : CONSUMER_SHARE;
-static_assert(CONSUMER_REGS > LAUNCH_REGS && CONSUMER_REGS >= 128, "the consumers must gain registers, to 128+");
-
-// One box (64 columns x rows of one (batch, head)) of a 3-D tensor map into shared memory, counted on bar.
-__device__ __forceinline__ void tma_load_3d(unsigned dst, const TensorMap* map, int col, int row, int bh,
-                                            unsigned bar) {
-    asm volatile(
-        "cp.async.bulk.tensor.3d.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1, {%2, %3, %4}], "
-        "[%5];\n" ::"r"(dst),
-        "l"(reinterpret_cast<unsigned long long>(map)), "r"(col), "r"(row), "r"(bh), "r"(bar)
-        : "memory");
-}
-
-// A tile of `rows` rows starting at `row` of head bh: one box per 64-column slab, slab s at dst + s rows 128.
-template <int ROWS>
-__device__ __forceinline__ void tma_tile(unsigned dst, const TensorMap* map, int row, int bh, unsigned bar) {
-#pragma unroll
-    for (int s = 0; s < SLABS; ++s) tma_load_3d(dst + s * ROWS * 128, map, s * 64, row, bh, bar);
-}
+using Registers = fa::RegisterSplit<THREADS, FLASH_MIN_BLOCKS, CONSUMERS>;  // flash_tma.cuh
 
 template <bool BF16>
 __device__ void flash_fwd_tma(const TensorMap* map_q, const TensorMap* map_k, const TensorMap* map_v,
@@ -98,23 +73,23 @@ __device__ void flash_fwd_tma(const TensorMap* map_q, const TensorMap* map_k, co
     __syncthreads();
 
     if (wg == 0) {  // producer
-        asm volatile("setmaxnreg.dec.sync.aligned.u32 %0;\n" ::"n"(PRODUCER_REGS));
+        asm volatile("setmaxnreg.dec.sync.aligned.u32 %0;\n" ::"n"(Registers::PRODUCER));
         if (threadIdx.x == 0) {
             mbar_expect_tx(smem_addr(&q_full), Q_BYTES);
-            tma_tile<BR>(q_tile, map_q, q0, bh, smem_addr(&q_full));
+            tma_rows<D, BR, BR>(q_tile, map_q, q0, bh, smem_addr(&q_full));
             for (int t = 0; t < n_tiles; ++t) {
                 const int s = t % STAGES;
                 if (t >= STAGES) mbar_wait(smem_addr(&empty[s]), ((t / STAGES) - 1) & 1);
                 const unsigned k_tile = kv_tiles + s * 2 * KV_BYTES;
                 mbar_expect_tx(smem_addr(&k_full[s]), KV_BYTES);
-                tma_tile<BC>(k_tile, map_k, t * BC, bh, smem_addr(&k_full[s]));
+                tma_rows<D, BC, BC>(k_tile, map_k, t * BC, bh, smem_addr(&k_full[s]));
                 mbar_expect_tx(smem_addr(&v_full[s]), KV_BYTES);
-                tma_tile<BC>(k_tile + KV_BYTES, map_v, t * BC, bh, smem_addr(&v_full[s]));
+                tma_rows<D, BC, BC>(k_tile + KV_BYTES, map_v, t * BC, bh, smem_addr(&v_full[s]));
             }
         }
         return;
     }
-    asm volatile("setmaxnreg.inc.sync.aligned.u32 %0;\n" ::"n"(CONSUMER_REGS));
+    asm volatile("setmaxnreg.inc.sync.aligned.u32 %0;\n" ::"n"(Registers::CONSUMER));
 
     const int cw = wg - 1, warp = (threadIdx.x % 128) / 32, lane = threadIdx.x % 32;
     const int g = lane / 4;

@@ -234,12 +234,18 @@ def flash_forward_hopper(q, k, v, *, causal=False, key_padding_mask=None, scale=
 
 def flash_backward_hopper(q, k, v, out, lse, dout, *, causal=False, key_padding_mask=None, scale=None,
                           precision=None, impl=None):
-    """Level 2's ``flash_backward_cuda``, but 09 (wgmma) where it applies (as :func:`flash_forward_hopper`)."""
+    """Level 2's ``flash_backward_cuda``, but 09 (wgmma) where it applies (as :func:`flash_forward_hopper`), and 11
+    (TMA, a producer warpgroup) instead of 09 at the head dimensions and lengths of ``bwd_tma.TMA_BWD_FROM_N``."""
     if impl is None and precision is None:
         done = planned.backward(q, k, v, out, lse, dout, causal, key_padding_mask, scale)
         if done is not None:
             return done
     if _wgmma_applies(q, precision, impl):
+        from hyperion.kernels.attention import bwd_tma
+
+        if q.shape[2] >= bwd_tma.TMA_BWD_FROM_N.get(q.shape[-1], 1 << 62):
+            return bwd_tma.flash_backward_tma(q, k, v, out, lse, dout, causal=causal,
+                                              key_padding_mask=key_padding_mask, scale=scale, precision=precision)
         return flash_backward_wgmma(q, k, v, out, lse, dout, causal=causal, key_padding_mask=key_padding_mask,
                                     scale=scale, precision=precision)
     return level2.flash_backward_cuda(q, k, v, out, lse, dout, causal=causal, key_padding_mask=key_padding_mask,

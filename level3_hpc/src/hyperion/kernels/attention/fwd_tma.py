@@ -51,52 +51,54 @@ def threads(tile: dict[str, int]) -> int:
 
 
 class Plan:
-    """One launch geometry of 10 (kernel, grid, block, shared memory, and the seven scalars): its parameter block
-    -- the three 128-byte maps on 64-byte boundaries, then an 8-byte slot per scalar -- laid out once. A call
-    copies the maps in only when they are not the ones already there, packs the three pointers that change
-    from call to call and calls cuLaunchKernel, which copies the block before it returns. Calls from several
-    threads take turns (a lock)."""
+    """One launch geometry of a kernel that takes tensor maps by value (10, 11): kernel, grid, block, shared
+    memory and the seven scalars, with its parameter block -- ``maps`` 128-byte maps on 64-byte boundaries, then
+    an 8-byte slot per pointer and per scalar -- laid out once. A call copies the maps in only when they are
+    not the ones already there, packs the ``pointers`` that change from call to call and calls cuLaunchKernel,
+    which copies the block before it returns. Calls from several threads take turns (a lock)."""
 
-    POINTERS = 3 * MAP_BYTES  # key_pad, out, lse: three 8-byte slots after the maps
     SCALARS = "<i4xi4xi4xf4xi4xi4xi4x"  # heads, n_q, n_k, scale, causal, has_pad, group
 
-    def __init__(self, fn: Any, grid: tuple[int, int], block: int, smem: int, *scalars: Any) -> None:
+    def __init__(self, fn: Any, grid: tuple[int, int], block: int, smem: int, *scalars: Any, maps: int = 3,
+                 pointers: int = 3) -> None:
         import cupy
 
-        size = self.POINTERS + 8 * 10
+        self.pointers_at, self.pointer_format = maps * MAP_BYTES, "<" + "Q" * pointers
+        size = self.pointers_at + 8 * (pointers + 7)
         self._raw = np.zeros(size + 64, np.uint8)
         start = (-self._raw.ctypes.data) % 64
         self.block = self._raw[start:start + size]
-        struct.pack_into(self.SCALARS, self.block, self.POINTERS + 24, *scalars)
+        struct.pack_into(self.SCALARS, self.block, self.pointers_at + 8 * pointers, *scalars)
         base = self.block.ctypes.data
-        self.params = np.array([base + i * MAP_BYTES for i in range(3)] +
-                               [base + self.POINTERS + 8 * i for i in range(10)], np.uint64)
+        self.params = np.array([base + i * MAP_BYTES for i in range(maps)] +
+                               [base + self.pointers_at + 8 * i for i in range(pointers + 7)], np.uint64)
         self._params_ptr = int(self.params.ctypes.data)
         self.head = (fn.kernel.ptr, grid[0], grid[1], 1, block, 1, 1, smem)
         self.maps: tuple[bytes, ...] | None = None  # the maps the block holds
         self._launch, self._stream = cupy.cuda.driver.launchKernel, cupy.cuda.get_current_stream
         self._lock = threading.Lock()
 
-    def __call__(self, maps: tuple[bytes, ...], key_pad: int, out: int, lse: int) -> None:
+    def __call__(self, maps: tuple[bytes, ...], *pointers: int) -> None:
         with self._lock:
             if maps is not self.maps:
-                self.block[:self.POINTERS] = np.frombuffer(b"".join(maps), np.uint8)
+                self.block[:self.pointers_at] = np.frombuffer(b"".join(maps), np.uint8)
                 self.maps = maps
-            struct.pack_into("<QQQ", self.block, self.POINTERS, key_pad, out, lse)
+            struct.pack_into(self.pointer_format, self.block, self.pointers_at, *pointers)
             self._launch(*self.head, self._stream().ptr, self._params_ptr, 0)
 
 
 _PLANS: dict[tuple, Plan] = {}
 
 
-def plan(fn: Any, grid: tuple[int, int], block: int, smem: int, *scalars: Any) -> Plan:
+def plan(fn: Any, grid: tuple[int, int], block: int, smem: int, *scalars: Any, maps: int = 3,
+         pointers: int = 3) -> Plan:
     """The :class:`Plan` of this kernel, geometry and scalars, made on the first call."""
     key = (fn.kernel.ptr, grid, block, smem, scalars)
     found = _PLANS.get(key)
     if found is None:
         if len(_PLANS) > 256:
             _PLANS.clear()
-        found = _PLANS[key] = Plan(fn, grid, block, smem, *scalars)
+        found = _PLANS[key] = Plan(fn, grid, block, smem, *scalars, maps=maps, pointers=pointers)
     return found
 
 

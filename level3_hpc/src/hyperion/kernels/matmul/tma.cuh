@@ -1,5 +1,6 @@
-// The copy engine (TMA) and its barriers, shared by 14_wgmma_tma.cu and 15_wgmma_3xtf32.cu: the tensor map a
-// kernel takes by value, the mbarrier calls of a producer/consumer ring, and one 2-D box load.
+// The copy engine (TMA) and its barriers, shared by 14_wgmma_tma.cu, 15_wgmma_3xtf32.cu and the attention
+// kernels 10 and 11: the tensor map a kernel takes by value, the mbarrier calls of a producer/consumer ring,
+// and one 2-D or 3-D box load.
 #pragma once
 
 struct __align__(64) TensorMap {  // CUtensorMap: 128 opaque bytes, filled by cuTensorMapEncodeTiled
@@ -32,6 +33,16 @@ __device__ __forceinline__ void tma_load_2d(unsigned dst, const TensorMap* map, 
         "cp.async.bulk.tensor.2d.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1, {%2, %3}], [%4];\n" ::"r"(
             dst),
         "l"(reinterpret_cast<unsigned long long>(map)), "r"(c0), "r"(c1), "r"(bar)
+        : "memory");
+}
+
+// One box of a 3-D tensor map at (c0: inner, c1: middle, c2: outer) into shared memory at dst, counted on bar.
+__device__ __forceinline__ void tma_load_3d(unsigned dst, const TensorMap* map, int c0, int c1, int c2,
+                                            unsigned bar) {
+    asm volatile(
+        "cp.async.bulk.tensor.3d.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1, {%2, %3, %4}], "
+        "[%5];\n" ::"r"(dst),
+        "l"(reinterpret_cast<unsigned long long>(map)), "r"(c0), "r"(c1), "r"(c2), "r"(bar)
         : "memory");
 }
 
