@@ -111,14 +111,15 @@ __device__ void flash_fwd_tma(const TensorMap* map_q, const TensorMap* map_k, co
     auto release = [&](int t) {  // this warp is done with tile t's stage
         if (lane == 0) mbar_arrive(smem_addr(&empty[t % STAGES]));
     };
-    auto scores = [&](int t) {  // issue S_t = Q K_tᵀ once K_t has landed
-        mbar_wait(smem_addr(&k_full[t % STAGES]), (t / STAGES) & 1);
-        wgmma_fence();
+    // The waits come before the fence and the products after it: no branch (a wait's spin loop) may sit between
+    // a wgmma fence and the products it covers, or ptxas injects a warpgroup.arrive in that branch and
+    // serializes the products (C7519 / C7520) -- the overlap below would be lost.
+    auto landed = [&](unsigned long long* full, int t) { mbar_wait(smem_addr(&full[t % STAGES]), (t / STAGES) & 1); };
+    auto scores = [&](int t) {  // issue S_t = Q K_tᵀ (K_t landed, fenced)
         rows_times_rows<BF16, D, BC>(s, my_q, BR, kv_tiles + (t % STAGES) * 2 * KV_BYTES, BC);
         wgmma_commit();
     };
-    auto values = [&](int t) {  // issue O += P_t V_t once V_t has landed
-        mbar_wait(smem_addr(&v_full[t % STAGES]), (t / STAGES) & 1);
+    auto values = [&](int t) {  // issue O += P_t V_t (V_t landed, fenced)
         regs_times_tile<BF16, D, BC>(o, p, kv_tiles + (t % STAGES) * 2 * KV_BYTES + KV_BYTES, BC);
         wgmma_commit();
     };
@@ -126,12 +127,17 @@ __device__ void flash_fwd_tma(const TensorMap* map_q, const TensorMap* map_k, co
     mbar_wait(smem_addr(&q_full), 0);
     if (my_tiles > 0) {
         float alpha[2];
+        landed(k_full, 0);
+        wgmma_fence();
         scores(0);
         wgmma_wait<0>();
         fence_acc(s);
         online_softmax<BC>(s, m, l, alpha, scale_log2, 0, rows, warp_row, n_k, pad_row, has_pad, causal, diag);
         to_a_fragments<BF16, BC>(p, s);
         for (int t = 1; t < my_tiles; ++t) {
+            landed(k_full, t);
+            landed(v_full, t - 1);  // landed long ago: it came with K_{t-1}
+            wgmma_fence();
             scores(t);        // S_t = Q K_tᵀ ...
             values(t - 1);    // ... and O += P_{t-1} V_{t-1} queued behind it
             wgmma_wait<1>();  // S_t is done; P V still runs while the softmax below does
@@ -145,6 +151,7 @@ __device__ void flash_fwd_tma(const TensorMap* map_q, const TensorMap* map_k, co
             rescale_rows<D>(o, alpha);
             to_a_fragments<BF16, BC>(p, s);
         }
+        landed(v_full, my_tiles - 1);
         wgmma_fence();
         values(my_tiles - 1);
         wgmma_wait<0>();
