@@ -161,9 +161,15 @@ def test_flash_attention_bad_input_is_named():
 
 
 def test_numba_memory_is_linear_in_n():
-    """Peak traced memory of the numba forward grows ~linearly (x2 per doubling), naive's ~quadratically."""
+    """Peak traced memory of the numba forward grows ~linearly (x2 per doubling), naive's ~quadratically. The
+    numba kernel also holds a fixed scratch per thread (score tiles), so its growth, not its peak, is compared with
+    naive's: on a 16-core machine that scratch alone was most of its peak at N = 512 (4.9 MB against naive's 6.3).
+    Both run once first: a first numba call traces its compilation too (26 MB at N = 256)."""
     import tracemalloc
 
+    q, k, v, _, _ = _inputs(b=1, h=2, n_q=64, n_k=64, d=32)
+    numba_cpu.flash_forward(q, k, v)
+    naive_attention_forward(q, k, v)
     peaks = {}
     for n in (256, 512):
         q, k, v, _, _ = _inputs(b=1, h=2, n_q=n, n_k=n, d=32)
@@ -174,7 +180,7 @@ def test_numba_memory_is_linear_in_n():
             tracemalloc.stop()
     assert peaks["numba", 512] / peaks["numba", 256] < 2.5
     assert peaks["naive", 512] / peaks["naive", 256] > 3.0
-    assert peaks["numba", 512] < peaks["naive", 512] / 4
+    assert peaks["numba", 512] - peaks["numba", 256] < (peaks["naive", 512] - peaks["naive", 256]) / 4
 
 
 def test_blas_is_single_threaded_inside_the_kernels_and_restored_after():

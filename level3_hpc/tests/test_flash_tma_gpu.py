@@ -79,10 +79,15 @@ def test_tma_unaligned_view_and_no_keys():
 
 
 @hopper
-@pytest.mark.parametrize(("d", "n_q", "want"), [(64, 100, "10"), (80, 5000, "08"), (96, 1000, "08"),
-                                                 (96, 4096, "10"), (128, 1, "10")])
-def test_dispatch_takes_10_where_its_table_says(monkeypatch, d, n_q, want):
-    """Both ways the dispatch runs: by a plan (fp16, contiguous, aligned) and by the general path."""
+@pytest.mark.parametrize(("d", "n_q", "from_n", "want"), [(64, 100, None, "10"), (80, 5000, None, "10"),
+                                                           (96, 1000, None, "10"), (128, 1, None, "10"),
+                                                           (96, 1000, 4096, "08"), (96, 4096, 4096, "10")])
+def test_dispatch_takes_10_where_its_table_says(monkeypatch, d, n_q, from_n, want):
+    """Both ways the dispatch runs: by a plan (fp16, contiguous, aligned) and by the general path; with the table
+    as it is, and with 10 from N_q = 4096 only (``from_n``)."""
+    if from_n is not None:
+        monkeypatch.setitem(fwd_tma.TMA_FROM_N, d, from_n)
+    monkeypatch.setattr(planned, "_FORWARD", {})
     q = cp.ones((1, 1, n_q, d), cp.float16)
     k = cp.ones((1, 1, 7, d), cp.float16)
     out, _ = fh.flash_forward_hopper(q, k, k, causal=True)

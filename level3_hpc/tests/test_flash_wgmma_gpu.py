@@ -133,7 +133,13 @@ def test_dispatch_falls_back_to_level2_where_08_does_not_apply(monkeypatch):
 
 @hopper
 def test_dispatch_picks_08_on_hopper(monkeypatch):
-    (q, k, v), _ = _inputs((1, 2, 50, 60, 80), seed=6)  # d = 80: 08's (10 takes d = 64 and 128: fwd_tma.TMA_FROM_N)
+    """Where fwd_tma.TMA_FROM_N does not take 10 (since 2026-12-07 it takes every head dimension: here d = 80 is
+    taken out of it), fp16 runs 08, by a plan and by the general path."""
+    from hyperion.kernels.attention import fwd_tma
+
+    monkeypatch.setitem(fwd_tma.TMA_FROM_N, 80, 1 << 62)
+    monkeypatch.setattr(fh.planned, "_FORWARD", {})
+    (q, k, v), _ = _inputs((1, 2, 50, 60, 80), seed=6)
     q, k, v = (x.astype(cp.float16) for x in (q, k, v))
     fh.flash_forward_hopper(q, k, v)
     assert fh.planned._FORWARD[fh.planned._key((q, k, v), False, None, None)].kernel == "08"  # run by a plan

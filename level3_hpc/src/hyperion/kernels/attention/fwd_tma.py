@@ -24,19 +24,21 @@ from hyperion.transformer.flash._inputs import causal_mode, check_qkv, default_s
 SOURCE = "attention/10_flash_fwd_tma.cu"
 # Per head dimension: keys per tile, consumer warpgroups (64 query rows each), ring stages, blocks per SM.
 # From the H100 sweep of 2026-12-06 (results/runtime-h100-2026-12-06-k, call 1: B = 4, H = 16, fp16, N 1024 /
-# 4096 / 8192, causal and not): the fastest of 10's tiles at N = 4096 and 8192.
+# 4096 / 8192, causal and not): the fastest of 10's tiles at N = 4096 and 8192; d = 80 and 96 from a sweep of
+# three tiles after 10's products were no longer serialized (results/runtime-h100-2026-12-07-p, call 7: three
+# stages the fastest summed over N = 4096 and 8192); d = 128's third stage from call 9 (1.12-1.22x faster in
+# all six cells; at d = 64 a third stage changed nothing, 0.98-1.00).
 TMA_TILES: dict[int, dict[str, int]] = {
     64: {"FLASH_BC": 128, "FLASH_WG": 1, "FLASH_STAGES": 2, "FLASH_MIN_BLOCKS": 2},
-    80: {"FLASH_BC": 128, "FLASH_WG": 2, "FLASH_STAGES": 2, "FLASH_MIN_BLOCKS": 1},
-    96: {"FLASH_BC": 128, "FLASH_WG": 2, "FLASH_STAGES": 2, "FLASH_MIN_BLOCKS": 1},
-    128: {"FLASH_BC": 128, "FLASH_WG": 2, "FLASH_STAGES": 2, "FLASH_MIN_BLOCKS": 1},
+    80: {"FLASH_BC": 128, "FLASH_WG": 2, "FLASH_STAGES": 3, "FLASH_MIN_BLOCKS": 1},
+    96: {"FLASH_BC": 128, "FLASH_WG": 2, "FLASH_STAGES": 3, "FLASH_MIN_BLOCKS": 1},
+    128: {"FLASH_BC": 128, "FLASH_WG": 2, "FLASH_STAGES": 3, "FLASH_MIN_BLOCKS": 1},
 }
-# Where flash_forward_hopper takes 10 over 08: head dimension -> the shortest N_q. In that sweep 10 (its
-# table's tile) against 08 (its own): d = 64 1.02-1.13x SDPA against 1.02-1.14 (faster at N = 4096 and 8192
-# without a mask, within 2 % elsewhere); d = 128 faster in all six cells (1.05-1.38 against 0.99-1.26); d = 96
-# faster or even from N = 4096 (1.09-1.20 against 1.05-1.20), slower at N = 1024 without a mask (0.95 against
-# 1.02); d = 80 slower in five of six cells (08 stays).
-TMA_FROM_N: dict[int, int] = {64: 1, 96: 4096, 128: 1}
+# Where flash_forward_hopper takes 10 over 08: head dimension -> the shortest N_q. Every head dimension from any
+# N since 10's waits moved ahead of its wgmma fence (2026-12-07, call 6: 10 1.01-1.25x faster than before;
+# call 7, one process, in turns: 08's time / 10's best tile 1.03-1.22 at d = 80 and 1.13-1.33 at d = 96 over
+# N 1024 / 2048 / 4096 / 8192, causal and not). Before that, d = 80 kept 08 and d = 96 took 10 from N = 4096.
+TMA_FROM_N: dict[int, int] = {64: 1, 80: 1, 96: 1, 128: 1}
 
 
 def shared_bytes(d: int, tile: dict[str, int]) -> int:
