@@ -48,7 +48,8 @@ WGMMA_TILES: dict[int, dict[str, int]] = {
 # not causal, N = 512 / 1024 / 2048: 1.03 / 1.01 / 1.03 against the table's 0.82 / 0.99 / 1.01; causal at
 # N = 512 1.09 against 1.00, but at 1024 and 2048 the table's tile was faster (1.21 / 1.29 against 1.19 / 1.26).
 # Measured with N_q = N_k only; the rule looks at N_q. (head dimension -> (longest N_q not causal, longest N_q
-# causal, tile)); it spills 16 bytes (test_compile).
+# causal, tile)); it spills 16 bytes (test_compile). Since 2026-12-07 flash_forward_hopper runs 10 at d = 128 at
+# every N (fwd_tma.TMA_FROM_N), so this tile serves 08 called directly.
 SHORT_TILES: dict[int, tuple[int, int, dict[str, int]]] = {
     128: (2048, 512, {"FLASH_BC": 64, "FLASH_WG": 2, "FLASH_MIN_BLOCKS": 2}),
 }
@@ -214,7 +215,7 @@ def flash_backward_wgmma(q, k, v, out, lse, dout, *, causal=False, key_padding_m
 def flash_forward_hopper(q, k, v, *, causal=False, key_padding_mask=None, scale=None, precision=None, impl=None):
     """Level 2's ``flash_forward_cuda``, but 08 (wgmma) where it applies: fp16/bf16, d in :data:`WGMMA_DIMS`,
     a Hopper GPU, no ``impl`` asked for; and 10 (TMA, a producer warpgroup) instead of 08 at the head dimensions
-    and lengths of ``fwd_tma.TMA_FROM_N``. Same arguments, same results (to fp16 rounding). fp16 calls run by
+    and lengths of ``fwd_tma.TMA_FROM_N`` (all of them since 2026-12-07). Same arguments, same results (to fp16 rounding). fp16 calls run by
     a plan made once per shape (:mod:`.planned`) where one applies."""
     if impl is None and precision is None:
         done = planned.forward(q, k, v, causal, key_padding_mask, scale)
