@@ -215,8 +215,8 @@ def flash_backward_wgmma(q, k, v, out, lse, dout, *, causal=False, key_padding_m
 def flash_forward_hopper(q, k, v, *, causal=False, key_padding_mask=None, scale=None, precision=None, impl=None):
     """Level 2's ``flash_forward_cuda``, but 08 (wgmma) where it applies: fp16/bf16, d in :data:`WGMMA_DIMS`,
     a Hopper GPU, no ``impl`` asked for; and 10 (TMA, a producer warpgroup) instead of 08 at the head dimensions
-    and lengths of ``fwd_tma.TMA_FROM_N`` (all of them since 2026-12-07). Same arguments, same results (to fp16 rounding). fp16 calls run by
-    a plan made once per shape (:mod:`.planned`) where one applies."""
+    and lengths of ``fwd_tma.TMA_FROM_N`` (all of them since 2026-12-07). Same arguments, same results (to fp16
+    rounding). fp16 calls run by a plan made once per shape (:mod:`.planned`) where one applies."""
     if impl is None and precision is None:
         done = planned.forward(q, k, v, causal, key_padding_mask, scale)
         if done is not None:
