@@ -4,7 +4,8 @@
     compute-sanitizer --tool memcheck python -m hyperion.kernels.profile --small         # odd tiny sizes
 
 Each version is launched once (compiled on its first call, which is no launch), so a profiler
-filtered on our kernel names sees one launch per version. ``--small`` uses sizes that are not
+filtered on our kernel names sees one launch per version; on a Hopper GPU the FlashAttention kernels 08-11
+too. ``--small`` uses sizes that are not
 multiples of any tile and turns CuPy's memory pool off, so that every array is its own cudaMalloc
 and memcheck sees an access one element past an array (inside a pool it would not).
 """
@@ -31,6 +32,7 @@ KERNEL_REGEX = (
             "causal_mask",
             "residual_",
             "attention_qk",
+            "flash_",
             "demo_",
         ]
     )
@@ -91,6 +93,7 @@ def run(small: bool) -> list[str]:
         "fused: bias_gelu (+unfused, +bwd), residual_layernorm (+unfused), scale_mask_softmax (+unfused), "
         "attention_qk (+unfused)"
     )
+    launched += _hopper_flash(small)
     n = 4099 if small else 1 << 24
     yv = cupy.random.random(n, dtype=np.float32)
     demo.branch(yv, False, 8), demo.branch(yv, True, 8)
@@ -100,6 +103,32 @@ def run(small: bool) -> list[str]:
     demo.transpose(m, False), demo.transpose(m, True)
     launched.append("demo: divergent/uniform branch, gather stride 1/32, transpose conflicts/padded")
     cupy.cuda.Device().synchronize()
+    return launched
+
+
+def _hopper_flash(small: bool) -> list[str]:
+    """The Hopper FlashAttention kernels (08, 09, 10, 11; level 2's delta kernel with 09 and 11), forward and
+    backward, causal with a padding mask; nothing off Hopper. ``small``: lengths that are not multiples of any
+    tile, two heads a batch element, d = 80 (a part-filled second slab)."""
+    import cupy
+
+    from hyperion.kernels import attention as fh
+    from hyperion.kernels.attention import bwd_tma, fwd_tma
+
+    if not fh.hopper_available():
+        return []
+    B, H, n_q, n_k, d = (2, 2, 70, 45, 80) if small else (2, 8, 1024, 1024, 64)
+    q = cupy.random.standard_normal((B, H, n_q, d), dtype=np.float32).astype(np.float16)
+    k, v = (cupy.random.standard_normal((B, H, n_k, d), dtype=np.float32).astype(np.float16) for _ in range(2))
+    pad = cupy.zeros((B, n_k), bool)
+    pad[-1, n_k // 2:] = True
+    launched = []
+    for name, forward in (("08", fh.flash_forward_wgmma), ("10", fwd_tma.flash_forward_tma)):
+        out, lse = forward(q, k, v, causal=True, key_padding_mask=pad)
+        launched.append(f"flash {name} forward")
+    for name, backward in (("09", fh.flash_backward_wgmma), ("11", bwd_tma.flash_backward_tma)):
+        backward(q, k, v, out, lse, q, causal=True, key_padding_mask=pad)
+        launched.append(f"flash {name} backward")
     return launched
 
 
