@@ -99,10 +99,17 @@ def test_tma_backward_unaligned_and_empty():
     q, k, v = (x.astype(cp.float16) for x in (q, k, v))
     do = _grad_out(q, 6)
     out, lse = fh.flash_forward_wgmma(q, k, v)
-    flat = cp.empty(do.size + 1, cp.float16)
-    do_off = flat[1:].reshape(do.shape)  # starts 2 bytes off: copied to an aligned array first
-    do_off[...] = do
+    do_off, out_off = (cp.empty(x.size + 1, cp.float16)[1:].reshape(x.shape) for x in (do, out))
+    do_off[...], out_off[...] = do, out  # they start 2 bytes off: copied to aligned arrays first
     _grads_close(bwd_tma.flash_backward_tma(q, k, v, out, lse, do_off), q, k, v, do, False, None, "11 unaligned dO")
+    _grads_close(bwd_tma.flash_backward_tma(q, k, v, out_off, lse, do), q, k, v, do, False, None, "11 unaligned O")
+    by_plan = fh.flash_backward_hopper(q, k, v, out_off, lse, do_off)  # the planned call declines; the general path
+    _grads_close(by_plan, q, k, v, do, False, None, "planned, unaligned O and dO")
+    for backward in (bwd_tma.flash_backward_tma, fh.flash_backward_wgmma):  # read as fp16 they would be garbage
+        with pytest.raises(ValueError, match="dout must have q's shape"):
+            backward(q, k, v, out, lse, do.astype(cp.float32))
+        with pytest.raises(ValueError, match="lse must have shape"):
+            backward(q, k, v, out, lse[:, :, :-1], do)
     grads = bwd_tma.flash_backward_tma(q, k[:, :, :0], v[:, :, :0], out, lse, do)
     assert [g.shape for g in grads] == [q.shape, (1, 2, 0, 64), (1, 2, 0, 64)] and bool(cp.all(grads[0] == 0))
 

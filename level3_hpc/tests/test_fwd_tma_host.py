@@ -57,7 +57,7 @@ def test_a_failed_encode_names_the_shape(monkeypatch):
         tma.tensor_map(0x10, 64, 10, 64, 64, depth=3)
 
 
-@pytest.mark.parametrize(("n_maps", "n_pointers"), [(3, 3), (4, 5), (4, 4)])  # 10; 11's dK/dV and dQ kernels
+@pytest.mark.parametrize(("n_maps", "n_pointers"), [(3, 3), (4, 5), (4, 6)])  # 10; 11's dK/dV and dQ kernels
 def test_plan_parameter_block(monkeypatch, n_maps, n_pointers):
     seen = []
     n_slots = n_maps + n_pointers + 7

@@ -107,7 +107,7 @@ def run(small: bool) -> list[str]:
 
 
 def _hopper_flash(small: bool) -> list[str]:
-    """The Hopper FlashAttention kernels (08, 09, 10, 11; level 2's delta kernel with 09 and 11), forward and
+    """The Hopper FlashAttention kernels (08, 09, 10, 11; level 2's delta kernel with 09), forward and
     backward, causal with a padding mask; nothing off Hopper. ``small``: lengths that are not multiples of any
     tile, two heads a batch element, d = 80 (a part-filled second slab)."""
     import cupy

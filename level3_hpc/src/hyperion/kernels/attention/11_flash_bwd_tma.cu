@@ -14,6 +14,9 @@
 //    accumulators); a warp releases a stage (one arrive on its "empty" mbarrier) once its products have read
 //    it. No block-wide barrier in the loop. setmaxnreg hands the producer's registers to the consumers (10's
 //    split, flash_tma.cuh).
+//  * delta = rowsum(dO ∘ O) is the dQ kernel's too (09 takes it from level 2's delta kernel, a launch of its
+//    own): each consumer warp sums its 16 rows from global memory while the copy engine brings the owned rows,
+//    keeps them for its products and writes them out; the dK/dV kernel, launched after it, reads them.
 // Masks (causal top-left / bottom-right, padding, edges) and block order are 09's; a consumer whose causal rows
 // see none of a tile still waits for it and releases it (the ring's phases count every consumer warp).
 #include "attention/flash_bwd_tiles.cuh"
@@ -80,6 +83,47 @@ __device__ __forceinline__ void produce(Ring& ring, unsigned own, const TensorMa
     }
 }
 
+// Two 16-bit values (fp16, or bf16 bits) as floats.
+template <bool BF16> __device__ __forceinline__ float2 unpack(unsigned u) {
+    if constexpr (BF16) return make_float2(__uint_as_float(u << 16), __uint_as_float(u & 0xffff0000u));
+    __half2 h = *reinterpret_cast<__half2*>(&u);
+    return __half22float2(h);
+}
+
+// delta = rowsum(dO ∘ O) of a warp's 16 rows from warp_row (float32; 0 past n_q): two lanes a row, half a row
+// each in 16-byte loads, all issued before the sums. Lane 2r writes row r's to `delta`; row_delta gets this
+// thread's accumulator rows (warp_row + lane / 4, and 8 further) by shuffles.
+template <bool BF16, int D>
+__device__ __forceinline__ void warp_row_delta(float (&row_delta)[2], const unsigned short* __restrict__ dout,
+                                               const unsigned short* __restrict__ out, float* __restrict__ delta,
+                                               int warp_row, int n_q) {
+    constexpr int CHUNKS = D / 16;  // 16-byte chunks in half a row
+    const int lane = threadIdx.x % 32, row = warp_row + lane / 2;
+    float sum = 0.f;
+    if (row < n_q) {
+        const size_t at = (size_t)row * D + (lane % 2) * (D / 2);
+        const uint4* a = reinterpret_cast<const uint4*>(dout + at);
+        const uint4* b = reinterpret_cast<const uint4*>(out + at);
+        uint4 x[CHUNKS], y[CHUNKS];
+#pragma unroll
+        for (int c = 0; c < CHUNKS; ++c) x[c] = a[c], y[c] = b[c];
+#pragma unroll
+        for (int c = 0; c < CHUNKS; ++c) {
+            const unsigned xs[4] = {x[c].x, x[c].y, x[c].z, x[c].w}, ys[4] = {y[c].x, y[c].y, y[c].z, y[c].w};
+#pragma unroll
+            for (int i = 0; i < 4; ++i) {
+                const float2 u = unpack<BF16>(xs[i]), w = unpack<BF16>(ys[i]);
+                sum = fmaf(u.x, w.x, fmaf(u.y, w.y, sum));
+            }
+        }
+    }
+    sum += __shfl_xor_sync(0xffffffffu, sum, 1);
+    if (lane % 2 == 0 && row < n_q) delta[row] = sum;
+    const int g = lane / 4;
+    row_delta[0] = __shfl_sync(0xffffffffu, sum, 2 * g);
+    row_delta[1] = __shfl_sync(0xffffffffu, sum, 2 * g + 16);
+}
+
 // A consumer warp is done with tile t's stage.
 __device__ __forceinline__ void release(Ring& ring, int t) {
     if (threadIdx.x % 32 == 0) mbar_arrive(smem_addr(&ring.empty[t % STAGES]));
@@ -88,7 +132,8 @@ __device__ __forceinline__ void release(Ring& ring, int t) {
 template <bool BF16>
 __device__ void flash_bwd_dq_tma(const TensorMap* map_q, const TensorMap* map_k, const TensorMap* map_v,
                                  const TensorMap* map_do, const float* __restrict__ lse,
-                                 const float* __restrict__ delta, const unsigned char* __restrict__ key_pad,
+                                 float* __restrict__ delta, const unsigned char* __restrict__ key_pad,
+                                 const unsigned short* __restrict__ dout, const unsigned short* __restrict__ out,
                                  unsigned short* __restrict__ dq, int heads, int n_q, int n_k, float scale,
                                  int causal, int has_pad, int group) {
     using namespace fa;
@@ -120,11 +165,11 @@ __device__ void flash_bwd_dq_tma(const TensorMap* map_q, const TensorMap* map_k,
     const int warp_row = q0 + cw * 64 + warp * 16, rows[2] = {warp_row + g, warp_row + g + 8};
     const int group_last_row = q0 + cw * 64 + 63;
     float lse2[2], row_delta[2];  // a row past N_q or that sees no key: L = +inf, so P = exp2(-inf) = 0
+    warp_row_delta<BF16, D>(row_delta, dout + (size_t)bh * n_q * D, out + (size_t)bh * n_q * D, delta, warp_row, n_q);
 #pragma unroll
     for (int h = 0; h < 2; ++h) {
         const float L = rows[h] < n_q ? lse[rows[h]] : -INFINITY;
         lse2[h] = L == -INFINITY ? INFINITY : L * LOG2E;
-        row_delta[h] = rows[h] < n_q ? delta[rows[h]] : 0.f;
     }
     float dqa[D / 2];
 #pragma unroll
@@ -222,11 +267,12 @@ __device__ void flash_bwd_dkdv_tma(const TensorMap* map_q, const TensorMap* map_
     extern "C" __global__ void __launch_bounds__(THREADS, FLASH_MIN_BLOCKS)                                     \
         flash_bwd_dq_tma_##SUFFIX(const __grid_constant__ TensorMap map_q, const __grid_constant__ TensorMap map_k, \
                                   const __grid_constant__ TensorMap map_v,                                      \
-                                  const __grid_constant__ TensorMap map_do, const float* lse, const float* delta, \
-                                  const unsigned char* key_pad, unsigned short* dq, int heads, int n_q, int n_k, \
+                                  const __grid_constant__ TensorMap map_do, const float* lse, float* delta,     \
+                                  const unsigned char* key_pad, const unsigned short* dout,                     \
+                                  const unsigned short* out, unsigned short* dq, int heads, int n_q, int n_k,   \
                                   float scale, int causal, int has_pad, int group) {                            \
-        flash_bwd_dq_tma<BF16>(&map_q, &map_k, &map_v, &map_do, lse, delta, key_pad, dq, heads, n_q, n_k, scale, \
-                               causal, has_pad, group);                                                         \
+        flash_bwd_dq_tma<BF16>(&map_q, &map_k, &map_v, &map_do, lse, delta, key_pad, dout, out, dq, heads, n_q,  \
+                               n_k, scale, causal, has_pad, group);                                             \
     }                                                                                                           \
     extern "C" __global__ void __launch_bounds__(THREADS, FLASH_MIN_BLOCKS)                                     \
         flash_bwd_dkdv_tma_##SUFFIX(const __grid_constant__ TensorMap map_q,                                    \

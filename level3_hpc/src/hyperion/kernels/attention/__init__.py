@@ -150,6 +150,17 @@ def _check_kind(q, precision, where: str) -> str:
     return kind
 
 
+def check_grad_inputs(q, out, lse, dout, where: str) -> None:
+    """The backward's ``out`` and ``dout`` are shaped and typed as ``q`` (the kernels read them as q's 16-bit
+    type, or round them from float32 like q with precision="bf16"), ``lse`` is ``q``'s shape without d."""
+    for name, x in (("out", out), ("dout", dout)):
+        if x.shape != q.shape or x.dtype != q.dtype:
+            raise ValueError(f"{where}: {name} must have q's shape {q.shape} and dtype {q.dtype}, "
+                             f"got {x.shape} {x.dtype}")
+    if lse.shape != q.shape[:3]:
+        raise ValueError(f"{where}: lse must have shape {q.shape[:3]} (B, H, N_q), got {lse.shape}")
+
+
 def _operands(kind: str, *arrays):
     """The kernels' operands: C-contiguous and 16-byte aligned (level 2's ``_prepare``), bf16 bits for "bf16"."""
     arrays = tuple(level2._prepare(x, x.shape[-1]) for x in arrays)
@@ -192,6 +203,7 @@ def flash_backward_wgmma(q, k, v, out, lse, dout, *, causal=False, key_padding_m
 
     check_qkv(q, k, v, key_padding_mask, "flash_backward_wgmma")
     kind = _check_kind(q, precision, "flash_backward_wgmma")
+    check_grad_inputs(q, out, lse, dout, "flash_backward_wgmma")
     if q.size == 0 or k.size == 0:  # no query rows or no keys: every gradient is zero, nothing to launch
         return tuple(cupy.zeros_like(x) for x in (q, k, v))
     batch, heads, n_q, d = q.shape

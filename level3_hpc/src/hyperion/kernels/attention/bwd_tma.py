@@ -2,14 +2,15 @@
 the tiles by the copy engine (TMA), as 10 does for 08.
 
 Both kernels take the same four 3-D tensor maps (Q, K, V, dO; boxes of 64 columns by 64 rows, made by
-:func:`hyperion.kernels.matmul.tma.tensor_map` and kept by address) and are launched by
+:func:`hyperion.kernels.matmul.tma.tensor_map` and kept by address) and are launched, the dQ kernel first (it
+writes delta = rowsum(dO ∘ O), which the dK/dV kernel reads: no delta kernel of its own), by
 :class:`~hyperion.kernels.attention.fwd_tma.Plan`. :func:`flash_backward_tma` has
 :func:`~hyperion.kernels.attention.flash_backward_wgmma`'s arguments and results.
 """
 
 from __future__ import annotations
 
-from hyperion.kernels.attention import _check_kind, _grid, _group, _kernel, _operands
+from hyperion.kernels.attention import _check_kind, _grid, _group, _kernel, _operands, check_grad_inputs
 from hyperion.kernels.attention.fwd_tma import plan
 from hyperion.kernels.matmul.tma import tensor_map
 from hyperion.tensor.cuda_build import from_bf16_bits
@@ -69,23 +70,25 @@ def flash_backward_tma(q, k, v, out, lse, dout, *, causal=False, key_padding_mas
 
     check_qkv(q, k, v, key_padding_mask, "flash_backward_tma")
     kind = _check_kind(q, precision, "flash_backward_tma")
+    check_grad_inputs(q, out, lse, dout, "flash_backward_tma")
     if q.size == 0 or k.size == 0:  # no query rows or no keys: every gradient is zero, nothing to launch
         return tuple(cupy.zeros_like(x) for x in (q, k, v))
     batch, heads, n_q, d = q.shape
     tiles = tile if isinstance(tile, tuple) else (tile or BWD_TMA_TILES[d], tile or DQ_TMA_TILES[d])
-    delta = level2.row_delta(dout, out, kind, d)
-    q, k, v, dout = _operands(kind, q, k, v, dout)  # contiguous and 16-byte aligned (a tensor map's requirement)
+    # contiguous and 16-byte aligned (a tensor map's requirement; the dQ kernel's 16-byte loads of dO and O)
+    q, k, v, dout, out = _operands(kind, q, k, v, dout, out)
     n_k, bh = k.shape[2], batch * heads
     lse = cupy.ascontiguousarray(lse, dtype=cupy.float32)
     pad = level2._pad_mask(key_padding_mask, batch, n_k)
+    delta = cupy.empty((batch, heads, n_q), cupy.float32)  # written by the dQ kernel, read by the dK/dV kernel
     dq, dk, dv = cupy.empty_like(q), cupy.empty_like(k), cupy.empty_like(v)
     maps = _maps(q.data.ptr, k.data.ptr, v.data.ptr, dout.data.ptr, d, n_q, n_k, bh)
     scalars = (heads, n_q, n_k, float(default_scale(d, scale)), causal_mode(causal),
                int(key_padding_mask is not None), _group(causal, group))
-    for name, t, n, grads in (("dkdv", tiles[0], n_k, (dk, dv)), ("dq", tiles[1], n_q, (dq,))):
+    for name, t, n, pointers in (("dq", tiles[1], n_q, (dout, out, dq)), ("dkdv", tiles[0], n_k, (dk, dv))):
         smem = shared_bytes(d, t)
         fn = _kernel(SOURCE, f"flash_bwd_{name}_tma_{kind}", d, tuple(sorted(t.items())), smem)
         launch = plan(fn, _grid(n, 64 * t["FLASH_WG"], bh), 128 * (t["FLASH_WG"] + 1), smem, *scalars, maps=4,
-                      pointers=3 + len(grads))
-        launch(maps, lse.data.ptr, delta.data.ptr, pad.data.ptr, *(g.data.ptr for g in grads))
+                      pointers=3 + len(pointers))
+        launch(maps, lse.data.ptr, delta.data.ptr, pad.data.ptr, *(x.data.ptr for x in pointers))
     return tuple(from_bf16_bits(g) for g in (dq, dk, dv)) if kind == "bf16" else (dq, dk, dv)

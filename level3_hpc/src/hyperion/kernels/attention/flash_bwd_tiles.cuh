@@ -21,25 +21,26 @@
 
 namespace fa {
 
-// dQ += dS K for the key tile at j0 (k_tile, v_tile) and this warpgroup's query rows (my_q, my_do: lines of
-// tiles of own_rows rows; rows: this thread's two rows, warp_row: its warp's first; lse2 = L log2 e, +inf for a
-// row that sees no key).
+// S = Q Kᵀ and dP = dO Vᵀ for the key tile (k_tile, v_tile) and this warpgroup's query rows (my_q, my_do: lines
+// of tiles of own_rows rows): issued and committed as one group, not waited on.
 template <bool BF16, int D, int BT>
-__device__ __forceinline__ void dq_tile(float (&dqa)[D / 2], unsigned my_q, unsigned my_do, int own_rows,
-                                        unsigned k_tile, unsigned v_tile, int j0, const int (&rows)[2],
-                                        int warp_row, const float (&lse2)[2], const float (&row_delta)[2],
-                                        float scale, int n_k, const unsigned char* pad_row, int has_pad,
-                                        int causal, int diag) {
-    const int t = threadIdx.x % 4;
-    const float scale_log2 = scale * LOG2E;
-    float s[BT / 2], dp[BT / 2];
+__device__ __forceinline__ void dq_products(float (&s)[BT / 2], float (&dp)[BT / 2], unsigned my_q, unsigned my_do,
+                                            int own_rows, unsigned k_tile, unsigned v_tile) {
     wgmma_fence();
     rows_times_rows<BF16, D, BT>(s, my_q, own_rows, k_tile, BT);    // S = Q Kᵀ
     rows_times_rows<BF16, D, BT>(dp, my_do, own_rows, v_tile, BT);  // dP = dO Vᵀ
     wgmma_commit();
-    wgmma_wait<0>();
-    fence_acc(s);
-    fence_acc(dp);
+}
+
+// dS of the key tile at j0 from its waited-on S and dP, rounded to half as A fragments (rows: this thread's two
+// rows, warp_row: its warp's first; lse2 = L log2 e, +inf for a row that sees no key).
+template <bool BF16, int BT>
+__device__ __forceinline__ void dq_ds(unsigned (&ds)[BT / 16][4], float (&s)[BT / 2], const float (&dp)[BT / 2],
+                                      int j0, const int (&rows)[2], int warp_row, const float (&lse2)[2],
+                                      const float (&row_delta)[2], float scale, int n_k, const unsigned char* pad_row,
+                                      int has_pad, int causal, int diag) {
+    const int t = threadIdx.x % 4;
+    const float scale_log2 = scale * LOG2E;
     const bool masked = j0 + BT > n_k || has_pad || (causal && j0 + BT - 1 > warp_row + diag);
     if (!masked) {  // the loop unswitched: no per-element branch where every element is visible
 #pragma unroll
@@ -56,8 +57,23 @@ __device__ __forceinline__ void dq_tile(float (&dqa)[D / 2], unsigned my_q, unsi
             s[i] = (visible ? e : 0.f) * (dp[i] - row_delta[h]) * scale;  // dS
         }
     }
-    unsigned ds[BT / 16][4];
     to_a_fragments<BF16, BT>(ds, s);
+}
+
+// dQ += dS K for the key tile at j0, every product waited on: dq_products, dq_ds, then the accumulation.
+template <bool BF16, int D, int BT>
+__device__ __forceinline__ void dq_tile(float (&dqa)[D / 2], unsigned my_q, unsigned my_do, int own_rows,
+                                        unsigned k_tile, unsigned v_tile, int j0, const int (&rows)[2],
+                                        int warp_row, const float (&lse2)[2], const float (&row_delta)[2],
+                                        float scale, int n_k, const unsigned char* pad_row, int has_pad,
+                                        int causal, int diag) {
+    float s[BT / 2], dp[BT / 2];
+    dq_products<BF16, D, BT>(s, dp, my_q, my_do, own_rows, k_tile, v_tile);
+    wgmma_wait<0>();
+    fence_acc(s);
+    fence_acc(dp);
+    unsigned ds[BT / 16][4];
+    dq_ds<BF16, BT>(ds, s, dp, j0, rows, warp_row, lse2, row_delta, scale, n_k, pad_row, has_pad, causal, diag);
     wgmma_fence();
     regs_times_tile<BF16, D, BT>(dqa, ds, k_tile, BT);  // dQ += dS K
     wgmma_commit();

@@ -127,8 +127,8 @@ class _Forward:
 
 
 class _Backward:
-    """One backward geometry: 06's delta kernel, then the dK/dV and dQ kernels of 09 (packed launches) or of 11
-    (where ``bwd_tma.TMA_BWD_FROM_N`` says: its plans and tensor maps)."""
+    """One backward geometry: 06's delta kernel, then the dK/dV and dQ kernels of 09 (packed launches); or,
+    where ``bwd_tma.TMA_BWD_FROM_N`` says, 11's dQ kernel (it writes delta) and dK/dV kernel (plans, tensor maps)."""
 
     def __init__(self, q: Any, k: Any, v: Any, out: Any, lse: Any, dout: Any, causal: Any, key_padding_mask: Any,
                  scale: Any) -> None:
@@ -143,13 +143,13 @@ class _Backward:
         self.batch, self.n_k = batch, n_k
         self.zeros = level2._pad_mask(None, batch, n_k)  # held here: level 2's cache of them may let it go
         self.no_pad = self.zeros.data.ptr
+        self.kernel = "11" if n_q >= bwd_tma.TMA_BWD_FROM_N.get(d, 1 << 62) else "09"
+        if self.kernel == "11":  # tensor maps, parameter blocks of its own; delta by its dQ kernel
+            self.launch = self._tma_launch(d, n_q, n_k, batch * heads, scalars)
+            return
         rows = batch * heads * n_q
         delta = PackedLaunch(level2.kernel("06_flash_bwd_mma.cu", "flash_bwd_delta_f16", d), ((rows + 7) // 8,),
                              (256,), 0, "pppii")
-        self.kernel = "11" if n_q >= bwd_tma.TMA_BWD_FROM_N.get(d, 1 << 62) else "09"
-        if self.kernel == "11":  # tensor maps, parameter blocks of its own
-            self.launch = self._tma_launch(delta, rows, d, n_q, n_k, batch * heads, scalars)
-            return
         launches = []
         for name, tile, n, pointers in (("dkdv", fh.BWD_TILES[d], n_k, "p" * 9), ("dq", fh.DQ_TILES[d], n_q, "p" * 8)):
             smem = fh.bwd_shared_bytes(d, tile)
@@ -166,25 +166,25 @@ class _Backward:
         self.launch = launch
 
     @staticmethod
-    def _tma_launch(delta: Any, rows: int, d: int, n_q: int, n_k: int, bh: int, scalars: tuple) -> Any:
-        """The launches of 11 (after 06's delta kernel): its two kernels' plans, the maps looked up by address."""
+    def _tma_launch(d: int, n_q: int, n_k: int, bh: int, scalars: tuple) -> Any:
+        """The launches of 11: its dQ kernel (which writes delta), then its dK/dV kernel, by their plans; the
+        maps looked up by address."""
         from hyperion.kernels import attention as fh
         from hyperion.kernels.attention import bwd_tma, fwd_tma
 
         launches = []
-        for name, tile, n, grads in (("dkdv", bwd_tma.BWD_TMA_TILES[d], n_k, 2),
-                                     ("dq", bwd_tma.DQ_TMA_TILES[d], n_q, 1)):
+        for name, tile, n, pointers in (("dq", bwd_tma.DQ_TMA_TILES[d], n_q, 3),
+                                        ("dkdv", bwd_tma.BWD_TMA_TILES[d], n_k, 2)):
             smem = bwd_tma.shared_bytes(d, tile)
             fn = fh._kernel(bwd_tma.SOURCE, f"flash_bwd_{name}_tma_f16", d, tuple(sorted(tile.items())), smem)
             launches.append(fwd_tma.plan(fn, fh._grid(n, 64 * tile["FLASH_WG"], bh), 128 * (tile["FLASH_WG"] + 1),
-                                         smem, *scalars, maps=4, pointers=3 + grads))
-        dkdv, dq = launches
+                                         smem, *scalars, maps=4, pointers=3 + pointers))
+        dq, dkdv = launches
 
         def launch(q, k, v, dout, out, lse, delta_out, pad, dq_out, dk_out, dv_out) -> None:
-            delta(dout, out, delta_out, rows, d)
             maps = bwd_tma._maps(q, k, v, dout, d, n_q, n_k, bh)
+            dq(maps, lse, delta_out, pad, dout, out, dq_out)
             dkdv(maps, lse, delta_out, pad, dk_out, dv_out)
-            dq(maps, lse, delta_out, pad, dq_out)
 
         return launch
 
@@ -194,7 +194,7 @@ class _Backward:
         if not (q._c_contiguous and k._c_contiguous and v._c_contiguous and out._c_contiguous
                 and lse._c_contiguous and dout._c_contiguous):
             return None
-        if (q.data.ptr | k.data.ptr | v.data.ptr | dout.data.ptr) % 16:  # 09's 16-byte loads
+        if (q.data.ptr | k.data.ptr | v.data.ptr | dout.data.ptr | out.data.ptr) % 16:  # 16-byte loads, tensor maps
             return None
         mask = None if key_padding_mask is None else level2._pad_mask(key_padding_mask, self.batch, self.n_k)
         q_shape, k_shape, lse_shape = self.shapes
