@@ -78,36 +78,39 @@ _EXP_POLY = (_F(1.9875691500e-4), _F(1.3981999507e-3), _F(8.3334519073e-3), _F(4
              _F(1.6666665459e-1), _F(5.0000001201e-1))
 
 
+_I31, _IMAX = np.int32(31), np.int32(0x7FFFFFFF)
+
+
 @njit(cache=True)
-def row_max_f32(row, bits, pow2):
+def row_max_f32(row):
     """``max(row)`` of a float32 row, as an integer maximum over its bit patterns (LLVM vectorises it).
 
     numba's float ``max`` keeps NaN semantics, so a running float maximum stays a scalar chain of
     compares (0.6-1.5 ns a score here, as much as the exponential); an int32 maximum runs 4-9x faster.
     ``b ^ ((b >> 31) & 0x7FFFFFFF)`` orders float32 bit patterns as signed ints (negative floats
-    have their magnitude bits flipped), -inf included; the inverse map is the same xor.
-    ``bits, pow2`` (one scratch buffer as int32 and as float32) turn the winner back into a float.
+    have their magnitude bits flipped), -inf included; the inverse map is the same xor, and the
+    winner's bits are read back as a float by a scalar ``view``.
     """
     ints = row.view(np.int32)
     best = np.int32(-2147483648)
     for c in range(ints.shape[0]):
         b = ints[c]
-        best = max(best, b ^ ((b >> np.int32(31)) & np.int32(0x7FFFFFFF)))
-    bits[0] = best ^ ((best >> np.int32(31)) & np.int32(0x7FFFFFFF))
-    return pow2[0]
+        best = max(best, b ^ ((b >> _I31) & _IMAX))
+    return np.int32(best ^ ((best >> _I31) & _IMAX)).view(np.float32)
 
 
 @njit(cache=True, fastmath=FASTMATH)
-def exp_shifted_row(row, scale, shift, bits, pow2):
-    """``row[c] = exp(scale·row[c] - shift)`` in place, in float32, in loops LLVM vectorises; returns the row's sum.
+def exp_shifted_row(row, scale, shift):
+    """``row[c] = exp(scale·row[c] - shift)`` in place, in float32, in one loop LLVM vectorises; returns the row's sum.
 
     numba's ``math.exp`` is a scalar libm call (~4 ns); numpy's is vectorised — that alone made
     naive attention faster. Here: ``x = k·ln2 + f`` with ``k = round(x / ln2)`` and ``|f| <= ln2/2``,
     ``exp(f)`` by the Cephes degree-6 polynomial (relative error ~1e-7), and ``2^k`` built from its
-    exponent bits in ``bits`` (int32 scratch) read back through ``pow2`` (the same buffer viewed as
-    float32). Arguments below -87 (and -inf, the masked scores) give exactly 0.
+    exponent bits (``(k + 127) << 23`` read as a float32 by a scalar ``view``). Arguments below -87
+    (and -inf, the masked scores) give exactly 0.
     """
     p0, p1, p2, p3, p4, p5 = _EXP_POLY
+    total = _F(0.0)
     for c in range(row.shape[0]):
         x = row[c] * scale - shift
         keep = x > _LOW
@@ -115,25 +118,22 @@ def exp_shifted_row(row, scale, shift, bits, pow2):
         k = np.floor(x * _LOG2E + _F(0.5))
         f = x - k * _LN2_HI - k * _LN2_LO
         poly = ((((p0 * f + p1) * f + p2) * f + p3) * f + p4) * f + p5
-        bits[c] = (np.int32(k) + np.int32(127)) << np.int32(23)
-        row[c] = poly * f * f + f + _F(1.0) if keep else _F(0.0)
-    total = _F(0.0)
-    for c in range(row.shape[0]):
-        x = row[c] * pow2[c]
-        row[c] = x
-        total += x
+        two_k = np.int32((np.int32(k) + np.int32(127)) << np.int32(23)).view(np.float32)
+        y = (poly * f * f + f + _F(1.0)) * two_k if keep else _F(0.0)
+        row[c] = y
+        total += y
     return total
 
 
 @njit(cache=True, fastmath=FASTMATH)
-def forward_head(q, k, v, key_ok, causal, diag, scale, out, lse, s, pv, m, l, bits, pow2):
+def forward_head(q, k, v, key_ok, causal, diag, scale, out, lse, s, pv, m, l):
     """Task 2.11: the FlashAttention-2 forward pass of one head, in numba, without allocating.
 
     ``q (n_qb, Br, d)``, ``k, v (n_kb, Bc, d)`` are zero-padded blocks; ``key_ok (n_kb·Bc)`` is 1 for a
     real key, 0 for padding. Write ``out (n_qb, Br, d)`` (use each ``out[i]`` as the accumulator)
     and ``lse (n_qb, Br)``; ``s (Br, Bc)``, ``pv (Br, d)``, ``m, l (Br)`` are scratch you may
-    overwrite, ``bits, pow2`` the scratch of :func:`exp_shifted_row` (use it for float32 rows,
-    ``math.exp`` for float64). For each query block ``i``: reset ``m = -inf, l = 0, acc = 0``; for each key block
+    overwrite. :func:`exp_shifted_row` exponentiates a float32 row (use ``math.exp`` for float64).
+    For each query block ``i``: reset ``m = -inf, l = 0, acc = 0``; for each key block
     ``j`` (causal: only up to the one holding key ``i0 + Br - 1 + diag``): ``np.dot(q[i], k[j].T, s)``;
     per row scale, mask (``-inf`` where ``key_ok`` is 0 or, if causal, key > query + ``diag``: 0 for
     top-left alignment, ``N_k - N_q`` for bottom-right, see ``_inputs``), then the online
@@ -172,7 +172,7 @@ def forward_head(q, k, v, key_ok, causal, diag, scale, out, lse, s, pv, m, l, bi
                         s[r, c] = x
                         row_max = max(row_max, x)
                 elif s.itemsize == 4 and scale > 0:  # float32: the scores stay unscaled, the exp scales them
-                    row_max = max(row_max, row_max_f32(s[r], bits, pow2) * scale)
+                    row_max = max(row_max, row_max_f32(s[r]) * scale)
                 else:
                     for c in range(bc):
                         x = s[r, c] * scale
@@ -182,7 +182,7 @@ def forward_head(q, k, v, key_ok, causal, diag, scale, out, lse, s, pv, m, l, bi
                 alpha = math.exp(m[r] - shift)
                 if s.itemsize == 4:  # float32: the vectorised exp (of scaled scores unless already scaled)
                     unscaled = not masked_tile and scale > 0
-                    total = exp_shifted_row(s[r], scale if unscaled else _F(1.0), shift, bits, pow2)
+                    total = exp_shifted_row(s[r], scale if unscaled else _F(1.0), shift)
                 else:
                     total = 0.0
                     for c in range(bc):
@@ -209,7 +209,7 @@ def forward_head(q, k, v, key_ok, causal, diag, scale, out, lse, s, pv, m, l, bi
 
 
 @njit(parallel=True, cache=True)
-def _forward_all(q, k, v, key_ok, heads, causal, diag, scale, out, lse, s, pv, m, l, bits, pow2):
+def _forward_all(q, k, v, key_ok, heads, causal, diag, scale, out, lse, s, pv, m, l):
     """Every (head, query block) pair is one work item: B·H = 1 still fills every core.
 
     Scratch is per thread (``numba.get_thread_id``). The query blocks are visited in the order
@@ -224,12 +224,11 @@ def _forward_all(q, k, v, key_ok, heads, causal, diag, scale, out, lse, s, pv, m
         t = get_thread_id()
         # one query block is a head of its own whose diagonal is shifted by the block's first row
         forward_head(q[bh, i:i + 1], k[bh], v[bh], key_ok[bh // heads], causal, diag + i * br, scale,
-                     out[bh, i:i + 1], lse[bh, i:i + 1], s[t], pv[t], m[t], l[t], bits[t], pow2[t])
+                     out[bh, i:i + 1], lse[bh, i:i + 1], s[t], pv[t], m[t], l[t])
 
 
 @njit(cache=True, fastmath=FASTMATH)
-def backward_head(q, k, v, do, lse, delta, key_ok, causal, diag, scale, dq, dk, dv, s, dp, tmp_q, tmp_k, bits,
-                  pow2):
+def backward_head(q, k, v, do, lse, delta, key_ok, causal, diag, scale, dq, dk, dv, s, dp, tmp_q, tmp_k):
     """One head's backward: key blocks outside, query blocks inside; P recomputed from the saved LSE.
 
     ``q`` comes pre-multiplied by ``scale`` (so ``S = q kᵀ`` needs no pass of its own, and
@@ -259,7 +258,7 @@ def backward_head(q, k, v, do, lse, delta, key_ok, causal, diag, scale, dq, dk, 
                             if key_ok[j0 + c] == 0 or (causal and j0 + c > i0 + r + diag):
                                 s[r, c] = -np.inf
                     if s.itemsize == 4:  # float32: the vectorised exp
-                        exp_shifted_row(s[r], _F(1.0), row_lse, bits, pow2)  # P = exp(S - L)
+                        exp_shifted_row(s[r], _F(1.0), row_lse)  # P = exp(S - L)
                     else:
                         for c in range(bc):
                             s[r, c] = math.exp(s[r, c] - row_lse)
@@ -275,11 +274,10 @@ def backward_head(q, k, v, do, lse, delta, key_ok, causal, diag, scale, dq, dk, 
 
 
 @njit(parallel=True, cache=True)
-def _backward_all(q, k, v, do, lse, delta, key_ok, heads, causal, diag, scale, dq, dk, dv, s, dp, tmp_q, tmp_k, bits,
-                  pow2):
+def _backward_all(q, k, v, do, lse, delta, key_ok, heads, causal, diag, scale, dq, dk, dv, s, dp, tmp_q, tmp_k):
     for bh in prange(q.shape[0]):
         backward_head(q[bh], k[bh], v[bh], do[bh], lse[bh], delta[bh], key_ok[bh // heads], causal, diag, scale,
-                      dq[bh], dk[bh], dv[bh], s[bh], dp[bh], tmp_q[bh], tmp_k[bh], bits[bh], pow2[bh])
+                      dq[bh], dk[bh], dv[bh], s[bh], dp[bh], tmp_q[bh], tmp_k[bh])
 
 
 def _compute_dtype(dtype: np.dtype) -> np.dtype:
@@ -302,11 +300,9 @@ def flash_forward(q, k, v, *, causal=False, key_padding_mask=None, scale=None, b
     m, l = np.empty((threads, block_q), dtype), np.empty((threads, block_q), dtype)
     scale = dtype.type(default_scale(d, scale))
     key_ok = key_valid(key_padding_mask, batch, k.shape[2], block_k)
-    bits = np.zeros((threads, block_k), np.int32)
     diag = causal_shift(causal, n_q, k.shape[2])
     with blas_single_threaded():
-        _forward_all(qb, kb, vb, key_ok, heads, bool(causal), diag, scale, out, lse, s, pv, m, l, bits,
-                     bits.view(np.float32))
+        _forward_all(qb, kb, vb, key_ok, heads, bool(causal), diag, scale, out, lse, s, pv, m, l)
     lse = lse.reshape(batch, heads, -1)[:, :, :n_q]
     return from_blocks(out, q.shape).astype(q.dtype, copy=False), lse
 
@@ -331,10 +327,9 @@ def flash_backward(
     s, dp = np.empty((bh, block_q, block_k), dtype), np.empty((bh, block_q, block_k), dtype)
     tmp_q, tmp_k = np.empty((bh, block_q, d), dtype), np.empty((bh, block_k, d), dtype)
     key_ok = key_valid(key_padding_mask, batch, k.shape[2], block_k)
-    bits = np.zeros((bh, block_k), np.int32)
     diag = causal_shift(causal, n_q, k.shape[2])
     with blas_single_threaded():
         _backward_all(qb, kb, vb, dob, lse_b, delta_b, key_ok, heads, bool(causal), diag, scale, dq, dk, dv, s, dp,
-                      tmp_q, tmp_k, bits, bits.view(np.float32))
+                      tmp_q, tmp_k)
     dq *= scale
     return tuple(from_blocks(g, x.shape).astype(q.dtype, copy=False) for g, x in ((dq, q), (dk, k), (dv, v)))
