@@ -128,6 +128,24 @@ def test_numba_float16_computes_in_float32():
     np.testing.assert_allclose(out.astype(np.float64), want, rtol=1e-2, atol=1e-2)
 
 
+def test_numba_exp_and_row_max_match_numpy():
+    """The kernels' own float32 exponential and row maximum, against float64 numpy: the kernels' arguments are
+    scores minus their row's maximum (≤ 0), the exponential's range reaches 80; below -87 (and -inf) it is 0."""
+    rng = np.random.default_rng(3)
+    edges = [-np.inf, 0.0, -86.9, -87.2, -100.0, 80.0]
+    row = np.concatenate([rng.uniform(-100, 80, 4090), edges]).astype(np.float32)
+    for scale, shift in ((1.0, 0.0), (0.5, -3.0)):
+        arg = row * np.float32(scale) - np.float32(shift)  # the argument as the kernel forms it, in float32
+        got = row.copy()
+        total = numba_cpu.exp_shifted_row(got, np.float32(scale), np.float32(shift))
+        tiny = arg < -87.0
+        assert (got[tiny] == 0).all()
+        np.testing.assert_allclose(got[~tiny], np.exp(arg[~tiny].astype(np.float64)), rtol=4e-7, atol=0)
+        np.testing.assert_allclose(total, got.astype(np.float64).sum(), rtol=1e-5)
+    for values in (row, -np.abs(row), np.full(7, -np.inf, np.float32), np.float32([-0.0, 0.0, -1e-30])):
+        assert numba_cpu.row_max_f32(values.astype(np.float32)) == values.max()
+
+
 def test_flash_attention_function_matches_naive_gradients():
     q, k, v, do, pad = _inputs(n_q=66, n_k=66, d=8)
     tq, tk, tv = (ht.tensor(x, dtype=ht.float32, requires_grad=True) for x in (q, k, v))

@@ -107,7 +107,8 @@ def exp_shifted_row(row, scale, shift):
     naive attention faster. Here: ``x = k·ln2 + f`` with ``k = round(x / ln2)`` and ``|f| <= ln2/2``,
     ``exp(f)`` by the Cephes degree-6 polynomial (relative error ~1e-7), and ``2^k`` built from its
     exponent bits (``(k + 127) << 23`` read as a float32 by a scalar ``view``). Arguments below -87
-    (and -inf, the masked scores) give exactly 0.
+    (and -inf, the masked scores) give exactly 0; above 88.3 (k = 128) inf, where float32's own exp
+    overflows at 88.72 — the kernels' arguments are scores minus their row's maximum, never above 0.
     """
     p0, p1, p2, p3, p4, p5 = _EXP_POLY
     total = _F(0.0)
