@@ -1,5 +1,6 @@
-"""The suite's row tables on the CPU: each cell's share of a device copy's speed comes from the bytes the kernel
-must move and its GPU time alone (no GPU here: the results are made up, the arithmetic is the suite's)."""
+"""The suite's row and matmul tables on the CPU: each row cell's share of a device copy's speed comes from the
+bytes the kernel must move and its GPU time alone; matmul cells show GPU time alone beside back-to-back time (no
+GPU here: the results are made up, the arithmetic is the suite's)."""
 
 from __future__ import annotations
 
@@ -41,3 +42,17 @@ def test_host_bound_cells_are_marked():
     line = next(x for x in suite.markdown({"rows": [row]}).splitlines() if x.startswith("| 100x10 |"))
     cells = [c.strip() for c in line.strip("|").split("|")][1:]
     assert cells[0] == "1.00 (1.00)" and cells[1].endswith("†")
+
+
+def test_matmul_tables_show_gpu_time_alone_beside_back_to_back():
+    """A matmul cell with both sides' GPU time alone shows them and their ratio; one whose capture failed says so,
+    and the summary counts only the shapes that have it."""
+    timed = {"shape": "8x8x8", "cublas_bf16_ms": 0.04, "ours_ms": 0.05, "ratio": 0.8, "cublas_call_ms": 0.04,
+             "ours_call_ms": 0.05, "call_ratio": 0.8, "ours_choice": "x", "err": 0.0}
+    alone = timed | {"cublas_graph_ms": 0.02, "ours_graph_ms": 0.01, "graph_ratio": 2.0}
+    failed = timed | {"shape": "9x9x9", "graph": "failed: capture"}
+    text = suite.markdown({"tc": [alone, failed]})
+    lines = {x.split("|")[1].strip(): x for x in text.splitlines() if x.startswith(("| 8x8x8", "| 9x9x9"))}
+    assert "| 0.020 | 0.010 | 2.00 |" in lines["8x8x8"]
+    assert "| failed: capture | — | — |" in lines["9x9x9"]
+    assert "1 of 2 shapes): geometric mean 2.00, worst 2.00." in text

@@ -115,6 +115,16 @@ def graph_ms(fn: Callable[[], object], torch_side: bool, calls: int = 20) -> flo
     return time_gpu(replay, warmup=2, repeat=10, sample_ms=3.0)["median_ms"] / calls
 
 
+def graph_pair(theirs: Callable[[], object], torch_side: bool, mine: Callable[[], object], base: str) -> dict:
+    """Both sides' GPU time alone (:func:`graph_ms`) as ``{base}_graph_ms``, ``ours_graph_ms`` and their ratio, or
+    ``{"graph": "failed: ..."}`` where a call cannot be captured."""
+    try:
+        g_theirs, g_mine = graph_ms(theirs, torch_side), graph_ms(mine, False)
+    except Exception as error:
+        return {"graph": f"failed: {str(error).splitlines()[0][:100]}"}
+    return {f"{base}_graph_ms": g_theirs, "ours_graph_ms": g_mine, "graph_ratio": g_theirs / g_mine}
+
+
 def rel_err(got, want) -> float:
     import cupy
 
@@ -284,6 +294,7 @@ def bench_matmul(quick: bool, sweep: bool) -> list[dict]:
             row["err"] = rel_err(mm.matmul_auto(a, b), want)
             row["ratio"] = row["cublas_ms"] / row["ours_ms"]
             row["call_ratio"] = row["cublas_call_ms"] / row["ours_call_ms"]
+        row |= graph_pair(lambda a=a, b=b: cupy.matmul(a, b), False, lambda a=a, b=b: mm.matmul_auto(a, b), "cublas")
         if hopper_available():  # 15: the same fp32 product as three TF32 tensor-core products
             from hyperion.kernels.matmul.tf32x3 import matmul_3xtf32
 
@@ -329,6 +340,7 @@ def bench_tc(quick: bool, sweep: bool) -> list[dict]:
         row["err"] = rel_err(mm.matmul_tc_auto(a, b), want)
         row["ratio"] = row["cublas_bf16_ms"] / row["ours_ms"]
         row["call_ratio"] = row["cublas_call_ms"] / row["ours_call_ms"]
+        row |= graph_pair(lambda: ta @ tb, True, lambda: mm.matmul_tc_auto(a, b), "cublas")
         if sweep:
             for version in ("11_mma_pipelined", "12_wgmma", "14_wgmma_tma"):
                 for i, cfg in enumerate(mm.tc_configs(version)):
@@ -430,12 +442,7 @@ def bench_rows(quick: bool, sweep: bool) -> list[dict]:
                     row[name] = {"torch_ms": t_theirs, "ours_ms": t_mine, "ratio": t_theirs / t_mine, "err": e,
                                  "torch_call_ms": call_ms(theirs), "ours_call_ms": call_ms(mine),
                                  "choice": repr(rk.choose(kind, dtype, r, c))}
-                    try:
-                        g_theirs, g_mine = graph_ms(theirs, True), graph_ms(mine, False)
-                        row[name] |= {"torch_graph_ms": g_theirs, "ours_graph_ms": g_mine,
-                                      "graph_ratio": g_theirs / g_mine}
-                    except Exception as error_:
-                        row[name]["graph"] = f"failed: {str(error_).splitlines()[0][:100]}"
+                    row[name] |= graph_pair(theirs, True, mine, "torch")
                 except Exception as error_:
                     row[name] = f"failed: {str(error_).splitlines()[0][:100]}"
         out.append(row)
@@ -552,13 +559,20 @@ def markdown(results: dict) -> str:
                              ("tc", "bf16 tensor-core matmul vs cuBLAS (PyTorch)", "cublas_bf16_ms")):
         if results.get(key):
             out += [f"### {title}", "", "| shape | cuBLAS ms | ours ms | ratio | call-to-call: cuBLAS ms | ours ms "
-                    "| ratio | kernel chosen | rel err |", "|---|---|---|---|---|---|---|---|---|"]
+                    "| ratio | GPU alone: cuBLAS ms | ours ms | ratio | kernel chosen | rel err |",
+                    "|---|---|---|---|---|---|---|---|---|---|---|---|"]
             for r in results[key]:
+                alone = (f"{r['cublas_graph_ms']:.3f} | {r['ours_graph_ms']:.3f} | {r['graph_ratio']:.2f}"
+                         if "graph_ratio" in r else f"{r.get('graph', '—')} | — | —")
                 out.append(f"| {r['shape']} | {r[base]:.3f} | {r['ours_ms']:.3f} | {r['ratio']:.2f} "
                            f"| {r['cublas_call_ms']:.3f} | {r['ours_call_ms']:.3f} | {r['call_ratio']:.2f} "
-                           f"| {r['ours_choice']} | {r['err']:.1e} |")
+                           f"| {alone} | {r['ours_choice']} | {r['err']:.1e} |")
+            alone = [r["graph_ratio"] for r in results[key] if "graph_ratio" in r]
             out += ["", f"Geometric mean of the ratios {_g([r['ratio'] for r in results[key]]):.2f}; worst "
-                    f"{min(r['ratio'] for r in results[key]):.2f}.", ""]
+                    f"{min(r['ratio'] for r in results[key]):.2f}"
+                    + (f". GPU time alone (CUDA-graph replay of 20 calls, both sides; {len(alone)} of "
+                       f"{len(results[key])} shapes): geometric mean {_g(alone):.2f}, worst {min(alone):.2f}."
+                       if alone else "."), ""]
     tf32 = [r for r in results.get("matmul") or [] if "tf32x3_ms" in r]
     if tf32:
         out += ["### fp32 matmul as three TF32 tensor-core products (15_wgmma_3xtf32) vs cuBLAS fp32", "",
