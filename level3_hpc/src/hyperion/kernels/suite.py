@@ -7,6 +7,8 @@ samples, :func:`hyperion.tensor.cuda_build.time_gpu`), the call-to-call time (wa
 back-to-back calls through the Python API, synchronised at the end) and the same for the baseline:
 cuBLAS (CuPy's fp32 ``matmul``; PyTorch's bf16 ``matmul``), PyTorch's softmax and LayerNorm, PyTorch SDPA
 restricted to its flash backend. Ratios are baseline time / our time (> 1: we are faster).
+For matmuls and row kernels also each side's GPU time alone (:func:`graph_ms`: calls replayed from a CUDA
+graph, no host between them), so a cell whose back-to-back time is the host's launch rate shows as one.
 ``--sweep`` also times every tile configuration that a kernel's table chooses from (the tuning data).
 Every output is checked against the baseline before it is timed; a wrong kernel is reported, not timed.
 
