@@ -143,7 +143,7 @@ def targets(results: dict[str, Any]) -> str:
         rows.append(f"| Darcy data generation < 60 s | {data_d['seconds']:.1f} s for {data_d['samples']} samples at "
                     f"s = {data_d['s_solve']} ({darcy_solver(data_d)}"
                     + (", beside Burgers' training" if _overlapped(results) else "")
-                    + (f"; one solve alone: {data_d['solve_seconds_one_process']:.2f} s"
+                    + (f"; one SuperLU solve alone on the host CPU: {data_d['solve_seconds_one_process']:.2f} s"
                        if "solve_seconds_one_process" in data_d else "") + ") | "
                     f"{'yes' if data_d['seconds'] < 60 else 'NO'} |")
     elif data_d:  # an older run timed a few solves only
