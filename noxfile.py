@@ -70,10 +70,18 @@ def gpu_tests(session: nox.Session) -> None:
     session.run("pytest", "-q", "-ra", "level1_tensor/tests/test_cuda.py", *session.posargs)
 
 
+# extras a level's hidden tests read: level 1's "data" is the bundled MNIST of Task 1.25 (without it the
+# reference scored 0/10 there through `nox -s grade-level1`, 2026-12-07)
+GRADED_EXTRAS = ("data",)
+
+
 def _third_party_needs(folder: str) -> list[str]:
-    """The level's own dependencies from its pyproject, less the Hyperion levels (numpy, numba, ...)."""
+    """The level's own dependencies from its pyproject, less the Hyperion levels (numpy, numba, ...), and those
+    of its extras in ``GRADED_EXTRAS``."""
     project = tomllib.loads((ROOT / folder / "pyproject.toml").read_text(encoding="utf-8"))["project"]
-    return [dep for dep in project.get("dependencies", []) if not dep.startswith("hyperion-")]
+    extras = project.get("optional-dependencies", {})
+    deps = project.get("dependencies", []) + [dep for name in GRADED_EXTRAS for dep in extras.get(name, [])]
+    return [dep for dep in deps if not dep.startswith("hyperion-")]
 
 
 def _with_cpu_extras(folder: str) -> str:

@@ -27,11 +27,10 @@ TIME_BUDGET_S = 300
 # one per kind of probe: pure tuples, Function backward on arrays, the graph walk, partial credit + speed
 # (EXCLUSIVE), optimizer state, data loading, mocks
 REPRESENTATIVE = ["1.2", "1.5", "1.8", "1.11", "1.15", "1.16", "1.17"]
-# End-to-end tasks too long for CI's budget, graded here only with HYPERION_SELFCHECK_ALL=1 (and by
-# `python -m hyperion_grader selfcheck --level 1`, `nox -s grade-level1`): Task 1.25 trains the MNIST MLP
-# for 3 epochs, 97 s in the grader at load average ~2 on the 2-core build machine (level1_tensor/README.md).
-# CI's short version of that run is tests/test_examples_mnist.py (a subset, one epoch).
-SLOW = {"1.25"}
+# End-to-end tasks too long for CI's budget, graded here only with HYPERION_SELFCHECK_ALL=1: none now. Task 1.25
+# (the MNIST MLP, 3 epochs) took 97 s once and was left out; it takes ~12 s in the grader on the 2-core build
+# machine (2026-12-07), so CI grades it (its short version, tests/test_examples_mnist.py, stays too).
+SLOW: set[str] = set()
 
 pytestmark = pytest.mark.skipif(not any(LEVEL.hidden_dir.glob("task_*.py")), reason="no level-1 hidden tests")
 

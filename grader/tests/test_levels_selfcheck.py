@@ -28,11 +28,13 @@ from hyperion_grader.tasks import load_tasks
 ROOT = find_root(Path(__file__).resolve().parent)
 REGISTRY = Registry.discover(ROOT)
 # one task per kind of probe: arrays in/out, an iterative method, a whole module, numba, speed + memory
-REPRESENTATIVE = {0: ["0.2", "0.5", "0.8"], 2: ["2.1", "2.6", "2.7", "2.9"]}
-# End-to-end tasks too long for CI's budget, graded here only with HYPERION_SELFCHECK_ALL=1 (and by
-# `python -m hyperion_grader selfcheck --level 2`, `nox -s grade-level2`): Task 2.16 trains a GPT for 200
-# steps: 853 s in the grader on the 2-core build machine at load average ~20 (level2_transformer/README.md).
-SLOW = {2: {"2.16"}}
+REPRESENTATIVE = {0: ["0.2", "0.5", "0.8"], 2: ["2.1", "2.6", "2.7", "2.9"], 3: ["3.9", "3.10", "3.11"],
+                  4: ["4.1", "4.2", "4.3"]}  # 3: its CPU tasks (3.1-3.8 are CUDA: "not run" here)
+# End-to-end tasks too long for CI's budget, graded here only with HYPERION_SELFCHECK_ALL=1: none now. Task 2.16
+# (a GPT trained for 200 steps) was left out here as slow (853 s once, at load average ~20) -- and that hid
+# that it scored 0 in the sealed box (no HOME there: bwrap's --clearenv wiped the environment the judge set).
+# It takes ~10 s in the grader on the 2-core build machine (2026-12-07), so CI grades it.
+SLOW: dict[int, set[str]] = {}
 LEVELS = [n for n in REPRESENTATIVE if any(lvl.number == n for lvl in REGISTRY.levels)]
 
 

@@ -131,3 +131,17 @@ def test_race_server_answers_and_can_be_paused(toy, tmp_path):
         assert wire.decode(server.call(wire.encode({"x": x}))[2]["value"]) == 45.0
     finally:
         server.close()
+
+
+def test_a_sealed_child_gets_the_environment_the_judge_gives_it(toy, cache_dir, monkeypatch):
+    """bwrap applies its options in order: ``--setenv`` put before ``--clearenv`` was wiped, and every sealed child
+    ran with no environment (no HOME: Task 2.16's corpus lookup raised; no sandbox token: the stray check had
+    nothing to find). The child now has HOME, the data folder and its token, and nothing else of the judge's."""
+    if box.mode() != "sealed":
+        pytest.skip(f"no OS sandbox here: {box.why_practice()}")
+    monkeypatch.setenv("HYPERION_JUDGE_ONLY", "secret")  # a judge variable the child must not see
+    probe = ('import os; raise RuntimeError("ENV " + " ".join(f"{k}={k in os.environ}" for k in '
+             '("HOME", "HYPERION_DATA", "HYPERION_SANDBOX_TOKEN", "HYPERION_JUDGE_ONLY")))')
+    sub = make_submission(toy, "env", {"99.1": probe})
+    failure = run_grade(toy, sub, cache_dir, only=["99.1"]).results[0].first_failure
+    assert "HOME=True HYPERION_DATA=True HYPERION_SANDBOX_TOKEN=True HYPERION_JUDGE_ONLY=False" in failure, failure

@@ -108,10 +108,13 @@ def _under_usr(path: str) -> bool:
     return path == "/usr" or path.startswith("/usr/")
 
 
-def bwrap_argv(view: View, inside: list[str], uid: int = SANDBOX_UID) -> list[str]:
-    """The ``bwrap`` command line that runs ``inside`` (argv) as ``uid`` in a box showing ``view``."""
+def bwrap_argv(view: View, inside: list[str], uid: int = SANDBOX_UID, env: dict[str, str] | None = None) -> list[str]:
+    """The ``bwrap`` command line that runs ``inside`` (argv) as ``uid`` in a box showing ``view``, with exactly
+    the environment ``env`` (bwrap applies its options in order: ``--setenv`` before ``--clearenv`` would be
+    wiped, as it was until 2026-12-07 — every sealed child then ran with no environment at all)."""
     root = os.geteuid() == 0
     argv = ["bwrap", "--die-with-parent", "--new-session", "--hostname", "sandbox", "--clearenv"]
+    argv += sandbox_env(env or {})
     if root:  # root builds the box without a user namespace; setpriv drops to nobody below
         argv += ["--unshare-pid", "--unshare-ipc", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try"]
         argv += ["--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]

@@ -133,8 +133,7 @@ class _Spawned:
             env.update(HOME="/tmp", TMPDIR="/tmp")
             job = dict(job, roots=self.code_roots, guard=None)
             self.uid = box.take_uid()
-            argv = box.bwrap_argv(view, [box.python(), "-I", "-S", "-c", _STUB], self.uid)
-            argv[1:1] = box.sandbox_env(env)
+            argv = box.bwrap_argv(view, [box.python(), "-I", "-S", "-c", _STUB], self.uid, env)
             cwd, child_env = self.tmp, {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
         else:  # practice: copies in a private temp dir, the in-process guard
             workdir = self.tmp / "box"
