@@ -57,12 +57,21 @@ def _cp(t):
     return cupy.from_dlpack(t.detach())
 
 
-def speed_and_memory(ns, causal=False) -> list[dict]:
+def _ours(forward, backward):
+    """The forward and backward under test: level 2's (05 / 06 by default) unless a later level passes its own."""
+    from hyperion.transformer.flash.cuda import flash_backward_cuda, flash_forward_cuda
+
+    return forward or flash_forward_cuda, backward or flash_backward_cuda
+
+
+def speed_and_memory(ns, causal=False, forward=None, backward=None) -> list[dict]:
+    """Claims 1 and 2 at each N: times, TFLOP/s and peak memory of standard attention, SDPA and ours
+    (``forward(q, k, v, causal=)`` and ``backward(q, k, v, out, lse, do, causal=)`` on CuPy arrays)."""
     import cupy
     import torch
 
-    from hyperion.transformer.flash.cuda import flash_backward_cuda, flash_forward_cuda
-
+    level2 = forward is None
+    flash_forward_cuda, flash_backward_cuda = _ours(forward, backward)
     rows = []
     pool = cupy.get_default_memory_pool()
     for n in ns:
@@ -78,12 +87,13 @@ def speed_and_memory(ns, causal=False) -> list[dict]:
             "standard_fwd": lambda: _standard(q, k, v, causal),
             "sdpa_fwd": lambda: _sdpa(q, k, v, causal),
             "ours_fwd": lambda: flash_forward_cuda(qc, kc, vc, causal=causal),
-            "ours07_fwd": lambda: flash_forward_cuda(qc, kc, vc, causal=causal, impl="two"),
             "standard_fb": grads_of["standard"],
             "sdpa_fb": grads_of["sdpa"],
             "ours_fb": lambda: flash_backward_cuda(qc, kc, vc, *flash_forward_cuda(qc, kc, vc, causal=causal), doc,
                                                    causal=causal),
         }
+        if level2:  # level 2's second forward (07) beside its default
+            fns["ours07_fwd"] = lambda: flash_forward_cuda(qc, kc, vc, causal=causal, impl="two")
         row = {"N": n, "causal": causal}
         flops = {"fwd": 4 * B * H * n * n * D, "fb": 3.5 * 4 * B * H * n * n * D}
         for name, fn in fns.items():
@@ -109,10 +119,11 @@ def speed_and_memory(ns, causal=False) -> list[dict]:
     return rows
 
 
-def exactness(n: int = 1024) -> dict:
+def exactness(n: int = 1024, forward=None, backward=None) -> dict:
+    """Claim 4: outputs and gradients of ours, SDPA and fp16 standard attention against float64 attention."""
     import torch
 
-    from hyperion.transformer.flash.cuda import flash_backward_cuda, flash_forward_cuda
+    flash_forward_cuda, flash_backward_cuda = _ours(forward, backward)
 
     gen = torch.Generator(device="cuda").manual_seed(7)
     q, k, v, do = (torch.randn(2, 8, n, D, device="cuda", dtype=torch.float16, generator=gen) for _ in range(4))
@@ -194,25 +205,33 @@ def io_sweep() -> list[dict]:
 
 
 def markdown(res: dict) -> str:
-    out = [f"GPU {res['gpu']}, driver {res['driver']}, torch {res['torch']}, CuPy {res['cupy']}; fp16, B={B}, "
-           f"H={H}, d={D}; times: CUDA events, median.", ""]
+    out = [f"GPU {res['gpu']}, driver {res['driver']}, torch {res['torch']}, CuPy {res['cupy']}; ours: "
+           f"{res.get('ours', '05 forward, 06 backward')}; fp16, B={B}, H={H}, d={D}; times: CUDA events, median.", ""]
     for causal in (False, True):
         rows = [r for r in res["speed"] if r["causal"] == causal]
         if not rows:
             continue
+        with07 = any("ours07_fwd_ms" in r for r in rows)
         out += [f"#### Speed and memory, {'causal' if causal else 'not causal'}", "",
-                "| N | standard fwd ms | SDPA fwd ms | ours fwd ms | ours 07 fwd ms | standard f+b ms | SDPA f+b ms "
-                "| ours f+b ms | ours f+b TFLOP/s | standard fwd MB | SDPA fwd MB | ours fwd MB | standard/ours |",
-                "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+                "| N | standard fwd ms | SDPA fwd ms | ours fwd ms | " + ("ours 07 fwd ms | " if with07 else "")
+                + "standard f+b ms | SDPA f+b ms | ours f+b ms | ours f+b TFLOP/s | ours × standard fwd / f+b "
+                "| ours × SDPA fwd / f+b | standard fwd MB | SDPA fwd MB | ours fwd MB | standard/ours |",
+                "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|" + ("---|" if with07 else "")]
         for r in rows:
             def f(key, r=r):
                 v = r.get(key)
                 return f"{v:.3f}" if isinstance(v, float) else str(v)
 
+            def x(base, ours, r=r):  # speed-up of ours over base (base time / ours)
+                b, o = r.get(base), r.get(ours)
+                return f"{b / o:.2f}" if isinstance(b, float) and isinstance(o, float) else "—"
+
             mem = r.get("standard_fwd_mb", float("nan")) / max(r.get("ours_fwd_mb", float("nan")), 1e-9)
             out.append(f"| {r['N']} | {f('standard_fwd_ms')} | {f('sdpa_fwd_ms')} | {f('ours_fwd_ms')} "
-                       f"| {f('ours07_fwd_ms')} "
-                       f"| {f('standard_fb_ms')} | {f('sdpa_fb_ms')} | {f('ours_fb_ms')} | {f('ours_fb_tflops')} "
+                       + (f"| {f('ours07_fwd_ms')} " if with07 else "")
+                       + f"| {f('standard_fb_ms')} | {f('sdpa_fb_ms')} | {f('ours_fb_ms')} | {f('ours_fb_tflops')} "
+                       f"| {x('standard_fwd_ms', 'ours_fwd_ms')} / {x('standard_fb_ms', 'ours_fb_ms')} "
+                       f"| {x('sdpa_fwd_ms', 'ours_fwd_ms')} / {x('sdpa_fb_ms', 'ours_fb_ms')} "
                        f"| {f('standard_fwd_mb')} | {f('sdpa_fwd_mb')} | {f('ours_fwd_mb')} | {mem:.1f}x |")
         out.append("")
     if res.get("io"):
@@ -238,7 +257,9 @@ def markdown(res: dict) -> str:
     return "\n".join(out) + "\n"
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, forward=None, backward=None, ours: str = "05 forward, 06 backward") -> int:
+    """The four claims with level 2's kernels, or claims 1, 2 and 4 with a later level's ``forward`` and
+    ``backward`` (named by ``ours``; the IO sweep times level 2's tiles, so it runs with level 2's only)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--no-ncu", action="store_true")
@@ -252,11 +273,13 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     res = {"gpu": cupy.cuda.runtime.getDeviceProperties(0)["name"].decode(),
-           "driver": cupy.cuda.runtime.driverGetVersion(), "torch": torch.__version__, "cupy": cupy.__version__}
+           "driver": cupy.cuda.runtime.driverGetVersion(), "torch": torch.__version__, "cupy": cupy.__version__,
+           "ours": ours}
     ns = [128, 512, 2048, 4096] if args.quick else [128, 256, 512, 1024, 2048, 4096, 8192, 16384]
-    res["speed"] = speed_and_memory(ns) + speed_and_memory([1024, 4096, 16384] if not args.quick else [1024], True)
-    res["exact"] = exactness()
-    if not args.no_ncu:
+    causal_ns = [1024, 4096, 16384] if not args.quick else [1024]
+    res["speed"] = speed_and_memory(ns, False, forward, backward) + speed_and_memory(causal_ns, True, forward, backward)
+    res["exact"] = exactness(1024, forward, backward)
+    if not args.no_ncu and forward is None:
         res["io"] = io_sweep()
     text = markdown(res)
     print(text, flush=True)
