@@ -34,6 +34,7 @@ KERNEL_REGEX = (
             "attention_qk",
             "flash_",
             "demo_",
+            "split_3xtf32",
         ]
     )
     + ")"
@@ -93,6 +94,8 @@ def run(small: bool) -> list[str]:
         "fused: bias_gelu (+unfused, +bwd), residual_layernorm (+unfused), scale_mask_softmax (+unfused), "
         "attention_qk (+unfused)"
     )
+    launched += _row_kernels(small)
+    launched += _hopper_matmuls(small)
     launched += _hopper_flash(small)
     n = 4099 if small else 1 << 24
     yv = cupy.random.random(n, dtype=np.float32)
@@ -104,6 +107,60 @@ def run(small: bool) -> list[str]:
     launched.append("demo: divergent/uniform branch, gather stride 1/32, transpose conflicts/padded")
     cupy.cuda.Device().synchronize()
     return launched
+
+
+def _row_kernels(small: bool) -> list[str]:
+    """The row kernels of :mod:`hyperion.kernels.rows` (softmax 06, LayerNorm 05, LayerNorm 14's backward and
+    15's column sums), fp32 and bf16: rows of a few chunks (several rows a warp), odd and long rows, arrays
+    that start at an allocation and 4 bytes past one (the shifted loads); the backward as :func:`rows.choose`
+    picks it (one launch where its partial sums are few) and as the re-reading, shared-sum and two-pass kernels."""
+    import cupy
+
+    from hyperion.kernels import rows as rk
+    from hyperion.tensor.cuda_build import to_bf16_bits
+
+    shapes = [(37, 37), (37, 1003), (9, 4097)] if small else [(4096, 1000), (1024, 4097)]
+    launched = []
+    for dtype in ("f32", "bf16"):
+        for r, C in shapes:
+            variants = [None] + [next((c for c in rk.candidates("ln_bwd", dtype, C) if pick(c)), None)
+                                 for pick in (lambda c: c.reload, lambda c: c.smem_acc, lambda c: c.two_pass)]
+            w, b = (cupy.random.standard_normal(C, dtype=np.float32) for _ in range(2))
+            for offset in (0, 1):  # elements past the allocation's start
+                x, dy, y = (cupy.random.standard_normal(r * C + offset, dtype=np.float32) for _ in range(3))
+                if dtype == "bf16":
+                    x, dy, y = to_bf16_bits(x), to_bf16_bits(dy), to_bf16_bits(y)
+                x, dy, y = (t[offset:].reshape(r, C) for t in (x, dy, y))
+                rk.rows_softmax(x, dtype)
+                rk.rows_softmax(x, dtype, out=y)  # output as misaligned as the input: the vector path from `offset`
+                _, mean, rstd = rk.rows_layernorm(x, w, b, dtype=dtype)
+                for config in dict.fromkeys(variants):
+                    rk.rows_layernorm_backward(dy, x, w, mean, rstd, dtype, config=config)
+            launched.append(f"rows {dtype} {r}x{C}: softmax 06, layernorm 05, layernorm 14 backward "
+                            f"({sum(v is not None for v in variants)} variants beside the rule's)")
+    return launched
+
+
+def _hopper_matmuls(small: bool) -> list[str]:
+    """The Hopper matmuls :func:`matmul.matmul_auto` and :func:`matmul.matmul_tc_auto` take: 14_wgmma_tma on
+    aligned operands and on zero-padded copies (K and N not multiples of 8), 15_wgmma_3xtf32 (fp32 as three
+    TF32 products); nothing off Hopper."""
+    import cupy
+
+    from hyperion.kernels import matmul
+    from hyperion.kernels.attention import hopper_available
+    from hyperion.kernels.matmul.tf32x3 import matmul_3xtf32
+    from hyperion.tensor.cuda_build import to_bf16_bits
+
+    if not hopper_available():
+        return []
+    rnd = cupy.random.standard_normal
+    shapes = [(67, 48, 40), (67, 45, 33)] if small else [(2048, 2048, 2048), (1001, 999, 1003)]
+    for m, k, n in shapes:
+        a, b = rnd((m, k), dtype=np.float32), rnd((k, n), dtype=np.float32)
+        matmul.matmul_tc_auto(to_bf16_bits(a), to_bf16_bits(b))
+        matmul_3xtf32(a, b)
+    return [f"matmul 14_wgmma_tma (aligned and padded), 15_wgmma_3xtf32 at {shapes}"]
 
 
 def _hopper_flash(small: bool) -> list[str]:
