@@ -20,7 +20,11 @@ OURS = "level 3's Hopper dispatch (10 forward, 11 backward)"
 def main(argv: list[str] | None = None) -> int:
     from hyperion.kernels.attention import flash_backward_hopper, flash_forward_hopper, hopper_available
 
-    if not hopper_available():
+    try:
+        hopper = hopper_available()
+    except Exception as error:  # no CuPy, no driver, no GPU
+        raise SystemExit(f"hyperion.kernels.attention.repro needs CuPy and a Hopper GPU: {error}") from error
+    if not hopper:
         raise SystemExit("hyperion.kernels.attention.repro needs a Hopper GPU (sm_90a: H100 or H200); "
                          "on another GPU run level 2's: python -m hyperion.transformer.flash.repro")
     argv = list(sys.argv[1:] if argv is None else argv)
