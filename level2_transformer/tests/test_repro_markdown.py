@@ -1,5 +1,7 @@
 """The FlashAttention reproduction's report (no GPU needed): ratio columns computed from the timings, level 2's
 07 column only where it was timed, the kernels under test named."""
+import re
+
 from hyperion.transformer.flash import repro
 
 
@@ -9,7 +11,8 @@ def _res(with07: bool) -> dict:
            "standard_fwd_mb": 64.0, "sdpa_fwd_mb": 2.0, "ours_fwd_mb": 2.0}
     if with07:
         row["ours07_fwd_ms"] = 1.5
-    return {"gpu": "G", "driver": 1, "torch": "t", "cupy": "c", "ours": "the kernels under test", "speed": [row]}
+    return {"gpu": "G", "driver": 1, "torch": "t", "cupy": "c", "ours": "the kernels under test", "commit": "abc1234",
+            "speed": [row]}
 
 
 def test_speed_table_gives_speed_ups_over_standard_and_sdpa():
@@ -24,7 +27,12 @@ def test_speed_table_gives_speed_ups_over_standard_and_sdpa():
     assert got["ours × SDPA fwd / f+b"] == "1.20 / 1.25"
     assert got["standard/ours"] == "32.0x"
     assert "ours 07 fwd ms" not in names
-    assert "the kernels under test" in text
+    assert "the kernels under test" in text and "commit abc1234" in text
+
+
+def test_commit_is_the_checkouts():
+    commit = repro._commit()
+    assert commit == "unknown" or re.fullmatch(r"[0-9a-f]{7,40}(\+dirty)?", commit)
 
 
 def test_level_two_table_keeps_its_second_forward():

@@ -205,7 +205,8 @@ def io_sweep() -> list[dict]:
 
 
 def markdown(res: dict) -> str:
-    out = [f"GPU {res['gpu']}, driver {res['driver']}, torch {res['torch']}, CuPy {res['cupy']}; ours: "
+    out = [f"GPU {res['gpu']}, driver {res['driver']}, torch {res['torch']}, CuPy {res['cupy']}, commit "
+           f"{res.get('commit', 'unknown')}; ours: "
            f"{res.get('ours', '05 forward, 06 backward')}; fp16, B={B}, H={H}, d={D}; times: CUDA events, median.", ""]
     for causal in (False, True):
         rows = [r for r in res["speed"] if r["causal"] == causal]
@@ -257,6 +258,19 @@ def markdown(res: dict) -> str:
     return "\n".join(out) + "\n"
 
 
+def _commit() -> str:
+    """The checkout's commit (``+dirty`` with uncommitted changes), or "unknown" outside a git checkout."""
+    here = Path(__file__).resolve().parent
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=here, capture_output=True, text=True,
+                              timeout=10, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=here,
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return head + ("+dirty" if dirty else "")
+
+
 def main(argv: list[str] | None = None, forward=None, backward=None, ours: str = "05 forward, 06 backward") -> int:
     """The four claims with level 2's kernels, or claims 1, 2 and 4 with a later level's ``forward`` and
     ``backward`` (named by ``ours``; the IO sweep times level 2's tiles, so it runs with level 2's only)."""
@@ -274,7 +288,7 @@ def main(argv: list[str] | None = None, forward=None, backward=None, ours: str =
 
     res = {"gpu": cupy.cuda.runtime.getDeviceProperties(0)["name"].decode(),
            "driver": cupy.cuda.runtime.driverGetVersion(), "torch": torch.__version__, "cupy": cupy.__version__,
-           "ours": ours}
+           "ours": ours, "commit": _commit()}
     ns = [128, 512, 2048, 4096] if args.quick else [128, 256, 512, 1024, 2048, 4096, 8192, 16384]
     causal_ns = [1024, 4096, 16384] if not args.quick else [1024]
     res["speed"] = speed_and_memory(ns, False, forward, backward) + speed_and_memory(causal_ns, True, forward, backward)
