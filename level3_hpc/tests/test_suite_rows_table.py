@@ -56,3 +56,21 @@ def test_matmul_tables_show_gpu_time_alone_beside_back_to_back():
     assert "| 0.020 | 0.010 | 2.00 |" in lines["8x8x8"]
     assert "| failed: capture | — | — |" in lines["9x9x9"]
     assert "1 of 2 shapes): geometric mean 2.00, worst 2.00." in text
+
+
+def test_fp32_gpu_alone_column_fails_soft_and_restores_tf32():
+    """Off a GPU the fp32 GPU-alone pair reports its failure as a cell (the table goes on) and leaves PyTorch's
+    TF32 switch as it found it, whichever way that was."""
+    import numpy as np
+    import torch
+
+    a = np.ones((4, 4), np.float32)
+    before = torch.backends.cuda.matmul.allow_tf32
+    try:
+        for setting in (True, False):
+            torch.backends.cuda.matmul.allow_tf32 = setting
+            cell = suite._fp32_graph_pair(a, a, lambda: None)
+            assert set(cell) == {"graph"} and cell["graph"].startswith("failed: ")
+            assert torch.backends.cuda.matmul.allow_tf32 is setting
+    finally:
+        torch.backends.cuda.matmul.allow_tf32 = before

@@ -312,16 +312,20 @@ def bench_matmul(quick: bool, sweep: bool) -> list[dict]:
 
 def _fp32_graph_pair(a, b, mine: Callable[[], object]) -> dict:
     """:func:`graph_pair` for fp32: CuPy refuses to call cuBLAS during a stream capture, so cuBLAS's side of the
-    GPU-time-alone column is PyTorch's fp32 matmul (cuBLAS too) on the same arrays, with TF32 off."""
+    GPU-time-alone column is PyTorch's fp32 matmul (cuBLAS too) on the same arrays, with TF32 off (as
+    ``bench.py`` sets it)."""
     import torch
 
-    ta, tb = torch.from_dlpack(a), torch.from_dlpack(b)
-    before = torch.get_float32_matmul_precision()
-    torch.set_float32_matmul_precision("highest")  # no TF32: the same fp32 product CuPy's cuBLAS computes
+    try:
+        ta, tb = torch.from_dlpack(a), torch.from_dlpack(b)
+        before = torch.backends.cuda.matmul.allow_tf32
+        torch.backends.cuda.matmul.allow_tf32 = False  # the same fp32 product CuPy's cuBLAS computes
+    except Exception as error:
+        return {"graph": f"failed: {str(error).splitlines()[0][:100]}"}
     try:
         return graph_pair(lambda: ta @ tb, True, mine, "cublas")
     finally:
-        torch.set_float32_matmul_precision(before)
+        torch.backends.cuda.matmul.allow_tf32 = before
 
 
 def worst_error64(c, a, b) -> float:
