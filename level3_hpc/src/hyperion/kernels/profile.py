@@ -112,7 +112,7 @@ def run(small: bool) -> list[str]:
 def _row_kernels(small: bool) -> list[str]:
     """The row kernels of :mod:`hyperion.kernels.rows` (softmax 06, LayerNorm 05, LayerNorm 14's backward and
     15's column sums), fp32 and bf16: rows of a few chunks (several rows a warp), odd and long rows, arrays
-    that start at an allocation and 4 bytes past one (the shifted loads); the backward as :func:`rows.choose`
+    that start at an allocation and one element past one (the shifted loads); the backward as :func:`rows.choose`
     picks it (one launch where its partial sums are few) and as the re-reading, shared-sum and two-pass kernels."""
     import cupy
 
