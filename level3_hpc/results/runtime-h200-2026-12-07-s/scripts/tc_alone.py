@@ -1,3 +1,4 @@
+# ruff: noqa
 """Every tensor-core candidate (11, 12, 14 and their tile configurations) at the small suite shapes, by GPU time
 alone (CUDA-graph replay, suite.graph_ms), beside cuBLAS bf16 (PyTorch) the same way: does any beat the table's
 pick at 1000^3 (0.73x cuBLAS GPU alone on the H200, 2026-12-07 call 1)?"""
