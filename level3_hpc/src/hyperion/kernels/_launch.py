@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import math
 
 import numpy as np
 
@@ -41,3 +42,37 @@ def sm_count(device: int = 0) -> int:
     import cupy
 
     return int(cupy.cuda.Device(device).attributes["MultiProcessorCount"])
+
+
+class OutputBlock:
+    """New output arrays of fixed shapes carved from one allocation of CuPy's memory pool, laid out once (a
+    launch plan keeps one) so that a call pays one pool allocation instead of one per array.
+
+    Each array, and the workspace of ``scratch`` bytes after them, starts on a 256-byte boundary. The arrays
+    share the allocation: it goes back to the pool when the last of them is gone, so carve only arrays that
+    live and die together (a forward's output and the statistics the backward reads; not a weight's gradient
+    next to an activation's, which would hold the activation's memory as long as the gradient is kept).
+    """
+
+    ALIGN = 256
+
+    def __init__(self, *specs: tuple[tuple[int, ...], type | np.dtype], scratch: int = 0) -> None:
+        self.layout: list[tuple[tuple[int, ...], np.dtype, int]] = []
+        offset = 0
+        for shape, dtype in specs:
+            dtype = np.dtype(dtype)
+            self.layout.append((tuple(shape), dtype, offset))
+            offset += cdiv(math.prod(shape) * dtype.itemsize, self.ALIGN) * self.ALIGN
+        self.scratch = scratch
+        self.nbytes = offset + scratch
+
+    def __call__(self) -> list:
+        """The arrays, uninitialised, in the order of the specs; then, with ``scratch`` bytes asked for, the
+        device address of that workspace (after the arrays; no array object made for it)."""
+        import cupy
+
+        memory = cupy.cuda.alloc(self.nbytes)
+        arrays = [cupy.ndarray(shape, dtype, memptr=memory + offset) for shape, dtype, offset in self.layout]
+        if self.scratch:
+            arrays.append(memory.ptr + self.nbytes - self.scratch)
+        return arrays

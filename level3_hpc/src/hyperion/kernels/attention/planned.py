@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from hyperion.kernels._launch import OutputBlock
 from hyperion.tensor.cuda_build import PackedLaunch
 from hyperion.transformer.flash import cuda as level2
 from hyperion.transformer.flash._inputs import causal_mode, check_qkv, default_scale
@@ -88,7 +89,7 @@ class _Forward:
         batch, heads, n_q, d = q.shape
         n_k = k.shape[2]
         bh = batch * heads
-        self.out_shape, self.lse_shape = q.shape, q.shape[:3]
+        self.outputs = OutputBlock((q.shape, _F16), (q.shape[:3], _F32))  # O and lse: the backward keeps both
         self.batch, self.n_k = batch, n_k
         self.zeros = level2._pad_mask(None, batch, n_k)  # held here: level 2's cache of them may let it go
         self.no_pad = self.zeros.data.ptr
@@ -109,8 +110,6 @@ class _Forward:
             self.launch = lambda q, k, v, pad, out, lse: packed(q, k, v, pad, out, lse, *scalars)
 
     def __call__(self, q: Any, k: Any, v: Any, key_padding_mask: Any) -> tuple[Any, Any] | None:
-        import cupy
-
         if not (q._c_contiguous and k._c_contiguous and v._c_contiguous):
             return None
         qp, kp, vp = q.data.ptr, k.data.ptr, v.data.ptr
@@ -118,7 +117,7 @@ class _Forward:
             return None
         mask = None if key_padding_mask is None else level2._pad_mask(key_padding_mask, self.batch, self.n_k)
         pad_ptr = self.no_pad if mask is None else mask.data.ptr  # ``mask`` held until launched (the pool)
-        out, lse = cupy.ndarray(self.out_shape, _F16), cupy.ndarray(self.lse_shape, _F32)
+        out, lse = self.outputs()
         if self.tma:
             self.launch(self.maps(qp, kp, vp, *self.geometry), pad_ptr, out.data.ptr, lse.data.ptr)
         else:
@@ -139,7 +138,8 @@ class _Backward:
         scalars = _scalars(q, k, causal, key_padding_mask, scale)
         batch, heads, n_q, d = q.shape
         n_k = k.shape[2]
-        self.shapes = (q.shape, k.shape, lse.shape)
+        # delta (the kernels' workspace, B*H*N floats) is scratch in dQ, dK, dV's allocation: kept until they go
+        self.outputs = OutputBlock((q.shape, _F16), (k.shape, _F16), (k.shape, _F16), scratch=4 * lse.size)
         self.batch, self.n_k = batch, n_k
         self.zeros = level2._pad_mask(None, batch, n_k)  # held here: level 2's cache of them may let it go
         self.no_pad = self.zeros.data.ptr
@@ -189,18 +189,14 @@ class _Backward:
         return launch
 
     def __call__(self, q: Any, k: Any, v: Any, out: Any, lse: Any, dout: Any, key_padding_mask: Any):
-        import cupy
-
         if not (q._c_contiguous and k._c_contiguous and v._c_contiguous and out._c_contiguous
                 and lse._c_contiguous and dout._c_contiguous):
             return None
         if (q.data.ptr | k.data.ptr | v.data.ptr | dout.data.ptr | out.data.ptr) % 16:  # 16-byte loads, tensor maps
             return None
         mask = None if key_padding_mask is None else level2._pad_mask(key_padding_mask, self.batch, self.n_k)
-        q_shape, k_shape, lse_shape = self.shapes
-        delta = cupy.ndarray(lse_shape, _F32)
-        dq, dk, dv = cupy.ndarray(q_shape, _F16), cupy.ndarray(k_shape, _F16), cupy.ndarray(k_shape, _F16)
-        self.launch(q.data.ptr, k.data.ptr, v.data.ptr, dout.data.ptr, out.data.ptr, lse.data.ptr, delta.data.ptr,
+        dq, dk, dv, delta = self.outputs()
+        self.launch(q.data.ptr, k.data.ptr, v.data.ptr, dout.data.ptr, out.data.ptr, lse.data.ptr, delta,
                     self.no_pad if mask is None else mask.data.ptr, dq.data.ptr, dk.data.ptr, dv.data.ptr)
         return dq, dk, dv
 
