@@ -22,7 +22,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from hyperion.kernels._launch import cdiv, sm_count
+from hyperion.kernels._launch import OutputBlock, cdiv, sm_count
 from hyperion.kernels.loader import get_kernel
 from hyperion.tensor.cuda_build import PackedLaunch
 
@@ -308,6 +308,7 @@ class RowPlan:
     columns: PackedLaunch | None = None
     last_block: bool = False
     workspaces: dict = field(default_factory=dict, compare=False, repr=False)
+    pair: OutputBlock | None = field(default=None, compare=False, repr=False)  # mean and rstd; dw and db (one launch)
 
     def workspace(self, stream: int) -> tuple[int, int]:
         """``(counter, partials)`` device pointers of the one-launch backward on ``stream``
@@ -334,14 +335,15 @@ def _build_plan(kind: str, dtype: str, rows: int, C: int, config: RowConfig, bas
     extra = ({"LAST_BLOCK_REDUCE": 1} if last_block else {}) | w_shift(kind, dtype, C, base, vec)
     kernel = _kernel(kind, dtype, config, **extra)
     if kind != "ln_bwd":
-        return RowPlan(PackedLaunch(kernel, (forward_blocks(rows, config),), (config.block,), 0, KINDS[kind]), rows, C)
+        return RowPlan(PackedLaunch(kernel, (forward_blocks(rows, config),), (config.block,), 0, KINDS[kind]), rows, C,
+                       pair=OutputBlock(((rows,), np.float32), ((rows,), np.float32)) if kind == "ln_fwd" else None)
     smem = backward_shared_bytes(dtype, C, config, last_block)
     if smem:  # raised always: the default cap is 48 KB minus the kernel's static shared memory (exactly 48 KB failed)
         kernel.max_dynamic_shared_size_bytes = smem
     blocks = backward_blocks(rows, config, sm_count() * _resident_blocks(kernel, config, smem))
     if last_block:
         return RowPlan(PackedLaunch(kernel, (blocks,), (config.block,), smem, LAST_BLOCK_KINDS), rows, C, blocks,
-                       last_block=True)
+                       last_block=True, pair=OutputBlock(((C,), np.float32), ((C,), np.float32)))
     reduce = get_kernel(SOURCES["ln_bwd"][0], "layernorm_bwd_rows_reduce", **config.defines(),
                         **w_shift(kind, dtype, C, base, vec), ROW_DTYPE=ROW_DTYPE[dtype])  # the row kernel's module
     row_launch = PackedLaunch(kernel, (blocks,), (config.block,), smem, KINDS[kind])
@@ -414,15 +416,15 @@ def rows_layernorm(x, w, b, eps: float = 1e-5, dtype: str = "f32", config: RowCo
     rows, C = x.shape
     w, b = _vector(w, C, "weight"), _vector(b, C, "bias")
     y = cupy.ndarray(x.shape, x.dtype)
-    mean, rstd = cupy.ndarray((rows,), np.float32), cupy.ndarray((rows,), np.float32)
     if rows == 0 or C == 0:
-        return y, mean, rstd
+        return y, cupy.ndarray((rows,), _F32), cupy.ndarray((rows,), _F32)
     vec = x.data.ptr % 16 == y.data.ptr % 16
     plan = _plan("ln_fwd", dtype, rows, C, config, x.data.ptr % 16, vec)
     if plan is LEGACY:
         from hyperion.kernels.layernorm import layernorm_forward, layernorm_half
 
         return layernorm_forward(x, w, b, eps) if dtype == "f32" else layernorm_half(x, w, b, eps, dtype)
+    mean, rstd = plan.pair()  # one allocation: the backward reads both
     wp, bp = w.data.ptr, b.data.ptr
     plan.launch(x.data.ptr, wp, bp, y.data.ptr, mean.data.ptr, rstd.data.ptr, rows, C, eps, vec,
                 wp % 16 == 0 and bp % 16 == 0)  # (eps: packed as the float32 the kernel reads)
@@ -450,7 +452,7 @@ def rows_layernorm_backward(dy, x, w, mean, rstd, dtype: str = "f32", config: Ro
         return dx, cupy.zeros(C, np.float32), cupy.zeros(C, np.float32)
     if plan.last_block:  # one launch: the partial sums and the counter live in the plan's workspace
         counter, pp = plan.workspace(cupy.cuda.get_current_stream().ptr)
-        dw, db = cupy.ndarray((C,), np.float32), cupy.ndarray((C,), np.float32)
+        dw, db = plan.pair()  # one allocation: one LayerNorm's weight and bias gradients
         wp = w.data.ptr
         plan.launch(dy.data.ptr, x.data.ptr, wp, mean.data.ptr, rstd.data.ptr, dx.data.ptr, pp, dw.data.ptr,
                     db.data.ptr, counter, rows, C, vec, wp % 16 == 0)
