@@ -78,7 +78,7 @@ def _scalars(q: Any, k: Any, causal: Any, key_padding_mask: Any, scale: Any) -> 
 
 class _Forward:
     """One forward geometry: 10 (TMA, its parameter block) or 08 (a packed launch), the no-padding mask, the
-    output shapes."""
+    outputs' layout (:class:`~hyperion.kernels._launch.OutputBlock`)."""
 
     def __init__(self, q: Any, k: Any, v: Any, causal: Any, key_padding_mask: Any, scale: Any) -> None:
         from hyperion.kernels import attention as fh
