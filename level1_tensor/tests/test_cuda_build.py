@@ -135,3 +135,20 @@ def test_an_edit_to_a_header_changes_the_nvrtc_source(tmp_path):
     assert second != first
     (tmp_path / "rows" / "new.cuh").write_text("\n")  # a header added anywhere under the root
     assert cuda_build.nvrtc_source(source, tmp_path) not in (first, second)
+
+
+def test_cupy_module_is_the_module_in_sys_modules(monkeypatch):
+    import sys
+    import types
+
+    stand_in = types.ModuleType("cupy")
+    monkeypatch.setitem(sys.modules, "cupy", stand_in)
+    assert cuda_build.cupy_module() is stand_in  # a test's stand-in is seen, not a kept earlier module
+
+
+def test_cupy_module_without_cupy_raises_import_error(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "cupy", None)  # what an uninstalled module looks like to ``import``
+    with pytest.raises(ImportError):
+        cuda_build.cupy_module()

@@ -7,6 +7,8 @@ import math
 
 import numpy as np
 
+from hyperion.tensor.cuda_build import cupy_module
+
 
 def cdiv(a: int, b: int) -> int:
     return -(-a // b)
@@ -18,7 +20,7 @@ def i32(v: int) -> np.int32:
 
 def as_device(x, dtype, name: str, ndim: int | None = None):
     """``x`` as a C-contiguous CuPy array of ``dtype`` (copying only if needed); clear errors otherwise."""
-    import cupy
+    cupy = cupy_module()
 
     if type(x) is cupy.ndarray and x.dtype == dtype and (ndim is None or x.ndim == ndim) and x._c_contiguous:
         return x  # the common case, checked without building flags objects
@@ -39,7 +41,7 @@ def aligned16(*arrays) -> bool:
 @functools.cache
 def sm_count(device: int = 0) -> int:
     """Multiprocessors of a device (cached: reading the attribute table on every launch is slow)."""
-    import cupy
+    cupy = cupy_module()
 
     return int(cupy.cuda.Device(device).attributes["MultiProcessorCount"])
 
@@ -69,7 +71,7 @@ class OutputBlock:
     def __call__(self) -> list:
         """The arrays, uninitialised, in the order of the specs; then, with ``scratch`` bytes asked for, the
         device address of that workspace (after the arrays; no array object made for it)."""
-        import cupy
+        cupy = cupy_module()
 
         memory = cupy.cuda.alloc(self.nbytes)
         arrays = [cupy.ndarray(shape, dtype, memptr=memory + offset) for shape, dtype, offset in self.layout]

@@ -24,7 +24,7 @@ import numpy as np
 
 from hyperion.kernels._launch import OutputBlock, cdiv, sm_count
 from hyperion.kernels.loader import get_kernel
-from hyperion.tensor.cuda_build import PackedLaunch
+from hyperion.tensor.cuda_build import PackedLaunch, cupy_module
 
 DTYPES = {"f32": np.float32, "f16": np.float16, "bf16": np.uint16}  # bf16 travels as uint16 bit patterns
 CHUNK = {"f32": 4, "f16": 8, "bf16": 8}  # elements per 16-byte chunk
@@ -316,7 +316,7 @@ class RowPlan:
         Kernels on one stream run in order, so each call may reuse them; two streams never share one."""
         work = self.workspaces.get(stream)
         if work is None:
-            import cupy
+            cupy = cupy_module()
 
             padded = cdiv(self.C, 4) * 4  # partial rows of whole float4s
             buf = cupy.zeros(4 + 2 * self.parts * padded, np.float32)  # [counter, pad][dw | db partials]
@@ -361,7 +361,7 @@ _F32 = np.dtype(np.float32)
 
 
 def _check(x, dtype: str, name: str):
-    import cupy
+    cupy = cupy_module()
 
     if type(x) is cupy.ndarray and x.dtype is _NP_DTYPES.get(dtype) and x.ndim == 2:  # the common case, cheaply
         return x if x._c_contiguous else cupy.ascontiguousarray(x)
@@ -377,7 +377,7 @@ def _check(x, dtype: str, name: str):
 
 
 def _vector(v, C: int, name: str):
-    import cupy
+    cupy = cupy_module()
 
     if type(v) is cupy.ndarray and v.dtype is _F32 and v.ndim == 1 and v.size == C and v._c_contiguous:
         return v  # the common case, checked without comparing dtypes or building tuples
@@ -389,7 +389,7 @@ def _vector(v, C: int, name: str):
 
 def rows_softmax(x, dtype: str = "f32", out=None, config: RowConfig | str | None = None):
     """Softmax over the last axis (softmax 06), computed in fp32 and rounded once to ``dtype``."""
-    import cupy
+    cupy = cupy_module()
 
     x = _check(x, dtype, "x")
     y = cupy.ndarray(x.shape, x.dtype) if out is None else out
@@ -410,7 +410,7 @@ def rows_softmax(x, dtype: str = "f32", out=None, config: RowConfig | str | None
 
 def rows_layernorm(x, w, b, eps: float = 1e-5, dtype: str = "f32", config: RowConfig | str | None = None):
     """``(y, mean, rstd)`` of LayerNorm over the last axis (LayerNorm 05); y in ``dtype``, the rest fp32."""
-    import cupy
+    cupy = cupy_module()
 
     x = _check(x, dtype, "x")
     rows, C = x.shape
@@ -433,7 +433,7 @@ def rows_layernorm(x, w, b, eps: float = 1e-5, dtype: str = "f32", config: RowCo
 
 def rows_layernorm_backward(dy, x, w, mean, rstd, dtype: str = "f32", config: RowConfig | str | None = None):
     """``(dx, dw, db)`` of LayerNorm (LayerNorm 14) from the forward's saved ``mean`` and ``rstd``."""
-    import cupy
+    cupy = cupy_module()
 
     x, dy = _check(x, dtype, "x"), _check(dy, dtype, "grad")
     rows, C = x.shape

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from hyperion.kernels._launch import OutputBlock
-from hyperion.tensor.cuda_build import PackedLaunch
+from hyperion.tensor.cuda_build import PackedLaunch, cupy_module
 from hyperion.transformer.flash import cuda as level2
 from hyperion.transformer.flash._inputs import causal_mode, check_qkv, default_scale
 
@@ -35,7 +35,7 @@ SCALARS = "iiifiii"  # heads, n_q, n_k, scale, causal, has_pad, group
 def _key(arrays: tuple, causal: Any, key_padding_mask: Any, scale: Any) -> tuple:
     """What a plan depends on: the device, each array's type, shape and dtype, the mask's, the flags (with
     ``causal``'s type: ``1`` is refused where ``True`` is not)."""
-    import cupy
+    cupy = cupy_module()
 
     mask = None if key_padding_mask is None else (type(key_padding_mask), key_padding_mask.shape,
                                                   key_padding_mask.dtype)
@@ -60,7 +60,7 @@ def _lookup(table: dict, key: tuple, build: Any) -> Any:
 
 def _applies(q: Any) -> bool:
     """fp16 CuPy arrays with a wgmma head dimension on a Hopper GPU (the general path checks the rest)."""
-    import cupy
+    cupy = cupy_module()
 
     from hyperion.kernels.attention import WGMMA_DIMS, hopper_available
 

@@ -19,7 +19,7 @@ import numpy as np
 
 from hyperion.kernels._launch import aligned16, as_device, cdiv, i32
 from hyperion.kernels.loader import get_kernel
-from hyperion.tensor.cuda_build import PackedLaunch, from_bf16_bits, to_bf16_bits
+from hyperion.tensor.cuda_build import PackedLaunch, cupy_module, from_bf16_bits, to_bf16_bits
 
 if TYPE_CHECKING:
     from hyperion.kernels.matmul.tma import TmaLaunch
@@ -123,7 +123,7 @@ def _check(a, b, dtype, name: str = "matmul"):
 
 
 def _out(out, shape):
-    import cupy
+    cupy = cupy_module()
 
     if out is None:
         return cupy.ndarray(shape, np.float32)
@@ -241,7 +241,7 @@ SPLIT_K_CONFIGS: list[tuple[int, int]] = [(5, 2), (5, 3), (5, 4), (2, 2), (2, 3)
 def _checked_pair(a, b, dtype, name: str):
     """``a``, ``b`` as they are when they are C-contiguous 2-D arrays of ``dtype`` (the fast path), else
     :func:`_check`'s conversions and errors."""
-    import cupy
+    cupy = cupy_module()
 
     if (type(a) is cupy.ndarray and type(b) is cupy.ndarray and a.dtype == dtype and b.dtype == dtype
             and a.ndim == 2 and b.ndim == 2 and a._c_contiguous and b._c_contiguous
@@ -301,7 +301,7 @@ def matmul_auto(a, b, out=None, choice=None):
     and a launch. On Hopper, large products run as three TF32 products (15): errors about those of an fp32
     product (REPORT.md has both against float64), but an infinite input can give NaN where fp32 gives ±inf
     (∞ times a zero low part in a correction product; by construction, not run)."""
-    import cupy
+    cupy = cupy_module()
 
     a, b = _checked_pair(a, b, np.float32, "matmul")
     (m, k), n = a.shape, b.shape[1]
@@ -398,7 +398,7 @@ def _padded_tc(a, b, dtype: str, c):
     at 1000^3). Both copies are made by one launch into one allocation; when N was padded the product goes to
     a scratch matrix whose first N columns are copied to ``c``. Two or three launches more than an aligned
     product, all planned once per shape (host time is what this path costs at 1000-sized products)."""
-    import cupy
+    cupy = cupy_module()
 
     (m, k), n = a.shape, b.shape[1]
     plan = _PAD_PLANS.get((m, n, k, dtype))
