@@ -27,6 +27,8 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from hyperion.tensor.cuda_build import cupy_module
+
 OP_N, OP_T = 0, 1
 CUDA_R_32F, CUDA_C_32F, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT = 0, 4, 68, -1
 WORKSPACE_BYTES = 32 * 2**20
@@ -89,7 +91,7 @@ class CublasGemm:
     stream."""
 
     def __init__(self, lt: bool = True) -> None:
-        import cupy
+        cupy = cupy_module()
         import cupy_backends.cuda.libs.cublas  # noqa: F401 - loads libcublas into the process
 
         self.cupy = cupy

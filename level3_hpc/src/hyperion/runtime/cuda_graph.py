@@ -51,6 +51,7 @@ import numpy as np
 
 from hyperion.tensor import functional as tensor_functional
 from hyperion.tensor.backend import get_backend
+from hyperion.tensor.cuda_build import cupy_module
 
 # level 1's argument checks that read device values on the host: run off the capture, on a side stream
 HOST_CHECKS = ("native_index", "_check_classes")
@@ -64,7 +65,7 @@ class CudaGraphStep:
         from hyperion.runtime.device import require_gpu
 
         require_gpu()
-        import cupy
+        cupy = cupy_module()
 
         from hyperion.runtime.capturable_gemm import CublasGemm
         from hyperion.runtime.memory import DeviceAllocator

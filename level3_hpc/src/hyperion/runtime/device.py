@@ -6,12 +6,14 @@ import functools
 import subprocess
 from pathlib import Path
 
+from hyperion.tensor.cuda_build import cupy_module
+
 
 @functools.cache
 def gpu_available() -> tuple[bool, str]:
     """``(True, "")`` when CuPy imports and sees a CUDA device, else ``(False, why not)``."""
     try:
-        import cupy
+        cupy = cupy_module()
     except ImportError as exc:
         return False, f"CuPy is not installed ({exc})"
     try:
@@ -61,7 +63,7 @@ def _commit() -> str:
 
 def gpu_info() -> dict:
     """Facts about device 0 for a report: name, SMs, memory, L2, driver and runtime versions, commit."""
-    import cupy
+    cupy = cupy_module()
 
     require_gpu()
     props = cupy.cuda.runtime.getDeviceProperties(0)

@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from hyperion.runtime.allocator import CachingAllocator
+from hyperion.tensor.cuda_build import cupy_module
 
 _ALLOCATORS: dict[str, Any] = {}
 
@@ -106,7 +107,7 @@ class CudaEvents:
     """``record(stream pointer) -> cupy.cuda.Event``, ``query`` (done yet?), ``synchronize``."""
 
     def __init__(self) -> None:
-        import cupy
+        cupy = cupy_module()
 
         self.cupy = cupy
 
@@ -126,7 +127,7 @@ class DeviceAllocator(CachingAllocator):
     """The caching allocator over ``cudaMalloc``; :meth:`install` makes CuPy allocate through it."""
 
     def __init__(self, park_large: bool = True) -> None:
-        import cupy
+        cupy = cupy_module()
 
         self.cupy = cupy
         self._stream_ptr = _current_stream_ptr(cupy)

@@ -58,7 +58,7 @@ BWD_OWN = 32  # rows owned per block in 02 (OWN)
 
 def _cupy():
     try:
-        import cupy
+        cupy = cuda_build.cupy_module()  # a dictionary look-up after the first call, not an import statement
     except ImportError as error:  # pragma: no cover - depends on the machine
         raise RuntimeError("the CUDA FlashAttention needs CuPy (pip install cupy-cuda13x) and an NVIDIA GPU") from error
     return cupy

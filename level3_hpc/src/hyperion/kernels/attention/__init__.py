@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from hyperion.tensor.cuda_build import from_bf16_bits, to_bf16_bits
+from hyperion.tensor.cuda_build import cupy_module, from_bf16_bits, to_bf16_bits
 from hyperion.transformer.flash import cuda as level2
 from hyperion.transformer.flash._inputs import causal_mode, check_qkv, default_scale
 from hyperion.transformer.flash.function import FlashAttentionCUDA
@@ -122,14 +122,14 @@ def shared_bytes(d: int, tile: dict[str, int]) -> int:
 
 @functools.cache
 def _hopper(device: int) -> bool:
-    import cupy
+    cupy = cupy_module()
 
     return cupy.cuda.Device(device).compute_capability == "90"
 
 
 def hopper_available() -> bool:
     """Whether the current GPU can run sm_90a code (an H100 or H200)."""
-    import cupy
+    cupy = cupy_module()
 
     return _hopper(cupy.cuda.get_device_id())
 
@@ -172,7 +172,7 @@ def flash_forward_wgmma(q, k, v, *, causal=False, key_padding_mask=None, scale=N
     """``(O, lse)`` by 08 for CuPy fp16 ``q (B, H, N_q, d)``, ``k, v (B, H, N_k, d)`` (or float32 with
     ``precision="bf16"``), d in :data:`WGMMA_DIMS`; level 2's ``flash_forward_cuda`` semantics. Hopper only.
     ``tile`` and ``group`` (causal block order, :data:`CAUSAL_GROUP`) override the tables, for sweeps."""
-    import cupy
+    cupy = cupy_module()
 
     check_qkv(q, k, v, key_padding_mask, "flash_forward_wgmma")
     kind = _check_kind(q, precision, "flash_forward_wgmma")
@@ -199,7 +199,7 @@ def flash_backward_wgmma(q, k, v, out, lse, dout, *, causal=False, key_padding_m
                          precision=None, tile: dict[str, int] | None = None, group: int | None = None):
     """``(dQ, dK, dV)`` by 09 (Hopper only) from the forward's ``out`` and ``lse``; level 2's
     ``flash_backward_cuda`` semantics, for fp16 (or float32 with ``precision="bf16"``), d in :data:`WGMMA_DIMS`."""
-    import cupy
+    cupy = cupy_module()
 
     check_qkv(q, k, v, key_padding_mask, "flash_backward_wgmma")
     kind = _check_kind(q, precision, "flash_backward_wgmma")

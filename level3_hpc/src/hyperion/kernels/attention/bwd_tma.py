@@ -13,7 +13,7 @@ from __future__ import annotations
 from hyperion.kernels.attention import _check_kind, _grid, _group, _kernel, _operands, check_grad_inputs
 from hyperion.kernels.attention.fwd_tma import plan
 from hyperion.kernels.matmul.tma import tensor_map
-from hyperion.tensor.cuda_build import from_bf16_bits
+from hyperion.tensor.cuda_build import cupy_module, from_bf16_bits
 from hyperion.transformer.flash import cuda as level2
 from hyperion.transformer.flash._inputs import causal_mode, check_qkv, default_scale
 
@@ -66,7 +66,7 @@ def flash_backward_tma(q, k, v, out, lse, dout, *, causal=False, key_padding_mas
     """``(dQ, dK, dV)`` by 11 (Hopper only): :func:`~hyperion.kernels.attention.flash_backward_wgmma`'s
     arguments and results. ``tile`` (sweeps): one tile for both kernels, or a pair (dK/dV's, dQ's); else
     :data:`BWD_TMA_TILES` (dK/dV) and :data:`DQ_TMA_TILES` (dQ)."""
-    import cupy
+    cupy = cupy_module()
 
     check_qkv(q, k, v, key_padding_mask, "flash_backward_tma")
     kind = _check_kind(q, precision, "flash_backward_tma")

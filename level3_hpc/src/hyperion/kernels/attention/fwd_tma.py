@@ -17,7 +17,7 @@ import numpy as np
 
 from hyperion.kernels.attention import _check_kind, _grid, _group, _kernel, _operands, flash_forward_wgmma
 from hyperion.kernels.matmul.tma import MAP_BYTES, tensor_map
-from hyperion.tensor.cuda_build import from_bf16_bits
+from hyperion.tensor.cuda_build import cupy_module, from_bf16_bits
 from hyperion.transformer.flash import cuda as level2
 from hyperion.transformer.flash._inputs import causal_mode, check_qkv, default_scale
 
@@ -63,7 +63,7 @@ class Plan:
 
     def __init__(self, fn: Any, grid: tuple[int, int], block: int, smem: int, *scalars: Any, maps: int = 3,
                  pointers: int = 3) -> None:
-        import cupy
+        cupy = cupy_module()
 
         self.pointers_at, self.pointer_format = maps * MAP_BYTES, "<" + "Q" * pointers
         size = self.pointers_at + 8 * (pointers + 7)
@@ -123,7 +123,7 @@ def flash_forward_tma(q, k, v, *, causal=False, key_padding_mask=None, scale=Non
                       tile: dict[str, int] | None = None, group: int | None = None):
     """``(O, lse)`` by 10 (Hopper only): :func:`flash_forward_wgmma`'s arguments and results. ``tile``
     overrides :data:`TMA_TILES` (sweeps)."""
-    import cupy
+    cupy = cupy_module()
 
     check_qkv(q, k, v, key_padding_mask, "flash_forward_tma")
     kind = _check_kind(q, precision, "flash_forward_tma")

@@ -17,6 +17,7 @@ from hyperion.kernels.layernorm import cache_vec as _ln_cache_vec
 from hyperion.kernels.layernorm import layernorm_forward
 from hyperion.kernels.loader import get_kernel
 from hyperion.kernels.softmax import softmax
+from hyperion.tensor.cuda_build import cupy_module
 
 ELEMENTWISE_BLOCK = 256
 
@@ -35,7 +36,7 @@ def _bias_args(x, b):
 
 
 def bias_gelu(x, b):
-    import cupy
+    cupy = cupy_module()
 
     x, b = _bias_args(x, b)
     y = cupy.empty_like(x)
@@ -47,7 +48,7 @@ def bias_gelu(x, b):
 
 
 def bias_gelu_unfused(x, b):
-    import cupy
+    cupy = cupy_module()
 
     x, b = _bias_args(x, b)
     t, y = cupy.empty_like(x), cupy.empty_like(x)
@@ -62,7 +63,7 @@ def bias_gelu_unfused(x, b):
 
 def gelu(x):
     """GELU (tanh form) of an fp32 array of any shape, one elementwise kernel."""
-    import cupy
+    cupy = cupy_module()
 
     x = as_device(x, np.float32, "x")
     y = cupy.empty_like(x)
@@ -75,7 +76,7 @@ def gelu(x):
 
 def gelu_backward(dy, x):
     """``dx`` of ``gelu(x)`` (tanh form), one elementwise kernel."""
-    import cupy
+    cupy = cupy_module()
 
     x = as_device(x, np.float32, "x")
     dy = as_device(dy, np.float32, "grad")
@@ -91,7 +92,7 @@ def gelu_backward(dy, x):
 
 def bias_gelu_backward(dy, x, b):
     """``(dx, db)`` of ``gelu(x + b)``."""
-    import cupy
+    cupy = cupy_module()
 
     x, b = _bias_args(x, b)
     dy = as_device(dy, np.float32, "grad", ndim=2)
@@ -112,7 +113,7 @@ def _scores(s):
 
 def scale_mask_softmax(s, scale: float, causal: bool = True, block: int = 256):
     """softmax(causal_mask(scale * s)) over the last axis of BH x T x T scores, one kernel."""
-    import cupy
+    cupy = cupy_module()
 
     s = _scores(s)
     BH, T, _ = s.shape
@@ -127,7 +128,7 @@ def scale_mask_softmax(s, scale: float, causal: bool = True, block: int = 256):
 
 
 def scale_mask_softmax_unfused(s, scale: float, causal: bool = True):
-    import cupy
+    cupy = cupy_module()
 
     s = _scores(s)
     BH, T, _ = s.shape
@@ -142,7 +143,7 @@ def scale_mask_softmax_unfused(s, scale: float, causal: bool = True):
 
 def residual_layernorm(x, r, w, b, eps: float = 1e-5, block: int = 256):
     """``(h, y, mean, rstd)`` with h = x + r and y = LayerNorm(h), one kernel."""
-    import cupy
+    cupy = cupy_module()
 
     x = as_device(x, np.float32, "x", ndim=2)
     r = as_device(r, np.float32, "residual", ndim=2)
@@ -167,7 +168,7 @@ def residual_layernorm(x, r, w, b, eps: float = 1e-5, block: int = 256):
 
 
 def residual_layernorm_unfused(x, r, w, b, eps: float = 1e-5):
-    import cupy
+    cupy = cupy_module()
 
     x = as_device(x, np.float32, "x", ndim=2)
     r = as_device(r, np.float32, "residual", ndim=2)
@@ -190,7 +191,7 @@ def _qk(q, k):
 
 def attention_scores(q, k, scale: float, causal: bool = True):
     """S = scale * q @ k^T (BH x T x T), -inf above the diagonal when ``causal``; one kernel."""
-    import cupy
+    cupy = cupy_module()
 
     q, k = _qk(q, k)
     BH, T, D = q.shape
@@ -205,7 +206,7 @@ def attention_scores(q, k, scale: float, causal: bool = True):
 
 def attention_scores_unfused(q, k, scale: float, causal: bool = True):
     """The chain: cuBLAS batched GEMM (cupy.matmul), then the scale kernel, then the mask kernel."""
-    import cupy
+    cupy = cupy_module()
 
     q, k = _qk(q, k)
     BH, T, _ = q.shape

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from hyperion.kernels._launch import cdiv
+from hyperion.tensor.cuda_build import cupy_module
 
 MAX_ROWS = 1024  # 64 loads per thread at most: longer columns are CuPy's reduction (level 1 chunks long ones first)
 SLICES = 16  # warps of a block, each taking every 16th row (the .cu's SLICES)
@@ -18,7 +19,7 @@ SLICES = 16  # warps of a block, each taking every 16th row (the .cu's SLICES)
 def column_sum(x, *, xp: Any = None, get_kernel: Any = None):
     """The (N,) column sums of ``x`` (K, N), 0 < K <= MAX_ROWS, C-contiguous fp32."""
     if xp is None:
-        import cupy as xp
+        xp = cupy_module()
     if get_kernel is None:
         from hyperion.kernels.loader import get_kernel
     rows, cols = x.shape

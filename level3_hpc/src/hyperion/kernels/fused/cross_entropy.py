@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from hyperion.kernels._launch import cdiv
+from hyperion.tensor.cuda_build import cupy_module
 
 SOURCE = "fused/cross_entropy.cu"
 GRAD_BLOCK = 256
@@ -20,7 +21,7 @@ MAX_GRID = 65535
 
 def _cupy_defaults(xp: Any, get_kernel: Any) -> tuple[Any, Any]:
     if xp is None:
-        import cupy as xp
+        xp = cupy_module()
     if get_kernel is None:
         from hyperion.kernels.loader import get_kernel
     return xp, get_kernel

@@ -15,6 +15,7 @@ import numpy as np
 
 from hyperion.kernels._launch import aligned16, as_device, cdiv, i32, sm_count
 from hyperion.kernels.loader import get_kernel
+from hyperion.tensor.cuda_build import cupy_module
 
 FORWARD_VERSIONS = ["01_naive", "02_warp", "03_register_cached"]
 BACKWARD_VERSIONS = ["11_bwd_naive", "12_bwd_fused", "13_bwd_smem_partials"]
@@ -50,7 +51,7 @@ def layernorm_forward(
     x, w, b, eps: float = 1e-5, version: str = "03_register_cached", block: int | None = None
 ):
     """``(y, mean, rstd)`` of LayerNorm over the last axis (fp32)."""
-    import cupy
+    cupy = cupy_module()
 
     if version not in FORWARD_VERSIONS:
         raise ValueError(f"unknown layernorm forward version {version!r}; known: {FORWARD_VERSIONS}")
@@ -136,7 +137,7 @@ def layernorm_backward(
     min_blocks: int | None = None,
 ):
     """``(dx, dw, db)`` of LayerNorm given the forward's saved ``mean`` and ``rstd``."""
-    import cupy
+    cupy = cupy_module()
 
     if version not in BACKWARD_VERSIONS:
         raise ValueError(f"unknown layernorm backward version {version!r}; known: {BACKWARD_VERSIONS}")
@@ -217,7 +218,7 @@ def _half_fwd_kernel(C: int, max_head: int, dtype: str, block: int | None):
 def layernorm_half(x, w, b, eps: float = 1e-5, dtype: str = "bf16", block: int | None = None, out=None):
     """``(y, mean, rstd)`` of LayerNorm over the last axis of a 2-D fp16 (``float16``) or bf16 (``uint16``
     bits) array with fp32 weight and bias: fp32 statistics, y rounded once to ``dtype`` (04_half_fwd)."""
-    import cupy
+    cupy = cupy_module()
 
     from hyperion.kernels.softmax import half_dtype, half_out, max_row_head
 

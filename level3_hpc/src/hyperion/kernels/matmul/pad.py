@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from hyperion.kernels._launch import cdiv
+from hyperion.tensor.cuda_build import cupy_module
 
 THREADS = 256
 
@@ -26,7 +27,7 @@ def pad16_pair(a, a_padded: tuple[int, int], b, b_padded: tuple[int, int] | None
                get_kernel: Any = None) -> tuple[Any, Any]:
     """Padded copies of ``a`` and ``b`` (or of ``a`` alone when ``b`` is None) in one launch."""
     if xp is None:
-        import cupy as xp
+        xp = cupy_module()
     if get_kernel is None:
         from hyperion.kernels.loader import get_kernel
     pairs = [(a, a_padded)] + ([(b, b_padded)] if b is not None else [])
@@ -52,7 +53,7 @@ def pad16_pair(a, a_padded: tuple[int, int], b, b_padded: tuple[int, int] | None
 def crop32(x, cols: int, *, xp: Any = None, get_kernel: Any = None):
     """The first ``cols`` columns of the C-contiguous fp32 matrix ``x``, as a new C-contiguous matrix."""
     if xp is None:
-        import cupy as xp
+        xp = cupy_module()
     if get_kernel is None:
         from hyperion.kernels.loader import get_kernel
     m, np_ = x.shape

@@ -24,7 +24,7 @@ import numpy as np
 
 from hyperion.kernels._launch import cdiv
 from hyperion.kernels.matmul.tma import TmaLaunch, tensor_map
-from hyperion.tensor.cuda_build import PackedLaunch
+from hyperion.tensor.cuda_build import PackedLaunch, cupy_module
 
 SOURCE = "matmul/15_wgmma_3xtf32.cu"
 # (BM, BN, stages): the first is the default. A stage holds A's and B's hi and lo tiles of 32 values of K.
@@ -80,7 +80,7 @@ class Plan:
     split between another call's split and product."""
 
     def __init__(self, m: int, n: int, k: int, cfg: dict[str, int]) -> None:
-        import cupy
+        cupy = cupy_module()
 
         split, product = _kernels(tuple(cfg.items()))
         self.kp = kp = padded_k(k)
@@ -121,7 +121,7 @@ def plan(m: int, n: int, k: int, cfg: dict[str, int]) -> Plan:
 def matmul_3xtf32(a, b, config: dict[str, int] | None = None, out=None):
     """``a @ b`` for C-contiguous 2-D float32 CuPy arrays (any M, N, K) by 15_wgmma_3xtf32 (Hopper only);
     fp32 result (into ``out`` if given)."""
-    import cupy
+    cupy = cupy_module()
 
     for name, x in (("a", a), ("b", b)):
         if type(x) is not cupy.ndarray or x.dtype != np.float32 or x.ndim != 2 or not x.flags.c_contiguous:

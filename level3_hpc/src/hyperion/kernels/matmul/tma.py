@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from hyperion.kernels._launch import cdiv
+from hyperion.tensor.cuda_build import cupy_module
 
 SOURCE = "matmul/14_wgmma_tma.cu"
 # (BM, BN, stages): the first is the default
@@ -83,7 +84,7 @@ class TmaLaunch:
 
     def __init__(self, kernel: Any, cfg: dict[str, int], m: int, n: int, k: int, smem: int | None = None,
                  make_maps: Any = maps_14) -> None:
-        import cupy
+        cupy = cupy_module()
 
         self.cfg, self.m, self.n, self.k, self.make_maps = cfg, m, n, k, make_maps
         grid = cdiv(n, cfg["TC_BN"]) * cdiv(m, cfg["TC_BM"])
@@ -140,7 +141,7 @@ _PLANS: dict[tuple, TmaLaunch] = {}
 def matmul_tma(a, b, dtype: str = "bf16", config: dict[str, int] | None = None, out=None):
     """``a @ b`` with 14_wgmma_tma: ``a`` (M x K), ``b`` (K x N) C-contiguous 16-bit patterns (uint16 for bf16,
     float16 for fp16) with K and N multiples of 8 and 16-byte-aligned starts; fp32 result."""
-    import cupy
+    cupy = cupy_module()
 
     if dtype not in ("bf16", "f16"):
         raise ValueError(f"matmul_tma: dtype must be 'bf16' or 'f16', got {dtype!r}")

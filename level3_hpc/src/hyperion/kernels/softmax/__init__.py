@@ -12,6 +12,7 @@ import numpy as np
 
 from hyperion.kernels._launch import aligned16, as_device, cdiv, i32
 from hyperion.kernels.loader import get_kernel
+from hyperion.tensor.cuda_build import cupy_module
 
 VERSIONS = ["01_naive", "02_block_reduce", "03_online_warp", "04_register_cached"]
 _SOURCES = {
@@ -30,7 +31,7 @@ def cache_vec(C: int, block: int) -> int:
 
 def softmax(x, version: str = "04_register_cached", block: int | None = None, out=None):
     """Softmax over the last axis of a 2-D fp32 array with one kernel of the progression."""
-    import cupy
+    cupy = cupy_module()
 
     if version not in _SOURCES:
         raise ValueError(f"unknown softmax version {version!r}; known: {VERSIONS}")
@@ -73,7 +74,7 @@ def half_dtype(dtype: str):
 
 def half_out(out, like, name: str = "out"):
     """``out`` checked against ``like`` (shape, dtype, C-contiguous), or a new array like ``like``."""
-    import cupy
+    cupy = cupy_module()
 
     if out is None:
         return cupy.empty_like(like)
