@@ -1,5 +1,4 @@
 #!/bin/bash
-# ruff: noqa
 # stand_in.py for the tree before (the commit in $1, unpacked to $2 by `git archive`) and the working tree, in
 # turns, three rounds. Usage from the repository root: bash level3_hpc/results/host-python-2026-12-07/run_ab.sh d777e98 /tmp/before
 set -e
