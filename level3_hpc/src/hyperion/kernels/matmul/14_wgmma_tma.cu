@@ -14,6 +14,8 @@
 //    block-wide barrier in the main loop; every stage of the ring is in flight or being multiplied;
 //  * setmaxnreg moves registers from the producer (40 a thread) to the consumers (up to 232), whose 64 x 256
 //    fp32 accumulators take 128 each.
+// Tiles of 128 x 256 for large products; 128 x 128 and 128 x 64 (wgmma n64) give small ones more blocks than
+// SMs (1000^3: 64 tiles of 128 x 128 on 132 SMs, 128 of 128 x 64).
 // Rasterisation and epilogue as in 12. The tensor maps need K and N multiples of 8 (16-byte row strides);
 // matmul_tc_auto's padded path gives it those. Compile for sm_90a.
 #include "tma.cuh"
@@ -37,7 +39,7 @@ constexpr int CONSUMERS = TC_BM / 64;  // consumer warpgroups
 constexpr int NTHREADS = 128 * (CONSUMERS + 1);
 constexpr unsigned A_BYTES = TC_BM * TC_BK * 2, B_BYTES = TC_BK * TC_BN * 2, PANEL_BYTES = TC_BK * 128;
 constexpr int ACC = TC_BN / 2;
-static_assert(TC_BM % 64 == 0 && (TC_BN == 128 || TC_BN == 256), "64-row warpgroups, wgmma n128/n256");
+static_assert(TC_BM % 64 == 0 && (TC_BN == 64 || TC_BN == 128 || TC_BN == 256), "64-row warpgroups, wgmma n64/n128/n256");
 static_assert(TC_STAGES >= 2, "a ring of at least two stages");
 // Registers: the block starts with LAUNCH_REGS a thread (the __launch_bounds__ cap, which ptxas fills); the
 // producer gives 40 back and the consumers take what it gave (setmaxnreg.inc waits for registers the block

@@ -28,6 +28,7 @@ TMA_CONFIGS: list[dict[str, int]] = [
     dict(TC_BM=128, TC_BN=256, TC_STAGES=4),
     dict(TC_BM=128, TC_BN=128, TC_STAGES=6),
     dict(TC_BM=128, TC_BN=256, TC_STAGES=3),
+    dict(TC_BM=128, TC_BN=64, TC_STAGES=8),  # wgmma n64: twice 1's blocks for products under one wave
 ]
 UINT16, UINT32, SWIZZLE_128B, L2_PROMOTION_128B = 1, 2, 3, 2  # cuda.h's CUtensorMapDataType / Swizzle / L2promotion
 _DATA_TYPE = {2: UINT16, 4: UINT32}  # element bytes -> the data type the copy engine moves unchanged

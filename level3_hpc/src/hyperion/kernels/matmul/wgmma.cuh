@@ -2,11 +2,41 @@
 // 64 x 16 tile of A by a 16 x N tile of B, both read by the tensor cores straight from shared memory
 // through 64-bit matrix descriptors, and adds the product into 64 x N fp32 accumulators spread over the
 // 128 threads of a warpgroup (N / 2 registers each). The operand lists are long, so they are written out
-// once here (generated text: one line per 16 registers); the kernel only sees wgmma_m64n{128,256}k16.
+// once here (generated text: one line per 16 registers); the kernel only sees wgmma_m64n{64,128,256}k16.
 // Below them, what 12_wgmma and 14_wgmma_tma share: descriptors, fences, one k-tile of wgmmas, the epilogue.
 // Operands: %0..%(N/2-1) accumulators, then desc_a, desc_b, then scale-d (1: D += A*B) as a predicate;
 // imm-scale-a = imm-scale-b = 1, imm-trans-a = 0 (A is K-major), imm-trans-b = 1 (B is N-major).
 #pragma once
+
+// m64n64k16: D (64 x 64, 32 fp32 registers per thread) += A (smem) * B (smem); small products' tiles
+template <bool BF16>
+__device__ __forceinline__ void wgmma_m64n64k16(float (&d)[32], unsigned long long desc_a, unsigned long long desc_b) {
+    if constexpr (BF16) {
+        asm volatile(
+            "{\n.reg .pred p;\nsetp.ne.b32 p, %34, 0;\n"
+            "wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 "
+            "{%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,"
+            "%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31},"
+            " %32, %33, p, 1, 1, 0, 1;\n}\n"
+            : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]),
+            "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]),
+            "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]),
+            "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31])
+            : "l"(desc_a), "l"(desc_b), "r"(1));
+    } else {
+        asm volatile(
+            "{\n.reg .pred p;\nsetp.ne.b32 p, %34, 0;\n"
+            "wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 "
+            "{%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,"
+            "%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31},"
+            " %32, %33, p, 1, 1, 0, 1;\n}\n"
+            : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]),
+            "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]),
+            "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]),
+            "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31])
+            : "l"(desc_a), "l"(desc_b), "r"(1));
+    }
+}
 
 // m64n128k16: D (64 x 128, 64 fp32 registers per thread) += A (smem) * B (smem)
 template <bool BF16>
@@ -231,8 +261,11 @@ __device__ __forceinline__ void wgmma_tile(float (&acc)[BN / 2], unsigned a_base
         const unsigned long long db = descriptor(b_base + ks * 16 * 128, b_lbo, b_sbo);
         if constexpr (BN == 256) {
             wgmma_m64n256k16<BF16>(acc, da, db);
-        } else {
+        } else if constexpr (BN == 128) {
             wgmma_m64n128k16<BF16>(acc, da, db);
+        } else {
+            static_assert(BN == 64, "wgmma tiles of 64, 128 or 256 columns");
+            wgmma_m64n64k16<BF16>(acc, da, db);
         }
     }
 }
