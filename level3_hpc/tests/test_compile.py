@@ -24,6 +24,7 @@ SOURCES = sorted(p.relative_to(KERNEL_ROOT).as_posix() for p in KERNEL_ROOT.rglo
 NVCC = shutil.which("nvcc")
 # wgmma, setmaxnreg: the sm_90a target only
 SM90A_SOURCES = {"matmul/12_wgmma.cu", "matmul/14_wgmma_tma.cu", "matmul/15_wgmma_3xtf32.cu",
+                 "matmul/16_wgmma_persistent.cu",
                  "attention/08_flash_fwd_wgmma.cu", "attention/09_flash_bwd_wgmma.cu", "attention/10_flash_fwd_tma.cu",
                  "attention/11_flash_bwd_tma.cu"}
 
@@ -42,7 +43,7 @@ def _serialized(log: str) -> list[str]:
 def test_sources_are_found():
     families = {s.split("/")[0] for s in SOURCES}
     assert {"matmul", "softmax", "layernorm", "fused", "demo"} <= families
-    assert len([s for s in SOURCES if re.match(r"matmul/\d\d_", s)]) == 15  # the numbered progression
+    assert len([s for s in SOURCES if re.match(r"matmul/\d\d_", s)]) == 16  # the numbered progression
 
 
 def _compile(source: str, out_dir: Path) -> tuple[int, str, int]:
@@ -101,14 +102,14 @@ def test_wgmma_configs_build_through_the_sm90a_loader(tmp_path):
 
 @pytest.mark.skipif(NVCC is None, reason="nvcc is not on PATH: the CUDA sources cannot be compiled here")
 def test_tma_configs_build_through_the_sm90a_loader(tmp_path):
-    """Every configuration of 14_wgmma_tma and 15_wgmma_3xtf32 passes its static_asserts and keeps the register
-    split (no spills), and ptxas leaves their wgmmas asynchronous (no C7514 or C7520: 15's loop as first written,
-    with a stage in flight across its back edge, had every wgmma serialized)."""
+    """Every configuration of 14_wgmma_tma, 16_wgmma_persistent and 15_wgmma_3xtf32 passes its static_asserts and
+    keeps the register split (no spills), and ptxas leaves their wgmmas asynchronous (no C7514 or C7520: 15's loop
+    as first written, with a stage in flight across its back edge, had every wgmma serialized)."""
     from hyperion.kernels.matmul import tf32x3
     from hyperion.kernels.matmul.sm90a import nvcc_command
-    from hyperion.kernels.matmul.tma import TMA_CONFIGS
+    from hyperion.kernels.matmul.tma import TMA_CONFIGS, TMA_KERNELS
 
-    builds = [("matmul/14_wgmma_tma.cu", cfg, b"matmul_wgmma_tma_bf16") for cfg in TMA_CONFIGS]
+    builds = [(source, cfg, f"{name}_bf16".encode()) for source, name in TMA_KERNELS.values() for cfg in TMA_CONFIGS]
     builds += [(tf32x3.SOURCE, cfg, b"matmul_wgmma_3xtf32") for cfg in tf32x3.CONFIGS]
     for i, (source, cfg, kernel) in enumerate(builds):
         out = tmp_path / f"tma{i}.cubin"

@@ -146,20 +146,42 @@ def test_matmul_tc_auto_pads_unaligned_products(dtype, shape, offset):
         assert c.shape == (m, n) and rel_err(c.get(), ra.astype(np.float64) @ rb) < 1e-5
 
 
-@pytest.mark.parametrize("cfg", range(3))
+@pytest.mark.parametrize("cfg", range(4))
 @pytest.mark.parametrize("dtype", ["bf16", "f16"])
 @pytest.mark.parametrize("shape", [(67, 48, 40), (256, 128, 64), (300, 520, 136), (1100, 704, 264), (1, 8, 8)])
-def test_tma_kernel(cfg, dtype, shape):
-    """14_wgmma_tma: the copy engine's tiles (zero-filled past every edge) give the float64 product."""
+@pytest.mark.parametrize("version", mm.TMA_VERSIONS)
+def test_tma_kernel(version, cfg, dtype, shape):
+    """14_wgmma_tma and 16_wgmma_persistent: the copy engine's tiles (zero-filled past every edge) give the
+    float64 product."""
     if cupy.cuda.Device().compute_capability != "90":
-        pytest.skip("14_wgmma_tma needs a Hopper GPU (sm_90a)")
+        pytest.skip("14 and 16 need a Hopper GPU (sm_90a)")
     from hyperion.kernels.matmul.tma import TMA_CONFIGS
 
+    assert len(TMA_CONFIGS) == 4, "a configuration was added or removed: parametrize cfg over all of them"
     a, b = _inputs(*shape, seed=6)
     da, db, ra, rb = _tc_operands(a, b, dtype)
     out = cupy.full((shape[0], shape[2]), np.nan, np.float32)
-    c = mm.matmul_tc(da, db, dtype, TMA_CONFIGS[cfg], out=out, version="14_wgmma_tma")
+    c = mm.matmul_tc(da, db, dtype, TMA_CONFIGS[cfg], out=out, version=version)
     assert rel_err(c.get(), ra.astype(np.float64) @ rb) < 1e-5
+
+
+@pytest.mark.parametrize("blocks", [1, 3, 7])
+@pytest.mark.parametrize("cfg", range(4))
+def test_persistent_blocks_walk_every_tile(cfg, blocks):
+    """16_wgmma_persistent with fewer blocks than tiles: each block walks many tiles through one ring (phases
+    carried across tiles, the last stage of each tile released), every tile of C written once and right -- in
+    two calls, the second on a poisoned output."""
+    if cupy.cuda.Device().compute_capability != "90":
+        pytest.skip("16_wgmma_persistent needs a Hopper GPU (sm_90a)")
+    from hyperion.kernels.matmul.tma import TMA_CONFIGS, matmul_tma
+
+    shape = (520, 328, 776)  # 5 x 4 to 5 x 13 tiles, 6 k-tiles: stages reused within and across tiles
+    a, b = _inputs(*shape, seed=9)
+    da, db, ra, rb = _tc_operands(a, b, "bf16")
+    for _ in range(2):
+        out = cupy.full((shape[0], shape[2]), np.nan, np.float32)
+        c = matmul_tma(da, db, "bf16", TMA_CONFIGS[cfg], out, "16_wgmma_persistent", blocks)
+        assert rel_err(c.get(), ra.astype(np.float64) @ rb) < 1e-5
 
 
 def test_tma_refuses_unaligned_operands():

@@ -142,3 +142,32 @@ def test_3xtf32_keeps_one_workspace_per_stream_and_allocates_past_the_limit(monk
     over(0xA, 0xB, 0xC)
     over(0xA, 0xB, 0xC)
     assert len(allocations) == 6 and len(launches) == 2 * 8  # eight calls, two launches each
+
+
+def test_persistent_launch_takes_one_block_per_sm_at_most(monkeypatch):
+    """16_wgmma_persistent's launch: min(tiles, SMs) blocks (the kernel's blocks walk the rest); 14's: one a tile."""
+    launches: list = []
+    monkeypatch.setitem(sys.modules, "cupy", _fake_cupy(launches))
+    monkeypatch.setattr(tma, "tensor_map", lambda *args: bytes(128))
+    monkeypatch.setattr(tma, "sm_count", lambda: 132)
+    monkeypatch.setattr(tma, "tma_kernel", lambda dtype, items, version: types.SimpleNamespace(
+        kernel=types.SimpleNamespace(ptr={"14_wgmma_tma": 14, "16_wgmma_persistent": 16}[version])))
+    cfg = tma.TMA_CONFIGS[0]  # 128 x 256 tiles
+    for version, m, n, grid in (("16_wgmma_persistent", 4096, 4096, 132), ("16_wgmma_persistent", 1000, 1000, 32),
+                                ("14_wgmma_tma", 4096, 4096, 512)):
+        tma.tma_launch(version, "bf16", cfg, m, n, 64)(0x1000, 0x2000, 0x3000)
+        assert launches[-1][0][:2] == (int(version[:2]), grid)
+    tma.tma_launch("16_wgmma_persistent", "bf16", cfg, 4096, 4096, 64, blocks=3)(0x1000, 0x2000, 0x3000)
+    assert launches[-1][0][1] == 3
+
+
+def test_matmul_tma_names_a_bad_version_or_block_count(monkeypatch):
+    import pytest
+
+    monkeypatch.setitem(sys.modules, "cupy", _fake_cupy([]))
+    with pytest.raises(ValueError, match="version must be one of"):
+        tma.matmul_tma(None, None, "bf16", version="13_split_k")
+    with pytest.raises(ValueError, match="blocks .* is for 16_wgmma_persistent only"):
+        tma.matmul_tma(None, None, "bf16", blocks=4)
+    with pytest.raises(ValueError, match="at least 1"):
+        tma.matmul_tma(None, None, "bf16", version="16_wgmma_persistent", blocks=0)

@@ -144,12 +144,13 @@ def _row_kernels(small: bool) -> list[str]:
 def _hopper_matmuls(small: bool) -> list[str]:
     """The Hopper matmuls :func:`matmul.matmul_auto` and :func:`matmul.matmul_tc_auto` take: 14_wgmma_tma on
     aligned operands and on zero-padded copies (K and N not multiples of 8), 15_wgmma_3xtf32 (fp32 as three
-    TF32 products); nothing off Hopper."""
+    TF32 products); and 16_wgmma_persistent, two blocks for many tiles; nothing off Hopper."""
     import cupy
 
     from hyperion.kernels import matmul
     from hyperion.kernels.attention import hopper_available
     from hyperion.kernels.matmul.tf32x3 import matmul_3xtf32
+    from hyperion.kernels.matmul.tma import TMA_CONFIGS, matmul_tma
     from hyperion.tensor.cuda_build import to_bf16_bits
 
     if not hopper_available():
@@ -160,7 +161,10 @@ def _hopper_matmuls(small: bool) -> list[str]:
         a, b = rnd((m, k), dtype=np.float32), rnd((k, n), dtype=np.float32)
         matmul.matmul_tc_auto(to_bf16_bits(a), to_bf16_bits(b))
         matmul_3xtf32(a, b)
-    return [f"matmul 14_wgmma_tma (aligned and padded), 15_wgmma_3xtf32 at {shapes}"]
+        if k % 8 == 0 and n % 8 == 0:  # 16: two blocks walk every tile of the 128 x 64 configuration
+            matmul_tma(to_bf16_bits(a), to_bf16_bits(b), "bf16", TMA_CONFIGS[3], version="16_wgmma_persistent",
+                       blocks=2)
+    return [f"matmul 14_wgmma_tma (aligned and padded), 15_wgmma_3xtf32, 16_wgmma_persistent at {shapes}"]
 
 
 def _hopper_flash(small: bool) -> list[str]:

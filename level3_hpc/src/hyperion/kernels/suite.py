@@ -338,6 +338,9 @@ def worst_error64(c, a, b) -> float:
     return float(cupy.max(cupy.abs(c.astype(cupy.float64) - a64 @ b64) / cupy.maximum(scale, 1e-300)))
 
 
+TC_SWEPT = ("11_mma_pipelined", "12_wgmma", "14_wgmma_tma", "16_wgmma_persistent")  # --sweep's versions
+
+
 def bench_tc(quick: bool, sweep: bool) -> list[dict]:
     import cupy
     import torch
@@ -362,7 +365,7 @@ def bench_tc(quick: bool, sweep: bool) -> list[dict]:
         row["call_ratio"] = row["cublas_call_ms"] / row["ours_call_ms"]
         row |= graph_pair(lambda: ta @ tb, True, lambda: mm.matmul_tc_auto(a, b), "cublas")
         if sweep:
-            for version in ("11_mma_pipelined", "12_wgmma", "14_wgmma_tma"):
+            for version in TC_SWEPT:
                 for i, cfg in enumerate(mm.tc_configs(version)):
                     fn = (lambda v=version, c=cfg: mm.matmul_tc(a, b, "bf16", config=c, version=v))
                     try:
@@ -655,10 +658,10 @@ def _compile_job(job: tuple) -> str:
         elif kind == "tc":
             from hyperion.kernels import matmul as mm
 
-            if args[0] == "14_wgmma_tma":
+            if args[0] in mm.TMA_VERSIONS:
                 from hyperion.kernels.matmul.tma import tma_kernel
 
-                tma_kernel("bf16", tuple(args[1].items()))
+                tma_kernel("bf16", tuple(args[1].items()), args[0])
             else:
                 mm._tc_kernel(args[0], "bf16", tuple(args[1].items()))
         elif kind == "sm90a":  # a cubin only (nvcc; no GPU needed): 08, 09, 10 at their tables' tiles
@@ -708,7 +711,7 @@ def precompile(jobs: int = 16, sections: tuple[str, ...] = ("flash", "matmul", "
         work += [("fp32", (v, cfg)) for v in ("07_warptile", "08_double_buffered") for cfg in mm.WARPTILE_CONFIGS]
         work += [("split_k", mm.WARPTILE_CONFIGS[i]) for i in sorted({i for i, _ in mm.SPLIT_K_CONFIGS})]
     if "tc" in sections:
-        work += [("tc", (v, cfg)) for v in ("11_mma_pipelined", "12_wgmma", "14_wgmma_tma") for cfg in mm.tc_configs(v)]
+        work += [("tc", (v, cfg)) for v in TC_SWEPT for cfg in mm.tc_configs(v)]
     if "python" in sections and "tc" not in sections:  # the tensor-core plan the host-time table calls
         version, index = mm.choose_tc(256, 256, 256)
         work += [("tc", (version, mm.tc_configs(version)[index]))]

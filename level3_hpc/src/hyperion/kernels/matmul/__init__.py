@@ -1,9 +1,10 @@
 """The matmul progression: ``matmul(a, b, version)`` runs one numbered kernel on fp32 CuPy arrays.
 
 ``VERSIONS`` lists them in order (01_naive ... 08_double_buffered, fp32) and :func:`matmul_tc` runs
-the tensor-core kernels (09_wmma, 10_mma_sync, 11_mma_pipelined, 12_wgmma, 14_wgmma_tma: bf16 or fp16 in,
-fp32 out; 12 is Hopper's wgmma, built for sm_90a with nvcc by :mod:`hyperion.kernels.matmul.sm90a`, and 14
-feeds it with the copy engine and a producer warpgroup, :mod:`hyperion.kernels.matmul.tma`). Every version handles any
+the tensor-core kernels (09_wmma, 10_mma_sync, 11_mma_pipelined, 12_wgmma, 14_wgmma_tma, 16_wgmma_persistent:
+bf16 or fp16 in, fp32 out; 12 is Hopper's wgmma, built for sm_90a with nvcc by
+:mod:`hyperion.kernels.matmul.sm90a`, 14 feeds it with the copy engine and a producer warpgroup,
+:mod:`hyperion.kernels.matmul.tma`, and 16 is 14 with one block per SM walking the tiles). Every version handles any
 M, N, K (tiles past the matrix edge read zeros and store nothing). 13_split_k is 08 with K cut into slices
 (more blocks for small products), chosen per shape by :func:`matmul_auto`. Tile sizes of 07 to 10 are
 compile-time defines, so the autotuner in ``hyperion.kernels.bench`` compiles one module per configuration.
@@ -356,13 +357,13 @@ def _tc_plan(m: int, n: int, k: int, dtype: str, vec: bool) -> _Bound | TmaLaunc
     if plan is None:
         version, index = choose_tc(m, n, k)
         cfg = tc_configs(version)[index]
-        if version == "14_wgmma_tma":  # tensor maps need 16-byte row strides and a K: aligned operands only
+        if version in TMA_VERSIONS:  # tensor maps need 16-byte row strides and a K: aligned operands only
             if not vec or k == 0:
                 version, cfg = "12_wgmma", TC12_CONFIGS[0]
             else:
-                from hyperion.kernels.matmul.tma import TmaLaunch, tma_kernel
+                from hyperion.kernels.matmul.tma import tma_launch
 
-                plan = _TC_PLANS[key] = TmaLaunch(tma_kernel(dtype, tuple(cfg.items())), cfg, m, n, k)
+                plan = _TC_PLANS[key] = tma_launch(version, dtype, cfg, m, n, k)
                 return plan
         kernel, smem, threads = _tc_kernel(version, dtype, tuple(cfg.items()))
         if version == "12_wgmma":
@@ -426,9 +427,12 @@ TC_VERSIONS = {
 }
 
 
+TMA_VERSIONS = ("14_wgmma_tma", "16_wgmma_persistent")  # fed by the copy engine: matmul/tma.py launches them
+
+
 def tc_configs(version: str) -> list[dict[str, int]]:
     """The tile configurations a tensor-core version is swept over (the first is its default)."""
-    if version == "14_wgmma_tma":
+    if version in TMA_VERSIONS:
         from hyperion.kernels.matmul.tma import TMA_CONFIGS
 
         return TMA_CONFIGS
@@ -451,13 +455,14 @@ def matmul_tc(
 ):
     """``a @ b`` on tensor cores: ``a``, ``b`` hold 16-bit patterns (uint16 for bf16, float16 for fp16),
     fp32 accumulation, fp32 result. ``version``: "09_wmma", "10_mma_sync", "11_mma_pipelined",
-    "12_wgmma" or "14_wgmma_tma" (both Hopper only: sm_90a; 14 needs K and N multiples of 8)."""
+    "12_wgmma", "14_wgmma_tma" or "16_wgmma_persistent" (Hopper only: sm_90a; 14 and 16 need K and N multiples
+    of 8)."""
     if dtype not in ("bf16", "f16"):
         raise ValueError(f"matmul_tc: dtype must be 'bf16' or 'f16', got {dtype!r}")
-    if version == "14_wgmma_tma":  # tensor maps and a parameter block of its own (matmul/tma.py)
+    if version in TMA_VERSIONS:  # tensor maps and a parameter block of their own (matmul/tma.py)
         from hyperion.kernels.matmul.tma import matmul_tma
 
-        return matmul_tma(a, b, dtype, config, out)
+        return matmul_tma(a, b, dtype, config, out, version)
     if version not in TC_VERSIONS:
         raise ValueError(f"unknown tensor-core version {version!r}; known: {list(TC_VERSIONS)}")
     a, b = _check(a, b, np.uint16 if dtype == "bf16" else np.float16, "matmul_tc")

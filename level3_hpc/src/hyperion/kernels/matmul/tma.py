@@ -1,5 +1,5 @@
-"""Launcher of ``matmul/14_wgmma_tma.cu``: ``a @ b`` (bf16 or fp16 bit patterns in, fp32 out) with the tiles
-moved by Hopper's copy engine (TMA) and a producer warpgroup.
+"""Launcher of ``matmul/14_wgmma_tma.cu`` and its persistent form ``16_wgmma_persistent.cu``: ``a @ b`` (bf16 or
+fp16 bit patterns in, fp32 out) with the tiles moved by Hopper's copy engine (TMA) and a producer warpgroup.
 
 The kernel takes two tensor maps by value (``CUtensorMap``, 128 bytes each), made here with the driver's
 ``cuTensorMapEncodeTiled`` (through ctypes: CuPy exposes no wrapper): A as a (K inner, M outer) tensor read in
@@ -23,6 +23,9 @@ from hyperion.kernels._launch import cdiv
 from hyperion.tensor.cuda_build import cupy_module
 
 SOURCE = "matmul/14_wgmma_tma.cu"
+# version -> (source, kernel name before its _bf16 / _f16); both take (map_a, map_b, C, M, N, K)
+TMA_KERNELS = {"14_wgmma_tma": (SOURCE, "matmul_wgmma_tma"),
+               "16_wgmma_persistent": ("matmul/16_wgmma_persistent.cu", "matmul_wgmma_persistent")}
 # (BM, BN, stages): the first is the default
 TMA_CONFIGS: list[dict[str, int]] = [
     dict(TC_BM=128, TC_BN=256, TC_STAGES=4),
@@ -81,14 +84,17 @@ def maps_14(a_ptr: int, b_ptr: int, cfg: dict[str, int], m: int, n: int, k: int)
 class TmaLaunch:
     """One shape's launch of a kernel taking ``(map_a, map_b, C, M, N, K)`` (14, 15): grid, block and shared
     memory fixed; a parameter block of two tensor maps, C's pointer and M, N, K, laid out once; the maps
-    (``make_maps(a_ptr, b_ptr, cfg, m, n, k)``) cached by the operands' addresses."""
+    (``make_maps(a_ptr, b_ptr, cfg, m, n, k)``) cached by the operands' addresses. ``blocks``: at most this many
+    blocks (a persistent kernel, whose blocks walk the tiles); otherwise one block a tile."""
 
     def __init__(self, kernel: Any, cfg: dict[str, int], m: int, n: int, k: int, smem: int | None = None,
-                 make_maps: Any = maps_14) -> None:
+                 make_maps: Any = maps_14, blocks: int | None = None) -> None:
         cupy = cupy_module()
 
         self.cfg, self.m, self.n, self.k, self.make_maps = cfg, m, n, k, make_maps
         grid = cdiv(n, cfg["TC_BN"]) * cdiv(m, cfg["TC_BM"])
+        if blocks is not None:
+            grid = max(1, min(grid, blocks))
         smem = shared_bytes(cfg) if smem is None else smem
         self.head = (kernel.kernel.ptr, grid, 1, 1, threads(cfg), 1, 1, smem)
         raw = np.zeros(MAP_BYTES * 2 + 64 + 64, np.uint8)
@@ -126,26 +132,49 @@ class TmaLaunch:
 
 
 @functools.cache
-def tma_kernel(dtype: str, items: tuple[tuple[str, int], ...]):
-    """The compiled kernel of one configuration (its shared-memory limit raised once)."""
+def tma_kernel(dtype: str, items: tuple[tuple[str, int], ...], version: str = "14_wgmma_tma"):
+    """The compiled kernel of one configuration of 14 or 16 (its shared-memory limit raised once)."""
     from hyperion.kernels.matmul.sm90a import get_kernel_sm90a
 
     cfg = dict(items)
-    kernel = get_kernel_sm90a(SOURCE, f"matmul_wgmma_tma_{dtype}", **cfg)
+    source, name = TMA_KERNELS[version]
+    kernel = get_kernel_sm90a(source, f"{name}_{dtype}", **cfg)
     kernel.max_dynamic_shared_size_bytes = shared_bytes(cfg)
     return kernel
+
+
+@functools.cache
+def sm_count() -> int:
+    """Streaming multiprocessors of the current GPU (a persistent kernel's blocks: one each)."""
+    cupy = cupy_module()
+    return int(cupy.cuda.Device().attributes["MultiProcessorCount"])
+
+
+def tma_launch(version: str, dtype: str, cfg: dict[str, int], m: int, n: int, k: int,
+               blocks: int | None = None) -> TmaLaunch:
+    """The launch of 14 or 16 for one shape; 16 gets one block per SM (or ``blocks``)."""
+    if version == "16_wgmma_persistent" and blocks is None:
+        blocks = sm_count()
+    return TmaLaunch(tma_kernel(dtype, tuple(cfg.items()), version), cfg, m, n, k,
+                     blocks=blocks if version == "16_wgmma_persistent" else None)
 
 
 _PLANS: dict[tuple, TmaLaunch] = {}
 
 
-def matmul_tma(a, b, dtype: str = "bf16", config: dict[str, int] | None = None, out=None):
-    """``a @ b`` with 14_wgmma_tma: ``a`` (M x K), ``b`` (K x N) C-contiguous 16-bit patterns (uint16 for bf16,
-    float16 for fp16) with K and N multiples of 8 and 16-byte-aligned starts; fp32 result."""
+def matmul_tma(a, b, dtype: str = "bf16", config: dict[str, int] | None = None, out=None,
+               version: str = "14_wgmma_tma", blocks: int | None = None):
+    """``a @ b`` with 14_wgmma_tma (or ``version`` "16_wgmma_persistent", at most ``blocks`` blocks: default
+    one per SM): ``a`` (M x K), ``b`` (K x N) C-contiguous 16-bit patterns (uint16 for bf16, float16 for fp16)
+    with K and N multiples of 8 and 16-byte-aligned starts; fp32 result."""
     cupy = cupy_module()
 
     if dtype not in ("bf16", "f16"):
         raise ValueError(f"matmul_tma: dtype must be 'bf16' or 'f16', got {dtype!r}")
+    if version not in TMA_KERNELS:
+        raise ValueError(f"matmul_tma: version must be one of {list(TMA_KERNELS)}, got {version!r}")
+    if blocks is not None and (version != "16_wgmma_persistent" or blocks < 1):
+        raise ValueError(f"matmul_tma: blocks ({blocks}) is for 16_wgmma_persistent only, and at least 1")
     want = np.uint16 if dtype == "bf16" else np.float16
     for name, x in (("a", a), ("b", b)):
         if type(x) is not cupy.ndarray or x.dtype != want or x.ndim != 2 or not x.flags.c_contiguous:
@@ -165,9 +194,9 @@ def matmul_tma(a, b, dtype: str = "bf16", config: dict[str, int] | None = None, 
         c.fill(0)
         return c
     cfg = config or TMA_CONFIGS[0]
-    key = (m, n, k, dtype, tuple(cfg.items()))
+    key = (m, n, k, dtype, tuple(cfg.items()), version, blocks)
     plan = _PLANS.get(key)
     if plan is None:
-        plan = _PLANS[key] = TmaLaunch(tma_kernel(dtype, tuple(cfg.items())), cfg, m, n, k)
+        plan = _PLANS[key] = tma_launch(version, dtype, cfg, m, n, k, blocks)
     plan(a.data.ptr, b.data.ptr, c.data.ptr)
     return c

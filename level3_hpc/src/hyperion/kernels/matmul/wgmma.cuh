@@ -233,12 +233,16 @@ __device__ __forceinline__ void fence_acc(float (&d)[N]) {
 
 // Grouped rasterisation of a 1-D grid: the (row, column) of C where this block's BM x BN tile starts. Blocks walk
 // groups of group_m block rows column by column, so that the blocks in flight share B's tiles in L2.
-__device__ __forceinline__ int2 raster_tile(int M, int N, int BM, int BN, int group_m) {
+// raster_tile_at: the same for tile number `tile` (a persistent block walks several).
+__device__ __forceinline__ int2 raster_tile_at(int tile, int M, int N, int BM, int BN, int group_m) {
     const int blocks_m = (M + BM - 1) / BM, blocks_n = (N + BN - 1) / BN;
-    const int per_group = group_m * blocks_n, group = blockIdx.x / per_group;
+    const int per_group = group_m * blocks_n, group = tile / per_group;
     const int first_m = group * group_m, group_rows = min(blocks_m - first_m, group_m);
-    const int bm = first_m + (blockIdx.x % per_group) % group_rows, bn = (blockIdx.x % per_group) / group_rows;
+    const int bm = first_m + (tile % per_group) % group_rows, bn = (tile % per_group) / group_rows;
     return make_int2(bm * BM, bn * BN);
+}
+__device__ __forceinline__ int2 raster_tile(int M, int N, int BM, int BN, int group_m) {
+    return raster_tile_at(blockIdx.x, M, N, BM, BN, group_m);
 }
 
 // Matrix descriptor: start address, leading and stride byte offsets (all >> 4), 128-byte swizzle (mode 1).
