@@ -171,3 +171,24 @@ def test_matmul_tma_names_a_bad_version_or_block_count(monkeypatch):
         tma.matmul_tma(None, None, "bf16", blocks=4)
     with pytest.raises(ValueError, match="at least 1"):
         tma.matmul_tma(None, None, "bf16", version="16_wgmma_persistent", blocks=0)
+
+
+def test_padded_b_and_a_narrower_c_share_one_launch(monkeypatch):
+    """A product of zero-padded operands (B 1008 columns wide, C 1003): the maps read B at its padded width, the
+    kernel gets C's width as N (its stores' bound and stride) and as many column tiles; a C wider than B, or
+    one tile narrower, is refused."""
+    import pytest
+
+    launches: list = []
+    monkeypatch.setitem(sys.modules, "cupy", _fake_cupy(launches))
+    encoded = []
+    monkeypatch.setattr(tma, "tensor_map", lambda p, inner, outer, bi, bo: encoded.append((inner, outer)) or bytes(128))
+    kernel = types.SimpleNamespace(kernel=types.SimpleNamespace(ptr=5))
+    cfg = tma.TMA_CONFIGS[1]  # 128 x 128 tiles
+    tma.TmaLaunch(kernel, cfg, 1001, 1008, 1000, c_cols=1003)(0x1000, 0x2000, 0x3000)
+    (args, block), = launches
+    assert encoded == [(1000, 1001), (1008, 1000)] and block[3:] == (1001, 1003, 1000)
+    assert args[1] == 8 * 8
+    for bad in (1009, 896, 0):
+        with pytest.raises(ValueError, match="C's width"):
+            tma.TmaLaunch(kernel, cfg, 1001, 1008, 1000, c_cols=bad)

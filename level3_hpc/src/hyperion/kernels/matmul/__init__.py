@@ -192,6 +192,7 @@ TC_TABLE: dict[tuple[int, int, int], tuple[str, int]] = {  # (M, N, K) -> (versi
     (1000, 1000, 1000): ("14_wgmma_tma", 1),
 }  # 12_wgmma's H200 winners before: (4096³: 0), (8192³: 3), (3072x2048x5120: 3), (2048³: 0), (1000³: 6)
 SM_COUNT_H200 = 132
+TMA_VERSIONS = ("14_wgmma_tma", "16_wgmma_persistent")  # fed by the copy engine: matmul/tma.py launches them
 
 
 def _waves(m: int, n: int, bm: int, bn: int, sms: int = SM_COUNT_H200) -> float:
@@ -379,12 +380,18 @@ _PAD_PLANS: dict[tuple[int, int, int, str], tuple] = {}
 
 def _pad_plan(m: int, n: int, k: int, dtype: str) -> tuple:
     """(K and N padded to multiples of 8, the pad launch of both operands, the padded product's launch, the crop
-    launch or None): built once a shape."""
+    launch or None): built once a shape. 14 and 16 write C (N columns) straight from B's padded columns: their
+    stores take C's width, B's is in its tensor map; 12 needs the crop."""
     from hyperion.kernels.matmul.pad import THREADS
 
     kp, np8 = cdiv(k, 8) * 8, cdiv(n, 8) * 8
     pad = PackedLaunch(get_kernel("matmul/pad16.cu", "pad16_pair"), (cdiv(m * kp // 8 + kp * np8 // 8, THREADS),),
                        (THREADS,), 0, "ppppiiiiiiii")
+    version, index = choose_tc(m, np8, kp)
+    if version in TMA_VERSIONS:
+        from hyperion.kernels.matmul.tma import tma_launch
+
+        return kp, np8, pad, tma_launch(version, dtype, tc_configs(version)[index], m, np8, kp, c_cols=n), None
     crop = None
     if np8 != n:
         crop = _Bound(PackedLaunch(get_kernel("matmul/pad16.cu", "crop32"), (cdiv(m * n, THREADS),), (THREADS,), 0,
@@ -396,9 +403,10 @@ def _padded_tc(a, b, dtype: str, c):
     """``c = a @ b`` through zero-padded copies (K and N rounded up to multiples of 8, 16-byte-aligned rows:
     ``matmul/pad16.cu``): the tensor-core kernels' fast path loads 8-value chunks, and their element-by-element
     path for unaligned operands ran at half its speed (1001x999x1003 bf16 on the H200: 0.056 ms against 0.031
-    at 1000^3). Both copies are made by one launch into one allocation; when N was padded the product goes to
-    a scratch matrix whose first N columns are copied to ``c``. Two or three launches more than an aligned
-    product, all planned once per shape (host time is what this path costs at 1000-sized products)."""
+    at 1000^3). Both copies are made by one launch into one allocation; 14 and 16 then write ``c`` itself (a
+    kernel that cannot, 12, writes a scratch matrix whose first N columns are copied to ``c``). One launch more
+    than an aligned product (two with 12), all planned once per shape (host time is what this path costs at
+    1000-sized products)."""
     cupy = cupy_module()
 
     (m, k), n = a.shape, b.shape[1]
@@ -425,9 +433,6 @@ TC_VERSIONS = {
     "11_mma_pipelined": ("matmul/11_mma_pipelined.cu", "matmul_mma_pipelined"),
     "12_wgmma": ("matmul/12_wgmma.cu", "matmul_wgmma"),
 }
-
-
-TMA_VERSIONS = ("14_wgmma_tma", "16_wgmma_persistent")  # fed by the copy engine: matmul/tma.py launches them
 
 
 def tc_configs(version: str) -> list[dict[str, int]]:

@@ -85,10 +85,12 @@ class TmaLaunch:
     """One shape's launch of a kernel taking ``(map_a, map_b, C, M, N, K)`` (14, 15): grid, block and shared
     memory fixed; a parameter block of two tensor maps, C's pointer and M, N, K, laid out once; the maps
     (``make_maps(a_ptr, b_ptr, cfg, m, n, k)``) cached by the operands' addresses. ``blocks``: at most this many
-    blocks (a persistent kernel, whose blocks walk the tiles); otherwise one block a tile."""
+    blocks (a persistent kernel, whose blocks walk the tiles); otherwise one block a tile. ``c_cols``: C's
+    width when it is narrower than B's ``n`` (B zero-padded to a multiple of 8 columns; the kernel's N is C's
+    width and stride only, B's being in its map), so that the product of padded operands needs no crop."""
 
     def __init__(self, kernel: Any, cfg: dict[str, int], m: int, n: int, k: int, smem: int | None = None,
-                 make_maps: Any = maps_14, blocks: int | None = None) -> None:
+                 make_maps: Any = maps_14, blocks: int | None = None, c_cols: int | None = None) -> None:
         cupy = cupy_module()
 
         self.cfg, self.m, self.n, self.k, self.make_maps = cfg, m, n, k, make_maps
@@ -103,7 +105,9 @@ class TmaLaunch:
         self._keep = raw
         base = self.block.ctypes.data
         self.params = np.array([base, base + 128, base + 256, base + 264, base + 272, base + 280], np.uint64)
-        for offset, value in ((264, m), (272, n), (280, k)):  # each int in its own 8-byte slot
+        if c_cols is not None and not (0 < c_cols <= n and cdiv(c_cols, cfg["TC_BN"]) == cdiv(n, cfg["TC_BN"])):
+            raise ValueError(f"TmaLaunch: C's width {c_cols} must be at most B's {n}, with as many column tiles")
+        for offset, value in ((264, m), (272, n if c_cols is None else c_cols), (280, k)):  # 8-byte slots
             self.block[offset:offset + 4] = np.array([value], np.int32).view(np.uint8)
         self.maps: dict[tuple[int, int], bytes] = {}
         self.current: tuple[int, int] | None = None  # the operands whose maps the block holds
@@ -151,12 +155,13 @@ def sm_count() -> int:
 
 
 def tma_launch(version: str, dtype: str, cfg: dict[str, int], m: int, n: int, k: int,
-               blocks: int | None = None) -> TmaLaunch:
-    """The launch of 14 or 16 for one shape; 16 gets one block per SM (or ``blocks``)."""
+               blocks: int | None = None, c_cols: int | None = None) -> TmaLaunch:
+    """The launch of 14 or 16 for one shape; 16 gets one block per SM (or ``blocks``); ``c_cols``: as
+    :class:`TmaLaunch`'s."""
     if version == "16_wgmma_persistent" and blocks is None:
         blocks = sm_count()
     return TmaLaunch(tma_kernel(dtype, tuple(cfg.items()), version), cfg, m, n, k,
-                     blocks=blocks if version == "16_wgmma_persistent" else None)
+                     blocks=blocks if version == "16_wgmma_persistent" else None, c_cols=c_cols)
 
 
 _PLANS: dict[tuple, TmaLaunch] = {}
