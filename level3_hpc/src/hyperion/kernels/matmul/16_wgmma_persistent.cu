@@ -9,34 +9,13 @@
 //  * the producer never waits at a tile boundary: as soon as the consumers release stages it fills them with
 //    the next tile's first k-tiles, while the consumers are still storing this tile (the overlap 14 lacks);
 //  * a consumer releases a tile's last stage once its final wgmma group is done (14 never needed to), then
-//    zeroes its accumulators and stores -- by the time it has stored, the next tile's first stages are full.
-// The same configurations as 14 (TC_BM 128: two consumer warpgroups and the producer; TC_BN 64 / 128 / 256).
+//    stores the tile -- by the time it has stored, the next tile's first stages are full.
+// The same configurations as 14 (tma_tiles.cuh: TC_BM 128, two consumer warpgroups and the producer; TC_BN 64 /
+// 128 / 256).
 // Compile for sm_90a.
 #include "tma.cuh"
+#include "tma_tiles.cuh"
 #include "wgmma.cuh"
-
-#ifndef TC_BM
-#define TC_BM 128
-#endif
-#ifndef TC_BN
-#define TC_BN 256
-#endif
-#ifndef TC_STAGES
-#define TC_STAGES 4
-#endif
-#ifndef TC_GROUP_M
-#define TC_GROUP_M 8
-#endif
-
-constexpr int TC_BK = 64;
-constexpr int CONSUMERS = TC_BM / 64;
-constexpr int NTHREADS = 128 * (CONSUMERS + 1);
-constexpr unsigned A_BYTES = TC_BM * TC_BK * 2, B_BYTES = TC_BK * TC_BN * 2, PANEL_BYTES = TC_BK * 128;
-constexpr int ACC = TC_BN / 2;
-static_assert(TC_BM == 128 && (TC_BN == 64 || TC_BN == 128 || TC_BN == 256), "14's configurations");
-static_assert(TC_STAGES >= 2, "a ring of at least two stages");
-constexpr int LAUNCH_REGS = (65536 / NTHREADS) / 8 * 8 > 255 ? 248 : (65536 / NTHREADS) / 8 * 8;
-constexpr int CONSUMER_REGS = LAUNCH_REGS + (LAUNCH_REGS - 40) / CONSUMERS / 8 * 8;
 
 template <bool BF16>
 __device__ __forceinline__ void persistent_gemm(const TensorMap* map_a, const TensorMap* map_b, float* C, int M,
