@@ -111,10 +111,15 @@ def test_tma_configs_build_through_the_sm90a_loader(tmp_path):
 
     builds = [(source, cfg, f"{name}_bf16".encode()) for source, name in TMA_KERNELS.values() for cfg in TMA_CONFIGS]
     builds += [(tf32x3.SOURCE, cfg, b"matmul_wgmma_3xtf32") for cfg in tf32x3.CONFIGS]
-    for i, (source, cfg, kernel) in enumerate(builds):
-        out = tmp_path / f"tma{i}.cubin"
-        done = subprocess.run([*nvcc_command(source, out, tuple(sorted(cfg.items()))),
+    def build(i: int) -> subprocess.CompletedProcess:
+        source, cfg, _ = builds[i]
+        return subprocess.run([*nvcc_command(source, tmp_path / f"tma{i}.cubin", tuple(sorted(cfg.items()))),
                                "--resource-usage"], capture_output=True, text=True)
+
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        done_all = list(pool.map(build, range(len(builds))))
+    for i, ((source, cfg, kernel), done) in enumerate(zip(builds, done_all)):
+        out = tmp_path / f"tma{i}.cubin"
         assert done.returncode == 0, f"nvcc failed on {source} with {cfg}:\n{done.stderr[-2000:]}"
         assert kernel in out.read_bytes()
         spills = re.findall(r"(\d+) bytes spill stores", done.stdout + done.stderr)
