@@ -12,6 +12,7 @@
 //    stores the tile -- by the time it has stored, the next tile's first stages are full.
 // The same configurations as 14 (tma_tiles.cuh: TC_BM 128, two consumer warpgroups and the producer; TC_BN 64 /
 // 128 / 256).
+// K > 0: the launcher fills C with zeros when K = 0 (a tile with no k-tile would release a stage it never used).
 // Compile for sm_90a.
 #include "tma.cuh"
 #include "tma_tiles.cuh"
