@@ -187,7 +187,9 @@ TC_TABLE: dict[tuple[int, int, int], tuple[str, int]] = {  # (M, N, K) -> (versi
     # calls 10-11: tma_check.py): the faster of its configurations at each shape
     (4096, 4096, 4096): ("14_wgmma_tma", 0),
     (8192, 8192, 8192): ("14_wgmma_tma", 0),
-    (3072, 2048, 5120): ("14_wgmma_tma", 1),
+    # 16 (persistent) over 14 at this shape only: 102.7 against 117.1 us GPU alone, 0.109 against 0.117 ms
+    # kernel-only (H100, 2026-12-08, results/runtime-h100-2026-12-08-u); elsewhere within noise or slower
+    (3072, 2048, 5120): ("16_wgmma_persistent", 1),
     (2048, 2048, 2048): ("14_wgmma_tma", 0),
     (1000, 1000, 1000): ("14_wgmma_tma", 1),
 }  # 12_wgmma's H200 winners before: (4096³: 0), (8192³: 3), (3072x2048x5120: 3), (2048³: 0), (1000³: 6)
