@@ -174,8 +174,6 @@ class CachingAllocator:
         block = self.active.pop(address, None)
         if block is None:
             raise ValueError(f"free({address:#x}): not an address this allocator handed out")
-        if not hasattr(block, "size"):  # its slots cleared by the garbage collector: this allocator and the
-            return  # memory it handed out were collected as one cycle (at exit: a captured graph's pool)
         st = self.stats
         st.allocated -= block.size
         st.freed_total += block.size
