@@ -1,3 +1,4 @@
+# ruff: noqa
 """14 and 16 in every configuration at the six suite shapes (the padded one through matmul_tc_auto only), by GPU
 time alone (CUDA-graph replay, suite.graph_ms) beside cuBLAS bf16 (PyTorch) the same way; two rounds."""
 import cupy
